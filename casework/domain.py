@@ -1,0 +1,259 @@
+"""A case's state and how time and people move it: pure Python, no database, no Prefect.
+
+The engine and `rehab plan simulate` both drive a case through `advance`, so the simulation
+predicts exactly what the engine will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from plans.errors import RehabError
+from plans.model import Plan, Step
+
+CaseState = Literal["awaiting-approval", "active", "completed", "cancelled", "terminated"]
+StepState = Literal["pending", "awaiting-consent", "open", "completed", "skipped", "cancelled"]
+Outcome = Literal["attended", "missed", "rescheduled", "pending"]
+ConsentStatus = Literal["given", "refused", "withdrawn"]
+RecordedOutcome = Literal["attended", "missed", "rescheduled"]
+
+CASE_STATES: tuple[str, ...] = CaseState.__args__  # type: ignore[attr-defined]  # Literal values
+STEP_STATES: tuple[str, ...] = StepState.__args__  # type: ignore[attr-defined]  # Literal values
+ENDED_STEP: frozenset[str] = frozenset({"completed", "skipped", "cancelled"})
+ENDED_CASE: frozenset[str] = frozenset({"completed", "cancelled", "terminated"})
+
+
+class TransitionRefused(RehabError):
+    """A person asked for a change the case's state does not allow."""
+
+
+@dataclass
+class CheckIn:
+    """One scheduled check-in of a step, numbered from 0."""
+
+    seq: int
+    at: datetime
+    outcome: Outcome = "pending"
+    recorded_by: str | None = None  # None while pending or when marked missed by the clock
+
+
+@dataclass
+class StepRun:
+    """What has happened to one step."""
+
+    id: str
+    state: StepState = "pending"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    overdue_level: int = 0  # 1 = case manager told, 2 = supervisor told
+    reason: str | None = None
+    check_ins: list[CheckIn] = field(default_factory=list)
+
+
+@dataclass
+class Consent:
+    """The latest decision on one consent scope."""
+
+    status: ConsentStatus
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a case; messages and the audit log are derived from it."""
+
+    kind: str
+    at: datetime
+    step: str | None = None
+    occurrence: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Case:
+    """A case's plan (current revision, without personal data) and everything that happened."""
+
+    code: str
+    plan: Plan
+    start: datetime
+    state: CaseState = "awaiting-approval"
+    approved_at: datetime | None = None
+    steps: dict[str, StepRun] = field(default_factory=dict)
+    consents: dict[str, Consent] = field(default_factory=dict)
+    reason: str | None = None
+
+    @classmethod
+    def new(cls, plan: Plan, start: datetime, *, approval_required: bool) -> Case:
+        """A case as launched: awaiting approval, or active from its start."""
+        case = cls(code=plan.case, plan=plan.without_person(), start=start)
+        case.steps = {s.id: StepRun(s.id) for s in plan.steps}
+        if not approval_required:
+            case.state, case.approved_at = "active", start
+        return case
+
+    def run(self, step_id: str) -> StepRun:
+        """What has happened to a step; TransitionRefused naming the plan's steps if unknown."""
+        if step_id not in self.steps:
+            raise TransitionRefused(
+                f"case {self.code} has no step {step_id!r}; its steps: {', '.join(self.steps)}")
+        return self.steps[step_id]
+
+    @property
+    def ended(self) -> bool:
+        """Completed, cancelled or terminated: nothing more will happen."""
+        return self.state in ENDED_CASE
+
+    @property
+    def waiting_consent(self) -> list[str]:
+        """Scopes some waiting step needs that nobody has decided on yet."""
+        needed = [s for step in self.plan.steps if self.steps[step.id].state == "awaiting-consent"
+                  for s in step.consent]
+        return [s for s in dict.fromkeys(needed) if s not in self.consents]
+
+
+def checkin_time(step: Step, run: StepRun, seq: int) -> datetime | None:
+    """When check-in `seq` of an open step falls, or None if the schedule has no such one."""
+    ci = step.check_ins
+    if ci is None or run.started_at is None or (ci.count is not None and seq >= ci.count):
+        return None
+    at = run.started_at + ci.first_after + seq * ci.every
+    if step.duration is not None and at >= run.started_at + step.duration:
+        return None
+    return at
+
+
+def _ready_at(case: Case, step: Step) -> datetime | None:
+    """When a pending step may start as far as time and prerequisites go; None if not yet."""
+    times = [case.start + step.start]
+    for dep in step.after:
+        dep_run = case.steps[dep]
+        if dep_run.state != "completed" or dep_run.ended_at is None:
+            return None
+        times.append(dep_run.ended_at)
+    if case.approved_at is not None:
+        times.append(case.approved_at)
+    return max(times)
+
+
+def end_step(run: StepRun, state: StepState, at: datetime, reason: str | None = None) -> None:
+    """Close a step with the state it ended in and why."""
+    run.state, run.ended_at, run.reason = state, at, reason
+
+
+def advance(case: Case, now: datetime) -> list[Event]:
+    """Apply everything time has made due up to `now`; idempotent: a second call adds nothing."""
+    if case.state != "active":
+        return []
+    events: list[Event] = []
+    changed = True
+    while changed:  # a step ending can let its dependents start at the same moment
+        changed = False
+        for step in case.plan.steps:
+            run = case.steps[step.id]
+            before = (run.state, len(run.check_ins), run.overdue_level)
+            if run.state in ("pending", "awaiting-consent"):
+                _maybe_start(case, step, run, now, events)
+            if run.state == "open":
+                _advance_open(case, step, run, now, events)
+            _mark_missed(case, step, run, now, events)
+            changed = changed or before != (run.state, len(run.check_ins), run.overdue_level)
+    if all(r.state in ENDED_STEP for r in case.steps.values()):
+        case.state = "completed"
+        events.append(Event("plan-completed", now))
+    return events
+
+
+def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,
+                 events: list[Event]) -> None:
+    failed = [d for d in step.after if case.steps[d].state in ("skipped", "cancelled")]
+    if failed:
+        end_step(run, "skipped", now, f"prerequisite {failed[0]} was {case.steps[failed[0]].state}")
+        events.append(Event("step-skipped", now, step.id, detail=run.reason or ""))
+        return
+    ready = _ready_at(case, step)
+    if ready is None or ready > now:
+        return
+    decisions = [case.consents.get(scope) for scope in step.consent]
+    refused = [s for s, c in zip(step.consent, decisions, strict=True)
+               if c is not None and c.status != "given"]
+    if refused:
+        end_step(run, "skipped", now, f"consent {refused[0]} {case.consents[refused[0]].status}")
+        events.append(Event("step-skipped", now, step.id, detail=run.reason or ""))
+    elif all(c is not None for c in decisions):
+        run.state = "open"
+        run.started_at = max([ready, *(c.at for c in decisions if c is not None)])
+        events.append(Event("step-started", now, step.id))
+    elif run.state != "awaiting-consent":
+        run.state = "awaiting-consent"
+        missing = [s for s, c in zip(step.consent, decisions, strict=True) if c is None]
+        events.append(Event("consent-needed", now, step.id, detail=",".join(missing)))
+
+
+def _advance_open(case: Case, step: Step, run: StepRun, now: datetime,
+                  events: list[Event]) -> None:
+    assert run.started_at is not None  # an open step has started
+    while (at := checkin_time(step, run, len(run.check_ins))) is not None and at <= now:
+        run.check_ins.append(CheckIn(len(run.check_ins), at))
+        events.append(Event("check-in-due", now, step.id, occurrence=str(len(run.check_ins) - 1)))
+    ci = step.check_ins
+    if step.duration is not None and run.started_at + step.duration <= now:
+        end_step(run, "completed", run.started_at + step.duration, "duration ended")
+        events.append(Event("step-completed", now, step.id, detail=run.reason or ""))
+        return
+    if (step.duration is None and ci is not None and ci.count is not None
+            and len(run.check_ins) == ci.count
+            and all(c.outcome != "pending" for c in run.check_ins)):
+        end_step(run, "completed", now, "all check-ins done")
+        events.append(Event("step-completed", now, step.id, detail=run.reason or ""))
+        return
+    if step.due is not None:
+        overdue_at = run.started_at + step.due
+        for level, at in ((1, overdue_at), (2, overdue_at + case.plan.escalate_after)):
+            if run.overdue_level < level and at <= now:
+                run.overdue_level = level
+                events.append(Event("step-overdue", now, step.id, occurrence=str(level)))
+
+
+def _mark_missed(case: Case, step: Step, run: StepRun, now: datetime,
+                 events: list[Event]) -> None:
+    if step.check_ins is None:
+        return
+    grace = step.check_ins.grace_period
+    for ci in run.check_ins:
+        if ci.outcome == "pending" and ci.at + grace <= now:
+            ci.outcome = "missed"
+            streak = 0
+            for earlier in reversed(run.check_ins[: ci.seq + 1]):
+                if earlier.outcome != "missed":
+                    break
+                streak += 1
+            events.append(Event("check-in-missed", now, step.id, occurrence=str(ci.seq),
+                                detail=f"streak={streak}"))
+
+
+def next_wake(case: Case) -> datetime | None:
+    """The next moment time alone will change this case; None if only a person can."""
+    if case.state != "active":
+        return None
+    times: list[datetime] = []
+    for step in case.plan.steps:
+        run = case.steps[step.id]
+        if run.state == "pending":
+            ready = _ready_at(case, step)
+            if ready is not None:
+                times.append(ready)
+        if run.state == "open" and run.started_at is not None:
+            at = checkin_time(step, run, len(run.check_ins))
+            if at is not None:
+                times.append(at)
+            if step.duration is not None:
+                times.append(run.started_at + step.duration)
+            if step.due is not None and run.overdue_level < 2:
+                times.append(run.started_at + step.due
+                             + (case.plan.escalate_after if run.overdue_level else timedelta(0)))
+        if step.check_ins is not None:
+            grace = step.check_ins.grace_period
+            times.extend(ci.at + grace for ci in run.check_ins if ci.outcome == "pending")
+    return min(times) if times else None

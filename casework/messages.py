@@ -1,0 +1,107 @@
+"""Who is told what, and when: the notices each event causes, and check-in reminders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from casework.domain import Case, Event, checkin_time
+from plans.directories import quiet_bounds
+
+NOTICE_KINDS = (
+    "referral", "reminder", "step-cancelled", "step-rescheduled", "check-in-missed",
+    "missed-again", "step-overdue", "overdue-escalated", "approval-request", "consent-request",
+    "plan-completed", "plan-ended",
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to one recipient (`partner:<id>` or `staff:<id>`), about one case."""
+
+    kind: str
+    recipient: str
+    case: str
+    due_at: datetime
+    step: str | None = None
+    occurrence: str = ""
+
+    @property
+    def key(self) -> str:
+        """Unique per (case, step, kind, occurrence, recipient): queueing twice is a no-op."""
+        return "|".join((self.case, self.step or "-", self.kind, self.occurrence, self.recipient))
+
+
+def notices_for(event: Event, case: Case, supervisor: str) -> list[Notice]:
+    """The messages one event causes, to the right people and no one else."""
+    manager, boss = f"staff:{case.plan.manager}", f"staff:{supervisor}"
+
+    def to(kind: str, recipient: str, occurrence: str = "") -> Notice:
+        return Notice(kind, recipient, case.code, event.at, event.step, occurrence)
+
+    partner = f"partner:{case.plan.step(event.step).partner}" if (
+        event.step and event.step in {s.id for s in case.plan.steps}) else None
+    match event.kind:
+        case "approval-requested":
+            return [to("approval-request", boss, event.occurrence)]
+        case "step-started" if partner:
+            return [to("referral", partner)]
+        case "step-cancelled" if partner:
+            return [to("step-cancelled", partner)]
+        case "step-rescheduled" if partner:
+            return [to("step-rescheduled", partner, event.occurrence)]
+        case "consent-needed":
+            return [to("consent-request", manager, event.detail)]
+        case "check-in-missed":
+            notices = [to("check-in-missed", manager, event.occurrence)]
+            if event.detail.startswith("streak=") and int(event.detail[7:]) >= 2:
+                notices.append(to("missed-again", boss, event.occurrence))
+            return notices
+        case "step-overdue":
+            if event.occurrence == "1":
+                return [to("step-overdue", manager, "1")]
+            return [to("overdue-escalated", boss, "2")]
+        case "plan-completed":
+            return [to("plan-completed", manager)]
+        case "plan-cancelled" | "plan-terminated":
+            return [to("plan-ended", manager), to("plan-ended", boss)]
+    return []
+
+
+def upcoming_reminders(case: Case) -> list[Notice]:
+    """Reminders to partners before each open step's next check-in (lead times from `remind`)."""
+    notices = []
+    for step in case.plan.steps:
+        run = case.steps[step.id]
+        if run.state != "open" or step.check_ins is None:
+            continue
+        at = checkin_time(step, run, len(run.check_ins))
+        if at is None:
+            continue
+        for lead in step.check_ins.remind:
+            when = at - lead
+            if run.started_at is not None and when < run.started_at:
+                continue  # the referral already said when the first session is
+            notices.append(Notice("reminder", f"partner:{step.partner}", case.code, when,
+                                  step.id, f"{len(run.check_ins)}@{_lead(lead)}"))
+    return notices
+
+
+def _lead(lead: timedelta) -> str:
+    return f"{int(lead.total_seconds())}s"
+
+
+def after_quiet_hours(at: datetime, quiet_hours: str | None, tz: ZoneInfo) -> datetime:
+    """`at` if it falls outside the recipient's quiet hours, else the moment they end."""
+    if not quiet_hours:
+        return at
+    start, end = quiet_bounds(quiet_hours)
+    local = at.astimezone(tz)
+    now_t = local.time().replace(tzinfo=None)
+    wraps = start > end  # e.g. 21:00-08:00 spans midnight
+    inside = (now_t >= start or now_t < end) if wraps else (start <= now_t < end)
+    if not inside:
+        return at
+    end_day = local.date() + timedelta(days=1) if wraps and now_t >= start else local.date()
+    return datetime.combine(end_day, end, tzinfo=tz).astimezone(at.tzinfo)

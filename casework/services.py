@@ -1,0 +1,244 @@
+"""The service layer: each function is one change to one case, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from casework import transitions
+from casework.domain import Case, ConsentStatus, Event, RecordedOutcome, advance
+from casework.messages import Notice, notices_for, upcoming_reminders
+from casework.store.db import Store
+from casework.store.repository import (
+    CaseNotFound,
+    Conflict,
+    add_consent,
+    add_revision,
+    audit,
+    create_case_row,
+    find_case_row,
+    get_case_row,
+    queue_notices,
+    save_domain,
+    seal_person,
+    to_domain,
+)
+from casework.store.tables import CaseRow, PlanRevisionRow
+from plans.directories import Directories
+from plans.errors import RehabError
+from plans.model import Plan
+
+__all__ = ["CaseNotFound", "Conflict", "Outcome"]
+
+ENGINE = "engine"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a change did: the case's state after it, when it next wakes, what happened."""
+
+    code: str
+    state: str
+    events: tuple[Event, ...]
+    wake_at: datetime | None
+    revision: int
+    flow_run_id: str | None
+
+
+@contextmanager
+def _transaction(store: Store, code: str) -> Iterator[Session]:
+    try:
+        with store.session() as session:
+            yield session
+    except (StaleDataError, IntegrityError) as exc:
+        raise Conflict(f"case {code} was changed by someone else at the same moment; nothing of "
+                       "this change was saved: check `rehab plan status` and run it again"
+                       ) from exc
+
+
+def _notices(events: list[Event], case: Case, row: CaseRow) -> list[Notice]:
+    return [n for e in events for n in notices_for(e, case, row.supervisor)]
+
+
+def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
+    return Outcome(row.code, row.state, tuple(events), row.wake_at, row.revision,
+                   row.flow_run_id)
+
+
+def _audit_events(session: Session, store: Store, row: CaseRow, events: list[Event],
+                  actor: str, now: datetime) -> None:
+    for e in events:
+        detail = {k: v for k, v in (("step", e.step), ("occurrence", e.occurrence),
+                                    ("detail", e.detail)) if v}
+        audit(session, sealer=store.sealer, case_code=row.code, actor=actor, action=e.kind,
+              now=now, detail=detail)
+
+
+def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: datetime,
+           approval_required: bool) -> Outcome:
+    """Record a new plan (or relaunch an ended case as a new episode)."""
+    supervisor = directories.supervisor_of(plan) or ""
+    with _transaction(store, plan.case) as session:
+        row = find_case_row(session, code=plan.case)
+        relaunch_of = None if row is None else row.state
+        if row is not None and relaunch_of not in ("completed", "cancelled", "terminated"):
+            raise RehabError(f"case {plan.case} is already {row.state}: change it with "
+                             "`rehab plan amend`, or end it before launching it again")
+        # A case ended for a breach comes back only with a supervisor's approval.
+        needs_approval = approval_required or relaunch_of == "terminated"
+        case = Case.new(plan, plan.start_utc(now), approval_required=needs_approval)
+        if row is None:
+            row = create_case_row(session, sealer=store.sealer, plan=plan, supervisor=supervisor,
+                                  case=case, by=by, now=now)
+            session.flush()
+        else:
+            row.episode += 1
+            row.revision, row.start, row.flow_run_id = 1, case.start, None
+            row.manager, row.supervisor, row.template = plan.manager, supervisor, plan.template
+            row.person_sealed = seal_person(store.sealer, plan.person)
+            row.revisions.append(PlanRevisionRow(
+                episode=row.episode, revision=1, created_by=by, created_at=now,
+                plan=plan.without_person().model_dump(mode="json")))
+        events = [Event("plan-launched", now, detail=f"episode {row.episode}")]
+        if case.state == "awaiting-approval":
+            events.append(Event("approval-requested", now, occurrence=str(row.episode)))
+        save_domain(session, row=row, case=case, now=now)
+        detail = {"episode": row.episode, "relaunch_of": relaunch_of} if relaunch_of else {}
+        audit(session, sealer=store.sealer, case_code=row.code, actor=by, action="launch",
+              now=now, detail=detail)
+        queue_notices(session, notices=_notices(events, case, row), now=now)
+        return _outcome(row, events)
+
+
+def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
+            apply: Callable[[Session, CaseRow, Case], list[Event]],
+            note: str | None = None, detail: dict[str, str] | None = None) -> Outcome:
+    with _transaction(store, code) as session:
+        row = get_case_row(session, code=code)
+        case = to_domain(row)
+        events = apply(session, row, case)
+        save_domain(session, row=row, case=case, now=now)
+        if action == "reconcile":  # the engine's own changes: one audit row per event
+            _audit_events(session, store, row, events, actor, now)
+        else:
+            audit(session, sealer=store.sealer, case_code=code, actor=actor, action=action,
+                  now=now, detail=detail, note=note)
+        queue_notices(session, notices=_notices(events, case, row)
+                      + (upcoming_reminders(case) if action == "reconcile" else []), now=now)
+        return _outcome(row, events)
+
+
+def approve(store: Store, directories: Directories, *, code: str, by: str, now: datetime,
+            comment: str | None = None) -> Outcome:
+    """A supervisor approves a plan waiting for approval."""
+    if by not in directories.staff.with_role("supervisor"):
+        raise RehabError(f"{by!r} is not a supervisor in {directories.staff_file}; "
+                         f"supervisors: {', '.join(directories.staff.with_role('supervisor'))}")
+    return _change(store, code, actor=by, action="approve", now=now, note=comment,
+                   apply=lambda s, row, case: transitions.approve(case, now))
+
+
+def _check_staff(directories: Directories, by: str) -> None:
+    if by not in directories.staff.staff:
+        raise RehabError(f"unknown staff id {by!r}; staff in {directories.staff_file}: "
+                         f"{', '.join(directories.staff.staff)}")
+
+
+def record_consent(store: Store, directories: Directories, *, code: str, scopes: list[str],
+                   status: ConsentStatus, by: str, now: datetime,
+                   note: str | None = None) -> Outcome:
+    """Record consent given, refused or withdrawn for some scopes."""
+    _check_staff(directories, by)
+
+    def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        events = transitions.decide_consent(case, scopes, status, now)
+        for scope in scopes:
+            add_consent(session, sealer=store.sealer, row=row, scope=scope, status=status, by=by,
+                        now=now, note=note)
+        return events
+
+    return _change(store, code, actor=by, action=f"consent-{status}", now=now, note=note,
+                   detail={"scopes": ",".join(scopes)}, apply=apply)
+
+
+def withdraw_all(store: Store, directories: Directories, *, code: str, by: str, now: datetime,
+                 note: str | None = None) -> Outcome:
+    """Consent withdrawn entirely: open steps cancelled, partners told, case cancelled."""
+    _check_staff(directories, by)
+
+    def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        events = transitions.withdraw_all(case, now)
+        for scope in case.plan.consent_scopes:
+            add_consent(session, sealer=store.sealer, row=row, scope=scope, status="withdrawn",
+                        by=by, now=now, note=note)
+        return events
+
+    return _change(store, code, actor=by, action="consent-withdrawn-all", now=now, note=note,
+                   apply=apply)
+
+
+def record_checkin(store: Store, directories: Directories, *, code: str, step: str,
+                   outcome: RecordedOutcome, by: str, now: datetime,
+                   note: str | None = None) -> Outcome:
+    """Record the outcome of a step's check-in."""
+    _check_staff(directories, by)
+    return _change(store, code, actor=by, action="check-in", now=now, note=note,
+                   detail={"step": step, "outcome": outcome},
+                   apply=lambda s, row, case: transitions.record_outcome(
+                       case, step, outcome, by, now)[1])
+
+
+def complete_step(store: Store, directories: Directories, *, code: str, step: str, by: str,
+                  now: datetime, note: str | None = None) -> Outcome:
+    """Mark an open step completed."""
+    _check_staff(directories, by)
+    return _change(store, code, actor=by, action="step-complete", now=now, note=note,
+                   detail={"step": step},
+                   apply=lambda s, row, case: transitions.complete_step(case, step, now))
+
+
+def breach(store: Store, directories: Directories, *, code: str, rule: str, by: str,
+           now: datetime, note: str | None = None) -> Outcome:
+    """A programme rule was broken: the case is terminated."""
+    _check_staff(directories, by)
+    return _change(store, code, actor=by, action="rule-breach", now=now, note=note,
+                   detail={"rule": rule},
+                   apply=lambda s, row, case: transitions.breach(case, rule, now))
+
+
+def amend(store: Store, directories: Directories, *, plan: Plan, by: str,
+          now: datetime) -> Outcome:
+    """Store a new revision of a running plan; it applies to what has not happened yet."""
+    _check_staff(directories, by)
+
+    def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        events = transitions.amend(case, plan, now)
+        add_revision(session, row=row, plan=plan, by=by, now=now)
+        if plan.person is not None:
+            row.person_sealed = seal_person(store.sealer, plan.person)
+        return events
+
+    return _change(store, plan.case, actor=by, action="amend", now=now, apply=apply)
+
+
+def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
+    """The engine's work on a wake: apply what time made due, queue the messages it causes."""
+
+    def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        row.wakes += 1
+        return advance(case, now)
+
+    return _change(store, code, actor=ENGINE, action="reconcile", now=now, apply=apply)
+
+
+def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:
+    """Remember which Prefect flow run carries the case's current episode."""
+    with _transaction(store, code) as session:
+        row = get_case_row(session, code=code)
+        row.flow_run_id, row.updated_at = flow_run_id, now

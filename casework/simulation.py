@@ -1,0 +1,143 @@
+"""`rehab plan simulate`: drive a case through the same rules the engine uses, on a paper clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from casework.domain import ENDED_STEP, Case, Event, advance, next_wake
+from casework.messages import Notice, after_quiet_hours, notices_for, upcoming_reminders
+from casework.transitions import approve, decide_consent, record_outcome
+from plans.directories import Directories
+from plans.model import Plan
+
+MAX_WAKES = 5000
+
+
+@dataclass(frozen=True)
+class Told:
+    """A message in the simulated timeline: to whom, and when it would arrive."""
+
+    kind: str
+    recipient: str
+    name: str
+    arrives: datetime
+    held: bool  # delayed by the recipient's quiet hours
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One moment of the timeline."""
+
+    at: datetime
+    step: str | None
+    what: str
+    told: tuple[Told, ...] = ()
+
+
+@dataclass
+class Simulation:
+    """The timeline of a plan, assuming approval and consent at launch and every check-in
+    attended; `open_at_end` lists steps still open at the horizon."""
+
+    plan: Plan
+    launch_at: datetime
+    start: datetime
+    entries: list[Entry] = field(default_factory=list)
+    open_at_end: dict[str, str] = field(default_factory=dict)
+    horizon: datetime | None = None
+
+
+_WHAT = {
+    "plan-approved": "plan approved (assumed at launch)",
+    "step-started": "step starts",
+    "step-completed": "step completes",
+    "step-skipped": "step skipped",
+    "consent-needed": "waits for consent",
+    "check-in-due": "check-in",
+    "step-overdue": "step overdue",
+    "plan-completed": "plan complete",
+}
+
+
+def _recipient(notice: Notice, directories: Directories) -> tuple[str, ZoneInfo | None,
+                                                                   str | None]:
+    kind, rid = notice.recipient.split(":", 1)
+    if kind == "partner":
+        partner = directories.partners.partners[rid]
+        tz = ZoneInfo(partner.timezone) if partner.timezone else None
+        return f"{partner.name} ({rid})", tz, partner.quiet_hours
+    member = directories.staff.staff[rid]
+    tz = ZoneInfo(member.timezone) if member.timezone else None
+    return f"{rid} ({member.role})", tz, member.quiet_hours
+
+
+def _told(notice: Notice, directories: Directories, plan_tz: ZoneInfo) -> Told:
+    name, tz, quiet = _recipient(notice, directories)
+    arrives = after_quiet_hours(notice.due_at, quiet, tz or plan_tz)
+    return Told(notice.kind, notice.recipient, name, arrives, arrives != notice.due_at)
+
+
+def _describe(event: Event) -> str:
+    what = _WHAT.get(event.kind, event.kind.replace("-", " "))
+    if event.kind == "check-in-due":
+        what = f"check-in #{int(event.occurrence) + 1} (assumed attended)"
+    elif event.kind == "consent-needed":
+        what = f"waits for consent: {event.detail} (assumed given at once)"
+    elif event.kind == "step-overdue":
+        what = "step overdue" if event.occurrence == "1" else "step still overdue: escalated"
+    elif event.detail and event.kind in ("step-completed", "step-skipped"):
+        what += f" ({event.detail})"
+    return what
+
+
+def simulate(plan: Plan, directories: Directories, *, launch_at: datetime,
+             approval_required: bool = True, horizon: timedelta = timedelta(days=365)
+             ) -> Simulation:
+    """The timeline of `plan` launched at `launch_at`, up to `horizon` after its start."""
+    supervisor = directories.supervisor_of(plan) or ""
+    start = plan.start_utc(launch_at)
+    case = Case.new(plan, start, approval_required=approval_required)
+    sim = Simulation(plan, launch_at, start, horizon=start + horizon)
+    tz = plan.tz
+
+    def note(event: Event, at: datetime) -> None:
+        told = tuple(_told(n, directories, tz) for n in notices_for(event, case, supervisor))
+        sim.entries.append(Entry(at, event.step, _describe(event), told))
+
+    if approval_required:
+        note(Event("approval-requested", launch_at, occurrence="1"), launch_at)
+        approve(case, launch_at)
+    seen: set[str] = set()
+    now = start
+    for _ in range(MAX_WAKES):
+        events = advance(case, now)
+        while events:
+            for event in events:
+                note(event, now)
+            follow: list[Event] = []
+            for event in events:
+                if event.kind == "check-in-due" and event.step:
+                    follow += record_outcome(case, event.step, "attended", "simulation", now)[1]
+                if event.kind == "consent-needed":
+                    scopes = [s for s in event.detail.split(",") if s not in case.consents]
+                    if scopes:
+                        follow += decide_consent(case, scopes, "given", now)
+            events = advance(case, now) if follow else []
+        for reminder in upcoming_reminders(case):
+            if reminder.key not in seen:
+                seen.add(reminder.key)
+                seq = int(reminder.occurrence.split("@")[0]) + 1
+                sim.entries.append(Entry(reminder.due_at, reminder.step,
+                                         f"reminder of check-in #{seq}",
+                                         (_told(reminder, directories, tz),)))
+        wake = next_wake(case)
+        if wake is None or wake > start + horizon:
+            break
+        now = wake
+    for step_id, run in case.steps.items():
+        if run.state not in ENDED_STEP:
+            sim.open_at_end[step_id] = run.state
+    sim.entries.sort(key=lambda e: e.at)
+    return sim

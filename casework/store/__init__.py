@@ -1,0 +1,1 @@
+"""The case store: SQLAlchemy tables, migrations, encryption at rest, and the repository."""

@@ -1,0 +1,166 @@
+"""Reading and writing cases: rows in, domain objects out, and back. Keyword-only on purpose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from casework.domain import Case, CheckIn, Consent, StepRun, next_wake
+from casework.messages import Notice
+from casework.store.crypto import Sealer
+from casework.store.tables import (
+    AuditRow,
+    CaseRow,
+    CheckInRow,
+    ConsentRow,
+    OutboxRow,
+    PlanRevisionRow,
+    StepRow,
+)
+from plans.errors import RehabError
+from plans.model import Person, Plan
+
+
+class CaseNotFound(RehabError):
+    """No case has this code."""
+
+
+class Conflict(RehabError):
+    """Someone else changed the case at the same moment; nothing of this change was saved."""
+
+
+def find_case_row(session: Session, *, code: str) -> CaseRow | None:
+    """The case's row with its revisions, steps and consents, or None."""
+    return session.scalars(
+        select(CaseRow).where(CaseRow.code == code).options(
+            selectinload(CaseRow.revisions), selectinload(CaseRow.consents),
+            selectinload(CaseRow.steps).selectinload(StepRow.check_ins))
+    ).one_or_none()
+
+
+def get_case_row(session: Session, *, code: str) -> CaseRow:
+    """The case's row; CaseNotFound naming the code if there is none."""
+    row = find_case_row(session, code=code)
+    if row is None:
+        raise CaseNotFound(f"no case {code} in the case store; `rehab plan list` shows the cases")
+    return row
+
+
+def current_plan(row: CaseRow) -> Plan:
+    """The case's current plan revision (it holds no personal data)."""
+    revision = next(r for r in row.revisions
+                    if r.episode == row.episode and r.revision == row.revision)
+    return Plan.model_validate(revision.plan)
+
+
+def to_domain(row: CaseRow) -> Case:
+    """The domain case of the row's current episode."""
+    case = Case(code=row.code, plan=current_plan(row), start=row.start,
+                state=row.state, approved_at=row.approved_at, reason=row.reason)  # type: ignore[arg-type]  # validated on write
+    for srow in row.steps:
+        if srow.episode != row.episode:
+            continue
+        case.steps[srow.step_id] = StepRun(
+            srow.step_id, srow.state, srow.started_at, srow.ended_at,  # type: ignore[arg-type]  # validated on write
+            srow.overdue_level, srow.reason,
+            [CheckIn(c.seq, c.at, c.outcome, c.recorded_by) for c in srow.check_ins],  # type: ignore[arg-type]  # validated on write
+        )
+    for crow in row.consents:
+        if crow.episode == row.episode:
+            case.consents[crow.scope] = Consent(crow.status, crow.at)  # type: ignore[arg-type]  # validated on write
+    return case
+
+
+def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) -> None:
+    """Write the domain case's state back onto its rows; the version check guards races."""
+    row.state, row.approved_at, row.reason = case.state, case.approved_at, case.reason
+    row.wake_at = next_wake(case)
+    row.updated_at = now
+    existing = {s.step_id: s for s in row.steps if s.episode == row.episode}
+    for run in case.steps.values():
+        srow = existing.get(run.id)
+        if srow is None:
+            srow = StepRow(case_id=row.id, episode=row.episode, step_id=run.id, check_ins=[])
+            row.steps.append(srow)
+        srow.state, srow.started_at, srow.ended_at = run.state, run.started_at, run.ended_at
+        srow.overdue_level, srow.reason = run.overdue_level, run.reason
+        by_seq = {c.seq: c for c in srow.check_ins}
+        for ci in run.check_ins:
+            crow = by_seq.get(ci.seq)
+            if crow is None:
+                srow.check_ins.append(CheckInRow(seq=ci.seq, at=ci.at, outcome=ci.outcome))
+            elif (crow.outcome, crow.recorded_by) != (ci.outcome, ci.recorded_by):
+                crow.outcome, crow.recorded_by = ci.outcome, ci.recorded_by
+                crow.recorded_at = now
+
+
+def create_case_row(session: Session, *, sealer: Sealer, plan: Plan, supervisor: str,
+                    case: Case, by: str, now: datetime) -> CaseRow:
+    """A new case with revision 1 of its plan; the person's data sealed."""
+    row = CaseRow(
+        code=plan.case, episode=1, state=case.state, manager=plan.manager, supervisor=supervisor,
+        template=plan.template, revision=1, start=case.start, approved_at=case.approved_at,
+        person_sealed=seal_person(sealer, plan.person), created_at=now, updated_at=now,
+        revisions=[], steps=[], consents=[])
+    session.add(row)
+    row.revisions.append(PlanRevisionRow(
+        episode=1, revision=1, plan=plan.without_person().model_dump(mode="json"),
+        created_by=by, created_at=now))
+    return row
+
+
+def add_revision(session: Session, *, row: CaseRow, plan: Plan, by: str, now: datetime) -> int:
+    """Store the next revision of the plan and make it current; returns its number."""
+    row.revision += 1
+    row.manager, row.template = plan.manager, plan.template
+    row.revisions.append(PlanRevisionRow(
+        episode=row.episode, revision=row.revision,
+        plan=plan.without_person().model_dump(mode="json"), created_by=by, created_at=now))
+    return row.revision
+
+
+def seal_person(sealer: Sealer, person: Person | None) -> bytes | None:
+    """The person's data, encrypted; None when the plan has none."""
+    return None if person is None else sealer.seal(person.model_dump(mode="json"))
+
+
+def read_person(sealer: Sealer, row: CaseRow) -> Person | None:
+    """The person's data, decrypted (for the case manager's eyes only)."""
+    return None if row.person_sealed is None else Person.model_validate(
+        sealer.open(row.person_sealed))
+
+
+def add_consent(session: Session, *, sealer: Sealer, row: CaseRow, scope: str, status: str,
+                by: str, now: datetime, note: str | None) -> None:
+    """Append a consent decision; earlier ones stay."""
+    row.consents.append(ConsentRow(case_id=row.id, episode=row.episode, scope=scope,
+                                   status=status, by=by, at=now,
+                                   note_sealed=sealer.seal_text(note)))
+
+
+def audit(session: Session, *, sealer: Sealer, case_code: str | None, actor: str, action: str,
+          now: datetime, detail: dict[str, Any] | None = None, note: str | None = None) -> None:
+    """Append who did what to which case; a note is sealed, since it may name people."""
+    session.add(AuditRow(at=now, case_code=case_code, actor=actor, action=action,
+                         detail=detail or {}, note_sealed=sealer.seal_text(note)))
+
+
+def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> int:
+    """Add messages to the outbox; one already queued under the same key is left alone."""
+    if not notices:
+        return 0
+    values = [dict(key=n.key, case_code=n.case, step_id=n.step, kind=n.kind,
+                   occurrence=n.occurrence, recipient=n.recipient, due_at=n.due_at,
+                   status="pending", attempts=0, next_attempt_at=n.due_at, created_at=now)
+              for n in notices]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(OutboxRow).values(values).on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxRow.id))
+    return len(result.all())

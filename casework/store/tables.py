@@ -1,0 +1,184 @@
+"""The case store's tables. Personal data and free-text notes are only ever stored sealed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every database; always read back as an aware UTC datetime."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the case store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class StoreMeta(Base):
+    """Facts about the store itself, e.g. a check value that proves the secret key is right."""
+
+    __tablename__ = "store_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CaseRow(Base):
+    """One person's case: its current plan revision, state and when the engine next looks."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    episode: Mapped[int] = mapped_column(default=1)  # a relaunch after termination is a new one
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    manager: Mapped[str] = mapped_column(String(64), index=True)
+    supervisor: Mapped[str] = mapped_column(String(64))
+    template: Mapped[str | None] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(default=1)
+    start: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(200))
+    person_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    wakes: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy's declarative API
+
+    revisions: Mapped[list[PlanRevisionRow]] = relationship(
+        back_populates="case", order_by="PlanRevisionRow.revision")
+    steps: Mapped[list[StepRow]] = relationship(back_populates="case", order_by="StepRow.id")
+    consents: Mapped[list[ConsentRow]] = relationship(order_by="ConsentRow.id")
+
+
+class PlanRevisionRow(Base):
+    """One revision of a case's plan, without personal data; amendments add revisions."""
+
+    __tablename__ = "plan_revisions"
+    __table_args__ = (UniqueConstraint("case_id", "episode", "revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    episode: Mapped[int]
+    revision: Mapped[int]
+    plan: Mapped[dict[str, Any]]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    case: Mapped[CaseRow] = relationship(back_populates="revisions")
+
+
+class StepRow(Base):
+    """What has happened to one step of one episode of a case."""
+
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("case_id", "episode", "step_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    episode: Mapped[int]
+    step_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(24))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    overdue_level: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    case: Mapped[CaseRow] = relationship(back_populates="steps")
+    check_ins: Mapped[list[CheckInRow]] = relationship(order_by="CheckInRow.seq")
+
+
+class CheckInRow(Base):
+    """One check-in of a step and its outcome."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("step_row_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_row_id: Mapped[int] = mapped_column(ForeignKey("steps.id"), index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime | None]
+    note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ConsentRow(Base):
+    """A consent decision: scope, given/refused/withdrawn, by whom, when. Never updated."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    episode: Mapped[int]
+    scope: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class OutboxRow(Base):
+    """A message to send; the key (case, step, kind, occurrence, recipient) is unique."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    case_code: Mapped[str] = mapped_column(String(40), index=True)
+    step_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurrence: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """Who did what to which case, when. Append-only: the database refuses updates and deletes."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    case_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,0 +1,151 @@
+"""What people do to a case: approve it, decide on consent, record outcomes, amend it, end it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from casework.domain import (
+    ENDED_STEP,
+    Case,
+    CheckIn,
+    Consent,
+    ConsentStatus,
+    Event,
+    RecordedOutcome,
+    StepRun,
+    TransitionRefused,
+    end_step,
+)
+from plans.model import Plan
+
+
+def _require_active(case: Case, doing: str) -> None:
+    if case.state != "active":
+        raise TransitionRefused(f"case {case.code} is {case.state}: cannot {doing}")
+
+
+def approve(case: Case, now: datetime) -> list[Event]:
+    """The supervisor approves a plan that awaits approval."""
+    if case.state != "awaiting-approval":
+        raise TransitionRefused(f"case {case.code} is {case.state}, not awaiting approval")
+    case.state, case.approved_at = "active", now
+    return [Event("plan-approved", now)]
+
+
+def decide_consent(case: Case, scopes: list[str], status: ConsentStatus,
+                   now: datetime) -> list[Event]:
+    """Record consent given, refused or withdrawn for scopes of this plan."""
+    if case.ended:
+        raise TransitionRefused(f"case {case.code} is {case.state}: consent can no longer change")
+    known = case.plan.consent_scopes
+    unknown = [s for s in scopes if s not in known]
+    if unknown:
+        raise TransitionRefused(f"case {case.code} has no consent scope {unknown[0]!r}; its "
+                                f"scopes: {', '.join(known) or 'none'}")
+    events: list[Event] = []
+    for scope in scopes:
+        if status == "withdrawn" and scope not in case.consents:
+            raise TransitionRefused(f"consent {scope!r} of case {case.code} was never given, so "
+                                    "it cannot be withdrawn; record it as refused instead")
+        case.consents[scope] = Consent(status, now)
+        events.append(Event(f"consent-{status}", now, detail=scope))
+    if status != "given":
+        for step in case.plan.steps:
+            run = case.steps[step.id]
+            if run.state == "open" and set(step.consent) & set(scopes):
+                end_step(run, "cancelled", now, "consent withdrawn")
+                events.append(Event("step-cancelled", now, step.id, detail="consent withdrawn"))
+    return events
+
+
+def withdraw_all(case: Case, now: datetime) -> list[Event]:
+    """Consent withdrawn entirely: every open or waiting step ends and the case is cancelled."""
+    if case.ended:
+        raise TransitionRefused(f"case {case.code} is already {case.state}")
+    events = [Event("consent-withdrawn", now, detail="all")]
+    for scope in case.plan.consent_scopes:
+        case.consents[scope] = Consent("withdrawn", now)
+    events += _end_all(case, now, "consent withdrawn")
+    case.state, case.reason = "cancelled", "consent withdrawn"
+    events.append(Event("plan-cancelled", now, detail="consent withdrawn"))
+    return events
+
+
+def breach(case: Case, rule: str, now: datetime) -> list[Event]:
+    """A programme rule was broken: every open step ends and the case is terminated."""
+    if case.ended:
+        raise TransitionRefused(f"case {case.code} is already {case.state}")
+    if rule not in case.plan.rules:
+        raise TransitionRefused(f"case {case.code} has no rule {rule!r}; its rules: "
+                                f"{', '.join(case.plan.rules) or 'none'}")
+    events = _end_all(case, now, f"rule {rule} breached")
+    case.state, case.reason = "terminated", f"rule {rule} breached"
+    events.append(Event("plan-terminated", now, detail=f"rule {rule} breached"))
+    return events
+
+
+def _end_all(case: Case, now: datetime, reason: str) -> list[Event]:
+    events = []
+    for run in case.steps.values():
+        if run.state not in ENDED_STEP:
+            was_open = run.state == "open"
+            end_step(run, "cancelled", now, reason)
+            if was_open:  # only partners who were referred need to hear it is off
+                events.append(Event("step-cancelled", now, run.id, detail=reason))
+    return events
+
+
+def record_outcome(case: Case, step_id: str, outcome: RecordedOutcome, by: str,
+                   now: datetime) -> tuple[CheckIn, list[Event]]:
+    """A person records how a check-in went: the oldest one still pending, else the latest
+    one the clock marked missed (a late report corrects it)."""
+    run = case.run(step_id)
+    if case.plan.step(step_id).check_ins is None:
+        raise TransitionRefused(f"step {step_id} of case {case.code} has no check-ins")
+    pending = [c for c in run.check_ins if c.outcome == "pending"]
+    auto_missed = [c for c in run.check_ins if c.outcome == "missed" and c.recorded_by is None]
+    target = pending[0] if pending else (auto_missed[-1] if auto_missed else None)
+    if target is None:
+        raise TransitionRefused(f"no check-in of step {step_id} of case {case.code} is waiting "
+                                "for an outcome (none is due yet)")
+    target.outcome, target.recorded_by = outcome, by
+    return target, [Event("check-in-recorded", now, step_id, str(target.seq), outcome)]
+
+
+def complete_step(case: Case, step_id: str, now: datetime) -> list[Event]:
+    """A person marks an open step completed."""
+    _require_active(case, f"complete step {step_id}")
+    run = case.run(step_id)
+    if run.state != "open":
+        raise TransitionRefused(f"step {step_id} of case {case.code} is {run.state}, not open")
+    end_step(run, "completed", now, "completed by hand")
+    return [Event("step-completed", now, step_id, detail="completed by hand")]
+
+
+def amend(case: Case, plan: Plan, now: datetime) -> list[Event]:
+    """A new revision applies to what has not happened yet; history stays as it was."""
+    if case.ended:
+        raise TransitionRefused(f"case {case.code} is {case.state}: it can no longer be amended")
+    if plan.case != case.code:
+        raise TransitionRefused(f"the plan is for case {plan.case}, not {case.code}")
+    events: list[Event] = []
+    new_ids = {s.id for s in plan.steps}
+    for step_id, run in case.steps.items():
+        if step_id not in new_ids and run.state not in ENDED_STEP:
+            was_open = run.state == "open"
+            end_step(run, "cancelled", now, "removed by amendment")
+            if was_open:
+                events.append(Event("step-cancelled", now, step_id, detail="removed by amendment"))
+    for step in plan.steps:
+        if step.id not in case.steps:
+            case.steps[step.id] = StepRun(step.id)
+            events.append(Event("step-added", now, step.id))
+        else:
+            run = case.steps[step.id]
+            old = case.plan.step(step.id) if step.id in {s.id for s in case.plan.steps} else None
+            if run.state == "open" and old is not None and old != step:
+                events.append(Event("step-rescheduled", now, step.id))
+    # Steps removed long ago stay in history; the plan's start never moves once launched.
+    case.plan = plan.without_person()
+    events.append(Event("plan-amended", now))
+    return events

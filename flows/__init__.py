@@ -1,0 +1,1 @@
+"""The Prefect flows, the deployments, the `rehab` command and the composition root."""

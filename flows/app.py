@@ -1,0 +1,45 @@
+"""The composition root: settings, directories and the case store, each built once."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from functools import cached_property
+
+from casework.store.db import Store, open_store
+from flows.settings import Settings, load_settings
+from notifications.channels import check_url
+from plans.directories import Directories
+from plans.loading import load_directories
+
+
+class App:
+    """What every command and flow needs, opened lazily so `validate` never touches a database."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+
+    @cached_property
+    def directories(self) -> Directories:
+        """The partner and staff directories, checked (notify URLs included)."""
+        return load_directories(self.settings.partners_file, self.settings.staff_file,
+                                url_check=check_url)
+
+    @cached_property
+    def store(self) -> Store:
+        """The case store, migrated and key-checked on first use."""
+        home = self.settings.home_dir
+        if not home.exists():
+            home.mkdir(parents=True, mode=0o700)
+        os.umask(0o077)  # the case database and key are for this user's eyes only
+        return open_store(self.settings.store_url, self.settings.key_file)
+
+    @staticmethod
+    def now() -> datetime:
+        """The current time, in UTC."""
+        return datetime.now(UTC)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        if "store" in self.__dict__:
+            self.store.dispose()

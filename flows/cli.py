@@ -1,0 +1,76 @@
+"""The `rehab` command: exit 0 on success, 1 on a user error (one line, no traceback), 2 on
+bad usage."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from casework.store.db import current_revision, head_revision
+from flows.app import App
+from plans.errors import RehabError
+
+
+def emit(data: Any) -> None:
+    """Print data as JSON."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class Context:
+    """Lazily-built App shared by the subcommands."""
+
+    def __init__(self) -> None:
+        self._app: App | None = None
+
+    @property
+    def app(self) -> App:
+        """The composition root, built on first use."""
+        if self._app is None:
+            self._app = App()
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rehab")
+def cli() -> None:
+    """rehab: individual rehabilitation plans, run as long-lived Prefect flows."""
+
+
+@cli.group()
+def db() -> None:
+    """The case store's database."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: Context) -> None:
+    """Bring the case store's schema to the newest migration."""
+    store = ctx.app.store  # opening migrates
+    click.echo(f"case store at revision {current_revision(store.engine)} "
+               f"(newest: {head_revision()})")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning user errors into one line on stderr and exit 1."""
+    from flows import cli_case, cli_plan  # noqa: F401, PLC0415  # registers the subcommands
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except RehabError as exc:
+        for line in str(exc).splitlines() or ["error"]:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,207 @@
+"""`rehab plan ...`: write, check, preview, launch, approve, amend and look at plans."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from casework import queries, services
+from casework.domain import CASE_STATES
+from casework.simulation import simulate
+from flows import engine_client
+from flows.cli import Context, cli, emit, pass_ctx
+from flows.render import simulation_json, simulation_text, status_text
+from plans.durations import parse_duration
+from plans.errors import InvalidFile, RehabError
+from plans.loading import load_plan
+from plans.model import Plan
+
+
+@cli.group()
+def plan() -> None:
+    """Plans: new, validate, simulate, launch, approve, amend, status, list."""
+
+
+def _load(ctx: Context, file: Path) -> Plan:
+    return load_plan(file, ctx.app.directories)
+
+
+@plan.command("new")
+@click.option("--template", "template", required=True, help="Template name, e.g. acute-crisis.")
+@click.option("--case", "case", required=True, help="The case code, e.g. BC-2026-0042.")
+@click.option("--manager", help="Staff id of the case manager (default: the template's).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write the plan here (default: print it).")
+@pass_ctx
+def plan_new(ctx: Context, template: str, case: str, manager: str | None,
+             output: Path | None) -> None:
+    """Start a plan from a template, ready to edit."""
+    templates = ctx.app.settings.templates_dir
+    source = templates / f"{template}.yaml"
+    if not re.fullmatch(r"[a-z0-9-]+", template) or not source.is_file():
+        names = sorted(p.stem for p in templates.glob("*.yaml"))
+        raise RehabError(f"no template {template!r}; templates: {', '.join(names)}")
+    if not re.fullmatch(r"[A-Za-z0-9-]{3,40}", case):
+        raise RehabError(f"--case {case!r} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
+                         "e.g. BC-2026-0042")
+    text = re.sub(r"(?m)^case:.*$", f"case: {case}", source.read_text(encoding="utf-8"), count=1)
+    if manager:
+        text = re.sub(r"(?m)^manager:.*$", f"manager: {manager}", text, count=1)
+    load_plan(output or f"<plan from {template}>", ctx.app.directories, text=text)  # must parse
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if output.exists():
+        raise RehabError(f"{output} already exists: choose another -o FILE or remove it first")
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output} (case {case}, from template {template}); edit it, then "
+               f"`rehab plan validate {output}` and `rehab plan simulate {output}`")
+
+
+@plan.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def plan_validate(ctx: Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Check plan files against the contract and the directories; every problem is listed."""
+    results = []
+    for file in files:
+        try:
+            p = _load(ctx, file)
+            results.append({"file": str(file), "ok": True, "case": p.case,
+                            "steps": len(p.steps), "issues": []})
+        except InvalidFile as exc:
+            results.append({"file": str(file), "ok": False,
+                            "issues": [{"path": i.path, "message": i.message}
+                                       for i in exc.issues]})
+    bad = [r for r in results if not r["ok"]]
+    if as_json:
+        emit(results)
+    else:
+        for r in results:
+            if r["ok"]:
+                click.echo(f"{r['file']}: ok (case {r['case']}, {r['steps']} steps)")
+            else:
+                for issue in r["issues"]:
+                    click.echo(f"{r['file']}: {issue['path']}: {issue['message']}"
+                               if issue["path"] else f"{r['file']}: {issue['message']}",
+                               err=True)
+    if bad:
+        raise click.exceptions.Exit(1)
+
+
+@plan.command("simulate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.option("--horizon", default="365d", show_default=True,
+              help="How far after the start to look (a duration).")
+@click.option("--launch-at", help="Pretend the launch is at this ISO time (default: now).")
+@pass_ctx
+def plan_simulate(ctx: Context, file: Path, as_json: bool, horizon: str,
+                  launch_at: str | None) -> None:
+    """Print, without launching, what will happen and who is told, in the plan's time zone."""
+    p = _load(ctx, file)
+    try:
+        span = parse_duration(horizon)
+    except ValueError as exc:
+        raise RehabError(f"--horizon: {exc}") from None
+    when = datetime.now(UTC)
+    if launch_at:
+        try:
+            when = datetime.fromisoformat(launch_at)
+        except ValueError:
+            raise RehabError(f"--launch-at {launch_at!r} is not an ISO time like "
+                             "2026-12-01T09:00") from None
+        when = when if when.tzinfo else when.replace(tzinfo=p.tz)
+    sim = simulate(p, ctx.app.directories, launch_at=when, horizon=span,
+                   approval_required=ctx.app.settings.require_approval)
+    if as_json:
+        emit(simulation_json(sim))
+    else:
+        click.echo(simulation_text(sim))
+
+
+@plan.command("launch")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--by", help="Staff id launching it (default: the plan's case manager).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None:
+    """Record the plan and start its flow run."""
+    app = ctx.app
+    p = _load(ctx, file)
+    engine = engine_client.connect(app.settings)  # refuse before recording anything
+    outcome = services.launch(app.store, app.directories, plan=p, by=by or p.manager,
+                              now=app.now(), approval_required=app.settings.require_approval)
+    run_id = engine.start_plan(app, p)
+    result = {"case": p.case, "state": outcome.state, "flow_run_id": run_id,
+              "url": engine.run_url(run_id)}
+    if as_json:
+        emit(result)
+    else:
+        click.echo(f"{p.case}  flow run {run_id}  {result['url']}"
+                   + ("  (waiting for the supervisor's approval)"
+                      if outcome.state == "awaiting-approval" else ""))
+
+
+@plan.command("approve")
+@click.argument("code")
+@click.option("--by", required=True, help="Staff id of the approving supervisor.")
+@click.option("--comment", help="A comment for the record.")
+@pass_ctx
+def plan_approve(ctx: Context, code: str, by: str, comment: str | None) -> None:
+    """Approve a plan that waits for a supervisor."""
+    app = ctx.app
+    engine = engine_client.connect(app.settings)
+    engine.decide(app, code, kind="approval", scope=None,
+                  decision={"approved": True, "by": by, "comment": comment})
+    click.echo(f"{code}: approved by {by}")
+
+
+@plan.command("amend")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--by", help="Staff id amending it (default: the plan's case manager).")
+@pass_ctx
+def plan_amend(ctx: Context, file: Path, by: str | None) -> None:
+    """Store a new revision of a running plan; it applies to what has not happened yet."""
+    app = ctx.app
+    p = _load(ctx, file)
+    engine = engine_client.connect(app.settings)
+    outcome = services.amend(app.store, app.directories, plan=p, by=by or p.manager,
+                             now=app.now())
+    engine.wake(app, p.case)
+    click.echo(f"{p.case}: revision {outcome.revision} recorded")
+
+
+@plan.command("status")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_ctx
+def plan_status(ctx: Context, code: str, as_json: bool) -> None:
+    """Show a case's state, steps, check-ins and messages."""
+    status = queries.case_status(ctx.app.store, code=code)
+    if as_json:
+        emit(status)
+    else:
+        click.echo(status_text(status, engine_client.ui_url(ctx.app.settings)))
+
+
+@plan.command("list")
+@click.option("--state", type=click.Choice(CASE_STATES), help="Only cases in this state.")
+@click.option("--manager", help="Only this case manager's cases.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@pass_ctx
+def plan_list(ctx: Context, state: str | None, manager: str | None, as_json: bool) -> None:
+    """List cases, newest first."""
+    rows = queries.list_cases(ctx.app.store, state=state, manager=manager)
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        click.echo("no cases")
+    for r in rows:
+        click.echo(f"{r['case']:<16} {r['state']:<18} {r['manager']:<14} "
+                   f"{r['template'] or '-':<24} rev {r['revision']}")

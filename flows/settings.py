@@ -1,0 +1,60 @@
+"""The one settings class: built once from REHAB_* (and PREFECT_API_URL) in the environment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from plans.durations import Duration
+from plans.errors import RehabError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
+TEMPLATES = Path(__file__).resolve().parent.parent / "plans" / "templates"
+
+
+class Settings(BaseSettings):
+    """Where rehab keeps its data and how often it looks for due work."""
+
+    model_config = SettingsConfigDict(env_prefix="REHAB_", extra="ignore", frozen=True)
+
+    home: Path = Path("~/.rehab")
+    database_url: str | None = None
+    partners_file: Path = EXAMPLES / "partners.yaml"
+    staff_file: Path = EXAMPLES / "staff.yaml"
+    templates_dir: Path = TEMPLATES
+    clock_interval: Duration = timedelta(seconds=60)
+    secret_key_file: Path | None = None
+    require_approval: bool = True
+    prefect_api_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL"))
+    prefect_port: int = 4200
+
+    @property
+    def home_dir(self) -> Path:
+        """REHAB_HOME with ~ expanded."""
+        return self.home.expanduser()
+
+    @property
+    def store_url(self) -> str:
+        """The case store's SQLAlchemy URL: REHAB_DATABASE_URL, else SQLite in REHAB_HOME."""
+        return self.database_url or f"sqlite:///{self.home_dir / 'cases.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        """The secret key that seals personal data."""
+        return (self.secret_key_file or self.home_dir / "secret.key").expanduser()
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value is a RehabError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "REHAB_" + str(error["loc"][0]).upper() if error["loc"] else "environment"
+            problems.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
+        raise RehabError("; ".join(problems)) from None

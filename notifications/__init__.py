@@ -1,0 +1,1 @@
+"""How messages leave the system: apprise channels, message templates, the outbox sender."""

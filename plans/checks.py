@@ -1,0 +1,98 @@
+"""Rules a plan must meet beyond its schema: known staff and partners, unique steps, no cycles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plans.directories import Directories
+from plans.errors import Issue
+
+
+def _known(ids: list[str], limit: int = 12) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "") if ids else "none"
+
+
+def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list[Issue]:
+    """Every cross-reference problem of a plan, read from its raw data so that these are
+    reported together with schema problems; each issue names its field path."""
+    issues: list[Issue] = []
+    staff = directories.staff
+    for field, role in (("manager", "case-manager"), ("supervisor", "supervisor")):
+        staff_id = raw.get(field)
+        if not isinstance(staff_id, str):
+            continue
+        holders = staff.with_role(role)  # type: ignore[arg-type]  # role is a Role literal
+        if staff_id not in staff.staff:
+            issues.append(Issue(file, field, f"unknown staff id {staff_id!r}; {role}s in "
+                                f"{directories.staff_file}: {_known(holders)}"))
+        elif staff_id not in holders:
+            issues.append(Issue(file, field, f"{staff_id!r} is a {staff.staff[staff_id].role}, "
+                                f"not a {role}; {role}s: {_known(holders)}"))
+    if raw.get("supervisor") is None and staff.default_supervisor is None:
+        issues.append(Issue(file, "supervisor", "required: the staff directory has no "
+                            "default_supervisor; name one of "
+                            f"{_known(staff.with_role('supervisor'))}"))
+
+    steps = raw.get("steps")
+    if not isinstance(steps, list):
+        return issues
+    partners = sorted(directories.partners.partners)
+    first_index: dict[str, int] = {}
+    graph: dict[str, list[str]] = {}
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        step_id, partner = step.get("id"), step.get("partner")
+        if isinstance(partner, str) and partner not in directories.partners.partners:
+            issues.append(Issue(file, f"steps[{i}].partner", f"unknown partner {partner!r}; "
+                                f"partners in {directories.partners_file}: {_known(partners)}"))
+        if not isinstance(step_id, str):
+            continue
+        if step_id in first_index:
+            issues.append(Issue(file, f"steps[{i}].id", f"duplicate step id {step_id!r} (also "
+                                f"steps[{first_index[step_id]}].id); step ids must be unique"))
+        else:
+            first_index[step_id] = i
+        after = step.get("after")
+        graph.setdefault(step_id, []).extend(
+            a for a in (after if isinstance(after, list) else []) if isinstance(a, str))
+    for i, step in enumerate(steps):
+        after = step.get("after") if isinstance(step, dict) else None
+        for k, dep in enumerate(after if isinstance(after, list) else []):
+            if isinstance(dep, str) and dep not in first_index:
+                issues.append(Issue(file, f"steps[{i}].after[{k}]", f"unknown step {dep!r}; "
+                                    f"steps in this plan: {_known(list(first_index))}"))
+    cycle = find_cycle({k: [d for d in v if d in first_index] for k, v in graph.items()})
+    if cycle:
+        issues.append(Issue(file, f"steps[{first_index[cycle[0]]}].after", "dependency cycle: "
+                            + " → ".join([*cycle, cycle[0]])
+                            + "; a step cannot wait, even indirectly, for itself"))
+    return issues
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One cycle of step ids in a step -> prerequisites graph, in order, or None."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in graph.get(node, []):
+            if state.get(dep) == 1:
+                return path[path.index(dep):]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None

@@ -1,0 +1,92 @@
+"""The partner and staff directories: who carries out steps, who manages and supervises."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from plans.model import Plan, Strict, TimeZoneName
+
+Language = Literal["en", "ru", "be"]
+PartnerKind = Literal[
+    "healthcare", "education", "employment", "social-service", "law-enforcement", "legal",
+    "shelter", "ngo", "other",
+]
+Role = Literal["case-manager", "supervisor"]
+
+_QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def check_quiet_hours(value: str) -> str:
+    """Accept 'HH:MM-HH:MM' (it may wrap past midnight, e.g. 21:00-08:00)."""
+    if not _QUIET.match(value):
+        raise ValueError(f"{value!r} is not a time range like \"21:00-08:00\"")
+    return value
+
+
+QuietHours = Annotated[str, AfterValidator(check_quiet_hours)]
+
+
+def quiet_bounds(value: str) -> tuple[time, time]:
+    """The (start, end) local times of a quiet-hours range."""
+    start, end = value.split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+class Partner(Strict):
+    """An organisation that carries out steps and receives messages about them."""
+
+    name: str
+    kind: PartnerKind
+    region: str
+    language: Language
+    timezone: TimeZoneName | None = None
+    quiet_hours: QuietHours | None = None
+    notify: list[str] = Field(min_length=1)
+
+
+class PartnerDirectory(Strict):
+    """The partner directory file."""
+
+    partners: dict[str, Partner]
+
+
+class StaffMember(Strict):
+    """A case manager or supervisor of the programme."""
+
+    name: str
+    role: Role
+    notify: list[str] = []
+    # Extensions: how staff prefer to be told.
+    language: Language = "en"
+    timezone: TimeZoneName | None = None
+    quiet_hours: QuietHours | None = None
+
+
+class StaffDirectory(Strict):
+    """The staff directory file."""
+
+    default_supervisor: str | None = None
+    staff: dict[str, StaffMember]
+
+    def with_role(self, role: Role) -> list[str]:
+        """Ids of every staff member with this role."""
+        return [sid for sid, member in self.staff.items() if member.role == role]
+
+
+@dataclass(frozen=True)
+class Directories:
+    """The partner and staff directories a plan is checked against."""
+
+    partners: PartnerDirectory
+    staff: StaffDirectory
+    partners_file: str = "partner directory"
+    staff_file: str = "staff directory"
+
+    def supervisor_of(self, plan: Plan) -> str | None:
+        """The plan's supervisor: its own, else the directory's default."""
+        return plan.supervisor or self.staff.default_supervisor

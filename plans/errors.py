@@ -1,0 +1,30 @@
+"""The one error hierarchy of rehab: every user error is a RehabError with a message that says what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RehabError(Exception):
+    """A user error: the CLI prints its message on one line and exits 1."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in one file, at one field path."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        return f"{where}: {self.message}"
+
+
+class InvalidFile(RehabError):
+    """A plan or directory file was refused; carries every issue found, not just the first."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))

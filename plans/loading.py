@@ -1,0 +1,181 @@
+"""Reading plan and directory files at the edge: YAML in, strict models out, every issue named."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from plans.checks import check_plan
+from plans.directories import Directories, PartnerDirectory, StaffDirectory
+from plans.errors import InvalidFile, Issue
+from plans.model import Plan
+
+M = TypeVar("M", bound=BaseModel)
+UrlCheck = Callable[[str], str | None]
+
+
+def format_loc(loc: Iterable[int | str]) -> str:
+    """('steps', 2, 'partner') -> 'steps[2].partner'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class that owns the field at `loc`, following lists and dicts."""
+    current: Any = model
+    for part in loc:
+        while True:  # unwrap list[...], dict[..., ...], X | None down to a model
+            origin = typing.get_origin(current)
+            if origin in (list, dict, typing.Union, types.UnionType):
+                args = [a for a in typing.get_args(current) if a is not type(None)]
+                current = args[-1]
+                if origin in (list, dict):
+                    break
+            else:
+                break
+        if isinstance(part, int) or (
+            isinstance(current, type) and not issubclass(current, BaseModel)
+        ):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                continue  # a dict key such as a partner id
+            current = current.model_fields[part].annotation
+    while typing.get_origin(current) in (list, dict, typing.Union, types.UnionType):
+        current = [a for a in typing.get_args(current) if a is not type(None)][-1]
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _message(model: type[BaseModel], error: Any) -> str:
+    kind, loc, value = error["type"], error["loc"], error.get("input")
+    field = str(loc[-1]) if loc else ""
+    if kind == "missing":
+        return "required field missing"
+    if kind == "extra_forbidden":
+        owner = _model_at(model, tuple(loc[:-1]))
+        valid = ", ".join(owner.model_fields) if owner else ""
+        return f"unknown field {field!r}" + (f"; valid fields here: {valid}" if valid else "")
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{value!r} is not valid; use one of {expected}"
+    if kind == "string_pattern_mismatch":
+        if field == "case":
+            return (f"{value!r} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
+                    "e.g. BC-2026-0042")
+        return f"{value!r} is not valid: use a-z, 0-9 and '-', e.g. rehab-centre"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{error['msg']} (got {value!r})"
+
+
+def _step_label(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """' (step medical-check)' when the path is inside a step whose id can be read."""
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int) and isinstance(raw, dict):
+        steps = raw.get("steps")
+        if isinstance(steps, list) and loc[1] < len(steps) and isinstance(steps[loc[1]], dict):
+            step_id = steps[loc[1]].get("id")
+            if isinstance(step_id, str):
+                return f" (step {step_id})"
+    return ""
+
+
+def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
+    """The file's top-level mapping, or InvalidFile naming the line that is not YAML."""
+    name = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8") if text is None else text)
+    except FileNotFoundError as exc:
+        raise InvalidFile([Issue(name, "", "no such file")]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidFile([Issue(name, where, f"not valid YAML: {problem}")]) from exc
+    if not isinstance(raw, dict):
+        raise InvalidFile([Issue(name, "", "expected a YAML mapping of fields at the top")])
+    return raw
+
+
+def parse_model(model: type[M], raw: dict[str, Any], file: str) -> tuple[M | None, list[Issue]]:
+    """Validate raw YAML data into `model`, turning every pydantic error into an Issue."""
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as exc:
+        issues = [
+            Issue(file, format_loc(e["loc"]) + _step_label(raw, e["loc"]), _message(model, e))
+            for e in exc.errors()
+        ]
+        return None, issues
+
+
+def load_partners(path: Path | str, url_check: UrlCheck | None = None) -> PartnerDirectory:
+    """Read and check the partner directory; url_check refuses unusable notify URLs."""
+    model, issues = parse_model(PartnerDirectory, read_yaml(path), str(path))
+    if model is not None and url_check is not None:
+        for pid, partner in model.partners.items():
+            for position, url in enumerate(partner.notify):
+                problem = url_check(url)
+                if problem:
+                    issues.append(Issue(str(path), f"partners.{pid}.notify[{position}]", problem))
+    if issues or model is None:
+        raise InvalidFile(issues)
+    return model
+
+
+def load_staff(path: Path | str, url_check: UrlCheck | None = None) -> StaffDirectory:
+    """Read and check the staff directory."""
+    model, issues = parse_model(StaffDirectory, read_yaml(path), str(path))
+    if model is not None:
+        default = model.default_supervisor
+        if default is not None and default not in model.with_role("supervisor"):
+            issues.append(Issue(str(path), "default_supervisor",
+                                f"{default!r} is not a supervisor in staff; supervisors: "
+                                f"{', '.join(model.with_role('supervisor')) or 'none'}"))
+        for sid, member in model.staff.items():
+            for position, url in enumerate(member.notify):
+                problem = url_check(url) if url_check else None
+                if problem:
+                    issues.append(Issue(str(path), f"staff.{sid}.notify[{position}]", problem))
+    if issues or model is None:
+        raise InvalidFile(issues)
+    return model
+
+
+def load_directories(partners: Path | str, staff: Path | str,
+                     url_check: UrlCheck | None = None) -> Directories:
+    """Both directories, with every issue of both files reported together."""
+    issues: list[Issue] = []
+    loaded: list[Any] = []
+    for loader, path in ((load_partners, partners), (load_staff, staff)):
+        try:
+            loaded.append(loader(path, url_check))
+        except InvalidFile as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise InvalidFile(issues)
+    return Directories(loaded[0], loaded[1], str(partners), str(staff))
+
+
+def parse_plan(raw: dict[str, Any], file: str, directories: Directories) -> Plan:
+    """A plan from raw YAML data, checked on its own and against the directories."""
+    plan, issues = parse_model(Plan, raw, file)
+    issues += check_plan(raw, file, directories)
+    if issues or plan is None:
+        raise InvalidFile(issues)
+    return plan
+
+
+def load_plan(path: Path | str, directories: Directories, text: str | None = None) -> Plan:
+    """Read a plan file and refuse it with every issue found."""
+    return parse_plan(read_yaml(path, text), str(path), directories)

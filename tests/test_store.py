@@ -1,0 +1,222 @@
+"""The case store, on SQLite and on PostgreSQL: records survive, personal data stays sealed."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from casework import queries, services
+from casework.store.crypto import SecretKeyError
+from casework.store.db import Store, current_revision, head_revision, open_store
+from casework.store.repository import Conflict, get_case_row, read_person
+from casework.store.tables import AuditRow, OutboxRow
+from plans.directories import Directories
+from plans.errors import RehabError
+from plans.model import Plan
+from tests.conftest import T0
+
+PERSONAL = ("Example Person One", "+375 00 000-00-00", "1991", "sexual")
+
+
+def launch(store: Store, directories: Directories, plan: Plan, approval: bool = True) -> None:
+    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0,
+                    approval_required=approval)
+
+
+def test_a_launched_case_reads_back_with_its_plan_and_person(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan)
+    status = queries.case_status(store, code="BC-2026-0042")
+    assert status["state"] == "awaiting-approval" and status["revision"] == 1
+    assert [s["id"] for s in status["steps"]] == ["rehab-centre", "medical-check",
+                                                  "psychologist"]
+    assert all(s["state"] == "pending" for s in status["steps"])
+    with store.session() as session:
+        person = read_person(store.sealer, get_case_row(session, code="BC-2026-0042"))
+    assert person is not None and person.name == "Example Person One"
+
+
+def test_a_case_moves_through_approval_consent_and_time(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan)
+    services.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
+    services.record_consent(store, directories, code="BC-2026-0042", scopes=["medical"],
+                            status="given", by="n-zdolnik", now=T0, note="told in person")
+    services.record_consent(store, directories, code="BC-2026-0042",
+                            scopes=["psychological"], status="refused", by="n-zdolnik", now=T0)
+    outcome = services.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(days=3))
+    states = {s["id"]: s["state"] for s in
+              queries.case_status(store, code="BC-2026-0042")["steps"]}
+    assert states == {"rehab-centre": "open", "medical-check": "open",
+                      "psychologist": "skipped"}
+    assert outcome.wake_at == T0 + timedelta(days=14)
+
+
+def test_person_changes_wake_the_plan_at_once(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan)
+    outcome = services.approve(store, directories, code="BC-2026-0042", by="l-istomova",
+                               now=T0)
+    assert outcome.wake_at == T0
+
+
+def test_the_outbox_queues_each_message_once(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan, approval=False)
+    for _ in range(3):
+        services.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(hours=1))
+    with store.session() as session:
+        keys = session.scalars(select(OutboxRow.key)).all()
+    assert keys == ["BC-2026-0042|rehab-centre|referral||partner:minsk-rehab-centre"]
+
+
+def test_the_audit_log_refuses_updates_and_deletes(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan)
+    for statement in ("UPDATE audit_log SET actor = 'someone-else'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), store.session() as session:
+            session.execute(text(statement))
+    with store.session() as session:
+        assert session.scalars(select(AuditRow.actor)).all() == ["n-zdolnik"]
+
+
+def test_no_personal_data_is_stored_in_clear_text(
+        store: Store, directories: Directories, example_plan: Plan, tmp_path: Path) -> None:
+    launch(store, directories, example_plan)
+    services.record_consent(store, directories, code="BC-2026-0042", scopes=["medical"],
+                            status="given", by="n-zdolnik", now=T0,
+                            note="Example Person One agreed by phone")
+    dump = []
+    with store.session() as session:
+        tables = ["store_meta", "cases", "plan_revisions", "steps", "check_ins", "consents",
+                  "outbox", "audit_log"]
+        for table in tables:
+            for row in session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608  # fixed names
+                dump.append(" ".join(
+                    v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row))
+    everything = "\n".join(dump)
+    assert "BC-2026-0042" in everything, "the dump reads the rows"
+    for value in PERSONAL:
+        assert value not in everything
+    if store.engine.dialect.name == "sqlite":
+        store.dispose()
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("cases.db*"))
+        assert b"BC-2026-0042" in raw
+        for value in PERSONAL:
+            assert value.encode() not in raw
+
+
+def test_a_wrong_key_is_a_clear_error_not_garbage(
+        store_url: str, directories: Directories, example_plan: Plan, tmp_path: Path) -> None:
+    first = open_store(store_url, tmp_path / "secret.key")
+    launch(first, directories, example_plan)
+    first.dispose()
+    other = tmp_path / "other.key"
+    other.write_bytes(b"3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+    with pytest.raises(SecretKeyError, match="not the key this case store was sealed with"):
+        open_store(store_url, other)
+
+
+def test_a_missing_key_is_a_clear_error_and_no_new_key_is_made(
+        store_url: str, directories: Directories, example_plan: Plan, tmp_path: Path) -> None:
+    key = tmp_path / "secret.key"
+    first = open_store(store_url, key)
+    launch(first, directories, example_plan)
+    first.dispose()
+    key.unlink()
+    with pytest.raises(SecretKeyError, match="missing"):
+        open_store(store_url, key)
+    assert not key.exists()
+
+
+def test_the_key_file_is_created_private(store: Store, tmp_path: Path) -> None:
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_store_migrates_itself_once(store_url: str, tmp_path: Path) -> None:
+    for _ in range(2):
+        opened = open_store(store_url, tmp_path / "secret.key")
+        assert current_revision(opened.engine) == head_revision()
+        opened.dispose()
+
+
+def test_an_unknown_case_is_a_clear_error(store: Store, directories: Directories) -> None:
+    with pytest.raises(RehabError, match="no case BC-0000"):
+        services.approve(store, directories, code="BC-0000", by="l-istomova", now=T0)
+
+
+def test_a_second_launch_of_an_active_case_is_refused_and_changes_nothing(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan)
+    with pytest.raises(RehabError, match="already awaiting-approval"):
+        launch(store, directories, example_plan)
+    assert len(queries.list_cases(store)) == 1
+
+
+def test_a_case_terminated_for_a_breach_relaunches_only_through_approval(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan, approval=False)
+    services.breach(store, directories, code="BC-2026-0042", rule="sobriety", by="n-zdolnik",
+                    now=T0)
+    outcome = services.launch(store, directories, plan=example_plan, by="n-zdolnik",
+                              now=T0 + timedelta(days=1), approval_required=False)
+    assert outcome.state == "awaiting-approval"
+    status = queries.case_status(store, code="BC-2026-0042")
+    assert status["episode"] == 2 and all(s["state"] == "pending" for s in status["steps"])
+    with store.session() as session:
+        actions = session.scalars(select(AuditRow.action).order_by(AuditRow.id)).all()
+    assert actions == ["launch", "rule-breach", "launch"]
+
+
+def test_amendments_are_revisions(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan)
+    amended = example_plan.model_copy(update={"steps": example_plan.steps[:2]})
+    outcome = services.amend(store, directories, plan=amended, by="n-zdolnik", now=T0)
+    assert outcome.revision == 2
+    status = queries.case_status(store, code="BC-2026-0042")
+    assert {s["id"]: s["state"] for s in status["steps"]}["psychologist"] == "cancelled"
+
+
+def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
+        store: Store, directories: Directories, example_plan: Plan,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    launch(store, directories, example_plan)
+    barrier = threading.Barrier(2, timeout=20)
+    from casework.store import repository
+
+    real_add_revision = repository.add_revision
+
+    def add_revision_in_step(*args, **kwargs):  # type: ignore[no-untyped-def]  # wraps as-is
+        barrier.wait()  # both have read revision 1 before either writes
+        return real_add_revision(*args, **kwargs)
+
+    monkeypatch.setattr(services, "add_revision", add_revision_in_step)
+    results: dict[int, object] = {}
+
+    def amend(steps: int) -> None:
+        plan = example_plan.model_copy(update={"steps": example_plan.steps[:steps]})
+        try:
+            results[steps] = services.amend(store, directories, plan=plan, by="n-zdolnik",
+                                            now=T0)
+        except RehabError as exc:
+            results[steps] = exc
+
+    threads = [threading.Thread(target=amend, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conflicts = [n for n, r in results.items() if isinstance(r, Conflict)]
+    wins = [n for n, r in results.items() if isinstance(r, services.Outcome)]
+    assert len(conflicts) == 1 and len(wins) == 1, results
+    assert "changed by someone else" in str(results[conflicts[0]])
+    status = queries.case_status(store, code="BC-2026-0042")
+    assert status["revision"] == 2, "the loser wrote no revision"
+    kept = [s["id"] for s in status["steps"] if s["state"] != "cancelled"]
+    assert len(kept) == wins[0], "the store holds the winner's plan, whole"
