@@ -86,3 +86,27 @@ def list_cases(store: Store, *, state: str | None = None,
     return [{"case": r.code, "state": r.state, "manager": r.manager, "template": r.template,
              "revision": r.revision, "start": _iso(r.start), "wake_at": _iso(r.wake_at),
              "flow_run_id": r.flow_run_id} for r in rows]
+
+
+def wake_count(store: Store, *, code: str) -> int:
+    """How many times the engine has reconciled the case (a fresh suspend key per wake)."""
+    with store.session() as session:
+        return int(session.scalar(select(CaseRow.wakes).where(CaseRow.code == code)) or 0)
+
+
+def due_wakes(store: Store, *, now: datetime, limit: int = 1000) -> list[tuple[str, str | None]]:
+    """(case, flow run) of cases whose wake time has come, oldest first: an indexed range
+    scan, so its cost follows what is due, not how many plans wait."""
+    with store.session() as session:
+        rows = session.execute(
+            select(CaseRow.code, CaseRow.flow_run_id).where(CaseRow.wake_at <= now)
+            .order_by(CaseRow.wake_at).limit(limit)).all()
+    return [(r.code, r.flow_run_id) for r in rows]
+
+
+def cases_without_run(store: Store) -> list[str]:
+    """Cases recorded but whose flow run was never created (e.g. the engine was down)."""
+    with store.session() as session:
+        return list(session.scalars(select(CaseRow.code).where(
+            CaseRow.flow_run_id.is_(None),
+            CaseRow.state.in_(("awaiting-approval", "active")))))

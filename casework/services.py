@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import transitions
+from casework.decisions import record_decision
 from casework.domain import Case, ConsentStatus, Event, RecordedOutcome, advance
 from casework.messages import Notice, notices_for, upcoming_reminders
 from casework.store.db import Store
@@ -127,6 +128,7 @@ def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
         if action == "reconcile":  # the engine's own changes: one audit row per event
             _audit_events(session, store, row, events, actor, now)
         else:
+            row.wake_at = now  # a person changed the case: the plan looks at it at once
             audit(session, sealer=store.sealer, case_code=code, actor=actor, action=action,
                   now=now, detail=detail, note=note)
         queue_notices(session, notices=_notices(events, case, row)
@@ -140,8 +142,14 @@ def approve(store: Store, directories: Directories, *, code: str, by: str, now: 
     if by not in directories.staff.with_role("supervisor"):
         raise RehabError(f"{by!r} is not a supervisor in {directories.staff_file}; "
                          f"supervisors: {', '.join(directories.staff.with_role('supervisor'))}")
-    return _change(store, code, actor=by, action="approve", now=now, note=comment,
-                   apply=lambda s, row, case: transitions.approve(case, now))
+
+    def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        events = transitions.approve(case, now)
+        record_decision(session, case=row, kind="approval", scope="", decision="approved",
+                        by=by, now=now)
+        return events
+
+    return _change(store, code, actor=by, action="approve", now=now, note=comment, apply=apply)
 
 
 def _check_staff(directories: Directories, by: str) -> None:
@@ -161,6 +169,9 @@ def record_consent(store: Store, directories: Directories, *, code: str, scopes:
         for scope in scopes:
             add_consent(session, sealer=store.sealer, row=row, scope=scope, status=status, by=by,
                         now=now, note=note)
+            if status != "withdrawn":
+                record_decision(session, case=row, kind="consent", scope=scope, decision=status,
+                                by=by, now=now)
         return events
 
     return _change(store, code, actor=by, action=f"consent-{status}", now=now, note=note,

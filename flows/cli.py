@@ -74,3 +74,16 @@ def main() -> None:
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+@cli.command("up")
+@click.option("--examples", is_flag=True,
+              help="Also launch the example plans (plans/examples/), for a first look.")
+@pass_ctx
+def up_command(ctx: Context, examples: bool) -> None:
+    """Start the Prefect server (unless PREFECT_API_URL is set) and serve the plan engine."""
+    from flows.settings import EXAMPLES  # noqa: PLC0415  # keeps `rehab --help` fast
+    from flows.up import up  # noqa: PLC0415  # keeps `rehab --help` fast
+
+    files = sorted(p for p in EXAMPLES.glob("*.yaml") if p.stem not in ("partners", "staff"))
+    up(ctx.app, examples=files if examples else [])

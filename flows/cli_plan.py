@@ -155,10 +155,10 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
 def plan_approve(ctx: Context, code: str, by: str, comment: str | None) -> None:
     """Approve a plan that waits for a supervisor."""
     app = ctx.app
-    engine = engine_client.connect(app.settings)
-    engine.decide(app, code, kind="approval", scope=None,
-                  decision={"approved": True, "by": by, "comment": comment})
-    click.echo(f"{code}: approved by {by}")
+    engine = engine_client.engine(app.settings)
+    services.approve(app.store, app.directories, code=code, by=by, now=app.now(),
+                     comment=comment)
+    click.echo(f"{code}: approved by {by}; plan {engine.after_change(app, code)}")
 
 
 @plan.command("amend")
@@ -169,11 +169,11 @@ def plan_amend(ctx: Context, file: Path, by: str | None) -> None:
     """Store a new revision of a running plan; it applies to what has not happened yet."""
     app = ctx.app
     p = _load(ctx, file)
-    engine = engine_client.connect(app.settings)
+    engine = engine_client.engine(app.settings)
     outcome = services.amend(app.store, app.directories, plan=p, by=by or p.manager,
                              now=app.now())
-    engine.wake(app, p.case)
-    click.echo(f"{p.case}: revision {outcome.revision} recorded")
+    click.echo(f"{p.case}: revision {outcome.revision} recorded; plan "
+               f"{engine.after_change(app, p.case)}")
 
 
 @plan.command("status")

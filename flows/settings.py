@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     clock_interval: Duration = timedelta(seconds=60)
     secret_key_file: Path | None = None
     require_approval: bool = True
+    stale_run_after: Duration = timedelta(seconds=120)
+    runner_poll: Duration = timedelta(seconds=2)
+    runner_limit: int = 8
     prefect_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL"))
     prefect_port: int = 4200

@@ -182,3 +182,22 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class DecisionRow(Base):
+    """A decision a person must take (approval, or consent for one scope), and its flow run."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("case_id", "episode", "kind", "scope"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    episode: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))  # approval | consent
+    scope: Mapped[str] = mapped_column(String(64), default="")
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | decided
+    decision: Mapped[str | None] = mapped_column(String(16))  # approved | given | refused
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    settled: Mapped[bool] = mapped_column(default=False)  # its flow run was told and ended
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]

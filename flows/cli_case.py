@@ -1,0 +1,120 @@
+"""`rehab consent|checkin|step|rule ...`: what case managers record about a case."""
+
+from __future__ import annotations
+
+import click
+
+from casework import services
+from casework.services import Outcome
+from flows import engine_client
+from flows.cli import Context, cli, pass_ctx
+
+
+def _done(ctx: Context, code: str, what: str, outcome: Outcome) -> None:
+    wake = engine_client.engine(ctx.app.settings).after_change(ctx.app, code)
+    click.echo(f"{code}: {what}; case {outcome.state}; plan {wake}")
+
+
+@cli.group()
+def consent() -> None:
+    """Consent: record it (given or refused) or withdraw it."""
+
+
+@consent.command("record")
+@click.argument("code")
+@click.option("--scope", "scopes", multiple=True, required=True, help="A consent scope.")
+@click.option("--given/--refused", required=True, help="What the person decided.")
+@click.option("--by", required=True, help="Staff id recording it.")
+@click.option("--note", help="A note for the record (kept encrypted).")
+@pass_ctx
+def consent_record(ctx: Context, code: str, scopes: tuple[str, ...], given: bool, by: str,
+                   note: str | None) -> None:
+    """Record consent given or refused for one or more scopes."""
+    status = "given" if given else "refused"
+    outcome = services.record_consent(ctx.app.store, ctx.app.directories, code=code,
+                                      scopes=list(scopes), status=status, by=by,
+                                      now=ctx.app.now(), note=note)
+    _done(ctx, code, f"consent {status} for {', '.join(scopes)}", outcome)
+
+
+@consent.command("withdraw")
+@click.argument("code")
+@click.option("--scope", "scopes", multiple=True, help="A consent scope.")
+@click.option("--all", "everything", is_flag=True, help="Withdraw all consent: the plan ends.")
+@click.option("--by", required=True, help="Staff id recording it.")
+@click.option("--note", help="A note for the record (kept encrypted).")
+@pass_ctx
+def consent_withdraw(ctx: Context, code: str, scopes: tuple[str, ...], everything: bool,
+                     by: str, note: str | None) -> None:
+    """Withdraw consent for some scopes, or --all (every open step ends; the plan is
+    cancelled)."""
+    if everything == bool(scopes):
+        raise click.UsageError("give either --scope S (one or more) or --all")
+    app = ctx.app
+    if everything:
+        outcome = services.withdraw_all(app.store, app.directories, code=code, by=by,
+                                        now=app.now(), note=note)
+        _done(ctx, code, "all consent withdrawn", outcome)
+    else:
+        outcome = services.record_consent(app.store, app.directories, code=code,
+                                          scopes=list(scopes), status="withdrawn", by=by,
+                                          now=app.now(), note=note)
+        _done(ctx, code, f"consent withdrawn for {', '.join(scopes)}", outcome)
+
+
+@cli.group()
+def checkin() -> None:
+    """Check-ins: record how one went."""
+
+
+@checkin.command("record")
+@click.argument("code")
+@click.argument("step")
+@click.option("--outcome", type=click.Choice(["attended", "missed", "rescheduled"]),
+              required=True)
+@click.option("--by", required=True, help="Staff id recording it.")
+@click.option("--note", help="A note for the record (kept encrypted).")
+@pass_ctx
+def checkin_record(ctx: Context, code: str, step: str, outcome: str, by: str,
+                   note: str | None) -> None:
+    """Record the outcome of the step's oldest check-in still waiting for one."""
+    result = services.record_checkin(ctx.app.store, ctx.app.directories, code=code, step=step,
+                                     outcome=outcome, by=by, now=ctx.app.now(), note=note)  # type: ignore[arg-type]  # click.Choice checked it
+    _done(ctx, code, f"check-in of {step}: {outcome}", result)
+
+
+@cli.group()
+def step() -> None:
+    """Steps: complete one by hand."""
+
+
+@step.command("complete")
+@click.argument("code")
+@click.argument("step_id", metavar="STEP")
+@click.option("--by", required=True, help="Staff id recording it.")
+@click.option("--note", help="A note for the record (kept encrypted).")
+@pass_ctx
+def step_complete(ctx: Context, code: str, step_id: str, by: str, note: str | None) -> None:
+    """Mark an open step completed."""
+    outcome = services.complete_step(ctx.app.store, ctx.app.directories, code=code,
+                                     step=step_id, by=by, now=ctx.app.now(), note=note)
+    _done(ctx, code, f"step {step_id} completed", outcome)
+
+
+@cli.group()
+def rule() -> None:
+    """Programme rules: record a breach."""
+
+
+@rule.command("breach")
+@click.argument("code")
+@click.option("--rule", "rule_name", required=True, help="The rule broken, e.g. sobriety.")
+@click.option("--by", required=True, help="Staff id recording it.")
+@click.option("--note", help="A note for the record (kept encrypted).")
+@pass_ctx
+def rule_breach(ctx: Context, code: str, rule_name: str, by: str, note: str | None) -> None:
+    """Record a breach of a programme rule: the plan is terminated; coming back needs a
+    supervisor's approval."""
+    outcome = services.breach(ctx.app.store, ctx.app.directories, code=code, rule=rule_name,
+                              by=by, now=ctx.app.now(), note=note)
+    _done(ctx, code, f"rule {rule_name} breached", outcome)

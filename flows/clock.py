@@ -1,0 +1,57 @@
+"""The plan clock: wakes plans whose time has come. One indexed query per tick, so a tick costs
+what is due, not how many plans wait; it runs inside the runner's process (see
+docs/architecture.md for why it is not a flow run per tick)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+
+from casework import queries, services
+from casework.store.repository import current_plan, get_case_row
+from flows.app import App
+from flows.prefect_ops import plan_tags, start_plan_run, wake_run
+
+log = logging.getLogger("rehab.clock")
+
+
+def start_missing_runs(app: App) -> int:
+    """Create flow runs for cases recorded while the engine could not create them."""
+    started = 0
+    for code in queries.cases_without_run(app.store):
+        with app.store.session() as session:
+            row = get_case_row(session, code=code)
+            episode, plan = row.episode, current_plan(row)
+        run_id = start_plan_run(code, episode, plan_tags(plan))
+        services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+        started += 1
+    return started
+
+
+def tick(app: App) -> Counter[str]:
+    """Wake every plan whose time has come; returns what was done, counted."""
+    done: Counter[str] = Counter()
+    done["started"] = start_missing_runs(app)
+    for code, run_id in queries.due_wakes(app.store, now=app.now()):
+        if run_id is None:
+            continue
+        try:
+            done[wake_run(run_id, stale_after=app.settings.stale_run_after)] += 1
+        except Exception:  # one plan's trouble must not stop the clock for the others
+            log.exception("could not wake plan %s (flow run %s)", code, run_id)
+            done["errors"] += 1
+    return done
+
+
+def run_clock(app: App, stop: threading.Event) -> None:
+    """Tick every REHAB_CLOCK_INTERVAL until `stop` is set."""
+    interval = app.settings.clock_interval.total_seconds()
+    while not stop.is_set():
+        try:
+            done = tick(app)
+            if done.get("resumed") or done.get("restarted") or done.get("started"):
+                log.info("clock: %s", dict(done))
+        except Exception:  # e.g. the server restarting: try again next tick
+            log.exception("clock tick failed")
+        stop.wait(interval)

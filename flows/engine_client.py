@@ -1,0 +1,101 @@
+"""The CLI's side of the engine: is it up, start a plan's run, wake a plan, settle decisions."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import httpx
+
+from flows.app import App
+from flows.settings import Settings
+from plans.errors import RehabError
+from plans.model import Plan
+
+
+def api_url(settings: Settings) -> str:
+    """PREFECT_API_URL, else the embedded server `rehab up` starts."""
+    return (settings.prefect_api_url or
+            f"http://127.0.0.1:{settings.prefect_port}/api").rstrip("/")
+
+
+def ui_url(settings: Settings) -> str:
+    """Where supervisors open the Prefect UI."""
+    return api_url(settings).removesuffix("/api")
+
+
+def prefect_environment(settings: Settings) -> dict[str, str]:
+    """What Prefect's own client needs to talk to rehab's server and keep its files in
+    REHAB_HOME."""
+    return {"PREFECT_API_URL": api_url(settings),
+            "PREFECT_HOME": str(settings.home_dir / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+
+def is_up(settings: Settings, timeout: float = 3.0) -> bool:
+    """True if the Prefect API answers its health check."""
+    try:
+        return httpx.get(f"{api_url(settings)}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class Engine:
+    """A reachable Prefect server."""
+
+    settings: Settings
+
+    def run_url(self, run_id: str | None) -> str | None:
+        """The flow run's page in the UI."""
+        return f"{ui_url(self.settings)}/runs/flow-run/{run_id}" if run_id else None
+
+    def start_plan(self, app: App, plan: Plan) -> str | None:
+        """Create the plan's flow run and remember it; None (with the clock to retry) if the
+        deployments are not served yet."""
+        from casework import queries, services  # noqa: PLC0415  # keeps `rehab --help` fast
+        from flows.prefect_ops import plan_tags, start_plan_run  # noqa: PLC0415  # imports prefect
+
+        episode = queries.case_status(app.store, code=plan.case)["episode"]
+        try:
+            run_id = start_plan_run(plan.case, episode, plan_tags(plan))
+        except Exception as exc:  # recorded already: the clock starts the run when it can
+            raise RehabError(f"case {plan.case} is recorded, but its flow run could not be "
+                             f"created ({type(exc).__name__}); is `rehab up` serving? It will "
+                             "be started as soon as the engine runs") from exc
+        services.set_flow_run(app.store, code=plan.case, flow_run_id=run_id, now=app.now())
+        return run_id
+
+    def after_change(self, app: App, code: str) -> str:
+        """After a person changed a case: tell waiting decision runs, then wake the plan.
+        Failures here lose nothing: the store has the change and the clock will wake it."""
+        from casework import decisions, queries  # noqa: PLC0415  # keeps `rehab --help` fast
+        from flows.prefect_ops import settle_decision_run, wake_run  # noqa: PLC0415  # imports prefect
+
+        try:
+            for decision in decisions.sync_decisions(app.store, code=code, now=app.now()):
+                if decision.status != "waiting" and settle_decision_run(decision):
+                    decisions.set_decision_run(app.store, code=code, kind=decision.kind,
+                                               scope=decision.scope, settled=True)
+            run_id = queries.case_status(app.store, code=code)["flow_run_id"]
+            if run_id is None:
+                return "no flow run yet"
+            return wake_run(run_id, stale_after=self.settings.stale_run_after)
+        except Exception as exc:  # the clock retries; the change itself is saved
+            return f"the plan will wake at the next clock tick ({type(exc).__name__})"
+
+
+def engine(settings: Settings) -> Engine:
+    """The engine, whether or not it is up right now (changes after a person's work are
+    retried by the clock)."""
+    os.environ.update(prefect_environment(settings))
+    return Engine(settings)
+
+
+def connect(settings: Settings) -> Engine:
+    """The engine, or a RehabError saying how to start it; nothing has been changed yet."""
+    os.environ.update(prefect_environment(settings))
+    if not is_up(settings):
+        raise RehabError(f"the plan engine is not reachable at {api_url(settings)}: start it "
+                         "with `rehab up` (or set PREFECT_API_URL); nothing was changed")
+    return Engine(settings)

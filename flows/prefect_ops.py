@@ -1,0 +1,100 @@
+"""Every call rehab makes to the Prefect API: start, wake, restart and settle flow runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.deployments import run_deployment
+from prefect.states import Cancelled, Scheduled
+
+from casework.decisions import Decision
+from flows.forms import form_input
+from plans.errors import RehabError
+from plans.model import Plan
+
+PLAN_DEPLOYMENT = "rehabilitation-plan/rehabilitation-plan"
+DECISION_DEPLOYMENT = "decision/decision"
+
+
+class EngineError(RehabError):
+    """Prefect refused or could not do what was asked."""
+
+
+def plan_tags(plan: Plan) -> list[str]:
+    """What a supervisor filters plan runs by: manager, domains, template. Never a person."""
+    tags = [f"manager:{plan.manager}"] + sorted({f"domain:{s.domain}" for s in plan.steps})
+    if plan.template:
+        tags.append(f"template:{plan.template}")
+    return tags
+
+
+def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
+    """Create the plan's flow run (named by its case code); the same episode gets the same run."""
+    run = run_deployment(PLAN_DEPLOYMENT, parameters={"case": code}, flow_run_name=code,
+                         tags=tags, idempotency_key=f"{code}/{episode}", timeout=0,
+                         as_subflow=False)
+    return str(run.id)
+
+
+def open_decision_run(decision: Decision) -> str:
+    """Create the flow run that waits for a person to take this decision."""
+    run = run_deployment(
+        DECISION_DEPLOYMENT,
+        parameters={"case": decision.case, "kind": decision.kind, "scope": decision.scope},
+        flow_run_name=decision.run_name, idempotency_key=decision.idempotency_key,
+        tags=[f"decision:{decision.kind}"], timeout=0, as_subflow=False)
+    return str(run.id)
+
+
+def resume_with_input(flow_run_id: str, run_input: dict[str, Any]) -> bool:
+    """Resume a suspended decision run with its form's input; False if it is not suspended."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id))
+        if run.state is None or not run.state.is_paused():
+            return False
+        result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    if result.status != SetStateStatus.ACCEPT:
+        reason = getattr(result.details, "reason", "") or result.status.value
+        raise EngineError(f"Prefect refused the decision for run {flow_run_id}: {reason}")
+    return True
+
+
+def settle_decision_run(decision: Decision) -> bool:
+    """Tell a decision run what was decided elsewhere, or end it if no longer needed."""
+    if decision.flow_run_id is None:
+        return True
+    if decision.status == "decided":
+        return resume_with_input(decision.flow_run_id,
+                                 form_input(decision.kind, decision.decision,
+                                            decision.decided_by))
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(decision.flow_run_id))
+        if run.state is not None and not run.state.is_final():
+            client.set_flow_run_state(UUID(decision.flow_run_id), Cancelled(
+                message="no longer needed: decided in advance, or the plan ended"), force=True)
+    return True
+
+
+def wake_run(flow_run_id: str, *, stale_after: timedelta) -> str:
+    """Make a plan run look at its case now: resume it if it sleeps, reschedule it if it
+    crashed or has hung in Running past `stale_after`. Returns what was done."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id))
+        state = run.state
+        if state is None:
+            return "unknown"
+        if state.is_paused():
+            client.resume_flow_run(UUID(flow_run_id))
+            return "resumed"
+        age = datetime.now(UTC) - (state.timestamp or datetime.now(UTC))
+        stuck = state.type in (StateType.RUNNING, StateType.PENDING) and age > stale_after
+        if state.type == StateType.CRASHED or stuck:
+            client.set_flow_run_state(UUID(flow_run_id), Scheduled(
+                message="rescheduled by the plan clock after a crash or a hang"), force=True)
+            return "restarted"
+        return state.type.value.lower()

@@ -1,0 +1,82 @@
+"""The runner: serves the plan and decision deployments, runs the clock, drains on stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from typing import Any
+
+from prefect.runner import Runner
+
+from flows.app import App
+from flows.clock import run_clock
+from flows.decision_flow import decision
+from flows.plan_flow import rehabilitation_plan
+
+log = logging.getLogger("rehab.serve")
+DRAIN_SECONDS = 120
+
+
+def _in_flight(runner: Runner) -> int:
+    manager = getattr(runner, "_process_manager", None)
+    return len(getattr(manager, "_process_map", {}) or {})
+
+
+async def serve(app: App, ready: threading.Event | None = None) -> None:
+    """Serve until SIGINT or SIGTERM, then stop taking runs and let those in flight finish."""
+    settings = app.settings
+    runner = Runner(name="rehab", pause_on_shutdown=False, limit=settings.runner_limit,
+                    query_seconds=settings.runner_poll.total_seconds())
+    await runner.add_deployment(await rehabilitation_plan.ato_deployment(
+        name="rehabilitation-plan", description="One run per plan, alive for the plan's life.",
+        tags=["rehab"]))
+    await runner.add_deployment(await decision.ato_deployment(
+        name="decision", description="One run per decision waiting on a person.",
+        tags=["rehab"]))
+    stop_clock = threading.Event()
+    clock = threading.Thread(target=run_clock, args=(app, stop_clock), name="plan-clock",
+                             daemon=True)
+    loop = asyncio.get_running_loop()
+    draining = asyncio.Event()
+
+    async def drain() -> None:
+        # Stopping while a run suspends once turned it Cancelled: take no new runs, wait for
+        # the ones in flight, then stop.
+        stop_clock.set()
+        poller = getattr(runner, "_scheduled_run_poller", None)
+        if poller is not None:
+            poller.stopping = True
+        for _ in range(DRAIN_SECONDS * 5):
+            if _in_flight(runner) == 0:
+                break
+            await asyncio.sleep(0.2)
+        log.info("runner drained; stopping")
+        await runner.astop()
+
+    def on_signal(*_: Any) -> None:
+        if not draining.is_set():
+            draining.set()
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(drain()))
+
+    runner.handle_sigterm = on_signal  # type: ignore[method-assign]  # start() installs this one
+    loop.add_signal_handler(signal.SIGINT, on_signal)
+    clock.start()
+    if ready is not None:
+        loop.call_later(0.5, ready.set)
+    try:
+        await runner.start()
+    finally:
+        stop_clock.set()
+        clock.join(timeout=10)
+
+
+def main() -> None:
+    """Entry point for `python -m flows.serve` (what `rehab up` runs beside the server)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(serve(App()))
+
+
+if __name__ == "__main__":
+    main()

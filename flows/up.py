@@ -1,0 +1,188 @@
+"""`rehab up`: the embedded Prefect server (unless PREFECT_API_URL is set) and the runner, as two
+child processes in their own sessions, so Ctrl-C drains the runner before the server stops."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import click
+
+from flows import engine_client
+from flows.app import App
+from flows.settings import Settings
+from plans.errors import RehabError
+
+SERVER_START_SECONDS = 120
+
+
+@contextmanager
+def single_instance(home: Path) -> Iterator[None]:
+    """Refuse a second `rehab up` on the same REHAB_HOME."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock_path = home / "up.lock"
+    with lock_path.open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            pid = lock.read().strip() or "?"
+            raise RehabError(f"`rehab up` is already running for {home} (pid {pid}); stop it "
+                             "with Ctrl-C there first") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def server_environment(settings: Settings) -> dict[str, str]:
+    """The embedded server's settings: SQLite under REHAB_HOME, local only, quiet."""
+    env = dict(os.environ, **engine_client.prefect_environment(settings))
+    env.update({
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
+        "PREFECT_UI_API_URL": engine_client.api_url(settings),
+        # No plan uses pause timeouts; scanning every paused run every 5 s costs for nothing.
+        "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "300",
+    })
+    return env
+
+
+def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
+    """Start the embedded Prefect server and wait until it answers."""
+    port = settings.prefect_port
+    if not _port_free(port):
+        raise RehabError(f"port {port} on 127.0.0.1 is taken: is another Prefect server or "
+                         "`rehab up` running? Stop it, or set REHAB_PREFECT_PORT or "
+                         "PREFECT_API_URL")
+    prefect = Path(sys.executable).with_name("prefect")
+    server = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_environment(settings), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RehabError(f"the Prefect server stopped at start (exit {server.returncode});"
+                             f" see {log.name}")
+        if engine_client.is_up(settings, timeout=1.0):
+            return server
+        time.sleep(0.5)
+    stop(server, "the Prefect server")
+    raise RehabError(f"the Prefect server did not answer within {SERVER_START_SECONDS} s; see "
+                     f"{log.name}")
+
+
+def start_runner(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
+    """Start the runner serving the deployments (and the clock)."""
+    env = dict(os.environ, **engine_client.prefect_environment(settings))
+    env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(int(settings.runner_poll.total_seconds()) or 1)
+    return subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen[bytes], name: str, timeout: float = 150) -> None:
+    """SIGTERM, wait, then SIGKILL if it will not go."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        click.echo(f"{name} did not stop in {timeout:.0f} s; killing it", err=True)
+        process.kill()
+        process.wait()
+
+
+def up(app: App, *, examples: list[Path]) -> None:
+    """Run the engine until Ctrl-C."""
+    settings = app.settings
+    home = settings.home_dir
+    logs = home / "logs"
+    with single_instance(home):
+        logs.mkdir(exist_ok=True)
+        app.store  # noqa: B018  # migrate the case store and check its key before anything runs
+        app.directories  # noqa: B018  # refuse bad directories now, not at the first message
+        server = None
+        with (logs / "prefect-server.log").open("a") as server_log, \
+                (logs / "runner.log").open("a") as runner_log:
+            if settings.prefect_api_url is None:
+                click.echo(f"starting the Prefect server (SQLite in {home / 'prefect'}) ...")
+                server = start_server(settings, server_log)
+            elif not engine_client.is_up(settings):
+                raise RehabError(f"PREFECT_API_URL {settings.prefect_api_url} does not answer")
+            runner = start_runner(settings, runner_log)
+            stopping = False
+
+            def on_signal(*_: object) -> None:
+                nonlocal stopping
+                stopping = True
+
+            signal.signal(signal.SIGINT, on_signal)
+            signal.signal(signal.SIGTERM, on_signal)
+            try:
+                launched = launch_examples(app, examples)
+                click.echo(f"rehab is up. Prefect UI: {engine_client.ui_url(settings)}\n"
+                           f"  case store: {app.store.engine.url.render_as_string()}\n"
+                           f"  logs: {logs}\n"
+                           + (f"  example plans launched: {', '.join(launched)}\n"
+                              if launched else "")
+                           + "Press Ctrl-C to stop (runs in flight finish first).")
+                while not stopping:
+                    if runner.poll() is not None:
+                        raise RehabError(f"the runner stopped (exit {runner.returncode}); see "
+                                         f"{logs / 'runner.log'}")
+                    if server is not None and server.poll() is not None:
+                        raise RehabError(f"the Prefect server stopped (exit "
+                                         f"{server.returncode}); see {logs / 'prefect-server.log'}")
+                    time.sleep(0.5)
+                click.echo("stopping: letting runs in flight finish ...")
+            finally:
+                stop(runner, "the runner")
+                if server is not None:
+                    stop(server, "the Prefect server", timeout=30)
+        click.echo("stopped.")
+
+
+def launch_examples(app: App, files: list[Path]) -> list[str]:
+    """Launch the example plans that are not in the case store yet (for a first look)."""
+    from casework import queries, services  # noqa: PLC0415  # only for --examples
+    from plans.loading import load_plan  # noqa: PLC0415  # only for --examples
+
+    known = {c["case"] for c in queries.list_cases(app.store)}
+    engine = engine_client.connect(app.settings)
+    launched = []
+    for file in files:
+        plan = load_plan(file, app.directories)
+        if plan.case in known:
+            continue
+        services.launch(app.store, app.directories, plan=plan, by=plan.manager, now=app.now(),
+                        approval_required=app.settings.require_approval)
+        for _ in range(30):  # the runner registers its deployments a moment after it starts
+            try:
+                engine.start_plan(app, plan)
+                break
+            except RehabError:
+                time.sleep(1)
+        launched.append(plan.case)
+    return launched
