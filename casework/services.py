@@ -72,7 +72,7 @@ def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
                    row.flow_run_id)
 
 
-def _audit_events(session: Session, store: Store, row: CaseRow, events: list[Event],
+def _audit_events(session: Session, store: Store, row: CaseRow, events: list[Event], *,
                   actor: str, now: datetime) -> None:
     for e in events:
         detail = {k: v for k, v in (("step", e.step), ("occurrence", e.occurrence),
@@ -126,7 +126,7 @@ def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
         events = apply(session, row, case)
         save_domain(session, row=row, case=case, now=now)
         if action == "reconcile":  # the engine's own changes: one audit row per event
-            _audit_events(session, store, row, events, actor, now)
+            _audit_events(session, store, row, events, actor=actor, now=now)
         else:
             row.wake_at = now  # a person changed the case: the plan looks at it at once
             audit(session, sealer=store.sealer, case_code=code, actor=actor, action=action,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from casework import services
+from casework.domain import ConsentStatus
 from casework.services import Outcome
 from flows import engine_client
 from flows.cli import Context, cli, pass_ctx
@@ -30,7 +31,7 @@ def consent() -> None:
 def consent_record(ctx: Context, code: str, scopes: tuple[str, ...], given: bool, by: str,
                    note: str | None) -> None:
     """Record consent given or refused for one or more scopes."""
-    status = "given" if given else "refused"
+    status: ConsentStatus = "given" if given else "refused"
     outcome = services.record_consent(ctx.app.store, ctx.app.directories, code=code,
                                       scopes=list(scopes), status=status, by=by,
                                       now=ctx.app.now(), note=note)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -67,7 +68,7 @@ def plan_new(ctx: Context, template: str, case: str, manager: str | None,
 @pass_ctx
 def plan_validate(ctx: Context, files: tuple[Path, ...], as_json: bool) -> None:
     """Check plan files against the contract and the directories; every problem is listed."""
-    results = []
+    results: list[dict[str, Any]] = []
     for file in files:
         try:
             p = _load(ctx, file)

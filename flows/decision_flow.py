@@ -28,8 +28,8 @@ def describe(case: str, kind: str, scope: str) -> str:
                 f"plan (revision {status['revision']}). Its steps:\n\n{steps}\n\n"
                 f"Choose your staff id and resume to approve. `rehab plan status {case}` shows "
                 "the whole timeline.")
-    steps = [s for s in status["steps"] if s["state"] == "awaiting-consent"]
-    listed = "\n".join(f"- `{s['id']}` ({s['domain']}) by `{s['partner']}`" for s in steps)
+    waiting = [s for s in status["steps"] if s["state"] == "awaiting-consent"]
+    listed = "\n".join(f"- `{s['id']}` ({s['domain']}) by `{s['partner']}`" for s in waiting)
     return (f"## Consent for `{scope}`: case {case}\n\nThese steps wait for the person's "
             f"consent to **{scope}**:\n\n{listed}\n\nRecord what she or he decided after "
             "talking in person. A refusal skips these steps; the plan goes on without them.")
@@ -63,6 +63,7 @@ def decision(case: str, kind: str, scope: str = "") -> str:
     record = decisions.get_decision(app.store, code=case, kind=kind, scope=scope)
     run_id = queries.case_status(app.store, code=case)["flow_run_id"]
     if run_id:
-        log.info("waking plan %s: %s", case, wake_run(run_id, stale_after=app.settings.stale_run_after))
+        woke = wake_run(run_id, stale_after=app.settings.stale_run_after)
+        log.info("waking plan %s: %s", case, woke)
     assert record is not None
     return f"{kind} {scope}: {record.decision} by {record.decided_by}".replace("  ", " ")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import State, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.flow_runs import suspend_flow_run
-from prefect.states import Cancelled, State
+from prefect.states import Cancelled
 
 from casework import decisions, queries, services
 from casework.store.repository import Conflict
@@ -72,7 +72,7 @@ def publish(case: str, waiting: list[str]) -> None:
 
 
 @flow(name=DEPLOYMENT, persist_result=False, log_prints=False)
-def rehabilitation_plan(case: str) -> State | str:  # type: ignore[type-arg]  # Prefect's State is generic
+def rehabilitation_plan(case: str) -> State | str:
     """Carry one plan for its whole life; each wake reconciles and sleeps again."""
     now = reconcile(case)
     waiting = tend_decisions(case)

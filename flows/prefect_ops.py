@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled, Scheduled
@@ -27,7 +27,7 @@ class EngineError(RehabError):
 
 def plan_tags(plan: Plan) -> list[str]:
     """What a supervisor filters plan runs by: manager, domains, template. Never a person."""
-    tags = [f"manager:{plan.manager}"] + sorted({f"domain:{s.domain}" for s in plan.steps})
+    tags = [f"manager:{plan.manager}", *sorted({f"domain:{s.domain}" for s in plan.steps})]
     if plan.template:
         tags.append(f"template:{plan.template}")
     return tags
@@ -35,19 +35,19 @@ def plan_tags(plan: Plan) -> list[str]:
 
 def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
     """Create the plan's flow run (named by its case code); the same episode gets the same run."""
-    run = run_deployment(PLAN_DEPLOYMENT, parameters={"case": code}, flow_run_name=code,
-                         tags=tags, idempotency_key=f"{code}/{episode}", timeout=0,
-                         as_subflow=False)
+    run = cast(FlowRun, run_deployment(
+        PLAN_DEPLOYMENT, parameters={"case": code}, flow_run_name=code, tags=tags,
+        idempotency_key=f"{code}/{episode}", timeout=0, as_subflow=False))
     return str(run.id)
 
 
 def open_decision_run(decision: Decision) -> str:
     """Create the flow run that waits for a person to take this decision."""
-    run = run_deployment(
+    run = cast(FlowRun, run_deployment(
         DECISION_DEPLOYMENT,
         parameters={"case": decision.case, "kind": decision.kind, "scope": decision.scope},
         flow_run_name=decision.run_name, idempotency_key=decision.idempotency_key,
-        tags=[f"decision:{decision.kind}"], timeout=0, as_subflow=False)
+        tags=[f"decision:{decision.kind}"], timeout=0, as_subflow=False))
     return str(run.id)
 
 
@@ -97,4 +97,4 @@ def wake_run(flow_run_id: str, *, stale_after: timedelta) -> str:
             client.set_flow_run_state(UUID(flow_run_id), Scheduled(
                 message="rescheduled by the plan clock after a crash or a hang"), force=True)
             return "restarted"
-        return state.type.value.lower()
+        return str(state.type.value).lower()

@@ -29,10 +29,10 @@ async def serve(app: App, ready: threading.Event | None = None) -> None:
     settings = app.settings
     runner = Runner(name="rehab", pause_on_shutdown=False, limit=settings.runner_limit,
                     query_seconds=settings.runner_poll.total_seconds())
-    await runner.add_deployment(await rehabilitation_plan.ato_deployment(
+    await runner.aadd_deployment(await rehabilitation_plan.ato_deployment(
         name="rehabilitation-plan", description="One run per plan, alive for the plan's life.",
         tags=["rehab"]))
-    await runner.add_deployment(await decision.ato_deployment(
+    await runner.aadd_deployment(await decision.ato_deployment(
         name="decision", description="One run per decision waiting on a person.",
         tags=["rehab"]))
     stop_clock = threading.Event()

@@ -1,4 +1,4 @@
-"""Durations as case managers write them: 30s, 15m, 2h, 14d, 2w, or ISO 8601 (P14D, PT30S, P1DT2H)."""
+"""Durations as case managers write them: 30s, 15m, 2h, 14d, 2w, or ISO 8601 (P14D, PT30S)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one error hierarchy of rehab: every user error is a RehabError with a message that says what to do."""
+"""The one error hierarchy: every user error is a RehabError whose message says what to do."""
 
 from __future__ import annotations
 

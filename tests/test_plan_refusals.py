@@ -1,4 +1,4 @@
-"""Every refusal the contract lists: the message names the file, the field path and what is valid."""
+"""Every refusal the contract lists: the message names the file, the field path, what is valid."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from notifications.channels import check_url
 from plans.directories import Directories
 from plans.errors import InvalidFile, Issue
 from plans.loading import load_directories, load_plan, parse_plan
@@ -164,8 +165,6 @@ def test_a_file_that_is_not_yaml_is_refused_naming_the_line(directories: Directo
 
 
 def test_a_partner_directory_with_a_bad_apprise_url_is_refused(tmp_path: Path) -> None:
-    from notifications.channels import check_url
-
     partners = yaml.safe_load((EXAMPLES / "partners.yaml").read_text())
     partners["partners"]["brest-clinic"]["notify"].append("nosuchscheme://x")
     partners["partners"]["brest-clinic"]["quiet_hours"] = "late"

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from casework import queries, services
+from casework.store import repository
 from casework.store.crypto import SecretKeyError
 from casework.store.db import Store, current_revision, head_revision, open_store
 from casework.store.repository import Conflict, get_case_row, read_person
@@ -96,7 +97,7 @@ def test_no_personal_data_is_stored_in_clear_text(
         tables = ["store_meta", "cases", "plan_revisions", "steps", "check_ins", "consents",
                   "outbox", "audit_log"]
         for table in tables:
-            for row in session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608  # fixed names
+            for row in session.execute(text(f"SELECT * FROM {table}")):  # fixed table names
                 dump.append(" ".join(
                     v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row))
     everything = "\n".join(dump)
@@ -188,8 +189,6 @@ def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
         monkeypatch: pytest.MonkeyPatch) -> None:
     launch(store, directories, example_plan)
     barrier = threading.Barrier(2, timeout=20)
-    from casework.store import repository
-
     real_add_revision = repository.add_revision
 
     def add_revision_in_step(*args, **kwargs):  # type: ignore[no-untyped-def]  # wraps as-is

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -105,8 +105,8 @@ def open_store(url: str, key_file: Path) -> Store:
             key = load_or_create_key(key_file, may_create=check is None)
             sealer = Sealer(key, key_file)
             if check is None:
-                conn.execute(StoreMeta.__table__.insert().values(
-                    key="key_check", value=sealer.check_value()))
+                conn.execute(insert(StoreMeta).values(key="key_check",
+                                                      value=sealer.check_value()))
             else:
                 sealer.verify(check)
     except OperationalError as exc:

@@ -80,7 +80,7 @@ class CaseRow(Base):
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy's declarative API
+    __mapper_args__ = {"version_id_col": version}  # SQLAlchemy's declarative API
 
     revisions: Mapped[list[PlanRevisionRow]] = relationship(
         back_populates="case", order_by="PlanRevisionRow.revision")
