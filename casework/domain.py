@@ -152,17 +152,23 @@ def advance(case: Case, now: datetime) -> list[Event]:
         changed = False
         for step in case.plan.steps:
             run = case.steps[step.id]
-            before = (run.state, len(run.check_ins), run.overdue_level)
+            before = _progress(run)
             if run.state in ("pending", "awaiting-consent"):
                 _maybe_start(case, step, run, now, events)
             if run.state == "open":
                 _advance_open(case, step, run, now, events)
             _mark_missed(case, step, run, now, events)
-            changed = changed or before != (run.state, len(run.check_ins), run.overdue_level)
+            changed = changed or before != _progress(run)
     if all(r.state in ENDED_STEP for r in case.steps.values()):
         case.state = "completed"
         events.append(Event("plan-completed", now))
     return events
+
+
+def _progress(run: StepRun) -> tuple[str, int, int, int]:
+    """Everything `advance` can change about a step, to know when to go round again."""
+    pending = sum(1 for c in run.check_ins if c.outcome == "pending")
+    return run.state, len(run.check_ins), run.overdue_level, pending
 
 
 def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,

@@ -74,7 +74,8 @@ class Engine:
 
         try:
             for decision in decisions.sync_decisions(app.store, code=code, now=app.now()):
-                if decision.status != "waiting" and settle_decision_run(decision):
+                if decision.status != "waiting":
+                    settle_decision_run(decision)
                     decisions.set_decision_run(app.store, code=code, kind=decision.kind,
                                                scope=decision.scope, settled=True)
             run_id = queries.case_status(app.store, code=code)["flow_run_id"]

@@ -47,14 +47,17 @@ def tend_decisions(case: str) -> list[str]:
     """Open a decision run for each decision the case waits on; close those already taken."""
     app = runtime.app()
     for decision in decisions.sync_decisions(app.store, code=case, now=app.now()):
-        if decision.status == "waiting":
-            run_id = open_decision_run(decision)
-            decisions.set_decision_run(app.store, code=case, kind=decision.kind,
-                                       scope=decision.scope, flow_run_id=run_id)
-        else:
-            settle_decision_run(decision)
-            decisions.set_decision_run(app.store, code=case, kind=decision.kind,
-                                       scope=decision.scope, settled=True)
+        try:
+            if decision.status == "waiting":
+                run_id = open_decision_run(decision)
+                decisions.set_decision_run(app.store, code=case, kind=decision.kind,
+                                           scope=decision.scope, flow_run_id=run_id)
+            else:
+                settle_decision_run(decision)
+                decisions.set_decision_run(app.store, code=case, kind=decision.kind,
+                                           scope=decision.scope, settled=True)
+        except Exception:  # the plan must go on; the next wake tries this decision again
+            get_run_logger().exception("could not open or settle %s", decision.run_name)
     status = queries.case_status(app.store, code=case)
     waiting = ["approval"] if status["state"] == "awaiting-approval" else []
     return waiting + [f"consent · {scope}" for scope in status["waiting_consent"]]

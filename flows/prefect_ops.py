@@ -51,33 +51,37 @@ def open_decision_run(decision: Decision) -> str:
     return str(run.id)
 
 
-def resume_with_input(flow_run_id: str, run_input: dict[str, Any]) -> bool:
-    """Resume a suspended decision run with its form's input; False if it is not suspended."""
+def resume_with_input(flow_run_id: str, run_input: dict[str, Any]) -> None:
+    """Resume a suspended decision run with its form's input. A run that is not suspended
+    (already resumed by someone else, or not yet waiting) finds the decision in the store
+    when it runs, so there is nothing to do."""
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(flow_run_id))
         if run.state is None or not run.state.is_paused():
-            return False
+            return
         result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
-    if result.status != SetStateStatus.ACCEPT:
-        reason = getattr(result.details, "reason", "") or result.status.value
-        raise EngineError(f"Prefect refused the decision for run {flow_run_id}: {reason}")
-    return True
+        if result.status == SetStateStatus.ACCEPT:
+            return
+        current = client.read_flow_run(UUID(flow_run_id)).state
+    if current is not None and not current.is_paused():
+        return  # resumed by someone else between our read and our resume
+    reason = getattr(result.details, "reason", "") or result.status.value
+    raise EngineError(f"Prefect refused the decision for run {flow_run_id}: {reason}")
 
 
-def settle_decision_run(decision: Decision) -> bool:
+def settle_decision_run(decision: Decision) -> None:
     """Tell a decision run what was decided elsewhere, or end it if no longer needed."""
     if decision.flow_run_id is None:
-        return True
+        return
     if decision.status == "decided":
-        return resume_with_input(decision.flow_run_id,
-                                 form_input(decision.kind, decision.decision,
-                                            decision.decided_by))
+        resume_with_input(decision.flow_run_id,
+                          form_input(decision.kind, decision.decision, decision.decided_by))
+        return
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(decision.flow_run_id))
         if run.state is not None and not run.state.is_final():
             client.set_flow_run_state(UUID(decision.flow_run_id), Cancelled(
                 message="no longer needed: decided in advance, or the plan ended"), force=True)
-    return True
 
 
 def wake_run(flow_run_id: str, *, stale_after: timedelta) -> str:

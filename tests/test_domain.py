@@ -98,6 +98,15 @@ def test_check_ins_fall_due_and_are_missed_after_the_grace_period() -> None:
     assert [c.outcome for c in case.steps["a"].check_ins] == ["missed", "attended"]
 
 
+def test_a_step_whose_last_check_in_is_missed_completes_and_lets_the_next_start() -> None:
+    case = active(make_plan(step("a", check_ins={"every": "10s", "count": 1, "grace": "5s"}),
+                            step("b", after=["a"])))
+    advance(case, T0)
+    advance(case, T0 + 10 * S)
+    events = advance(case, T0 + 15 * S)
+    assert kinds(events) == ["check-in-missed:a", "step-completed:a", "step-started:b"]
+
+
 def test_a_late_outcome_corrects_a_check_in_the_clock_marked_missed() -> None:
     case = active(make_plan(step("a", check_ins={"every": "10s", "grace": "5s"})))
     advance(case, T0)

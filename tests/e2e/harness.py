@@ -1,0 +1,151 @@
+"""A real Prefect server and a real runner in child processes, driven through the `rehab`
+command, with time compressed to seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from tests.conftest import EXAMPLES
+
+T = TypeVar("T")
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], T], *, timeout: float, what: str, every: float = 0.5) -> T:
+    """Poll until `check` returns something truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
+
+
+class PrefectServer:
+    """`prefect server start` on a free port, SQLite under its own home."""
+
+    def __init__(self, home: Path, port: int | None = None) -> None:
+        self.home, self.port = home, port or free_port()
+        self.api = f"http://127.0.0.1:{self.port}/api"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PrefectServer:
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, PREFECT_HOME=str(self.home), PREFECT_API_URL=self.api,
+                   PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                   PREFECT_SERVER_API_HOST="127.0.0.1", PREFECT_SERVER_API_PORT=str(self.port),
+                   PREFECT_SERVER_UI_ENABLED="false")
+        log = (self.home / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self.healthy, timeout=120, what="the Prefect server to answer")
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.api}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=60)
+
+
+class Rehab:
+    """One REHAB_HOME with its runner, and the `rehab` command pointed at it."""
+
+    def __init__(self, home: Path, server: PrefectServer, **env: str) -> None:
+        self.home, self.server = home, server
+        self.env = dict(os.environ, REHAB_HOME=str(home), PREFECT_API_URL=server.api,
+                        PREFECT_HOME=str(home / "prefect"), REHAB_CLOCK_INTERVAL="1s",
+                        REHAB_RUNNER_POLL="1s", PREFECT_RUNNER_POLL_FREQUENCY="1",
+                        REHAB_STALE_RUN_AFTER="20s", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                        PREFECT_LOGGING_LEVEL="INFO", **env)
+        self.runner: subprocess.Popen[bytes] | None = None
+
+    def start_runner(self, cwd: Path | None = None, pythonpath: Path | None = None) -> None:
+        env = dict(self.env)
+        if pythonpath:
+            env["PYTHONPATH"] = str(pythonpath)
+        log = (self.home / "runner.log").open("ab")
+        self.runner = subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env,
+                                       cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        wait_for(lambda: self.deployments_served(), timeout=60, what="the deployments")
+
+    def deployments_served(self) -> bool:
+        names = {d["name"] for d in self.api("POST", "/deployments/filter", {})}
+        return {"rehabilitation-plan", "decision"} <= names
+
+    def stop_runner(self, sig: int = signal.SIGTERM) -> None:
+        if self.runner and self.runner.poll() is None:
+            os.killpg(self.runner.pid, sig)
+            self.runner.wait(timeout=180)
+
+    def runner_children(self) -> list[int]:
+        """Processes the runner holds (one per flow run in flight)."""
+        assert self.runner is not None
+        out = subprocess.run(["pgrep", "-P", str(self.runner.pid)], capture_output=True,
+                             text=True, check=False).stdout
+        return [int(p) for p in out.split()]
+
+    def rehab(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "flows", *args], env=self.env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        if ok:
+            assert done.returncode == 0, f"rehab {' '.join(args)}: {done.stderr}{done.stdout}"
+        return done
+
+    def status(self, code: str) -> dict[str, Any]:
+        return dict(json.loads(self.rehab("plan", "status", code, "--json").stdout))
+
+    def steps(self, code: str) -> dict[str, str]:
+        return {s["id"]: s["state"] for s in self.status(code)["steps"]}
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.server.api}{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def flow_run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.api("GET", f"/flow_runs/{run_id}"))
+
+    def run_state(self, run_id: str) -> str:
+        return str(self.flow_run(run_id)["state"]["type"])
+
+    def decision_runs(self, code: str) -> list[dict[str, Any]]:
+        runs = self.api("POST", "/flow_runs/filter",
+                        {"flow_runs": {"tags": {"all_": []}}, "limit": 200})
+        return [r for r in runs if r["name"].startswith(f"{code} · ")]
+
+    def write_plan(self, name: str, text: str) -> Path:
+        path = self.home / f"{name}.yaml"
+        path.write_text(text)
+        return path
+
+
+def example_directories() -> dict[str, str]:
+    return {"REHAB_PARTNERS_FILE": str(EXAMPLES / "partners.yaml"),
+            "REHAB_STAFF_FILE": str(EXAMPLES / "staff.yaml")}

@@ -1,0 +1,214 @@
+"""A plan's life on a real Prefect server and runner, time compressed to seconds."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+
+from tests.e2e.harness import Rehab, wait_for
+
+pytestmark = pytest.mark.e2e
+
+PERSON = {"name": "Zinaida Testova-Private", "contact": "zina.private@example.org",
+          "birth_year": "1937", "exploitation": "domestic-servitude"}
+
+STORY = f"""
+case: E2E-STORY-1
+manager: n-zdolnik
+template: acute-crisis
+person:
+  name: "{PERSON['name']}"
+  gender: female
+  birth_year: {PERSON['birth_year']}
+  contact: "{PERSON['contact']}"
+  exploitation: [{PERSON['exploitation']}]
+steps:
+  - {{id: shelter, domain: housing, title: Crisis room, partner: brest-crisis-room,
+      duration: 8s}}
+  - {{id: medical, domain: medical, title: Medical check, partner: brest-clinic,
+      after: [shelter], consent: [medical], check_ins: {{every: 8s, count: 2, grace: 6s}}}}
+  - {{id: legal, domain: legal, title: Legal aid, partner: brest-legal-aid, consent: [legal]}}
+  - {{id: psych, domain: psychological, title: Psychologist, partner: brest-psychologist,
+      after: [medical], duration: 4s}}
+"""
+
+
+def suspended_decision(rehab: Rehab, code: str, name: str) -> str:
+    def find() -> str | None:
+        for run in rehab.decision_runs(code):
+            if run["name"] == name and run["state"]["type"] == "PAUSED":
+                return str(run["id"])
+        return None
+
+    return wait_for(find, timeout=90, what=f"decision run {name!r} to wait")
+
+
+def no_process_held(rehab: Rehab, plan_run: str) -> bool:
+    return rehab.run_state(plan_run) == "PAUSED" and rehab.runner_children() == []
+
+
+def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: Rehab) -> None:
+    code = "E2E-STORY-1"
+    launched = rehab.rehab("plan", "launch", str(rehab.write_plan(code, STORY)), "--json")
+    assert '"awaiting-approval"' in launched.stdout
+    plan_run = rehab.status(code)["flow_run_id"]
+    run = rehab.flow_run(plan_run)
+    assert run["name"] == code
+    assert {"manager:n-zdolnik", "domain:medical", "template:acute-crisis"} <= set(run["tags"])
+
+    # The supervisor approves in the UI: the decision run's form, resumed through the API.
+    approval = suspended_decision(rehab, code, f"{code} · approval")
+    wait_for(lambda: no_process_held(rehab, plan_run), timeout=60,
+             what="no process to be held while the plan waits for a person")
+    rehab.api("POST", f"/flow_runs/{approval}/resume",
+              {"run_input": {"approved_by": "l-istomova"}})
+    wait_for(lambda: rehab.steps(code)["shelter"] == "open", timeout=60, what="shelter to open")
+    assert rehab.status(code)["state"] == "active"
+
+    # Legal consent is refused in the CLI: the step is skipped, the plan goes on.
+    suspended_decision(rehab, code, f"{code} · consent · legal")
+    rehab.rehab("consent", "record", code, "--scope", "legal", "--refused", "--by",
+                "n-zdolnik", "--note", f"{PERSON['name']} said no")
+    wait_for(lambda: rehab.steps(code)["legal"] == "skipped", timeout=60, what="legal skipped")
+
+    # Medical consent is asked only once the shelter stay ends; given in the UI form.
+    medical = suspended_decision(rehab, code, f"{code} · consent · medical")
+    assert rehab.steps(code)["shelter"] == "completed"
+    rehab.api("POST", f"/flow_runs/{medical}/resume",
+              {"run_input": {"decision": "given", "recorded_by": "n-zdolnik"}})
+    wait_for(lambda: rehab.steps(code)["medical"] == "open", timeout=60, what="medical open")
+    wait_for(lambda: no_process_held(rehab, plan_run), timeout=60,
+             what="no process to be held while the plan sleeps")
+
+    # First check-in attended (recorded), the second nobody records: missed after grace.
+    wait_for(lambda: rehab.status(code)["steps"][1]["check_ins"], timeout=60,
+             what="the first check-in")
+    rehab.rehab("checkin", "record", code, "medical", "--outcome", "attended", "--by",
+                "n-zdolnik")
+    wait_for(lambda: rehab.status(code)["state"] == "completed", timeout=120,
+             what="the plan to complete")
+
+    status = rehab.status(code)
+    steps = {s["id"]: s for s in status["steps"]}
+    assert {k: s["state"] for k, s in steps.items()} == {
+        "shelter": "completed", "medical": "completed", "legal": "skipped",
+        "psych": "completed"}
+    assert [c["outcome"] for c in steps["medical"]["check_ins"]] == ["attended", "missed"]
+
+    def at(step: str, field: str) -> datetime:
+        return datetime.fromisoformat(steps[step][field])
+
+    assert at("shelter", "ended_at") <= at("medical", "started_at")
+    assert at("medical", "ended_at") <= at("psych", "started_at")
+    wait_for(lambda: rehab.run_state(plan_run) == "COMPLETED", timeout=60,
+             what="the plan run to be Completed")
+    decisions = rehab.decision_runs(code)
+    assert sorted(r["name"] for r in decisions) == [
+        f"{code} · approval", f"{code} · consent · legal", f"{code} · consent · medical"]
+    wait_for(lambda: all(rehab.run_state(r["id"]) == "COMPLETED" for r in decisions),
+             timeout=60, what="every decision run to be Completed")
+
+    assert_no_personal_data_in_prefect(rehab, [plan_run] + [r["id"] for r in decisions])
+
+
+def assert_no_personal_data_in_prefect(rehab: Rehab, run_ids: list[str]) -> None:
+    """Everything Prefect stores about the runs: runs, task runs, logs, artifacts, inputs."""
+    seen = []
+    for run_id in run_ids:
+        seen.append(rehab.api("GET", f"/flow_runs/{run_id}"))
+        seen.append(rehab.api("POST", f"/flow_runs/{run_id}/input/filter",
+                              {"prefix": "", "limit": 100}))
+    ids = {"any_": run_ids}
+    seen.append(rehab.api("POST", "/task_runs/filter", {"flow_runs": {"id": ids}}))
+    seen.append(rehab.api("POST", "/logs/filter", {"logs": {"flow_run_id": ids}, "limit": 200}))
+    seen.append(rehab.api("POST", "/artifacts/filter", {"artifacts": {"flow_run_id": ids}}))
+    text = repr(seen)
+    assert "E2E-STORY-1" in text and "approved_by" in text, "the dump holds the runs"
+    for field, value in PERSON.items():
+        assert not re.search(rf"\b{re.escape(value)}\b", text), f"{field} leaked to Prefect"
+
+
+WITHDRAW = """
+case: E2E-WITHDRAW-1
+manager: n-zdolnik
+steps:
+  - {id: shelter, domain: housing, title: Crisis room, partner: brest-crisis-room}
+  - {id: medical, domain: medical, title: Check, partner: brest-clinic, consent: [medical],
+     check_ins: {every: 1h}}
+  - {id: later, domain: legal, title: Later, partner: brest-legal-aid, start: 1h}
+"""
+
+
+def test_withdrawing_all_consent_cancels_open_steps_and_the_run(rehab: Rehab) -> None:
+    code = "E2E-WITHDRAW-1"
+    rehab.rehab("plan", "launch", str(rehab.write_plan(code, WITHDRAW)))
+    rehab.rehab("plan", "approve", code, "--by", "l-istomova")
+    rehab.rehab("consent", "record", code, "--scope", "medical", "--given", "--by", "n-zdolnik")
+    wait_for(lambda: rehab.steps(code) == {"shelter": "open", "medical": "open",
+                                           "later": "pending"},
+             timeout=60, what="both steps open")
+    rehab.rehab("consent", "withdraw", code, "--all", "--by", "n-zdolnik")
+    assert rehab.steps(code) == {"shelter": "cancelled", "medical": "cancelled",
+                                 "later": "cancelled"}
+    plan_run = rehab.status(code)["flow_run_id"]
+    wait_for(lambda: rehab.run_state(plan_run) == "CANCELLED", timeout=60,
+             what="the plan run to end Cancelled")
+    assert rehab.status(code)["state"] == "cancelled"
+
+
+def test_bad_input_to_every_command_is_refused_and_changes_nothing(rehab: Rehab) -> None:
+    code = "E2E-BAD-1"
+    plan = rehab.write_plan(code, WITHDRAW.replace("E2E-WITHDRAW-1", code))
+    rehab.rehab("plan", "launch", str(plan))
+    before = rehab.status(code)
+    refusals = [
+        (("plan", "status", "NO-SUCH-CASE"), "no case NO-SUCH-CASE"),
+        (("checkin", "record", code, "nope", "--outcome", "attended", "--by", "n-zdolnik"),
+         "no step 'nope'"),
+        (("step", "complete", code, "nope", "--by", "n-zdolnik"), "is awaiting-approval"),
+        (("consent", "record", code, "--scope", "dental", "--given", "--by", "n-zdolnik"),
+         "no consent scope 'dental'"),
+        (("plan", "approve", code, "--by", "n-zdolnik"), "not a supervisor"),
+        (("plan", "launch", str(plan)), "already awaiting-approval"),
+        (("consent", "record", code, "--scope", "medical", "--given", "--by", "ghost"),
+         "unknown staff id 'ghost'"),
+        (("rule", "breach", code, "--rule", "curfew", "--by", "n-zdolnik"), "no rule 'curfew'"),
+    ]
+    for args, message in refusals:
+        done = rehab.rehab(*args, ok=False)
+        assert done.returncode == 1, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    rehab.rehab("plan", "approve", code, "--by", "l-istomova")
+    done = rehab.rehab("plan", "approve", code, "--by", "l-istomova", ok=False)
+    assert done.returncode == 1 and "not awaiting approval" in done.stderr
+    after = rehab.status(code)
+    assert after["revision"] == before["revision"] and after["steps"][0]["id"] == "shelter"
+    assert rehab.rehab("plan", "launch", "--no-such-option", ok=False).returncode == 2
+
+
+BREACH = """
+case: E2E-BREACH-1
+manager: n-zdolnik
+rules: [sobriety]
+steps:
+  - {id: shelter, domain: housing, title: Crisis room, partner: brest-crisis-room}
+"""
+
+
+def test_a_breach_terminates_the_plan_and_a_relaunch_needs_approval(rehab: Rehab) -> None:
+    code = "E2E-BREACH-1"
+    plan = rehab.write_plan(code, BREACH)
+    rehab.rehab("plan", "launch", str(plan))
+    rehab.rehab("plan", "approve", code, "--by", "l-istomova")
+    wait_for(lambda: rehab.steps(code) == {"shelter": "open"}, timeout=60, what="shelter open")
+    first_run = rehab.status(code)["flow_run_id"]
+    rehab.rehab("rule", "breach", code, "--rule", "sobriety", "--by", "n-zdolnik")
+    wait_for(lambda: rehab.flow_run(first_run)["state"]["name"] == "Terminated", timeout=60,
+             what="the run to end Terminated")
+    rehab.rehab("plan", "launch", str(plan))
+    status = rehab.status(code)
+    assert status["state"] == "awaiting-approval" and status["episode"] == 2
+    assert status["flow_run_id"] != first_run
