@@ -1,0 +1,126 @@
+"""Plans survive a killed runner and server, and a redeploy of changed flow code."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import ROOT
+from tests.e2e.harness import PrefectServer, Rehab, example_directories, wait_for
+
+pytestmark = pytest.mark.e2e
+
+PLAN = """
+case: {code}
+manager: n-zdolnik
+steps:
+  - {{id: first, domain: housing, title: Crisis room, partner: brest-crisis-room,
+      duration: 24s, check_ins: {{every: 6s, grace: 60s}}}}
+  - {{id: second, domain: medical, title: Check, partner: brest-clinic, after: [first],
+      duration: 4s}}
+"""
+
+
+@pytest.fixture
+def own_engine(tmp_path: Path) -> Iterator[Rehab]:
+    """A Prefect server and runner of this test's own, free to be killed."""
+    server = PrefectServer(tmp_path / "prefect").start()
+    engine = Rehab(tmp_path / "home", server, REHAB_REQUIRE_APPROVAL="false",
+                   **example_directories())
+    engine.home.mkdir()
+    try:
+        yield engine
+    finally:
+        engine.stop_runner(signal.SIGKILL)
+        server.stop(signal.SIGKILL)
+
+
+def kill_everything(engine: Rehab) -> None:
+    """SIGKILL the runner, every flow-run process it holds, and the Prefect server."""
+    assert engine.runner is not None and engine.server.process is not None
+    for pid in engine.runner_children():
+        subprocess.run(["kill", "-9", str(pid)], check=False)
+    engine.stop_runner(signal.SIGKILL)
+    engine.server.stop(signal.SIGKILL)
+
+
+def audit_counts(engine: Rehab, code: str) -> Counter[tuple[str, str]]:
+    db = create_engine(f"sqlite:///{engine.home / 'cases.db'}")
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT action, detail FROM audit_log WHERE case_code = :c"),
+                            {"c": code}).all()
+    db.dispose()
+    return Counter((action, str(detail)) for action, detail in rows)
+
+
+def test_a_plan_continues_after_the_runner_and_server_are_killed(own_engine: Rehab) -> None:
+    engine, code = own_engine, "E2E-KILL-1"
+    engine.start_runner()
+    engine.rehab("plan", "launch", str(engine.write_plan(code, PLAN.format(code=code))))
+    wait_for(lambda: len(engine.status(code)["steps"][0]["check_ins"]) >= 1, timeout=90,
+             what="the first check-in")
+    kill_everything(engine)  # mid-plan, wherever the run happens to be
+
+    # The case manager's work goes on while the engine is down: nothing is lost.
+    engine.rehab("checkin", "record", code, "first", "--outcome", "attended", "--by",
+                 "n-zdolnik")
+    time.sleep(8)  # time passes: a check-in falls due while nothing runs
+    engine.server.start()
+    engine.start_runner()
+    wait_for(lambda: engine.status(code)["state"] == "completed", timeout=180,
+             what="the plan to complete after the restart")
+    run_id = engine.status(code)["flow_run_id"]
+    wait_for(lambda: engine.run_state(run_id) == "COMPLETED", timeout=60,
+             what="its run to be Completed")
+
+    status = engine.status(code)
+    first = status["steps"][0]
+    assert [s["state"] for s in status["steps"]] == ["completed", "completed"]
+    assert [c["outcome"] for c in first["check_ins"]][0] == "attended"
+    assert len(first["check_ins"]) == 3  # at 6, 12 and 18 s of a 24 s step, each once
+    counts = audit_counts(engine, code)
+    started = {k: v for k, v in counts.items() if k[0] == "step-started"}
+    assert sorted(started.values()) == [1, 1], f"a step started twice: {started}"
+    due = sum(v for k, v in counts.items() if k[0] == "check-in-due")
+    assert due == 3, f"check-ins counted {due} times for 3 check-ins"
+
+
+def test_a_suspended_plan_resumes_on_changed_flow_code(own_engine: Rehab,
+                                                       tmp_path: Path) -> None:
+    engine, code = own_engine, "E2E-REDEPLOY-1"
+    engine.start_runner()
+    engine.rehab("plan", "launch", str(engine.write_plan(code, PLAN.format(code=code))))
+    wait_for(lambda: engine.status(code)["steps"][0]["state"] == "open", timeout=90,
+             what="the first step to open")
+    engine.stop_runner()  # a clean stop: runs in flight finish first
+    run_id = engine.status(code)["flow_run_id"]
+    assert engine.run_state(run_id) in ("PAUSED", "SCHEDULED"), "nothing left Cancelled"
+
+    # The new release: the same project with a changed plan flow.
+    release = tmp_path / "release-2"
+    for package in ("flows", "casework", "plans", "notifications"):
+        shutil.copytree(ROOT / package, release / package)
+    plan_flow = release / "flows" / "plan_flow.py"
+    source = plan_flow.read_text()
+    marker = '    now = reconcile(case)\n'
+    assert marker in source
+    plan_flow.write_text(source.replace(
+        marker, '    get_run_logger().info("release 2 at work")\n' + marker))
+    engine.start_runner(cwd=release, pythonpath=release)
+
+    wait_for(lambda: engine.status(code)["state"] == "completed", timeout=180,
+             what="the plan to complete on the new code")
+    logs = engine.api("POST", "/logs/filter",
+                      {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200})
+    assert any("release 2 at work" in log["message"] for log in logs)
+    assert [s["state"] for s in engine.status(code)["steps"]] == ["completed", "completed"]
+    counts = audit_counts(engine, code)
+    assert sum(v for k, v in counts.items() if k[0] == "step-started") == 2
