@@ -93,7 +93,7 @@ class Rehab:
         self.runner = subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env,
                                        cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
-        wait_for(lambda: self.deployments_served(), timeout=60, what="the deployments")
+        wait_for(self.deployments_served, timeout=60, what="the deployments")
 
     def deployments_served(self) -> bool:
         names = {d["name"] for d in self.api("POST", "/deployments/filter", {})}
