@@ -61,7 +61,9 @@ def main() -> None:
     from flows import cli_case, cli_plan  # noqa: F401, PLC0415  # registers the subcommands
 
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # returns the code of a command's Exit
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

@@ -1,0 +1,109 @@
+"""The `rehab` command without the engine: new, validate, simulate, status, list, db upgrade."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, TEMPLATES
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"REHAB_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
+            "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens there
+
+
+def rehab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows", *args], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_plan_new_writes_a_plan_that_validates(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "BC-2026-0100.yaml"
+    done = rehab(env, "plan", "new", "--template", "acute-crisis", "--case", "BC-2026-0100",
+                 "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "case: BC-2026-0100" in out.read_text()
+    assert out.read_text().count("#") >= 1, "the template's guidance comments are kept"
+    assert rehab(env, "plan", "validate", str(out)).stdout.strip().endswith("(case "
+                                                                           "BC-2026-0100, 4 "
+                                                                           "steps)")
+    again = rehab(env, "plan", "new", "--template", "acute-crisis", "--case", "BC-2026-0100",
+                  "-o", str(out))
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_plan_new_refuses_an_unknown_template_listing_the_known(env: dict[str, str]) -> None:
+    done = rehab(env, "plan", "new", "--template", "nope", "--case", "BC-1")
+    assert done.returncode == 1
+    assert "no template 'nope'" in done.stderr and "family-reunification" in done.stderr
+
+
+def test_validate_reports_every_file_and_fails_if_any_is_bad(env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((EXAMPLES / "BC-2026-0042.yaml").read_text().replace(
+        "partner: brest-clinic", "partner: ghost-clinic"))
+    done = rehab(env, "plan", "validate", str(EXAMPLES / "BC-2026-0042.yaml"), str(bad))
+    assert done.returncode == 1
+    assert "BC-2026-0042.yaml: ok" in done.stdout
+    assert f"{bad}: steps[1].partner: unknown partner 'ghost-clinic'" in done.stderr
+    data = json.loads(rehab(env, "plan", "validate", "--json", str(bad)).stdout)
+    assert data[0]["ok"] is False and data[0]["issues"][0]["path"] == "steps[1].partner"
+
+
+def test_validate_accepts_every_shipped_plan(env: dict[str, str]) -> None:
+    files = [str(p) for p in sorted(TEMPLATES.glob("*.yaml")) + sorted(EXAMPLES.glob("BC-*"))]
+    done = rehab(env, "plan", "validate", *files)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(": ok") == len(files)
+
+
+def test_simulate_prints_the_timeline_in_the_plans_time_zone(env: dict[str, str]) -> None:
+    done = rehab(env, "plan", "simulate", str(EXAMPLES / "BC-2026-0042.yaml"),
+                 "--launch-at", "2026-11-28T12:00")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert "times in Europe/Minsk (UTC+03:00)" in text
+    assert re.search(r"(?m)^Tue 2026-12-01 09:00\s+rehab-centre\s+step starts", text)
+    assert "referral → Rehabilitation centre, Minsk (minsk-rehab-centre)" in text
+    assert "reminder → Psychological support service, Brest (brest-psychologist)" in text
+    assert "held by quiet hours until Thu 2026-12-10 09:00" in text
+    assert "medical-check: stays open until someone completes it" in text
+    assert "Example Person" not in text
+
+
+def test_simulate_json_lists_each_event_and_who_is_told(env: dict[str, str]) -> None:
+    done = rehab(env, "plan", "simulate", "--json", str(EXAMPLES / "BC-2026-0063.yaml"))
+    data = json.loads(done.stdout)
+    starts = [e["step"] for e in data["events"] if e["what"] == "step starts"]
+    assert starts == ["crisis-room", "food-parcel", "medical-check"]
+    told = {t["recipient"] for e in data["events"] for t in e["told"]}
+    assert {"staff:l-istomova", "partner:brest-clinic", "staff:n-zdolnik"} <= told
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(env: dict[str, str]) -> None:
+    done = rehab({**env, "REHAB_CLOCK_INTERVAL": "often"}, "plan", "list")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: REHAB_CLOCK_INTERVAL: 'often' is not a duration")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_launch_without_the_engine_changes_nothing(env: dict[str, str]) -> None:
+    done = rehab(env, "plan", "launch", str(EXAMPLES / "BC-2026-0063.yaml"))
+    assert done.returncode == 1 and "rehab up" in done.stderr and "nothing was changed" in (
+        done.stderr)
+    assert rehab(env, "plan", "list").stdout.strip() == "no cases"
+
+
+def test_db_upgrade_and_an_empty_list(env: dict[str, str]) -> None:
+    done = rehab(env, "db", "upgrade")
+    assert done.returncode == 0 and "case store at revision" in done.stdout
+    assert json.loads(rehab(env, "plan", "list", "--json").stdout) == []
+    assert rehab(env, "plan", "list", "--state", "sleeping").returncode == 2
