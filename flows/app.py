@@ -9,6 +9,8 @@ from functools import cached_property
 from casework.store.db import Store, open_store
 from flows.settings import Settings, load_settings
 from notifications.channels import check_url
+from notifications.notifier import AppriseNotifier, Notifier
+from notifications.outbox import Policy
 from plans.directories import Directories
 from plans.loading import load_directories
 
@@ -33,6 +35,18 @@ class App:
             home.mkdir(parents=True, mode=0o700)
         os.umask(0o077)  # the case database and key are for this user's eyes only
         return open_store(self.settings.store_url, self.settings.key_file)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """How messages leave the system: apprise."""
+        return AppriseNotifier()
+
+    @property
+    def send_policy(self) -> Policy:
+        """How hard the outbox tries before a message is dead."""
+        s = self.settings
+        return Policy(max_attempts=s.send_max_attempts, retry_base=s.send_retry_base,
+                      retry_cap=s.send_retry_cap)
 
     @staticmethod
     def now() -> datetime:

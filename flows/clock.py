@@ -12,6 +12,7 @@ from casework import queries, services
 from casework.store.repository import current_plan, get_case_row
 from flows.app import App
 from flows.prefect_ops import plan_tags, start_plan_run, wake_run
+from notifications.outbox import send_due
 
 log = logging.getLogger("rehab.clock")
 
@@ -50,8 +51,23 @@ def run_clock(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             done = tick(app)
-            if done.get("resumed") or done.get("restarted") or done.get("started"):
+            if any(v for k, v in done.items() if k not in ("paused", "scheduled", "running")):
                 log.info("clock: %s", dict(done))
         except Exception:  # e.g. the server restarting: try again next tick
             log.exception("clock tick failed")
+        stop.wait(interval)
+
+
+def run_outbox(app: App, stop: threading.Event) -> None:
+    """Send due messages every REHAB_CLOCK_INTERVAL until `stop` is set. Its own thread: a
+    slow mail server must not delay the plans' wakes."""
+    interval = app.settings.clock_interval.total_seconds()
+    while not stop.is_set():
+        try:
+            sent = send_due(app.store, app.directories, app.notifier, now=app.now(),
+                            policy=app.send_policy)
+            if sent:
+                log.info("outbox: %s", dict(sent))
+        except Exception:  # e.g. the database restarting: try again next tick
+            log.exception("outbox tick failed")
         stop.wait(interval)

@@ -11,7 +11,7 @@ from typing import Any
 from prefect.runner import Runner
 
 from flows.app import App
-from flows.clock import run_clock
+from flows.clock import run_clock, run_outbox
 from flows.decision_flow import decision
 from flows.plan_flow import rehabilitation_plan
 
@@ -36,8 +36,8 @@ async def serve(app: App, ready: threading.Event | None = None) -> None:
         name="decision", description="One run per decision waiting on a person.",
         tags=["rehab"]))
     stop_clock = threading.Event()
-    clock = threading.Thread(target=run_clock, args=(app, stop_clock), name="plan-clock",
-                             daemon=True)
+    threads = [threading.Thread(target=loop, args=(app, stop_clock), name=name, daemon=True)
+               for loop, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))]
     loop = asyncio.get_running_loop()
     draining = asyncio.Event()
 
@@ -62,14 +62,16 @@ async def serve(app: App, ready: threading.Event | None = None) -> None:
 
     runner.handle_sigterm = on_signal  # type: ignore[method-assign]  # start() installs this one
     loop.add_signal_handler(signal.SIGINT, on_signal)
-    clock.start()
+    for thread in threads:
+        thread.start()
     if ready is not None:
         loop.call_later(0.5, ready.set)
     try:
         await runner.start()
     finally:
         stop_clock.set()
-        clock.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=30)
 
 
 def main() -> None:

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     stale_run_after: Duration = timedelta(seconds=120)
     runner_poll: Duration = timedelta(seconds=2)
     runner_limit: int = 8
+    send_max_attempts: int = 5
+    send_retry_base: Duration = timedelta(seconds=30)
+    send_retry_cap: Duration = timedelta(hours=1)
     prefect_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL"))
     prefect_port: int = 4200

@@ -1,0 +1,108 @@
+"""What a message may say: the case code, the step, times in the recipient's zone, staff and
+partner names. Never anything about the person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.domain import Case, checkin_time
+from casework.store.repository import get_case_row, to_domain
+from casework.store.tables import OutboxRow
+from plans.directories import Directories
+from plans.durations import format_duration
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where and how a partner or staff member is reached."""
+
+    urls: list[str]
+    language: str
+    tz: ZoneInfo | None
+    quiet_hours: str | None
+
+
+def recipient(directories: Directories, address: str) -> Recipient | None:
+    """`partner:<id>` or `staff:<id>` resolved in the directories; None if gone."""
+    kind, _, rid = address.partition(":")
+    if kind == "partner" and rid in directories.partners.partners:
+        p = directories.partners.partners[rid]
+        return Recipient(p.notify, p.language, ZoneInfo(p.timezone) if p.timezone else None,
+                         p.quiet_hours)
+    if kind == "staff" and rid in directories.staff.staff:
+        s = directories.staff.staff[rid]
+        return Recipient(s.notify, s.language, ZoneInfo(s.timezone) if s.timezone else None,
+                         s.quiet_hours)
+    return None
+
+
+def plan_timezone(session: Session, code: str) -> ZoneInfo:
+    """The time zone of the case's plan."""
+    return to_domain(get_case_row(session, code=code)).plan.tz
+
+
+def _when(at: datetime | None, tz: ZoneInfo) -> str:
+    return "" if at is None else f"{at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
+
+
+def message_context(session: Session, directories: Directories, row: OutboxRow,
+                    who: Recipient) -> dict[str, Any]:
+    """The values the message templates may use for this outbox row."""
+    case_row = get_case_row(session, code=row.case_code)
+    case = to_domain(case_row)
+    tz = who.tz or case.plan.tz
+    manager = directories.staff.staff.get(case.plan.manager)
+    context: dict[str, Any] = {
+        "case": case.code, "scope": row.occurrence, "state": case.state,
+        "reason": case.reason or "", "step": row.step_id or "",
+        "manager": f"{manager.name} ({case.plan.manager})" if manager else case.plan.manager,
+    }
+    if row.step_id and row.step_id in {s.id for s in case.plan.steps}:
+        context.update(_step_context(case, row, directories, tz))
+    if row.kind == "message-dead":
+        failed = session.scalars(select(OutboxRow).where(
+            OutboxRow.id == int(row.occurrence))).one()
+        context.update(failed_kind=failed.kind, failed_recipient=failed.recipient,
+                       attempts=failed.attempts)
+    return context
+
+
+def _step_context(case: Case, row: OutboxRow, directories: Directories,
+                  tz: ZoneInfo) -> dict[str, Any]:
+    step = case.plan.step(row.step_id or "")
+    run = case.steps[step.id]
+    partner = directories.partners.partners.get(step.partner)
+    out: dict[str, Any] = {
+        "title": step.title, "domain": step.domain,
+        "partner": partner.name if partner else step.partner,
+        "starts": _when(run.started_at, tz),
+        "ends": _when(run.started_at + step.duration, tz)
+        if run.started_at and step.duration else "",
+        "schedule": "", "at": "", "number": "", "streak": "",
+    }
+    if step.check_ins is not None and run.started_at is not None:
+        first = checkin_time(step, run, 0)
+        out["schedule"] = (f"every {format_duration(step.check_ins.every)}, the first "
+                           f"{_when(first, tz)}") if first else ""
+    seq_text = row.occurrence.split("@")[0]
+    if row.kind in ("reminder", "check-in-missed", "missed-again") and seq_text.isdigit():
+        seq = int(seq_text)
+        at = (run.check_ins[seq].at if seq < len(run.check_ins)
+              else checkin_time(step, run, seq))
+        streak = 0
+        for ci in reversed(run.check_ins[: seq + 1]):
+            if ci.outcome != "missed":
+                break
+            streak += 1
+        out.update(at=_when(at, tz), number=seq + 1, streak=streak)
+    elif row.kind in ("step-overdue", "overdue-escalated") and step.due and run.started_at:
+        out["at"] = _when(run.started_at + step.due, tz)
+    elif row.kind == "step-rescheduled" and run.started_at:
+        out["at"] = _when(checkin_time(step, run, len(run.check_ins)), tz)
+    return out

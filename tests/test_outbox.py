@@ -1,0 +1,243 @@
+"""The outbox delivers through apprise to real endpoints on 127.0.0.1: an SMTP server and an
+HTTP receiver. Time is passed in explicitly, so months take no time at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from casework import services
+from casework.messages import NOTICE_KINDS
+from casework.store.db import Store
+from casework.store.tables import AuditRow, OutboxRow
+from notifications.notifier import AppriseNotifier, RecordingNotifier
+from notifications.outbox import Policy, send_due
+from notifications.render import LANGUAGES, render
+from plans.directories import Directories, PartnerDirectory, StaffDirectory
+from plans.model import Plan
+from tests.conftest import T0
+from tests.endpoints import HttpReceiver, SmtpServer
+
+S, M = timedelta(seconds=1), timedelta(minutes=1)
+FAST = Policy(max_attempts=3, retry_base=S, retry_cap=10 * S)
+PERSON = {"name": "Olesya Privatnaya", "contact": "+375 29 111-22-33", "birth_year": 1962,
+          "exploitation": ["forced-marriage"]}
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def directories(smtp: SmtpServer, clinic: list[str] | None = None,
+                quiet: str | None = None, language: str = "ru") -> Directories:
+    partners = PartnerDirectory.model_validate({"partners": {
+        "clinic": {"name": "Clinic", "kind": "healthcare", "region": "Brest",
+                   "language": language, "quiet_hours": quiet,
+                   "notify": clinic or [smtp.url("intake@clinic.example")]},
+        "shelter": {"name": "Shelter", "kind": "shelter", "region": "Brest", "language": "be",
+                    "notify": [smtp.url("desk@shelter.example")]},
+    }})
+    staff = StaffDirectory.model_validate({"default_supervisor": "boss", "staff": {
+        "cm": {"name": "Case Manager", "role": "case-manager", "language": "en",
+               "notify": [smtp.url("cm@ngo.example")]},
+        "boss": {"name": "Director", "role": "supervisor", "language": "en",
+                 "notify": [smtp.url("boss@ngo.example")]},
+    }})
+    return Directories(partners, staff)
+
+
+def plan(*steps: dict[str, Any], person: bool = False) -> Plan:
+    data: dict[str, Any] = {"case": "BC-MSG-1", "manager": "cm", "start": "2026-12-01T09:00",
+                            "steps": list(steps)}
+    if person:
+        data["person"] = PERSON
+    return Plan.model_validate(data)
+
+
+def clinic_step(**extra: Any) -> dict[str, Any]:
+    return {"id": "check", "domain": "medical", "title": "Medical check", "partner": "clinic",
+            **extra}
+
+
+def launch(store: Store, dirs: Directories, p: Plan, approval: bool = False) -> None:
+    services.launch(store, dirs, plan=p, by="cm", now=T0, approval_required=approval)
+
+
+def send(store: Store, dirs: Directories, at: datetime, policy: Policy = FAST) -> dict[str, int]:
+    return dict(send_due(store, dirs, AppriseNotifier(throttle=0), now=at, policy=policy))
+
+
+def outbox(store: Store) -> list[OutboxRow]:
+    with store.session() as session:
+        return list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+
+def test_a_referral_reaches_the_partner_in_its_language_exactly_once(
+        store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp)
+    launch(store, dirs, plan(clinic_step()))
+    services.reconcile(store, code="BC-MSG-1", now=T0)
+    services.reconcile(store, code="BC-MSG-1", now=T0 + S)  # queueing again is a no-op
+    assert send(store, dirs, T0 + S) == {"sent": 1}
+    assert send(store, dirs, T0 + 2 * S) == {}
+    [mail] = smtp.to("intake@clinic.example")
+    assert mail.subject == "Направление BC-MSG-1: Medical check"
+    assert "Case Manager (cm)" in mail.body and "2026-12-01 09:00 (Europe/Minsk)" in mail.body
+    assert smtp.received == [mail], "the referral went to the clinic and no one else"
+
+
+def test_reminders_arrive_at_their_lead_times_before_each_check_in(
+        store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp, language="en")
+    launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m", "1m"]})))
+    services.reconcile(store, code="BC-MSG-1", now=T0)
+    send(store, dirs, T0)
+    assert send(store, dirs, T0 + 49 * M) == {}
+    assert send(store, dirs, T0 + 50 * M) == {"sent": 1}
+    assert send(store, dirs, T0 + 59 * M) == {"sent": 1}
+    services.reconcile(store, code="BC-MSG-1", now=T0 + 60 * M)  # check-in 1: next reminders
+    assert send(store, dirs, T0 + 110 * M) == {"sent": 1}
+    subjects = [m.subject for m in smtp.to("intake@clinic.example")]
+    assert subjects[1:] == [
+        "Reminder BC-MSG-1: Medical check on 2026-12-01 10:00 (Europe/Minsk)",
+        "Reminder BC-MSG-1: Medical check on 2026-12-01 10:00 (Europe/Minsk)",
+        "Reminder BC-MSG-1: Medical check on 2026-12-01 11:00 (Europe/Minsk)"]
+
+
+def test_a_reminder_inside_quiet_hours_arrives_when_they_end(
+        store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp, quiet="20:00-08:00", language="en")
+    # Check-ins at 21:00 local; the reminder 30 minutes before falls in the quiet hours.
+    p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "1h",
+                                                 "remind": ["30m"]}))
+    launch(store, dirs, p)
+    services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11))  # 20:00 local
+    assert send(store, dirs, T0 + timedelta(hours=11)) == {"held": 1}, "the referral waits too"
+    assert send(store, dirs, T0 + timedelta(hours=11, minutes=30)) == {"held": 1}
+    next_morning = T0 + timedelta(hours=23)  # 08:00 local
+    assert send(store, dirs, next_morning - S) == {}
+    assert send(store, dirs, next_morning) == {"sent": 2}
+    assert all(m.subject.startswith(("Referral", "Reminder"))
+               for m in smtp.to("intake@clinic.example"))
+
+
+def test_a_receiver_that_fails_twice_then_recovers_gets_the_message_once(
+        store: Store, smtp: SmtpServer) -> None:
+    receiver = HttpReceiver(fail_first=2).start()
+    try:
+        dirs = directories(smtp, clinic=[receiver.url])
+        launch(store, dirs, plan(clinic_step()))
+        services.reconcile(store, code="BC-MSG-1", now=T0)
+        assert send(store, dirs, T0) == {"retry": 1}
+        assert send(store, dirs, T0 + S) == {"retry": 1}, "retried after the first backoff"
+        assert send(store, dirs, T0 + 2 * S) == {}, "the backoff doubles"
+        assert send(store, dirs, T0 + 3 * S) == {"sent": 1}
+        assert send(store, dirs, T0 + 60 * S) == {}
+        assert receiver.calls == 3 and len(receiver.received) == 1
+        assert receiver.received[0]["title"].startswith("Направление BC-MSG-1")
+        with store.session() as session:
+            actions = session.scalars(select(AuditRow.action).where(
+                AuditRow.actor == "outbox")).all()
+        assert actions == ["message-failed", "message-failed", "message-sent"]
+    finally:
+        receiver.stop()
+
+
+def test_a_receiver_that_never_recovers_is_dead_and_the_supervisor_is_told(
+        store: Store, smtp: SmtpServer) -> None:
+    receiver = HttpReceiver(fail_first=-1).start()
+    try:
+        dirs = directories(smtp, clinic=[receiver.url])
+        launch(store, dirs, plan(clinic_step()))
+        services.reconcile(store, code="BC-MSG-1", now=T0)
+        results = [send(store, dirs, T0 + k * 10 * S) for k in range(4)]
+        assert results[:3] == [{"retry": 1}, {"retry": 1}, {"dead": 1}]
+        assert results[3] == {"sent": 2}, "the supervisor and the case manager are told"
+        assert receiver.calls == 3
+        [dead] = [r for r in outbox(store) if r.kind == "referral"]
+        assert dead.status == "dead" and dead.attempts == 3
+        [mail] = smtp.to("boss@ngo.example")
+        assert mail.subject == "Undelivered message BC-MSG-1"
+        assert "referral" in mail.body and "partner:clinic" in mail.body
+    finally:
+        receiver.stop()
+
+
+def test_a_recipient_with_several_channels_is_reached_if_any_works(
+        store: Store, smtp: SmtpServer) -> None:
+    dead_end = HttpReceiver(fail_first=-1).start()
+    try:
+        dirs = directories(smtp, clinic=[dead_end.url, smtp.url("intake@clinic.example")])
+        launch(store, dirs, plan(clinic_step()))
+        services.reconcile(store, code="BC-MSG-1", now=T0)
+        assert send(store, dirs, T0) == {"sent": 1}
+        [row] = outbox(store)
+        assert row.status == "sent" and row.last_error == "channels failed: [0]"
+    finally:
+        dead_end.stop()
+
+
+def test_no_message_of_a_whole_plan_carries_personal_data(
+        store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp)
+    p = plan(clinic_step(consent=["medical"], due="1h",
+                         check_ins={"every": "10m", "remind": ["5m"], "grace": "2m"}),
+             {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter",
+              "duration": "2h"}, person=True)
+    launch(store, dirs, p, approval=True)
+    services.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0)
+    for minute in range(0, 200, 1):
+        now = T0 + minute * M
+        if minute == 3:
+            services.record_consent(store, dirs, code="BC-MSG-1", scopes=["medical"],
+                                    status="given", by="cm", now=now,
+                                    note=f"{PERSON['name']} agreed")
+        if minute == 150:
+            services.withdraw_all(store, dirs, code="BC-MSG-1", by="cm", now=now)
+        services.reconcile(store, code="BC-MSG-1", now=now)
+        send(store, dirs, now)
+    kinds = {r.kind for r in outbox(store)}
+    assert {"approval-request", "referral", "reminder", "consent-request", "check-in-missed",
+            "missed-again", "step-overdue", "step-cancelled", "plan-ended"} <= kinds
+    assert len(smtp.received) >= 20
+    text = "\n".join(f"{m.subject}\n{m.body}" for m in smtp.received)
+    assert "BC-MSG-1" in text
+    for value in (PERSON["name"], "Olesya", "Privatnaya", PERSON["contact"], "1962",
+                  "forced-marriage", "forced marriage"):
+        assert str(value) not in text
+
+
+def test_a_partner_hears_only_about_its_own_steps(store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp)
+    launch(store, dirs, plan(clinic_step(), {"id": "stay", "domain": "housing",
+                                             "title": "Shelter", "partner": "shelter"}))
+    services.reconcile(store, code="BC-MSG-1", now=T0)
+    send(store, dirs, T0)
+    assert [m.subject for m in smtp.to("desk@shelter.example")] == [
+        "Накіраванне BC-MSG-1: Shelter"]
+    assert "Medical" not in smtp.to("desk@shelter.example")[0].body
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_kind_renders_in_every_language(language: str) -> None:
+    context = {k: "x" for k in ("case", "title", "domain", "starts", "ends", "schedule",
+                                "manager", "at", "number", "step", "partner", "streak",
+                                "scope", "state", "reason", "failed_kind",
+                                "failed_recipient", "attempts")}
+    for kind in (*NOTICE_KINDS, "message-dead", "test"):
+        subject, body = render(kind, language, context)
+        assert subject and body
+
+
+def test_the_recording_fake_reports_failed_channels() -> None:
+    fake = RecordingNotifier(failing={"json://down"})
+    delivery = fake.send(["json://down", "json://up"], "s", "b")
+    assert delivery.delivered and delivery.failed == (0,) and fake.sent == [("json://up", "s",
+                                                                               "b")]
