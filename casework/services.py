@@ -22,6 +22,7 @@ from casework.store.repository import (
     add_consent,
     add_revision,
     audit,
+    cancel_stale_reminders,
     create_case_row,
     find_case_row,
     get_case_row,
@@ -131,8 +132,11 @@ def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
             row.wake_at = now  # a person changed the case: the plan looks at it at once
             audit(session, sealer=store.sealer, case_code=code, actor=actor, action=action,
                   now=now, detail=detail, note=note)
+        reminders = upcoming_reminders(case)
+        cancel_stale_reminders(session, case=case, now=now, schedule=(
+            {n.key for n in reminders} if action == "amend" else None))
         queue_notices(session, notices=_notices(events, case, row)
-                      + (upcoming_reminders(case) if action == "reconcile" else []), now=now)
+                      + (reminders if action == "reconcile" else []), now=now)
         return _outcome(row, events)
 
 

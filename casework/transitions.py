@@ -144,7 +144,8 @@ def amend(case: Case, plan: Plan, now: datetime) -> list[Event]:
             run = case.steps[step.id]
             old = case.plan.step(step.id) if step.id in {s.id for s in case.plan.steps} else None
             if run.state == "open" and old is not None and old != step:
-                events.append(Event("step-rescheduled", now, step.id))
+                events.append(Event("step-rescheduled", now, step.id,
+                                    occurrence=now.isoformat()))
     # Steps removed long ago stay in history; the plan's start never moves once launched.
     case.plan = plan.without_person()
     events.append(Event("plan-amended", now))

@@ -58,7 +58,7 @@ def db_upgrade(ctx: Context) -> None:
 
 def main() -> None:
     """Entry point: run the CLI, turning user errors into one line on stderr and exit 1."""
-    from flows import cli_case, cli_plan  # noqa: F401, PLC0415  # registers the subcommands
+    from flows import cli_case, cli_partners, cli_plan  # noqa: F401, PLC0415  # registers the subcommands
 
     try:
         code = cli.main(standalone_mode=False)  # returns the code of a command's Exit

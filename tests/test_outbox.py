@@ -3,11 +3,15 @@ HTTP receiver. Time is passed in explicitly, so months take no time at all."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from casework import services
@@ -214,6 +218,37 @@ def test_no_message_of_a_whole_plan_carries_personal_data(
         assert str(value) not in text
 
 
+def test_a_cancelled_step_gets_its_cancellation_and_no_more_reminders(
+        store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp, language="en")
+    launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]})))
+    services.reconcile(store, code="BC-MSG-1", now=T0)
+    send(store, dirs, T0)
+    services.withdraw_all(store, dirs, code="BC-MSG-1", by="cm", now=T0 + M)
+    send(store, dirs, T0 + 2 * M)
+    send(store, dirs, T0 + 2 * 60 * M)
+    assert [m.subject for m in smtp.to("intake@clinic.example")] == [
+        "Referral BC-MSG-1: Medical check", "Cancelled BC-MSG-1: Medical check"]
+    assert [r.status for r in outbox(store) if r.kind == "reminder"] == ["cancelled"]
+
+
+def test_an_amended_schedule_replaces_the_unsent_reminders(
+        store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp, language="en")
+    p = plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]}))
+    launch(store, dirs, p)
+    services.reconcile(store, code="BC-MSG-1", now=T0)
+    amended = plan(clinic_step(check_ins={"every": "2h", "remind": ["10m"]}))
+    services.amend(store, dirs, plan=amended, by="cm", now=T0 + M)
+    services.reconcile(store, code="BC-MSG-1", now=T0 + M)
+    send(store, dirs, T0 + 2 * M)
+    send(store, dirs, T0 + 60 * M)
+    send(store, dirs, T0 + 120 * M)
+    subjects = [m.subject for m in smtp.to("intake@clinic.example")]
+    assert subjects == ["Referral BC-MSG-1: Medical check", "Changed BC-MSG-1: Medical check",
+                        "Reminder BC-MSG-1: Medical check on 2026-12-01 11:00 (Europe/Minsk)"]
+
+
 def test_a_partner_hears_only_about_its_own_steps(store: Store, smtp: SmtpServer) -> None:
     dirs = directories(smtp)
     launch(store, dirs, plan(clinic_step(), {"id": "stay", "domain": "housing",
@@ -241,3 +276,27 @@ def test_the_recording_fake_reports_failed_channels() -> None:
     delivery = fake.send(["json://down", "json://up"], "s", "b")
     assert delivery.delivered and delivery.failed == (0,) and fake.sent == [("json://up", "s",
                                                                                "b")]
+
+
+def test_partners_check_reports_which_channels_work(smtp: SmtpServer, tmp_path: Path) -> None:
+    down = HttpReceiver(fail_first=-1).start()
+    try:
+        partners = {"partners": {"clinic": {
+            "name": "Clinic", "kind": "healthcare", "region": "Brest", "language": "be",
+            "notify": [smtp.url("intake@clinic.example"), down.url]}}}
+        file = tmp_path / "partners.yaml"
+        file.write_text(yaml.safe_dump(partners))
+        env = {"REHAB_HOME": str(tmp_path / "home"), "REHAB_PARTNERS_FILE": str(file),
+               "PATH": "/usr/bin:/bin"}
+        done = subprocess.run([sys.executable, "-m", "flows", "partners", "check", "clinic"],
+                              env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 1
+        lines = done.stdout.splitlines()
+        assert lines[0].split()[-1] == "ok" and lines[1].split()[-1] == "FAILED"
+        assert "intake@clinic.example" not in done.stdout, "addresses are not printed"
+        assert "1 of 2 channels failed" in done.stderr
+        [mail] = smtp.to("intake@clinic.example")
+        assert mail.subject == "rehab: праверачнае паведамленне"
+    finally:
+        down.stop()

@@ -150,6 +150,21 @@ def audit(session: Session, *, sealer: Sealer, case_code: str | None, actor: str
                          detail=detail or {}, note_sealed=sealer.seal_text(note)))
 
 
+def cancel_stale_reminders(session: Session, *, case: Case, now: datetime,
+                           schedule: set[str] | None = None) -> int:
+    """Withdraw unsent reminders of steps no longer open and, after an amendment, future ones
+    not in the new `schedule` (reminder keys): a partner whose step ended hears that alone."""
+    open_steps = {sid for sid, run in case.steps.items() if run.state == "open"}
+    rows = session.scalars(select(OutboxRow).where(
+        OutboxRow.case_code == case.code, OutboxRow.kind == "reminder",
+        OutboxRow.status.in_(("pending", "sending")))).all()
+    stale = [r for r in rows if r.step_id not in open_steps or (
+        schedule is not None and r.key not in schedule and r.due_at > now)]
+    for row in stale:
+        row.status, row.last_error = "cancelled", "the step ended or its schedule changed"
+    return len(stale)
+
+
 def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> int:
     """Add messages to the outbox; one already queued under the same key is left alone."""
     if not notices:

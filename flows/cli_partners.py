@@ -1,0 +1,62 @@
+"""`rehab partners check`: a test message through each channel of each partner."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import click
+
+from casework.store.repository import audit
+from flows.cli import Context, cli, emit, pass_ctx
+from notifications.render import render
+from plans.errors import RehabError
+
+
+def redact(url: str) -> str:
+    """scheme://host of a channel URL: enough to recognise it, no credentials or addresses."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '…'}" + (f":{parts.port}" if parts.port
+                                                          else "")
+
+
+@cli.group()
+def partners() -> None:
+    """The partner directory."""
+
+
+@partners.command("check")
+@click.argument("partner", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
+    """Send a test message through each channel of each partner (or one) and report which
+    work. Exit 1 if any channel failed."""
+    app = ctx.app
+    directory = app.directories.partners.partners
+    if partner is not None and partner not in directory:
+        raise RehabError(f"no partner {partner!r} in {app.directories.partners_file}; "
+                         f"partners: {', '.join(sorted(directory))}")
+    results = []
+    for pid in [partner] if partner else sorted(directory):
+        entry = directory[pid]
+        subject, body = render("test", entry.language, {})
+        for position, url in enumerate(entry.notify):
+            delivery = app.notifier.send([url], subject, body)
+            results.append({"partner": pid, "channel": position, "where": redact(url),
+                            "ok": delivery.delivered})
+    with app.store.session() as session:
+        for r in results:
+            audit(session, sealer=app.store.sealer, case_code=None, actor="partners-check",
+                  action="test-message-sent" if r["ok"] else "test-message-failed",
+                  now=app.now(), detail=r)
+    if as_json:
+        emit(results)
+    else:
+        for r in results:
+            click.echo(f"{r['partner']:<28} #{r['channel']} {r['where']:<40} "
+                       f"{'ok' if r['ok'] else 'FAILED'}")
+    failed = [r for r in results if not r["ok"]]
+    if failed:
+        click.echo(f"{len(failed)} of {len(results)} channels failed: fix them in "
+                   f"{app.directories.partners_file}", err=True)
+        raise click.exceptions.Exit(1)
