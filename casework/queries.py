@@ -26,9 +26,19 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
             select(OutboxRow.step_id, OutboxRow.status, func.count())
             .where(OutboxRow.case_code == code)
             .group_by(OutboxRow.step_id, OutboxRow.status)).all()
+        per_recipient = session.execute(
+            select(OutboxRow.recipient, OutboxRow.status, func.count(), func.max(OutboxRow.sent_at))
+            .where(OutboxRow.case_code == code)
+            .group_by(OutboxRow.recipient, OutboxRow.status)).all()
     by_step: dict[str | None, dict[str, int]] = {}
     for step_id, status, count in messages:
         by_step.setdefault(step_id, {})[status] = count
+    by_recipient: dict[str, dict[str, Any]] = {}
+    for recipient, status, count, last_sent in per_recipient:
+        entry = by_recipient.setdefault(recipient, {"last_sent": None})
+        entry[status] = count
+        if last_sent is not None:
+            entry["last_sent"] = max(filter(None, [entry["last_sent"], _iso(last_sent)]))
     steps = []
     plan_ids = {s.id for s in case.plan.steps}
     for step_id, run in case.steps.items():
@@ -68,6 +78,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
                      for scope, c in case.consents.items()},
         "waiting_consent": case.waiting_consent,
         "steps": steps,
+        "messages": by_recipient,
     }
 
 

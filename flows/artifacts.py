@@ -51,6 +51,12 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
             f"`{s['partner'] or '-'}` | {state} | {local(s['started_at'], tz)} | "
             f"{local(s['ended_at'], tz)} | {local(s['next_check_in'], tz)} | "
             f"{len(s['check_ins'])} ({missed}) | {messages} |")
+    if status.get("messages"):
+        lines += ["", "| to | sent | pending | dead | last delivery |", "|---|---|---|---|---|"]
+        for who, counts in sorted(status["messages"].items()):
+            lines.append(f"| `{who}` | {counts.get('sent', 0)} | "
+                         f"{counts.get('pending', 0) + counts.get('sending', 0)} | "
+                         f"{counts.get('dead', 0)} | {local(counts['last_sent'], tz)} |")
     consents = status["consents"]
     if consents:
         lines += ["", "Consent: " + ", ".join(f"{k}: {v['status']}"

@@ -47,6 +47,14 @@ def plan_timezone(session: Session, code: str) -> ZoneInfo:
     return to_domain(get_case_row(session, code=code)).plan.tz
 
 
+def reminder_is_late(session: Session, row: OutboxRow) -> bool:
+    """True if the check-in a reminder announces has already come (e.g. after downtime)."""
+    case = to_domain(get_case_row(session, code=row.case_code))
+    seq = row.occurrence.split("@")[0]
+    run = case.steps.get(row.step_id or "")
+    return run is not None and seq.isdigit() and int(seq) < len(run.check_ins)
+
+
 def _when(at: datetime | None, tz: ZoneInfo) -> str:
     return "" if at is None else f"{at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
 

@@ -16,7 +16,12 @@ from casework.messages import Notice, after_quiet_hours
 from casework.store.db import Store
 from casework.store.repository import audit, queue_notices
 from casework.store.tables import CaseRow, OutboxRow
-from notifications.context import message_context, plan_timezone, recipient
+from notifications.context import (
+    message_context,
+    plan_timezone,
+    recipient,
+    reminder_is_late,
+)
 from notifications.notifier import Notifier
 from notifications.render import render
 from plans.directories import Directories
@@ -74,6 +79,9 @@ def _send_one(store: Store, directories: Directories, notifier: Notifier, messag
         who = recipient(directories, row.recipient)
         if who is None:
             return _dead(store, session, row, now, "recipient no longer in the directories")
+        if row.kind == "reminder" and reminder_is_late(session, row):
+            row.status, row.last_error = "cancelled", "its check-in has already come"
+            return "late"
         tz = who.tz or plan_timezone(session, row.case_code)
         arrives = after_quiet_hours(now, who.quiet_hours, tz)
         if arrives > now:

@@ -115,6 +115,17 @@ def test_reminders_arrive_at_their_lead_times_before_each_check_in(
         "Reminder BC-MSG-1: Medical check on 2026-12-01 11:00 (Europe/Minsk)"]
 
 
+def test_a_reminder_whose_check_in_has_come_is_not_sent_late(
+        store: Store, smtp: SmtpServer) -> None:
+    dirs = directories(smtp, language="en")
+    launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]})))
+    services.reconcile(store, code="BC-MSG-1", now=T0)
+    send(store, dirs, T0)
+    services.reconcile(store, code="BC-MSG-1", now=T0 + 61 * M)  # the sender was down
+    assert send(store, dirs, T0 + 61 * M) == {"late": 1}
+    assert [m.subject[:8] for m in smtp.to("intake@clinic.example")] == ["Referral"]
+
+
 def test_a_reminder_inside_quiet_hours_arrives_when_they_end(
         store: Store, smtp: SmtpServer) -> None:
     dirs = directories(smtp, quiet="20:00-08:00", language="en")

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT
-from tests.e2e.harness import PrefectServer, Rehab, example_directories, wait_for
+from tests.conftest import EXAMPLES, ROOT
+from tests.e2e.harness import PrefectServer, Rehab, wait_for
+from tests.endpoints import SmtpServer
 
 pytestmark = pytest.mark.e2e
 
@@ -23,18 +25,40 @@ case: {code}
 manager: n-zdolnik
 steps:
   - {{id: first, domain: housing, title: Crisis room, partner: brest-crisis-room,
-      duration: 24s, check_ins: {{every: 6s, grace: 60s}}}}
+      duration: 24s, check_ins: {{every: 6s, grace: 60s, remind: [2s]}}}}
   - {{id: second, domain: medical, title: Check, partner: brest-clinic, after: [first],
       duration: 4s}}
 """
 
 
 @pytest.fixture
-def own_engine(tmp_path: Path) -> Iterator[Rehab]:
-    """A Prefect server and runner of this test's own, free to be killed."""
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def smtp_directories(smtp: SmtpServer, folder: Path) -> dict[str, str]:
+    """The example directories with every channel pointed at the test's SMTP server."""
+    files = {}
+    for name in ("partners", "staff"):
+        data = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+        for key, entry in data[name].items():
+            entry["notify"] = [smtp.url(f"{key}@{name}.example")]
+            entry.pop("quiet_hours", None)  # the test must not depend on the time of day
+        path = folder / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        files[f"REHAB_{name.upper()}_FILE"] = str(path)
+    return files
+
+
+@pytest.fixture
+def own_engine(tmp_path: Path, smtp: SmtpServer) -> Iterator[Rehab]:
+    """A Prefect server and runner of this test's own, free to be killed; messages go to a
+    real SMTP server."""
     server = PrefectServer(tmp_path / "prefect").start()
     engine = Rehab(tmp_path / "home", server, REHAB_REQUIRE_APPROVAL="false",
-                   **example_directories())
+                   REHAB_SEND_RETRY_BASE="1s", **smtp_directories(smtp, tmp_path))
     engine.home.mkdir()
     try:
         yield engine
@@ -61,7 +85,16 @@ def audit_counts(engine: Rehab, code: str) -> Counter[tuple[str, str]]:
     return Counter((action, str(detail)) for action, detail in rows)
 
 
-def test_a_plan_continues_after_the_runner_and_server_are_killed(own_engine: Rehab) -> None:
+def outbox_rows(engine: Rehab) -> list[tuple[str, str, str]]:
+    db = create_engine(f"sqlite:///{engine.home / 'cases.db'}")
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT key, kind, status FROM outbox")).all()
+    db.dispose()
+    return [(r.key, r.kind, r.status) for r in rows]
+
+
+def test_a_plan_continues_after_the_runner_and_server_are_killed(
+        own_engine: Rehab, smtp: SmtpServer) -> None:
     engine, code = own_engine, "E2E-KILL-1"
     engine.start_runner()
     engine.rehab("plan", "launch", str(engine.write_plan(code, PLAN.format(code=code))))
@@ -86,6 +119,15 @@ def test_a_plan_continues_after_the_runner_and_server_are_killed(own_engine: Reh
     assert [s["state"] for s in status["steps"]] == ["completed", "completed"]
     assert first["check_ins"][0]["outcome"] == "attended"
     assert len(first["check_ins"]) == 3  # at 6, 12 and 18 s of a 24 s step, each once
+    wait_for(lambda: all(status in ("sent", "cancelled")
+                         for _, _, status in outbox_rows(engine)),
+             timeout=60, what="every message to be sent (or withdrawn with its step)")
+    rows = outbox_rows(engine)
+    sent = Counter(kind for _, kind, status in rows if status == "sent")
+    assert sent["referral"] == 2 and sent["plan-completed"] == 1, sent
+    assert len(smtp.received) == sum(sent.values()), "each message delivered exactly once"
+    assert [m.subject for m in smtp.to("brest-clinic@partners.example")] == [
+        f"Направление {code}: Check"]
     counts = audit_counts(engine, code)
     started = {k: v for k, v in counts.items() if k[0] == "step-started"}
     assert sorted(started.values()) == [1, 1], f"a step started twice: {started}"
