@@ -37,6 +37,7 @@ class CheckIn:
     at: datetime
     outcome: Outcome = "pending"
     recorded_by: str | None = None  # None while pending or when marked missed by the clock
+    escalated: bool = False  # a miss nobody followed up: the supervisor has been told
 
 
 @dataclass
@@ -168,7 +169,8 @@ def advance(case: Case, now: datetime) -> list[Event]:
 def _progress(run: StepRun) -> tuple[str, int, int, int]:
     """Everything `advance` can change about a step, to know when to go round again."""
     pending = sum(1 for c in run.check_ins if c.outcome == "pending")
-    return run.state, len(run.check_ins), run.overdue_level, pending
+    escalated = sum(1 for c in run.check_ins if c.escalated)
+    return run.state, len(run.check_ins), run.overdue_level, pending + 1000 * escalated
 
 
 def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,
@@ -237,6 +239,15 @@ def _mark_missed(case: Case, step: Step, run: StepRun, now: datetime,
                 streak += 1
             events.append(Event("check-in-missed", now, step.id, occurrence=str(ci.seq),
                                 detail=f"streak={streak}"))
+        if _unfollowed(ci) and ci.at + 2 * grace <= now:
+            ci.escalated = True
+            events.append(Event("check-in-not-followed-up", now, step.id,
+                                occurrence=str(ci.seq)))
+
+
+def _unfollowed(ci: CheckIn) -> bool:
+    """Marked missed by the clock and nobody has recorded anything since."""
+    return ci.outcome == "missed" and ci.recorded_by is None and not ci.escalated
 
 
 def next_wake(case: Case) -> datetime | None:
@@ -262,4 +273,5 @@ def next_wake(case: Case) -> datetime | None:
         if step.check_ins is not None:
             grace = step.check_ins.grace_period
             times.extend(ci.at + grace for ci in run.check_ins if ci.outcome == "pending")
+            times.extend(ci.at + 2 * grace for ci in run.check_ins if _unfollowed(ci))
     return min(times) if times else None

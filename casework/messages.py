@@ -11,8 +11,8 @@ from plans.directories import quiet_bounds
 
 NOTICE_KINDS = (
     "referral", "reminder", "step-cancelled", "step-rescheduled", "check-in-missed",
-    "missed-again", "step-overdue", "overdue-escalated", "approval-request", "consent-request",
-    "plan-completed", "plan-ended",
+    "missed-again", "missed-not-followed-up", "step-overdue", "overdue-escalated",
+    "approval-request", "consent-request", "plan-completed", "plan-ended",
 )
 
 
@@ -58,6 +58,8 @@ def notices_for(event: Event, case: Case, supervisor: str) -> list[Notice]:
             if event.detail.startswith("streak=") and int(event.detail[7:]) >= 2:
                 notices.append(to("missed-again", boss, event.occurrence))
             return notices
+        case "check-in-not-followed-up":
+            return [to("missed-not-followed-up", boss, event.occurrence)]
         case "step-overdue":
             if event.occurrence == "1":
                 return [to("step-overdue", manager, "1")]

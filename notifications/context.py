@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.domain import Case, checkin_time
-from casework.store.repository import get_case_row, to_domain
 from casework.store.tables import OutboxRow
 from plans.directories import Directories
 from plans.durations import format_duration
@@ -42,14 +41,8 @@ def recipient(directories: Directories, address: str) -> Recipient | None:
     return None
 
 
-def plan_timezone(session: Session, code: str) -> ZoneInfo:
-    """The time zone of the case's plan."""
-    return to_domain(get_case_row(session, code=code)).plan.tz
-
-
-def reminder_is_late(session: Session, row: OutboxRow) -> bool:
+def reminder_is_late(case: Case, row: OutboxRow) -> bool:
     """True if the check-in a reminder announces has already come (e.g. after downtime)."""
-    case = to_domain(get_case_row(session, code=row.case_code))
     seq = row.occurrence.split("@")[0]
     run = case.steps.get(row.step_id or "")
     return run is not None and seq.isdigit() and int(seq) < len(run.check_ins)
@@ -59,11 +52,9 @@ def _when(at: datetime | None, tz: ZoneInfo) -> str:
     return "" if at is None else f"{at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
 
 
-def message_context(session: Session, directories: Directories, row: OutboxRow,
+def message_context(session: Session, directories: Directories, row: OutboxRow, case: Case,
                     who: Recipient) -> dict[str, Any]:
     """The values the message templates may use for this outbox row."""
-    case_row = get_case_row(session, code=row.case_code)
-    case = to_domain(case_row)
     tz = who.tz or case.plan.tz
     manager = directories.staff.staff.get(case.plan.manager)
     context: dict[str, Any] = {
@@ -99,7 +90,8 @@ def _step_context(case: Case, row: OutboxRow, directories: Directories,
         out["schedule"] = (f"every {format_duration(step.check_ins.every)}, the first "
                            f"{_when(first, tz)}") if first else ""
     seq_text = row.occurrence.split("@")[0]
-    if row.kind in ("reminder", "check-in-missed", "missed-again") and seq_text.isdigit():
+    if row.kind in ("reminder", "check-in-missed", "missed-again",
+                    "missed-not-followed-up") and seq_text.isdigit():
         seq = int(seq_text)
         at = (run.check_ins[seq].at if seq < len(run.check_ins)
               else checkin_time(step, run, seq))

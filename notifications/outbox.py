@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,14 +15,9 @@ from sqlalchemy.orm import Session
 
 from casework.messages import Notice, after_quiet_hours
 from casework.store.db import Store
-from casework.store.repository import audit, queue_notices
+from casework.store.repository import audit, get_case_row, queue_notices, to_domain
 from casework.store.tables import CaseRow, OutboxRow
-from notifications.context import (
-    message_context,
-    plan_timezone,
-    recipient,
-    reminder_is_late,
-)
+from notifications.context import message_context, recipient, reminder_is_late
 from notifications.notifier import Notifier
 from notifications.render import render
 from plans.directories import Directories
@@ -38,6 +34,7 @@ class Policy:
     retry_cap: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=5)
     batch: int = 200
+    workers: int = 8
 
     def backoff(self, attempts: int) -> timedelta:
         """Delay before attempt `attempts + 1`: doubling from retry_base, capped."""
@@ -61,15 +58,19 @@ def _claim(store: Store, now: datetime, policy: Policy) -> list[int]:
 def send_due(store: Store, directories: Directories, notifier: Notifier, *, now: datetime,
              policy: Policy) -> Counter[str]:
     """Send every message that is due; returns how many were sent, held, retried, dead."""
-    done: Counter[str] = Counter()
-    for message_id in _claim(store, now, policy):
+    def one(message_id: int) -> str:
         try:
-            done[_send_one(store, directories, notifier, message_id,
-                                      now=now, policy=policy)] += 1
+            return _send_one(store, directories, notifier, message_id, now=now, policy=policy)
         except Exception:  # one broken message must not stop the others
             log.exception("message %s could not be processed", message_id)
-            done["error"] += 1
-    return done
+            return "error"
+
+    claimed = _claim(store, now, policy)
+    if policy.workers <= 1 or len(claimed) <= 1:
+        return Counter(one(m) for m in claimed)
+    # Delivery waits on the network (an SMTP handshake costs tens of ms): send in parallel.
+    with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
+        return Counter(pool.map(one, claimed))
 
 
 def _send_one(store: Store, directories: Directories, notifier: Notifier, message_id: int, *,
@@ -79,16 +80,16 @@ def _send_one(store: Store, directories: Directories, notifier: Notifier, messag
         who = recipient(directories, row.recipient)
         if who is None:
             return _dead(store, session, row, now, "recipient no longer in the directories")
-        if row.kind == "reminder" and reminder_is_late(session, row):
+        case = to_domain(get_case_row(session, code=row.case_code))
+        if row.kind == "reminder" and reminder_is_late(case, row):
             row.status, row.last_error = "cancelled", "its check-in has already come"
             return "late"
-        tz = who.tz or plan_timezone(session, row.case_code)
-        arrives = after_quiet_hours(now, who.quiet_hours, tz)
+        arrives = after_quiet_hours(now, who.quiet_hours, who.tz or case.plan.tz)
         if arrives > now:
             row.status, row.next_attempt_at = "pending", arrives
             return "held"
         subject, body = render(row.kind, who.language,
-                               message_context(session, directories, row, who))
+                               message_context(session, directories, row, case, who))
     delivery = notifier.send(who.urls, subject, body)  # outside any transaction: it is slow
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)

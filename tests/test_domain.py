@@ -92,7 +92,7 @@ def test_check_ins_fall_due_and_are_missed_after_the_grace_period() -> None:
     assert next_wake(case) == T0 + 15 * S
     missed = advance(case, T0 + 15 * S)
     assert kinds(missed) == ["check-in-missed:a"] and missed[0].detail == "streak=1"
-    assert kinds(advance(case, T0 + 20 * S)) == ["check-in-due:a"]
+    assert kinds(advance(case, T0 + 20 * S)) == ["check-in-due:a", "check-in-not-followed-up:a"]
     transitions.record_outcome(case, "a", "attended", "n-zdolnik", T0 + 21 * S)
     assert kinds(advance(case, T0 + 21 * S)) == ["step-completed:a", "plan-completed"]
     assert [c.outcome for c in case.steps["a"].check_ins] == ["missed", "attended"]
@@ -120,6 +120,24 @@ def test_recording_an_outcome_before_any_check_in_is_due_is_refused() -> None:
     advance(case, T0)
     with pytest.raises(TransitionRefused, match="none is due yet"):
         transitions.record_outcome(case, "a", "attended", "n-zdolnik", T0 + S)
+
+
+def test_a_miss_nobody_follows_up_within_another_grace_period_is_escalated_once() -> None:
+    case = active(make_plan(step("a", check_ins={"every": "1h", "count": 2, "grace": "5s"})))
+    advance(case, T0)
+    advance(case, T0 + 3600 * S)
+    assert kinds(advance(case, T0 + 3605 * S)) == ["check-in-missed:a"]
+    assert next_wake(case) == T0 + 3610 * S
+    assert kinds(advance(case, T0 + 3610 * S)) == ["check-in-not-followed-up:a"]
+    assert advance(case, T0 + 3620 * S) == []
+
+
+def test_a_miss_followed_up_in_time_is_not_escalated() -> None:
+    case = active(make_plan(step("a", check_ins={"every": "1h", "count": 2, "grace": "5s"})))
+    advance(case, T0)
+    advance(case, T0 + 3605 * S)
+    transitions.record_outcome(case, "a", "rescheduled", "n-zdolnik", T0 + 3607 * S)
+    assert advance(case, T0 + 3610 * S) == []
 
 
 def test_repeated_misses_are_counted_as_a_streak() -> None:

@@ -220,7 +220,8 @@ def test_no_message_of_a_whole_plan_carries_personal_data(
         send(store, dirs, now)
     kinds = {r.kind for r in outbox(store)}
     assert {"approval-request", "referral", "reminder", "consent-request", "check-in-missed",
-            "missed-again", "step-overdue", "step-cancelled", "plan-ended"} <= kinds
+            "missed-again", "missed-not-followed-up", "step-overdue", "step-cancelled",
+            "plan-ended"} <= kinds
     assert len(smtp.received) >= 20
     text = "\n".join(f"{m.subject}\n{m.body}" for m in smtp.received)
     assert "BC-MSG-1" in text
@@ -249,6 +250,7 @@ def test_an_amended_schedule_replaces_the_unsent_reminders(
     p = plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]}))
     launch(store, dirs, p)
     services.reconcile(store, code="BC-MSG-1", now=T0)
+    send(store, dirs, T0)
     amended = plan(clinic_step(check_ins={"every": "2h", "remind": ["10m"]}))
     services.amend(store, dirs, plan=amended, by="cm", now=T0 + M)
     services.reconcile(store, code="BC-MSG-1", now=T0 + M)

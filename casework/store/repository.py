@@ -68,7 +68,8 @@ def to_domain(row: CaseRow) -> Case:
         case.steps[srow.step_id] = StepRun(
             srow.step_id, srow.state, srow.started_at, srow.ended_at,  # type: ignore[arg-type]  # validated on write
             srow.overdue_level, srow.reason,
-            [CheckIn(c.seq, c.at, c.outcome, c.recorded_by) for c in srow.check_ins],  # type: ignore[arg-type]  # validated on write
+            [CheckIn(c.seq, c.at, c.outcome, c.recorded_by, c.escalated)  # type: ignore[arg-type]  # validated on write
+             for c in srow.check_ins],
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -93,10 +94,13 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         for ci in run.check_ins:
             crow = by_seq.get(ci.seq)
             if crow is None:
-                srow.check_ins.append(CheckInRow(seq=ci.seq, at=ci.at, outcome=ci.outcome))
-            elif (crow.outcome, crow.recorded_by) != (ci.outcome, ci.recorded_by):
+                srow.check_ins.append(CheckInRow(seq=ci.seq, at=ci.at, outcome=ci.outcome,
+                                                 escalated=ci.escalated))
+                continue
+            if (crow.outcome, crow.recorded_by) != (ci.outcome, ci.recorded_by):
                 crow.outcome, crow.recorded_by = ci.outcome, ci.recorded_by
                 crow.recorded_at = now
+            crow.escalated = ci.escalated
 
 
 def create_case_row(session: Session, *, sealer: Sealer, plan: Plan, supervisor: str,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -134,6 +135,7 @@ class CheckInRow(Base):
     recorded_by: Mapped[str | None] = mapped_column(String(64))
     recorded_at: Mapped[datetime | None]
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    escalated: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ConsentRow(Base):

@@ -1,0 +1,24 @@
+"""check-ins remember that an unfollowed miss was escalated
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-28
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("check_ins", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("escalated", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("check_ins", schema=None) as batch_op:
+        batch_op.drop_column("escalated")
