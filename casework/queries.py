@@ -113,11 +113,3 @@ def due_wakes(store: Store, *, now: datetime, limit: int = 1000) -> list[tuple[s
             select(CaseRow.code, CaseRow.flow_run_id).where(CaseRow.wake_at <= now)
             .order_by(CaseRow.wake_at).limit(limit)).all()
     return [(r.code, r.flow_run_id) for r in rows]
-
-
-def cases_without_run(store: Store) -> list[str]:
-    """Cases recorded but whose flow run was never created (e.g. the engine was down)."""
-    with store.session() as session:
-        return list(session.scalars(select(CaseRow.code).where(
-            CaseRow.flow_run_id.is_(None),
-            CaseRow.state.in_(("awaiting-approval", "active")))))

@@ -111,6 +111,7 @@ def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: 
         if case.state == "awaiting-approval":
             events.append(Event("approval-requested", now, occurrence=str(row.episode)))
         save_domain(session, row=row, case=case, now=now)
+        row.wake_at = now  # due at once: its flow run must start (the clock makes sure)
         detail = {"episode": row.episode, "relaunch_of": relaunch_of} if relaunch_of else {}
         audit(session, sealer=store.sealer, case_code=row.code, actor=by, action="launch",
               now=now, detail=detail)

@@ -17,27 +17,24 @@ from notifications.outbox import send_due
 log = logging.getLogger("rehab.clock")
 
 
-def start_missing_runs(app: App) -> int:
-    """Create flow runs for cases recorded while the engine could not create them."""
-    started = 0
-    for code in queries.cases_without_run(app.store):
-        with app.store.session() as session:
-            row = get_case_row(session, code=code)
-            episode, plan = row.episode, current_plan(row)
-        run_id = start_plan_run(code, episode, plan_tags(plan))
-        services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
-        started += 1
-    return started
+def start_run(app: App, code: str) -> None:
+    """Create the flow run of a case recorded while the engine could not create it."""
+    with app.store.session() as session:
+        row = get_case_row(session, code=code)
+        episode, plan = row.episode, current_plan(row)
+    run_id = start_plan_run(code, episode, plan_tags(plan))
+    services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
 
 
 def tick(app: App) -> Counter[str]:
     """Wake every plan whose time has come; returns what was done, counted."""
     done: Counter[str] = Counter()
-    done["started"] = start_missing_runs(app)
     for code, run_id in queries.due_wakes(app.store, now=app.now()):
-        if run_id is None:
-            continue
         try:
+            if run_id is None:  # launched, but its run could not be created then
+                start_run(app, code)
+                done["started"] += 1
+                continue
             done[wake_run(run_id, stale_after=app.settings.stale_run_after)] += 1
         except Exception:  # one plan's trouble must not stop the clock for the others
             log.exception("could not wake plan %s (flow run %s)", code, run_id)
