@@ -1,0 +1,279 @@
+"""Benchmark: what a waiting plan costs, how wakes and launches go, beside the naive Prefect
+way and DBOS, against a real Prefect server started for the run.
+
+    .venv/bin/python bench/scale.py --database sqlite|postgresql [--plans 200] [--due 100]
+                                    [--naive-plans 40]
+
+`--database` is both Prefect's server database and the case store. Figures are printed as a
+table and merged into bench/results.json under the database's name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # after the path set-up
+from sqlalchemy import create_engine, select
+
+from bench.common import (
+    ROOT,
+    cpu_seconds,
+    database,
+    percentile,
+    process_count,
+    record,
+    rss_bytes,
+)
+from casework.store.tables import AuditRow, OutboxRow
+from tests.e2e.harness import PREFECT, free_port, wait_for
+
+PLAN = """
+case: {case}
+manager: n-zdolnik
+start: {start}
+timezone: UTC
+steps:
+  - id: wait
+    domain: housing
+    title: Wait
+    partner: brest-crisis-room
+    start: {offset}
+    check_ins: {{every: 1d, first: 60s, remind: [60s]}}
+"""
+
+
+def say(message: str) -> None:
+    """Progress on stderr."""
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+class Stack:
+    """A Prefect server and rehab's runner (and optionally the naive runner)."""
+
+    def __init__(self, folder: Path, prefect_db: str | None, store_url: str) -> None:
+        self.port = free_port()
+        self.api = f"http://127.0.0.1:{self.port}/api"
+        self.env = dict(os.environ, PREFECT_HOME=str(folder / "prefect"),
+                        PREFECT_API_URL=self.api, PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                        PREFECT_SERVER_UI_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
+                        PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="300",
+                        PREFECT_RUNNER_POLL_FREQUENCY="1", REHAB_HOME=str(folder / "home"),
+                        REHAB_DATABASE_URL=store_url, REHAB_REQUIRE_APPROVAL="false",
+                        REHAB_CLOCK_INTERVAL="1s", REHAB_RUNNER_POLL="1s",
+                        REHAB_RUNNER_LIMIT="8")
+        if prefect_db:
+            self.env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
+        self.folder = folder
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, argv: list[str]) -> None:
+        log = (self.folder / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(argv, env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT, cwd=ROOT,
+                                                start_new_session=True)
+
+    def up(self) -> None:
+        self.start("server", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
+                              str(self.port)])
+        wait_for(self.healthy, timeout=180, what="the Prefect server")
+        self.start("runner", [sys.executable, "-m", "flows.serve"])
+        wait_for(lambda: "rehabilitation-plan" in self.deployments(), timeout=120,
+                 what="the deployments")
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.api}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def api_post(self, path: str, body: Any) -> Any:
+        return httpx.post(f"{self.api}{path}", json=body, timeout=60).json()
+
+    def deployments(self) -> set[str]:
+        return {d["name"] for d in self.api_post("/deployments/filter", {})}
+
+    def count(self, state: str, flow_name: str) -> int:
+        return int(self.api_post("/flow_runs/count", {
+            "flow_runs": {"state": {"type": {"any_": [state]}}},
+            "flows": {"name": {"any_": [flow_name]}}}))
+
+    def pids(self, *names: str) -> list[int]:
+        return [self.processes[n].pid for n in names if n in self.processes]
+
+    def stop(self) -> None:
+        for name in ("naive", "runner", "server"):
+            process = self.processes.get(name)
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def rehab(stack: Stack, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "flows", *args], env=stack.env, check=True,
+                   capture_output=True, cwd=ROOT)
+
+
+def launch_plans(stack: Stack, prefix: str, count: int, start: datetime, offset: str) -> float:
+    """Launch `count` plans through the CLI's code path; returns the seconds it took until all
+    are parked (Suspended)."""
+    from flows.app import App  # noqa: PLC0415  # needs the environment set first
+    from flows.engine_client import connect  # noqa: PLC0415
+    from plans.loading import load_plan  # noqa: PLC0415
+
+    os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_",
+                                                                            "PREFECT_"))})
+    from casework import services  # noqa: PLC0415
+
+    app = App()
+    engine = connect(app.settings)
+    parked_before = stack.count("PAUSED", "rehabilitation-plan")
+    began = time.time()
+    for i in range(count):
+        text_ = PLAN.format(case=f"{prefix}-{i:05d}", start=start.strftime("%Y-%m-%dT%H:%M:%S"),
+                            offset=offset)
+        plan = load_plan(f"{prefix}.yaml", app.directories, text=text_)
+        services.launch(app.store, app.directories, plan=plan, by="n-zdolnik", now=app.now(),
+                        approval_required=False)
+        engine.start_plan(app, plan)
+        if (i + 1) % 50 == 0:
+            say(f"  launched {i + 1}/{count}")
+    wait_for(lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked_before + count,
+             timeout=30 * 60, what=f"{count} plans to park", every=2)
+    app.close()
+    return time.time() - began
+
+
+def settle_rss(stack: Stack, names: tuple[str, ...]) -> int:
+    """Resident memory once things are quiet: the least of three readings a second apart."""
+    time.sleep(10)
+    readings = []
+    for _ in range(3):
+        readings.append(rss_bytes(stack.pids(*names)))
+        time.sleep(1)
+    return min(readings)
+
+
+def measure_rehab(stack: Stack, plans: int, due: int, store_url: str) -> dict[str, Any]:
+    names = ("server", "runner")
+    rss0, procs0 = settle_rss(stack, names), process_count(stack.pids(*names))
+    say(f"baseline: {rss0 / 2**20:.0f} MiB in {procs0} processes; launching {plans} plans")
+    far = datetime.now(UTC)
+    seconds = launch_plans(stack, "WAIT", plans, far, "365d")
+    rss_n, procs_n = settle_rss(stack, names), process_count(stack.pids(*names))
+    say(f"{plans} waiting: {rss_n / 2**20:.0f} MiB in {procs_n} processes")
+    # M plans due at one moment: launched well before it, then left to the clock.
+    due_at = datetime.now(UTC) + timedelta(seconds=30 + due * 1.5)
+    launch_plans(stack, "DUE", due, due_at, "0s")
+    say(f"{due} plans parked, due at {due_at:%H:%M:%S}")
+    time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
+    cpu0 = cpu_seconds(stack.pids(*names))
+    engine = create_engine(store_url)
+    step_started = select(AuditRow.at).where(AuditRow.action == "step-started",
+                                             AuditRow.case_code.like("DUE-%"))
+
+    def started() -> int:
+        with engine.connect() as conn:
+            return len(conn.execute(step_started).all())
+
+    wait_for(lambda: started() >= due, timeout=15 * 60, what="the due plans to start", every=1)
+    time.sleep(5)  # let the last runs suspend
+    cpu1 = cpu_seconds(stack.pids(*names))
+    with engine.connect() as conn:
+        starts = conn.execute(step_started).scalars().all()
+        queued = conn.execute(select(OutboxRow.created_at).where(
+            OutboxRow.kind == "reminder", OutboxRow.case_code.like("DUE-%"))).scalars().all()
+    engine.dispose()
+    step_delays = [(s - due_at).total_seconds() for s in starts]
+    reminder_delays = [(q - due_at).total_seconds() for q in queued]
+    return {
+        "waiting_plans": plans, "rss_0_bytes": rss0, "rss_n_bytes": rss_n,
+        "processes_0": procs0, "processes_n": procs_n,
+        "memory_per_waiting_plan_bytes": max(0, rss_n - rss0) / plans,
+        "launches_per_s": round(plans / seconds, 2),
+        "due_at_once": due,
+        "step_started_p50_s": percentile(step_delays, 0.5),
+        "step_started_p95_s": percentile(step_delays, 0.95),
+        "step_started_max_s": round(max(step_delays), 3),
+        "reminder_queued_p50_s": percentile(reminder_delays, 0.5),
+        "reminder_queued_p95_s": percentile(reminder_delays, 0.95),
+        "cpu_s_per_wake": round((cpu1 - cpu0) / due, 3),
+    }
+
+
+def measure_naive(stack: Stack, plans: int) -> dict[str, Any]:
+    stack.start("naive", [sys.executable, str(ROOT / "bench" / "naive_flow.py")])
+    wait_for(lambda: "naive-plan" in stack.deployments(), timeout=120, what="naive deployment")
+    rss0 = settle_rss(stack, ("naive",))
+    say(f"naive: launching {plans} runs that hold their process")
+    [deployment] = [d["id"] for d in stack.api_post("/deployments/filter", {})
+                    if d["name"] == "naive-plan"]
+    for i in range(plans):
+        stack.api_post(f"/deployments/{deployment}/create_flow_run",
+                       {"parameters": {"case": f"NAIVE-{i}"}})
+    wait_for(lambda: stack.count("PAUSED", "naive-plan") >= plans, timeout=20 * 60,
+             what="the naive runs to pause", every=2)
+    rss_n = settle_rss(stack, ("naive",))
+    os.killpg(stack.processes["naive"].pid, signal.SIGKILL)
+    return {"naive_plans": plans, "naive_memory_per_waiting_plan_bytes":
+            max(0, rss_n - rss0) / plans}
+
+
+def measure_dbos(kind: str, folder: Path, plans: int, due: int) -> dict[str, Any]:
+    say(f"DBOS: {plans} sleeping workflows, {due} due at once")
+    with database(kind, folder, "dbos") as url:
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "dbos_waiting.py"),
+                               "--workflows", str(plans), "--due", str(due),
+                               "--database-url", url], capture_output=True, text=True,
+                              check=True, timeout=900)
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"dbos_memory_per_waiting_plan_bytes": data["bytes_per_waiting"],
+            "dbos_cpu_s_per_wake": round(data["cpu_s_per_wake"], 4),
+            "dbos_step_started_p95_s": round(data["delay_p95_s"], 3)}
+
+
+def main() -> None:
+    """Run everything for one database and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--plans", type=int, default=200)
+    parser.add_argument("--due", type=int, default=100)
+    parser.add_argument("--naive-plans", type=int, default=40,
+                        help="a held process is ~90 MB: 200 of them would need ~18 GB")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, database(args.database, Path(tmp)) as store, \
+            database(args.database, Path(tmp), "prefect") as prefect_db:
+        prefect_url = None if args.database == "sqlite" else prefect_db.replace(
+            "postgresql+psycopg", "postgresql+asyncpg")
+        stack = Stack(Path(tmp), prefect_url, store)
+        try:
+            stack.up()
+            figures = measure_rehab(stack, args.plans, args.due, store)
+            figures.update(measure_naive(stack, args.naive_plans))
+        finally:
+            stack.stop()
+        figures.update(measure_dbos(args.database, Path(tmp), args.plans, args.due))
+    figures["naive_to_rehab_ratio"] = round(figures["naive_memory_per_waiting_plan_bytes"]
+                                            / max(1.0, figures["memory_per_waiting_plan_bytes"]))
+    figures["dbos_to_rehab_ratio"] = round(figures["dbos_memory_per_waiting_plan_bytes"]
+                                           / max(1.0, figures["memory_per_waiting_plan_bytes"]), 1)
+    record(args.database, figures)
+    width = max(len(k) for k in figures)
+    print(f"\n{args.database}:")
+    for key, value in figures.items():
+        print(f"  {key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
