@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint clean
+.PHONY: install up test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,13 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python bench/clock_tick.py
+	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/scale.py --database sqlite
+	$(BIN)/python bench/scale.py --database postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
