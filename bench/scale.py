@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # after the path set-up
 from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from bench.common import (
     ROOT,
@@ -36,7 +37,7 @@ from bench.common import (
     record,
     rss_bytes,
 )
-from casework.store.tables import AuditRow, OutboxRow
+from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
 from tests.e2e.harness import PREFECT, free_port, wait_for
 
 PLAN = """
@@ -62,7 +63,8 @@ def say(message: str) -> None:
 class Stack:
     """A Prefect server and rehab's runner (and optionally the naive runner)."""
 
-    def __init__(self, folder: Path, prefect_db: str | None, store_url: str) -> None:
+    def __init__(self, folder: Path, prefect_db: str | None, store_url: str,
+                 runner_limit: int) -> None:
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}/api"
         self.env = dict(os.environ, PREFECT_HOME=str(folder / "prefect"),
@@ -72,7 +74,7 @@ class Stack:
                         PREFECT_RUNNER_POLL_FREQUENCY="1", REHAB_HOME=str(folder / "home"),
                         REHAB_DATABASE_URL=store_url, REHAB_REQUIRE_APPROVAL="false",
                         REHAB_CLOCK_INTERVAL="1s", REHAB_RUNNER_POLL="1s",
-                        REHAB_RUNNER_LIMIT="8")
+                        REHAB_RUNNER_LIMIT=str(runner_limit))
         if prefect_db:
             self.env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
         self.folder = folder
@@ -99,7 +101,14 @@ class Stack:
             return False
 
     def api_post(self, path: str, body: Any) -> Any:
-        return httpx.post(f"{self.api}{path}", json=body, timeout=60).json()
+        """POST to the Prefect API; a busy server (SQLite locked) is asked again."""
+        for attempt in range(10):
+            response = httpx.post(f"{self.api}{path}", json=body, timeout=60)
+            if response.status_code < 500 or attempt == 9:
+                response.raise_for_status()
+                return response.json()
+            time.sleep(1 + attempt)
+        raise AssertionError("not reached")
 
     def deployments(self) -> set[str]:
         return {d["name"] for d in self.api_post("/deployments/filter", {})}
@@ -173,13 +182,23 @@ def measure_rehab(stack: Stack, plans: int, due: int, store_url: str) -> dict[st
     seconds = launch_plans(stack, "WAIT", plans, far, "365d")
     rss_n, procs_n = settle_rss(stack, names), process_count(stack.pids(*names))
     say(f"{plans} waiting: {rss_n / 2**20:.0f} MiB in {procs_n} processes")
-    # M plans due at one moment: launched well before it, then left to the clock.
-    due_at = datetime.now(UTC) + timedelta(seconds=30 + due * 1.5)
-    launch_plans(stack, "DUE", due, due_at, "0s")
-    say(f"{due} plans parked, due at {due_at:%H:%M:%S}")
+    # M more plans, parked far from their time; then all made due at one moment, as if they
+    # had been launched with that start: their plan revision and wake time say so.
+    launch_plans(stack, "DUE", due, far, "365d")
+    due_at = (datetime.now(UTC) + timedelta(seconds=20)).replace(microsecond=0)
+    engine = create_engine(store_url)
+    with Session(engine) as session, session.begin():
+        for revision in session.scalars(select(PlanRevisionRow).join(CaseRow).where(
+                CaseRow.code.like("DUE-%"))):
+            plan = dict(revision.plan)
+            plan["start"] = due_at.strftime("%Y-%m-%dT%H:%M:%S")
+            plan["steps"] = [dict(plan["steps"][0], start="0s")]
+            revision.plan = plan
+        for case in session.scalars(select(CaseRow).where(CaseRow.code.like("DUE-%"))):
+            case.start, case.wake_at = due_at, due_at
+    say(f"{due} plans parked, all due at {due_at:%H:%M:%S}")
     time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
     cpu0 = cpu_seconds(stack.pids(*names))
-    engine = create_engine(store_url)
     step_started = select(AuditRow.at).where(AuditRow.action == "step-started",
                                              AuditRow.case_code.like("DUE-%"))
 
@@ -251,12 +270,14 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100)
     parser.add_argument("--naive-plans", type=int, default=40,
                         help="a held process is ~90 MB: 200 of them would need ~18 GB")
+    parser.add_argument("--runner-limit", type=int, default=8,
+                        help="flow runs the runner executes at once")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, database(args.database, Path(tmp)) as store, \
             database(args.database, Path(tmp), "prefect") as prefect_db:
         prefect_url = None if args.database == "sqlite" else prefect_db.replace(
             "postgresql+psycopg", "postgresql+asyncpg")
-        stack = Stack(Path(tmp), prefect_url, store)
+        stack = Stack(Path(tmp), prefect_url, store, args.runner_limit)
         try:
             stack.up()
             figures = measure_rehab(stack, args.plans, args.due, store)
@@ -264,6 +285,7 @@ def main() -> None:
         finally:
             stack.stop()
         figures.update(measure_dbos(args.database, Path(tmp), args.plans, args.due))
+    figures["runner_limit"] = args.runner_limit
     figures["naive_to_rehab_ratio"] = round(figures["naive_memory_per_waiting_plan_bytes"]
                                             / max(1.0, figures["memory_per_waiting_plan_bytes"]))
     figures["dbos_to_rehab_ratio"] = round(figures["dbos_memory_per_waiting_plan_bytes"]
