@@ -24,7 +24,7 @@ def _in_flight(runner: Runner) -> int:
     return len(getattr(manager, "_process_map", {}) or {})
 
 
-async def serve(app: App, ready: threading.Event | None = None) -> None:
+async def serve(app: App) -> None:
     """Serve until SIGINT or SIGTERM, then stop taking runs and let those in flight finish."""
     settings = app.settings
     runner = Runner(name="rehab", pause_on_shutdown=False, limit=settings.runner_limit,
@@ -35,16 +35,16 @@ async def serve(app: App, ready: threading.Event | None = None) -> None:
     await runner.aadd_deployment(await decision.ato_deployment(
         name="decision", description="One run per decision waiting on a person.",
         tags=["rehab"]))
-    stop_clock = threading.Event()
-    threads = [threading.Thread(target=loop, args=(app, stop_clock), name=name, daemon=True)
-               for loop, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))]
+    stop_loops = threading.Event()
+    threads = [threading.Thread(target=body, args=(app, stop_loops), name=name, daemon=True)
+               for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))]
     loop = asyncio.get_running_loop()
     draining = asyncio.Event()
 
     async def drain() -> None:
         # Stopping while a run suspends once turned it Cancelled: take no new runs, wait for
         # the ones in flight, then stop.
-        stop_clock.set()
+        stop_loops.set()
         poller = getattr(runner, "_scheduled_run_poller", None)
         if poller is not None:
             poller.stopping = True
@@ -64,12 +64,10 @@ async def serve(app: App, ready: threading.Event | None = None) -> None:
     loop.add_signal_handler(signal.SIGINT, on_signal)
     for thread in threads:
         thread.start()
-    if ready is not None:
-        loop.call_later(0.5, ready.set)
     try:
         await runner.start()
     finally:
-        stop_clock.set()
+        stop_loops.set()
         for thread in threads:
             thread.join(timeout=30)
 
