@@ -212,3 +212,33 @@ def test_a_breach_terminates_the_plan_and_a_relaunch_needs_approval(rehab: Rehab
     status = rehab.status(code)
     assert status["state"] == "awaiting-approval" and status["episode"] == 2
     assert status["flow_run_id"] != first_run
+
+
+AMEND = """
+case: E2E-AMEND-1
+manager: n-zdolnik
+steps:
+  - {id: shelter, domain: housing, title: Crisis room, partner: brest-crisis-room, duration: 6s}
+  - {id: psych, domain: psychological, title: Psychologist, partner: brest-psychologist}
+"""
+
+
+def test_an_amendment_reaches_the_running_plan_and_keeps_its_history(rehab: Rehab) -> None:
+    code = "E2E-AMEND-1"
+    plan = rehab.write_plan(code, AMEND)
+    rehab.rehab("plan", "launch", str(plan))
+    rehab.rehab("plan", "approve", code, "--by", "l-istomova")
+    wait_for(lambda: rehab.steps(code)["shelter"] == "completed", timeout=90,
+             what="the shelter stay to end")
+    ended = rehab.status(code)["steps"][0]["ended_at"]
+    plan.write_text(AMEND.replace("duration: 6s", "duration: 60s") + """
+  - {id: legal, domain: legal, title: Parental rights, partner: brest-legal-aid,
+     after: [psych]}
+""")
+    assert "revision 2 recorded" in rehab.rehab("plan", "amend", str(plan)).stdout
+    rehab.rehab("step", "complete", code, "psych", "--by", "n-zdolnik")
+    wait_for(lambda: rehab.steps(code).get("legal") == "open", timeout=90,
+             what="the added step to start after its prerequisite")
+    status = rehab.status(code)
+    assert status["revision"] == 2
+    assert status["steps"][0]["ended_at"] == ended, "what happened is not rewritten"
