@@ -43,8 +43,8 @@ def wait_for(check: Callable[[], T], *, timeout: float, what: str, every: float 
 class PrefectServer:
     """`prefect server start` on a free port, SQLite under its own home."""
 
-    def __init__(self, home: Path, port: int | None = None) -> None:
-        self.home, self.port = home, port or free_port()
+    def __init__(self, home: Path, port: int | None = None, **env: str) -> None:
+        self.home, self.port, self.extra_env = home, port or free_port(), env
         self.api = f"http://127.0.0.1:{self.port}/api"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,7 +53,7 @@ class PrefectServer:
         env = dict(os.environ, PREFECT_HOME=str(self.home), PREFECT_API_URL=self.api,
                    PREFECT_SERVER_ANALYTICS_ENABLED="false",
                    PREFECT_SERVER_API_HOST="127.0.0.1", PREFECT_SERVER_API_PORT=str(self.port),
-                   PREFECT_SERVER_UI_ENABLED="false")
+                   PREFECT_SERVER_UI_ENABLED="false", **self.extra_env)
         log = (self.home / "server.log").open("ab")
         self.process = subprocess.Popen(
             [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
