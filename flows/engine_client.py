@@ -69,15 +69,11 @@ class Engine:
     def after_change(self, app: App, code: str) -> str:
         """After a person changed a case: tell waiting decision runs, then wake the plan.
         Failures here lose nothing: the store has the change and the clock will wake it."""
-        from casework import decisions, queries  # noqa: PLC0415  # keeps `rehab --help` fast
-        from flows.prefect_ops import settle_decision_run, wake_run  # noqa: PLC0415  # imports prefect
+        from casework import queries  # noqa: PLC0415  # keeps `rehab --help` fast
+        from flows.prefect_ops import tend_decisions, wake_run  # noqa: PLC0415  # imports prefect
 
         try:
-            for decision in decisions.sync_decisions(app.store, code=code, now=app.now()):
-                if decision.status != "waiting":
-                    settle_decision_run(decision)
-                    decisions.set_decision_run(app.store, code=code, kind=decision.kind,
-                                               scope=decision.scope, settled=True)
+            tend_decisions(app.store, code=code, now=app.now(), open_new=False)
             run_id = queries.case_status(app.store, code=code)["flow_run_id"]
             if run_id is None:
                 return "no flow run yet"

@@ -15,11 +15,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.flow_runs import suspend_flow_run
 from prefect.states import Cancelled
 
-from casework import decisions, queries, services
+from casework import queries, services
 from casework.store.repository import Conflict
 from flows import runtime
 from flows.artifacts import artifact_key, plan_markdown, progress
-from flows.prefect_ops import open_decision_run, settle_decision_run
+from flows.prefect_ops import tend_decisions
 
 DEPLOYMENT = "rehabilitation-plan"
 
@@ -43,30 +43,19 @@ def reconcile(case: str) -> dict[str, Any]:
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
-def tend_decisions(case: str) -> list[str]:
+def tend(case: str) -> None:
     """Open a decision run for each decision the case waits on; close those already taken."""
     app = runtime.app()
-    for decision in decisions.sync_decisions(app.store, code=case, now=app.now()):
-        try:
-            if decision.status == "waiting":
-                run_id = open_decision_run(decision)
-                decisions.set_decision_run(app.store, code=case, kind=decision.kind,
-                                           scope=decision.scope, flow_run_id=run_id)
-            else:
-                settle_decision_run(decision)
-                decisions.set_decision_run(app.store, code=case, kind=decision.kind,
-                                           scope=decision.scope, settled=True)
-        except Exception:  # the plan must go on; the next wake tries this decision again
-            get_run_logger().exception("could not open or settle %s", decision.run_name)
-    status = queries.case_status(app.store, code=case)
-    waiting = ["approval"] if status["state"] == "awaiting-approval" else []
-    return waiting + [f"consent · {scope}" for scope in status["waiting_consent"]]
+    for name in tend_decisions(app.store, code=case, now=app.now(), open_new=True):
+        get_run_logger().warning("could not open or settle %s; next wake tries again", name)
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
-def publish(case: str, waiting: list[str]) -> None:
+def publish(case: str) -> None:
     """Update the plan's markdown and progress artifacts."""
     status = queries.case_status(runtime.app().store, code=case)
+    waiting = ["approval"] if status["state"] == "awaiting-approval" else []
+    waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
     key = artifact_key(case)
     create_markdown_artifact(plan_markdown(status, waiting), key=key,
                              description=f"Plan {case}: timeline and states")
@@ -78,8 +67,8 @@ def publish(case: str, waiting: list[str]) -> None:
 def rehabilitation_plan(case: str) -> State | str:
     """Carry one plan for its whole life; each wake reconciles and sleeps again."""
     now = reconcile(case)
-    waiting = tend_decisions(case)
-    publish(case, waiting)
+    tend(case)
+    publish(case)
     state = now["state"]
     if state == "completed":
         return f"plan {case} completed"

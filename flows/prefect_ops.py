@@ -12,7 +12,9 @@ from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled, Scheduled
 
+from casework import decisions
 from casework.decisions import Decision
+from casework.store.db import Store
 from flows.forms import form_input
 from plans.errors import RehabError
 from plans.model import Plan
@@ -102,3 +104,24 @@ def wake_run(flow_run_id: str, *, stale_after: timedelta) -> str:
                 message="rescheduled by the plan clock after a crash or a hang"), force=True)
             return "restarted"
         return str(state.type.value).lower()
+
+
+def tend_decisions(store: Store, *, code: str, now: datetime, open_new: bool) -> list[str]:
+    """Tell decision runs about decisions taken elsewhere (and, with `open_new`, open a run for
+    each decision still waiting). Returns the decisions that failed, to be tried again."""
+    failed = []
+    for decision in decisions.sync_decisions(store, code=code, now=now):
+        if decision.status == "waiting" and not open_new:
+            continue
+        try:
+            if decision.status == "waiting":
+                decisions.set_decision_run(store, code=code, kind=decision.kind,
+                                           scope=decision.scope,
+                                           flow_run_id=open_decision_run(decision))
+            else:
+                settle_decision_run(decision)
+                decisions.set_decision_run(store, code=code, kind=decision.kind,
+                                           scope=decision.scope, settled=True)
+        except Exception:  # the caller carries on; the next wake tries this decision again
+            failed.append(decision.run_name)
+    return failed
