@@ -100,8 +100,13 @@ class Rehab:
         return {"rehabilitation-plan", "decision"} <= names
 
     def stop_runner(self, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM to the runner alone, as `rehab up` does (it drains its runs in flight);
+        SIGKILL to its whole process group, runs included."""
         if self.runner and self.runner.poll() is None:
-            os.killpg(self.runner.pid, sig)
+            if sig == signal.SIGTERM:
+                self.runner.send_signal(sig)
+            else:
+                os.killpg(self.runner.pid, sig)
             self.runner.wait(timeout=180)
 
     def runner_children(self) -> list[int]:
