@@ -258,3 +258,12 @@ def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) ->
     with _transaction(store, code) as session:
         row = get_case_row(session, code=code)
         row.flow_run_id, row.updated_at = flow_run_id, now
+
+
+def look_again(store: Store, *, code: str, at: datetime) -> None:
+    """Make the case due again by `at` (never later than it already is): what the engine
+    could not finish is tried again."""
+    with store.session() as session:
+        row = get_case_row(session, code=code)
+        if row.wake_at is None or row.wake_at > at:
+            row.wake_at = at

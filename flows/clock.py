@@ -1,17 +1,19 @@
-"""The plan clock: wakes plans whose time has come. One indexed query per tick, so a tick costs
-what is due, not how many plans wait; it runs inside the runner's process (see
-docs/architecture.md for why it is not a flow run per tick)."""
+"""The plan clock: does the work of plans whose time has come. One indexed query per tick, so
+a tick costs what is due, not how many plans wait; it runs inside the runner's process and
+starts no flow-run process for routine work (see docs/architecture.md)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from casework import queries, services
 from casework.store.repository import current_plan, get_case_row
+from flows import tending
 from flows.app import App
-from flows.prefect_ops import plan_tags, start_plan_run, wake_run
+from flows.prefect_ops import plan_tags, start_plan_run
 from notifications.outbox import send_due
 
 log = logging.getLogger("rehab.clock")
@@ -26,19 +28,33 @@ def start_run(app: App, code: str) -> None:
     services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
 
 
+FOLLOW_UP_THREADS = 4  # Prefect API calls wait on the network; the store work is done first
+
+
 def tick(app: App) -> Counter[str]:
-    """Wake every plan whose time has come; returns what was done, counted."""
+    """Do the work of every plan whose time has come: first all of it in the store (steps
+    started, reminders queued), then its Prefect side; returns what was done, counted."""
     done: Counter[str] = Counter()
+    outcomes = []
     for code, run_id in queries.due_wakes(app.store, now=app.now()):
         try:
             if run_id is None:  # launched, but its run could not be created then
                 start_run(app, code)
                 done["started"] += 1
-                continue
-            done[wake_run(run_id, stale_after=app.settings.stale_run_after)] += 1
+            outcomes.append(tending.reconcile(app, code))
         except Exception:  # one plan's trouble must not stop the clock for the others
-            log.exception("could not wake plan %s (flow run %s)", code, run_id)
+            log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
+
+    def follow_up(outcome: services.Outcome) -> str:
+        try:
+            return tending.follow_up(app, outcome)
+        except Exception:
+            log.exception("could not update the flow run of plan %s", outcome.code)
+            return "errors"
+
+    with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
+        done.update(pool.map(follow_up, outcomes))
     return done
 
 
@@ -48,7 +64,8 @@ def run_clock(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             done = tick(app)
-            if any(v for k, v in done.items() if k not in ("paused", "scheduled", "running")):
+            if any(v for k, v in done.items() if k not in ("suspended", "scheduled",
+                                                             "running")):
                 log.info("clock: %s", dict(done))
         except Exception:  # e.g. the server restarting: try again next tick
             log.exception("clock tick failed")

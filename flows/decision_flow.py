@@ -11,9 +11,8 @@ from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 
 from casework import decisions, queries, services
-from flows import runtime
+from flows import runtime, tending
 from flows.forms import approval_form, consent_form
-from flows.prefect_ops import wake_run
 
 DEPLOYMENT = "decision"
 
@@ -61,9 +60,10 @@ def decision(case: str, kind: str, scope: str = "") -> str:
                                     now=app.now())
     decisions.set_decision_run(app.store, code=case, kind=kind, scope=scope, settled=True)
     record = decisions.get_decision(app.store, code=case, kind=kind, scope=scope)
-    run_id = queries.case_status(app.store, code=case)["flow_run_id"]
-    if run_id:
-        woke = wake_run(run_id, stale_after=app.settings.stale_run_after)
-        log.info("waking plan %s: %s", case, woke)
+    try:
+        log.info("plan %s: %s", case, tending.tend_case(app, case))
+    except Exception as exc:  # the decision is recorded; the clock does the rest
+        log.warning("plan %s will follow at the next clock tick (%s)", case,
+                    type(exc).__name__)
     assert record is not None
     return f"{kind} {scope}: {record.decision} by {record.decided_by}".replace("  ", " ")

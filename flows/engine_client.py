@@ -64,22 +64,19 @@ class Engine:
                              f"created ({type(exc).__name__}); is `rehab up` serving? It will "
                              "be started as soon as the engine runs") from exc
         services.set_flow_run(app.store, code=plan.case, flow_run_id=run_id, now=app.now())
+        self.after_change(app, plan.case)
         return run_id
 
     def after_change(self, app: App, code: str) -> str:
-        """After a person changed a case: tell waiting decision runs, then wake the plan.
-        Failures here lose nothing: the store has the change and the clock will wake it."""
-        from casework import queries  # noqa: PLC0415  # keeps `rehab --help` fast
-        from flows.prefect_ops import tend_decisions, wake_run  # noqa: PLC0415  # imports prefect
+        """After a person changed a case: do what it makes due, tell the decision runs, update
+        the plan's run. Failures here lose nothing: the store has the change, and the clock
+        does the rest at its next tick."""
+        from flows.tending import tend_case  # noqa: PLC0415  # imports prefect
 
         try:
-            tend_decisions(app.store, code=code, now=app.now(), open_new=False)
-            run_id = queries.case_status(app.store, code=code)["flow_run_id"]
-            if run_id is None:
-                return "no flow run yet"
-            return wake_run(run_id, stale_after=self.settings.stale_run_after)
+            return tend_case(app, code)
         except Exception as exc:  # the clock retries; the change itself is saved
-            return f"the plan will wake at the next clock tick ({type(exc).__name__})"
+            return f"the plan will follow at the next clock tick ({type(exc).__name__})"
 
 
 def engine(settings: Settings) -> Engine:

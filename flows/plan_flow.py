@@ -1,8 +1,10 @@
-"""The plan flow: one run per plan, alive for the plan's life, a reconcile loop over the store.
+"""The plan flow: one run per plan, alive for the plan's life.
 
-Each wake re-runs this flow from the top: reconcile with the store, open or settle decisions,
-publish the artifacts, then suspend (no process held) until the clock or a person wakes it.
-Tasks run again on every wake with the same input, so none may be cached.
+A launch creates the run already Suspended; while the plan lives, the engine's clock does
+time's work on the case store and shows it on this run (flows/tending.py), without a process.
+The run executes when the plan has ended, to end in its state, or after a crash: it then
+reconciles, tends decisions, publishes, and suspends again if the plan goes on. Tasks run
+again on every execution with the same input, so none may be cached.
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import State, flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.flow_runs import suspend_flow_run
+from prefect.runtime import flow_run
 from prefect.states import Cancelled
 
-from casework import queries, services
-from casework.store.repository import Conflict
-from flows import runtime
-from flows.artifacts import artifact_key, plan_markdown, progress
+from casework import queries
+from flows import runtime, tending
 from flows.prefect_ops import tend_decisions
 
 DEPLOYMENT = "rehabilitation-plan"
@@ -26,19 +26,11 @@ DEPLOYMENT = "rehabilitation-plan"
 
 @task(cache_policy=NO_CACHE, persist_result=False)
 def reconcile(case: str) -> dict[str, Any]:
-    """Apply everything due now to the case; a racing change by a person means: try again."""
-    app = runtime.app()
-    for attempt in range(5):
-        try:
-            outcome = services.reconcile(app.store, code=case, now=app.now())
-            break
-        except Conflict:
-            if attempt == 4:
-                raise
+    """Apply everything due now to the case."""
+    outcome = tending.reconcile(runtime.app(), case)
     log = get_run_logger()
-    for event in outcome.events:
-        log.info("%s %s%s", event.kind, event.step or "", f" ({event.detail})"
-                 if event.detail else "")
+    for _, line in tending.event_lines(outcome):
+        log.info("%s", line)
     return {"state": outcome.state, "wake_at": outcome.wake_at}
 
 
@@ -53,16 +45,7 @@ def tend(case: str) -> None:
 @task(cache_policy=NO_CACHE, persist_result=False)
 def publish(case: str) -> None:
     """Update the plan's markdown and progress artifacts."""
-    status = queries.case_status(runtime.app().store, code=case)
-    waiting = ["approval"] if status["state"] == "awaiting-approval" else []
-    waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
-    key = artifact_key(case)
-    create_markdown_artifact(plan_markdown(status, waiting), key=key,
-                             description=f"Plan {case}: timeline and states")
-    create_progress_artifact(progress(status), key=f"{key}-progress",
-                             description=f"Plan {case}: share of steps ended")
-
-
+    tending.show(runtime.app(), case, str(flow_run.id), events=[])
 @flow(name=DEPLOYMENT, persist_result=False, log_prints=False)
 def rehabilitation_plan(case: str) -> State | str:
     """Carry one plan for its whole life; each wake reconciles and sleeps again."""

@@ -7,10 +7,11 @@ from typing import Any, cast
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate, LogCreate
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
-from prefect.states import Cancelled, Scheduled
+from prefect.states import Cancelled, Scheduled, Suspended
 
 from casework import decisions
 from casework.decisions import Decision
@@ -36,11 +37,33 @@ def plan_tags(plan: Plan) -> list[str]:
 
 
 def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
-    """Create the plan's flow run (named by its case code); the same episode gets the same run."""
-    run = cast(FlowRun, run_deployment(
-        PLAN_DEPLOYMENT, parameters={"case": code}, flow_run_name=code, tags=tags,
-        idempotency_key=f"{code}/{episode}", timeout=0, as_subflow=False))
+    """Create the plan's flow run (named by its case code) already Suspended: a launch costs
+    API calls, not a process. The same episode gets the same run."""
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(PLAN_DEPLOYMENT)
+        run = client.create_flow_run_from_deployment(
+            deployment.id, parameters={"case": code}, name=code, tags=tags,
+            idempotency_key=f"{code}/{episode}",
+            state=Suspended(timeout_seconds=None, pause_key="launch",
+                            message="launched; waiting for its first step"))
     return str(run.id)
+
+
+def publish(flow_run_id: str, *, key: str, code: str, markdown: str, progress: float,
+            events: list[tuple[datetime, str]]) -> None:
+    """Show the plan's timeline and progress on its run, and what the engine did as its logs."""
+    run = UUID(flow_run_id)
+    with get_client(sync_client=True) as client:
+        client.create_artifact(ArtifactCreate(
+            key=key, type="markdown", data=markdown, flow_run_id=run,
+            description=f"Plan {code}: timeline and states"))
+        client.create_artifact(ArtifactCreate(
+            key=f"{key}-progress", type="progress", data=progress, flow_run_id=run,
+            description=f"Plan {code}: share of steps ended"))
+        if events:
+            client.create_logs([LogCreate(name="rehab.engine", level=20, message=message,
+                                          timestamp=at, flow_run_id=run)
+                                for at, message in events])
 
 
 def open_decision_run(decision: Decision) -> str:
@@ -86,15 +109,17 @@ def settle_decision_run(decision: Decision) -> None:
                 message="no longer needed: decided in advance, or the plan ended"), force=True)
 
 
-def wake_run(flow_run_id: str, *, stale_after: timedelta) -> str:
-    """Make a plan run look at its case now: resume it if it sleeps, reschedule it if it
-    crashed or has hung in Running past `stale_after`. Returns what was done."""
+def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool = True) -> str:
+    """Make a plan run execute: resume it if it sleeps (with `resume`), reschedule it if it
+    crashed or has hung in Running past `stale_after`. Returns its state, or what was done."""
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(flow_run_id))
         state = run.state
         if state is None:
             return "unknown"
         if state.is_paused():
+            if not resume:
+                return "suspended"
             client.resume_flow_run(UUID(flow_run_id))
             return "resumed"
         age = datetime.now(UTC) - (state.timestamp or datetime.now(UTC))

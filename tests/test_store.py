@@ -66,6 +66,17 @@ def test_person_changes_wake_the_plan_at_once(
     assert outcome.wake_at == T0
 
 
+def test_work_the_engine_could_not_finish_makes_the_case_due_again_never_later(
+        store: Store, directories: Directories, example_plan: Plan) -> None:
+    launch(store, directories, example_plan, approval=False)
+    services.reconcile(store, code="BC-2026-0042", now=T0)
+    assert queries.due_wakes(store, now=T0 + timedelta(minutes=1)) == []
+    services.look_again(store, code="BC-2026-0042", at=T0 + timedelta(minutes=1))
+    services.look_again(store, code="BC-2026-0042", at=T0 + timedelta(days=30))
+    assert [code for code, _ in queries.due_wakes(store, now=T0 + timedelta(minutes=1))] == [
+        "BC-2026-0042"]
+
+
 def test_the_outbox_queues_each_message_once(
         store: Store, directories: Directories, example_plan: Plan) -> None:
     launch(store, directories, example_plan, approval=False)

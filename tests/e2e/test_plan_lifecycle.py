@@ -104,6 +104,7 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
     assert at("medical", "ended_at") <= at("psych", "started_at")
     wait_for(lambda: rehab.run_state(plan_run) == "COMPLETED", timeout=60,
              what="the plan run to be Completed")
+    assert_run_executed_once_and_shows_the_story(rehab, plan_run)
     decisions = rehab.decision_runs(code)
     assert sorted(r["name"] for r in decisions) == [
         f"{code} · approval", f"{code} · consent · legal", f"{code} · consent · medical"]
@@ -111,6 +112,23 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
              timeout=60, what="every decision run to be Completed")
 
     assert_no_personal_data_in_prefect(rehab, [plan_run] + [r["id"] for r in decisions])
+
+
+def assert_run_executed_once_and_shows_the_story(rehab: Rehab, plan_run: str) -> None:
+    """Time's work (steps, check-ins, misses) cost no flow-run process: the run waited
+    Suspended from its launch and executed once, to end; its logs and artifact tell what
+    happened all the same."""
+    states = [s["type"] for s in rehab.api("GET", f"/flow_run_states/?flow_run_id={plan_run}")]
+    assert states[0] == "PAUSED" and states.count("RUNNING") == 1, states
+    logs = [log["message"] for log in rehab.api(
+        "POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [plan_run]}}, "limit": 200})]
+    for line in ("step-started shelter", "step-completed shelter (duration ended)",
+                 "check-in-missed medical (streak=1)", "step-completed psych (duration ended)"):
+        assert line in logs, f"{line!r} not in the run's logs"
+    [markdown] = rehab.api("POST", "/artifacts/latest/filter",
+                           {"artifacts": {"key": {"any_": ["plan-e2e-story-1"]}}})
+    assert markdown["flow_run_id"] == plan_run
+    assert markdown["data"].startswith("# E2E-STORY-1: completed")
 
 
 def assert_no_personal_data_in_prefect(rehab: Rehab, run_ids: list[str]) -> None:

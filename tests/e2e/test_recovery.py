@@ -160,9 +160,16 @@ def test_a_suspended_plan_resumes_on_changed_flow_code(own_engine: Rehab,
 
     wait_for(lambda: engine.status(code)["state"] == "completed", timeout=180,
              what="the plan to complete on the new code")
-    logs = engine.api("POST", "/logs/filter",
-                      {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200})
-    assert any("release 2 at work" in log["message"] for log in logs)
+    # Time's work was done by the new release's clock; the run itself executes to end.
+    wait_for(lambda: engine.run_state(run_id) == "COMPLETED", timeout=120,
+             what="the plan's run to end on the new code")
+
+    def new_code_logged() -> bool:
+        logs = engine.api("POST", "/logs/filter",
+                          {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200})
+        return any("release 2 at work" in log["message"] for log in logs)
+
+    wait_for(new_code_logged, timeout=30, what="the new code's log line")
     assert [s["state"] for s in engine.status(code)["steps"]] == ["completed", "completed"]
     counts = audit_counts(engine, code)
     assert sum(v for k, v in counts.items() if k[0] == "step-started") == 2

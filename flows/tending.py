@@ -1,0 +1,74 @@
+"""The engine's work on a plan when its time comes or a person changes it, done without a
+flow-run process: reconcile the case in the store, tend its decision runs, show the result on
+its flow run. The run executes only to end (and after a crash); see docs/architecture.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from casework import queries, services
+from casework.services import Outcome
+from casework.store.repository import Conflict
+from flows.app import App
+from flows.artifacts import artifact_key, plan_markdown, progress
+from flows.prefect_ops import publish, tend_decisions, wake_run
+
+FINAL = frozenset({"completed", "cancelled", "terminated"})
+ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
+
+
+def reconcile(app: App, code: str) -> Outcome:
+    """Apply everything due now to the case; a racing change by a person means: try again."""
+    for attempt in range(5):
+        try:
+            return services.reconcile(app.store, code=code, now=app.now())
+        except Conflict:
+            if attempt == 4:
+                raise
+    raise AssertionError("not reached")
+
+
+def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
+    """What the engine did, one line per event, for the run's logs: codes and ids only."""
+    return [(e.at, f"{e.kind} {e.step or ''}{f' ({e.detail})' if e.detail else ''}".strip())
+            for e in outcome.events]
+
+
+def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str]]) -> None:
+    """Publish the plan's timeline and progress on its run, and the events as its logs."""
+    status = queries.case_status(app.store, code=code)
+    waiting = ["approval"] if status["state"] == "awaiting-approval" else []
+    waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
+    publish(flow_run_id, key=artifact_key(code), code=code,
+            markdown=plan_markdown(status, waiting), progress=progress(status), events=events)
+
+
+def follow_up(app: App, outcome: Outcome) -> str:
+    """The Prefect side of a change: decision runs opened or settled, the run's artifacts and
+    logs updated, and the run resumed only if the plan has ended (so it ends in its state).
+    If Prefect cannot be reached the case stays due, and the clock tries again."""
+    if outcome.flow_run_id is None:
+        return "no flow run yet"
+    try:
+        failed = tend_decisions(app.store, code=outcome.code, now=app.now(), open_new=True)
+        show(app, outcome.code, outcome.flow_run_id, event_lines(outcome))
+        woke = wake_run(outcome.flow_run_id, stale_after=app.settings.stale_run_after,
+                        resume=outcome.state in FINAL)
+    except Exception:
+        services.look_again(app.store, code=outcome.code,
+                            at=app.now() + app.settings.clock_interval)
+        raise
+    if failed:
+        services.look_again(app.store, code=outcome.code,
+                            at=app.now() + app.settings.clock_interval)
+        return f"{woke}; will retry {', '.join(failed)}"
+    if outcome.state in FINAL and woke not in ENDED:
+        # Until its run has ended, an ended plan stays on the clock: a crash gets a restart.
+        services.look_again(app.store, code=outcome.code,
+                            at=app.now() + app.settings.stale_run_after)
+    return woke
+
+
+def tend_case(app: App, code: str) -> str:
+    """Reconcile one case and follow it up in Prefect; returns the plan run's state."""
+    return follow_up(app, reconcile(app, code))
