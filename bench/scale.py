@@ -1,8 +1,8 @@
 """Benchmark: what a waiting plan costs, how wakes and launches go, beside the naive Prefect
 way and DBOS, against a real Prefect server started for the run.
 
-    .venv/bin/python bench/scale.py --database sqlite|postgresql [--plans 200] [--due 100]
-                                    [--naive-plans 40]
+    .venv/bin/python bench/scale.py --database sqlite|postgresql [--plans 500] [--due 100]
+                                    [--warm-up 50] [--naive-plans 40]
 
 `--database` is both Prefect's server database and the case store. Figures are printed as a
 table and merged into bench/results.json under the database's name.
@@ -174,14 +174,32 @@ def settle_rss(stack: Stack, names: tuple[str, ...]) -> int:
     return min(readings)
 
 
-def measure_rehab(stack: Stack, plans: int, due: int, store_url: str) -> dict[str, Any]:
+def artifacts(stack: Stack, prefix: str, since: datetime) -> list[dict[str, Any]]:
+    """The markdown artifact versions published on the runs of `prefix` plans since `since`,
+    newest first."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = stack.api_post("/artifacts/filter", {
+            "artifacts": {"key": {"like_": f"plan-{prefix.lower()}-"}, "type": {"any_":
+                          ["markdown"]}}, "sort": "CREATED_DESC", "offset": len(found),
+            "limit": 200})
+        found += page
+        if len(page) < 200 or datetime.fromisoformat(page[-1]["created"]) < since:
+            return [a for a in found if datetime.fromisoformat(a["created"]) >= since]
+
+
+def measure_rehab(stack: Stack, plans: int, due: int, warm_up: int,
+                  store_url: str) -> dict[str, Any]:
     names = ("server", "runner")
-    rss0, procs0 = settle_rss(stack, names), process_count(stack.pids(*names))
-    say(f"baseline: {rss0 / 2**20:.0f} MiB in {procs0} processes; launching {plans} plans")
     far = datetime.now(UTC)
+    rss_cold, procs0 = settle_rss(stack, names), process_count(stack.pids(*names))
+    say(f"cold: {rss_cold / 2**20:.0f} MiB in {procs0} processes; warm-up: {warm_up} plans")
+    launch_plans(stack, "WARM", warm_up, far, "365d")
+    rss0 = settle_rss(stack, names)
+    say(f"after warm-up: {rss0 / 2**20:.0f} MiB; launching {plans} plans")
     seconds = launch_plans(stack, "WAIT", plans, far, "365d")
     rss_n, procs_n = settle_rss(stack, names), process_count(stack.pids(*names))
-    say(f"{plans} waiting: {rss_n / 2**20:.0f} MiB in {procs_n} processes")
+    say(f"{plans} more waiting: {rss_n / 2**20:.0f} MiB in {procs_n} processes")
     # M more plans, parked far from their time; then all made due at one moment, as if they
     # had been launched with that start: their plan revision and wake time say so.
     launch_plans(stack, "DUE", due, far, "365d")
@@ -207,8 +225,14 @@ def measure_rehab(stack: Stack, plans: int, due: int, store_url: str) -> dict[st
             return len(conn.execute(step_started).all())
 
     wait_for(lambda: started() >= due, timeout=15 * 60, what="the due plans to start", every=1)
-    time.sleep(5)  # let the last runs suspend
+    # Done when every due plan's run shows its started step to the supervisor.
+    wait_for(lambda: len({a["key"] for a in artifacts(stack, "DUE", due_at)}) >= due,
+             timeout=15 * 60, what="the runs to show the started steps", every=3)
     cpu1 = cpu_seconds(stack.pids(*names))
+    shown: dict[str, float] = {}
+    for artifact in reversed(artifacts(stack, "DUE", due_at)):  # the first version per run
+        shown.setdefault(artifact["key"], (datetime.fromisoformat(artifact["created"])
+                                           - due_at).total_seconds())
     with engine.connect() as conn:
         starts = conn.execute(step_started).scalars().all()
         queued = conn.execute(select(OutboxRow.created_at).where(
@@ -217,9 +241,11 @@ def measure_rehab(stack: Stack, plans: int, due: int, store_url: str) -> dict[st
     step_delays = [(s - due_at).total_seconds() for s in starts]
     reminder_delays = [(q - due_at).total_seconds() for q in queued]
     return {
-        "waiting_plans": plans, "rss_0_bytes": rss0, "rss_n_bytes": rss_n,
-        "processes_0": procs0, "processes_n": procs_n,
+        "warm_up_plans": warm_up, "waiting_plans": plans, "rss_cold_bytes": rss_cold,
+        "rss_0_bytes": rss0, "rss_n_bytes": rss_n, "processes_0": procs0,
+        "processes_n": procs_n,
         "memory_per_waiting_plan_bytes": max(0, rss_n - rss0) / plans,
+        "memory_per_waiting_plan_from_cold_bytes": max(0, rss_n - rss_cold) / (plans + warm_up),
         "launches_per_s": round(plans / seconds, 2),
         "due_at_once": due,
         "step_started_p50_s": percentile(step_delays, 0.5),
@@ -227,6 +253,8 @@ def measure_rehab(stack: Stack, plans: int, due: int, store_url: str) -> dict[st
         "step_started_max_s": round(max(step_delays), 3),
         "reminder_queued_p50_s": percentile(reminder_delays, 0.5),
         "reminder_queued_p95_s": percentile(reminder_delays, 0.95),
+        "shown_in_ui_p50_s": percentile(list(shown.values()), 0.5),
+        "shown_in_ui_p95_s": percentile(list(shown.values()), 0.95),
         "cpu_s_per_wake": round((cpu1 - cpu0) / due, 3),
     }
 
@@ -266,7 +294,11 @@ def main() -> None:
     """Run everything for one database and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--plans", type=int, default=200)
+    parser.add_argument("--plans", type=int, default=500,
+                        help="plans launched (and measured) after the warm-up")
+    parser.add_argument("--warm-up", type=int, default=50,
+                        help="plans launched first, so the server's one-off growth is not "
+                        "counted per plan")
     parser.add_argument("--due", type=int, default=100)
     parser.add_argument("--naive-plans", type=int, default=40,
                         help="a held process is ~90 MB: 200 of them would need ~18 GB")
@@ -280,7 +312,7 @@ def main() -> None:
         stack = Stack(Path(tmp), prefect_url, store, args.runner_limit)
         try:
             stack.up()
-            figures = measure_rehab(stack, args.plans, args.due, store)
+            figures = measure_rehab(stack, args.plans, args.due, args.warm_up, store)
             figures.update(measure_naive(stack, args.naive_plans))
         finally:
             stack.stop()

@@ -53,8 +53,9 @@ def tick(app: App) -> Counter[str]:
             log.exception("could not update the flow run of plan %s", outcome.code)
             return "errors"
 
-    with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
-        done.update(pool.map(follow_up, outcomes))
+    if outcomes:
+        with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
+            done.update(pool.map(follow_up, outcomes))
     return done
 
 
