@@ -254,16 +254,30 @@ def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
 
 
 def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:
-    """Remember which Prefect flow run carries the case's current episode."""
-    with _transaction(store, code) as session:
-        row = get_case_row(session, code=code)
-        row.flow_run_id, row.updated_at = flow_run_id, now
+    """Remember which Prefect flow run carries the case's current episode. The clock may be
+    reconciling the case at the same moment; this write does not depend on it, so it is
+    simply made again."""
+    for attempt in range(5):
+        try:
+            with _transaction(store, code) as session:
+                row = get_case_row(session, code=code)
+                row.flow_run_id, row.updated_at = flow_run_id, now
+            return
+        except Conflict:
+            if attempt == 4:
+                raise
 
 
 def look_again(store: Store, *, code: str, at: datetime) -> None:
     """Make the case due again by `at` (never later than it already is): what the engine
     could not finish is tried again."""
-    with store.session() as session:
-        row = get_case_row(session, code=code)
-        if row.wake_at is None or row.wake_at > at:
-            row.wake_at = at
+    for attempt in range(5):
+        try:
+            with _transaction(store, code) as session:
+                row = get_case_row(session, code=code)
+                if row.wake_at is None or row.wake_at > at:
+                    row.wake_at = at
+            return
+        except Conflict:
+            if attempt == 4:
+                raise

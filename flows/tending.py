@@ -47,7 +47,9 @@ def follow_up(app: App, outcome: Outcome) -> str:
     """The Prefect side of a change: decision runs opened or settled, the run's artifacts and
     logs updated, and the run resumed only if the plan has ended (so it ends in its state).
     If Prefect cannot be reached the case stays due, and the clock tries again."""
-    if outcome.flow_run_id is None:
+    if outcome.flow_run_id is None:  # being created: the clock makes sure it is
+        services.look_again(app.store, code=outcome.code,
+                            at=app.now() + app.settings.clock_interval)
         return "no flow run yet"
     try:
         failed = tend_decisions(app.store, code=outcome.code, now=app.now(), open_new=True)
