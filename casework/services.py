@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,6 +39,8 @@ from plans.model import Plan
 
 __all__ = ["CaseNotFound", "Conflict", "Outcome"]
 
+T = TypeVar("T")
+
 ENGINE = "engine"
 
 
@@ -62,6 +65,16 @@ def _transaction(store: Store, code: str) -> Iterator[Session]:
         raise Conflict(f"case {code} was changed by someone else at the same moment; nothing of "
                        "this change was saved: check `rehab plan status` and run it again"
                        ) from exc
+
+
+def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
+    """Make a change that a racing transaction refused again: each attempt reads afresh."""
+    for _ in range(attempts - 1):
+        try:
+            return change()
+        except Conflict:
+            continue
+    return change()
 
 
 def _notices(events: list[Event], case: Case, row: CaseRow) -> list[Notice]:
@@ -257,27 +270,21 @@ def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) ->
     """Remember which Prefect flow run carries the case's current episode. The clock may be
     reconciling the case at the same moment; this write does not depend on it, so it is
     simply made again."""
-    for attempt in range(5):
-        try:
-            with _transaction(store, code) as session:
-                row = get_case_row(session, code=code)
-                row.flow_run_id, row.updated_at = flow_run_id, now
-            return
-        except Conflict:
-            if attempt == 4:
-                raise
+    def write() -> None:
+        with _transaction(store, code) as session:
+            row = get_case_row(session, code=code)
+            row.flow_run_id, row.updated_at = flow_run_id, now
+
+    retry_on_conflict(write)
 
 
 def look_again(store: Store, *, code: str, at: datetime) -> None:
     """Make the case due again by `at` (never later than it already is): what the engine
     could not finish is tried again."""
-    for attempt in range(5):
-        try:
-            with _transaction(store, code) as session:
-                row = get_case_row(session, code=code)
-                if row.wake_at is None or row.wake_at > at:
-                    row.wake_at = at
-            return
-        except Conflict:
-            if attempt == 4:
-                raise
+    def write() -> None:
+        with _transaction(store, code) as session:
+            row = get_case_row(session, code=code)
+            if row.wake_at is None or row.wake_at > at:
+                row.wake_at = at
+
+    retry_on_conflict(write)

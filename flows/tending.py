@@ -8,7 +8,6 @@ from datetime import datetime
 
 from casework import queries, services
 from casework.services import Outcome
-from casework.store.repository import Conflict
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
 from flows.prefect_ops import publish, tend_decisions, wake_run
@@ -19,13 +18,8 @@ ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
 
 def reconcile(app: App, code: str) -> Outcome:
     """Apply everything due now to the case; a racing change by a person means: try again."""
-    for attempt in range(5):
-        try:
-            return services.reconcile(app.store, code=code, now=app.now())
-        except Conflict:
-            if attempt == 4:
-                raise
-    raise AssertionError("not reached")
+    return services.retry_on_conflict(
+        lambda: services.reconcile(app.store, code=code, now=app.now()))
 
 
 def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
