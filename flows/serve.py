@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -13,6 +14,7 @@ from prefect.runner import Runner
 from flows.app import App
 from flows.clock import run_clock, run_outbox
 from flows.decision_flow import decision
+from flows.deploy import DESCRIPTIONS
 from flows.plan_flow import rehabilitation_plan
 
 log = logging.getLogger("rehab.serve")
@@ -29,12 +31,9 @@ async def serve(app: App) -> None:
     settings = app.settings
     runner = Runner(name="rehab", pause_on_shutdown=False, limit=settings.runner_limit,
                     query_seconds=settings.runner_poll.total_seconds())
-    await runner.aadd_deployment(await rehabilitation_plan.ato_deployment(
-        name="rehabilitation-plan", description="One run per plan, alive for the plan's life.",
-        tags=["rehab"]))
-    await runner.aadd_deployment(await decision.ato_deployment(
-        name="decision", description="One run per decision waiting on a person.",
-        tags=["rehab"]))
+    for flow, name in ((rehabilitation_plan, "rehabilitation-plan"), (decision, "decision")):
+        await runner.aadd_deployment(await flow.ato_deployment(
+            name=name, description=DESCRIPTIONS[name], tags=["rehab"]))
     stop_loops = threading.Event()
     threads = [threading.Thread(target=body, args=(app, stop_loops), name=name, daemon=True)
                for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))]
@@ -72,10 +71,29 @@ async def serve(app: App) -> None:
             thread.join(timeout=30)
 
 
+def clock_only(app: App) -> None:
+    """Run the clock and the outbox sender without serving runs: for a deployment whose flow
+    runs are executed by Prefect workers on a work pool. Stops on SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threads = [threading.Thread(target=body, args=(app, stop), name=name)
+               for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))]
+    for thread in threads:
+        thread.start()
+    stop.wait()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
 def main() -> None:
-    """Entry point for `python -m flows.serve` (what `rehab up` runs beside the server)."""
+    """Entry point for `python -m flows.serve` (what `rehab up` runs beside the server);
+    `--clock-only` runs the clock and the outbox without serving the deployments."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(serve(App()))
+    if "--clock-only" in sys.argv[1:]:
+        clock_only(App())
+    else:
+        asyncio.run(serve(App()))
 
 
 if __name__ == "__main__":
