@@ -48,7 +48,8 @@ def publish(case: str) -> None:
     tending.show(runtime.app(), case, str(flow_run.id), events=[])
 @flow(name=DEPLOYMENT, persist_result=False, log_prints=False)
 def rehabilitation_plan(case: str) -> State | str:
-    """Carry one plan for its whole life; each wake reconciles and sleeps again."""
+    """Carry one plan for its whole life: reconcile, tend, publish; end in the plan's state,
+    or sleep again if it goes on (after a crash)."""
     now = reconcile(case)
     tend(case)
     publish(case)
