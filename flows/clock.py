@@ -65,8 +65,7 @@ def run_clock(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             done = tick(app)
-            if any(v for k, v in done.items() if k not in ("suspended", "scheduled",
-                                                             "running")):
+            if done:
                 log.info("clock: %s", dict(done))
         except Exception:  # e.g. the server restarting: try again next tick
             log.exception("clock tick failed")

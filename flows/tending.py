@@ -62,7 +62,7 @@ def follow_up(app: App, outcome: Outcome) -> str:
         # Until its run has ended, an ended plan stays on the clock: a crash gets a restart.
         services.look_again(app.store, code=outcome.code,
                             at=app.now() + app.settings.stale_run_after)
-    return woke
+    return "updated" if woke == "suspended" else woke  # a living plan's run waits on
 
 
 def tend_case(app: App, code: str) -> str:
