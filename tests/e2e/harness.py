@@ -130,7 +130,13 @@ class Rehab:
         return {s["id"]: s["state"] for s in self.status(code)["steps"]}
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{self.server.api}{path}", json=body, timeout=30)
+        """Call the Prefect API as its own client (and the UI) do: a busy server's 503 (SQLite
+        locked by another writer) is asked again."""
+        for attempt in range(6):
+            response = httpx.request(method, f"{self.server.api}{path}", json=body, timeout=30)
+            if response.status_code != 503:
+                break
+            time.sleep(0.5 * 2 ** attempt)
         response.raise_for_status()
         return response.json() if response.content else None
 

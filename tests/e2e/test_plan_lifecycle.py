@@ -28,7 +28,7 @@ steps:
   - {{id: shelter, domain: housing, title: Crisis room, partner: brest-crisis-room,
       duration: 8s}}
   - {{id: medical, domain: medical, title: Medical check, partner: brest-clinic,
-      after: [shelter], consent: [medical], check_ins: {{every: 8s, count: 2, grace: 6s}}}}
+      after: [shelter], consent: [medical], check_ins: {{every: 8s, count: 2, grace: 15s}}}}
   - {{id: legal, domain: legal, title: Legal aid, partner: brest-legal-aid, consent: [legal]}}
   - {{id: psych, domain: psychological, title: Psychologist, partner: brest-psychologist,
       after: [medical], duration: 4s}}
