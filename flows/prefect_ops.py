@@ -109,7 +109,7 @@ def settle_decision_run(decision: Decision) -> None:
                 message="no longer needed: decided in advance, or the plan ended"), force=True)
 
 
-def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool = True) -> str:
+def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
     """Make a plan run execute: resume it if it sleeps (with `resume`), reschedule it if it
     crashed or has hung in Running past `stale_after`. Returns its state, or what was done."""
     with get_client(sync_client=True) as client:

@@ -4,7 +4,7 @@ its flow run. The run executes only to end (and after a crash); see docs/archite
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from casework import queries, services
 from casework.services import Outcome
@@ -41,9 +41,11 @@ def follow_up(app: App, outcome: Outcome) -> str:
     """The Prefect side of a change: decision runs opened or settled, the run's artifacts and
     logs updated, and the run resumed only if the plan has ended (so it ends in its state).
     If Prefect cannot be reached the case stays due, and the clock tries again."""
+    def again_after(delay: timedelta) -> None:
+        services.look_again(app.store, code=outcome.code, at=app.now() + delay)
+
     if outcome.flow_run_id is None:  # being created: the clock makes sure it is
-        services.look_again(app.store, code=outcome.code,
-                            at=app.now() + app.settings.clock_interval)
+        again_after(app.settings.clock_interval)
         return "no flow run yet"
     try:
         failed = tend_decisions(app.store, code=outcome.code, now=app.now(), open_new=True)
@@ -51,17 +53,14 @@ def follow_up(app: App, outcome: Outcome) -> str:
         woke = wake_run(outcome.flow_run_id, stale_after=app.settings.stale_run_after,
                         resume=outcome.state in FINAL)
     except Exception:
-        services.look_again(app.store, code=outcome.code,
-                            at=app.now() + app.settings.clock_interval)
+        again_after(app.settings.clock_interval)
         raise
     if failed:
-        services.look_again(app.store, code=outcome.code,
-                            at=app.now() + app.settings.clock_interval)
+        again_after(app.settings.clock_interval)
         return f"{woke}; will retry {', '.join(failed)}"
     if outcome.state in FINAL and woke not in ENDED:
         # Until its run has ended, an ended plan stays on the clock: a crash gets a restart.
-        services.look_again(app.store, code=outcome.code,
-                            at=app.now() + app.settings.stale_run_after)
+        again_after(app.settings.stale_run_after)
     return "updated" if woke == "suspended" else woke  # a living plan's run waits on
 
 
