@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from casework.domain import Case, Event, checkin_time
 from plans.directories import quiet_bounds
+from plans.model import Plan
 
 NOTICE_KINDS = (
     "referral", "reminder", "step-cancelled", "step-rescheduled", "check-in-missed",
@@ -33,15 +34,27 @@ class Notice:
         return "|".join((self.case, self.step or "-", self.kind, self.occurrence, self.recipient))
 
 
-def notices_for(event: Event, case: Case, supervisor: str) -> list[Notice]:
-    """The messages one event causes, to the right people and no one else."""
+def _partner(step_id: str | None, *plans: Plan | None) -> str | None:
+    """`partner:<id>` of the step in the first plan that has it (the current plan, then the
+    plan as it was before a change: a step an amendment removed is still its partner's)."""
+    for plan in plans:
+        if plan is not None and step_id is not None:
+            for step in plan.steps:
+                if step.id == step_id:
+                    return f"partner:{step.partner}"
+    return None
+
+
+def notices_for(event: Event, case: Case, supervisor: str, *,
+                earlier: Plan | None = None) -> list[Notice]:
+    """The messages one event causes, to the right people and no one else; `earlier` is the
+    plan before the change that caused the event, if it was an amendment."""
     manager, boss = f"staff:{case.plan.manager}", f"staff:{supervisor}"
 
     def to(kind: str, recipient: str, occurrence: str = "") -> Notice:
         return Notice(kind, recipient, case.code, event.at, event.step, occurrence)
 
-    partner = f"partner:{case.plan.step(event.step).partner}" if (
-        event.step and event.step in {s.id for s in case.plan.steps}) else None
+    partner = _partner(event.step, case.plan, earlier)
     match event.kind:
         case "approval-requested":
             return [to("approval-request", boss, event.occurrence)]

@@ -77,8 +77,9 @@ def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
     return change()
 
 
-def _notices(events: list[Event], case: Case, row: CaseRow) -> list[Notice]:
-    return [n for e in events for n in notices_for(e, case, row.supervisor)]
+def _notices(events: list[Event], case: Case, row: CaseRow,
+             earlier: Plan | None = None) -> list[Notice]:
+    return [n for e in events for n in notices_for(e, case, row.supervisor, earlier=earlier)]
 
 
 def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
@@ -138,6 +139,7 @@ def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
     with _transaction(store, code) as session:
         row = get_case_row(session, code=code)
         case = to_domain(row)
+        earlier = case.plan  # an amendment replaces it; its removed steps' partners are told
         events = apply(session, row, case)
         save_domain(session, row=row, case=case, now=now)
         if action == "reconcile":  # the engine's own changes: one audit row per event
@@ -149,7 +151,7 @@ def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
         reminders = upcoming_reminders(case)
         cancel_stale_reminders(session, case=case, now=now, schedule=(
             {n.key for n in reminders} if action == "amend" else None))
-        queue_notices(session, notices=_notices(events, case, row)
+        queue_notices(session, notices=_notices(events, case, row, earlier)
                       + (reminders if action == "reconcile" else []), now=now)
         return _outcome(row, events)
 
@@ -246,9 +248,14 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str,
     """Store a new revision of a running plan; it applies to what has not happened yet."""
     _check_staff(directories, by)
 
+    supervisor = directories.supervisor_of(plan) or ""
+
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         events = transitions.amend(case, plan, now)
-        add_revision(session, row=row, plan=plan, by=by, now=now)
+        if supervisor != row.supervisor and case.state == "awaiting-approval":
+            # The new supervisor decides now: they are asked, as the first one was.
+            events.append(Event("approval-requested", now, occurrence=str(row.episode)))
+        add_revision(session, row=row, plan=plan, supervisor=supervisor, by=by, now=now)
         if plan.person is not None:
             row.person_sealed = seal_person(store.sealer, plan.person)
         return events

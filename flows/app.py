@@ -34,7 +34,8 @@ class App:
         if not home.exists():
             home.mkdir(parents=True, mode=0o700)
         os.umask(0o077)  # the case database and key are for this user's eyes only
-        return open_store(self.settings.store_url, self.settings.key_file)
+        return open_store(self.settings.store_url, self.settings.key_file,
+                          busy_timeout=self.settings.db_busy_timeout.total_seconds())
 
     @cached_property
     def notifier(self) -> Notifier:

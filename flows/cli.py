@@ -4,12 +4,15 @@ bad usage."""
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import DBAPIError
 
-from casework.store.db import current_revision, head_revision
+from casework.store.db import current_revision, database_reason, head_revision
 from flows.app import App
 from plans.errors import RehabError
 
@@ -56,10 +59,24 @@ def db_upgrade(ctx: Context) -> None:
                f"(newest: {head_revision()})")
 
 
+def _fail(message: str) -> None:
+    for line in message.splitlines() or ["error"]:
+        click.echo(f"error: {line}", err=True)
+    sys.exit(1)
+
+
+def _quiet_prefect_workers() -> None:
+    """Prefect's log and event workers announce their own shutdown ("Still processing
+    items ...") on stderr: a command prints what it did and nothing else."""
+    for name in ("APILogWorker", "EventsWorker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning user errors into one line on stderr and exit 1."""
     from flows import cli_case, cli_partners, cli_plan  # noqa: F401, PLC0415  # registers the subcommands
 
+    _quiet_prefect_workers()
     try:
         code = cli.main(standalone_mode=False)  # returns the code of a command's Exit
         if isinstance(code, int) and code:
@@ -71,11 +88,20 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except RehabError as exc:
-        for line in str(exc).splitlines() or ["error"]:
-            click.echo(f"error: {line}", err=True)
-        sys.exit(1)
+        _fail(str(exc))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except DBAPIError as exc:
+        # SQLAlchemy's own message quotes the statement and its parameters: say only what
+        # the database said, and that the transaction (so the whole change) was rolled back.
+        _fail(f"the case store could not complete this ({database_reason(exc)}); the change "
+              "that failed was not saved: try again in a moment")
+    except Exception as exc:
+        if os.environ.get("REHAB_DEBUG"):
+            raise
+        # A traceback may quote a channel URL or a database password: name the error only.
+        _fail(f"unexpected {type(exc).__name__}; nothing is shown of it, since it may hold a "
+              "secret: run again with REHAB_DEBUG=1 to see the traceback")
 
 
 @cli.command("up")

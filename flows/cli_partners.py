@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import click
 
 from casework.store.repository import audit
 from flows.cli import Context, cli, emit, pass_ctx
+from notifications.notifier import scheme
 from notifications.render import render
 from plans.errors import RehabError
-
-
-def redact(url: str) -> str:
-    """scheme://host of a channel URL: enough to recognise it, no credentials or addresses."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '…'}" + (f":{parts.port}" if parts.port
-                                                          else "")
 
 
 @cli.group()
@@ -42,7 +34,8 @@ def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
         subject, body = render("test", entry.language, {})
         for position, url in enumerate(entry.notify):
             delivery = app.notifier.send([url], subject, body)
-            results.append({"partner": pid, "channel": position, "where": redact(url),
+            # A channel is named by its partner, position and scheme: a URL may hold a token.
+            results.append({"partner": pid, "channel": position, "scheme": scheme(url),
                             "ok": delivery.delivered})
     with app.store.session() as session:
         for r in results:
@@ -53,7 +46,7 @@ def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
         emit(results)
     else:
         for r in results:
-            click.echo(f"{r['partner']:<28} #{r['channel']} {r['where']:<40} "
+            click.echo(f"{r['partner']:<28} #{r['channel']} {r['scheme']:<12} "
                        f"{'ok' if r['ok'] else 'FAILED'}")
     failed = [r for r in results if not r["ok"]]
     if failed:

@@ -16,7 +16,7 @@ from flows import engine_client
 from flows.cli import Context, cli, emit, pass_ctx
 from flows.render import simulation_json, simulation_text, status_text
 from plans.durations import parse_duration
-from plans.errors import InvalidFile, RehabError
+from plans.errors import InvalidFile, RehabError, shown
 from plans.loading import load_plan
 from plans.model import Plan
 
@@ -46,11 +46,19 @@ def plan_new(ctx: Context, template: str, case: str, manager: str | None,
         names = sorted(p.stem for p in templates.glob("*.yaml"))
         raise RehabError(f"no template {template!r}; templates: {', '.join(names)}")
     if not re.fullmatch(r"[A-Za-z0-9-]{3,40}", case):
-        raise RehabError(f"--case {case!r} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
+        raise RehabError(f"--case {shown(case)} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
                          "e.g. BC-2026-0042")
-    text = re.sub(r"(?m)^case:.*$", f"case: {case}", source.read_text(encoding="utf-8"), count=1)
+    if manager is not None and manager not in ctx.app.directories.staff.with_role(
+            "case-manager"):
+        managers = ctx.app.directories.staff.with_role("case-manager")
+        raise RehabError(f"--manager {shown(manager)} is not a case manager in "
+                         f"{ctx.app.directories.staff_file}; case managers: "
+                         f"{', '.join(managers) or 'none'}")
+    # Functions, not replacement strings: a value is inserted as it is, never read as a pattern.
+    text = re.sub(r"(?m)^case:.*$", lambda _: f"case: {case}",
+                  source.read_text(encoding="utf-8"), count=1)
     if manager:
-        text = re.sub(r"(?m)^manager:.*$", f"manager: {manager}", text, count=1)
+        text = re.sub(r"(?m)^manager:.*$", lambda _: f"manager: {manager}", text, count=1)
     load_plan(output or f"<plan from {template}>", ctx.app.directories, text=text)  # must parse
     if output is None:
         click.echo(text, nl=False)

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     stale_run_after: Duration = timedelta(seconds=120)
     runner_poll: Duration = timedelta(seconds=2)
     runner_limit: int = 8
+    db_busy_timeout: Duration = timedelta(seconds=15)
     send_max_attempts: int = 5
     send_retry_base: Duration = timedelta(seconds=30)
     send_retry_cap: Duration = timedelta(hours=1)

@@ -15,6 +15,7 @@ from casework.domain import Case, checkin_time
 from casework.store.tables import OutboxRow
 from plans.directories import Directories
 from plans.durations import format_duration
+from plans.model import Step
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ def _when(at: datetime | None, tz: ZoneInfo) -> str:
 
 
 def message_context(session: Session, directories: Directories, row: OutboxRow, case: Case,
-                    who: Recipient) -> dict[str, Any]:
-    """The values the message templates may use for this outbox row."""
+                    who: Recipient, *, step: Step | None) -> dict[str, Any]:
+    """The values the message templates may use for this outbox row; `step` is the row's
+    step as planned (from the revision that last had it, if an amendment removed it)."""
     tz = who.tz or case.plan.tz
     manager = directories.staff.staff.get(case.plan.manager)
     context: dict[str, Any] = {
@@ -62,8 +64,8 @@ def message_context(session: Session, directories: Directories, row: OutboxRow, 
         "reason": case.reason or "", "step": row.step_id or "",
         "manager": f"{manager.name} ({case.plan.manager})" if manager else case.plan.manager,
     }
-    if row.step_id and row.step_id in {s.id for s in case.plan.steps}:
-        context.update(_step_context(case, row, directories, tz))
+    if step is not None and step.id in case.steps:
+        context.update(_step_context(case, step, row, directories, tz))
     if row.kind == "message-dead":
         failed = session.scalars(select(OutboxRow).where(
             OutboxRow.id == int(row.occurrence))).one()
@@ -72,9 +74,8 @@ def message_context(session: Session, directories: Directories, row: OutboxRow, 
     return context
 
 
-def _step_context(case: Case, row: OutboxRow, directories: Directories,
+def _step_context(case: Case, step: Step, row: OutboxRow, directories: Directories,
                   tz: ZoneInfo) -> dict[str, Any]:
-    step = case.plan.step(row.step_id or "")
     run = case.steps[step.id]
     partner = directories.partners.partners.get(step.partner)
     out: dict[str, Any] = {

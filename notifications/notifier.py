@@ -31,31 +31,51 @@ class Notifier(Protocol):
         ...
 
 
+def scheme(url: str) -> str:
+    """The channel's kind (`mailto`, `tgram`, ...): all of a URL that may be shown or logged."""
+    head, sep, _ = url.partition("://")
+    return head.lower() if sep and head.isalnum() else "unknown"
+
+
+def quiet_apprise() -> None:
+    """Apprise logs whole URLs (tokens, passwords) at several levels: keep it silent; the
+    outbox records each channel's failure by position and scheme instead."""
+    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
+
+
 class AppriseNotifier:
     """Apprise, one channel at a time, so a failure is known per channel."""
 
     def __init__(self, *, throttle: float | None = None) -> None:
         self._throttle = throttle
         self._log = logging.getLogger("rehab.notify")
+        quiet_apprise()
 
     def send(self, urls: list[str], subject: str, body: str) -> Delivery:
-        """Try every channel; `notify()` answers falsy on failure (it does not raise)."""
+        """Try every channel. The text is declared plain, so apprise escapes it for HTML and
+        Markdown channels: nothing typed into a plan becomes a live link or image."""
         ok: list[int] = []
         failed: list[int] = []
         for position, url in enumerate(urls):
-            plugin = apprise.Apprise.instantiate(url)
-            if plugin is None:
-                failed.append(position)
-                continue
-            if self._throttle is not None:
-                plugin.request_rate_per_sec = self._throttle
             try:
-                sent = plugin.notify(title=subject, body=body)
-            except Exception:  # a plugin bug must count as a failed channel, not stop the outbox
-                self._log.exception("channel %d raised", position)
+                sent = self._send_one(url, subject, body)
+            except Exception as exc:  # a plugin bug is a failed channel, not a stopped outbox
+                # The exception's text may quote the URL: name the channel, never its address.
+                self._log.warning("channel #%d (%s) raised %s", position, scheme(url),
+                                  type(exc).__name__)
                 sent = False
             (ok if sent else failed).append(position)
         return Delivery(tuple(ok), tuple(failed))
+
+    def _send_one(self, url: str, subject: str, body: str) -> bool:
+        plugin = apprise.Apprise.instantiate(url)
+        if plugin is None:
+            return False
+        if self._throttle is not None:
+            plugin.request_rate_per_sec = self._throttle
+        # notify() answers falsy on failure (it does not raise).
+        return bool(plugin.notify(title=subject, body=body,
+                                  body_format=apprise.NotifyFormat.TEXT))
 
 
 @dataclass

@@ -15,9 +15,15 @@ from sqlalchemy.orm import Session
 
 from casework.messages import Notice, after_quiet_hours
 from casework.store.db import Store
-from casework.store.repository import audit, get_case_row, queue_notices, to_domain
+from casework.store.repository import (
+    audit,
+    get_case_row,
+    queue_notices,
+    step_as_planned,
+    to_domain,
+)
 from casework.store.tables import CaseRow, OutboxRow
-from notifications.context import message_context, recipient, reminder_is_late
+from notifications.context import Recipient, message_context, recipient, reminder_is_late
 from notifications.notifier import Notifier
 from notifications.render import render
 from plans.directories import Directories
@@ -61,9 +67,11 @@ def send_due(store: Store, directories: Directories, notifier: Notifier, *, now:
     def one(message_id: int) -> str:
         try:
             return _send_one(store, directories, notifier, message_id, now=now, policy=policy)
-        except Exception:  # one broken message must not stop the others
-            log.exception("message %s could not be processed", message_id)
-            return "error"
+        except Exception as exc:  # one broken message must not stop the others
+            log.warning("message %s could not be processed (%s)", message_id,
+                        type(exc).__name__)
+            return _release(store, message_id, now, policy, f"{type(exc).__name__} in the "
+                            "outbox")
 
     claimed = _claim(store, now, policy)
     if policy.workers <= 1 or len(claimed) <= 1:
@@ -73,42 +81,91 @@ def send_due(store: Store, directories: Directories, notifier: Notifier, *, now:
         return Counter(pool.map(one, claimed))
 
 
+def _compose(session: Session, directories: Directories, row: OutboxRow,
+             now: datetime) -> tuple[str, Recipient | None, str, str]:
+    """What to do with a claimed row: ("send", who, subject, body), or ("dead" | "late" |
+    "held", ...) with the reason in place of the subject."""
+    who = recipient(directories, row.recipient)
+    if who is None:
+        return "dead", None, "recipient no longer in the directories", ""
+    case_row = get_case_row(session, code=row.case_code)
+    case = to_domain(case_row)
+    if row.kind == "reminder" and reminder_is_late(case, row):
+        return "late", who, "its check-in has already come", ""
+    arrives = after_quiet_hours(now, who.quiet_hours, who.tz or case.plan.tz)
+    if arrives > now:
+        row.next_attempt_at = arrives
+        return "held", who, "", ""
+    step = step_as_planned(case_row, row.step_id) if row.step_id else None
+    subject, body = render(row.kind, who.language,
+                           message_context(session, directories, row, case, who, step=step))
+    return "send", who, subject, body
+
+
 def _send_one(store: Store, directories: Directories, notifier: Notifier, message_id: int, *,
               now: datetime, policy: Policy) -> str:
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)
-        who = recipient(directories, row.recipient)
-        if who is None:
-            return _dead(store, session, row, now, "recipient no longer in the directories")
-        case = to_domain(get_case_row(session, code=row.case_code))
-        if row.kind == "reminder" and reminder_is_late(case, row):
-            row.status, row.last_error = "cancelled", "its check-in has already come"
+        try:
+            verdict, who, subject, body = _compose(session, directories, row, now)
+        except Exception as exc:  # a message that cannot be written is a failed attempt
+            log.warning("message %s could not be written (%s)", message_id, type(exc).__name__)
+            return _failed(store, session, row, now, policy=policy,
+                           why=f"could not be written ({type(exc).__name__})")
+        if verdict == "dead":
+            return _dead(store, session, row, now, subject)
+        if verdict == "late":
+            row.status, row.last_error = "cancelled", subject
             return "late"
-        arrives = after_quiet_hours(now, who.quiet_hours, who.tz or case.plan.tz)
-        if arrives > now:
-            row.status, row.next_attempt_at = "pending", arrives
+        if verdict == "held":
+            row.status = "pending"
             return "held"
-        subject, body = render(row.kind, who.language,
-                               message_context(session, directories, row, case, who))
+    assert who is not None
     delivery = notifier.send(who.urls, subject, body)  # outside any transaction: it is slow
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)
-        row.attempts += 1
-        failed = f"channels failed: {list(delivery.failed)}" if delivery.failed else None
-        detail = {"key": row.key, "attempt": row.attempts, "ok": list(delivery.ok),
-                  "failed": list(delivery.failed)}
         if delivery.delivered:
-            row.status, row.sent_at, row.last_error = "sent", now, failed
+            row.attempts += 1
+            row.status, row.sent_at = "sent", now
+            row.last_error = f"channels failed: {list(delivery.failed)}" if delivery.failed \
+                else None
             audit(session, sealer=store.sealer, case_code=row.case_code, actor="outbox",
-                  action="message-sent", now=now, detail=detail)
+                  action="message-sent", now=now, detail={
+                      "key": row.key, "attempt": row.attempts, "ok": list(delivery.ok),
+                      "failed": list(delivery.failed)})
             return "sent"
-        row.last_error = failed or "no channel"
-        if row.attempts >= policy.max_attempts:
-            return _dead(store, session, row, now, row.last_error)
-        row.status, row.next_attempt_at = "pending", now + policy.backoff(row.attempts)
-        audit(session, sealer=store.sealer, case_code=row.case_code, actor="outbox",
-              action="message-failed", now=now, detail=detail)
-        return "retry"
+        return _failed(store, session, row, now, policy=policy,
+                       why=f"channels failed: {list(delivery.failed)}" if delivery.failed
+                       else "no channel")
+
+
+def _failed(store: Store, session: Session, row: OutboxRow, now: datetime, *, policy: Policy,
+            why: str) -> str:
+    """One more failed attempt: tried again after the backoff, or dead after the last."""
+    row.attempts += 1
+    row.last_error = why
+    if row.attempts >= policy.max_attempts:
+        return _dead(store, session, row, now, why)
+    row.status, row.next_attempt_at = "pending", now + policy.backoff(row.attempts)
+    audit(session, sealer=store.sealer, case_code=row.case_code, actor="outbox",
+          action="message-failed", now=now,
+          detail={"key": row.key, "attempt": row.attempts, "why": why})
+    return "retry"
+
+
+def _release(store: Store, message_id: int, now: datetime, policy: Policy, why: str) -> str:
+    """After an error outside any attempt's own handling: count it, so that no message stays
+    claimed; if even that fails, the claim's lease lets the next pass take it again."""
+    try:
+        with store.session() as session:
+            row = session.get_one(OutboxRow, message_id)
+            if row.status != "sending":
+                return "error"
+            return _failed(store, session, row, now, policy=policy, why=why)
+    except Exception as exc:
+        log.warning("message %s stays claimed until its lease ends (%s)", message_id,
+                    type(exc).__name__)
+        return "error"
 
 
 def _dead(store: Store, session: Session, row: OutboxRow, now: datetime, why: str) -> str:

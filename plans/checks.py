@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plans.directories import Directories
-from plans.errors import Issue
+from plans.errors import Issue, shown
 
 
 def _known(ids: list[str], limit: int = 12) -> str:
@@ -24,11 +24,12 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
             continue
         holders = staff.with_role(role)  # type: ignore[arg-type]  # role is a Role literal
         if staff_id not in staff.staff:
-            issues.append(Issue(file, field, f"unknown staff id {staff_id!r}; {role}s in "
+            issues.append(Issue(file, field, f"unknown staff id {shown(staff_id)}; {role}s in "
                                 f"{directories.staff_file}: {_known(holders)}"))
         elif staff_id not in holders:
-            issues.append(Issue(file, field, f"{staff_id!r} is a {staff.staff[staff_id].role}, "
-                                f"not a {role}; {role}s: {_known(holders)}"))
+            issues.append(Issue(file, field, f"{shown(staff_id)} is a "
+                                f"{staff.staff[staff_id].role}, not a {role}; {role}s: "
+                                f"{_known(holders)}"))
     if raw.get("supervisor") is None and staff.default_supervisor is None:
         issues.append(Issue(file, "supervisor", "required: the staff directory has no "
                             "default_supervisor; name one of "
@@ -45,12 +46,12 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
             continue
         step_id, partner = step.get("id"), step.get("partner")
         if isinstance(partner, str) and partner not in directories.partners.partners:
-            issues.append(Issue(file, f"steps[{i}].partner", f"unknown partner {partner!r}; "
+            issues.append(Issue(file, f"steps[{i}].partner", f"unknown partner {shown(partner)}; "
                                 f"partners in {directories.partners_file}: {_known(partners)}"))
         if not isinstance(step_id, str):
             continue
         if step_id in first_index:
-            issues.append(Issue(file, f"steps[{i}].id", f"duplicate step id {step_id!r} (also "
+            issues.append(Issue(file, f"steps[{i}].id", f"duplicate step id {shown(step_id)} (also "
                                 f"steps[{first_index[step_id]}].id); step ids must be unique"))
         else:
             first_index[step_id] = i
@@ -61,7 +62,7 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
         after = step.get("after") if isinstance(step, dict) else None
         for k, dep in enumerate(after if isinstance(after, list) else []):
             if isinstance(dep, str) and dep not in first_index:
-                issues.append(Issue(file, f"steps[{i}].after[{k}]", f"unknown step {dep!r}; "
+                issues.append(Issue(file, f"steps[{i}].after[{k}]", f"unknown step {shown(dep)}; "
                                     f"steps in this plan: {_known(list(first_index))}"))
     cycle = find_cycle({k: [d for d in v if d in first_index] for k, v in graph.items()})
     if cycle:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+SHOWN_CHARS = 60  # how much of a bad value an error message quotes
 
 
 class RehabError(Exception):
@@ -28,3 +31,10 @@ class InvalidFile(RehabError):
     def __init__(self, issues: list[Issue]) -> None:
         self.issues = issues
         super().__init__("\n".join(str(i) for i in issues))
+
+
+def shown(value: Any) -> str:
+    """A bad value as an error message may quote it: short, so a huge value cannot flood."""
+    text = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else (
+        f"a {type(value).__name__}")
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"

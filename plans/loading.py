@@ -13,11 +13,33 @@ from pydantic import BaseModel, ValidationError
 
 from plans.checks import check_plan
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
-from plans.errors import InvalidFile, Issue
+from plans.errors import InvalidFile, Issue, shown
 from plans.model import Plan
 
 M = TypeVar("M", bound=BaseModel)
 UrlCheck = Callable[[str], str | None]
+
+MAX_FILE_BYTES = 2_000_000  # a plan or a directory is a few KB; a directory of 1,000 partners
+MAX_NODES = 200_000  # values after YAML aliases are expanded: far above any real file
+PRIVATE = frozenset({"person"})  # fields whose values are never quoted back
+
+
+def _too_big(data: Any) -> bool:
+    """True if the data, with every YAML alias expanded, holds more than MAX_NODES values.
+    Aliases are shared, not copied, so a few hundred bytes can stand for billions of values
+    (an "alias bomb"); this walk stops as soon as it has seen too many."""
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def format_loc(loc: Iterable[int | str]) -> str:
@@ -58,7 +80,9 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
 
 
 def _message(model: type[BaseModel], error: Any) -> str:
-    kind, loc, value = error["type"], error["loc"], error.get("input")
+    kind, loc = error["type"], error["loc"]
+    private = bool(loc) and loc[0] in PRIVATE
+    value = "this value" if private else shown(error.get("input"))
     field = str(loc[-1]) if loc else ""
     if kind == "missing":
         return "required field missing"
@@ -68,15 +92,17 @@ def _message(model: type[BaseModel], error: Any) -> str:
         return f"unknown field {field!r}" + (f"; valid fields here: {valid}" if valid else "")
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{value!r} is not valid; use one of {expected}"
+        return f"{value} is not valid; use one of {expected}"
     if kind == "string_pattern_mismatch":
         if field == "case":
-            return (f"{value!r} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
+            return (f"{value} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
                     "e.g. BC-2026-0042")
-        return f"{value!r} is not valid: use a-z, 0-9 and '-', e.g. rehab-centre"
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    return f"{error['msg']} (got {value!r})"
+        return f"{value} is not valid: use a-z, 0-9 and '-', e.g. rehab-centre"
+    if kind == "value_error" and not private:
+        return str(error["msg"]).removeprefix("Value error, ")[:200]
+    if private:  # the person's data: say what is wrong with the field, never its value
+        return f"not valid here ({kind.replace('_', ' ')})"
+    return f"{error['msg']} (got {value})"
 
 
 def _step_label(raw: Any, loc: tuple[int | str, ...]) -> str:
@@ -94,14 +120,30 @@ def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
     """The file's top-level mapping, or InvalidFile naming the line that is not YAML."""
     name = str(path)
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8") if text is None else text)
-    except FileNotFoundError as exc:
+        if text is None:
+            with Path(path).open("rb") as file:
+                data = file.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise InvalidFile([Issue(name, "", f"larger than {MAX_FILE_BYTES:,} bytes: not "
+                                         "a plan or directory file")])
+            text = data.decode("utf-8")
+        raw = yaml.safe_load(text)
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise InvalidFile([Issue(name, "", "no such file")]) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidFile([Issue(name, "", "not UTF-8 text")]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = str(getattr(exc, "problem", None) or type(exc).__name__)[:200]
         raise InvalidFile([Issue(name, where, f"not valid YAML: {problem}")]) from exc
+    except RecursionError as exc:  # deeply nested brackets
+        raise InvalidFile([Issue(name, "", "nested too deeply to be a plan or directory "
+                                 "file")]) from exc
+    if _too_big(raw):
+        raise InvalidFile([Issue(name, "", f"expands to more than {MAX_NODES:,} values (YAML "
+                                 "aliases repeating one another?): not a plan or directory "
+                                 "file")])
     if not isinstance(raw, dict):
         raise InvalidFile([Issue(name, "", "expected a YAML mapping of fields at the top")])
     return raw

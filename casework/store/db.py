@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from casework.store.crypto import Sealer, load_or_create_key
@@ -27,27 +27,34 @@ class StoreUnavailable(RehabError):
     """The case store's database cannot be reached or opened."""
 
 
-def _alembic_config(engine: Engine) -> Config:
+def _alembic_config() -> Config:
+    # No URL here: migrations run on the connection handed over (env.py), and a URL in an
+    # ini-style config would be %-interpolated, which fails on an escaped password and quotes it.
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the store; SQLite gets WAL, a busy timeout and foreign keys."""
+def where(engine: Engine) -> str:
+    """The store's URL as it may be shown: never its password."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+    """An engine for the store; SQLite gets WAL, a busy timeout (seconds a writer waits for
+    another) and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]  # DBAPI hook
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.close()
 
         return engine
@@ -69,9 +76,16 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest migration (no-op when it is there)."""
     with engine.begin() as conn:
-        config = _alembic_config(engine)
+        config = _alembic_config()
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def database_reason(exc: DBAPIError) -> str:
+    """The database's own first line ("database is locked"), never the statement or its
+    parameters, which SQLAlchemy's message quotes and which may hold a case's data."""
+    lines = str(exc.orig).strip().splitlines()
+    return (lines[0] if lines else type(exc.orig).__name__)[:200]
 
 
 @dataclass
@@ -93,9 +107,9 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, key_file: Path) -> Store:
+def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store:
     """Open the store: migrate it if needed, then check the secret key against it."""
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout=busy_timeout)
     try:
         if current_revision(engine) != head_revision():
             upgrade(engine)
@@ -109,11 +123,17 @@ def open_store(url: str, key_file: Path) -> Store:
                                                       value=sealer.check_value()))
             else:
                 sealer.verify(check)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         engine.dispose()
-        where = engine.url.render_as_string(hide_password=True)
-        raise StoreUnavailable(f"cannot open the case store at {where}: "
-                               f"{str(exc.orig).strip().splitlines()[0]}") from exc
+        raise StoreUnavailable(f"cannot open the case store at {where(engine)}: "
+                               f"{database_reason(exc)}") from exc
+    except RehabError:
+        engine.dispose()
+        raise
+    except Exception as exc:  # e.g. a migration that failed: its text may quote the URL
+        engine.dispose()
+        raise StoreUnavailable(f"cannot open the case store at {where(engine)} "
+                               f"({type(exc).__name__}); nothing was changed") from exc
     except BaseException:
         engine.dispose()
         raise

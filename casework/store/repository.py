@@ -23,7 +23,7 @@ from casework.store.tables import (
     StepRow,
 )
 from plans.errors import RehabError
-from plans.model import Person, Plan
+from plans.model import Person, Plan, Step
 
 
 class CaseNotFound(RehabError):
@@ -56,6 +56,18 @@ def current_plan(row: CaseRow) -> Plan:
     revision = next(r for r in row.revisions
                     if r.episode == row.episode and r.revision == row.revision)
     return Plan.model_validate(revision.plan)
+
+
+def step_as_planned(row: CaseRow, step_id: str) -> Step | None:
+    """The step as the newest revision of the current episode that has it describes it: a
+    step an amendment removed is still described as it was when its partner was told."""
+    revisions = sorted((r for r in row.revisions if r.episode == row.episode),
+                       key=lambda r: r.revision, reverse=True)
+    for revision in revisions:
+        for step in revision.plan.get("steps", []):
+            if step.get("id") == step_id:
+                return Step.model_validate(step)
+    return None
 
 
 def to_domain(row: CaseRow) -> Case:
@@ -118,10 +130,12 @@ def create_case_row(session: Session, *, sealer: Sealer, plan: Plan, supervisor:
     return row
 
 
-def add_revision(session: Session, *, row: CaseRow, plan: Plan, by: str, now: datetime) -> int:
-    """Store the next revision of the plan and make it current; returns its number."""
+def add_revision(session: Session, *, row: CaseRow, plan: Plan, supervisor: str, by: str,
+                 now: datetime) -> int:
+    """Store the next revision of the plan and make it current, with the case manager and
+    supervisor it names (who is told and who decides from now on); returns its number."""
     row.revision += 1
-    row.manager, row.template = plan.manager, plan.template
+    row.manager, row.supervisor, row.template = plan.manager, supervisor, plan.template
     row.revisions.append(PlanRevisionRow(
         episode=row.episode, revision=row.revision,
         plan=plan.without_person().model_dump(mode="json"), created_by=by, created_at=now))
