@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from casework.domain import Case, Event, checkin_time
@@ -108,7 +108,9 @@ def _lead(lead: timedelta) -> str:
 
 
 def after_quiet_hours(at: datetime, quiet_hours: str | None, tz: ZoneInfo) -> datetime:
-    """`at` if it falls outside the recipient's quiet hours, else the moment they end."""
+    """`at` if it falls outside the recipient's quiet hours, else the first moment after it
+    when their wall clock has left them. Quiet hours are wall-clock times in the recipient's
+    zone, so they hold on the nights the clocks change too."""
     if not quiet_hours:
         return at
     start, end = quiet_bounds(quiet_hours)
@@ -119,4 +121,22 @@ def after_quiet_hours(at: datetime, quiet_hours: str | None, tz: ZoneInfo) -> da
     if not inside:
         return at
     end_day = local.date() + timedelta(days=1) if wraps and now_t >= start else local.date()
-    return datetime.combine(end_day, end, tzinfo=tz).astimezone(at.tzinfo)
+    return _first_instant_showing(datetime.combine(end_day, end), tz, after=at)
+
+
+def _first_instant_showing(wall: datetime, tz: ZoneInfo, *, after: datetime) -> datetime:
+    """The first instant after `after` when a clock in `tz` shows `wall` (naive) or, if the
+    clocks jump over it that night, the instant they jump past it."""
+    readings = [wall.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1)]
+    real = sorted(u for u in readings if u.astimezone(tz).replace(tzinfo=None) == wall)
+    if real:  # once, or twice on the night the clocks go back: the first one still ahead
+        return next((u for u in real if u > after), max(real[-1], after))
+    # `wall` is skipped (the clocks go forward over it): the jump is between the two readings.
+    lo, hi = int(min(readings).timestamp()), int(max(readings).timestamp())
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, tz).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return max(datetime.fromtimestamp(hi, UTC), after)

@@ -23,7 +23,6 @@ from casework.store.repository import (
     add_consent,
     add_revision,
     audit,
-    cancel_stale_reminders,
     create_case_row,
     find_case_row,
     get_case_row,
@@ -31,6 +30,7 @@ from casework.store.repository import (
     save_domain,
     seal_person,
     to_domain,
+    withdraw_stale_messages,
 )
 from casework.store.tables import CaseRow, PlanRevisionRow
 from plans.directories import Directories
@@ -149,10 +149,12 @@ def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
             audit(session, sealer=store.sealer, case_code=code, actor=actor, action=action,
                   now=now, detail=detail, note=note)
         reminders = upcoming_reminders(case)
-        cancel_stale_reminders(session, case=case, now=now, schedule=(
+        unheard = withdraw_stale_messages(session, case=case, now=now, schedule=(
             {n.key for n in reminders} if action == "amend" else None))
-        queue_notices(session, notices=_notices(events, case, row, earlier)
-                      + (reminders if action == "reconcile" else []), now=now)
+        notices = [n for n in _notices(events, case, row, earlier)
+                   if not (n.kind == "step-cancelled" and n.step in unheard)]
+        queue_notices(session, notices=notices + (reminders if action == "reconcile" else []),
+                      now=now)
         return _outcome(row, events)
 
 

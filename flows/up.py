@@ -1,9 +1,15 @@
 """`rehab up`: the embedded Prefect server (unless PREFECT_API_URL is set) and the runner, as two
-child processes in their own sessions, so Ctrl-C drains the runner before the server stops."""
+child processes in their own sessions, so Ctrl-C drains the runner before the server stops.
+
+The children end with `rehab up` even if it is killed (Linux's parent-death signal), and a new
+`rehab up` on the same REHAB_HOME ends whatever an earlier one left behind, so a restart after
+a crash just works."""
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -11,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
@@ -23,6 +29,61 @@ from flows.settings import Settings
 from plans.errors import RehabError
 
 SERVER_START_SECONDS = 120
+LEFTOVER_GRACE_SECONDS = 5
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: SIGTERM when `rehab up` ends, however it ends (Linux)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the leftovers sweep of the next start
+        return
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _pids_file(home: Path) -> Path:
+    return home / "up.pids"
+
+
+def _remember(home: Path, processes: list[subprocess.Popen[bytes]]) -> None:
+    """Note the children (each leads its own process group) for the next start's sweep."""
+    _pids_file(home).write_text(json.dumps([p.pid for p in processes]))
+
+
+def _ours(pid: int, home: Path) -> bool:
+    """True if `pid` is still a process group this REHAB_HOME's `rehab up` started (not a
+    stranger that reused the number)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    marker = f"PREFECT_HOME={home / 'prefect'}".encode()
+    return marker in environ and os.getpgid(pid) == pid
+
+
+def end_leftovers(home: Path) -> list[int]:
+    """End the process groups an earlier `rehab up` of this home left running (it was killed
+    before it could stop them); returns their ids."""
+    try:
+        pids = [int(p) for p in json.loads(_pids_file(home).read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
+    alive = [pid for pid in pids if _ours(pid, home)]
+    for pid in alive:
+        with suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + LEFTOVER_GRACE_SECONDS
+    while time.monotonic() < deadline and any(_ours(pid, home) for pid in alive):
+        time.sleep(0.1)
+    for pid in alive:
+        if _ours(pid, home):
+            with suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+    _pids_file(home).unlink(missing_ok=True)
+    return alive
 
 
 @contextmanager
@@ -79,7 +140,8 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=server_environment(settings), stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        start_new_session=True,
+        preexec_fn=_die_with_parent)  # noqa: PLW1509  # `rehab up` has one thread when it starts children
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -98,7 +160,8 @@ def start_runner(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     env = dict(os.environ, **engine_client.prefect_environment(settings))
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(int(settings.runner_poll.total_seconds()) or 1)
     return subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent)  # noqa: PLW1509  # one thread, as above
 
 
 def stop(process: subprocess.Popen[bytes], name: str, timeout: float = 150) -> None:
@@ -120,6 +183,10 @@ def up(app: App, *, examples: list[Path]) -> None:
     home = settings.home_dir
     logs = home / "logs"
     with single_instance(home):
+        ended = end_leftovers(home)
+        if ended:
+            click.echo(f"ended what an earlier `rehab up` left running (pids "
+                       f"{', '.join(map(str, ended))})")
         logs.mkdir(exist_ok=True)
         app.store  # noqa: B018  # migrate the case store and check its key before anything runs
         app.directories  # noqa: B018  # refuse bad directories now, not at the first message
@@ -132,6 +199,7 @@ def up(app: App, *, examples: list[Path]) -> None:
             elif not engine_client.is_up(settings):
                 raise RehabError(f"PREFECT_API_URL {settings.prefect_api_url} does not answer")
             runner = start_runner(settings, runner_log)
+            _remember(home, [p for p in (server, runner) if p is not None])
             stopping = False
 
             def on_signal(*_: object) -> None:
@@ -161,6 +229,7 @@ def up(app: App, *, examples: list[Path]) -> None:
                 stop(runner, "the runner")
                 if server is not None:
                     stop(server, "the Prefect server", timeout=30)
+                _pids_file(home).unlink(missing_ok=True)
         click.echo("stopped.")
 
 

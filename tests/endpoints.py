@@ -22,6 +22,7 @@ class Mail:
     to: list[str]
     subject: str
     body: str
+    html: list[str] = field(default_factory=list)  # every text/html part, decoded
 
 
 @dataclass
@@ -35,7 +36,8 @@ class SmtpServer:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         part = message.get_body(preferencelist=("plain", "html"))
         body = part.get_content() if part is not None else ""
-        self.received.append(Mail(list(envelope.rcpt_tos), str(message["subject"]), body))
+        html = [p.get_content() for p in message.walk() if p.get_content_type() == "text/html"]
+        self.received.append(Mail(list(envelope.rcpt_tos), str(message["subject"]), body, html))
         return "250 OK"
 
     def start(self) -> SmtpServer:

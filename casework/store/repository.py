@@ -168,19 +168,27 @@ def audit(session: Session, *, sealer: Sealer, case_code: str | None, actor: str
                          detail=detail or {}, note_sealed=sealer.seal_text(note)))
 
 
-def cancel_stale_reminders(session: Session, *, case: Case, now: datetime,
-                           schedule: set[str] | None = None) -> int:
+def withdraw_stale_messages(session: Session, *, case: Case, now: datetime,
+                            schedule: set[str] | None = None) -> set[str]:
     """Withdraw unsent reminders of steps no longer open and, after an amendment, future ones
-    not in the new `schedule` (reminder keys): a partner whose step ended hears that alone."""
+    not in the new `schedule` (reminder keys): a partner whose step ended hears that alone.
+    A referral still waiting to go out for a step that ended is withdrawn too; the steps
+    whose referral was withdrawn are returned (their partner never heard of them)."""
     open_steps = {sid for sid, run in case.steps.items() if run.state == "open"}
     rows = session.scalars(select(OutboxRow).where(
-        OutboxRow.case_code == case.code, OutboxRow.kind == "reminder",
+        OutboxRow.case_code == case.code, OutboxRow.kind.in_(("reminder", "referral")),
         OutboxRow.status.in_(("pending", "sending")))).all()
-    stale = [r for r in rows if r.step_id not in open_steps or (
-        schedule is not None and r.key not in schedule and r.due_at > now)]
-    for row in stale:
-        row.status, row.last_error = "cancelled", "the step ended or its schedule changed"
-    return len(stale)
+    unheard: set[str] = set()
+    for row in rows:
+        if row.kind == "referral":
+            # One being sent right now may reach the partner: then so must the cancellation.
+            if row.status == "pending" and row.step_id not in open_steps:
+                row.status, row.last_error = "cancelled", "the step ended before it was sent"
+                unheard.add(row.step_id or "")
+        elif row.step_id not in open_steps or (
+                schedule is not None and row.key not in schedule and row.due_at > now):
+            row.status, row.last_error = "cancelled", "the step ended or its schedule changed"
+    return unheard
 
 
 def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> int:
