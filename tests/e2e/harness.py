@@ -151,6 +151,15 @@ class Rehab:
                         {"flow_runs": {"tags": {"all_": []}}, "limit": 200})
         return [r for r in runs if r["name"].startswith(f"{code} · ")]
 
+    def resume_as_the_ui(self, run_id: str, choose: dict[str, str]) -> dict[str, Any]:
+        """Submit a suspended run's form as the default UI does: read the form's schema from
+        the run input the run stored, fill it in as the UI would, resume."""
+        keyset = self.flow_run(run_id)["state"]["state_details"]["run_input_keyset"]
+        stored = self.api("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}")
+        schema = json.loads(stored) if isinstance(stored, str) else stored
+        values = as_the_ui_fills_it(schema, choose)
+        return dict(self.api("POST", f"/flow_runs/{run_id}/resume", {"run_input": values}))
+
     def write_plan(self, name: str, text: str) -> Path:
         path = self.home / f"{name}.yaml"
         path.write_text(text)
@@ -160,3 +169,19 @@ class Rehab:
 def example_directories() -> dict[str, str]:
     return {"REHAB_PARTNERS_FILE": str(EXAMPLES / "partners.yaml"),
             "REHAB_STAFF_FILE": str(EXAMPLES / "staff.yaml")}
+
+
+def as_the_ui_fills_it(schema: dict[str, Any], choose: dict[str, str]) -> dict[str, Any]:
+    """The run input the Prefect UI's form sends for `schema`: a list (`enum`, also behind a
+    `$ref`) offers its values and the person picks `choose[field]`, which must be offered; a
+    `const` is a disabled, empty box, so nothing is sent for it; any other field is typed."""
+    values: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        if "$ref" in prop:
+            prop = {**schema["$defs"][prop["$ref"].rsplit("/", 1)[-1]], **prop}
+        if "const" in prop:
+            continue
+        if "enum" in prop:
+            assert choose[name] in prop["enum"], f"{choose[name]!r} is not offered for {name}"
+        values[name] = choose[name]
+    return values

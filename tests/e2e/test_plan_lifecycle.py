@@ -53,6 +53,7 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
     code = "E2E-STORY-1"
     launched = rehab.rehab("plan", "launch", str(rehab.write_plan(code, STORY)), "--json")
     assert '"awaiting-approval"' in launched.stdout
+    assert launched.stderr == "", "a command prints what it did and nothing else"
     plan_run = rehab.status(code)["flow_run_id"]
     run = rehab.flow_run(plan_run)
     assert run["name"] == code
@@ -62,22 +63,24 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
     approval = suspended_decision(rehab, code, f"{code} · approval")
     wait_for(lambda: no_process_held(rehab, plan_run), timeout=60,
              what="no process to be held while the plan waits for a person")
-    rehab.api("POST", f"/flow_runs/{approval}/resume",
-              {"run_input": {"approved_by": "l-istomova"}})
+    accepted = rehab.resume_as_the_ui(approval, {"approved_by": "l-istomova"})
+    assert accepted["status"] == "ACCEPT", accepted
     wait_for(lambda: rehab.steps(code)["shelter"] == "open", timeout=60, what="shelter to open")
     assert rehab.status(code)["state"] == "active"
 
     # Legal consent is refused in the CLI: the step is skipped, the plan goes on.
     suspended_decision(rehab, code, f"{code} · consent · legal")
-    rehab.rehab("consent", "record", code, "--scope", "legal", "--refused", "--by",
-                "n-zdolnik", "--note", f"{PERSON['name']} said no")
+    refused = rehab.rehab("consent", "record", code, "--scope", "legal", "--refused", "--by",
+                          "n-zdolnik", "--note", f"{PERSON['name']} said no")
+    assert refused.stderr == "" and refused.stdout.startswith(f"{code}: consent refused")
     wait_for(lambda: rehab.steps(code)["legal"] == "skipped", timeout=60, what="legal skipped")
 
     # Medical consent is asked only once the shelter stay ends; given in the UI form.
     medical = suspended_decision(rehab, code, f"{code} · consent · medical")
     assert rehab.steps(code)["shelter"] == "completed"
-    rehab.api("POST", f"/flow_runs/{medical}/resume",
-              {"run_input": {"decision": "given", "recorded_by": "n-zdolnik"}})
+    accepted = rehab.resume_as_the_ui(medical, {"decision": "given",
+                                                "recorded_by": "n-zdolnik"})
+    assert accepted["status"] == "ACCEPT", accepted
     wait_for(lambda: rehab.steps(code)["medical"] == "open", timeout=60, what="medical open")
     wait_for(lambda: no_process_held(rehab, plan_run), timeout=60,
              what="no process to be held while the plan sleeps")

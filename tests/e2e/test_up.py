@@ -88,3 +88,35 @@ def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> N
     finally:
         again.send_signal(signal.SIGINT)
         again.communicate(timeout=240)
+
+
+def test_up_starts_again_after_it_was_killed_and_leaves_no_orphans(tmp_path: Path) -> None:
+    port = free_port()
+    env = rehab_env(tmp_path / "home", port)
+    first = subprocess.Popen([sys.executable, "-m", "flows", "up"], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert first.stdout is not None
+    wait_for(lambda: "Press Ctrl-C" in first.stdout.readline(), timeout=180,
+             what="`rehab up` to be up", every=0)
+    children = json.loads((tmp_path / "home" / "up.pids").read_text())
+    assert len(children) == 2, "the server and the runner"
+    first.kill()  # SIGKILL to `rehab up` alone, as the OOM killer would
+    first.wait()
+
+    again = subprocess.Popen([sys.executable, "-m", "flows", "up"], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert again.stdout is not None
+        lines: list[str] = []
+        wait_for(lambda: lines.append(again.stdout.readline()) or "Press Ctrl-C" in lines[-1]
+                 or again.poll() is not None, timeout=180, what="the second `rehab up`",
+                 every=0)
+        assert again.poll() is None, "".join(lines)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
+                f"/proc/{pid}/status").read_text(), f"the first start's child {pid} ended"
+    finally:
+        again.send_signal(signal.SIGINT)
+        rest = again.communicate(timeout=240)[0]
+    assert "stopped." in rest
