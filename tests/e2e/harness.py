@@ -176,9 +176,9 @@ def as_the_ui_fills_it(schema: dict[str, Any], choose: dict[str, str]) -> dict[s
     `$ref`) offers its values and the person picks `choose[field]`, which must be offered; a
     `const` is a disabled, empty box, so nothing is sent for it; any other field is typed."""
     values: dict[str, Any] = {}
-    for name, prop in schema.get("properties", {}).items():
-        if "$ref" in prop:
-            prop = {**schema["$defs"][prop["$ref"].rsplit("/", 1)[-1]], **prop}
+    for name, field in schema.get("properties", {}).items():
+        prop = ({**schema["$defs"][field["$ref"].rsplit("/", 1)[-1]], **field}
+                if "$ref" in field else field)
         if "const" in prop:
             continue
         if "enum" in prop:
