@@ -10,6 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from casework.events import (
+    CheckInDue,
+    CheckInMissed,
+    CheckInNotFollowedUp,
+    ConsentNeeded,
+    Event,
+    PlanCompleted,
+    StepCompleted,
+    StepOverdue,
+    StepSkipped,
+    StepStarted,
+)
 from plans.errors import RehabError
 from plans.model import Plan, Step
 
@@ -59,17 +71,6 @@ class Consent:
 
     status: ConsentStatus
     at: datetime
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something that happened to a case; messages and the audit log are derived from it."""
-
-    kind: str
-    at: datetime
-    step: str | None = None
-    occurrence: str = ""
-    detail: str = ""
 
 
 @dataclass
@@ -162,7 +163,7 @@ def advance(case: Case, now: datetime) -> list[Event]:
             changed = changed or before != _progress(run)
     if all(r.state in ENDED_STEP for r in case.steps.values()):
         case.state = "completed"
-        events.append(Event("plan-completed", now))
+        events.append(PlanCompleted(now))
     return events
 
 
@@ -178,7 +179,7 @@ def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,
     failed = [d for d in step.after if case.steps[d].state in ("skipped", "cancelled")]
     if failed:
         end_step(run, "skipped", now, f"prerequisite {failed[0]} was {case.steps[failed[0]].state}")
-        events.append(Event("step-skipped", now, step.id, detail=run.reason or ""))
+        events.append(StepSkipped(now, step.id, run.reason or ""))
         return
     ready = _ready_at(case, step)
     if ready is None or ready > now:
@@ -188,15 +189,15 @@ def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,
                if c is not None and c.status != "given"]
     if refused:
         end_step(run, "skipped", now, f"consent {refused[0]} {case.consents[refused[0]].status}")
-        events.append(Event("step-skipped", now, step.id, detail=run.reason or ""))
+        events.append(StepSkipped(now, step.id, run.reason or ""))
     elif all(c is not None for c in decisions):
         run.state = "open"
         run.started_at = max([ready, *(c.at for c in decisions if c is not None)])
-        events.append(Event("step-started", now, step.id))
+        events.append(StepStarted(now, step.id))
     elif run.state != "awaiting-consent":
         run.state = "awaiting-consent"
         missing = [s for s, c in zip(step.consent, decisions, strict=True) if c is None]
-        events.append(Event("consent-needed", now, step.id, detail=",".join(missing)))
+        events.append(ConsentNeeded(now, step.id, tuple(missing)))
 
 
 def _advance_open(case: Case, step: Step, run: StepRun, now: datetime,
@@ -204,24 +205,24 @@ def _advance_open(case: Case, step: Step, run: StepRun, now: datetime,
     assert run.started_at is not None  # an open step has started
     while (at := checkin_time(step, run, len(run.check_ins))) is not None and at <= now:
         run.check_ins.append(CheckIn(len(run.check_ins), at))
-        events.append(Event("check-in-due", now, step.id, occurrence=str(len(run.check_ins) - 1)))
+        events.append(CheckInDue(now, step.id, len(run.check_ins) - 1))
     ci = step.check_ins
     if step.duration is not None and run.started_at + step.duration <= now:
         end_step(run, "completed", run.started_at + step.duration, "duration ended")
-        events.append(Event("step-completed", now, step.id, detail=run.reason or ""))
+        events.append(StepCompleted(now, step.id, run.reason or ""))
         return
     if (step.duration is None and ci is not None and ci.count is not None
             and len(run.check_ins) == ci.count
             and all(c.outcome != "pending" for c in run.check_ins)):
         end_step(run, "completed", now, "all check-ins done")
-        events.append(Event("step-completed", now, step.id, detail=run.reason or ""))
+        events.append(StepCompleted(now, step.id, run.reason or ""))
         return
     if step.due is not None:
         overdue_at = run.started_at + step.due
         for level, at in ((1, overdue_at), (2, overdue_at + case.plan.escalate_after)):
             if run.overdue_level < level and at <= now:
                 run.overdue_level = level
-                events.append(Event("step-overdue", now, step.id, occurrence=str(level)))
+                events.append(StepOverdue(now, step.id, level))
 
 
 def _mark_missed(case: Case, step: Step, run: StepRun, now: datetime,
@@ -232,17 +233,20 @@ def _mark_missed(case: Case, step: Step, run: StepRun, now: datetime,
     for ci in run.check_ins:
         if ci.outcome == "pending" and ci.at + grace <= now:
             ci.outcome = "missed"
-            streak = 0
-            for earlier in reversed(run.check_ins[: ci.seq + 1]):
-                if earlier.outcome != "missed":
-                    break
-                streak += 1
-            events.append(Event("check-in-missed", now, step.id, occurrence=str(ci.seq),
-                                detail=f"streak={streak}"))
+            events.append(CheckInMissed(now, step.id, ci.seq, miss_streak(run, ci.seq)))
         if _unfollowed(ci) and ci.at + 2 * grace <= now:
             ci.escalated = True
-            events.append(Event("check-in-not-followed-up", now, step.id,
-                                occurrence=str(ci.seq)))
+            events.append(CheckInNotFollowedUp(now, step.id, ci.seq))
+
+
+def miss_streak(run: StepRun, seq: int) -> int:
+    """How many check-ins in a row, up to and including number `seq`, were missed."""
+    streak = 0
+    for earlier in reversed(run.check_ins[: seq + 1]):
+        if earlier.outcome != "missed":
+            break
+        streak += 1
+    return streak
 
 
 def _unfollowed(ci: CheckIn) -> bool:

@@ -6,7 +6,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from casework.domain import Case, Event, checkin_time
+from casework.domain import Case, checkin_time
+from casework.events import (
+    ApprovalRequested,
+    CheckInMissed,
+    CheckInNotFollowedUp,
+    ConsentNeeded,
+    Event,
+    PlanCancelled,
+    PlanCompleted,
+    PlanTerminated,
+    StepCancelled,
+    StepOverdue,
+    StepRescheduled,
+    StepStarted,
+)
 from plans.directories import quiet_bounds
 from plans.model import Plan
 
@@ -55,31 +69,31 @@ def notices_for(event: Event, case: Case, supervisor: str, *,
         return Notice(kind, recipient, case.code, event.at, event.step, occurrence)
 
     partner = _partner(event.step, case.plan, earlier)
-    match event.kind:
-        case "approval-requested":
-            return [to("approval-request", boss, event.occurrence)]
-        case "step-started" if partner:
+    match event:
+        case ApprovalRequested(episode=episode):
+            return [to("approval-request", boss, str(episode))]
+        case StepStarted() if partner:
             return [to("referral", partner)]
-        case "step-cancelled" if partner:
+        case StepCancelled() if partner:
             return [to("step-cancelled", partner)]
-        case "step-rescheduled" if partner:
-            return [to("step-rescheduled", partner, event.occurrence)]
-        case "consent-needed":
-            return [to("consent-request", manager, event.detail)]
-        case "check-in-missed":
-            notices = [to("check-in-missed", manager, event.occurrence)]
-            if event.detail.startswith("streak=") and int(event.detail[7:]) >= 2:
-                notices.append(to("missed-again", boss, event.occurrence))
+        case StepRescheduled(at=at) if partner:
+            return [to("step-rescheduled", partner, at.isoformat())]
+        case ConsentNeeded(scopes=scopes):
+            return [to("consent-request", manager, ",".join(scopes))]
+        case CheckInMissed(occurrence=seq, streak=streak):
+            notices = [to("check-in-missed", manager, str(seq))]
+            if streak >= 2:
+                notices.append(to("missed-again", boss, str(seq)))
             return notices
-        case "check-in-not-followed-up":
-            return [to("missed-not-followed-up", boss, event.occurrence)]
-        case "step-overdue":
-            if event.occurrence == "1":
-                return [to("step-overdue", manager, "1")]
+        case CheckInNotFollowedUp(occurrence=seq):
+            return [to("missed-not-followed-up", boss, str(seq))]
+        case StepOverdue(level=1):
+            return [to("step-overdue", manager, "1")]
+        case StepOverdue():
             return [to("overdue-escalated", boss, "2")]
-        case "plan-completed":
+        case PlanCompleted():
             return [to("plan-completed", manager)]
-        case "plan-cancelled" | "plan-terminated":
+        case PlanCancelled() | PlanTerminated():
             return [to("plan-ended", manager), to("plan-ended", boss)]
     return []
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casework import transitions
 from casework.decisions import record_decision
-from casework.domain import Case, ConsentStatus, Event, RecordedOutcome, advance
+from casework.domain import Case, ConsentStatus, RecordedOutcome, advance
+from casework.events import ApprovalRequested, Event, PlanLaunched
 from casework.messages import Notice, notices_for, upcoming_reminders
 from casework.store.db import Store
 from casework.store.repository import (
@@ -90,10 +91,8 @@ def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
 def _audit_events(session: Session, store: Store, row: CaseRow, events: list[Event], *,
                   actor: str, now: datetime) -> None:
     for e in events:
-        detail = {k: v for k, v in (("step", e.step), ("occurrence", e.occurrence),
-                                    ("detail", e.detail)) if v}
         audit(session, sealer=store.sealer, case_code=row.code, actor=actor, action=e.kind,
-              now=now, detail=detail)
+              now=now, detail=e.facts())
 
 
 def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: datetime,
@@ -121,9 +120,9 @@ def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: 
             row.revisions.append(PlanRevisionRow(
                 episode=row.episode, revision=1, created_by=by, created_at=now,
                 plan=plan.without_person().model_dump(mode="json")))
-        events = [Event("plan-launched", now, detail=f"episode {row.episode}")]
+        events: list[Event] = [PlanLaunched(now, row.episode)]
         if case.state == "awaiting-approval":
-            events.append(Event("approval-requested", now, occurrence=str(row.episode)))
+            events.append(ApprovalRequested(now, row.episode))
         save_domain(session, row=row, case=case, now=now)
         row.wake_at = now  # due at once: its flow run must start (the clock makes sure)
         detail = {"episode": row.episode, "relaunch_of": relaunch_of} if relaunch_of else {}
@@ -256,7 +255,7 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str,
         events = transitions.amend(case, plan, now)
         if supervisor != row.supervisor and case.state == "awaiting-approval":
             # The new supervisor decides now: they are asked, as the first one was.
-            events.append(Event("approval-requested", now, occurrence=str(row.episode)))
+            events.append(ApprovalRequested(now, row.episode))
         add_revision(session, row=row, plan=plan, supervisor=supervisor, by=by, now=now)
         if plan.person is not None:
             row.person_sealed = seal_person(store.sealer, plan.person)

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from casework.domain import ENDED_STEP, Case, Event, advance, next_wake
+from casework.domain import ENDED_STEP, Case, advance, next_wake
+from casework.events import (
+    ApprovalRequested,
+    CheckInDue,
+    ConsentNeeded,
+    Event,
+    StepCompleted,
+    StepOverdue,
+    StepSkipped,
+)
 from casework.messages import Notice, after_quiet_hours, notices_for, upcoming_reminders
 from casework.transitions import approve, decide_consent, record_outcome
 from plans.directories import Directories
@@ -80,16 +89,16 @@ def _told(notice: Notice, directories: Directories, plan_tz: ZoneInfo) -> Told:
 
 
 def _describe(event: Event) -> str:
-    what = _WHAT.get(event.kind, event.kind.replace("-", " "))
-    if event.kind == "check-in-due":
-        what = f"check-in #{int(event.occurrence) + 1} (assumed attended)"
-    elif event.kind == "consent-needed":
-        what = f"waits for consent: {event.detail} (assumed given at once)"
-    elif event.kind == "step-overdue":
-        what = "step overdue" if event.occurrence == "1" else "step still overdue: escalated"
-    elif event.detail and event.kind in ("step-completed", "step-skipped"):
-        what += f" ({event.detail})"
-    return what
+    match event:
+        case CheckInDue(occurrence=seq):
+            return f"check-in #{seq + 1} (assumed attended)"
+        case ConsentNeeded(scopes=scopes):
+            return f"waits for consent: {','.join(scopes)} (assumed given at once)"
+        case StepOverdue(level=level):
+            return "step overdue" if level == 1 else "step still overdue: escalated"
+        case StepCompleted(reason=reason) | StepSkipped(reason=reason) if reason:
+            return f"{_WHAT[event.kind]} ({reason})"
+    return _WHAT.get(event.kind, event.kind.replace("-", " "))
 
 
 def simulate(plan: Plan, directories: Directories, *, launch_at: datetime,
@@ -107,7 +116,7 @@ def simulate(plan: Plan, directories: Directories, *, launch_at: datetime,
         sim.entries.append(Entry(at, event.step, _describe(event), told))
 
     if approval_required:
-        note(Event("approval-requested", launch_at, occurrence="1"), launch_at)
+        note(ApprovalRequested(launch_at, 1), launch_at)
         approve(case, launch_at)
     seen: set[str] = set()
     now = start
@@ -118,10 +127,11 @@ def simulate(plan: Plan, directories: Directories, *, launch_at: datetime,
                 note(event, now)
             follow: list[Event] = []
             for event in events:
-                if event.kind == "check-in-due" and event.step:
-                    follow += record_outcome(case, event.step, "attended", "simulation", now)[1]
-                if event.kind == "consent-needed":
-                    scopes = [s for s in event.detail.split(",") if s not in case.consents]
+                if isinstance(event, CheckInDue):
+                    follow += record_outcome(case, event.step_id, "attended", "simulation",
+                                             now)[1]
+                if isinstance(event, ConsentNeeded):
+                    scopes = [s for s in event.scopes if s not in case.consents]
                     if scopes:
                         follow += decide_consent(case, scopes, "given", now)
             events = advance(case, now) if follow else []

@@ -10,11 +10,23 @@ from casework.domain import (
     CheckIn,
     Consent,
     ConsentStatus,
-    Event,
     RecordedOutcome,
     StepRun,
     TransitionRefused,
     end_step,
+)
+from casework.events import (
+    CheckInRecorded,
+    ConsentRecorded,
+    Event,
+    PlanAmended,
+    PlanApproved,
+    PlanCancelled,
+    PlanTerminated,
+    StepAdded,
+    StepCancelled,
+    StepCompleted,
+    StepRescheduled,
 )
 from plans.model import Plan
 
@@ -29,7 +41,7 @@ def approve(case: Case, now: datetime) -> list[Event]:
     if case.state != "awaiting-approval":
         raise TransitionRefused(f"case {case.code} is {case.state}, not awaiting approval")
     case.state, case.approved_at = "active", now
-    return [Event("plan-approved", now)]
+    return [PlanApproved(now)]
 
 
 def decide_consent(case: Case, scopes: list[str], status: ConsentStatus,
@@ -48,13 +60,13 @@ def decide_consent(case: Case, scopes: list[str], status: ConsentStatus,
             raise TransitionRefused(f"consent {scope!r} of case {case.code} was never given, so "
                                     "it cannot be withdrawn; record it as refused instead")
         case.consents[scope] = Consent(status, now)
-        events.append(Event(f"consent-{status}", now, detail=scope))
+        events.append(ConsentRecorded(now, scope, status))
     if status != "given":
         for step in case.plan.steps:
             run = case.steps[step.id]
             if run.state == "open" and set(step.consent) & set(scopes):
                 end_step(run, "cancelled", now, "consent withdrawn")
-                events.append(Event("step-cancelled", now, step.id, detail="consent withdrawn"))
+                events.append(StepCancelled(now, step.id, "consent withdrawn"))
     return events
 
 
@@ -62,12 +74,12 @@ def withdraw_all(case: Case, now: datetime) -> list[Event]:
     """Consent withdrawn entirely: every open or waiting step ends and the case is cancelled."""
     if case.ended:
         raise TransitionRefused(f"case {case.code} is already {case.state}")
-    events = [Event("consent-withdrawn", now, detail="all")]
+    events: list[Event] = [ConsentRecorded(now, "all", "withdrawn")]
     for scope in case.plan.consent_scopes:
         case.consents[scope] = Consent("withdrawn", now)
     events += _end_all(case, now, "consent withdrawn")
     case.state, case.reason = "cancelled", "consent withdrawn"
-    events.append(Event("plan-cancelled", now, detail="consent withdrawn"))
+    events.append(PlanCancelled(now, "consent withdrawn"))
     return events
 
 
@@ -80,18 +92,18 @@ def breach(case: Case, rule: str, now: datetime) -> list[Event]:
                                 f"{', '.join(case.plan.rules) or 'none'}")
     events = _end_all(case, now, f"rule {rule} breached")
     case.state, case.reason = "terminated", f"rule {rule} breached"
-    events.append(Event("plan-terminated", now, detail=f"rule {rule} breached"))
+    events.append(PlanTerminated(now, rule))
     return events
 
 
 def _end_all(case: Case, now: datetime, reason: str) -> list[Event]:
-    events = []
+    events: list[Event] = []
     for run in case.steps.values():
         if run.state not in ENDED_STEP:
             was_open = run.state == "open"
             end_step(run, "cancelled", now, reason)
             if was_open:  # only partners who were referred need to hear it is off
-                events.append(Event("step-cancelled", now, run.id, detail=reason))
+                events.append(StepCancelled(now, run.id, reason))
     return events
 
 
@@ -109,7 +121,7 @@ def record_outcome(case: Case, step_id: str, outcome: RecordedOutcome, by: str,
         raise TransitionRefused(f"no check-in of step {step_id} of case {case.code} is waiting "
                                 "for an outcome (none is due yet)")
     target.outcome, target.recorded_by = outcome, by
-    return target, [Event("check-in-recorded", now, step_id, str(target.seq), outcome)]
+    return target, [CheckInRecorded(now, step_id, target.seq, outcome)]
 
 
 def complete_step(case: Case, step_id: str, now: datetime) -> list[Event]:
@@ -119,7 +131,7 @@ def complete_step(case: Case, step_id: str, now: datetime) -> list[Event]:
     if run.state != "open":
         raise TransitionRefused(f"step {step_id} of case {case.code} is {run.state}, not open")
     end_step(run, "completed", now, "completed by hand")
-    return [Event("step-completed", now, step_id, detail="completed by hand")]
+    return [StepCompleted(now, step_id, "completed by hand")]
 
 
 def amend(case: Case, plan: Plan, now: datetime) -> list[Event]:
@@ -135,18 +147,17 @@ def amend(case: Case, plan: Plan, now: datetime) -> list[Event]:
             was_open = run.state == "open"
             end_step(run, "cancelled", now, "removed by amendment")
             if was_open:
-                events.append(Event("step-cancelled", now, step_id, detail="removed by amendment"))
+                events.append(StepCancelled(now, step_id, "removed by amendment"))
     for step in plan.steps:
         if step.id not in case.steps:
             case.steps[step.id] = StepRun(step.id)
-            events.append(Event("step-added", now, step.id))
+            events.append(StepAdded(now, step.id))
         else:
             run = case.steps[step.id]
             old = case.plan.step(step.id) if step.id in {s.id for s in case.plan.steps} else None
             if run.state == "open" and old is not None and old != step:
-                events.append(Event("step-rescheduled", now, step.id,
-                                    occurrence=now.isoformat()))
+                events.append(StepRescheduled(now, step.id))
     # Steps removed long ago stay in history; the plan's start never moves once launched.
     case.plan = plan.without_person()
-    events.append(Event("plan-amended", now))
+    events.append(PlanAmended(now))
     return events

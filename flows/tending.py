@@ -24,8 +24,7 @@ def reconcile(app: App, code: str) -> Outcome:
 
 def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
     """What the engine did, one line per event, for the run's logs: codes and ids only."""
-    return [(e.at, f"{e.kind} {e.step or ''}{f' ({e.detail})' if e.detail else ''}".strip())
-            for e in outcome.events]
+    return [(e.at, e.line()) for e in outcome.events]
 
 
 def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str]]) -> None:

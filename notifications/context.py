@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.domain import Case, checkin_time
+from casework.domain import Case, checkin_time, miss_streak
 from casework.store.tables import OutboxRow
 from plans.directories import Directories
 from plans.durations import format_duration
@@ -96,12 +96,7 @@ def _step_context(case: Case, step: Step, row: OutboxRow, directories: Directori
         seq = int(seq_text)
         at = (run.check_ins[seq].at if seq < len(run.check_ins)
               else checkin_time(step, run, seq))
-        streak = 0
-        for ci in reversed(run.check_ins[: seq + 1]):
-            if ci.outcome != "missed":
-                break
-            streak += 1
-        out.update(at=_when(at, tz), number=seq + 1, streak=streak)
+        out.update(at=_when(at, tz), number=seq + 1, streak=miss_streak(run, seq))
     elif row.kind in ("step-overdue", "overdue-escalated") and step.due and run.started_at:
         out["at"] = _when(run.started_at + step.due, tz)
     elif row.kind == "step-rescheduled" and run.started_at:

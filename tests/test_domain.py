@@ -9,6 +9,7 @@ import pytest
 
 from casework import transitions
 from casework.domain import Case, TransitionRefused, advance, next_wake
+from casework.events import CheckInMissed, ConsentNeeded, StepOverdue
 from plans.model import Plan
 from tests.conftest import T0
 
@@ -66,7 +67,7 @@ def test_a_dependent_step_starts_the_moment_its_prerequisite_completes() -> None
 def test_a_step_waits_for_consent_and_starts_when_it_is_given() -> None:
     case = active(make_plan(step("a", consent=["medical"])))
     events = advance(case, T0)
-    assert kinds(events) == ["consent-needed:a"] and events[0].detail == "medical"
+    assert events == [ConsentNeeded(T0, "a", ("medical",))]
     assert case.waiting_consent == ["medical"] and next_wake(case) is None
     transitions.decide_consent(case, ["medical"], "given", T0 + 5 * S)
     assert kinds(advance(case, T0 + 5 * S)) == ["step-started:a"]
@@ -91,7 +92,7 @@ def test_check_ins_fall_due_and_are_missed_after_the_grace_period() -> None:
     assert kinds(advance(case, T0 + 10 * S)) == ["check-in-due:a"]
     assert next_wake(case) == T0 + 15 * S
     missed = advance(case, T0 + 15 * S)
-    assert kinds(missed) == ["check-in-missed:a"] and missed[0].detail == "streak=1"
+    assert kinds(missed) == ["check-in-missed:a"] and missed[0].streak == 1
     assert kinds(advance(case, T0 + 20 * S)) == ["check-in-due:a", "check-in-not-followed-up:a"]
     transitions.record_outcome(case, "a", "attended", "n-zdolnik", T0 + 21 * S)
     assert kinds(advance(case, T0 + 21 * S)) == ["step-completed:a", "plan-completed"]
@@ -144,8 +145,8 @@ def test_repeated_misses_are_counted_as_a_streak() -> None:
     case = active(make_plan(step("a", check_ins={"every": "10s", "grace": "1s"})))
     advance(case, T0)
     advance(case, T0 + 11 * S)
-    streaks = [e.detail for e in advance(case, T0 + 21 * S) if e.kind == "check-in-missed"]
-    assert streaks == ["streak=2"]
+    streaks = [e.streak for e in advance(case, T0 + 21 * S) if isinstance(e, CheckInMissed)]
+    assert streaks == [2]
 
 
 def test_an_overdue_step_is_flagged_then_escalated() -> None:
@@ -153,9 +154,9 @@ def test_an_overdue_step_is_flagged_then_escalated() -> None:
     case = active(plan)
     advance(case, T0)
     assert next_wake(case) == T0 + 10 * S
-    assert [e.occurrence for e in advance(case, T0 + 10 * S)] == ["1"]
+    assert advance(case, T0 + 10 * S) == [StepOverdue(T0 + 10 * S, "a", 1)]
     assert next_wake(case) == T0 + 30 * S
-    assert [e.occurrence for e in advance(case, T0 + 30 * S)] == ["2"]
+    assert advance(case, T0 + 30 * S) == [StepOverdue(T0 + 30 * S, "a", 2)]
     assert next_wake(case) is None
 
 
@@ -224,3 +225,14 @@ def test_times_are_utc_aware() -> None:
     advance(case, T0)
     started = case.steps["a"].started_at
     assert isinstance(started, datetime) and started.utcoffset() == timedelta(0)
+
+
+def test_events_say_what_happened_in_ids_and_numbers_for_logs_and_audit_rows() -> None:
+    case = active(make_plan(step("a", check_ins={"every": "10s", "grace": "1s"})))
+    advance(case, T0)
+    advance(case, T0 + 10 * S)
+    [missed] = [e for e in advance(case, T0 + 11 * S) if isinstance(e, CheckInMissed)]
+    assert missed.facts() == {"step": "a", "occurrence": 0, "streak": 1}
+    assert missed.line() == "check-in-missed a (occurrence=0, streak=1)"
+    assert ConsentNeeded(T0, "a", ("medical", "legal")).line() == (
+        "consent-needed a (scopes=medical,legal)")

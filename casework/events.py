@@ -1,0 +1,220 @@
+"""What happens to a case, as typed domain events: raised by the domain (and the services for
+launch), matched by type where messages, audit rows and run logs are made.
+
+Every field is an id, a number or a fixed reason: an event never carries personal data, so it
+may be logged on the plan's Prefect run as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a case at `at`."""
+
+    KIND: ClassVar[str] = "event"
+    at: datetime
+
+    @property
+    def kind(self) -> str:
+        """The event's name in audit rows and logs, e.g. `step-started`."""
+        return self.KIND
+
+    @property
+    def step(self) -> str | None:
+        """The step it is about, if any."""
+        return None
+
+    def facts(self) -> dict[str, str | int]:
+        """Its fields but the time, for an audit row or a log line."""
+        return {("step" if f.name == "step_id" else f.name): value for f in fields(self)
+                if f.name != "at" and (value := getattr(self, f.name)) not in (None, "", ())}
+
+    def line(self) -> str:
+        """One log line: `step-started medical`, `check-in-missed medical (occurrence=2, ...)`."""
+        facts = {k: v for k, v in self.facts().items() if k != "step"}
+        extra = ", ".join(f"{k}={v}" for k, v in facts.items())
+        return " ".join(p for p in (self.kind, self.step or "", f"({extra})" if extra else "")
+                        if p)
+
+
+@dataclass(frozen=True)
+class StepEvent(Event):
+    """An event about one step."""
+
+    step_id: str
+
+    @property
+    def step(self) -> str | None:
+        """The step it is about."""
+        return self.step_id
+
+
+@dataclass(frozen=True)
+class PlanLaunched(Event):
+    """A plan was recorded: a new case, or a new episode of an ended one."""
+
+    KIND = "plan-launched"
+    episode: int
+
+
+@dataclass(frozen=True)
+class ApprovalRequested(Event):
+    """The plan (of this episode) waits for its supervisor's approval."""
+
+    KIND = "approval-requested"
+    episode: int
+
+
+@dataclass(frozen=True)
+class PlanApproved(Event):
+    """The supervisor approved the plan."""
+
+    KIND = "plan-approved"
+
+
+@dataclass(frozen=True)
+class PlanAmended(Event):
+    """A new revision of the plan applies from now on."""
+
+    KIND = "plan-amended"
+
+
+@dataclass(frozen=True)
+class PlanCompleted(Event):
+    """Every step ended: the plan is complete."""
+
+    KIND = "plan-completed"
+
+
+@dataclass(frozen=True)
+class PlanCancelled(Event):
+    """The plan ended early, e.g. all consent withdrawn."""
+
+    KIND = "plan-cancelled"
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlanTerminated(Event):
+    """A programme rule was broken: the plan ended."""
+
+    KIND = "plan-terminated"
+    rule: str
+
+
+@dataclass(frozen=True)
+class ConsentRecorded(Event):
+    """Consent to `scope` was given, refused or withdrawn (`scope` "all": every scope)."""
+
+    scope: str
+    status: str
+
+    @property
+    def kind(self) -> str:
+        """`consent-given`, `consent-refused` or `consent-withdrawn`."""
+        return f"consent-{self.status}"
+
+
+@dataclass(frozen=True)
+class ConsentNeeded(StepEvent):
+    """A step may start but waits for consent to these scopes."""
+
+    KIND = "consent-needed"
+    scopes: tuple[str, ...]
+
+    def facts(self) -> dict[str, str | int]:
+        """The scopes as one comma-separated value."""
+        return {"step": self.step_id, "scopes": ",".join(self.scopes)}
+
+
+@dataclass(frozen=True)
+class StepAdded(StepEvent):
+    """An amendment added the step."""
+
+    KIND = "step-added"
+
+
+@dataclass(frozen=True)
+class StepStarted(StepEvent):
+    """The step opened: its partner is referred."""
+
+    KIND = "step-started"
+
+
+@dataclass(frozen=True)
+class StepCompleted(StepEvent):
+    """The step completed (its duration ended, every check-in done, or by hand)."""
+
+    KIND = "step-completed"
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepSkipped(StepEvent):
+    """The step will not happen (a prerequisite failed, or consent refused)."""
+
+    KIND = "step-skipped"
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepCancelled(StepEvent):
+    """An open step ended early; its partner is told, never why."""
+
+    KIND = "step-cancelled"
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepRescheduled(StepEvent):
+    """An amendment changed an open step: its partner is told what changed."""
+
+    KIND = "step-rescheduled"
+
+
+@dataclass(frozen=True)
+class StepOverdue(StepEvent):
+    """The step is past its due (level 1, the case manager told) or still is `escalate_after`
+    later (level 2, the supervisor told)."""
+
+    KIND = "step-overdue"
+    level: int
+
+
+@dataclass(frozen=True)
+class CheckInDue(StepEvent):
+    """Check-in number `occurrence` (from 0) of the step has come."""
+
+    KIND = "check-in-due"
+    occurrence: int
+
+
+@dataclass(frozen=True)
+class CheckInMissed(StepEvent):
+    """Nobody recorded an outcome within the grace period; `streak` misses in a row."""
+
+    KIND = "check-in-missed"
+    occurrence: int
+    streak: int
+
+
+@dataclass(frozen=True)
+class CheckInNotFollowedUp(StepEvent):
+    """A miss nobody followed up within another grace period: the supervisor is told."""
+
+    KIND = "check-in-not-followed-up"
+    occurrence: int
+
+
+@dataclass(frozen=True)
+class CheckInRecorded(StepEvent):
+    """A person recorded how check-in `occurrence` went."""
+
+    KIND = "check-in-recorded"
+    occurrence: int
+    outcome: str
