@@ -22,7 +22,7 @@ from casework.events import (
     StepSkipped,
     StepStarted,
 )
-from plans.errors import RehabError
+from plans.errors import NoSuchStep
 from plans.model import Plan, Step
 
 CaseState = Literal["awaiting-approval", "active", "completed", "cancelled", "terminated"]
@@ -35,10 +35,6 @@ CASE_STATES: tuple[str, ...] = CaseState.__args__  # type: ignore[attr-defined] 
 STEP_STATES: tuple[str, ...] = StepState.__args__  # type: ignore[attr-defined]  # Literal values
 ENDED_STEP: frozenset[str] = frozenset({"completed", "skipped", "cancelled"})
 ENDED_CASE: frozenset[str] = frozenset({"completed", "cancelled", "terminated"})
-
-
-class TransitionRefused(RehabError):
-    """A person asked for a change the case's state does not allow."""
 
 
 @dataclass
@@ -96,10 +92,9 @@ class Case:
         return case
 
     def run(self, step_id: str) -> StepRun:
-        """What has happened to a step; TransitionRefused naming the plan's steps if unknown."""
+        """What has happened to a step; NoSuchStep naming the plan's steps if unknown."""
         if step_id not in self.steps:
-            raise TransitionRefused(
-                f"case {self.code} has no step {step_id!r}; its steps: {', '.join(self.steps)}")
+            raise NoSuchStep(self.code, step_id, list(self.steps))
         return self.steps[step_id]
 
     @property

@@ -19,8 +19,6 @@ from casework.events import ApprovalRequested, Event, PlanLaunched
 from casework.messages import Notice, notices_for, upcoming_reminders
 from casework.store.db import Store
 from casework.store.repository import (
-    CaseNotFound,
-    Conflict,
     add_consent,
     add_revision,
     audit,
@@ -35,10 +33,10 @@ from casework.store.repository import (
 )
 from casework.store.tables import CaseRow, PlanRevisionRow
 from plans.directories import Directories
-from plans.errors import RehabError
+from plans.errors import CaseAlreadyActive, Conflict, UnknownStaff, WrongRole
 from plans.model import Plan
 
-__all__ = ["CaseNotFound", "Conflict", "Outcome"]
+__all__ = ["Outcome"]
 
 T = TypeVar("T")
 
@@ -63,9 +61,7 @@ def _transaction(store: Store, code: str) -> Iterator[Session]:
         with store.session() as session:
             yield session
     except (StaleDataError, IntegrityError) as exc:
-        raise Conflict(f"case {code} was changed by someone else at the same moment; nothing of "
-                       "this change was saved: check `rehab plan status` and run it again"
-                       ) from exc
+        raise Conflict(code) from exc
 
 
 def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
@@ -103,8 +99,7 @@ def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: 
         row = find_case_row(session, code=plan.case)
         relaunch_of = None if row is None else row.state
         if row is not None and relaunch_of not in ("completed", "cancelled", "terminated"):
-            raise RehabError(f"case {plan.case} is already {row.state}: change it with "
-                             "`rehab plan amend`, or end it before launching it again")
+            raise CaseAlreadyActive(plan.case, row.state)
         # A case ended for a breach comes back only with a supervisor's approval.
         needs_approval = approval_required or relaunch_of == "terminated"
         case = Case.new(plan, plan.start_utc(now), approval_required=needs_approval)
@@ -160,9 +155,9 @@ def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
 def approve(store: Store, directories: Directories, *, code: str, by: str, now: datetime,
             comment: str | None = None) -> Outcome:
     """A supervisor approves a plan waiting for approval."""
-    if by not in directories.staff.with_role("supervisor"):
-        raise RehabError(f"{by!r} is not a supervisor in {directories.staff_file}; "
-                         f"supervisors: {', '.join(directories.staff.with_role('supervisor'))}")
+    supervisors = directories.staff.with_role("supervisor")
+    if by not in supervisors:
+        raise WrongRole(by, "supervisor", directories.staff_file, supervisors)
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         events = transitions.approve(case, now)
@@ -175,8 +170,7 @@ def approve(store: Store, directories: Directories, *, code: str, by: str, now: 
 
 def _check_staff(directories: Directories, by: str) -> None:
     if by not in directories.staff.staff:
-        raise RehabError(f"unknown staff id {by!r}; staff in {directories.staff_file}: "
-                         f"{', '.join(directories.staff.staff)}")
+        raise UnknownStaff(by, directories.staff_file, list(directories.staff.staff))
 
 
 def record_consent(store: Store, directories: Directories, *, code: str, scopes: list[str],

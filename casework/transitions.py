@@ -12,7 +12,6 @@ from casework.domain import (
     ConsentStatus,
     RecordedOutcome,
     StepRun,
-    TransitionRefused,
     end_step,
 )
 from casework.events import (
@@ -28,18 +27,28 @@ from casework.events import (
     StepCompleted,
     StepRescheduled,
 )
+from plans.errors import (
+    CaseNotInState,
+    ConsentNeverGiven,
+    NoCheckIns,
+    NoCheckInWaiting,
+    NoSuchRule,
+    NoSuchScope,
+    PlanOfAnotherCase,
+    StepNotOpen,
+)
 from plans.model import Plan
 
 
 def _require_active(case: Case, doing: str) -> None:
     if case.state != "active":
-        raise TransitionRefused(f"case {case.code} is {case.state}: cannot {doing}")
+        raise CaseNotInState(case.code, case.state, doing)
 
 
 def approve(case: Case, now: datetime) -> list[Event]:
     """The supervisor approves a plan that awaits approval."""
     if case.state != "awaiting-approval":
-        raise TransitionRefused(f"case {case.code} is {case.state}, not awaiting approval")
+        raise CaseNotInState(case.code, case.state, "approve it: it is not awaiting approval")
     case.state, case.approved_at = "active", now
     return [PlanApproved(now)]
 
@@ -48,17 +57,15 @@ def decide_consent(case: Case, scopes: list[str], status: ConsentStatus,
                    now: datetime) -> list[Event]:
     """Record consent given, refused or withdrawn for scopes of this plan."""
     if case.ended:
-        raise TransitionRefused(f"case {case.code} is {case.state}: consent can no longer change")
+        raise CaseNotInState(case.code, case.state, "change consent any more")
     known = case.plan.consent_scopes
     unknown = [s for s in scopes if s not in known]
     if unknown:
-        raise TransitionRefused(f"case {case.code} has no consent scope {unknown[0]!r}; its "
-                                f"scopes: {', '.join(known) or 'none'}")
+        raise NoSuchScope(case.code, unknown[0], known)
     events: list[Event] = []
     for scope in scopes:
         if status == "withdrawn" and scope not in case.consents:
-            raise TransitionRefused(f"consent {scope!r} of case {case.code} was never given, so "
-                                    "it cannot be withdrawn; record it as refused instead")
+            raise ConsentNeverGiven(case.code, scope)
         case.consents[scope] = Consent(status, now)
         events.append(ConsentRecorded(now, scope, status))
     if status != "given":
@@ -73,7 +80,7 @@ def decide_consent(case: Case, scopes: list[str], status: ConsentStatus,
 def withdraw_all(case: Case, now: datetime) -> list[Event]:
     """Consent withdrawn entirely: every open or waiting step ends and the case is cancelled."""
     if case.ended:
-        raise TransitionRefused(f"case {case.code} is already {case.state}")
+        raise CaseNotInState(case.code, case.state, "end it: it has already ended")
     events: list[Event] = [ConsentRecorded(now, "all", "withdrawn")]
     for scope in case.plan.consent_scopes:
         case.consents[scope] = Consent("withdrawn", now)
@@ -86,10 +93,9 @@ def withdraw_all(case: Case, now: datetime) -> list[Event]:
 def breach(case: Case, rule: str, now: datetime) -> list[Event]:
     """A programme rule was broken: every open step ends and the case is terminated."""
     if case.ended:
-        raise TransitionRefused(f"case {case.code} is already {case.state}")
+        raise CaseNotInState(case.code, case.state, "end it: it has already ended")
     if rule not in case.plan.rules:
-        raise TransitionRefused(f"case {case.code} has no rule {rule!r}; its rules: "
-                                f"{', '.join(case.plan.rules) or 'none'}")
+        raise NoSuchRule(case.code, rule, list(case.plan.rules))
     events = _end_all(case, now, f"rule {rule} breached")
     case.state, case.reason = "terminated", f"rule {rule} breached"
     events.append(PlanTerminated(now, rule))
@@ -113,13 +119,12 @@ def record_outcome(case: Case, step_id: str, outcome: RecordedOutcome, by: str,
     one the clock marked missed (a late report corrects it)."""
     run = case.run(step_id)
     if case.plan.step(step_id).check_ins is None:
-        raise TransitionRefused(f"step {step_id} of case {case.code} has no check-ins")
+        raise NoCheckIns(case.code, step_id)
     pending = [c for c in run.check_ins if c.outcome == "pending"]
     auto_missed = [c for c in run.check_ins if c.outcome == "missed" and c.recorded_by is None]
     target = pending[0] if pending else (auto_missed[-1] if auto_missed else None)
     if target is None:
-        raise TransitionRefused(f"no check-in of step {step_id} of case {case.code} is waiting "
-                                "for an outcome (none is due yet)")
+        raise NoCheckInWaiting(case.code, step_id)
     target.outcome, target.recorded_by = outcome, by
     return target, [CheckInRecorded(now, step_id, target.seq, outcome)]
 
@@ -129,7 +134,7 @@ def complete_step(case: Case, step_id: str, now: datetime) -> list[Event]:
     _require_active(case, f"complete step {step_id}")
     run = case.run(step_id)
     if run.state != "open":
-        raise TransitionRefused(f"step {step_id} of case {case.code} is {run.state}, not open")
+        raise StepNotOpen(case.code, step_id, run.state)
     end_step(run, "completed", now, "completed by hand")
     return [StepCompleted(now, step_id, "completed by hand")]
 
@@ -137,9 +142,9 @@ def complete_step(case: Case, step_id: str, now: datetime) -> list[Event]:
 def amend(case: Case, plan: Plan, now: datetime) -> list[Event]:
     """A new revision applies to what has not happened yet; history stays as it was."""
     if case.ended:
-        raise TransitionRefused(f"case {case.code} is {case.state}: it can no longer be amended")
+        raise CaseNotInState(case.code, case.state, "amend it any more")
     if plan.case != case.code:
-        raise TransitionRefused(f"the plan is for case {plan.case}, not {case.code}")
+        raise PlanOfAnotherCase(case.code, plan.case)
     events: list[Event] = []
     new_ids = {s.id for s in plan.steps}
     for step_id, run in case.steps.items():

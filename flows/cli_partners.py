@@ -8,7 +8,7 @@ from casework.store.repository import audit
 from flows.cli import Context, cli, emit, pass_ctx
 from notifications.notifier import scheme
 from notifications.render import render
-from plans.errors import RehabError
+from plans.errors import UnknownPartner
 
 
 @cli.group()
@@ -26,8 +26,7 @@ def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
     app = ctx.app
     directory = app.directories.partners.partners
     if partner is not None and partner not in directory:
-        raise RehabError(f"no partner {partner!r} in {app.directories.partners_file}; "
-                         f"partners: {', '.join(sorted(directory))}")
+        raise UnknownPartner(partner, app.directories.partners_file, sorted(directory))
     results = []
     for pid in [partner] if partner else sorted(directory):
         entry = directory[pid]

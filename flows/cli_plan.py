@@ -15,8 +15,14 @@ from casework.simulation import simulate
 from flows import engine_client
 from flows.cli import Context, cli, emit, pass_ctx
 from flows.render import simulation_json, simulation_text, status_text
-from plans.durations import parse_duration
-from plans.errors import InvalidFile, RehabError, shown
+from plans.durations import EXAMPLE, parse_duration
+from plans.errors import (
+    BadOption,
+    InvalidFile,
+    OutputExists,
+    UnknownTemplate,
+    WrongRole,
+)
 from plans.loading import load_plan
 from plans.model import Plan
 
@@ -43,17 +49,14 @@ def plan_new(ctx: Context, template: str, case: str, manager: str | None,
     templates = ctx.app.settings.templates_dir
     source = templates / f"{template}.yaml"
     if not re.fullmatch(r"[a-z0-9-]+", template) or not source.is_file():
-        names = sorted(p.stem for p in templates.glob("*.yaml"))
-        raise RehabError(f"no template {template!r}; templates: {', '.join(names)}")
+        raise UnknownTemplate(template, sorted(p.stem for p in templates.glob("*.yaml")))
     if not re.fullmatch(r"[A-Za-z0-9-]{3,40}", case):
-        raise RehabError(f"--case {shown(case)} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
-                         "e.g. BC-2026-0042")
+        raise BadOption("--case", case, "a case code: 3-40 of A-Z a-z 0-9 and '-', e.g. "
+                        "BC-2026-0042")
     if manager is not None and manager not in ctx.app.directories.staff.with_role(
             "case-manager"):
-        managers = ctx.app.directories.staff.with_role("case-manager")
-        raise RehabError(f"--manager {shown(manager)} is not a case manager in "
-                         f"{ctx.app.directories.staff_file}; case managers: "
-                         f"{', '.join(managers) or 'none'}")
+        raise WrongRole(manager, "case-manager", ctx.app.directories.staff_file,
+                        ctx.app.directories.staff.with_role("case-manager"))
     # Functions, not replacement strings: a value is inserted as it is, never read as a pattern.
     text = re.sub(r"(?m)^case:.*$", lambda _: f"case: {case}",
                   source.read_text(encoding="utf-8"), count=1)
@@ -64,7 +67,7 @@ def plan_new(ctx: Context, template: str, case: str, manager: str | None,
         click.echo(text, nl=False)
         return
     if output.exists():
-        raise RehabError(f"{output} already exists: choose another -o FILE or remove it first")
+        raise OutputExists(output)
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output} (case {case}, from template {template}); edit it, then "
                f"`rehab plan validate {output}` and `rehab plan simulate {output}`")
@@ -116,14 +119,14 @@ def plan_simulate(ctx: Context, file: Path, as_json: bool, horizon: str,
     try:
         span = parse_duration(horizon)
     except ValueError as exc:
-        raise RehabError(f"--horizon: {exc}") from None
+        raise BadOption("--horizon", horizon, EXAMPLE) from exc
     when = datetime.now(UTC)
     if launch_at:
         try:
             when = datetime.fromisoformat(launch_at)
         except ValueError:
-            raise RehabError(f"--launch-at {launch_at!r} is not an ISO time like "
-                             "2026-12-01T09:00") from None
+            raise BadOption("--launch-at", launch_at, "an ISO time like 2026-12-01T09:00"
+                            ) from None
         when = when if when.tzinfo else when.replace(tzinfo=p.tz)
     sim = simulate(p, ctx.app.directories, launch_at=when, horizon=span,
                    approval_required=ctx.app.settings.require_approval)

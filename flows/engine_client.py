@@ -9,7 +9,7 @@ import httpx
 
 from flows.app import App
 from flows.settings import Settings
-from plans.errors import RehabError
+from plans.errors import EngineUnreachable, RunNotCreated
 from plans.model import Plan
 
 
@@ -60,9 +60,7 @@ class Engine:
         try:
             run_id = start_plan_run(plan.case, episode, plan_tags(plan))
         except Exception as exc:  # recorded already: the clock starts the run when it can
-            raise RehabError(f"case {plan.case} is recorded, but its flow run could not be "
-                             f"created ({type(exc).__name__}); is `rehab up` serving? It will "
-                             "be started as soon as the engine runs") from exc
+            raise RunNotCreated(plan.case, type(exc).__name__) from exc
         services.set_flow_run(app.store, code=plan.case, flow_run_id=run_id, now=app.now())
         self.after_change(app, plan.case)
         return run_id
@@ -87,9 +85,8 @@ def engine(settings: Settings) -> Engine:
 
 
 def connect(settings: Settings) -> Engine:
-    """The engine, or a RehabError saying how to start it; nothing has been changed yet."""
+    """The engine, or EngineUnreachable saying how to start it; nothing has been changed yet."""
     os.environ.update(prefect_environment(settings))
     if not is_up(settings):
-        raise RehabError(f"the plan engine is not reachable at {api_url(settings)}: start it "
-                         "with `rehab up` (or set PREFECT_API_URL); nothing was changed")
+        raise EngineUnreachable(api_url(settings))
     return Engine(settings)

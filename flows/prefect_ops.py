@@ -17,15 +17,11 @@ from casework import decisions
 from casework.decisions import Decision
 from casework.store.db import Store
 from flows.forms import form_input
-from plans.errors import RehabError
+from plans.errors import EngineRefused
 from plans.model import Plan
 
 PLAN_DEPLOYMENT = "rehabilitation-plan/rehabilitation-plan"
 DECISION_DEPLOYMENT = "decision/decision"
-
-
-class EngineError(RehabError):
-    """Prefect refused or could not do what was asked."""
 
 
 def plan_tags(plan: Plan) -> list[str]:
@@ -91,7 +87,7 @@ def resume_with_input(flow_run_id: str, run_input: dict[str, Any]) -> None:
     if current is not None and not current.is_paused():
         return  # resumed by someone else between our read and our resume
     reason = getattr(result.details, "reason", "") or result.status.value
-    raise EngineError(f"Prefect refused the decision for run {flow_run_id}: {reason}")
+    raise EngineRefused(flow_run_id, reason)
 
 
 def settle_decision_run(decision: Decision) -> None:

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plans.durations import Duration
-from plans.errors import RehabError
+from plans.errors import InvalidSettings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
 TEMPLATES = Path(__file__).resolve().parent.parent / "plans" / "templates"
@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Settings from the environment; a bad value is a RehabError naming the variable."""
+    """Settings from the environment; a bad value is InvalidSettings naming the variable."""
     try:
         return Settings()
     except ValidationError as exc:
@@ -64,4 +64,4 @@ def load_settings() -> Settings:
         for error in exc.errors():
             name = "REHAB_" + str(error["loc"][0]).upper() if error["loc"] else "environment"
             problems.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
-        raise RehabError("; ".join(problems)) from None
+        raise InvalidSettings(problems) from None

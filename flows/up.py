@@ -26,7 +26,13 @@ import click
 from flows import engine_client
 from flows.app import App
 from flows.settings import Settings
-from plans.errors import RehabError
+from plans.errors import (
+    AlreadyUp,
+    EngineUnreachable,
+    PortTaken,
+    ProcessStopped,
+    RunNotCreated,
+)
 
 SERVER_START_SECONDS = 120
 LEFTOVER_GRACE_SECONDS = 5
@@ -97,8 +103,7 @@ def single_instance(home: Path) -> Iterator[None]:
         except BlockingIOError:
             lock.seek(0)
             pid = lock.read().strip() or "?"
-            raise RehabError(f"`rehab up` is already running for {home} (pid {pid}); stop it "
-                             "with Ctrl-C there first") from None
+            raise AlreadyUp(home, pid) from None
         lock.seek(0)
         lock.truncate()
         lock.write(str(os.getpid()))
@@ -133,9 +138,7 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     """Start the embedded Prefect server and wait until it answers."""
     port = settings.prefect_port
     if not _port_free(port):
-        raise RehabError(f"port {port} on 127.0.0.1 is taken: is another Prefect server or "
-                         "`rehab up` running? Stop it, or set REHAB_PREFECT_PORT or "
-                         "PREFECT_API_URL")
+        raise PortTaken(port)
     prefect = Path(sys.executable).with_name("prefect")
     server = subprocess.Popen(
         [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -145,14 +148,14 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RehabError(f"the Prefect server stopped at start (exit {server.returncode});"
-                             f" see {log.name}")
+            raise ProcessStopped("the Prefect server", Path(log.name), server.returncode,
+                                 "at start")
         if engine_client.is_up(settings, timeout=1.0):
             return server
         time.sleep(0.5)
     stop(server, "the Prefect server")
-    raise RehabError(f"the Prefect server did not answer within {SERVER_START_SECONDS} s; see "
-                     f"{log.name}")
+    raise ProcessStopped("the Prefect server", Path(log.name),
+                         when=f"within {SERVER_START_SECONDS} s")
 
 
 def start_runner(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
@@ -197,7 +200,7 @@ def up(app: App, *, examples: list[Path]) -> None:
                 click.echo(f"starting the Prefect server (SQLite in {home / 'prefect'}) ...")
                 server = start_server(settings, server_log)
             elif not engine_client.is_up(settings):
-                raise RehabError(f"PREFECT_API_URL {settings.prefect_api_url} does not answer")
+                raise EngineUnreachable(engine_client.api_url(settings))
             runner = start_runner(settings, runner_log)
             _remember(home, [p for p in (server, runner) if p is not None])
             stopping = False
@@ -218,11 +221,10 @@ def up(app: App, *, examples: list[Path]) -> None:
                            + "Press Ctrl-C to stop (runs in flight finish first).")
                 while not stopping:
                     if runner.poll() is not None:
-                        raise RehabError(f"the runner stopped (exit {runner.returncode}); see "
-                                         f"{logs / 'runner.log'}")
+                        raise ProcessStopped("the runner", logs / "runner.log", runner.returncode)
                     if server is not None and server.poll() is not None:
-                        raise RehabError(f"the Prefect server stopped (exit "
-                                         f"{server.returncode}); see {logs / 'prefect-server.log'}")
+                        raise ProcessStopped("the Prefect server", logs / "prefect-server.log",
+                                             server.returncode)
                     time.sleep(0.5)
                 click.echo("stopping: letting runs in flight finish ...")
             finally:
@@ -251,7 +253,7 @@ def launch_examples(app: App, files: list[Path]) -> list[str]:
             try:
                 engine.start_plan(app, plan)
                 break
-            except RehabError:
+            except RunNotCreated:
                 time.sleep(1)
         launched.append(plan.case)
     return launched

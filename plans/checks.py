@@ -5,12 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plans.directories import Directories
-from plans.errors import Issue, shown
-
-
-def _known(ids: list[str], limit: int = 12) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "") if ids else "none"
+from plans.errors import Issue, listed, shown
 
 
 def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list[Issue]:
@@ -25,15 +20,15 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
         holders = staff.with_role(role)  # type: ignore[arg-type]  # role is a Role literal
         if staff_id not in staff.staff:
             issues.append(Issue(file, field, f"unknown staff id {shown(staff_id)}; {role}s in "
-                                f"{directories.staff_file}: {_known(holders)}"))
+                                f"{directories.staff_file}: {listed(holders)}"))
         elif staff_id not in holders:
             issues.append(Issue(file, field, f"{shown(staff_id)} is a "
                                 f"{staff.staff[staff_id].role}, not a {role}; {role}s: "
-                                f"{_known(holders)}"))
+                                f"{listed(holders)}"))
     if raw.get("supervisor") is None and staff.default_supervisor is None:
         issues.append(Issue(file, "supervisor", "required: the staff directory has no "
                             "default_supervisor; name one of "
-                            f"{_known(staff.with_role('supervisor'))}"))
+                            f"{listed(staff.with_role('supervisor'))}"))
 
     steps = raw.get("steps")
     if not isinstance(steps, list):
@@ -47,7 +42,7 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
         step_id, partner = step.get("id"), step.get("partner")
         if isinstance(partner, str) and partner not in directories.partners.partners:
             issues.append(Issue(file, f"steps[{i}].partner", f"unknown partner {shown(partner)}; "
-                                f"partners in {directories.partners_file}: {_known(partners)}"))
+                                f"partners in {directories.partners_file}: {listed(partners)}"))
         if not isinstance(step_id, str):
             continue
         if step_id in first_index:
@@ -63,7 +58,7 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
         for k, dep in enumerate(after if isinstance(after, list) else []):
             if isinstance(dep, str) and dep not in first_index:
                 issues.append(Issue(file, f"steps[{i}].after[{k}]", f"unknown step {shown(dep)}; "
-                                    f"steps in this plan: {_known(list(first_index))}"))
+                                    f"steps in this plan: {listed(list(first_index))}"))
     cycle = find_cycle({k: [d for d in v if d in first_index] for k, v in graph.items()})
     if cycle:
         issues.append(Issue(file, f"steps[{first_index[cycle[0]]}].after", "dependency cycle: "

@@ -1,15 +1,43 @@
-"""The one error hierarchy: every user error is a RehabError whose message says what to do."""
+"""The one error module: every user error rehab raises, each a class that builds its message
+from the ids it carries (and names the next thing to do), so tests check its fields and
+`--json` prints it as data. `plans` is the bottom layer, so every package may raise these."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 SHOWN_CHARS = 60  # how much of a bad value an error message quotes
 
 
+def shown(value: Any) -> str:
+    """A bad value as an error message may quote it: short, so a huge value cannot flood."""
+    text = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else (
+        f"a {type(value).__name__}")
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def listed(ids: list[str] | tuple[str, ...], limit: int = 12) -> str:
+    """`a, b, c and 4 more`, or `none`."""
+    shown_ids = ", ".join(ids[:limit])
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return shown_ids + more if ids else "none"
+
+
 class RehabError(Exception):
     """A user error: the CLI prints its message on one line and exits 1."""
+
+    def as_data(self) -> dict[str, Any]:
+        """The error as `--json` prints it: its kind, its message and the ids it carries."""
+        kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type(self).__name__).lower()
+        fields = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self).items()
+                  if not k.startswith("_")}
+        return {"error": kind, "message": str(self), **fields}
+
+
+# --- files, options and settings -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -32,9 +60,298 @@ class InvalidFile(RehabError):
         self.issues = issues
         super().__init__("\n".join(str(i) for i in issues))
 
+    def as_data(self) -> dict[str, Any]:
+        """Every issue, with its file and field path."""
+        return {"error": "invalid-file", "message": str(self),
+                "issues": [vars(i) for i in self.issues]}
 
-def shown(value: Any) -> str:
-    """A bad value as an error message may quote it: short, so a huge value cannot flood."""
-    text = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else (
-        f"a {type(value).__name__}")
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+class BadOption(RehabError):
+    """A command-line value that cannot be used."""
+
+    def __init__(self, option: str, value: str, expected: str) -> None:
+        self.option, self.value = option, value
+        super().__init__(f"{option} {shown(value)} is not {expected}")
+
+
+class UnknownTemplate(RehabError):
+    """No plan template has this name."""
+
+    def __init__(self, template: str, known: list[str]) -> None:
+        self.template, self.known = template, known
+        super().__init__(f"no template {shown(template)}; templates: {listed(known)}")
+
+
+class OutputExists(RehabError):
+    """A command would write over a file that is there."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} already exists: choose another -o FILE or remove it first")
+
+
+class InvalidSettings(RehabError):
+    """An environment variable holds a value rehab cannot use."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+# --- the directories -------------------------------------------------------------------------
+
+
+class UnknownStaff(RehabError):
+    """A staff id that is not in the staff directory."""
+
+    def __init__(self, staff: str, file: str, known: list[str]) -> None:
+        self.staff, self.file = staff, file
+        super().__init__(f"unknown staff id {shown(staff)}; staff in {file}: {listed(known)}")
+
+
+class WrongRole(RehabError):
+    """A staff member without the role this needs."""
+
+    def __init__(self, staff: str, role: str, file: str, holders: list[str]) -> None:
+        self.staff, self.role, self.file = staff, role, file
+        label = role.replace("-", " ")
+        super().__init__(f"{shown(staff)} is not a {label} in {file}; {label}s: "
+                         f"{listed(holders)}")
+
+
+class UnknownPartner(RehabError):
+    """A partner id that is not in the partner directory."""
+
+    def __init__(self, partner: str, file: str, known: list[str]) -> None:
+        self.partner, self.file = partner, file
+        super().__init__(f"no partner {shown(partner)} in {file}; partners: {listed(known)}")
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+class CaseNotFound(RehabError):
+    """No case has this code."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"no case {code} in the case store; `rehab plan list` shows the cases")
+
+
+class CaseAlreadyActive(RehabError):
+    """A launch of a case whose plan is still running."""
+
+    def __init__(self, code: str, state: str) -> None:
+        self.code, self.state = code, state
+        super().__init__(f"case {code} is already {state}: change it with `rehab plan amend`, "
+                         "or end it before launching it again")
+
+
+class Conflict(RehabError):
+    """Someone else changed the case at the same moment; nothing of this change was saved."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"case {code} was changed by someone else at the same moment; nothing "
+                         "of this change was saved: check `rehab plan status` and run it again")
+
+
+class TransitionRefused(RehabError):
+    """A person asked for a change the case's state does not allow."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class CaseNotInState(TransitionRefused):
+    """The case is not in a state that allows this (`doing`)."""
+
+    def __init__(self, code: str, state: str, doing: str) -> None:
+        self.state, self.doing = state, doing
+        super().__init__(code, f"case {code} is {state}: cannot {doing}")
+
+
+class NoSuchStep(TransitionRefused):
+    """The case's plan has no step with this id."""
+
+    def __init__(self, code: str, step: str, steps: list[str]) -> None:
+        self.step = step
+        super().__init__(code, f"case {code} has no step {shown(step)}; its steps: "
+                         f"{listed(steps)}")
+
+
+class NoSuchScope(TransitionRefused):
+    """The case's plan asks for no consent of this scope."""
+
+    def __init__(self, code: str, scope: str, scopes: list[str]) -> None:
+        self.scope = scope
+        super().__init__(code, f"case {code} has no consent scope {shown(scope)}; its scopes: "
+                         f"{listed(scopes)}")
+
+
+class NoSuchRule(TransitionRefused):
+    """The person did not agree to this programme rule."""
+
+    def __init__(self, code: str, rule: str, rules: list[str]) -> None:
+        self.rule = rule
+        super().__init__(code, f"case {code} has no rule {shown(rule)}; its rules: "
+                         f"{listed(rules)}")
+
+
+class ConsentNeverGiven(TransitionRefused):
+    """Consent that was never given cannot be withdrawn."""
+
+    def __init__(self, code: str, scope: str) -> None:
+        self.scope = scope
+        super().__init__(code, f"consent {shown(scope)} of case {code} was never given, so it "
+                         "cannot be withdrawn; record it as refused instead")
+
+
+class NoCheckIns(TransitionRefused):
+    """The step has no check-ins to record."""
+
+    def __init__(self, code: str, step: str) -> None:
+        self.step = step
+        super().__init__(code, f"step {step} of case {code} has no check-ins")
+
+
+class NoCheckInWaiting(TransitionRefused):
+    """No check-in of the step waits for an outcome."""
+
+    def __init__(self, code: str, step: str) -> None:
+        self.step = step
+        super().__init__(code, f"no check-in of step {step} of case {code} is waiting for an "
+                         "outcome (none is due yet)")
+
+
+class StepNotOpen(TransitionRefused):
+    """Only an open step can be completed."""
+
+    def __init__(self, code: str, step: str, state: str) -> None:
+        self.step, self.state = step, state
+        super().__init__(code, f"step {step} of case {code} is {state}, not open")
+
+
+class PlanOfAnotherCase(TransitionRefused):
+    """An amendment whose plan names another case."""
+
+    def __init__(self, code: str, plan_case: str) -> None:
+        self.plan_case = plan_case
+        super().__init__(code, f"the plan is for case {plan_case}, not {code}")
+
+
+# --- the case store --------------------------------------------------------------------------
+
+
+class StoreUnavailable(RehabError):
+    """The case store's database cannot be reached or opened."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where, self.reason = where, reason
+        super().__init__(f"cannot open the case store at {where}: {reason}")
+
+
+class SecretKeyError(RehabError):
+    """The secret key is missing, unreadable or not the one the store was sealed with."""
+
+    def __init__(self, key_file: Path, message: str) -> None:
+        self.key_file = key_file
+        super().__init__(message)
+
+
+class SecretKeyMissing(SecretKeyError):
+    """The store holds sealed data but its key file is gone."""
+
+    def __init__(self, key_file: Path) -> None:
+        super().__init__(key_file, f"the secret key file {key_file} is missing, but this case "
+                         "store holds data sealed with a key: restore the key file "
+                         "(REHAB_SECRET_KEY_FILE) from your backup")
+
+
+class SecretKeyUnreadable(SecretKeyError):
+    """The key file cannot be read."""
+
+    def __init__(self, key_file: Path, why: str) -> None:
+        self.why = why
+        super().__init__(key_file, f"cannot read the secret key file {key_file}: {why}")
+
+
+class NotASecretKey(SecretKeyError):
+    """The key file does not hold a key."""
+
+    def __init__(self, key_file: Path) -> None:
+        super().__init__(key_file, f"{key_file} is not a secret key (expected 32 url-safe "
+                         "base64-encoded bytes, as `rehab` creates on first use)")
+
+
+class WrongSecretKey(SecretKeyError):
+    """The key is not the one this store (or this record) was sealed with."""
+
+    def __init__(self, key_file: Path, *, record: bool = False) -> None:
+        self.record = record
+        super().__init__(key_file, (
+            f"the secret key in {key_file} cannot open this record: is REHAB_SECRET_KEY_FILE "
+            "the store's key?") if record else (
+            f"the secret key in {key_file} is not the key this case store was sealed with: "
+            "point REHAB_SECRET_KEY_FILE at the right key"))
+
+
+# --- the engine (Prefect) --------------------------------------------------------------------
+
+
+class EngineUnreachable(RehabError):
+    """The Prefect API does not answer; nothing was changed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(f"the plan engine is not reachable at {url}: start it with `rehab up` "
+                         "(or set PREFECT_API_URL); nothing was changed")
+
+
+class RunNotCreated(RehabError):
+    """The case is recorded but its flow run could not be created (the clock will)."""
+
+    def __init__(self, code: str, cause: str) -> None:
+        self.code, self.cause = code, cause
+        super().__init__(f"case {code} is recorded, but its flow run could not be created "
+                         f"({cause}); is `rehab up` serving? It will be started as soon as the "
+                         "engine runs")
+
+
+class EngineRefused(RehabError):
+    """Prefect refused what was asked of a flow run."""
+
+    def __init__(self, flow_run_id: str, reason: str) -> None:
+        self.flow_run_id, self.reason = flow_run_id, reason
+        super().__init__(f"Prefect refused the decision for run {flow_run_id}: {reason}")
+
+
+class AlreadyUp(RehabError):
+    """`rehab up` already runs for this REHAB_HOME."""
+
+    def __init__(self, home: Path, pid: str) -> None:
+        self.home, self.pid = home, pid
+        super().__init__(f"`rehab up` is already running for {home} (pid {pid}); stop it with "
+                         "Ctrl-C there first")
+
+
+class PortTaken(RehabError):
+    """The embedded server's port is in use."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        super().__init__(f"port {port} on 127.0.0.1 is taken: is another Prefect server or "
+                         "`rehab up` running? Stop it, or set REHAB_PREFECT_PORT or "
+                         "PREFECT_API_URL")
+
+
+class ProcessStopped(RehabError):
+    """A process `rehab up` runs stopped or never answered; its log says why."""
+
+    def __init__(self, what: str, log: Path, exit_code: int | None = None,
+                 when: str = "") -> None:
+        self.what, self.log, self.exit_code = what, log, exit_code
+        how = f"did not answer {when}" if exit_code is None else (
+            f"stopped{f' {when}' if when else ''} (exit {exit_code})")
+        super().__init__(f"{what} {how}; see {log}")

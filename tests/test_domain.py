@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from casework import transitions
-from casework.domain import Case, TransitionRefused, advance, next_wake
+from casework.domain import Case, advance, next_wake
 from casework.events import CheckInMissed, ConsentNeeded, StepOverdue
+from plans.errors import TransitionRefused
 from plans.model import Plan
 from tests.conftest import T0
 

@@ -12,12 +12,11 @@ from sqlalchemy.exc import DBAPIError
 
 from casework import queries, services
 from casework.store import repository
-from casework.store.crypto import SecretKeyError
 from casework.store.db import Store, current_revision, head_revision, open_store
-from casework.store.repository import Conflict, get_case_row, read_person
+from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories
-from plans.errors import RehabError
+from plans.errors import Conflict, RehabError, SecretKeyError
 from plans.model import Plan
 from tests.conftest import T0
 

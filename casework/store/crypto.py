@@ -9,13 +9,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from plans.errors import RehabError
+from plans.errors import NotASecretKey, SecretKeyMissing, SecretKeyUnreadable, WrongSecretKey
 
 CHECK_PLAINTEXT = b"rehab case store key check"
-
-
-class SecretKeyError(RehabError):
-    """The secret key is missing, unreadable or not the one the store was sealed with."""
 
 
 def load_or_create_key(path: Path, *, may_create: bool) -> bytes:
@@ -24,10 +20,7 @@ def load_or_create_key(path: Path, *, may_create: bool) -> bytes:
         key = path.read_bytes().strip()
     except FileNotFoundError:
         if not may_create:
-            raise SecretKeyError(
-                f"the secret key file {path} is missing, but this case store holds data sealed "
-                "with a key: restore the key file (REHAB_SECRET_KEY_FILE) from your backup"
-            ) from None
+            raise SecretKeyMissing(path) from None
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -35,12 +28,11 @@ def load_or_create_key(path: Path, *, may_create: bool) -> bytes:
             out.write(key + b"\n")
         return key
     except OSError as exc:
-        raise SecretKeyError(f"cannot read the secret key file {path}: {exc.strerror}") from exc
+        raise SecretKeyUnreadable(path, exc.strerror or type(exc).__name__) from exc
     try:
         Fernet(key)
     except ValueError:
-        raise SecretKeyError(f"{path} is not a secret key (expected 32 url-safe base64-encoded "
-                             "bytes, as `rehab` creates on first use)") from None
+        raise NotASecretKey(path) from None
     return key
 
 
@@ -62,9 +54,7 @@ class Sealer:
         except InvalidToken:
             ok = False
         if not ok:
-            raise SecretKeyError(
-                f"the secret key in {self._key_file} is not the key this case store was sealed "
-                "with: point REHAB_SECRET_KEY_FILE at the right key")
+            raise WrongSecretKey(self._key_file)
 
     def seal(self, data: Any) -> bytes:
         """JSON-encode and encrypt."""
@@ -75,8 +65,7 @@ class Sealer:
         try:
             return json.loads(self._fernet.decrypt(token))
         except InvalidToken:
-            raise SecretKeyError(f"the secret key in {self._key_file} cannot open this record: "
-                                 "is REHAB_SECRET_KEY_FILE the store's key?") from None
+            raise WrongSecretKey(self._key_file, record=True) from None
 
     def seal_text(self, text: str | None) -> bytes | None:
         """Seal a free-text note (it may name people); None stays None."""

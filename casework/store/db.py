@@ -18,13 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casework.store.crypto import Sealer, load_or_create_key
 from casework.store.tables import StoreMeta
-from plans.errors import RehabError
+from plans.errors import RehabError, StoreUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-
-class StoreUnavailable(RehabError):
-    """The case store's database cannot be reached or opened."""
 
 
 def _alembic_config() -> Config:
@@ -125,15 +121,14 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
                 sealer.verify(check)
     except DBAPIError as exc:
         engine.dispose()
-        raise StoreUnavailable(f"cannot open the case store at {where(engine)}: "
-                               f"{database_reason(exc)}") from exc
+        raise StoreUnavailable(where(engine), database_reason(exc)) from exc
     except RehabError:
         engine.dispose()
         raise
     except Exception as exc:  # e.g. a migration that failed: its text may quote the URL
         engine.dispose()
-        raise StoreUnavailable(f"cannot open the case store at {where(engine)} "
-                               f"({type(exc).__name__}); nothing was changed") from exc
+        raise StoreUnavailable(where(engine), f"{type(exc).__name__}; nothing was changed"
+                               ) from exc
     except BaseException:
         engine.dispose()
         raise

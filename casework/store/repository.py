@@ -22,16 +22,8 @@ from casework.store.tables import (
     PlanRevisionRow,
     StepRow,
 )
-from plans.errors import RehabError
+from plans.errors import CaseNotFound
 from plans.model import Person, Plan, Step
-
-
-class CaseNotFound(RehabError):
-    """No case has this code."""
-
-
-class Conflict(RehabError):
-    """Someone else changed the case at the same moment; nothing of this change was saved."""
 
 
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
@@ -47,7 +39,7 @@ def get_case_row(session: Session, *, code: str) -> CaseRow:
     """The case's row; CaseNotFound naming the code if there is none."""
     row = find_case_row(session, code=code)
     if row is None:
-        raise CaseNotFound(f"no case {code} in the case store; `rehab plan list` shows the cases")
+        raise CaseNotFound(code)
     return row
 
 
