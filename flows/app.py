@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from casework.store.db import Store, open_store
 from flows.settings import Settings, load_settings
@@ -14,12 +16,24 @@ from notifications.outbox import Policy
 from plans.directories import Directories
 from plans.loading import load_directories
 
+if TYPE_CHECKING:
+    from flows.prefect_port import PrefectSide
+
 
 class App:
-    """What every command and flow needs, opened lazily so `validate` never touches a database."""
+    """What every command and flow needs, opened lazily so `validate` never touches a database.
+    Tests hand in fakes of the ports (the Prefect side, the notifier) and a clock."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, prefect: PrefectSide | None = None,
+                 notifier: Notifier | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings or load_settings()
+        if prefect is not None:
+            self.prefect = prefect
+        if notifier is not None:
+            self.notifier = notifier
+        if clock is not None:
+            self.now = clock  # type: ignore[method-assign]  # a test's paper clock
 
     @cached_property
     def directories(self) -> Directories:
@@ -36,6 +50,13 @@ class App:
         os.umask(0o077)  # the case database and key are for this user's eyes only
         return open_store(self.settings.store_url, self.settings.key_file,
                           busy_timeout=self.settings.db_busy_timeout.total_seconds())
+
+    @cached_property
+    def prefect(self) -> PrefectSide:
+        """The Prefect side: the API at PREFECT_API_URL."""
+        from flows.prefect_ops import PrefectApi  # noqa: PLC0415  # importing prefect takes a second
+
+        return PrefectApi()
 
     @cached_property
     def notifier(self) -> Notifier:

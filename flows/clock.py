@@ -13,7 +13,7 @@ from casework import queries, services
 from casework.store.repository import current_plan, get_case_row
 from flows import tending
 from flows.app import App
-from flows.prefect_ops import plan_tags, start_plan_run
+from flows.tags import plan_tags
 from notifications.outbox import send_due
 
 log = logging.getLogger("rehab.clock")
@@ -24,7 +24,7 @@ def start_run(app: App, code: str) -> None:
     with app.store.session() as session:
         row = get_case_row(session, code=code)
         episode, plan = row.episode, current_plan(row)
-    run_id = start_plan_run(code, episode, plan_tags(plan))
+    run_id = app.prefect.start_plan_run(code, episode, plan_tags(plan))
     services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
 
 

@@ -19,7 +19,6 @@ from prefect.states import Cancelled
 
 from casework import queries
 from flows import runtime, tending
-from flows.prefect_ops import tend_decisions
 
 DEPLOYMENT = "rehabilitation-plan"
 
@@ -38,7 +37,7 @@ def reconcile(case: str) -> dict[str, Any]:
 def tend(case: str) -> None:
     """Open a decision run for each decision the case waits on; close those already taken."""
     app = runtime.app()
-    for name in tend_decisions(app.store, code=case, now=app.now(), open_new=True):
+    for name in tending.tend_decisions(app, code=case, open_new=True):
         get_run_logger().warning("could not open or settle %s; next wake tries again", name)
 
 

@@ -1,4 +1,5 @@
-"""Every call rehab makes to the Prefect API: start, wake, restart and settle flow runs."""
+"""Every call rehab makes to the Prefect API: start, wake, restart and settle flow runs. The
+`PrefectApi` class is the real `PrefectSide` (flows/prefect_port.py)."""
 
 from __future__ import annotations
 
@@ -13,23 +14,12 @@ from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled, Scheduled, Suspended
 
-from casework import decisions
 from casework.decisions import Decision
-from casework.store.db import Store
 from flows.forms import form_input
 from plans.errors import EngineRefused
-from plans.model import Plan
 
 PLAN_DEPLOYMENT = "rehabilitation-plan/rehabilitation-plan"
 DECISION_DEPLOYMENT = "decision/decision"
-
-
-def plan_tags(plan: Plan) -> list[str]:
-    """What a supervisor filters plan runs by: manager, domains, template. Never a person."""
-    tags = [f"manager:{plan.manager}", *sorted({f"domain:{s.domain}" for s in plan.steps})]
-    if plan.template:
-        tags.append(f"template:{plan.template}")
-    return tags
 
 
 def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
@@ -127,22 +117,27 @@ def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
         return str(state.type.value).lower()
 
 
-def tend_decisions(store: Store, *, code: str, now: datetime, open_new: bool) -> list[str]:
-    """Tell decision runs about decisions taken elsewhere (and, with `open_new`, open a run for
-    each decision still waiting). Returns the decisions that failed, to be tried again."""
-    failed = []
-    for decision in decisions.sync_decisions(store, code=code, now=now):
-        if decision.status == "waiting" and not open_new:
-            continue
-        try:
-            if decision.status == "waiting":
-                decisions.set_decision_run(store, code=code, kind=decision.kind,
-                                           scope=decision.scope,
-                                           flow_run_id=open_decision_run(decision))
-            else:
-                settle_decision_run(decision)
-                decisions.set_decision_run(store, code=code, kind=decision.kind,
-                                           scope=decision.scope, settled=True)
-        except Exception:  # the caller carries on; the next wake tries this decision again
-            failed.append(decision.run_name)
-    return failed
+class PrefectApi:
+    """The real Prefect side: the functions above, through the API at PREFECT_API_URL."""
+
+    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
+        """See `start_plan_run`."""
+        return start_plan_run(code, episode, tags)
+
+    def publish(self, flow_run_id: str, *, key: str, code: str, markdown: str,
+                progress: float, events: list[tuple[datetime, str]]) -> None:
+        """See `publish`."""
+        publish(flow_run_id, key=key, code=code, markdown=markdown, progress=progress,
+                events=events)
+
+    def open_decision_run(self, decision: Decision) -> str:
+        """See `open_decision_run`."""
+        return open_decision_run(decision)
+
+    def settle_decision_run(self, decision: Decision) -> None:
+        """See `settle_decision_run`."""
+        settle_decision_run(decision)
+
+    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+        """See `wake_run`."""
+        return wake_run(flow_run_id, stale_after=stale_after, resume=resume)

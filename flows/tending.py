@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from casework import queries, services
+from casework import decisions, queries, services
 from casework.services import Outcome
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
-from flows.prefect_ops import publish, tend_decisions, wake_run
 
 FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
@@ -32,8 +31,9 @@ def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str
     status = queries.case_status(app.store, code=code)
     waiting = ["approval"] if status["state"] == "awaiting-approval" else []
     waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
-    publish(flow_run_id, key=artifact_key(code), code=code,
-            markdown=plan_markdown(status, waiting), progress=progress(status), events=events)
+    app.prefect.publish(flow_run_id, key=artifact_key(code), code=code,
+                        markdown=plan_markdown(status, waiting), progress=progress(status),
+                        events=events)
 
 
 def follow_up(app: App, outcome: Outcome) -> str:
@@ -47,20 +47,43 @@ def follow_up(app: App, outcome: Outcome) -> str:
         again_after(app.settings.clock_interval)
         return "no flow run yet"
     try:
-        failed = tend_decisions(app.store, code=outcome.code, now=app.now(), open_new=True)
+        failed = tend_decisions(app, code=outcome.code, open_new=True)
         show(app, outcome.code, outcome.flow_run_id, event_lines(outcome))
-        woke = wake_run(outcome.flow_run_id, stale_after=app.settings.stale_run_after,
-                        resume=outcome.state in FINAL)
+        woke = app.prefect.wake_run(outcome.flow_run_id,
+                                    stale_after=app.settings.stale_run_after,
+                                    resume=outcome.state in FINAL)
     except Exception:
         again_after(app.settings.clock_interval)
         raise
+    said = "updated" if woke == "suspended" else woke  # a living plan's run waits on
     if failed:
         again_after(app.settings.clock_interval)
-        return f"{woke}; will retry {', '.join(failed)}"
+        return f"{said}; will retry {', '.join(failed)}"
     if outcome.state in FINAL and woke not in ENDED:
         # Until its run has ended, an ended plan stays on the clock: a crash gets a restart.
         again_after(app.settings.stale_run_after)
-    return "updated" if woke == "suspended" else woke  # a living plan's run waits on
+    return said
+
+
+def tend_decisions(app: App, *, code: str, open_new: bool) -> list[str]:
+    """Tell decision runs about decisions taken elsewhere (and, with `open_new`, open a run for
+    each decision still waiting). Returns the decisions that failed, to be tried again."""
+    failed = []
+    for decision in decisions.sync_decisions(app.store, code=code, now=app.now()):
+        if decision.status == "waiting" and not open_new:
+            continue
+        try:
+            if decision.status == "waiting":
+                decisions.set_decision_run(app.store, code=code, kind=decision.kind,
+                                           scope=decision.scope,
+                                           flow_run_id=app.prefect.open_decision_run(decision))
+            else:
+                app.prefect.settle_decision_run(decision)
+                decisions.set_decision_run(app.store, code=code, kind=decision.kind,
+                                           scope=decision.scope, settled=True)
+        except Exception:  # the caller carries on; the next wake tries this decision again
+            failed.append(decision.run_name)
+    return failed
 
 
 def tend_case(app: App, code: str) -> str:

@@ -1,0 +1,68 @@
+"""A recording fake of the Prefect side, for fast tests of the engine's branches: it keeps the
+runs it made and the calls it had, answers `wake_run` with the state it is told, and fails the
+calls it is told to fail (as an unreachable server would)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from casework.decisions import Decision
+
+
+class PrefectDown(ConnectionError):
+    """What the fake raises for a call it was told to fail."""
+
+
+@dataclass
+class RecordingPrefect:
+    """Flow runs as a dict; every call appended to `calls` as (name, first argument)."""
+
+    failing: set[str] = field(default_factory=set)  # names of calls that raise PrefectDown
+    states: dict[str, str] = field(default_factory=dict)  # run id -> what wake_run answers
+    runs: dict[str, str] = field(default_factory=dict)  # run id -> its name
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
+
+    def _call(self, name: str, subject: str) -> None:
+        self.calls.append((name, subject))
+        if name in self.failing:
+            raise PrefectDown(name)
+
+    def called(self, name: str) -> list[str]:
+        """The subjects of every call of `name`, in order."""
+        return [subject for call, subject in self.calls if call == name]
+
+    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
+        """A run id per case and episode, as the idempotency key makes it."""
+        self._call("start_plan_run", code)
+        run_id = f"run-{code}-{episode}"
+        self.runs[run_id] = code
+        self.states.setdefault(run_id, "suspended")
+        return run_id
+
+    def publish(self, flow_run_id: str, *, key: str, code: str, markdown: str,
+                progress: float, events: list[tuple[datetime, str]]) -> None:
+        """Keep the event lines shown on the run."""
+        self._call("publish", flow_run_id)
+        self.published.setdefault(flow_run_id, []).extend(events)
+
+    def open_decision_run(self, decision: Decision) -> str:
+        """A run named as the real one is."""
+        self._call("open_decision_run", decision.run_name)
+        run_id = f"decision-{decision.idempotency_key}"
+        self.runs[run_id] = decision.run_name
+        return run_id
+
+    def settle_decision_run(self, decision: Decision) -> None:
+        """Record it."""
+        self._call("settle_decision_run", decision.run_name)
+
+    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+        """The state it was told, or "resumed" when asked to resume a suspended run."""
+        self._call("wake_run", flow_run_id)
+        state = self.states.get(flow_run_id, "suspended")
+        if state == "suspended" and resume:
+            self.states[flow_run_id] = "running"
+            return "resumed"
+        return state

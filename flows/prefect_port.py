@@ -1,0 +1,35 @@
+"""The Prefect side of the engine as a small interface: what the clock, the CLI and the flows
+ask of Prefect. `flows/prefect_ops.py` is the real one; `flows/prefect_fake.py`, beside it,
+records the calls for fast tests of the engine's branches."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from casework.decisions import Decision
+
+
+class PrefectSide(Protocol):
+    """Flow runs of plans and decisions, their artifacts and logs."""
+
+    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
+        """Create the plan's flow run already waiting; the same episode gets the same run."""
+        ...
+
+    def publish(self, flow_run_id: str, *, key: str, code: str, markdown: str,
+                progress: float, events: list[tuple[datetime, str]]) -> None:
+        """Show the plan's timeline and progress on its run, and what happened as its logs."""
+        ...
+
+    def open_decision_run(self, decision: Decision) -> str:
+        """Create the flow run that waits for a person to take this decision."""
+        ...
+
+    def settle_decision_run(self, decision: Decision) -> None:
+        """Tell a decision run what was decided elsewhere, or end it if no longer needed."""
+        ...
+
+    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+        """Make a plan run execute if it must; returns its state, or what was done."""
+        ...
