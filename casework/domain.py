@@ -33,6 +33,7 @@ RecordedOutcome = Literal["attended", "missed", "rescheduled"]
 
 CASE_STATES: tuple[str, ...] = CaseState.__args__  # type: ignore[attr-defined]  # Literal values
 STEP_STATES: tuple[str, ...] = StepState.__args__  # type: ignore[attr-defined]  # Literal values
+RECORDED_OUTCOMES: tuple[str, ...] = RecordedOutcome.__args__  # type: ignore[attr-defined]  # Literal values
 ENDED_STEP: frozenset[str] = frozenset({"completed", "skipped", "cancelled"})
 ENDED_CASE: frozenset[str] = frozenset({"completed", "cancelled", "terminated"})
 

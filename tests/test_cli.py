@@ -1,27 +1,47 @@
-"""The `rehab` command without the engine: new, validate, simulate, status, list, db upgrade."""
+"""The `rehab` command without the engine: new, validate, simulate, status, list, db upgrade.
+Run in-process through click's runner, with the environment each test gives."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from flows.cli import cli
 from tests.conftest import EXAMPLES, TEMPLATES
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"REHAB_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
+    return {"REHAB_HOME": str(tmp_path / "home"),
             "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens there
 
 
-def rehab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows", *args], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+@dataclass
+class Done:
+    """What the operator saw: the exit code, standard output and standard error."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def rehab(env: dict[str, str], *args: str) -> Done:
+    """`rehab ARGS` with exactly `env` as the rehab and Prefect environment."""
+    unset: dict[str, str | None] = {k: None for k in os.environ
+                                    if k.startswith(("REHAB_", "PREFECT_"))}
+    saved = dict(os.environ)
+    try:
+        result = CliRunner().invoke(cli, list(args), env={**unset, **env}, prog_name="rehab")
+    finally:  # the engine client exports Prefect's settings for its own client
+        os.environ.clear()
+        os.environ.update(saved)
+    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 def test_plan_new_writes_a_plan_that_validates(env: dict[str, str], tmp_path: Path) -> None:
@@ -107,3 +127,28 @@ def test_db_upgrade_and_an_empty_list(env: dict[str, str]) -> None:
     assert done.returncode == 0 and "case store at revision" in done.stdout
     assert json.loads(rehab(env, "plan", "list", "--json").stdout) == []
     assert rehab(env, "plan", "list", "--state", "sleeping").returncode == 2
+
+
+def test_a_user_error_with_json_is_printed_as_data_too(env: dict[str, str]) -> None:
+    done = rehab(env, "plan", "status", "BC-NONE", "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout) == {
+        "error": "case-not-found", "code": "BC-NONE",
+        "message": "no case BC-NONE in the case store; `rehab plan list` shows the cases"}
+    assert done.stderr.startswith("error: no case BC-NONE")
+
+
+def test_every_command_that_changes_something_offers_json() -> None:
+    def leaves(group: object, path: str) -> list[tuple[str, object]]:
+        commands = getattr(group, "commands", None)
+        if commands is None:
+            return [(path, group)]
+        return [leaf for name, sub in commands.items() for leaf in leaves(sub, f"{path} {name}")]
+
+    reading_only = {"rehab plan validate", "rehab plan simulate", "rehab plan status",
+                    "rehab plan list", "rehab up"}
+    for path, command in leaves(cli, "rehab"):
+        if path in reading_only:
+            continue
+        options = {o for p in command.params for o in getattr(p, "opts", [])}  # type: ignore[attr-defined]  # click commands
+        assert "--json" in options, f"{path} has no --json"

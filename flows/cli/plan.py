@@ -13,7 +13,7 @@ from casework import queries, services
 from casework.domain import CASE_STATES
 from casework.simulation import simulate
 from flows import engine_client
-from flows.cli import Context, cli, emit, pass_ctx
+from flows.cli.context import Context, emit, pass_ctx
 from flows.render import simulation_json, simulation_text, status_text
 from plans.durations import EXAMPLE, parse_duration
 from plans.errors import (
@@ -27,7 +27,7 @@ from plans.loading import load_plan
 from plans.model import Plan
 
 
-@cli.group()
+@click.group()
 def plan() -> None:
     """Plans: new, validate, simulate, launch, approve, amend, status, list."""
 
@@ -42,9 +42,10 @@ def _load(ctx: Context, file: Path) -> Plan:
 @click.option("--manager", help="Staff id of the case manager (default: the template's).")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Write the plan here (default: print it).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @pass_ctx
 def plan_new(ctx: Context, template: str, case: str, manager: str | None,
-             output: Path | None) -> None:
+             output: Path | None, as_json: bool) -> None:
     """Start a plan from a template, ready to edit."""
     templates = ctx.app.settings.templates_dir
     source = templates / f"{template}.yaml"
@@ -69,6 +70,9 @@ def plan_new(ctx: Context, template: str, case: str, manager: str | None,
     if output.exists():
         raise OutputExists(output)
     output.write_text(text, encoding="utf-8")
+    if as_json:
+        emit({"case": case, "template": template, "file": str(output)})
+        return
     click.echo(f"wrote {output} (case {case}, from template {template}); edit it, then "
                f"`rehab plan validate {output}` and `rehab plan simulate {output}`")
 
@@ -163,29 +167,39 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
 @click.argument("code")
 @click.option("--by", required=True, help="Staff id of the approving supervisor.")
 @click.option("--comment", help="A comment for the record.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
-def plan_approve(ctx: Context, code: str, by: str, comment: str | None) -> None:
+def plan_approve(ctx: Context, code: str, by: str, comment: str | None, as_json: bool) -> None:
     """Approve a plan that waits for a supervisor."""
     app = ctx.app
     engine = engine_client.engine(app.settings)
-    services.approve(app.store, app.directories, code=code, by=by, now=app.now(),
-                     comment=comment)
-    click.echo(f"{code}: approved by {by}; plan {engine.after_change(app, code)}")
+    outcome = services.approve(app.store, app.directories, code=code, by=by, now=app.now(),
+                               comment=comment)
+    wake = engine.after_change(app, code)
+    if as_json:
+        emit({"case": code, "state": outcome.state, "approved_by": by, "plan": wake})
+    else:
+        click.echo(f"{code}: approved by {by}; plan {wake}")
 
 
 @plan.command("amend")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--by", help="Staff id amending it (default: the plan's case manager).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
-def plan_amend(ctx: Context, file: Path, by: str | None) -> None:
+def plan_amend(ctx: Context, file: Path, by: str | None, as_json: bool) -> None:
     """Store a new revision of a running plan; it applies to what has not happened yet."""
     app = ctx.app
     p = _load(ctx, file)
     engine = engine_client.engine(app.settings)
     outcome = services.amend(app.store, app.directories, plan=p, by=by or p.manager,
                              now=app.now())
-    click.echo(f"{p.case}: revision {outcome.revision} recorded; plan "
-               f"{engine.after_change(app, p.case)}")
+    wake = engine.after_change(app, p.case)
+    if as_json:
+        emit({"case": p.case, "state": outcome.state, "revision": outcome.revision,
+              "plan": wake})
+    else:
+        click.echo(f"{p.case}: revision {outcome.revision} recorded; plan {wake}")
 
 
 @plan.command("status")

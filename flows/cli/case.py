@@ -5,18 +5,24 @@ from __future__ import annotations
 import click
 
 from casework import services
-from casework.domain import ConsentStatus
+from casework.domain import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
 from casework.services import Outcome
 from flows import engine_client
-from flows.cli import Context, cli, pass_ctx
+from flows.cli.context import Context, emit, pass_ctx
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
-def _done(ctx: Context, code: str, what: str, outcome: Outcome) -> None:
+def _done(ctx: Context, code: str, what: str, outcome: Outcome, as_json: bool) -> None:
     wake = engine_client.engine(ctx.app.settings).after_change(ctx.app, code)
-    click.echo(f"{code}: {what}; case {outcome.state}; plan {wake}")
+    if as_json:
+        emit({"case": code, "did": what, "state": outcome.state, "revision": outcome.revision,
+              "plan": wake})
+    else:
+        click.echo(f"{code}: {what}; case {outcome.state}; plan {wake}")
 
 
-@cli.group()
+@click.group()
 def consent() -> None:
     """Consent: record it (given or refused) or withdraw it."""
 
@@ -27,15 +33,16 @@ def consent() -> None:
 @click.option("--given/--refused", required=True, help="What the person decided.")
 @click.option("--by", required=True, help="Staff id recording it.")
 @click.option("--note", help="A note for the record (kept encrypted).")
+@json_option
 @pass_ctx
 def consent_record(ctx: Context, code: str, scopes: tuple[str, ...], given: bool, by: str,
-                   note: str | None) -> None:
+                   note: str | None, as_json: bool) -> None:
     """Record consent given or refused for one or more scopes."""
     status: ConsentStatus = "given" if given else "refused"
     outcome = services.record_consent(ctx.app.store, ctx.app.directories, code=code,
                                       scopes=list(scopes), status=status, by=by,
                                       now=ctx.app.now(), note=note)
-    _done(ctx, code, f"consent {status} for {', '.join(scopes)}", outcome)
+    _done(ctx, code, f"consent {status} for {', '.join(scopes)}", outcome, as_json)
 
 
 @consent.command("withdraw")
@@ -44,9 +51,10 @@ def consent_record(ctx: Context, code: str, scopes: tuple[str, ...], given: bool
 @click.option("--all", "everything", is_flag=True, help="Withdraw all consent: the plan ends.")
 @click.option("--by", required=True, help="Staff id recording it.")
 @click.option("--note", help="A note for the record (kept encrypted).")
+@json_option
 @pass_ctx
 def consent_withdraw(ctx: Context, code: str, scopes: tuple[str, ...], everything: bool,
-                     by: str, note: str | None) -> None:
+                     by: str, note: str | None, as_json: bool) -> None:
     """Withdraw consent for some scopes, or --all (every open step ends; the plan is
     cancelled)."""
     if everything == bool(scopes):
@@ -55,15 +63,15 @@ def consent_withdraw(ctx: Context, code: str, scopes: tuple[str, ...], everythin
     if everything:
         outcome = services.withdraw_all(app.store, app.directories, code=code, by=by,
                                         now=app.now(), note=note)
-        _done(ctx, code, "all consent withdrawn", outcome)
+        _done(ctx, code, "all consent withdrawn", outcome, as_json)
     else:
         outcome = services.record_consent(app.store, app.directories, code=code,
                                           scopes=list(scopes), status="withdrawn", by=by,
                                           now=app.now(), note=note)
-        _done(ctx, code, f"consent withdrawn for {', '.join(scopes)}", outcome)
+        _done(ctx, code, f"consent withdrawn for {', '.join(scopes)}", outcome, as_json)
 
 
-@cli.group()
+@click.group()
 def checkin() -> None:
     """Check-ins: record how one went."""
 
@@ -71,20 +79,20 @@ def checkin() -> None:
 @checkin.command("record")
 @click.argument("code")
 @click.argument("step")
-@click.option("--outcome", type=click.Choice(["attended", "missed", "rescheduled"]),
-              required=True)
+@click.option("--outcome", type=click.Choice(RECORDED_OUTCOMES), required=True)
 @click.option("--by", required=True, help="Staff id recording it.")
 @click.option("--note", help="A note for the record (kept encrypted).")
+@json_option
 @pass_ctx
-def checkin_record(ctx: Context, code: str, step: str, outcome: str, by: str,
-                   note: str | None) -> None:
+def checkin_record(ctx: Context, code: str, step: str, outcome: RecordedOutcome, by: str,
+                   note: str | None, as_json: bool) -> None:
     """Record the outcome of the step's oldest check-in still waiting for one."""
     result = services.record_checkin(ctx.app.store, ctx.app.directories, code=code, step=step,
-                                     outcome=outcome, by=by, now=ctx.app.now(), note=note)  # type: ignore[arg-type]  # click.Choice checked it
-    _done(ctx, code, f"check-in of {step}: {outcome}", result)
+                                     outcome=outcome, by=by, now=ctx.app.now(), note=note)
+    _done(ctx, code, f"check-in of {step}: {outcome}", result, as_json)
 
 
-@cli.group()
+@click.group()
 def step() -> None:
     """Steps: complete one by hand."""
 
@@ -94,15 +102,17 @@ def step() -> None:
 @click.argument("step_id", metavar="STEP")
 @click.option("--by", required=True, help="Staff id recording it.")
 @click.option("--note", help="A note for the record (kept encrypted).")
+@json_option
 @pass_ctx
-def step_complete(ctx: Context, code: str, step_id: str, by: str, note: str | None) -> None:
+def step_complete(ctx: Context, code: str, step_id: str, by: str, note: str | None,
+                  as_json: bool) -> None:
     """Mark an open step completed."""
     outcome = services.complete_step(ctx.app.store, ctx.app.directories, code=code,
                                      step=step_id, by=by, now=ctx.app.now(), note=note)
-    _done(ctx, code, f"step {step_id} completed", outcome)
+    _done(ctx, code, f"step {step_id} completed", outcome, as_json)
 
 
-@cli.group()
+@click.group()
 def rule() -> None:
     """Programme rules: record a breach."""
 
@@ -112,10 +122,12 @@ def rule() -> None:
 @click.option("--rule", "rule_name", required=True, help="The rule broken, e.g. sobriety.")
 @click.option("--by", required=True, help="Staff id recording it.")
 @click.option("--note", help="A note for the record (kept encrypted).")
+@json_option
 @pass_ctx
-def rule_breach(ctx: Context, code: str, rule_name: str, by: str, note: str | None) -> None:
+def rule_breach(ctx: Context, code: str, rule_name: str, by: str, note: str | None,
+                as_json: bool) -> None:
     """Record a breach of a programme rule: the plan is terminated; coming back needs a
     supervisor's approval."""
     outcome = services.breach(ctx.app.store, ctx.app.directories, code=code, rule=rule_name,
                               by=by, now=ctx.app.now(), note=note)
-    _done(ctx, code, f"rule {rule_name} breached", outcome)
+    _done(ctx, code, f"rule {rule_name} breached", outcome, as_json)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 
 from casework.store.repository import audit
-from flows.cli import Context, cli, emit, pass_ctx
+from flows.cli.context import Context, emit, pass_ctx
 from notifications.notifier import scheme
 from notifications.render import render
 from plans.errors import UnknownPartner
 
 
-@cli.group()
+@click.group()
 def partners() -> None:
     """The partner directory."""
 

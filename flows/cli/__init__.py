@@ -1,0 +1,35 @@
+"""The `rehab` command: exit 0 on success, 1 on a user error (one line, no traceback), 2 on
+bad usage. The command groups live in the modules beside this one and are added here."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from flows.cli import admin, case, partners, plan
+from flows.cli.context import RehabGroup
+
+
+@click.group(cls=RehabGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rehab")
+def cli() -> None:
+    """rehab: individual rehabilitation plans, run as long-lived Prefect flows."""
+
+
+for command in (plan.plan, case.consent, case.checkin, case.step, case.rule,
+                partners.partners, admin.db, admin.up):
+    cli.add_command(command)
+
+
+def _quiet_prefect_workers() -> None:
+    """Prefect's log and event workers announce their own shutdown ("Still processing
+    items ...") on stderr: a command prints what it did and nothing else."""
+    for name in ("APILogWorker", "EventsWorker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main() -> None:
+    """Entry point of the installed `rehab` and of `python -m flows`."""
+    _quiet_prefect_workers()
+    cli.main(prog_name="rehab")

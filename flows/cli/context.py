@@ -1,0 +1,103 @@
+"""What every `rehab` command shares: the lazily built App, JSON output, and one place that
+turns errors into what the operator sees (one line, exit 1; the error as data with --json)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+import click
+from sqlalchemy.exc import DBAPIError
+
+from casework.store.db import database_reason
+from flows.app import App
+from plans.errors import RehabError
+
+
+def emit(data: Any) -> None:
+    """Print data as JSON."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class Context:
+    """Lazily-built App shared by the subcommands."""
+
+    def __init__(self) -> None:
+        self._app: App | None = None
+        click.get_current_context().call_on_close(self.close)
+
+    def close(self) -> None:
+        """Release the store's connections when the command ends."""
+        if self._app is not None:
+            self._app.close()
+
+    @property
+    def app(self) -> App:
+        """The composition root, built on first use."""
+        if self._app is None:
+            self._app = App()
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+class UserError(click.ClickException):
+    """An error of the error module (or one the database or a library raised), as click shows
+    it: `error: ...` on stderr, one line per line of the message, exit 1; with `--json`, the
+    error as data on stdout too."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, data: dict[str, Any], as_json: bool) -> None:
+        super().__init__(message)
+        self.data, self.as_json = data, as_json
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print it."""
+        if self.as_json:
+            emit(self.data)
+        for line in self.message.splitlines() or ["error"]:
+            click.echo(f"error: {line}", err=True)
+
+
+def as_user_error(exc: Exception, *, as_json: bool) -> UserError:
+    """The error the operator sees for `exc`; anything unexpected is named, never quoted (its
+    text may hold a channel URL or a password) unless REHAB_DEBUG asks for the traceback."""
+    if isinstance(exc, RehabError):
+        return UserError(str(exc), exc.as_data(), as_json)
+    if isinstance(exc, DBAPIError):
+        # SQLAlchemy's message quotes the statement and its parameters: say only what the
+        # database said, and that the transaction (so the change) was rolled back.
+        message = (f"the case store could not complete this ({database_reason(exc)}); the "
+                   "change that failed was not saved: try again in a moment")
+        return UserError(message, {"error": "store-failed", "message": message}, as_json)
+    message = (f"unexpected {type(exc).__name__}; nothing is shown of it, since it may hold a "
+               "secret: run again with REHAB_DEBUG=1 to see the traceback")
+    return UserError(message, {"error": "unexpected", "message": message}, as_json)
+
+
+class RehabGroup(click.Group):
+    """The root group: every command's errors pass through `as_user_error` here, so the
+    installed command and tests through click's runner see the same thing."""
+
+    _args: Sequence[str] = ()
+
+    def main(self, args: Sequence[str] | None = None, *pos: Any, **kwargs: Any) -> Any:
+        """Remember the arguments (for --json on an error), then run."""
+        self._args = list(args) if args is not None else sys.argv[1:]
+        return super().main(self._args, *pos, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; map what it raised."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("REHAB_DEBUG") and not isinstance(exc, RehabError):
+                raise
+            raise as_user_error(exc, as_json="--json" in self._args) from exc
