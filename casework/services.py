@@ -22,16 +22,20 @@ from casework.store.repository import (
     add_consent,
     add_revision,
     audit,
+    count_wake,
     create_case_row,
     find_case_row,
     get_case_row,
+    make_due,
     queue_notices,
+    record_flow_run,
     save_domain,
-    seal_person,
+    set_person,
+    start_episode,
     to_domain,
     withdraw_stale_messages,
 )
-from casework.store.tables import CaseRow, PlanRevisionRow
+from casework.store.tables import CaseRow
 from plans.directories import Directories
 from plans.errors import CaseAlreadyActive, Conflict, UnknownStaff, WrongRole
 from plans.model import Plan
@@ -108,18 +112,13 @@ def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: 
                                   case=case, by=by, now=now)
             session.flush()
         else:
-            row.episode += 1
-            row.revision, row.start, row.flow_run_id = 1, case.start, None
-            row.manager, row.supervisor, row.template = plan.manager, supervisor, plan.template
-            row.person_sealed = seal_person(store.sealer, plan.person)
-            row.revisions.append(PlanRevisionRow(
-                episode=row.episode, revision=1, created_by=by, created_at=now,
-                plan=plan.without_person().model_dump(mode="json")))
+            start_episode(row=row, sealer=store.sealer, plan=plan, supervisor=supervisor,
+                          start=case.start, by=by, now=now)
         events: list[Event] = [PlanLaunched(now, row.episode)]
         if case.state == "awaiting-approval":
             events.append(ApprovalRequested(now, row.episode))
         save_domain(session, row=row, case=case, now=now)
-        row.wake_at = now  # due at once: its flow run must start (the clock makes sure)
+        make_due(row=row, at=now)  # its flow run must start (the clock makes sure)
         detail = {"episode": row.episode, "relaunch_of": relaunch_of} if relaunch_of else {}
         audit(session, sealer=store.sealer, case_code=row.code, actor=by, action="launch",
               now=now, detail=detail)
@@ -127,29 +126,44 @@ def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: 
         return _outcome(row, events)
 
 
-def _change(store: Store, code: str, *, actor: str, action: str, now: datetime,
-            apply: Callable[[Session, CaseRow, Case], list[Event]],
-            note: str | None = None, detail: dict[str, str] | None = None) -> Outcome:
+Apply = Callable[[Session, CaseRow, Case], list[Event]]
+Record = Callable[[Session, CaseRow, list[Event]], None]
+
+
+def _change(store: Store, code: str, *, now: datetime, apply: Apply, record: Record,
+            queue_reminders: bool, new_schedule: bool) -> Outcome:
+    """One change to one case: `apply` it to the domain case, save it, `record` it in the audit
+    log, withdraw the messages it made stale (with `new_schedule`, the future reminders the
+    new plan no longer has) and queue those it causes (with `queue_reminders`, the next
+    check-ins' reminders too)."""
     with _transaction(store, code) as session:
         row = get_case_row(session, code=code)
         case = to_domain(row)
         earlier = case.plan  # an amendment replaces it; its removed steps' partners are told
         events = apply(session, row, case)
         save_domain(session, row=row, case=case, now=now)
-        if action == "reconcile":  # the engine's own changes: one audit row per event
-            _audit_events(session, store, row, events, actor=actor, now=now)
-        else:
-            row.wake_at = now  # a person changed the case: the plan looks at it at once
-            audit(session, sealer=store.sealer, case_code=code, actor=actor, action=action,
-                  now=now, detail=detail, note=note)
+        record(session, row, events)
         reminders = upcoming_reminders(case)
         unheard = withdraw_stale_messages(session, case=case, now=now, schedule=(
-            {n.key for n in reminders} if action == "amend" else None))
+            {n.key for n in reminders} if new_schedule else None))
         notices = [n for n in _notices(events, case, row, earlier)
                    if not (n.kind == "step-cancelled" and n.step in unheard)]
-        queue_notices(session, notices=notices + (reminders if action == "reconcile" else []),
+        queue_notices(session, notices=notices + (reminders if queue_reminders else []),
                       now=now)
         return _outcome(row, events)
+
+
+def _by_person(store: Store, code: str, *, by: str, action: str, now: datetime, apply: Apply,
+               note: str | None = None, detail: dict[str, str] | None = None,
+               new_schedule: bool = False) -> Outcome:
+    """A person's change: one audit row naming them; the plan looks at the case at once."""
+    def record(session: Session, row: CaseRow, events: list[Event]) -> None:
+        make_due(row=row, at=now)
+        audit(session, sealer=store.sealer, case_code=code, actor=by, action=action, now=now,
+              detail=detail, note=note)
+
+    return _change(store, code, now=now, apply=apply, record=record, queue_reminders=False,
+                   new_schedule=new_schedule)
 
 
 def approve(store: Store, directories: Directories, *, code: str, by: str, now: datetime,
@@ -165,7 +179,7 @@ def approve(store: Store, directories: Directories, *, code: str, by: str, now: 
                         by=by, now=now)
         return events
 
-    return _change(store, code, actor=by, action="approve", now=now, note=comment, apply=apply)
+    return _by_person(store, code, by=by, action="approve", now=now, note=comment, apply=apply)
 
 
 def _check_staff(directories: Directories, by: str) -> None:
@@ -189,8 +203,8 @@ def record_consent(store: Store, directories: Directories, *, code: str, scopes:
                                 by=by, now=now)
         return events
 
-    return _change(store, code, actor=by, action=f"consent-{status}", now=now, note=note,
-                   detail={"scopes": ",".join(scopes)}, apply=apply)
+    return _by_person(store, code, by=by, action=f"consent-{status}", now=now, note=note,
+                      detail={"scopes": ",".join(scopes)}, apply=apply)
 
 
 def withdraw_all(store: Store, directories: Directories, *, code: str, by: str, now: datetime,
@@ -205,8 +219,8 @@ def withdraw_all(store: Store, directories: Directories, *, code: str, by: str, 
                         by=by, now=now, note=note)
         return events
 
-    return _change(store, code, actor=by, action="consent-withdrawn-all", now=now, note=note,
-                   apply=apply)
+    return _by_person(store, code, by=by, action="consent-withdrawn-all", now=now, note=note,
+                      apply=apply)
 
 
 def record_checkin(store: Store, directories: Directories, *, code: str, step: str,
@@ -214,8 +228,8 @@ def record_checkin(store: Store, directories: Directories, *, code: str, step: s
                    note: str | None = None) -> Outcome:
     """Record the outcome of a step's check-in."""
     _check_staff(directories, by)
-    return _change(store, code, actor=by, action="check-in", now=now, note=note,
-                   detail={"step": step, "outcome": outcome},
+    return _by_person(store, code, by=by, action="check-in", now=now, note=note,
+                      detail={"step": step, "outcome": outcome},
                    apply=lambda s, row, case: transitions.record_outcome(
                        case, step, outcome, by, now)[1])
 
@@ -224,8 +238,8 @@ def complete_step(store: Store, directories: Directories, *, code: str, step: st
                   now: datetime, note: str | None = None) -> Outcome:
     """Mark an open step completed."""
     _check_staff(directories, by)
-    return _change(store, code, actor=by, action="step-complete", now=now, note=note,
-                   detail={"step": step},
+    return _by_person(store, code, by=by, action="step-complete", now=now, note=note,
+                      detail={"step": step},
                    apply=lambda s, row, case: transitions.complete_step(case, step, now))
 
 
@@ -233,8 +247,8 @@ def breach(store: Store, directories: Directories, *, code: str, rule: str, by: 
            now: datetime, note: str | None = None) -> Outcome:
     """A programme rule was broken: the case is terminated."""
     _check_staff(directories, by)
-    return _change(store, code, actor=by, action="rule-breach", now=now, note=note,
-                   detail={"rule": rule},
+    return _by_person(store, code, by=by, action="rule-breach", now=now, note=note,
+                      detail={"rule": rule},
                    apply=lambda s, row, case: transitions.breach(case, rule, now))
 
 
@@ -252,20 +266,25 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str,
             events.append(ApprovalRequested(now, row.episode))
         add_revision(session, row=row, plan=plan, supervisor=supervisor, by=by, now=now)
         if plan.person is not None:
-            row.person_sealed = seal_person(store.sealer, plan.person)
+            set_person(row=row, sealer=store.sealer, person=plan.person)
         return events
 
-    return _change(store, plan.case, actor=by, action="amend", now=now, apply=apply)
+    return _by_person(store, plan.case, by=by, action="amend", now=now, apply=apply,
+                      new_schedule=True)
 
 
 def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
     """The engine's work on a wake: apply what time made due, queue the messages it causes."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
-        row.wakes += 1
+        count_wake(row=row)
         return advance(case, now)
 
-    return _change(store, code, actor=ENGINE, action="reconcile", now=now, apply=apply)
+    def record(session: Session, row: CaseRow, events: list[Event]) -> None:
+        _audit_events(session, store, row, events, actor=ENGINE, now=now)  # one row per event
+
+    return _change(store, code, now=now, apply=apply, record=record, queue_reminders=True,
+                   new_schedule=False)
 
 
 def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:
@@ -274,8 +293,8 @@ def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) ->
     simply made again."""
     def write() -> None:
         with _transaction(store, code) as session:
-            row = get_case_row(session, code=code)
-            row.flow_run_id, row.updated_at = flow_run_id, now
+            record_flow_run(row=get_case_row(session, code=code), flow_run_id=flow_run_id,
+                            now=now)
 
     retry_on_conflict(write)
 
@@ -285,8 +304,6 @@ def look_again(store: Store, *, code: str, at: datetime) -> None:
     could not finish is tried again."""
     def write() -> None:
         with _transaction(store, code) as session:
-            row = get_case_row(session, code=code)
-            if row.wake_at is None or row.wake_at > at:
-                row.wake_at = at
+            make_due(row=get_case_row(session, code=code), at=at, only_sooner=True)
 
     retry_on_conflict(write)

@@ -122,6 +122,40 @@ def create_case_row(session: Session, *, sealer: Sealer, plan: Plan, supervisor:
     return row
 
 
+def start_episode(*, row: CaseRow, sealer: Sealer, plan: Plan, supervisor: str,
+                  start: datetime, by: str, now: datetime) -> None:
+    """A relaunch of an ended case: the next episode, with revision 1 of its plan; the
+    earlier episodes' history stays."""
+    row.episode += 1
+    row.revision, row.start, row.flow_run_id = 1, start, None
+    row.manager, row.supervisor, row.template = plan.manager, supervisor, plan.template
+    set_person(row=row, sealer=sealer, person=plan.person)
+    row.revisions.append(PlanRevisionRow(
+        episode=row.episode, revision=1, created_by=by, created_at=now,
+        plan=plan.without_person().model_dump(mode="json")))
+
+
+def make_due(*, row: CaseRow, at: datetime, only_sooner: bool = False) -> None:
+    """The clock looks at the case at `at` (with `only_sooner`, never later than it would)."""
+    if not only_sooner or row.wake_at is None or row.wake_at > at:
+        row.wake_at = at
+
+
+def count_wake(*, row: CaseRow) -> None:
+    """One more wake: each gets a fresh suspend key."""
+    row.wakes += 1
+
+
+def record_flow_run(*, row: CaseRow, flow_run_id: str, now: datetime) -> None:
+    """The Prefect flow run that carries the case's current episode."""
+    row.flow_run_id, row.updated_at = flow_run_id, now
+
+
+def set_person(*, row: CaseRow, sealer: Sealer, person: Person | None) -> None:
+    """The person's data, sealed (None: no data)."""
+    row.person_sealed = seal_person(sealer, person)
+
+
 def add_revision(session: Session, *, row: CaseRow, plan: Plan, supervisor: str, by: str,
                  now: datetime) -> int:
     """Store the next revision of the plan and make it current, with the case manager and
