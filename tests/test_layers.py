@@ -1,0 +1,89 @@
+"""The shape of the code: packages depend one way (plans <- casework <- notifications <- flows),
+no module imports itself round a cycle, and the domain imports no database, Prefect or apprise."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+PACKAGES = ("plans", "casework", "notifications", "flows")
+PURE = ("casework.domain", "casework.events", "casework.transitions", "casework.messages",
+        "casework.simulation")
+INFRASTRUCTURE = ("sqlalchemy", "alembic", "prefect", "apprise", "httpx")
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """What a module imports when it is imported: its own statements and those in top-level
+    `if`/`try` blocks, not inside functions or classes, and not for type checks alone."""
+    names: set[str] = set()
+    pending = list(ast.parse(path.read_text()).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+            pending += node.body + node.orelse
+        elif isinstance(node, ast.Try):
+            pending += node.body + node.orelse + node.finalbody
+            pending += [n for h in node.handlers for n in h.body]
+    return names
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: {i for i in top_level_imports(path) if i in known and i != name}
+            for name, path in known.items()}
+
+
+def test_no_module_imports_itself_round_a_cycle() -> None:
+    edges = graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt):], nxt]
+                raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+
+
+def test_packages_depend_one_way() -> None:
+    rank = {package: i for i, package in enumerate(PACKAGES)}
+    for module, imported in graph().items():
+        for other in imported:
+            assert rank[other.split(".")[0]] <= rank[module.split(".")[0]], (
+                f"{module} imports {other}, against the layers")
+
+
+def test_the_domain_imports_no_database_prefect_or_apprise() -> None:
+    known = modules()
+    for module in PURE:
+        for imported in top_level_imports(known[module]):
+            assert not imported.startswith(INFRASTRUCTURE), f"{module} imports {imported}"
+            assert not imported.startswith("casework.store"), f"{module} imports {imported}"
