@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint bench clean
+.PHONY: install up test test-fast lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -19,9 +19,16 @@ up: install
 test: install
 	$(BIN)/python -m pytest
 
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e"
+
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

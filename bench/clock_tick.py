@@ -29,8 +29,14 @@ from casework.store.db import open_store
 from casework.store.tables import CaseRow, PlanRevisionRow
 
 SIZES = (10, 1_000, 10_000)
-PLAN = {"case": "X", "manager": "cm", "timezone": "Europe/Minsk", "steps": [
-    {"id": "wait", "domain": "housing", "title": "Wait", "partner": "p", "start": "365d"}]}
+PLAN = {
+    "case": "X",
+    "manager": "cm",
+    "timezone": "Europe/Minsk",
+    "steps": [
+        {"id": "wait", "domain": "housing", "title": "Wait", "partner": "p", "start": "365d"}
+    ],
+}
 
 
 def fill(url: str, key: Path, waiting: int, now: datetime) -> None:
@@ -38,17 +44,44 @@ def fill(url: str, key: Path, waiting: int, now: datetime) -> None:
     store = open_store(url, key)
     with store.session() as session:
         have = session.query(CaseRow).count()
-        rows = [dict(code=f"WAIT-{i:06d}", episode=1, state="active", manager="cm",
-                     supervisor="boss", revision=1, start=now, wakes=1, version=1,
-                     wake_at=now + timedelta(minutes=1 + i % 525_000),
-                     flow_run_id=f"00000000-0000-0000-0000-{i:012d}", created_at=now,
-                     updated_at=now) for i in range(have, waiting)]
+        rows = [
+            dict(
+                code=f"WAIT-{i:06d}",
+                episode=1,
+                state="active",
+                manager="cm",
+                supervisor="boss",
+                revision=1,
+                start=now,
+                wakes=1,
+                version=1,
+                wake_at=now + timedelta(minutes=1 + i % 525_000),
+                flow_run_id=f"00000000-0000-0000-0000-{i:012d}",
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(have, waiting)
+        ]
         for start in range(0, len(rows), 2000):
-            ids = session.execute(insert(CaseRow).returning(CaseRow.id),
-                                  rows[start:start + 2000]).scalars().all()
-            session.execute(insert(PlanRevisionRow), [
-                dict(case_id=cid, episode=1, revision=1, plan=PLAN, created_by="cm",
-                     created_at=now) for cid in ids])
+            ids = (
+                session.execute(insert(CaseRow).returning(CaseRow.id), rows[start : start + 2000])
+                .scalars()
+                .all()
+            )
+            session.execute(
+                insert(PlanRevisionRow),
+                [
+                    dict(
+                        case_id=cid,
+                        episode=1,
+                        revision=1,
+                        plan=PLAN,
+                        created_by="cm",
+                        created_at=now,
+                    )
+                    for cid in ids
+                ],
+            )
     store.dispose()
 
 
@@ -81,8 +114,11 @@ def main() -> None:
                 fill(url, key, size, now)
                 times = tick_ms(url, key, now, args.repeat)
                 result[str(size)] = median(times)
-                print(f"{kind:<11} {size:>8} {median(times):>8} {percentile(times, 0.95):>8} "
-                      f"{median(times) / result['10']:>6.2f}x", flush=True)
+                print(
+                    f"{kind:<11} {size:>8} {median(times):>8} {percentile(times, 0.95):>8} "
+                    f"{median(times) / result['10']:>6.2f}x",
+                    flush=True,
+                )
             record(kind, {"clock_tick_ms": result})
 
 

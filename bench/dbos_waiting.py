@@ -67,14 +67,21 @@ def main() -> None:
         time.sleep(0.05)
     cpu_after = cpu()
     delays = sorted(t - due_at for t in STEP_RAN.values())
-    print(json.dumps({
-        "rss_0": base, "rss_n": waiting, "workflows": args.workflows,
-        "bytes_per_waiting": max(0, waiting - base) / args.workflows,
-        "due": args.due, "woke": len(delays),
-        "delay_p50_s": delays[len(delays) // 2] if delays else None,
-        "delay_p95_s": delays[int(0.95 * (len(delays) - 1))] if delays else None,
-        "cpu_s_per_wake": (cpu_after - cpu_before) / max(1, len(delays)),
-    }))
+    print(
+        json.dumps(
+            {
+                "rss_0": base,
+                "rss_n": waiting,
+                "workflows": args.workflows,
+                "bytes_per_waiting": max(0, waiting - base) / args.workflows,
+                "due": args.due,
+                "woke": len(delays),
+                "delay_p50_s": delays[len(delays) // 2] if delays else None,
+                "delay_p95_s": delays[int(0.95 * (len(delays) - 1))] if delays else None,
+                "cpu_s_per_wake": (cpu_after - cpu_before) / max(1, len(delays)),
+            }
+        )
+    )
     sys.stdout.flush()
     os._exit(0)  # the sleeping workflows would keep the process alive
 

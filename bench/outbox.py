@@ -67,35 +67,78 @@ class TimingNotifier:
 
 def build(url: str, key: Path, port: int, messages: int) -> tuple[Any, Directories, datetime]:
     """A store with cases whose steps are open, and `messages` reminders queued, all due now."""
-    mail = (f"mailto://127.0.0.1:{port}?to=intake@clinic.example&from=rehab@ngo.example"
-            "&mode=insecure")
+    mail = (
+        f"mailto://127.0.0.1:{port}?to=intake@clinic.example&from=rehab@ngo.example&mode=insecure"
+    )
     dirs = Directories(
-        PartnerDirectory.model_validate({"partners": {"clinic": {
-            "name": "Clinic", "kind": "healthcare", "region": "Brest", "language": "ru",
-            "notify": [mail]}}}),
-        StaffDirectory.model_validate({"default_supervisor": "boss", "staff": {
-            "cm": {"name": "CM", "role": "case-manager"},
-            "boss": {"name": "Boss", "role": "supervisor"}}}))
+        PartnerDirectory.model_validate(
+            {
+                "partners": {
+                    "clinic": {
+                        "name": "Clinic",
+                        "kind": "healthcare",
+                        "region": "Brest",
+                        "language": "ru",
+                        "notify": [mail],
+                    }
+                }
+            }
+        ),
+        StaffDirectory.model_validate(
+            {
+                "default_supervisor": "boss",
+                "staff": {
+                    "cm": {"name": "CM", "role": "case-manager"},
+                    "boss": {"name": "Boss", "role": "supervisor"},
+                },
+            }
+        ),
+    )
     store = open_store(url, key)
     t0 = datetime.now(UTC)
     cases = max(1, messages // 50)
     per_case = -(-messages // cases)
     for i in range(cases):
-        plan = Plan.model_validate({"case": f"BENCH-{i:05d}", "manager": "cm", "steps": [{
-            "id": "check", "domain": "medical", "title": "Check", "partner": "clinic",
-            "check_ins": {"every": "1d", "remind": ["1h"]}}]})
-        services.launch(store, dirs, plan=plan, by="cm", now=t0 - timedelta(days=1),
-                        approval_required=False)
+        plan = Plan.model_validate(
+            {
+                "case": f"BENCH-{i:05d}",
+                "manager": "cm",
+                "steps": [
+                    {
+                        "id": "check",
+                        "domain": "medical",
+                        "title": "Check",
+                        "partner": "clinic",
+                        "check_ins": {"every": "1d", "remind": ["1h"]},
+                    }
+                ],
+            }
+        )
+        services.launch(
+            store, dirs, plan=plan, by="cm", now=t0 - timedelta(days=1), approval_required=False
+        )
         services.reconcile(store, code=plan.case, now=t0 - timedelta(days=1))
     with store.session() as session:  # the referrals the launches queued are already "sent"
         session.query(OutboxRow).update({"status": "sent"})
-        rows = [dict(key=f"BENCH-{i // per_case:05d}|check|reminder|{100 + i % per_case}@3600s"
-                         f"|partner:clinic", case_code=f"BENCH-{i // per_case:05d}",
-                     step_id="check", kind="reminder", occurrence=f"{100 + i % per_case}@3600s",
-                     recipient="partner:clinic", due_at=t0, status="pending", attempts=0,
-                     next_attempt_at=t0, created_at=t0) for i in range(messages)]
+        rows = [
+            dict(
+                key=f"BENCH-{i // per_case:05d}|check|reminder|{100 + i % per_case}@3600s"
+                f"|partner:clinic",
+                case_code=f"BENCH-{i // per_case:05d}",
+                step_id="check",
+                kind="reminder",
+                occurrence=f"{100 + i % per_case}@3600s",
+                recipient="partner:clinic",
+                due_at=t0,
+                status="pending",
+                attempts=0,
+                next_attempt_at=t0,
+                created_at=t0,
+            )
+            for i in range(messages)
+        ]
         for start in range(0, len(rows), 1000):
-            session.execute(insert(OutboxRow), rows[start:start + 1000])
+            session.execute(insert(OutboxRow), rows[start : start + 1000])
     return store, dirs, t0
 
 
@@ -106,18 +149,21 @@ def run(url: str, messages: int, port: int) -> dict[str, Any]:
         start = time.time()
         due = t0.timestamp()
         while True:
-            done = send_due(store, dirs, notifier, now=datetime.now(UTC),
-                            policy=Policy(batch=500))
+            done = send_due(store, dirs, notifier, now=datetime.now(UTC), policy=Policy(batch=500))
             sent = len(notifier.delivered_at)
-            print(f"  delivered {sent:>6} / {messages}  ({time.time() - start:6.1f} s)",
-                  file=sys.stderr)
+            print(
+                f"  delivered {sent:>6} / {messages}  ({time.time() - start:6.1f} s)",
+                file=sys.stderr,
+            )
             if not done:
                 break
         elapsed = time.time() - start
         store.dispose()
     delays = sorted(t - due for t in notifier.delivered_at)
     return {
-        "messages": messages, "delivered": len(delays), "seconds": round(elapsed, 2),
+        "messages": messages,
+        "delivered": len(delays),
+        "seconds": round(elapsed, 2),
         "messages_per_s": round(len(delays) / elapsed, 1),
         "delay_p50_s": round(statistics.median(delays), 2),
         "delay_p95_s": round(delays[int(0.95 * (len(delays) - 1))], 2),
@@ -144,9 +190,11 @@ def main() -> None:
         sink.terminate()
     result["received_by_smtp"] = count.value
     print("\nmessages  delivered  received  seconds  msg/s   p50 delay  p95 delay")
-    print(f"{result['messages']:>8}  {result['delivered']:>9}  {result['received_by_smtp']:>8}  "
-          f"{result['seconds']:>7}  {result['messages_per_s']:>5}  {result['delay_p50_s']:>8} s"
-          f"  {result['delay_p95_s']:>8} s")
+    print(
+        f"{result['messages']:>8}  {result['delivered']:>9}  {result['received_by_smtp']:>8}  "
+        f"{result['seconds']:>7}  {result['messages_per_s']:>5}  {result['delay_p50_s']:>8} s"
+        f"  {result['delay_p95_s']:>8} s"
+    )
     args.output.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -63,18 +63,27 @@ def say(message: str) -> None:
 class Stack:
     """A Prefect server and rehab's runner (and optionally the naive runner)."""
 
-    def __init__(self, folder: Path, prefect_db: str | None, store_url: str,
-                 runner_limit: int) -> None:
+    def __init__(
+        self, folder: Path, prefect_db: str | None, store_url: str, runner_limit: int
+    ) -> None:
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}/api"
-        self.env = dict(os.environ, PREFECT_HOME=str(folder / "prefect"),
-                        PREFECT_API_URL=self.api, PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                        PREFECT_SERVER_UI_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
-                        PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="300",
-                        PREFECT_RUNNER_POLL_FREQUENCY="1", REHAB_HOME=str(folder / "home"),
-                        REHAB_DATABASE_URL=store_url, REHAB_REQUIRE_APPROVAL="false",
-                        REHAB_CLOCK_INTERVAL="1s", REHAB_RUNNER_POLL="1s",
-                        REHAB_RUNNER_LIMIT=str(runner_limit))
+        self.env = dict(
+            os.environ,
+            PREFECT_HOME=str(folder / "prefect"),
+            PREFECT_API_URL=self.api,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_SERVER_UI_ENABLED="false",
+            PREFECT_LOGGING_LEVEL="WARNING",
+            PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="300",
+            PREFECT_RUNNER_POLL_FREQUENCY="1",
+            REHAB_HOME=str(folder / "home"),
+            REHAB_DATABASE_URL=store_url,
+            REHAB_REQUIRE_APPROVAL="false",
+            REHAB_CLOCK_INTERVAL="1s",
+            REHAB_RUNNER_POLL="1s",
+            REHAB_RUNNER_LIMIT=str(runner_limit),
+        )
         if prefect_db:
             self.env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
         self.folder = folder
@@ -82,17 +91,24 @@ class Stack:
 
     def start(self, name: str, argv: list[str]) -> None:
         log = (self.folder / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(argv, env=self.env, stdout=log,
-                                                stderr=subprocess.STDOUT, cwd=ROOT,
-                                                start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
 
     def up(self) -> None:
-        self.start("server", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
-                              str(self.port)])
+        self.start(
+            "server", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        )
         wait_for(self.healthy, timeout=180, what="the Prefect server")
         self.start("runner", [sys.executable, "-m", "flows.serve"])
-        wait_for(lambda: "rehabilitation-plan" in self.deployments(), timeout=120,
-                 what="the deployments")
+        wait_for(
+            lambda: "rehabilitation-plan" in self.deployments(), timeout=120, what="the deployments"
+        )
 
     def healthy(self) -> bool:
         try:
@@ -114,9 +130,15 @@ class Stack:
         return {d["name"] for d in self.api_post("/deployments/filter", {})}
 
     def count(self, state: str, flow_name: str) -> int:
-        return int(self.api_post("/flow_runs/count", {
-            "flow_runs": {"state": {"type": {"any_": [state]}}},
-            "flows": {"name": {"any_": [flow_name]}}}))
+        return int(
+            self.api_post(
+                "/flow_runs/count",
+                {
+                    "flow_runs": {"state": {"type": {"any_": [state]}}},
+                    "flows": {"name": {"any_": [flow_name]}},
+                },
+            )
+        )
 
     def pids(self, *names: str) -> list[int]:
         return [self.processes[n].pid for n in names if n in self.processes]
@@ -130,8 +152,13 @@ class Stack:
 
 
 def rehab(stack: Stack, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "flows", *args], env=stack.env, check=True,
-                   capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        env=stack.env,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
 
 
 def launch_plans(stack: Stack, prefix: str, count: int, start: datetime, offset: str) -> float:
@@ -141,8 +168,7 @@ def launch_plans(stack: Stack, prefix: str, count: int, start: datetime, offset:
     from flows.engine_client import connect  # noqa: PLC0415
     from plans.loading import load_plan  # noqa: PLC0415
 
-    os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_",
-                                                                            "PREFECT_"))})
+    os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_", "PREFECT_"))})
     from casework import services  # noqa: PLC0415
 
     app = App()
@@ -150,16 +176,27 @@ def launch_plans(stack: Stack, prefix: str, count: int, start: datetime, offset:
     parked_before = stack.count("PAUSED", "rehabilitation-plan")
     began = time.time()
     for i in range(count):
-        text_ = PLAN.format(case=f"{prefix}-{i:05d}", start=start.strftime("%Y-%m-%dT%H:%M:%S"),
-                            offset=offset)
+        text_ = PLAN.format(
+            case=f"{prefix}-{i:05d}", start=start.strftime("%Y-%m-%dT%H:%M:%S"), offset=offset
+        )
         plan = load_plan(f"{prefix}.yaml", app.directories, text=text_)
-        services.launch(app.store, app.directories, plan=plan, by="n-zdolnik", now=app.now(),
-                        approval_required=False)
+        services.launch(
+            app.store,
+            app.directories,
+            plan=plan,
+            by="n-zdolnik",
+            now=app.now(),
+            approval_required=False,
+        )
         engine.start_plan(app, plan)
         if (i + 1) % 50 == 0:
             say(f"  launched {i + 1}/{count}")
-    wait_for(lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked_before + count,
-             timeout=30 * 60, what=f"{count} plans to park", every=2)
+    wait_for(
+        lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked_before + count,
+        timeout=30 * 60,
+        what=f"{count} plans to park",
+        every=2,
+    )
     app.close()
     return time.time() - began
 
@@ -179,17 +216,26 @@ def artifacts(stack: Stack, prefix: str, since: datetime) -> list[dict[str, Any]
     newest first."""
     found: list[dict[str, Any]] = []
     while True:
-        page = stack.api_post("/artifacts/filter", {
-            "artifacts": {"key": {"like_": f"plan-{prefix.lower()}-"}, "type": {"any_":
-                          ["markdown"]}}, "sort": "CREATED_DESC", "offset": len(found),
-            "limit": 200})
+        page = stack.api_post(
+            "/artifacts/filter",
+            {
+                "artifacts": {
+                    "key": {"like_": f"plan-{prefix.lower()}-"},
+                    "type": {"any_": ["markdown"]},
+                },
+                "sort": "CREATED_DESC",
+                "offset": len(found),
+                "limit": 200,
+            },
+        )
         found += page
         if len(page) < 200 or datetime.fromisoformat(page[-1]["created"]) < since:
             return [a for a in found if datetime.fromisoformat(a["created"]) >= since]
 
 
-def measure_rehab(stack: Stack, plans: int, due: int, warm_up: int,
-                  store_url: str) -> dict[str, Any]:
+def measure_rehab(
+    stack: Stack, plans: int, due: int, warm_up: int, store_url: str
+) -> dict[str, Any]:
     names = ("server", "runner")
     far = datetime.now(UTC)
     rss_cold, procs0 = settle_rss(stack, names), process_count(stack.pids(*names))
@@ -206,8 +252,9 @@ def measure_rehab(stack: Stack, plans: int, due: int, warm_up: int,
     due_at = (datetime.now(UTC) + timedelta(seconds=20)).replace(microsecond=0)
     engine = create_engine(store_url)
     with Session(engine) as session, session.begin():
-        for revision in session.scalars(select(PlanRevisionRow).join(CaseRow).where(
-                CaseRow.code.like("DUE-%"))):
+        for revision in session.scalars(
+            select(PlanRevisionRow).join(CaseRow).where(CaseRow.code.like("DUE-%"))
+        ):
             plan = dict(revision.plan)
             plan["start"] = due_at.strftime("%Y-%m-%dT%H:%M:%S")
             plan["steps"] = [dict(plan["steps"][0], start="0s")]
@@ -217,8 +264,9 @@ def measure_rehab(stack: Stack, plans: int, due: int, warm_up: int,
     say(f"{due} plans parked, all due at {due_at:%H:%M:%S}")
     time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
     cpu0 = cpu_seconds(stack.pids(*names))
-    step_started = select(AuditRow.at).where(AuditRow.action == "step-started",
-                                             AuditRow.case_code.like("DUE-%"))
+    step_started = select(AuditRow.at).where(
+        AuditRow.action == "step-started", AuditRow.case_code.like("DUE-%")
+    )
 
     def started() -> int:
         with engine.connect() as conn:
@@ -226,23 +274,39 @@ def measure_rehab(stack: Stack, plans: int, due: int, warm_up: int,
 
     wait_for(lambda: started() >= due, timeout=15 * 60, what="the due plans to start", every=1)
     # Done when every due plan's run shows its started step to the supervisor.
-    wait_for(lambda: len({a["key"] for a in artifacts(stack, "DUE", due_at)}) >= due,
-             timeout=15 * 60, what="the runs to show the started steps", every=3)
+    wait_for(
+        lambda: len({a["key"] for a in artifacts(stack, "DUE", due_at)}) >= due,
+        timeout=15 * 60,
+        what="the runs to show the started steps",
+        every=3,
+    )
     cpu1 = cpu_seconds(stack.pids(*names))
     shown: dict[str, float] = {}
     for artifact in reversed(artifacts(stack, "DUE", due_at)):  # the first version per run
-        shown.setdefault(artifact["key"], (datetime.fromisoformat(artifact["created"])
-                                           - due_at).total_seconds())
+        shown.setdefault(
+            artifact["key"], (datetime.fromisoformat(artifact["created"]) - due_at).total_seconds()
+        )
     with engine.connect() as conn:
         starts = conn.execute(step_started).scalars().all()
-        queued = conn.execute(select(OutboxRow.created_at).where(
-            OutboxRow.kind == "reminder", OutboxRow.case_code.like("DUE-%"))).scalars().all()
+        queued = (
+            conn.execute(
+                select(OutboxRow.created_at).where(
+                    OutboxRow.kind == "reminder", OutboxRow.case_code.like("DUE-%")
+                )
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     step_delays = [(s - due_at).total_seconds() for s in starts]
     reminder_delays = [(q - due_at).total_seconds() for q in queued]
     return {
-        "warm_up_plans": warm_up, "waiting_plans": plans, "rss_cold_bytes": rss_cold,
-        "rss_0_bytes": rss0, "rss_n_bytes": rss_n, "processes_0": procs0,
+        "warm_up_plans": warm_up,
+        "waiting_plans": plans,
+        "rss_cold_bytes": rss_cold,
+        "rss_0_bytes": rss0,
+        "rss_n_bytes": rss_n,
+        "processes_0": procs0,
         "processes_n": procs_n,
         "memory_per_waiting_plan_bytes": max(0, rss_n - rss0) / plans,
         "memory_per_waiting_plan_from_cold_bytes": max(0, rss_n - rss_cold) / (plans + warm_up),
@@ -264,51 +328,88 @@ def measure_naive(stack: Stack, plans: int) -> dict[str, Any]:
     wait_for(lambda: "naive-plan" in stack.deployments(), timeout=120, what="naive deployment")
     rss0 = settle_rss(stack, ("naive",))
     say(f"naive: launching {plans} runs that hold their process")
-    [deployment] = [d["id"] for d in stack.api_post("/deployments/filter", {})
-                    if d["name"] == "naive-plan"]
+    [deployment] = [
+        d["id"] for d in stack.api_post("/deployments/filter", {}) if d["name"] == "naive-plan"
+    ]
     for i in range(plans):
-        stack.api_post(f"/deployments/{deployment}/create_flow_run",
-                       {"parameters": {"case": f"NAIVE-{i}"}})
-    wait_for(lambda: stack.count("PAUSED", "naive-plan") >= plans, timeout=20 * 60,
-             what="the naive runs to pause", every=2)
+        stack.api_post(
+            f"/deployments/{deployment}/create_flow_run", {"parameters": {"case": f"NAIVE-{i}"}}
+        )
+    wait_for(
+        lambda: stack.count("PAUSED", "naive-plan") >= plans,
+        timeout=20 * 60,
+        what="the naive runs to pause",
+        every=2,
+    )
     rss_n = settle_rss(stack, ("naive",))
     os.killpg(stack.processes["naive"].pid, signal.SIGKILL)
-    return {"naive_plans": plans, "naive_memory_per_waiting_plan_bytes":
-            max(0, rss_n - rss0) / plans}
+    return {
+        "naive_plans": plans,
+        "naive_memory_per_waiting_plan_bytes": max(0, rss_n - rss0) / plans,
+    }
 
 
 def measure_dbos(kind: str, folder: Path, plans: int, due: int) -> dict[str, Any]:
     say(f"DBOS: {plans} sleeping workflows, {due} due at once")
     with database(kind, folder, "dbos") as url:
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / "dbos_waiting.py"),
-                               "--workflows", str(plans), "--due", str(due),
-                               "--database-url", url], capture_output=True, text=True,
-                              check=True, timeout=900)
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "dbos_waiting.py"),
+                "--workflows",
+                str(plans),
+                "--due",
+                str(due),
+                "--database-url",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=900,
+        )
     data = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"dbos_memory_per_waiting_plan_bytes": data["bytes_per_waiting"],
-            "dbos_cpu_s_per_wake": round(data["cpu_s_per_wake"], 4),
-            "dbos_step_started_p95_s": round(data["delay_p95_s"], 3)}
+    return {
+        "dbos_memory_per_waiting_plan_bytes": data["bytes_per_waiting"],
+        "dbos_cpu_s_per_wake": round(data["cpu_s_per_wake"], 4),
+        "dbos_step_started_p95_s": round(data["delay_p95_s"], 3),
+    }
 
 
 def main() -> None:
     """Run everything for one database and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--plans", type=int, default=500,
-                        help="plans launched (and measured) after the warm-up")
-    parser.add_argument("--warm-up", type=int, default=50,
-                        help="plans launched first, so the server's one-off growth is not "
-                        "counted per plan")
+    parser.add_argument(
+        "--plans", type=int, default=500, help="plans launched (and measured) after the warm-up"
+    )
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=50,
+        help="plans launched first, so the server's one-off growth is not counted per plan",
+    )
     parser.add_argument("--due", type=int, default=100)
-    parser.add_argument("--naive-plans", type=int, default=40,
-                        help="a held process is ~90 MB: 200 of them would need ~18 GB")
-    parser.add_argument("--runner-limit", type=int, default=8,
-                        help="flow runs the runner executes at once")
+    parser.add_argument(
+        "--naive-plans",
+        type=int,
+        default=40,
+        help="a held process is ~90 MB: 200 of them would need ~18 GB",
+    )
+    parser.add_argument(
+        "--runner-limit", type=int, default=8, help="flow runs the runner executes at once"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, database(args.database, Path(tmp)) as store, \
-            database(args.database, Path(tmp), "prefect") as prefect_db:
-        prefect_url = None if args.database == "sqlite" else prefect_db.replace(
-            "postgresql+psycopg", "postgresql+asyncpg")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        database(args.database, Path(tmp)) as store,
+        database(args.database, Path(tmp), "prefect") as prefect_db,
+    ):
+        prefect_url = (
+            None
+            if args.database == "sqlite"
+            else prefect_db.replace("postgresql+psycopg", "postgresql+asyncpg")
+        )
         stack = Stack(Path(tmp), prefect_url, store, args.runner_limit)
         try:
             stack.up()
@@ -318,10 +419,15 @@ def main() -> None:
             stack.stop()
         figures.update(measure_dbos(args.database, Path(tmp), args.plans, args.due))
     figures["runner_limit"] = args.runner_limit
-    figures["naive_to_rehab_ratio"] = round(figures["naive_memory_per_waiting_plan_bytes"]
-                                            / max(1.0, figures["memory_per_waiting_plan_bytes"]))
-    figures["dbos_to_rehab_ratio"] = round(figures["dbos_memory_per_waiting_plan_bytes"]
-                                           / max(1.0, figures["memory_per_waiting_plan_bytes"]), 1)
+    figures["naive_to_rehab_ratio"] = round(
+        figures["naive_memory_per_waiting_plan_bytes"]
+        / max(1.0, figures["memory_per_waiting_plan_bytes"])
+    )
+    figures["dbos_to_rehab_ratio"] = round(
+        figures["dbos_memory_per_waiting_plan_bytes"]
+        / max(1.0, figures["memory_per_waiting_plan_bytes"]),
+        1,
+    )
     record(args.database, figures)
     width = max(len(k) for k in figures)
     print(f"\n{args.database}:")

@@ -40,22 +40,43 @@ class Decision:
 
 
 def _view(case: CaseRow, row: DecisionRow) -> Decision:
-    return Decision(case.code, row.episode, row.kind, row.scope, row.status, row.flow_run_id,
-                    row.decision, row.decided_by, row.settled)
+    return Decision(
+        case.code,
+        row.episode,
+        row.kind,
+        row.scope,
+        row.status,
+        row.flow_run_id,
+        row.decision,
+        row.decided_by,
+        row.settled,
+    )
 
 
 def _rows(session: Session, case: CaseRow) -> list[DecisionRow]:
-    return list(session.scalars(select(DecisionRow).where(
-        DecisionRow.case_id == case.id, DecisionRow.episode == case.episode)))
+    return list(
+        session.scalars(
+            select(DecisionRow).where(
+                DecisionRow.case_id == case.id, DecisionRow.episode == case.episode
+            )
+        )
+    )
 
 
-def record_decision(session: Session, *, case: CaseRow, kind: str, scope: str, decision: str,
-                    by: str, now: datetime) -> None:
+def record_decision(
+    session: Session, *, case: CaseRow, kind: str, scope: str, decision: str, by: str, now: datetime
+) -> None:
     """Mark a decision taken (creating its row if no run was ever opened for it)."""
     row = next((r for r in _rows(session, case) if (r.kind, r.scope) == (kind, scope)), None)
     if row is None:
-        row = DecisionRow(case_id=case.id, episode=case.episode, kind=kind, scope=scope,
-                          created_at=now, settled=True)  # no run to tell
+        row = DecisionRow(
+            case_id=case.id,
+            episode=case.episode,
+            kind=kind,
+            scope=scope,
+            created_at=now,
+            settled=True,
+        )  # no run to tell
         session.add(row)
     row.status, row.decision, row.decided_by, row.decided_at = "decided", decision, by, now
 
@@ -74,16 +95,26 @@ def sync_decisions(store: Store, *, code: str, now: datetime) -> list[Decision]:
         rows = _rows(session, case)
         have = {(r.kind, r.scope) for r in rows}
         for kind, scope in sorted(needed - have):
-            row = DecisionRow(case_id=case.id, episode=case.episode, kind=kind, scope=scope,
-                              status="waiting", settled=False, created_at=now)
+            row = DecisionRow(
+                case_id=case.id,
+                episode=case.episode,
+                kind=kind,
+                scope=scope,
+                status="waiting",
+                settled=False,
+                created_at=now,
+            )
             session.add(row)
             rows.append(row)
         for row in rows:
             if row.status == "waiting" and (row.kind, row.scope) not in needed:
                 row.status = "obsolete"  # e.g. consent recorded in advance, or the case ended
-        return [_view(case, r) for r in rows
-                if (r.status == "waiting" and r.flow_run_id is None)
-                or (r.status != "waiting" and not r.settled and r.flow_run_id)]
+        return [
+            _view(case, r)
+            for r in rows
+            if (r.status == "waiting" and r.flow_run_id is None)
+            or (r.status != "waiting" and not r.settled and r.flow_run_id)
+        ]
 
 
 def get_decision(store: Store, *, code: str, kind: str, scope: str) -> Decision | None:
@@ -94,8 +125,15 @@ def get_decision(store: Store, *, code: str, kind: str, scope: str) -> Decision 
         return None if row is None else _view(case, row)
 
 
-def set_decision_run(store: Store, *, code: str, kind: str, scope: str,
-                     flow_run_id: str | None = None, settled: bool | None = None) -> None:
+def set_decision_run(
+    store: Store,
+    *,
+    code: str,
+    kind: str,
+    scope: str,
+    flow_run_id: str | None = None,
+    settled: bool | None = None,
+) -> None:
     """Remember the decision's flow run, or that the run has been told the outcome."""
     with store.session() as session:
         case = get_case_row(session, code=code)

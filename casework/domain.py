@@ -106,8 +106,12 @@ class Case:
     @property
     def waiting_consent(self) -> list[str]:
         """Scopes some waiting step needs that nobody has decided on yet."""
-        needed = [s for step in self.plan.steps if self.steps[step.id].state == "awaiting-consent"
-                  for s in step.consent]
+        needed = [
+            s
+            for step in self.plan.steps
+            if self.steps[step.id].state == "awaiting-consent"
+            for s in step.consent
+        ]
         return [s for s in dict.fromkeys(needed) if s not in self.consents]
 
 
@@ -170,8 +174,7 @@ def _progress(run: StepRun) -> tuple[str, int, int, int]:
     return run.state, len(run.check_ins), run.overdue_level, pending + 1000 * escalated
 
 
-def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,
-                 events: list[Event]) -> None:
+def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime, events: list[Event]) -> None:
     failed = [d for d in step.after if case.steps[d].state in ("skipped", "cancelled")]
     if failed:
         end_step(run, "skipped", now, f"prerequisite {failed[0]} was {case.steps[failed[0]].state}")
@@ -181,8 +184,11 @@ def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,
     if ready is None or ready > now:
         return
     decisions = [case.consents.get(scope) for scope in step.consent]
-    refused = [s for s, c in zip(step.consent, decisions, strict=True)
-               if c is not None and c.status != "given"]
+    refused = [
+        s
+        for s, c in zip(step.consent, decisions, strict=True)
+        if c is not None and c.status != "given"
+    ]
     if refused:
         end_step(run, "skipped", now, f"consent {refused[0]} {case.consents[refused[0]].status}")
         events.append(StepSkipped(now, step.id, run.reason or ""))
@@ -196,8 +202,7 @@ def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime,
         events.append(ConsentNeeded(now, step.id, tuple(missing)))
 
 
-def _advance_open(case: Case, step: Step, run: StepRun, now: datetime,
-                  events: list[Event]) -> None:
+def _advance_open(case: Case, step: Step, run: StepRun, now: datetime, events: list[Event]) -> None:
     assert run.started_at is not None  # an open step has started
     while (at := checkin_time(step, run, len(run.check_ins))) is not None and at <= now:
         run.check_ins.append(CheckIn(len(run.check_ins), at))
@@ -207,9 +212,13 @@ def _advance_open(case: Case, step: Step, run: StepRun, now: datetime,
         end_step(run, "completed", run.started_at + step.duration, "duration ended")
         events.append(StepCompleted(now, step.id, run.reason or ""))
         return
-    if (step.duration is None and ci is not None and ci.count is not None
-            and len(run.check_ins) == ci.count
-            and all(c.outcome != "pending" for c in run.check_ins)):
+    if (
+        step.duration is None
+        and ci is not None
+        and ci.count is not None
+        and len(run.check_ins) == ci.count
+        and all(c.outcome != "pending" for c in run.check_ins)
+    ):
         end_step(run, "completed", now, "all check-ins done")
         events.append(StepCompleted(now, step.id, run.reason or ""))
         return
@@ -221,8 +230,7 @@ def _advance_open(case: Case, step: Step, run: StepRun, now: datetime,
                 events.append(StepOverdue(now, step.id, level))
 
 
-def _mark_missed(case: Case, step: Step, run: StepRun, now: datetime,
-                 events: list[Event]) -> None:
+def _mark_missed(case: Case, step: Step, run: StepRun, now: datetime, events: list[Event]) -> None:
     if step.check_ins is None:
         return
     grace = step.check_ins.grace_period
@@ -268,8 +276,11 @@ def next_wake(case: Case) -> datetime | None:
             if step.duration is not None:
                 times.append(run.started_at + step.duration)
             if step.due is not None and run.overdue_level < 2:
-                times.append(run.started_at + step.due
-                             + (case.plan.escalate_after if run.overdue_level else timedelta(0)))
+                times.append(
+                    run.started_at
+                    + step.due
+                    + (case.plan.escalate_after if run.overdue_level else timedelta(0))
+                )
         if step.check_ins is not None:
             grace = step.check_ins.grace_period
             times.extend(ci.at + grace for ci in run.check_ins if ci.outcome == "pending")

@@ -31,15 +31,17 @@ class Event:
 
     def facts(self) -> dict[str, str | int]:
         """Its fields but the time, for an audit row or a log line."""
-        return {("step" if f.name == "step_id" else f.name): value for f in fields(self)
-                if f.name != "at" and (value := getattr(self, f.name)) not in (None, "", ())}
+        return {
+            ("step" if f.name == "step_id" else f.name): value
+            for f in fields(self)
+            if f.name != "at" and (value := getattr(self, f.name)) not in (None, "", ())
+        }
 
     def line(self) -> str:
         """One log line: `step-started medical`, `check-in-missed medical (occurrence=2, ...)`."""
         facts = {k: v for k, v in self.facts().items() if k != "step"}
         extra = ", ".join(f"{k}={v}" for k, v in facts.items())
-        return " ".join(p for p in (self.kind, self.step or "", f"({extra})" if extra else "")
-                        if p)
+        return " ".join(p for p in (self.kind, self.step or "", f"({extra})" if extra else "") if p)
 
 
 @dataclass(frozen=True)

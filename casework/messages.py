@@ -25,9 +25,19 @@ from plans.directories import quiet_bounds
 from plans.model import Plan
 
 NOTICE_KINDS = (
-    "referral", "reminder", "step-cancelled", "step-rescheduled", "check-in-missed",
-    "missed-again", "missed-not-followed-up", "step-overdue", "overdue-escalated",
-    "approval-request", "consent-request", "plan-completed", "plan-ended",
+    "referral",
+    "reminder",
+    "step-cancelled",
+    "step-rescheduled",
+    "check-in-missed",
+    "missed-again",
+    "missed-not-followed-up",
+    "step-overdue",
+    "overdue-escalated",
+    "approval-request",
+    "consent-request",
+    "plan-completed",
+    "plan-ended",
 )
 
 
@@ -59,8 +69,9 @@ def _partner(step_id: str | None, *plans: Plan | None) -> str | None:
     return None
 
 
-def notices_for(event: Event, case: Case, supervisor: str, *,
-                earlier: Plan | None = None) -> list[Notice]:
+def notices_for(
+    event: Event, case: Case, supervisor: str, *, earlier: Plan | None = None
+) -> list[Notice]:
     """The messages one event causes, to the right people and no one else; `earlier` is the
     plan before the change that caused the event, if it was an amendment."""
     manager, boss = f"staff:{case.plan.manager}", f"staff:{supervisor}"
@@ -112,8 +123,16 @@ def upcoming_reminders(case: Case) -> list[Notice]:
             when = at - lead
             if run.started_at is not None and when < run.started_at:
                 continue  # the referral already said when the first session is
-            notices.append(Notice("reminder", f"partner:{step.partner}", case.code, when,
-                                  step.id, f"{len(run.check_ins)}@{_lead(lead)}"))
+            notices.append(
+                Notice(
+                    "reminder",
+                    f"partner:{step.partner}",
+                    case.code,
+                    when,
+                    step.id,
+                    f"{len(run.check_ins)}@{_lead(lead)}",
+                )
+            )
     return notices
 
 

@@ -25,11 +25,13 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         messages = session.execute(
             select(OutboxRow.step_id, OutboxRow.status, func.count())
             .where(OutboxRow.case_code == code)
-            .group_by(OutboxRow.step_id, OutboxRow.status)).all()
+            .group_by(OutboxRow.step_id, OutboxRow.status)
+        ).all()
         per_recipient = session.execute(
             select(OutboxRow.recipient, OutboxRow.status, func.count(), func.max(OutboxRow.sent_at))
             .where(OutboxRow.case_code == code)
-            .group_by(OutboxRow.recipient, OutboxRow.status)).all()
+            .group_by(OutboxRow.recipient, OutboxRow.status)
+        ).all()
     by_step: dict[str | None, dict[str, int]] = {}
     for step_id, status, count in messages:
         by_step.setdefault(step_id, {})[status] = count
@@ -43,23 +45,28 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
     plan_ids = {s.id for s in case.plan.steps}
     for step_id, run in case.steps.items():
         step = case.plan.step(step_id) if step_id in plan_ids else None
-        next_at = checkin_time(step, run, len(run.check_ins)) if (
-            step is not None and run.state == "open") else None
-        steps.append({
-            "id": step_id,
-            "domain": step.domain if step else None,
-            "partner": step.partner if step else None,
-            "title": step.title if step else None,
-            "state": run.state,
-            "started_at": _iso(run.started_at),
-            "ended_at": _iso(run.ended_at),
-            "reason": run.reason,
-            "overdue": run.overdue_level > 0,
-            "next_check_in": _iso(next_at),
-            "check_ins": [{"at": _iso(c.at), "outcome": c.outcome} for c in run.check_ins],
-            "messages": by_step.get(step_id, {}),
-            "in_current_revision": step is not None,
-        })
+        next_at = (
+            checkin_time(step, run, len(run.check_ins))
+            if (step is not None and run.state == "open")
+            else None
+        )
+        steps.append(
+            {
+                "id": step_id,
+                "domain": step.domain if step else None,
+                "partner": step.partner if step else None,
+                "title": step.title if step else None,
+                "state": run.state,
+                "started_at": _iso(run.started_at),
+                "ended_at": _iso(run.ended_at),
+                "reason": run.reason,
+                "overdue": run.overdue_level > 0,
+                "next_check_in": _iso(next_at),
+                "check_ins": [{"at": _iso(c.at), "outcome": c.outcome} for c in run.check_ins],
+                "messages": by_step.get(step_id, {}),
+                "in_current_revision": step is not None,
+            }
+        )
     return {
         "case": row.code,
         "state": row.state,
@@ -74,29 +81,48 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         "approved_at": _iso(row.approved_at),
         "reason": row.reason,
         "wake_at": _iso(row.wake_at),
-        "consents": {scope: {"status": c.status, "at": _iso(c.at)}
-                     for scope, c in case.consents.items()},
+        "consents": {
+            scope: {"status": c.status, "at": _iso(c.at)} for scope, c in case.consents.items()
+        },
         "waiting_consent": case.waiting_consent,
         "steps": steps,
         "messages": by_recipient,
     }
 
 
-def list_cases(store: Store, *, state: str | None = None,
-               manager: str | None = None) -> list[dict[str, Any]]:
+def list_cases(
+    store: Store, *, state: str | None = None, manager: str | None = None
+) -> list[dict[str, Any]]:
     """Every case, newest first, optionally only in one state or of one case manager."""
-    query = select(CaseRow.code, CaseRow.state, CaseRow.manager, CaseRow.template,
-                   CaseRow.revision, CaseRow.start, CaseRow.wake_at, CaseRow.flow_run_id
-                   ).order_by(CaseRow.created_at.desc(), CaseRow.id.desc())
+    query = select(
+        CaseRow.code,
+        CaseRow.state,
+        CaseRow.manager,
+        CaseRow.template,
+        CaseRow.revision,
+        CaseRow.start,
+        CaseRow.wake_at,
+        CaseRow.flow_run_id,
+    ).order_by(CaseRow.created_at.desc(), CaseRow.id.desc())
     if state:
         query = query.where(CaseRow.state == state)
     if manager:
         query = query.where(CaseRow.manager == manager)
     with store.session() as session:
         rows = session.execute(query).all()
-    return [{"case": r.code, "state": r.state, "manager": r.manager, "template": r.template,
-             "revision": r.revision, "start": _iso(r.start), "wake_at": _iso(r.wake_at),
-             "flow_run_id": r.flow_run_id} for r in rows]
+    return [
+        {
+            "case": r.code,
+            "state": r.state,
+            "manager": r.manager,
+            "template": r.template,
+            "revision": r.revision,
+            "start": _iso(r.start),
+            "wake_at": _iso(r.wake_at),
+            "flow_run_id": r.flow_run_id,
+        }
+        for r in rows
+    ]
 
 
 def wake_count(store: Store, *, code: str) -> int:
@@ -110,6 +136,9 @@ def due_wakes(store: Store, *, now: datetime, limit: int = 1000) -> list[tuple[s
     scan, so its cost follows what is due, not how many plans wait."""
     with store.session() as session:
         rows = session.execute(
-            select(CaseRow.code, CaseRow.flow_run_id).where(CaseRow.wake_at <= now)
-            .order_by(CaseRow.wake_at).limit(limit)).all()
+            select(CaseRow.code, CaseRow.flow_run_id)
+            .where(CaseRow.wake_at <= now)
+            .order_by(CaseRow.wake_at)
+            .limit(limit)
+        ).all()
     return [(r.code, r.flow_run_id) for r in rows]

@@ -78,25 +78,40 @@ def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
     return change()
 
 
-def _notices(events: list[Event], case: Case, row: CaseRow,
-             earlier: Plan | None = None) -> list[Notice]:
+def _notices(
+    events: list[Event], case: Case, row: CaseRow, earlier: Plan | None = None
+) -> list[Notice]:
     return [n for e in events for n in notices_for(e, case, row.supervisor, earlier=earlier)]
 
 
 def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
-    return Outcome(row.code, row.state, tuple(events), row.wake_at, row.revision,
-                   row.flow_run_id)
+    return Outcome(row.code, row.state, tuple(events), row.wake_at, row.revision, row.flow_run_id)
 
 
-def _audit_events(session: Session, store: Store, row: CaseRow, events: list[Event], *,
-                  actor: str, now: datetime) -> None:
+def _audit_events(
+    session: Session, store: Store, row: CaseRow, events: list[Event], *, actor: str, now: datetime
+) -> None:
     for e in events:
-        audit(session, sealer=store.sealer, case_code=row.code, actor=actor, action=e.kind,
-              now=now, detail=e.facts())
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=row.code,
+            actor=actor,
+            action=e.kind,
+            now=now,
+            detail=e.facts(),
+        )
 
 
-def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: datetime,
-           approval_required: bool) -> Outcome:
+def launch(
+    store: Store,
+    directories: Directories,
+    *,
+    plan: Plan,
+    by: str,
+    now: datetime,
+    approval_required: bool,
+) -> Outcome:
     """Record a new plan (or relaunch an ended case as a new episode)."""
     supervisor = directories.supervisor_of(plan) or ""
     with _transaction(store, plan.case) as session:
@@ -108,20 +123,41 @@ def launch(store: Store, directories: Directories, *, plan: Plan, by: str, now: 
         needs_approval = approval_required or relaunch_of == "terminated"
         case = Case.new(plan, plan.start_utc(now), approval_required=needs_approval)
         if row is None:
-            row = create_case_row(session, sealer=store.sealer, plan=plan, supervisor=supervisor,
-                                  case=case, by=by, now=now)
+            row = create_case_row(
+                session,
+                sealer=store.sealer,
+                plan=plan,
+                supervisor=supervisor,
+                case=case,
+                by=by,
+                now=now,
+            )
             session.flush()
         else:
-            start_episode(row=row, sealer=store.sealer, plan=plan, supervisor=supervisor,
-                          start=case.start, by=by, now=now)
+            start_episode(
+                row=row,
+                sealer=store.sealer,
+                plan=plan,
+                supervisor=supervisor,
+                start=case.start,
+                by=by,
+                now=now,
+            )
         events: list[Event] = [PlanLaunched(now, row.episode)]
         if case.state == "awaiting-approval":
             events.append(ApprovalRequested(now, row.episode))
         save_domain(session, row=row, case=case, now=now)
         make_due(row=row, at=now)  # its flow run must start (the clock makes sure)
         detail = {"episode": row.episode, "relaunch_of": relaunch_of} if relaunch_of else {}
-        audit(session, sealer=store.sealer, case_code=row.code, actor=by, action="launch",
-              now=now, detail=detail)
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=row.code,
+            actor=by,
+            action="launch",
+            now=now,
+            detail=detail,
+        )
         queue_notices(session, notices=_notices(events, case, row), now=now)
         return _outcome(row, events)
 
@@ -130,8 +166,16 @@ Apply = Callable[[Session, CaseRow, Case], list[Event]]
 Record = Callable[[Session, CaseRow, list[Event]], None]
 
 
-def _change(store: Store, code: str, *, now: datetime, apply: Apply, record: Record,
-            queue_reminders: bool, new_schedule: bool) -> Outcome:
+def _change(
+    store: Store,
+    code: str,
+    *,
+    now: datetime,
+    apply: Apply,
+    record: Record,
+    queue_reminders: bool,
+    new_schedule: bool,
+) -> Outcome:
     """One change to one case: `apply` it to the domain case, save it, `record` it in the audit
     log, withdraw the messages it made stale (with `new_schedule`, the future reminders the
     new plan no longer has) and queue those it causes (with `queue_reminders`, the next
@@ -144,30 +188,68 @@ def _change(store: Store, code: str, *, now: datetime, apply: Apply, record: Rec
         save_domain(session, row=row, case=case, now=now)
         record(session, row, events)
         reminders = upcoming_reminders(case)
-        unheard = withdraw_stale_messages(session, case=case, now=now, schedule=(
-            {n.key for n in reminders} if new_schedule else None))
-        notices = [n for n in _notices(events, case, row, earlier)
-                   if not (n.kind == "step-cancelled" and n.step in unheard)]
-        queue_notices(session, notices=notices + (reminders if queue_reminders else []),
-                      now=now)
+        unheard = withdraw_stale_messages(
+            session,
+            case=case,
+            now=now,
+            schedule=({n.key for n in reminders} if new_schedule else None),
+        )
+        notices = [
+            n
+            for n in _notices(events, case, row, earlier)
+            if not (n.kind == "step-cancelled" and n.step in unheard)
+        ]
+        queue_notices(session, notices=notices + (reminders if queue_reminders else []), now=now)
         return _outcome(row, events)
 
 
-def _by_person(store: Store, code: str, *, by: str, action: str, now: datetime, apply: Apply,
-               note: str | None = None, detail: dict[str, str] | None = None,
-               new_schedule: bool = False) -> Outcome:
+def _by_person(
+    store: Store,
+    code: str,
+    *,
+    by: str,
+    action: str,
+    now: datetime,
+    apply: Apply,
+    note: str | None = None,
+    detail: dict[str, str] | None = None,
+    new_schedule: bool = False,
+) -> Outcome:
     """A person's change: one audit row naming them; the plan looks at the case at once."""
+
     def record(session: Session, row: CaseRow, events: list[Event]) -> None:
         make_due(row=row, at=now)
-        audit(session, sealer=store.sealer, case_code=code, actor=by, action=action, now=now,
-              detail=detail, note=note)
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=code,
+            actor=by,
+            action=action,
+            now=now,
+            detail=detail,
+            note=note,
+        )
 
-    return _change(store, code, now=now, apply=apply, record=record, queue_reminders=False,
-                   new_schedule=new_schedule)
+    return _change(
+        store,
+        code,
+        now=now,
+        apply=apply,
+        record=record,
+        queue_reminders=False,
+        new_schedule=new_schedule,
+    )
 
 
-def approve(store: Store, directories: Directories, *, code: str, by: str, now: datetime,
-            comment: str | None = None) -> Outcome:
+def approve(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    by: str,
+    now: datetime,
+    comment: str | None = None,
+) -> Outcome:
     """A supervisor approves a plan waiting for approval."""
     supervisors = directories.staff.with_role("supervisor")
     if by not in supervisors:
@@ -175,8 +257,9 @@ def approve(store: Store, directories: Directories, *, code: str, by: str, now: 
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         events = transitions.approve(case, now)
-        record_decision(session, case=row, kind="approval", scope="", decision="approved",
-                        by=by, now=now)
+        record_decision(
+            session, case=row, kind="approval", scope="", decision="approved", by=by, now=now
+        )
         return events
 
     return _by_person(store, code, by=by, action="approve", now=now, note=comment, apply=apply)
@@ -187,73 +270,157 @@ def _check_staff(directories: Directories, by: str) -> None:
         raise UnknownStaff(by, directories.staff_file, list(directories.staff.staff))
 
 
-def record_consent(store: Store, directories: Directories, *, code: str, scopes: list[str],
-                   status: ConsentStatus, by: str, now: datetime,
-                   note: str | None = None) -> Outcome:
+def record_consent(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    scopes: list[str],
+    status: ConsentStatus,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> Outcome:
     """Record consent given, refused or withdrawn for some scopes."""
     _check_staff(directories, by)
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         events = transitions.decide_consent(case, scopes, status, now)
         for scope in scopes:
-            add_consent(session, sealer=store.sealer, row=row, scope=scope, status=status, by=by,
-                        now=now, note=note)
+            add_consent(
+                session,
+                sealer=store.sealer,
+                row=row,
+                scope=scope,
+                status=status,
+                by=by,
+                now=now,
+                note=note,
+            )
             if status != "withdrawn":
-                record_decision(session, case=row, kind="consent", scope=scope, decision=status,
-                                by=by, now=now)
+                record_decision(
+                    session, case=row, kind="consent", scope=scope, decision=status, by=by, now=now
+                )
         return events
 
-    return _by_person(store, code, by=by, action=f"consent-{status}", now=now, note=note,
-                      detail={"scopes": ",".join(scopes)}, apply=apply)
+    return _by_person(
+        store,
+        code,
+        by=by,
+        action=f"consent-{status}",
+        now=now,
+        note=note,
+        detail={"scopes": ",".join(scopes)},
+        apply=apply,
+    )
 
 
-def withdraw_all(store: Store, directories: Directories, *, code: str, by: str, now: datetime,
-                 note: str | None = None) -> Outcome:
+def withdraw_all(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> Outcome:
     """Consent withdrawn entirely: open steps cancelled, partners told, case cancelled."""
     _check_staff(directories, by)
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         events = transitions.withdraw_all(case, now)
         for scope in case.plan.consent_scopes:
-            add_consent(session, sealer=store.sealer, row=row, scope=scope, status="withdrawn",
-                        by=by, now=now, note=note)
+            add_consent(
+                session,
+                sealer=store.sealer,
+                row=row,
+                scope=scope,
+                status="withdrawn",
+                by=by,
+                now=now,
+                note=note,
+            )
         return events
 
-    return _by_person(store, code, by=by, action="consent-withdrawn-all", now=now, note=note,
-                      apply=apply)
+    return _by_person(
+        store, code, by=by, action="consent-withdrawn-all", now=now, note=note, apply=apply
+    )
 
 
-def record_checkin(store: Store, directories: Directories, *, code: str, step: str,
-                   outcome: RecordedOutcome, by: str, now: datetime,
-                   note: str | None = None) -> Outcome:
+def record_checkin(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    step: str,
+    outcome: RecordedOutcome,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> Outcome:
     """Record the outcome of a step's check-in."""
     _check_staff(directories, by)
-    return _by_person(store, code, by=by, action="check-in", now=now, note=note,
-                      detail={"step": step, "outcome": outcome},
-                   apply=lambda s, row, case: transitions.record_outcome(
-                       case, step, outcome, by, now)[1])
+    return _by_person(
+        store,
+        code,
+        by=by,
+        action="check-in",
+        now=now,
+        note=note,
+        detail={"step": step, "outcome": outcome},
+        apply=lambda s, row, case: transitions.record_outcome(case, step, outcome, by, now)[1],
+    )
 
 
-def complete_step(store: Store, directories: Directories, *, code: str, step: str, by: str,
-                  now: datetime, note: str | None = None) -> Outcome:
+def complete_step(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    step: str,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> Outcome:
     """Mark an open step completed."""
     _check_staff(directories, by)
-    return _by_person(store, code, by=by, action="step-complete", now=now, note=note,
-                      detail={"step": step},
-                   apply=lambda s, row, case: transitions.complete_step(case, step, now))
+    return _by_person(
+        store,
+        code,
+        by=by,
+        action="step-complete",
+        now=now,
+        note=note,
+        detail={"step": step},
+        apply=lambda s, row, case: transitions.complete_step(case, step, now),
+    )
 
 
-def breach(store: Store, directories: Directories, *, code: str, rule: str, by: str,
-           now: datetime, note: str | None = None) -> Outcome:
+def breach(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    rule: str,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> Outcome:
     """A programme rule was broken: the case is terminated."""
     _check_staff(directories, by)
-    return _by_person(store, code, by=by, action="rule-breach", now=now, note=note,
-                      detail={"rule": rule},
-                   apply=lambda s, row, case: transitions.breach(case, rule, now))
+    return _by_person(
+        store,
+        code,
+        by=by,
+        action="rule-breach",
+        now=now,
+        note=note,
+        detail={"rule": rule},
+        apply=lambda s, row, case: transitions.breach(case, rule, now),
+    )
 
 
-def amend(store: Store, directories: Directories, *, plan: Plan, by: str,
-          now: datetime) -> Outcome:
+def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: datetime) -> Outcome:
     """Store a new revision of a running plan; it applies to what has not happened yet."""
     _check_staff(directories, by)
 
@@ -269,8 +436,9 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str,
             set_person(row=row, sealer=store.sealer, person=plan.person)
         return events
 
-    return _by_person(store, plan.case, by=by, action="amend", now=now, apply=apply,
-                      new_schedule=True)
+    return _by_person(
+        store, plan.case, by=by, action="amend", now=now, apply=apply, new_schedule=True
+    )
 
 
 def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
@@ -283,18 +451,19 @@ def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
     def record(session: Session, row: CaseRow, events: list[Event]) -> None:
         _audit_events(session, store, row, events, actor=ENGINE, now=now)  # one row per event
 
-    return _change(store, code, now=now, apply=apply, record=record, queue_reminders=True,
-                   new_schedule=False)
+    return _change(
+        store, code, now=now, apply=apply, record=record, queue_reminders=True, new_schedule=False
+    )
 
 
 def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:
     """Remember which Prefect flow run carries the case's current episode. The clock may be
     reconciling the case at the same moment; this write does not depend on it, so it is
     simply made again."""
+
     def write() -> None:
         with _transaction(store, code) as session:
-            record_flow_run(row=get_case_row(session, code=code), flow_run_id=flow_run_id,
-                            now=now)
+            record_flow_run(row=get_case_row(session, code=code), flow_run_id=flow_run_id, now=now)
 
     retry_on_conflict(write)
 
@@ -302,6 +471,7 @@ def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) ->
 def look_again(store: Store, *, code: str, at: datetime) -> None:
     """Make the case due again by `at` (never later than it already is): what the engine
     could not finish is tried again."""
+
     def write() -> None:
         with _transaction(store, code) as session:
             make_due(row=get_case_row(session, code=code), at=at, only_sooner=True)

@@ -70,8 +70,7 @@ _WHAT = {
 }
 
 
-def _recipient(notice: Notice, directories: Directories) -> tuple[str, ZoneInfo | None,
-                                                                   str | None]:
+def _recipient(notice: Notice, directories: Directories) -> tuple[str, ZoneInfo | None, str | None]:
     kind, rid = notice.recipient.split(":", 1)
     if kind == "partner":
         partner = directories.partners.partners[rid]
@@ -101,9 +100,14 @@ def _describe(event: Event) -> str:
     return _WHAT.get(event.kind, event.kind.replace("-", " "))
 
 
-def simulate(plan: Plan, directories: Directories, *, launch_at: datetime,
-             approval_required: bool = True, horizon: timedelta = timedelta(days=365)
-             ) -> Simulation:
+def simulate(
+    plan: Plan,
+    directories: Directories,
+    *,
+    launch_at: datetime,
+    approval_required: bool = True,
+    horizon: timedelta = timedelta(days=365),
+) -> Simulation:
     """The timeline of `plan` launched at `launch_at`, up to `horizon` after its start."""
     supervisor = directories.supervisor_of(plan) or ""
     start = plan.start_utc(launch_at)
@@ -128,8 +132,7 @@ def simulate(plan: Plan, directories: Directories, *, launch_at: datetime,
             follow: list[Event] = []
             for event in events:
                 if isinstance(event, CheckInDue):
-                    follow += record_outcome(case, event.step_id, "attended", "simulation",
-                                             now)[1]
+                    follow += record_outcome(case, event.step_id, "attended", "simulation", now)[1]
                 if isinstance(event, ConsentNeeded):
                     scopes = [s for s in event.scopes if s not in case.consents]
                     if scopes:
@@ -139,9 +142,14 @@ def simulate(plan: Plan, directories: Directories, *, launch_at: datetime,
             if reminder.key not in seen:
                 seen.add(reminder.key)
                 seq = int(reminder.occurrence.split("@")[0]) + 1
-                sim.entries.append(Entry(reminder.due_at, reminder.step,
-                                         f"reminder of check-in #{seq}",
-                                         (_told(reminder, directories, tz),)))
+                sim.entries.append(
+                    Entry(
+                        reminder.due_at,
+                        reminder.step,
+                        f"reminder of check-in #{seq}",
+                        (_told(reminder, directories, tz),),
+                    )
+                )
         wake = next_wake(case)
         if wake is None or wake > start + horizon:
             break

@@ -53,8 +53,9 @@ def approve(case: Case, now: datetime) -> list[Event]:
     return [PlanApproved(now)]
 
 
-def decide_consent(case: Case, scopes: list[str], status: ConsentStatus,
-                   now: datetime) -> list[Event]:
+def decide_consent(
+    case: Case, scopes: list[str], status: ConsentStatus, now: datetime
+) -> list[Event]:
     """Record consent given, refused or withdrawn for scopes of this plan."""
     if case.ended:
         raise CaseNotInState(case.code, case.state, "change consent any more")
@@ -113,8 +114,9 @@ def _end_all(case: Case, now: datetime, reason: str) -> list[Event]:
     return events
 
 
-def record_outcome(case: Case, step_id: str, outcome: RecordedOutcome, by: str,
-                   now: datetime) -> tuple[CheckIn, list[Event]]:
+def record_outcome(
+    case: Case, step_id: str, outcome: RecordedOutcome, by: str, now: datetime
+) -> tuple[CheckIn, list[Event]]:
     """A person records how a check-in went: the oldest one still pending, else the latest
     one the clock marked missed (a late report corrects it)."""
     run = case.run(step_id)

@@ -24,9 +24,14 @@ class App:
     """What every command and flow needs, opened lazily so `validate` never touches a database.
     Tests hand in fakes of the ports (the Prefect side, the notifier) and a clock."""
 
-    def __init__(self, settings: Settings | None = None, *, prefect: PrefectSide | None = None,
-                 notifier: Notifier | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        prefect: PrefectSide | None = None,
+        notifier: Notifier | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         if prefect is not None:
             self.prefect = prefect
@@ -38,8 +43,9 @@ class App:
     @cached_property
     def directories(self) -> Directories:
         """The partner and staff directories, checked (notify URLs included)."""
-        return load_directories(self.settings.partners_file, self.settings.staff_file,
-                                url_check=check_url)
+        return load_directories(
+            self.settings.partners_file, self.settings.staff_file, url_check=check_url
+        )
 
     @cached_property
     def store(self) -> Store:
@@ -48,8 +54,11 @@ class App:
         if not home.exists():
             home.mkdir(parents=True, mode=0o700)
         os.umask(0o077)  # the case database and key are for this user's eyes only
-        return open_store(self.settings.store_url, self.settings.key_file,
-                          busy_timeout=self.settings.db_busy_timeout.total_seconds())
+        return open_store(
+            self.settings.store_url,
+            self.settings.key_file,
+            busy_timeout=self.settings.db_busy_timeout.total_seconds(),
+        )
 
     @cached_property
     def prefect(self) -> PrefectSide:
@@ -67,8 +76,11 @@ class App:
     def send_policy(self) -> Policy:
         """How hard the outbox tries before a message is dead."""
         s = self.settings
-        return Policy(max_attempts=s.send_max_attempts, retry_base=s.send_retry_base,
-                      retry_cap=s.send_retry_cap)
+        return Policy(
+            max_attempts=s.send_max_attempts,
+            retry_base=s.send_retry_base,
+            retry_cap=s.send_retry_cap,
+        )
 
     @staticmethod
     def now() -> datetime:

@@ -7,8 +7,14 @@ from zoneinfo import ZoneInfo
 
 from flows.render import local
 
-STATE_MARK = {"pending": "·", "awaiting-consent": "⏸", "open": "▶", "completed": "✔",
-              "skipped": "↷", "cancelled": "✖"}
+STATE_MARK = {
+    "pending": "·",
+    "awaiting-consent": "⏸",
+    "open": "▶",
+    "completed": "✔",
+    "skipped": "↷",
+    "cancelled": "✖",
+}
 
 
 def artifact_key(code: str) -> str:
@@ -39,9 +45,11 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
         lines += ["**Waiting for a person:** " + ", ".join(decisions), ""]
     if status["wake_at"]:
         lines += [f"Next look: {local(status['wake_at'], tz)}", ""]
-    lines += ["| | step | domain | partner | state | started | ended | next check-in | "
-              "check-ins (missed) | messages |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| | step | domain | partner | state | started | ended | next check-in | "
+        "check-ins (missed) | messages |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in status["steps"]:
         missed = sum(1 for c in s["check_ins"] if c["outcome"] == "missed")
         messages = ", ".join(f"{k} {v}" for k, v in sorted(s["messages"].items())) or "-"
@@ -50,15 +58,20 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
             f"| {STATE_MARK.get(s['state'], '')} | `{s['id']}` | {s['domain'] or '-'} | "
             f"`{s['partner'] or '-'}` | {state} | {local(s['started_at'], tz)} | "
             f"{local(s['ended_at'], tz)} | {local(s['next_check_in'], tz)} | "
-            f"{len(s['check_ins'])} ({missed}) | {messages} |")
+            f"{len(s['check_ins'])} ({missed}) | {messages} |"
+        )
     if status.get("messages"):
         lines += ["", "| to | sent | pending | dead | last delivery |", "|---|---|---|---|---|"]
         for who, counts in sorted(status["messages"].items()):
-            lines.append(f"| `{who}` | {counts.get('sent', 0)} | "
-                         f"{counts.get('pending', 0) + counts.get('sending', 0)} | "
-                         f"{counts.get('dead', 0)} | {local(counts['last_sent'], tz)} |")
+            lines.append(
+                f"| `{who}` | {counts.get('sent', 0)} | "
+                f"{counts.get('pending', 0) + counts.get('sending', 0)} | "
+                f"{counts.get('dead', 0)} | {local(counts['last_sent'], tz)} |"
+            )
     consents = status["consents"]
     if consents:
-        lines += ["", "Consent: " + ", ".join(f"{k}: {v['status']}"
-                                               for k, v in sorted(consents.items()))]
+        lines += [
+            "",
+            "Consent: " + ", ".join(f"{k}: {v['status']}" for k, v in sorted(consents.items())),
+        ]
     return "\n".join(lines)

@@ -78,8 +78,9 @@ def run_outbox(app: App, stop: threading.Event) -> None:
     interval = app.settings.clock_interval.total_seconds()
     while not stop.is_set():
         try:
-            sent = send_due(app.store, app.directories, app.notifier, now=app.now(),
-                            policy=app.send_policy)
+            sent = send_due(
+                app.store, app.directories, app.notifier, now=app.now(), policy=app.send_policy
+            )
             if sent:
                 log.info("outbox: %s", dict(sent))
         except Exception:  # e.g. the database restarting: try again next tick

@@ -27,9 +27,16 @@ def main() -> None:
     parser.add_argument("--work-pool", required=True, help="an existing Prefect work pool")
     args = parser.parse_args()
     for flow, name in ((rehabilitation_plan, "rehabilitation-plan"), (decision, "decision")):
-        flow.deploy(name=name, work_pool_name=args.work_pool, description=DESCRIPTIONS[name],
-                    tags=["rehab"], entrypoint_type=EntrypointType.MODULE_PATH, build=False,
-                    push=False, print_next_steps=False)
+        flow.deploy(
+            name=name,
+            work_pool_name=args.work_pool,
+            description=DESCRIPTIONS[name],
+            tags=["rehab"],
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            build=False,
+            push=False,
+            print_next_steps=False,
+        )
         print(f"deployed {name} to work pool {args.work_pool}")
 
 

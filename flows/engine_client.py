@@ -15,8 +15,7 @@ from plans.model import Plan
 
 def api_url(settings: Settings) -> str:
     """PREFECT_API_URL, else the embedded server `rehab up` starts."""
-    return (settings.prefect_api_url or
-            f"http://127.0.0.1:{settings.prefect_port}/api").rstrip("/")
+    return (settings.prefect_api_url or f"http://127.0.0.1:{settings.prefect_port}/api").rstrip("/")
 
 
 def ui_url(settings: Settings) -> str:
@@ -27,9 +26,11 @@ def ui_url(settings: Settings) -> str:
 def prefect_environment(settings: Settings) -> dict[str, str]:
     """What Prefect's own client needs to talk to rehab's server and keep its files in
     REHAB_HOME."""
-    return {"PREFECT_API_URL": api_url(settings),
-            "PREFECT_HOME": str(settings.home_dir / "prefect"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    return {
+        "PREFECT_API_URL": api_url(settings),
+        "PREFECT_HOME": str(settings.home_dir / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
 
 
 def is_up(settings: Settings, timeout: float = 3.0) -> bool:

@@ -25,16 +25,20 @@ def staff_choice(ids: list[str], description: str) -> tuple[Any, Any]:
 
     def eligible(value: str) -> str:
         if value not in ids:
-            raise ValueError(f"{value!r} may not take this decision; may: "
-                             f"{', '.join(ids) or 'nobody in the staff directory'}")
+            raise ValueError(
+                f"{value!r} may not take this decision; may: "
+                f"{', '.join(ids) or 'nobody in the staff directory'}"
+            )
         return value
 
     if not ids:
-        description += (" (nobody in the staff directory may take this decision: add one, "
-                        "then decide)")
+        description += (
+            " (nobody in the staff directory may take this decision: add one, then decide)"
+        )
         return Annotated[str, AfterValidator(eligible)], Field(description=description)
     return Annotated[str, AfterValidator(eligible)], Field(
-        description=description, json_schema_extra={"enum": list(ids)})
+        description=description, json_schema_extra={"enum": list(ids)}
+    )
 
 
 def approval_form(directories: Directories) -> type[RunInput]:

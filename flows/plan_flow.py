@@ -45,6 +45,8 @@ def tend(case: str) -> None:
 def publish(case: str) -> None:
     """Update the plan's markdown and progress artifacts."""
     tending.show(runtime.app(), case, str(flow_run.id), events=[])
+
+
 @flow(name=DEPLOYMENT, persist_result=False, log_prints=False)
 def rehabilitation_plan(case: str) -> State | str:
     """Carry one plan for its whole life: reconcile, tend, publish; end in the plan's state,

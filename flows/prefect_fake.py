@@ -41,8 +41,16 @@ class RecordingPrefect:
         self.states.setdefault(run_id, "suspended")
         return run_id
 
-    def publish(self, flow_run_id: str, *, key: str, code: str, markdown: str,
-                progress: float, events: list[tuple[datetime, str]]) -> None:
+    def publish(
+        self,
+        flow_run_id: str,
+        *,
+        key: str,
+        code: str,
+        markdown: str,
+        progress: float,
+        events: list[tuple[datetime, str]],
+    ) -> None:
         """Keep the event lines shown on the run."""
         self._call("publish", flow_run_id)
         self.published.setdefault(flow_run_id, []).extend(events)

@@ -28,37 +28,79 @@ def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(PLAN_DEPLOYMENT)
         run = client.create_flow_run_from_deployment(
-            deployment.id, parameters={"case": code}, name=code, tags=tags,
+            deployment.id,
+            parameters={"case": code},
+            name=code,
+            tags=tags,
             idempotency_key=f"{code}/{episode}",
-            state=Suspended(timeout_seconds=None, pause_key="launch",
-                            message="launched; waiting for its first step"))
+            state=Suspended(
+                timeout_seconds=None,
+                pause_key="launch",
+                message="launched; waiting for its first step",
+            ),
+        )
     return str(run.id)
 
 
-def publish(flow_run_id: str, *, key: str, code: str, markdown: str, progress: float,
-            events: list[tuple[datetime, str]]) -> None:
+def publish(
+    flow_run_id: str,
+    *,
+    key: str,
+    code: str,
+    markdown: str,
+    progress: float,
+    events: list[tuple[datetime, str]],
+) -> None:
     """Show the plan's timeline and progress on its run, and what the engine did as its logs."""
     run = UUID(flow_run_id)
     with get_client(sync_client=True) as client:
-        client.create_artifact(ArtifactCreate(
-            key=key, type="markdown", data=markdown, flow_run_id=run,
-            description=f"Plan {code}: timeline and states"))
-        client.create_artifact(ArtifactCreate(
-            key=f"{key}-progress", type="progress", data=progress, flow_run_id=run,
-            description=f"Plan {code}: share of steps ended"))
+        client.create_artifact(
+            ArtifactCreate(
+                key=key,
+                type="markdown",
+                data=markdown,
+                flow_run_id=run,
+                description=f"Plan {code}: timeline and states",
+            )
+        )
+        client.create_artifact(
+            ArtifactCreate(
+                key=f"{key}-progress",
+                type="progress",
+                data=progress,
+                flow_run_id=run,
+                description=f"Plan {code}: share of steps ended",
+            )
+        )
         if events:
-            client.create_logs([LogCreate(name="rehab.engine", level=20, message=message,
-                                          timestamp=at, flow_run_id=run)
-                                for at, message in events])
+            client.create_logs(
+                [
+                    LogCreate(
+                        name="rehab.engine",
+                        level=20,
+                        message=message,
+                        timestamp=at,
+                        flow_run_id=run,
+                    )
+                    for at, message in events
+                ]
+            )
 
 
 def open_decision_run(decision: Decision) -> str:
     """Create the flow run that waits for a person to take this decision."""
-    run = cast(FlowRun, run_deployment(
-        DECISION_DEPLOYMENT,
-        parameters={"case": decision.case, "kind": decision.kind, "scope": decision.scope},
-        flow_run_name=decision.run_name, idempotency_key=decision.idempotency_key,
-        tags=[f"decision:{decision.kind}"], timeout=0, as_subflow=False))
+    run = cast(
+        FlowRun,
+        run_deployment(
+            DECISION_DEPLOYMENT,
+            parameters={"case": decision.case, "kind": decision.kind, "scope": decision.scope},
+            flow_run_name=decision.run_name,
+            idempotency_key=decision.idempotency_key,
+            tags=[f"decision:{decision.kind}"],
+            timeout=0,
+            as_subflow=False,
+        ),
+    )
     return str(run.id)
 
 
@@ -85,14 +127,18 @@ def settle_decision_run(decision: Decision) -> None:
     if decision.flow_run_id is None:
         return
     if decision.status == "decided":
-        resume_with_input(decision.flow_run_id,
-                          form_input(decision.kind, decision.decision, decision.decided_by))
+        resume_with_input(
+            decision.flow_run_id, form_input(decision.kind, decision.decision, decision.decided_by)
+        )
         return
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(decision.flow_run_id))
         if run.state is not None and not run.state.is_final():
-            client.set_flow_run_state(UUID(decision.flow_run_id), Cancelled(
-                message="no longer needed: decided in advance, or the plan ended"), force=True)
+            client.set_flow_run_state(
+                UUID(decision.flow_run_id),
+                Cancelled(message="no longer needed: decided in advance, or the plan ended"),
+                force=True,
+            )
 
 
 def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
@@ -111,8 +157,11 @@ def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
         age = datetime.now(UTC) - (state.timestamp or datetime.now(UTC))
         stuck = state.type in (StateType.RUNNING, StateType.PENDING) and age > stale_after
         if state.type == StateType.CRASHED or stuck:
-            client.set_flow_run_state(UUID(flow_run_id), Scheduled(
-                message="rescheduled by the plan clock after a crash or a hang"), force=True)
+            client.set_flow_run_state(
+                UUID(flow_run_id),
+                Scheduled(message="rescheduled by the plan clock after a crash or a hang"),
+                force=True,
+            )
             return "restarted"
         return str(state.type.value).lower()
 
@@ -124,11 +173,20 @@ class PrefectApi:
         """See `start_plan_run`."""
         return start_plan_run(code, episode, tags)
 
-    def publish(self, flow_run_id: str, *, key: str, code: str, markdown: str,
-                progress: float, events: list[tuple[datetime, str]]) -> None:
+    def publish(
+        self,
+        flow_run_id: str,
+        *,
+        key: str,
+        code: str,
+        markdown: str,
+        progress: float,
+        events: list[tuple[datetime, str]],
+    ) -> None:
         """See `publish`."""
-        publish(flow_run_id, key=key, code=code, markdown=markdown, progress=progress,
-                events=events)
+        publish(
+            flow_run_id, key=key, code=code, markdown=markdown, progress=progress, events=events
+        )
 
     def open_decision_run(self, decision: Decision) -> str:
         """See `open_decision_run`."""

@@ -17,8 +17,16 @@ class PrefectSide(Protocol):
         """Create the plan's flow run already waiting; the same episode gets the same run."""
         ...
 
-    def publish(self, flow_run_id: str, *, key: str, code: str, markdown: str,
-                progress: float, events: list[tuple[datetime, str]]) -> None:
+    def publish(
+        self,
+        flow_run_id: str,
+        *,
+        key: str,
+        code: str,
+        markdown: str,
+        progress: float,
+        events: list[tuple[datetime, str]],
+    ) -> None:
         """Show the plan's timeline and progress on its run, and what happened as its logs."""
         ...
 

@@ -21,25 +21,33 @@ def simulation_text(sim: Simulation) -> str:
     """The timeline as a table: when, step, what happens, who is told."""
     tz = sim.plan.tz
     offset = sim.start.astimezone(tz).strftime("%z")
-    lines = [f"Plan {sim.plan.case}: times in {sim.plan.timezone} (UTC{offset[:3]}:{offset[3:]})"
-             f", starting {local(sim.start, tz)}",
-             "Assumes approval and consent at launch and every check-in attended.", ""]
+    lines = [
+        f"Plan {sim.plan.case}: times in {sim.plan.timezone} (UTC{offset[:3]}:{offset[3:]})"
+        f", starting {local(sim.start, tz)}",
+        "Assumes approval and consent at launch and every check-in attended.",
+        "",
+    ]
     width = max([len(e.step or "") for e in sim.entries] + [4])
     for entry in sim.entries:
         told = "; ".join(
-            f"{t.kind} → {t.name}" + (f" (held by quiet hours until {local(t.arrives, tz)})"
-                                      if t.held else "")
-            for t in entry.told)
-        lines.append(f"{local(entry.at, tz):<22} {entry.step or 'plan':<{width}}  {entry.what}"
-                     + (f"  ⇒ {told}" if told else ""))
+            f"{t.kind} → {t.name}"
+            + (f" (held by quiet hours until {local(t.arrives, tz)})" if t.held else "")
+            for t in entry.told
+        )
+        lines.append(
+            f"{local(entry.at, tz):<22} {entry.step or 'plan':<{width}}  {entry.what}"
+            + (f"  ⇒ {told}" if told else "")
+        )
     if sim.open_at_end:
         lines.append("")
         until = local(sim.horizon, tz) if sim.horizon else "the end"
         for step_id, state in sim.open_at_end.items():
             step = next((s for s in sim.plan.steps if s.id == step_id), None)
-            why = ("stays open until someone completes it (`rehab step complete`)"
-                   if step is not None and step.open_ended and state == "open"
-                   else f"still {state} at {until}")
+            why = (
+                "stays open until someone completes it (`rehab step complete`)"
+                if step is not None and step.open_ended and state == "open"
+                else f"still {state} at {until}"
+            )
             lines.append(f"{step_id}: {why}")
     return "\n".join(lines)
 
@@ -47,14 +55,28 @@ def simulation_text(sim: Simulation) -> str:
 def simulation_json(sim: Simulation) -> dict[str, Any]:
     """The timeline as data."""
     return {
-        "case": sim.plan.case, "timezone": sim.plan.timezone, "start": sim.start.isoformat(),
-        "events": [{
-            "at": e.at.isoformat(), "local": local(e.at, sim.plan.tz), "step": e.step,
-            "what": e.what,
-            "told": [{"kind": t.kind, "recipient": t.recipient, "name": t.name,
-                      "arrives": t.arrives.isoformat(), "held_by_quiet_hours": t.held}
-                     for t in e.told],
-        } for e in sim.entries],
+        "case": sim.plan.case,
+        "timezone": sim.plan.timezone,
+        "start": sim.start.isoformat(),
+        "events": [
+            {
+                "at": e.at.isoformat(),
+                "local": local(e.at, sim.plan.tz),
+                "step": e.step,
+                "what": e.what,
+                "told": [
+                    {
+                        "kind": t.kind,
+                        "recipient": t.recipient,
+                        "name": t.name,
+                        "arrives": t.arrives.isoformat(),
+                        "held_by_quiet_hours": t.held,
+                    }
+                    for t in e.told
+                ],
+            }
+            for e in sim.entries
+        ],
         "open_at_end": sim.open_at_end,
     }
 
@@ -62,13 +84,17 @@ def simulation_json(sim: Simulation) -> dict[str, Any]:
 def status_text(status: dict[str, Any], ui_url: str | None) -> str:
     """`rehab plan status` for people."""
     tz = ZoneInfo(status["timezone"])
-    lines = [f"{status['case']}: {status['state']} (revision {status['revision']}, "
-             f"manager {status['manager']}, supervisor {status['supervisor']})"]
+    lines = [
+        f"{status['case']}: {status['state']} (revision {status['revision']}, "
+        f"manager {status['manager']}, supervisor {status['supervisor']})"
+    ]
     if status.get("reason"):
         lines.append(f"  reason: {status['reason']}")
     if status["flow_run_id"]:
-        lines.append(f"  flow run: {status['flow_run_id']}"
-                     + (f"  {ui_url}/runs/flow-run/{status['flow_run_id']}" if ui_url else ""))
+        lines.append(
+            f"  flow run: {status['flow_run_id']}"
+            + (f"  {ui_url}/runs/flow-run/{status['flow_run_id']}" if ui_url else "")
+        )
     if status["waiting_consent"]:
         lines.append(f"  waiting for consent: {', '.join(status['waiting_consent'])}")
     if status["wake_at"]:
@@ -83,7 +109,8 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
         if step["overdue"]:
             parts.append("OVERDUE")
         if step["messages"]:
-            parts.append("messages " + ", ".join(f"{k} {v}" for k, v in
-                                                  sorted(step["messages"].items())))
+            parts.append(
+                "messages " + ", ".join(f"{k} {v}" for k, v in sorted(step["messages"].items()))
+            )
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)

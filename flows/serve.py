@@ -29,14 +29,21 @@ def _in_flight(runner: Runner) -> int:
 async def serve(app: App) -> None:
     """Serve until SIGINT or SIGTERM, then stop taking runs and let those in flight finish."""
     settings = app.settings
-    runner = Runner(name="rehab", pause_on_shutdown=False, limit=settings.runner_limit,
-                    query_seconds=settings.runner_poll.total_seconds())
+    runner = Runner(
+        name="rehab",
+        pause_on_shutdown=False,
+        limit=settings.runner_limit,
+        query_seconds=settings.runner_poll.total_seconds(),
+    )
     for flow, name in ((rehabilitation_plan, "rehabilitation-plan"), (decision, "decision")):
-        await runner.aadd_deployment(await flow.ato_deployment(
-            name=name, description=DESCRIPTIONS[name], tags=["rehab"]))
+        await runner.aadd_deployment(
+            await flow.ato_deployment(name=name, description=DESCRIPTIONS[name], tags=["rehab"])
+        )
     stop_loops = threading.Event()
-    threads = [threading.Thread(target=body, args=(app, stop_loops), name=name, daemon=True)
-               for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))]
+    threads = [
+        threading.Thread(target=body, args=(app, stop_loops), name=name, daemon=True)
+        for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))
+    ]
     loop = asyncio.get_running_loop()
     draining = asyncio.Event()
 
@@ -77,8 +84,10 @@ def clock_only(app: App) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    threads = [threading.Thread(target=body, args=(app, stop), name=name)
-               for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))]
+    threads = [
+        threading.Thread(target=body, args=(app, stop), name=name)
+        for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))
+    ]
     for thread in threads:
         thread.start()
     stop.wait()

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     send_retry_base: Duration = timedelta(seconds=30)
     send_retry_cap: Duration = timedelta(hours=1)
     prefect_api_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL"))
+        default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL")
+    )
     prefect_port: int = 4200
 
     @property

@@ -18,7 +18,8 @@ ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
 def reconcile(app: App, code: str) -> Outcome:
     """Apply everything due now to the case; a racing change by a person means: try again."""
     return services.retry_on_conflict(
-        lambda: services.reconcile(app.store, code=code, now=app.now()))
+        lambda: services.reconcile(app.store, code=code, now=app.now())
+    )
 
 
 def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
@@ -31,15 +32,21 @@ def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str
     status = queries.case_status(app.store, code=code)
     waiting = ["approval"] if status["state"] == "awaiting-approval" else []
     waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
-    app.prefect.publish(flow_run_id, key=artifact_key(code), code=code,
-                        markdown=plan_markdown(status, waiting), progress=progress(status),
-                        events=events)
+    app.prefect.publish(
+        flow_run_id,
+        key=artifact_key(code),
+        code=code,
+        markdown=plan_markdown(status, waiting),
+        progress=progress(status),
+        events=events,
+    )
 
 
 def follow_up(app: App, outcome: Outcome) -> str:
     """The Prefect side of a change: decision runs opened or settled, the run's artifacts and
     logs updated, and the run resumed only if the plan has ended (so it ends in its state).
     If Prefect cannot be reached the case stays due, and the clock tries again."""
+
     def again_after(delay: timedelta) -> None:
         services.look_again(app.store, code=outcome.code, at=app.now() + delay)
 
@@ -49,9 +56,11 @@ def follow_up(app: App, outcome: Outcome) -> str:
     try:
         failed = tend_decisions(app, code=outcome.code, open_new=True)
         show(app, outcome.code, outcome.flow_run_id, event_lines(outcome))
-        woke = app.prefect.wake_run(outcome.flow_run_id,
-                                    stale_after=app.settings.stale_run_after,
-                                    resume=outcome.state in FINAL)
+        woke = app.prefect.wake_run(
+            outcome.flow_run_id,
+            stale_after=app.settings.stale_run_after,
+            resume=outcome.state in FINAL,
+        )
     except Exception:
         again_after(app.settings.clock_interval)
         raise
@@ -74,13 +83,18 @@ def tend_decisions(app: App, *, code: str, open_new: bool) -> list[str]:
             continue
         try:
             if decision.status == "waiting":
-                decisions.set_decision_run(app.store, code=code, kind=decision.kind,
-                                           scope=decision.scope,
-                                           flow_run_id=app.prefect.open_decision_run(decision))
+                decisions.set_decision_run(
+                    app.store,
+                    code=code,
+                    kind=decision.kind,
+                    scope=decision.scope,
+                    flow_run_id=app.prefect.open_decision_run(decision),
+                )
             else:
                 app.prefect.settle_decision_run(decision)
-                decisions.set_decision_run(app.store, code=code, kind=decision.kind,
-                                           scope=decision.scope, settled=True)
+                decisions.set_decision_run(
+                    app.store, code=code, kind=decision.kind, scope=decision.scope, settled=True
+                )
         except Exception:  # the caller carries on; the next wake tries this decision again
             failed.append(decision.run_name)
     return failed

@@ -124,13 +124,15 @@ def _port_free(port: int) -> bool:
 def server_environment(settings: Settings) -> dict[str, str]:
     """The embedded server's settings: SQLite under REHAB_HOME, local only, quiet."""
     env = dict(os.environ, **engine_client.prefect_environment(settings))
-    env.update({
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
-        "PREFECT_UI_API_URL": engine_client.api_url(settings),
-        # No plan uses pause timeouts; scanning every paused run every 5 s costs for nothing.
-        "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "300",
-    })
+    env.update(
+        {
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
+            "PREFECT_UI_API_URL": engine_client.api_url(settings),
+            # No plan uses pause timeouts; scanning every paused run every 5 s costs for nothing.
+            "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "300",
+        }
+    )
     return env
 
 
@@ -142,29 +144,40 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     prefect = Path(sys.executable).with_name("prefect")
     server = subprocess.Popen(
         [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_environment(settings), stdout=log, stderr=subprocess.STDOUT,
+        env=server_environment(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent)  # noqa: PLW1509  # `rehab up` has one thread when it starts children
+        # `rehab up` has one thread when it starts its children, so preexec_fn is safe here.
+        preexec_fn=_die_with_parent,  # noqa: PLW1509
+    )
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise ProcessStopped("the Prefect server", Path(log.name), server.returncode,
-                                 "at start")
+            raise ProcessStopped(
+                "the Prefect server", Path(log.name), server.returncode, "at start"
+            )
         if engine_client.is_up(settings, timeout=1.0):
             return server
         time.sleep(0.5)
     stop(server, "the Prefect server")
-    raise ProcessStopped("the Prefect server", Path(log.name),
-                         when=f"within {SERVER_START_SECONDS} s")
+    raise ProcessStopped(
+        "the Prefect server", Path(log.name), when=f"within {SERVER_START_SECONDS} s"
+    )
 
 
 def start_runner(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     """Start the runner serving the deployments (and the clock)."""
     env = dict(os.environ, **engine_client.prefect_environment(settings))
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(int(settings.runner_poll.total_seconds()) or 1)
-    return subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=_die_with_parent)  # noqa: PLW1509  # one thread, as above
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.serve"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509  # one thread, as above
+    )
 
 
 def stop(process: subprocess.Popen[bytes], name: str, timeout: float = 150) -> None:
@@ -188,14 +201,17 @@ def up(app: App, *, examples: list[Path]) -> None:
     with single_instance(home):
         ended = end_leftovers(home)
         if ended:
-            click.echo(f"ended what an earlier `rehab up` left running (pids "
-                       f"{', '.join(map(str, ended))})")
+            click.echo(
+                f"ended what an earlier `rehab up` left running (pids {', '.join(map(str, ended))})"
+            )
         logs.mkdir(exist_ok=True)
         app.store  # noqa: B018  # migrate the case store and check its key before anything runs
         app.directories  # noqa: B018  # refuse bad directories now, not at the first message
         server = None
-        with (logs / "prefect-server.log").open("a") as server_log, \
-                (logs / "runner.log").open("a") as runner_log:
+        with (
+            (logs / "prefect-server.log").open("a") as server_log,
+            (logs / "runner.log").open("a") as runner_log,
+        ):
             if settings.prefect_api_url is None:
                 click.echo(f"starting the Prefect server (SQLite in {home / 'prefect'}) ...")
                 server = start_server(settings, server_log)
@@ -213,18 +229,20 @@ def up(app: App, *, examples: list[Path]) -> None:
             signal.signal(signal.SIGTERM, on_signal)
             try:
                 launched = launch_examples(app, examples)
-                click.echo(f"rehab is up. Prefect UI: {engine_client.ui_url(settings)}\n"
-                           f"  case store: {app.store.engine.url.render_as_string()}\n"
-                           f"  logs: {logs}\n"
-                           + (f"  example plans launched: {', '.join(launched)}\n"
-                              if launched else "")
-                           + "Press Ctrl-C to stop (runs in flight finish first).")
+                click.echo(
+                    f"rehab is up. Prefect UI: {engine_client.ui_url(settings)}\n"
+                    f"  case store: {app.store.engine.url.render_as_string()}\n"
+                    f"  logs: {logs}\n"
+                    + (f"  example plans launched: {', '.join(launched)}\n" if launched else "")
+                    + "Press Ctrl-C to stop (runs in flight finish first)."
+                )
                 while not stopping:
                     if runner.poll() is not None:
                         raise ProcessStopped("the runner", logs / "runner.log", runner.returncode)
                     if server is not None and server.poll() is not None:
-                        raise ProcessStopped("the Prefect server", logs / "prefect-server.log",
-                                             server.returncode)
+                        raise ProcessStopped(
+                            "the Prefect server", logs / "prefect-server.log", server.returncode
+                        )
                     time.sleep(0.5)
                 click.echo("stopping: letting runs in flight finish ...")
             finally:
@@ -247,8 +265,14 @@ def launch_examples(app: App, files: list[Path]) -> list[str]:
         plan = load_plan(file, app.directories)
         if plan.case in known:
             continue
-        services.launch(app.store, app.directories, plan=plan, by=plan.manager, now=app.now(),
-                        approval_required=app.settings.require_approval)
+        services.launch(
+            app.store,
+            app.directories,
+            plan=plan,
+            by=plan.manager,
+            now=app.now(),
+            approval_required=app.settings.require_approval,
+        )
         for _ in range(30):  # the runner registers its deployments a moment after it starts
             try:
                 engine.start_plan(app, plan)

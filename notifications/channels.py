@@ -18,6 +18,8 @@ def check_url(url: str) -> str | None:
     except Exception:  # a plugin that raises on a malformed URL: its message may quote it
         plugin = None
     if plugin is None:
-        return (f"apprise cannot use this {kind}:// URL (unknown scheme or malformed); "
-                "see the apprise wiki for its form, e.g. mailto://user:pass@host?to=addr")
+        return (
+            f"apprise cannot use this {kind}:// URL (unknown scheme or malformed); "
+            "see the apprise wiki for its form, e.g. mailto://user:pass@host?to=addr"
+        )
     return None

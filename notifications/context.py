@@ -33,12 +33,14 @@ def recipient(directories: Directories, address: str) -> Recipient | None:
     kind, _, rid = address.partition(":")
     if kind == "partner" and rid in directories.partners.partners:
         p = directories.partners.partners[rid]
-        return Recipient(p.notify, p.language, ZoneInfo(p.timezone) if p.timezone else None,
-                         p.quiet_hours)
+        return Recipient(
+            p.notify, p.language, ZoneInfo(p.timezone) if p.timezone else None, p.quiet_hours
+        )
     if kind == "staff" and rid in directories.staff.staff:
         s = directories.staff.staff[rid]
-        return Recipient(s.notify, s.language, ZoneInfo(s.timezone) if s.timezone else None,
-                         s.quiet_hours)
+        return Recipient(
+            s.notify, s.language, ZoneInfo(s.timezone) if s.timezone else None, s.quiet_hours
+        )
     return None
 
 
@@ -53,49 +55,69 @@ def _when(at: datetime | None, tz: ZoneInfo) -> str:
     return "" if at is None else f"{at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
 
 
-def message_context(session: Session, directories: Directories, row: OutboxRow, case: Case,
-                    who: Recipient, *, step: Step | None) -> dict[str, Any]:
+def message_context(
+    session: Session,
+    directories: Directories,
+    row: OutboxRow,
+    case: Case,
+    who: Recipient,
+    *,
+    step: Step | None,
+) -> dict[str, Any]:
     """The values the message templates may use for this outbox row; `step` is the row's
     step as planned (from the revision that last had it, if an amendment removed it)."""
     tz = who.tz or case.plan.tz
     manager = directories.staff.staff.get(case.plan.manager)
     context: dict[str, Any] = {
-        "case": case.code, "scope": row.occurrence, "state": case.state,
-        "reason": case.reason or "", "step": row.step_id or "",
+        "case": case.code,
+        "scope": row.occurrence,
+        "state": case.state,
+        "reason": case.reason or "",
+        "step": row.step_id or "",
         "manager": f"{manager.name} ({case.plan.manager})" if manager else case.plan.manager,
     }
     if step is not None and step.id in case.steps:
         context.update(_step_context(case, step, row, directories, tz))
     if row.kind == "message-dead":
-        failed = session.scalars(select(OutboxRow).where(
-            OutboxRow.id == int(row.occurrence))).one()
-        context.update(failed_kind=failed.kind, failed_recipient=failed.recipient,
-                       attempts=failed.attempts)
+        failed = session.scalars(select(OutboxRow).where(OutboxRow.id == int(row.occurrence))).one()
+        context.update(
+            failed_kind=failed.kind, failed_recipient=failed.recipient, attempts=failed.attempts
+        )
     return context
 
 
-def _step_context(case: Case, step: Step, row: OutboxRow, directories: Directories,
-                  tz: ZoneInfo) -> dict[str, Any]:
+def _step_context(
+    case: Case, step: Step, row: OutboxRow, directories: Directories, tz: ZoneInfo
+) -> dict[str, Any]:
     run = case.steps[step.id]
     partner = directories.partners.partners.get(step.partner)
     out: dict[str, Any] = {
-        "title": step.title, "domain": step.domain,
+        "title": step.title,
+        "domain": step.domain,
         "partner": partner.name if partner else step.partner,
         "starts": _when(run.started_at, tz),
         "ends": _when(run.started_at + step.duration, tz)
-        if run.started_at and step.duration else "",
-        "schedule": "", "at": "", "number": "", "streak": "",
+        if run.started_at and step.duration
+        else "",
+        "schedule": "",
+        "at": "",
+        "number": "",
+        "streak": "",
     }
     if step.check_ins is not None and run.started_at is not None:
         first = checkin_time(step, run, 0)
-        out["schedule"] = (f"every {format_duration(step.check_ins.every)}, the first "
-                           f"{_when(first, tz)}") if first else ""
+        out["schedule"] = (
+            (f"every {format_duration(step.check_ins.every)}, the first {_when(first, tz)}")
+            if first
+            else ""
+        )
     seq_text = row.occurrence.split("@")[0]
-    if row.kind in ("reminder", "check-in-missed", "missed-again",
-                    "missed-not-followed-up") and seq_text.isdigit():
+    if (
+        row.kind in ("reminder", "check-in-missed", "missed-again", "missed-not-followed-up")
+        and seq_text.isdigit()
+    ):
         seq = int(seq_text)
-        at = (run.check_ins[seq].at if seq < len(run.check_ins)
-              else checkin_time(step, run, seq))
+        at = run.check_ins[seq].at if seq < len(run.check_ins) else checkin_time(step, run, seq)
         out.update(at=_when(at, tz), number=seq + 1, streak=miss_streak(run, seq))
     elif row.kind in ("step-overdue", "overdue-escalated") and step.due and run.started_at:
         out["at"] = _when(run.started_at + step.due, tz)

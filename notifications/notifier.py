@@ -61,8 +61,9 @@ class AppriseNotifier:
                 sent = self._send_one(url, subject, body)
             except Exception as exc:  # a plugin bug is a failed channel, not a stopped outbox
                 # The exception's text may quote the URL: name the channel, never its address.
-                self._log.warning("channel #%d (%s) raised %s", position, scheme(url),
-                                  type(exc).__name__)
+                self._log.warning(
+                    "channel #%d (%s) raised %s", position, scheme(url), type(exc).__name__
+                )
                 sent = False
             (ok if sent else failed).append(position)
         return Delivery(tuple(ok), tuple(failed))
@@ -74,8 +75,7 @@ class AppriseNotifier:
         if self._throttle is not None:
             plugin.request_rate_per_sec = self._throttle
         # notify() answers falsy on failure (it does not raise).
-        return bool(plugin.notify(title=subject, body=body,
-                                  body_format=apprise.NotifyFormat.TEXT))
+        return bool(plugin.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT))
 
 
 @dataclass

@@ -52,26 +52,28 @@ def _claim(store: Store, now: datetime, policy: Policy) -> list[int]:
     """Take due messages for this sender; a crashed sender's claims expire after the lease."""
     with store.session() as session:
         rows = session.scalars(
-            select(OutboxRow).where(OutboxRow.status.in_(("pending", "sending")),
-                                    OutboxRow.next_attempt_at <= now)
-            .order_by(OutboxRow.next_attempt_at).limit(policy.batch)
-            .with_for_update(skip_locked=True)).all()
+            select(OutboxRow)
+            .where(OutboxRow.status.in_(("pending", "sending")), OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.next_attempt_at)
+            .limit(policy.batch)
+            .with_for_update(skip_locked=True)
+        ).all()
         for row in rows:
             row.status, row.next_attempt_at = "sending", now + policy.lease
         return [row.id for row in rows]
 
 
-def send_due(store: Store, directories: Directories, notifier: Notifier, *, now: datetime,
-             policy: Policy) -> Counter[str]:
+def send_due(
+    store: Store, directories: Directories, notifier: Notifier, *, now: datetime, policy: Policy
+) -> Counter[str]:
     """Send every message that is due; returns how many were sent, held, retried, dead."""
+
     def one(message_id: int) -> str:
         try:
             return _send_one(store, directories, notifier, message_id, now=now, policy=policy)
         except Exception as exc:  # one broken message must not stop the others
-            log.warning("message %s could not be processed (%s)", message_id,
-                        type(exc).__name__)
-            return _release(store, message_id, now, policy, f"{type(exc).__name__} in the "
-                            "outbox")
+            log.warning("message %s could not be processed (%s)", message_id, type(exc).__name__)
+            return _release(store, message_id, now, policy, f"{type(exc).__name__} in the outbox")
 
     claimed = _claim(store, now, policy)
     if policy.workers <= 1 or len(claimed) <= 1:
@@ -81,8 +83,9 @@ def send_due(store: Store, directories: Directories, notifier: Notifier, *, now:
         return Counter(pool.map(one, claimed))
 
 
-def _compose(session: Session, directories: Directories, row: OutboxRow,
-             now: datetime) -> tuple[str, Recipient | None, str, str]:
+def _compose(
+    session: Session, directories: Directories, row: OutboxRow, now: datetime
+) -> tuple[str, Recipient | None, str, str]:
     """What to do with a claimed row: ("send", who, subject, body), or ("dead" | "late" |
     "held", ...) with the reason in place of the subject."""
     who = recipient(directories, row.recipient)
@@ -97,21 +100,35 @@ def _compose(session: Session, directories: Directories, row: OutboxRow,
         row.next_attempt_at = arrives
         return "held", who, "", ""
     step = step_as_planned(case_row, row.step_id) if row.step_id else None
-    subject, body = render(row.kind, who.language,
-                           message_context(session, directories, row, case, who, step=step))
+    subject, body = render(
+        row.kind, who.language, message_context(session, directories, row, case, who, step=step)
+    )
     return "send", who, subject, body
 
 
-def _send_one(store: Store, directories: Directories, notifier: Notifier, message_id: int, *,
-              now: datetime, policy: Policy) -> str:
+def _send_one(
+    store: Store,
+    directories: Directories,
+    notifier: Notifier,
+    message_id: int,
+    *,
+    now: datetime,
+    policy: Policy,
+) -> str:
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)
         try:
             verdict, who, subject, body = _compose(session, directories, row, now)
         except Exception as exc:  # a message that cannot be written is a failed attempt
             log.warning("message %s could not be written (%s)", message_id, type(exc).__name__)
-            return _failed(store, session, row, now, policy=policy,
-                           why=f"could not be written ({type(exc).__name__})")
+            return _failed(
+                store,
+                session,
+                row,
+                now,
+                policy=policy,
+                why=f"could not be written ({type(exc).__name__})",
+            )
         if verdict == "dead":
             return _dead(store, session, row, now, subject)
         if verdict == "late":
@@ -127,29 +144,52 @@ def _send_one(store: Store, directories: Directories, notifier: Notifier, messag
         if delivery.delivered:
             row.attempts += 1
             row.status, row.sent_at = "sent", now
-            row.last_error = f"channels failed: {list(delivery.failed)}" if delivery.failed \
-                else None
-            audit(session, sealer=store.sealer, case_code=row.case_code, actor="outbox",
-                  action="message-sent", now=now, detail={
-                      "key": row.key, "attempt": row.attempts, "ok": list(delivery.ok),
-                      "failed": list(delivery.failed)})
+            row.last_error = (
+                f"channels failed: {list(delivery.failed)}" if delivery.failed else None
+            )
+            audit(
+                session,
+                sealer=store.sealer,
+                case_code=row.case_code,
+                actor="outbox",
+                action="message-sent",
+                now=now,
+                detail={
+                    "key": row.key,
+                    "attempt": row.attempts,
+                    "ok": list(delivery.ok),
+                    "failed": list(delivery.failed),
+                },
+            )
             return "sent"
-        return _failed(store, session, row, now, policy=policy,
-                       why=f"channels failed: {list(delivery.failed)}" if delivery.failed
-                       else "no channel")
+        return _failed(
+            store,
+            session,
+            row,
+            now,
+            policy=policy,
+            why=f"channels failed: {list(delivery.failed)}" if delivery.failed else "no channel",
+        )
 
 
-def _failed(store: Store, session: Session, row: OutboxRow, now: datetime, *, policy: Policy,
-            why: str) -> str:
+def _failed(
+    store: Store, session: Session, row: OutboxRow, now: datetime, *, policy: Policy, why: str
+) -> str:
     """One more failed attempt: tried again after the backoff, or dead after the last."""
     row.attempts += 1
     row.last_error = why
     if row.attempts >= policy.max_attempts:
         return _dead(store, session, row, now, why)
     row.status, row.next_attempt_at = "pending", now + policy.backoff(row.attempts)
-    audit(session, sealer=store.sealer, case_code=row.case_code, actor="outbox",
-          action="message-failed", now=now,
-          detail={"key": row.key, "attempt": row.attempts, "why": why})
+    audit(
+        session,
+        sealer=store.sealer,
+        case_code=row.case_code,
+        actor="outbox",
+        action="message-failed",
+        now=now,
+        detail={"key": row.key, "attempt": row.attempts, "why": why},
+    )
     return "retry"
 
 
@@ -163,18 +203,33 @@ def _release(store: Store, message_id: int, now: datetime, policy: Policy, why: 
                 return "error"
             return _failed(store, session, row, now, policy=policy, why=why)
     except Exception as exc:
-        log.warning("message %s stays claimed until its lease ends (%s)", message_id,
-                    type(exc).__name__)
+        log.warning(
+            "message %s stays claimed until its lease ends (%s)", message_id, type(exc).__name__
+        )
         return "error"
 
 
 def _dead(store: Store, session: Session, row: OutboxRow, now: datetime, why: str) -> str:
     row.status, row.last_error = "dead", why
-    audit(session, sealer=store.sealer, case_code=row.case_code, actor="outbox",
-          action="message-dead", now=now, detail={"key": row.key, "why": why})
+    audit(
+        session,
+        sealer=store.sealer,
+        case_code=row.case_code,
+        actor="outbox",
+        action="message-dead",
+        now=now,
+        detail={"key": row.key, "why": why},
+    )
     if row.kind != "message-dead":  # never a loop of notices about notices
         case = session.scalars(select(CaseRow).where(CaseRow.code == row.case_code)).one()
-        queue_notices(session, now=now, notices=[
-            Notice("message-dead", f"staff:{staff}", row.case_code, now, row.step_id,
-                   str(row.id)) for staff in dict.fromkeys((case.supervisor, case.manager))])
+        queue_notices(
+            session,
+            now=now,
+            notices=[
+                Notice(
+                    "message-dead", f"staff:{staff}", row.case_code, now, row.step_id, str(row.id)
+                )
+                for staff in dict.fromkeys((case.supervisor, case.manager))
+            ],
+        )
     return "dead"

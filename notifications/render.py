@@ -16,7 +16,8 @@ LANGUAGES = ("en", "ru", "be")
 @cache
 def _catalog(language: str) -> dict[str, dict[str, str]]:
     data: dict[str, dict[str, str]] = yaml.safe_load(
-        (CATALOG / f"{language}.yaml").read_text(encoding="utf-8"))
+        (CATALOG / f"{language}.yaml").read_text(encoding="utf-8")
+    )
     return data
 
 

@@ -19,16 +19,34 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
             continue
         holders = staff.with_role(role)  # type: ignore[arg-type]  # role is a Role literal
         if staff_id not in staff.staff:
-            issues.append(Issue(file, field, f"unknown staff id {shown(staff_id)}; {role}s in "
-                                f"{directories.staff_file}: {listed(holders)}"))
+            issues.append(
+                Issue(
+                    file,
+                    field,
+                    f"unknown staff id {shown(staff_id)}; {role}s in "
+                    f"{directories.staff_file}: {listed(holders)}",
+                )
+            )
         elif staff_id not in holders:
-            issues.append(Issue(file, field, f"{shown(staff_id)} is a "
-                                f"{staff.staff[staff_id].role}, not a {role}; {role}s: "
-                                f"{listed(holders)}"))
+            issues.append(
+                Issue(
+                    file,
+                    field,
+                    f"{shown(staff_id)} is a "
+                    f"{staff.staff[staff_id].role}, not a {role}; {role}s: "
+                    f"{listed(holders)}",
+                )
+            )
     if raw.get("supervisor") is None and staff.default_supervisor is None:
-        issues.append(Issue(file, "supervisor", "required: the staff directory has no "
-                            "default_supervisor; name one of "
-                            f"{listed(staff.with_role('supervisor'))}"))
+        issues.append(
+            Issue(
+                file,
+                "supervisor",
+                "required: the staff directory has no "
+                "default_supervisor; name one of "
+                f"{listed(staff.with_role('supervisor'))}",
+            )
+        )
 
     steps = raw.get("steps")
     if not isinstance(steps, list):
@@ -41,29 +59,54 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
             continue
         step_id, partner = step.get("id"), step.get("partner")
         if isinstance(partner, str) and partner not in directories.partners.partners:
-            issues.append(Issue(file, f"steps[{i}].partner", f"unknown partner {shown(partner)}; "
-                                f"partners in {directories.partners_file}: {listed(partners)}"))
+            issues.append(
+                Issue(
+                    file,
+                    f"steps[{i}].partner",
+                    f"unknown partner {shown(partner)}; "
+                    f"partners in {directories.partners_file}: {listed(partners)}",
+                )
+            )
         if not isinstance(step_id, str):
             continue
         if step_id in first_index:
-            issues.append(Issue(file, f"steps[{i}].id", f"duplicate step id {shown(step_id)} (also "
-                                f"steps[{first_index[step_id]}].id); step ids must be unique"))
+            issues.append(
+                Issue(
+                    file,
+                    f"steps[{i}].id",
+                    f"duplicate step id {shown(step_id)} (also "
+                    f"steps[{first_index[step_id]}].id); step ids must be unique",
+                )
+            )
         else:
             first_index[step_id] = i
         after = step.get("after")
         graph.setdefault(step_id, []).extend(
-            a for a in (after if isinstance(after, list) else []) if isinstance(a, str))
+            a for a in (after if isinstance(after, list) else []) if isinstance(a, str)
+        )
     for i, step in enumerate(steps):
         after = step.get("after") if isinstance(step, dict) else None
         for k, dep in enumerate(after if isinstance(after, list) else []):
             if isinstance(dep, str) and dep not in first_index:
-                issues.append(Issue(file, f"steps[{i}].after[{k}]", f"unknown step {shown(dep)}; "
-                                    f"steps in this plan: {listed(list(first_index))}"))
+                issues.append(
+                    Issue(
+                        file,
+                        f"steps[{i}].after[{k}]",
+                        f"unknown step {shown(dep)}; "
+                        f"steps in this plan: {listed(list(first_index))}",
+                    )
+                )
     cycle = find_cycle({k: [d for d in v if d in first_index] for k, v in graph.items()})
     if cycle:
-        issues.append(Issue(file, f"steps[{first_index[cycle[0]]}].after", "dependency cycle: "
-                            + " → ".join([*cycle, cycle[0]])
-                            + "; a step cannot wait, even indirectly, for itself"))
+        issues.append(
+            Issue(
+                file,
+                f"steps[{first_index[cycle[0]]}].after",
+                "dependency cycle: "
+                + " → ".join([*cycle, cycle[0]])
+                + "; a step cannot wait, even indirectly, for itself",
+            )
+        )
     return issues
 
 
@@ -77,7 +120,7 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
         path.append(node)
         for dep in graph.get(node, []):
             if state.get(dep) == 1:
-                return path[path.index(dep):]
+                return path[path.index(dep) :]
             if dep not in state:
                 found = visit(dep)
                 if found:

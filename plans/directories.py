@@ -13,8 +13,15 @@ from plans.model import Plan, Strict, TimeZoneName
 
 Language = Literal["en", "ru", "be"]
 PartnerKind = Literal[
-    "healthcare", "education", "employment", "social-service", "law-enforcement", "legal",
-    "shelter", "ngo", "other",
+    "healthcare",
+    "education",
+    "employment",
+    "social-service",
+    "law-enforcement",
+    "legal",
+    "shelter",
+    "ngo",
+    "other",
 ]
 Role = Literal["case-manager", "supervisor"]
 
@@ -24,7 +31,7 @@ _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 def check_quiet_hours(value: str) -> str:
     """Accept 'HH:MM-HH:MM' (it may wrap past midnight, e.g. 21:00-08:00)."""
     if not _QUIET.match(value):
-        raise ValueError(f"{value!r} is not a time range like \"21:00-08:00\"")
+        raise ValueError(f'{value!r} is not a time range like "21:00-08:00"')
     return value
 
 

@@ -30,7 +30,10 @@ def parse_duration(value: object) -> timedelta:
     if iso and any(iso.groupdict().values()) and not value.strip().upper().endswith("T"):
         parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
         return timedelta(
-            weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"],
+            weeks=parts["w"],
+            days=parts["d"],
+            hours=parts["h"],
+            minutes=parts["m"],
             seconds=parts["s"],
         )
     if re.match(r"^P[^T]*\d[YM]", value.strip().upper()):  # Y or M before any T

@@ -14,8 +14,11 @@ SHOWN_CHARS = 60  # how much of a bad value an error message quotes
 
 def shown(value: Any) -> str:
     """A bad value as an error message may quote it: short, so a huge value cannot flood."""
-    text = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else (
-        f"a {type(value).__name__}")
+    text = (
+        repr(value)
+        if isinstance(value, (str, int, float, bool)) or value is None
+        else (f"a {type(value).__name__}")
+    )
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
@@ -32,8 +35,11 @@ class RehabError(Exception):
     def as_data(self) -> dict[str, Any]:
         """The error as `--json` prints it: its kind, its message and the ids it carries."""
         kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type(self).__name__).lower()
-        fields = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self).items()
-                  if not k.startswith("_")}
+        fields = {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(self).items()
+            if not k.startswith("_")
+        }
         return {"error": kind, "message": str(self), **fields}
 
 
@@ -62,8 +68,11 @@ class InvalidFile(RehabError):
 
     def as_data(self) -> dict[str, Any]:
         """Every issue, with its file and field path."""
-        return {"error": "invalid-file", "message": str(self),
-                "issues": [vars(i) for i in self.issues]}
+        return {
+            "error": "invalid-file",
+            "message": str(self),
+            "issues": [vars(i) for i in self.issues],
+        }
 
 
 class BadOption(RehabError):
@@ -115,8 +124,7 @@ class WrongRole(RehabError):
     def __init__(self, staff: str, role: str, file: str, holders: list[str]) -> None:
         self.staff, self.role, self.file = staff, role, file
         label = role.replace("-", " ")
-        super().__init__(f"{shown(staff)} is not a {label} in {file}; {label}s: "
-                         f"{listed(holders)}")
+        super().__init__(f"{shown(staff)} is not a {label} in {file}; {label}s: {listed(holders)}")
 
 
 class UnknownPartner(RehabError):
@@ -143,8 +151,10 @@ class CaseAlreadyActive(RehabError):
 
     def __init__(self, code: str, state: str) -> None:
         self.code, self.state = code, state
-        super().__init__(f"case {code} is already {state}: change it with `rehab plan amend`, "
-                         "or end it before launching it again")
+        super().__init__(
+            f"case {code} is already {state}: change it with `rehab plan amend`, "
+            "or end it before launching it again"
+        )
 
 
 class Conflict(RehabError):
@@ -152,8 +162,10 @@ class Conflict(RehabError):
 
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(f"case {code} was changed by someone else at the same moment; nothing "
-                         "of this change was saved: check `rehab plan status` and run it again")
+        super().__init__(
+            f"case {code} was changed by someone else at the same moment; nothing "
+            "of this change was saved: check `rehab plan status` and run it again"
+        )
 
 
 class TransitionRefused(RehabError):
@@ -177,8 +189,7 @@ class NoSuchStep(TransitionRefused):
 
     def __init__(self, code: str, step: str, steps: list[str]) -> None:
         self.step = step
-        super().__init__(code, f"case {code} has no step {shown(step)}; its steps: "
-                         f"{listed(steps)}")
+        super().__init__(code, f"case {code} has no step {shown(step)}; its steps: {listed(steps)}")
 
 
 class NoSuchScope(TransitionRefused):
@@ -186,8 +197,9 @@ class NoSuchScope(TransitionRefused):
 
     def __init__(self, code: str, scope: str, scopes: list[str]) -> None:
         self.scope = scope
-        super().__init__(code, f"case {code} has no consent scope {shown(scope)}; its scopes: "
-                         f"{listed(scopes)}")
+        super().__init__(
+            code, f"case {code} has no consent scope {shown(scope)}; its scopes: {listed(scopes)}"
+        )
 
 
 class NoSuchRule(TransitionRefused):
@@ -195,8 +207,7 @@ class NoSuchRule(TransitionRefused):
 
     def __init__(self, code: str, rule: str, rules: list[str]) -> None:
         self.rule = rule
-        super().__init__(code, f"case {code} has no rule {shown(rule)}; its rules: "
-                         f"{listed(rules)}")
+        super().__init__(code, f"case {code} has no rule {shown(rule)}; its rules: {listed(rules)}")
 
 
 class ConsentNeverGiven(TransitionRefused):
@@ -204,8 +215,11 @@ class ConsentNeverGiven(TransitionRefused):
 
     def __init__(self, code: str, scope: str) -> None:
         self.scope = scope
-        super().__init__(code, f"consent {shown(scope)} of case {code} was never given, so it "
-                         "cannot be withdrawn; record it as refused instead")
+        super().__init__(
+            code,
+            f"consent {shown(scope)} of case {code} was never given, so it "
+            "cannot be withdrawn; record it as refused instead",
+        )
 
 
 class NoCheckIns(TransitionRefused):
@@ -221,8 +235,11 @@ class NoCheckInWaiting(TransitionRefused):
 
     def __init__(self, code: str, step: str) -> None:
         self.step = step
-        super().__init__(code, f"no check-in of step {step} of case {code} is waiting for an "
-                         "outcome (none is due yet)")
+        super().__init__(
+            code,
+            f"no check-in of step {step} of case {code} is waiting for an "
+            "outcome (none is due yet)",
+        )
 
 
 class StepNotOpen(TransitionRefused):
@@ -264,9 +281,12 @@ class SecretKeyMissing(SecretKeyError):
     """The store holds sealed data but its key file is gone."""
 
     def __init__(self, key_file: Path) -> None:
-        super().__init__(key_file, f"the secret key file {key_file} is missing, but this case "
-                         "store holds data sealed with a key: restore the key file "
-                         "(REHAB_SECRET_KEY_FILE) from your backup")
+        super().__init__(
+            key_file,
+            f"the secret key file {key_file} is missing, but this case "
+            "store holds data sealed with a key: restore the key file "
+            "(REHAB_SECRET_KEY_FILE) from your backup",
+        )
 
 
 class SecretKeyUnreadable(SecretKeyError):
@@ -281,8 +301,11 @@ class NotASecretKey(SecretKeyError):
     """The key file does not hold a key."""
 
     def __init__(self, key_file: Path) -> None:
-        super().__init__(key_file, f"{key_file} is not a secret key (expected 32 url-safe "
-                         "base64-encoded bytes, as `rehab` creates on first use)")
+        super().__init__(
+            key_file,
+            f"{key_file} is not a secret key (expected 32 url-safe "
+            "base64-encoded bytes, as `rehab` creates on first use)",
+        )
 
 
 class WrongSecretKey(SecretKeyError):
@@ -290,11 +313,18 @@ class WrongSecretKey(SecretKeyError):
 
     def __init__(self, key_file: Path, *, record: bool = False) -> None:
         self.record = record
-        super().__init__(key_file, (
-            f"the secret key in {key_file} cannot open this record: is REHAB_SECRET_KEY_FILE "
-            "the store's key?") if record else (
-            f"the secret key in {key_file} is not the key this case store was sealed with: "
-            "point REHAB_SECRET_KEY_FILE at the right key"))
+        super().__init__(
+            key_file,
+            (
+                f"the secret key in {key_file} cannot open this record: is REHAB_SECRET_KEY_FILE "
+                "the store's key?"
+            )
+            if record
+            else (
+                f"the secret key in {key_file} is not the key this case store was sealed with: "
+                "point REHAB_SECRET_KEY_FILE at the right key"
+            ),
+        )
 
 
 # --- the engine (Prefect) --------------------------------------------------------------------
@@ -305,8 +335,10 @@ class EngineUnreachable(RehabError):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        super().__init__(f"the plan engine is not reachable at {url}: start it with `rehab up` "
-                         "(or set PREFECT_API_URL); nothing was changed")
+        super().__init__(
+            f"the plan engine is not reachable at {url}: start it with `rehab up` "
+            "(or set PREFECT_API_URL); nothing was changed"
+        )
 
 
 class RunNotCreated(RehabError):
@@ -314,9 +346,11 @@ class RunNotCreated(RehabError):
 
     def __init__(self, code: str, cause: str) -> None:
         self.code, self.cause = code, cause
-        super().__init__(f"case {code} is recorded, but its flow run could not be created "
-                         f"({cause}); is `rehab up` serving? It will be started as soon as the "
-                         "engine runs")
+        super().__init__(
+            f"case {code} is recorded, but its flow run could not be created "
+            f"({cause}); is `rehab up` serving? It will be started as soon as the "
+            "engine runs"
+        )
 
 
 class EngineRefused(RehabError):
@@ -332,8 +366,9 @@ class AlreadyUp(RehabError):
 
     def __init__(self, home: Path, pid: str) -> None:
         self.home, self.pid = home, pid
-        super().__init__(f"`rehab up` is already running for {home} (pid {pid}); stop it with "
-                         "Ctrl-C there first")
+        super().__init__(
+            f"`rehab up` is already running for {home} (pid {pid}); stop it with Ctrl-C there first"
+        )
 
 
 class PortTaken(RehabError):
@@ -341,17 +376,21 @@ class PortTaken(RehabError):
 
     def __init__(self, port: int) -> None:
         self.port = port
-        super().__init__(f"port {port} on 127.0.0.1 is taken: is another Prefect server or "
-                         "`rehab up` running? Stop it, or set REHAB_PREFECT_PORT or "
-                         "PREFECT_API_URL")
+        super().__init__(
+            f"port {port} on 127.0.0.1 is taken: is another Prefect server or "
+            "`rehab up` running? Stop it, or set REHAB_PREFECT_PORT or "
+            "PREFECT_API_URL"
+        )
 
 
 class ProcessStopped(RehabError):
     """A process `rehab up` runs stopped or never answered; its log says why."""
 
-    def __init__(self, what: str, log: Path, exit_code: int | None = None,
-                 when: str = "") -> None:
+    def __init__(self, what: str, log: Path, exit_code: int | None = None, when: str = "") -> None:
         self.what, self.log, self.exit_code = what, log, exit_code
-        how = f"did not answer {when}" if exit_code is None else (
-            f"stopped{f' {when}' if when else ''} (exit {exit_code})")
+        how = (
+            f"did not answer {when}"
+            if exit_code is None
+            else (f"stopped{f' {when}' if when else ''} (exit {exit_code})")
+        )
         super().__init__(f"{what} {how}; see {log}")

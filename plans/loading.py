@@ -95,8 +95,7 @@ def _message(model: type[BaseModel], error: Any) -> str:
         return f"{value} is not valid; use one of {expected}"
     if kind == "string_pattern_mismatch":
         if field == "case":
-            return (f"{value} is not a case code: 3-40 of A-Z a-z 0-9 and '-', "
-                    "e.g. BC-2026-0042")
+            return f"{value} is not a case code: 3-40 of A-Z a-z 0-9 and '-', e.g. BC-2026-0042"
         return f"{value} is not valid: use a-z, 0-9 and '-', e.g. rehab-centre"
     if kind == "value_error" and not private:
         return str(error["msg"]).removeprefix("Value error, ")[:200]
@@ -124,8 +123,15 @@ def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
             with Path(path).open("rb") as file:
                 data = file.read(MAX_FILE_BYTES + 1)
             if len(data) > MAX_FILE_BYTES:
-                raise InvalidFile([Issue(name, "", f"larger than {MAX_FILE_BYTES:,} bytes: not "
-                                         "a plan or directory file")])
+                raise InvalidFile(
+                    [
+                        Issue(
+                            name,
+                            "",
+                            f"larger than {MAX_FILE_BYTES:,} bytes: not a plan or directory file",
+                        )
+                    ]
+                )
             text = data.decode("utf-8")
         raw = yaml.safe_load(text)
     except (FileNotFoundError, IsADirectoryError) as exc:
@@ -138,12 +144,21 @@ def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
         problem = str(getattr(exc, "problem", None) or type(exc).__name__)[:200]
         raise InvalidFile([Issue(name, where, f"not valid YAML: {problem}")]) from exc
     except RecursionError as exc:  # deeply nested brackets
-        raise InvalidFile([Issue(name, "", "nested too deeply to be a plan or directory "
-                                 "file")]) from exc
+        raise InvalidFile(
+            [Issue(name, "", "nested too deeply to be a plan or directory file")]
+        ) from exc
     if _too_big(raw):
-        raise InvalidFile([Issue(name, "", f"expands to more than {MAX_NODES:,} values (YAML "
-                                 "aliases repeating one another?): not a plan or directory "
-                                 "file")])
+        raise InvalidFile(
+            [
+                Issue(
+                    name,
+                    "",
+                    f"expands to more than {MAX_NODES:,} values (YAML "
+                    "aliases repeating one another?): not a plan or directory "
+                    "file",
+                )
+            ]
+        )
     if not isinstance(raw, dict):
         raise InvalidFile([Issue(name, "", "expected a YAML mapping of fields at the top")])
     return raw
@@ -181,9 +196,14 @@ def load_staff(path: Path | str, url_check: UrlCheck | None = None) -> StaffDire
     if model is not None:
         default = model.default_supervisor
         if default is not None and default not in model.with_role("supervisor"):
-            issues.append(Issue(str(path), "default_supervisor",
-                                f"{default!r} is not a supervisor in staff; supervisors: "
-                                f"{', '.join(model.with_role('supervisor')) or 'none'}"))
+            issues.append(
+                Issue(
+                    str(path),
+                    "default_supervisor",
+                    f"{default!r} is not a supervisor in staff; supervisors: "
+                    f"{', '.join(model.with_role('supervisor')) or 'none'}",
+                )
+            )
         for sid, member in model.staff.items():
             for position, url in enumerate(member.notify):
                 problem = url_check(url) if url_check else None
@@ -194,8 +214,9 @@ def load_staff(path: Path | str, url_check: UrlCheck | None = None) -> StaffDire
     return model
 
 
-def load_directories(partners: Path | str, staff: Path | str,
-                     url_check: UrlCheck | None = None) -> Directories:
+def load_directories(
+    partners: Path | str, staff: Path | str, url_check: UrlCheck | None = None
+) -> Directories:
     """Both directories, with every issue of both files reported together."""
     issues: list[Issue] = []
     loaded: list[Any] = []

@@ -23,8 +23,14 @@ Domain = Literal[
 DOMAINS: tuple[str, ...] = Domain.__args__  # type: ignore[attr-defined]  # Literal keeps its values here
 Gender = Literal["female", "male", "other", "unknown"]
 Exploitation = Literal[
-    "sexual", "labour", "domestic-servitude", "forced-marriage", "begging", "criminal",
-    "pornography", "other",
+    "sexual",
+    "labour",
+    "domestic-servitude",
+    "forced-marriage",
+    "begging",
+    "criminal",
+    "pornography",
+    "other",
 ]
 
 CaseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,40}$")]

@@ -20,8 +20,9 @@ from plans.model import Plan
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "plans" / "examples"
 TEMPLATES = ROOT / "plans" / "templates"
-POSTGRES_URL = os.environ.get("REHAB_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "REHAB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
 
@@ -62,8 +63,7 @@ def fresh_postgres(postgres_admin_url: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(postgres_admin_url).set(database=name).render_as_string(
-            hide_password=False)
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

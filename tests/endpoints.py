@@ -49,8 +49,7 @@ class SmtpServer:
         self._controller.stop()
 
     def url(self, to: str) -> str:
-        return (f"mailto://127.0.0.1:{self.port}?to={to}&from=rehab@ngo.example"
-                "&mode=insecure")
+        return f"mailto://127.0.0.1:{self.port}?to={to}&from=rehab@ngo.example&mode=insecure"
 
     def to(self, address: str) -> list[Mail]:
         return [m for m in self.received if address in m.to]

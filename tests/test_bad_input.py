@@ -26,21 +26,33 @@ MEMORY_CAP = 1_500_000_000  # bytes of address space the command may take
 TIME_CAP = 60  # seconds
 
 
-def rehab(env: dict[str, str], *args: str, stdin: str | None = None
-          ) -> subprocess.CompletedProcess[str]:
+def rehab(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The command, with its memory capped: a flood fails the test instead of the machine."""
+
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
-    return subprocess.run([sys.executable, "-m", "flows", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=TIME_CAP, check=False,
-                          preexec_fn=cap)
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIME_CAP,
+        check=False,
+        preexec_fn=cap,
+    )
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"REHAB_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
-            "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens there
+    return {
+        "REHAB_HOME": str(tmp_path / "home"),
+        "PATH": "/usr/bin:/bin",
+        "PREFECT_API_URL": "http://127.0.0.1:9/api",
+    }  # nothing listens there
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
@@ -61,7 +73,8 @@ def alias_bomb(levels: int = 9) -> str:
 
 
 def test_a_yaml_alias_bomb_is_refused_in_one_line_within_bounded_time_and_memory(
-        env: dict[str, str], tmp_path: Path) -> None:
+    env: dict[str, str], tmp_path: Path
+) -> None:
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(alias_bomb())
     assert bomb.stat().st_size < 500
@@ -69,48 +82,95 @@ def test_a_yaml_alias_bomb_is_refused_in_one_line_within_bounded_time_and_memory
         line = one_line_error(rehab(env, *command))
         assert "expands to more than" in line and str(bomb) in line
     directory = {**env, "REHAB_STAFF_FILE": str(bomb)}
-    line = one_line_error(rehab(directory, "plan", "simulate",
-                                str(EXAMPLES / "BC-2026-0042.yaml")))
+    line = one_line_error(rehab(directory, "plan", "simulate", str(EXAMPLES / "BC-2026-0042.yaml")))
     assert "expands to more than" in line and "error: " + str(bomb) in line
 
 
 def test_a_huge_value_is_quoted_short_in_the_error(env: dict[str, str], tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
-    plan.write_text(yaml.safe_dump({"case": "BC-1", "manager": "x" * 100_000,
-                                    "steps": [{"id": "s", "domain": "medical", "title": "t",
-                                               "partner": "brest-clinic"}]}))
+    plan.write_text(
+        yaml.safe_dump(
+            {
+                "case": "BC-1",
+                "manager": "x" * 100_000,
+                "steps": [
+                    {"id": "s", "domain": "medical", "title": "t", "partner": "brest-clinic"}
+                ],
+            }
+        )
+    )
     done = rehab(env, "plan", "validate", str(plan))
     assert done.returncode == 1 and len(done.stderr) < 1000, len(done.stderr)
     assert "plan.yaml: manager: unknown staff id 'xxxxx" in done.stderr
     assert "…" in done.stderr
 
 
-def test_validation_errors_never_quote_the_persons_data(env: dict[str, str],
-                                                        tmp_path: Path) -> None:
-    secrets = {"name": ["Secret", "Name"], "gender": "Secretive-Gender",
-               "birth_year": "Nineteen-Secret", "contact": {"phone": "+375 29 765-43-21"},
-               "exploitation": ["secret-kind"]}
+def test_validation_errors_never_quote_the_persons_data(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    secrets = {
+        "name": ["Secret", "Name"],
+        "gender": "Secretive-Gender",
+        "birth_year": "Nineteen-Secret",
+        "contact": {"phone": "+375 29 765-43-21"},
+        "exploitation": ["secret-kind"],
+    }
     plan = tmp_path / "plan.yaml"
-    plan.write_text(yaml.safe_dump({"case": "BC-1", "manager": "n-zdolnik", "person": secrets,
-                                    "steps": [{"id": "s", "domain": "medical", "title": "t",
-                                               "partner": "brest-clinic"}]}))
+    plan.write_text(
+        yaml.safe_dump(
+            {
+                "case": "BC-1",
+                "manager": "n-zdolnik",
+                "person": secrets,
+                "steps": [
+                    {"id": "s", "domain": "medical", "title": "t", "partner": "brest-clinic"}
+                ],
+            }
+        )
+    )
     done = rehab(env, "plan", "validate", str(plan))
     assert done.returncode == 1
-    for field in ("person.name", "person.gender", "person.birth_year", "person.contact",
-                  "person.exploitation[0]"):
+    for field in (
+        "person.name",
+        "person.gender",
+        "person.birth_year",
+        "person.contact",
+        "person.exploitation[0]",
+    ):
         assert field in done.stderr, f"{field} is named"
     for value in ("Secret", "Nineteen", "765-43-21", "secret-kind"):
         assert value not in done.stderr
 
 
-def test_plan_new_with_a_manager_that_looks_like_a_pattern_is_one_line(
-        env: dict[str, str]) -> None:
-    line = one_line_error(rehab(env, "plan", "new", "--template", "acute-crisis", "--case",
-                                "BC-2026-0100", "--manager", "x\\1"))
+def test_plan_new_with_a_manager_that_looks_like_a_pattern_is_one_line(env: dict[str, str]) -> None:
+    line = one_line_error(
+        rehab(
+            env,
+            "plan",
+            "new",
+            "--template",
+            "acute-crisis",
+            "--case",
+            "BC-2026-0100",
+            "--manager",
+            "x\\1",
+        )
+    )
     assert "is not a case manager" in line and "n-zdolnik" in line
     injected = "n-zdolnik\nperson: {name: Injected}"
-    line = one_line_error(rehab(env, "plan", "new", "--template", "acute-crisis", "--case",
-                                "BC-2026-0100", "--manager", injected))
+    line = one_line_error(
+        rehab(
+            env,
+            "plan",
+            "new",
+            "--template",
+            "acute-crisis",
+            "--case",
+            "BC-2026-0100",
+            "--manager",
+            injected,
+        )
+    )
     assert "is not a case manager" in line
 
 
@@ -121,21 +181,34 @@ def launched(env: dict[str, str], tmp_path: Path, directories: Directories) -> d
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         plan = load_plan(EXAMPLES / "BC-2026-0042.yaml", directories)
-        services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0,
-                        approval_required=False)
+        services.launch(
+            store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+        )
     finally:
         store.dispose()
     return env
 
 
 def test_a_locked_case_store_is_one_line_with_no_sql_and_nothing_half_written(
-        launched: dict[str, str], tmp_path: Path) -> None:
+    launched: dict[str, str], tmp_path: Path
+) -> None:
     env = {**launched, "REHAB_DB_BUSY_TIMEOUT": "1s"}
     holder = sqlite3.connect(tmp_path / "home" / "cases.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another writer holds the database
     try:
-        line = one_line_error(rehab(env, "consent", "record", "BC-2026-0042", "--scope",
-                                    "medical", "--given", "--by", "n-zdolnik"))
+        line = one_line_error(
+            rehab(
+                env,
+                "consent",
+                "record",
+                "BC-2026-0042",
+                "--scope",
+                "medical",
+                "--given",
+                "--by",
+                "n-zdolnik",
+            )
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -151,8 +224,9 @@ def test_a_database_password_is_never_printed(env: dict[str, str]) -> None:
 
 
 @pytest.mark.postgresql
-def test_a_password_with_escapes_opens_and_migrates_a_new_store(env: dict[str, str],
-                                                                 fresh_postgres: str) -> None:
+def test_a_password_with_escapes_opens_and_migrates_a_new_store(
+    env: dict[str, str], fresh_postgres: str
+) -> None:
     # The server trusts local connections, so any password gets in: the URL is what is tried.
     url = fresh_postgres.replace("postgres@", "postgres:s3cr%25et%40pw@", 1)
     done = rehab({**env, "REHAB_DATABASE_URL": url}, "plan", "list")
@@ -170,23 +244,35 @@ TOKENS = ("123456789:AAHsecretBotToken", "usersecretkey", "apptokensecret", "hun
 
 
 def test_partners_check_names_channels_by_partner_and_scheme_only(
-        env: dict[str, str], tmp_path: Path, smtp: SmtpServer) -> None:
-    partners = {"partners": {"clinic": {
-        "name": "Clinic", "kind": "healthcare", "region": "Brest", "language": "en",
-        "notify": [
-            smtp.url("intake@clinic.example"),
-            f"tgram://{TOKENS[0]}/-100123",
-            f"pover://{TOKENS[1]}@{TOKENS[2]}",
-            f"mailto://u:{TOKENS[3]}@127.0.0.1:9?to=x@clinic.example&from=rehab@ngo.example",
-        ]}}}
+    env: dict[str, str], tmp_path: Path, smtp: SmtpServer
+) -> None:
+    partners = {
+        "partners": {
+            "clinic": {
+                "name": "Clinic",
+                "kind": "healthcare",
+                "region": "Brest",
+                "language": "en",
+                "notify": [
+                    smtp.url("intake@clinic.example"),
+                    f"tgram://{TOKENS[0]}/-100123",
+                    f"pover://{TOKENS[1]}@{TOKENS[2]}",
+                    f"mailto://u:{TOKENS[3]}@127.0.0.1:9?to=x@clinic.example&from=rehab@ngo.example",
+                ],
+            }
+        }
+    }
     file = tmp_path / "partners.yaml"
     file.write_text(yaml.safe_dump(partners))
     home = tmp_path / "home"
     done = rehab({**env, "REHAB_PARTNERS_FILE": str(file)}, "partners", "check")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert [line.split()[1:] for line in done.stdout.splitlines()] == [
-        ["#0", "mailto", "ok"], ["#1", "tgram", "FAILED"], ["#2", "pover", "FAILED"],
-        ["#3", "mailto", "FAILED"]]
+        ["#0", "mailto", "ok"],
+        ["#1", "tgram", "FAILED"],
+        ["#2", "pover", "FAILED"],
+        ["#3", "mailto", "FAILED"],
+    ]
     assert "3 of 4 channels failed" in done.stderr
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:

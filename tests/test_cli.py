@@ -18,8 +18,10 @@ from tests.conftest import EXAMPLES, TEMPLATES
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"REHAB_HOME": str(tmp_path / "home"),
-            "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens there
+    return {
+        "REHAB_HOME": str(tmp_path / "home"),
+        "PREFECT_API_URL": "http://127.0.0.1:9/api",
+    }  # nothing listens there
 
 
 @dataclass
@@ -33,8 +35,9 @@ class Done:
 
 def rehab(env: dict[str, str], *args: str) -> Done:
     """`rehab ARGS` with exactly `env` as the rehab and Prefect environment."""
-    unset: dict[str, str | None] = {k: None for k in os.environ
-                                    if k.startswith(("REHAB_", "PREFECT_"))}
+    unset: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith(("REHAB_", "PREFECT_"))
+    }
     saved = dict(os.environ)
     try:
         result = CliRunner().invoke(cli, list(args), env={**unset, **env}, prog_name="rehab")
@@ -46,16 +49,20 @@ def rehab(env: dict[str, str], *args: str) -> Done:
 
 def test_plan_new_writes_a_plan_that_validates(env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "BC-2026-0100.yaml"
-    done = rehab(env, "plan", "new", "--template", "acute-crisis", "--case", "BC-2026-0100",
-                 "-o", str(out))
+    done = rehab(
+        env, "plan", "new", "--template", "acute-crisis", "--case", "BC-2026-0100", "-o", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert "case: BC-2026-0100" in out.read_text()
     assert out.read_text().count("#") >= 1, "the template's guidance comments are kept"
-    assert rehab(env, "plan", "validate", str(out)).stdout.strip().endswith("(case "
-                                                                           "BC-2026-0100, 4 "
-                                                                           "steps)")
-    again = rehab(env, "plan", "new", "--template", "acute-crisis", "--case", "BC-2026-0100",
-                  "-o", str(out))
+    assert (
+        rehab(env, "plan", "validate", str(out))
+        .stdout.strip()
+        .endswith("(case BC-2026-0100, 4 steps)")
+    )
+    again = rehab(
+        env, "plan", "new", "--template", "acute-crisis", "--case", "BC-2026-0100", "-o", str(out)
+    )
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
@@ -65,11 +72,15 @@ def test_plan_new_refuses_an_unknown_template_listing_the_known(env: dict[str, s
     assert "no template 'nope'" in done.stderr and "family-reunification" in done.stderr
 
 
-def test_validate_reports_every_file_and_fails_if_any_is_bad(env: dict[str, str],
-                                                            tmp_path: Path) -> None:
+def test_validate_reports_every_file_and_fails_if_any_is_bad(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text((EXAMPLES / "BC-2026-0042.yaml").read_text().replace(
-        "partner: brest-clinic", "partner: ghost-clinic"))
+    bad.write_text(
+        (EXAMPLES / "BC-2026-0042.yaml")
+        .read_text()
+        .replace("partner: brest-clinic", "partner: ghost-clinic")
+    )
     done = rehab(env, "plan", "validate", str(EXAMPLES / "BC-2026-0042.yaml"), str(bad))
     assert done.returncode == 1
     assert "BC-2026-0042.yaml: ok" in done.stdout
@@ -86,8 +97,14 @@ def test_validate_accepts_every_shipped_plan(env: dict[str, str]) -> None:
 
 
 def test_simulate_prints_the_timeline_in_the_plans_time_zone(env: dict[str, str]) -> None:
-    done = rehab(env, "plan", "simulate", str(EXAMPLES / "BC-2026-0042.yaml"),
-                 "--launch-at", "2026-11-28T12:00")
+    done = rehab(
+        env,
+        "plan",
+        "simulate",
+        str(EXAMPLES / "BC-2026-0042.yaml"),
+        "--launch-at",
+        "2026-11-28T12:00",
+    )
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert "times in Europe/Minsk (UTC+03:00)" in text
@@ -117,8 +134,11 @@ def test_a_bad_setting_is_one_line_naming_the_variable(env: dict[str, str]) -> N
 
 def test_launch_without_the_engine_changes_nothing(env: dict[str, str]) -> None:
     done = rehab(env, "plan", "launch", str(EXAMPLES / "BC-2026-0063.yaml"))
-    assert done.returncode == 1 and "rehab up" in done.stderr and "nothing was changed" in (
-        done.stderr)
+    assert (
+        done.returncode == 1
+        and "rehab up" in done.stderr
+        and "nothing was changed" in (done.stderr)
+    )
     assert rehab(env, "plan", "list").stdout.strip() == "no cases"
 
 
@@ -133,8 +153,10 @@ def test_a_user_error_with_json_is_printed_as_data_too(env: dict[str, str]) -> N
     done = rehab(env, "plan", "status", "BC-NONE", "--json")
     assert done.returncode == 1
     assert json.loads(done.stdout) == {
-        "error": "case-not-found", "code": "BC-NONE",
-        "message": "no case BC-NONE in the case store; `rehab plan list` shows the cases"}
+        "error": "case-not-found",
+        "code": "BC-NONE",
+        "message": "no case BC-NONE in the case store; `rehab plan list` shows the cases",
+    }
     assert done.stderr.startswith("error: no case BC-NONE")
 
 
@@ -145,8 +167,13 @@ def test_every_command_that_changes_something_offers_json() -> None:
             return [(path, group)]
         return [leaf for name, sub in commands.items() for leaf in leaves(sub, f"{path} {name}")]
 
-    reading_only = {"rehab plan validate", "rehab plan simulate", "rehab plan status",
-                    "rehab plan list", "rehab up"}
+    reading_only = {
+        "rehab plan validate",
+        "rehab plan simulate",
+        "rehab plan status",
+        "rehab plan list",
+        "rehab up",
+    }
     for path, command in leaves(cli, "rehab"):
         if path in reading_only:
             continue

@@ -45,24 +45,44 @@ def prefect() -> RecordingPrefect:
 
 
 @pytest.fixture
-def app(store_url: str, tmp_path: Path, prefect: RecordingPrefect,
-        paper: PaperClock) -> Iterator[App]:
-    settings = Settings(home=tmp_path, database_url=store_url, clock_interval=INTERVAL,
-                        stale_run_after=STALE)
+def app(
+    store_url: str, tmp_path: Path, prefect: RecordingPrefect, paper: PaperClock
+) -> Iterator[App]:
+    settings = Settings(
+        home=tmp_path, database_url=store_url, clock_interval=INTERVAL, stale_run_after=STALE
+    )
     engine = App(settings, prefect=prefect, notifier=RecordingNotifier(), clock=paper)
     yield engine
     engine.close()
 
 
 def plan(**step: object) -> Plan:
-    return Plan.model_validate({"case": CODE, "manager": "n-zdolnik", "steps": [
-        {"id": "check", "domain": "medical", "title": "Medical check",
-         "partner": "brest-clinic", **step}]})
+    return Plan.model_validate(
+        {
+            "case": CODE,
+            "manager": "n-zdolnik",
+            "steps": [
+                {
+                    "id": "check",
+                    "domain": "medical",
+                    "title": "Medical check",
+                    "partner": "brest-clinic",
+                    **step,
+                }
+            ],
+        }
+    )
 
 
 def launch(app: App, p: Plan, *, approval: bool = False, with_run: bool = True) -> None:
-    services.launch(app.store, app.directories, plan=p, by="n-zdolnik", now=app.now(),
-                    approval_required=approval)
+    services.launch(
+        app.store,
+        app.directories,
+        plan=p,
+        by="n-zdolnik",
+        now=app.now(),
+        approval_required=approval,
+    )
     if with_run:
         run_id = app.prefect.start_plan_run(CODE, 1, [])
         services.set_flow_run(app.store, code=CODE, flow_run_id=run_id, now=app.now())
@@ -74,7 +94,8 @@ def wake_at(app: App) -> datetime | None:
 
 
 def test_a_case_launched_while_prefect_was_away_gets_its_run_at_the_next_tick(
-        app: App, prefect: RecordingPrefect) -> None:
+    app: App, prefect: RecordingPrefect
+) -> None:
     launch(app, plan(), with_run=False)
     assert clock.tick(app) == {"started": 1, "updated": 1}
     assert prefect.called("start_plan_run") == [CODE]
@@ -82,19 +103,22 @@ def test_a_case_launched_while_prefect_was_away_gets_its_run_at_the_next_tick(
     assert status["flow_run_id"] == f"run-{CODE}-1"
     assert status["steps"][0]["state"] == "open"
     assert prefect.published[f"run-{CODE}-1"][0][1] == "step-started check"
-    assert send_due(app.store, app.directories, app.notifier, now=app.now(),
-                    policy=app.send_policy) == {"sent": 1}
+    assert send_due(
+        app.store, app.directories, app.notifier, now=app.now(), policy=app.send_policy
+    ) == {"sent": 1}
     [(url, subject, _)] = app.notifier.sent  # type: ignore[attr-defined]  # the recording fake
     assert "brest-clinic.example" in url and subject.endswith(f"{CODE}: Medical check")
 
 
 def test_when_prefect_cannot_be_reached_the_store_moves_on_and_the_case_is_due_next_tick(
-        app: App, prefect: RecordingPrefect, paper: PaperClock) -> None:
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
     launch(app, plan())
     prefect.failing.add("publish")
     assert clock.tick(app) == {"errors": 1}
     assert queries.case_status(app.store, code=CODE)["steps"][0]["state"] == "open", (
-        "the store's work is saved whatever Prefect does")
+        "the store's work is saved whatever Prefect does"
+    )
     assert wake_at(app) == T0 + INTERVAL
     prefect.failing.clear()
     paper.at = T0 + INTERVAL
@@ -103,7 +127,8 @@ def test_when_prefect_cannot_be_reached_the_store_moves_on_and_the_case_is_due_n
 
 
 def test_a_decision_run_that_could_not_be_opened_is_tried_again(
-        app: App, prefect: RecordingPrefect, paper: PaperClock) -> None:
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
     launch(app, plan(), approval=True)
     prefect.failing.add("open_decision_run")
     outcome = tending.reconcile(app, CODE)
@@ -117,7 +142,8 @@ def test_a_decision_run_that_could_not_be_opened_is_tried_again(
 
 
 def test_a_decision_taken_in_the_cli_settles_its_waiting_run(
-        app: App, prefect: RecordingPrefect) -> None:
+    app: App, prefect: RecordingPrefect
+) -> None:
     launch(app, plan(), approval=True)
     clock.tick(app)
     services.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
@@ -127,7 +153,8 @@ def test_a_decision_taken_in_the_cli_settles_its_waiting_run(
 
 
 def test_an_ended_plan_stays_on_the_clock_until_its_run_has_ended(
-        app: App, prefect: RecordingPrefect, paper: PaperClock) -> None:
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
     launch(app, plan(duration="30s"))
     clock.tick(app)
     run_id = f"run-{CODE}-1"
@@ -146,11 +173,18 @@ def test_an_ended_plan_stays_on_the_clock_until_its_run_has_ended(
 
 
 def test_one_plans_trouble_does_not_stop_the_clock_for_the_others(
-        app: App, prefect: RecordingPrefect) -> None:
+    app: App, prefect: RecordingPrefect
+) -> None:
     launch(app, plan())
     other = Plan.model_validate({**plan().model_dump(mode="json"), "case": "BC-CLOCK-2"})
-    services.launch(app.store, app.directories, plan=other, by="n-zdolnik", now=app.now(),
-                    approval_required=False)
+    services.launch(
+        app.store,
+        app.directories,
+        plan=other,
+        by="n-zdolnik",
+        now=app.now(),
+        approval_required=False,
+    )
     prefect.failing.add("start_plan_run")  # only the second case has no run yet
     assert clock.tick(app) == {"errors": 1, "updated": 1}
     assert queries.case_status(app.store, code=CODE)["steps"][0]["state"] == "open"

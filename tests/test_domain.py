@@ -18,13 +18,25 @@ S = timedelta(seconds=1)
 
 
 def make_plan(*steps: dict[str, Any], rules: list[str] | None = None) -> Plan:
-    return Plan.model_validate({"case": "BC-T-1", "manager": "n-zdolnik", "rules": rules or [],
-                                "start": "2026-12-01T09:00", "steps": list(steps)})
+    return Plan.model_validate(
+        {
+            "case": "BC-T-1",
+            "manager": "n-zdolnik",
+            "rules": rules or [],
+            "start": "2026-12-01T09:00",
+            "steps": list(steps),
+        }
+    )
 
 
 def step(step_id: str, **extra: Any) -> dict[str, Any]:
-    return {"id": step_id, "domain": "medical", "title": step_id, "partner": "brest-clinic",
-            **extra}
+    return {
+        "id": step_id,
+        "domain": "medical",
+        "title": step_id,
+        "partner": "brest-clinic",
+        **extra,
+    }
 
 
 def active(plan: Plan) -> Case:
@@ -75,8 +87,9 @@ def test_a_step_waits_for_consent_and_starts_when_it_is_given() -> None:
 
 
 def test_refused_consent_skips_the_step_and_its_dependents_but_not_the_rest() -> None:
-    case = active(make_plan(step("a", consent=["medical"]), step("b", after=["a"]),
-                            step("c", duration="10s")))
+    case = active(
+        make_plan(step("a", consent=["medical"]), step("b", after=["a"]), step("c", duration="10s"))
+    )
     advance(case, T0)
     transitions.decide_consent(case, ["medical"], "refused", T0 + S)
     advance(case, T0 + S)
@@ -101,8 +114,11 @@ def test_check_ins_fall_due_and_are_missed_after_the_grace_period() -> None:
 
 
 def test_a_step_whose_last_check_in_is_missed_completes_and_lets_the_next_start() -> None:
-    case = active(make_plan(step("a", check_ins={"every": "10s", "count": 1, "grace": "5s"}),
-                            step("b", after=["a"])))
+    case = active(
+        make_plan(
+            step("a", check_ins={"every": "10s", "count": 1, "grace": "5s"}), step("b", after=["a"])
+        )
+    )
     advance(case, T0)
     advance(case, T0 + 10 * S)
     events = advance(case, T0 + 15 * S)
@@ -169,10 +185,15 @@ def test_withdrawing_all_consent_cancels_open_steps_and_the_case() -> None:
     events = transitions.withdraw_all(case, T0 + S)
     assert case.state == "cancelled"
     assert {r.id: r.state for r in case.steps.values()} == {
-        "a": "cancelled", "b": "cancelled", "c": "cancelled"}
+        "a": "cancelled",
+        "b": "cancelled",
+        "c": "cancelled",
+    }
     # only the partners who were referred (a and b were open) are told
     assert kinds([e for e in events if e.kind == "step-cancelled"]) == [
-        "step-cancelled:a", "step-cancelled:b"]
+        "step-cancelled:a",
+        "step-cancelled:b",
+    ]
     assert kinds(advance(case, T0 + 2 * S)) == []
 
 
@@ -188,8 +209,7 @@ def test_a_rule_breach_terminates_the_case() -> None:
 def test_an_amendment_changes_only_what_has_not_happened() -> None:
     case = active(make_plan(step("a", duration="10s"), step("b"), step("c", start="1h")))
     advance(case, T0 + 10 * S)
-    amended = make_plan(step("a", duration="99s"), step("b", due="1h"),
-                        step("d", after=["b"]))
+    amended = make_plan(step("a", duration="99s"), step("b", due="1h"), step("d", after=["b"]))
     events = transitions.amend(case, amended, T0 + 11 * S)
     assert case.steps["a"].ended_at == T0 + 10 * S, "history is not rewritten"
     assert case.steps["c"].state == "cancelled" and case.steps["d"].state == "pending"
@@ -212,8 +232,7 @@ def test_consent_for_a_scope_the_plan_does_not_have_is_refused() -> None:
         transitions.decide_consent(case, ["legal"], "given", T0)
 
 
-def test_a_step_started_late_keeps_its_check_in_schedule(
-) -> None:
+def test_a_step_started_late_keeps_its_check_in_schedule() -> None:
     case = active(make_plan(step("a", start="10s", check_ins={"every": "10s", "grace": "1h"})))
     events = advance(case, T0 + 35 * S)  # the engine was down for a while
     assert case.steps["a"].started_at == T0 + 10 * S
@@ -236,4 +255,5 @@ def test_events_say_what_happened_in_ids_and_numbers_for_logs_and_audit_rows() -
     assert missed.facts() == {"step": "a", "occurrence": 0, "streak": 1}
     assert missed.line() == "check-in-missed a (occurrence=0, streak=1)"
     assert ConsentNeeded(T0, "a", ("medical", "legal")).line() == (
-        "consent-needed a (scopes=medical,legal)")
+        "consent-needed a (scopes=medical,legal)"
+    )

@@ -5,12 +5,21 @@ import pytest
 from plans.durations import format_duration, parse_duration
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)), ("2h", timedelta(hours=2)),
-    ("14d", timedelta(days=14)), ("2w", timedelta(days=14)), ("P14D", timedelta(days=14)),
-    ("PT30S", timedelta(seconds=30)), ("P1DT2H", timedelta(days=1, hours=2)),
-    ("P2W", timedelta(weeks=2)), ("PT1H30M", timedelta(hours=1, minutes=30)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("2h", timedelta(hours=2)),
+        ("14d", timedelta(days=14)),
+        ("2w", timedelta(days=14)),
+        ("P14D", timedelta(days=14)),
+        ("PT30S", timedelta(seconds=30)),
+        ("P1DT2H", timedelta(days=1, hours=2)),
+        ("P2W", timedelta(weeks=2)),
+        ("PT1H30M", timedelta(hours=1, minutes=30)),
+    ],
+)
 def test_short_and_iso_forms_are_read(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 

@@ -24,7 +24,8 @@ def server_accepts(schema: dict[str, object], values: dict[str, object]) -> bool
 
 
 def test_the_approval_form_with_the_one_shipped_supervisor_can_be_submitted(
-        directories: Directories) -> None:
+    directories: Directories,
+) -> None:
     assert directories.staff.with_role("supervisor") == ["l-istomova"]
     form = approval_form(directories)
     schema = form.model_json_schema()
@@ -35,21 +36,23 @@ def test_the_approval_form_with_the_one_shipped_supervisor_can_be_submitted(
 
 
 def test_a_form_offers_every_eligible_staff_member_and_the_server_refuses_others(
-        directories: Directories) -> None:
-    dirs = with_staff(directories, {"cm": "case-manager", "s1": "supervisor",
-                                    "s2": "supervisor"})
+    directories: Directories,
+) -> None:
+    dirs = with_staff(directories, {"cm": "case-manager", "s1": "supervisor", "s2": "supervisor"})
     schema = approval_form(dirs).model_json_schema()
     assert schema["properties"]["approved_by"]["enum"] == ["s1", "s2"]
     assert server_accepts(schema, as_the_ui_fills_it(schema, {"approved_by": "s2"}))
     assert not server_accepts(schema, {"approved_by": "cm"})
     assert not server_accepts(schema, {}), "nobody chosen: refused, the decision waits"
     consent = consent_form(dirs).model_json_schema()
-    assert server_accepts(consent, as_the_ui_fills_it(
-        consent, {"decision": "given", "recorded_by": "cm"}))
+    assert server_accepts(
+        consent, as_the_ui_fills_it(consent, {"decision": "given", "recorded_by": "cm"})
+    )
 
 
 def test_a_form_nobody_may_decide_says_so_and_refuses_whoever_is_typed(
-        directories: Directories) -> None:
+    directories: Directories,
+) -> None:
     dirs = with_staff(directories, {"cm": "case-manager"})
     form = approval_form(dirs)
     schema = form.model_json_schema()

@@ -9,8 +9,13 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PACKAGES = ("plans", "casework", "notifications", "flows")
-PURE = ("casework.domain", "casework.events", "casework.transitions", "casework.messages",
-        "casework.simulation")
+PURE = (
+    "casework.domain",
+    "casework.events",
+    "casework.transitions",
+    "casework.messages",
+    "casework.simulation",
+)
 INFRASTRUCTURE = ("sqlalchemy", "alembic", "prefect", "apprise", "httpx")
 
 
@@ -47,8 +52,10 @@ def top_level_imports(path: Path) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     known = modules()
-    return {name: {i for i in top_level_imports(path) if i in known and i != name}
-            for name, path in known.items()}
+    return {
+        name: {i for i in top_level_imports(path) if i in known and i != name}
+        for name, path in known.items()
+    }
 
 
 def test_no_module_imports_itself_round_a_cycle() -> None:
@@ -61,7 +68,7 @@ def test_no_module_imports_itself_round_a_cycle() -> None:
         stack.append(node)
         for nxt in sorted(edges[node]):
             if state.get(nxt) == 1:
-                cycle = [*stack[stack.index(nxt):], nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt]
                 raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
             if nxt not in state:
                 visit(nxt)
@@ -78,7 +85,8 @@ def test_packages_depend_one_way() -> None:
     for module, imported in graph().items():
         for other in imported:
             assert rank[other.split(".")[0]] <= rank[module.split(".")[0]], (
-                f"{module} imports {other}, against the layers")
+                f"{module} imports {other}, against the layers"
+            )
 
 
 def test_the_domain_imports_no_database_prefect_or_apprise() -> None:

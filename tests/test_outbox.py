@@ -28,8 +28,12 @@ from tests.endpoints import HttpReceiver, SmtpServer
 
 S, M = timedelta(seconds=1), timedelta(minutes=1)
 FAST = Policy(max_attempts=3, retry_base=S, retry_cap=10 * S)
-PERSON = {"name": "Olesya Privatnaya", "contact": "+375 29 111-22-33", "birth_year": 1962,
-          "exploitation": ["forced-marriage"]}
+PERSON = {
+    "name": "Olesya Privatnaya",
+    "contact": "+375 29 111-22-33",
+    "birth_year": 1962,
+    "exploitation": ["forced-marriage"],
+}
 
 
 @pytest.fixture
@@ -39,35 +43,75 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def directories(smtp: SmtpServer, clinic: list[str] | None = None,
-                quiet: str | None = None, language: str = "ru") -> Directories:
-    partners = PartnerDirectory.model_validate({"partners": {
-        "clinic": {"name": "Clinic", "kind": "healthcare", "region": "Brest",
-                   "language": language, "quiet_hours": quiet,
-                   "notify": clinic or [smtp.url("intake@clinic.example")]},
-        "shelter": {"name": "Shelter", "kind": "shelter", "region": "Brest", "language": "be",
-                    "notify": [smtp.url("desk@shelter.example")]},
-    }})
-    staff = StaffDirectory.model_validate({"default_supervisor": "boss", "staff": {
-        "cm": {"name": "Case Manager", "role": "case-manager", "language": "en",
-               "notify": [smtp.url("cm@ngo.example")]},
-        "boss": {"name": "Director", "role": "supervisor", "language": "en",
-                 "notify": [smtp.url("boss@ngo.example")]},
-    }})
+def directories(
+    smtp: SmtpServer,
+    clinic: list[str] | None = None,
+    quiet: str | None = None,
+    language: str = "ru",
+) -> Directories:
+    partners = PartnerDirectory.model_validate(
+        {
+            "partners": {
+                "clinic": {
+                    "name": "Clinic",
+                    "kind": "healthcare",
+                    "region": "Brest",
+                    "language": language,
+                    "quiet_hours": quiet,
+                    "notify": clinic or [smtp.url("intake@clinic.example")],
+                },
+                "shelter": {
+                    "name": "Shelter",
+                    "kind": "shelter",
+                    "region": "Brest",
+                    "language": "be",
+                    "notify": [smtp.url("desk@shelter.example")],
+                },
+            }
+        }
+    )
+    staff = StaffDirectory.model_validate(
+        {
+            "default_supervisor": "boss",
+            "staff": {
+                "cm": {
+                    "name": "Case Manager",
+                    "role": "case-manager",
+                    "language": "en",
+                    "notify": [smtp.url("cm@ngo.example")],
+                },
+                "boss": {
+                    "name": "Director",
+                    "role": "supervisor",
+                    "language": "en",
+                    "notify": [smtp.url("boss@ngo.example")],
+                },
+            },
+        }
+    )
     return Directories(partners, staff)
 
 
 def plan(*steps: dict[str, Any], person: bool = False) -> Plan:
-    data: dict[str, Any] = {"case": "BC-MSG-1", "manager": "cm", "start": "2026-12-01T09:00",
-                            "steps": list(steps)}
+    data: dict[str, Any] = {
+        "case": "BC-MSG-1",
+        "manager": "cm",
+        "start": "2026-12-01T09:00",
+        "steps": list(steps),
+    }
     if person:
         data["person"] = PERSON
     return Plan.model_validate(data)
 
 
 def clinic_step(**extra: Any) -> dict[str, Any]:
-    return {"id": "check", "domain": "medical", "title": "Medical check", "partner": "clinic",
-            **extra}
+    return {
+        "id": "check",
+        "domain": "medical",
+        "title": "Medical check",
+        "partner": "clinic",
+        **extra,
+    }
 
 
 def launch(store: Store, dirs: Directories, p: Plan, approval: bool = False) -> None:
@@ -84,7 +128,8 @@ def outbox(store: Store) -> list[OutboxRow]:
 
 
 def test_a_referral_reaches_the_partner_in_its_language_exactly_once(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp)
     launch(store, dirs, plan(clinic_step()))
     services.reconcile(store, code="BC-MSG-1", now=T0)
@@ -98,7 +143,8 @@ def test_a_referral_reaches_the_partner_in_its_language_exactly_once(
 
 
 def test_reminders_arrive_at_their_lead_times_before_each_check_in(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m", "1m"]})))
     services.reconcile(store, code="BC-MSG-1", now=T0)
@@ -112,11 +158,13 @@ def test_reminders_arrive_at_their_lead_times_before_each_check_in(
     assert subjects[1:] == [
         "Reminder BC-MSG-1: Medical check on 2026-12-01 10:00 (Europe/Minsk)",
         "Reminder BC-MSG-1: Medical check on 2026-12-01 10:00 (Europe/Minsk)",
-        "Reminder BC-MSG-1: Medical check on 2026-12-01 11:00 (Europe/Minsk)"]
+        "Reminder BC-MSG-1: Medical check on 2026-12-01 11:00 (Europe/Minsk)",
+    ]
 
 
 def test_a_reminder_whose_check_in_has_come_is_not_sent_late(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]})))
     services.reconcile(store, code="BC-MSG-1", now=T0)
@@ -127,11 +175,11 @@ def test_a_reminder_whose_check_in_has_come_is_not_sent_late(
 
 
 def test_a_reminder_inside_quiet_hours_arrives_when_they_end(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp, quiet="20:00-08:00", language="en")
     # Check-ins at 21:00 local; the reminder 30 minutes before falls in the quiet hours.
-    p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "1h",
-                                                 "remind": ["30m"]}))
+    p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "1h", "remind": ["30m"]}))
     launch(store, dirs, p)
     services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11))  # 20:00 local
     assert send(store, dirs, T0 + timedelta(hours=11)) == {"held": 1}, "the referral waits too"
@@ -139,12 +187,14 @@ def test_a_reminder_inside_quiet_hours_arrives_when_they_end(
     next_morning = T0 + timedelta(hours=23)  # 08:00 local
     assert send(store, dirs, next_morning - S) == {}
     assert send(store, dirs, next_morning) == {"sent": 2}
-    assert all(m.subject.startswith(("Referral", "Reminder"))
-               for m in smtp.to("intake@clinic.example"))
+    assert all(
+        m.subject.startswith(("Referral", "Reminder")) for m in smtp.to("intake@clinic.example")
+    )
 
 
 def test_a_receiver_that_fails_twice_then_recovers_gets_the_message_once(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     receiver = HttpReceiver(fail_first=2).start()
     try:
         dirs = directories(smtp, clinic=[receiver.url])
@@ -158,15 +208,17 @@ def test_a_receiver_that_fails_twice_then_recovers_gets_the_message_once(
         assert receiver.calls == 3 and len(receiver.received) == 1
         assert receiver.received[0]["title"].startswith("Направление BC-MSG-1")
         with store.session() as session:
-            actions = session.scalars(select(AuditRow.action).where(
-                AuditRow.actor == "outbox")).all()
+            actions = session.scalars(
+                select(AuditRow.action).where(AuditRow.actor == "outbox")
+            ).all()
         assert actions == ["message-failed", "message-failed", "message-sent"]
     finally:
         receiver.stop()
 
 
 def test_a_receiver_that_never_recovers_is_dead_and_the_supervisor_is_told(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     receiver = HttpReceiver(fail_first=-1).start()
     try:
         dirs = directories(smtp, clinic=[receiver.url])
@@ -186,7 +238,8 @@ def test_a_receiver_that_never_recovers_is_dead_and_the_supervisor_is_told(
 
 
 def test_a_recipient_with_several_channels_is_reached_if_any_works(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dead_end = HttpReceiver(fail_first=-1).start()
     try:
         dirs = directories(smtp, clinic=[dead_end.url, smtp.url("intake@clinic.example")])
@@ -199,39 +252,73 @@ def test_a_recipient_with_several_channels_is_reached_if_any_works(
         dead_end.stop()
 
 
-def test_no_message_of_a_whole_plan_carries_personal_data(
-        store: Store, smtp: SmtpServer) -> None:
+def test_no_message_of_a_whole_plan_carries_personal_data(store: Store, smtp: SmtpServer) -> None:
     dirs = directories(smtp)
-    p = plan(clinic_step(consent=["medical"], due="1h",
-                         check_ins={"every": "10m", "remind": ["5m"], "grace": "2m"}),
-             {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter",
-              "duration": "2h"}, person=True)
+    p = plan(
+        clinic_step(
+            consent=["medical"],
+            due="1h",
+            check_ins={"every": "10m", "remind": ["5m"], "grace": "2m"},
+        ),
+        {
+            "id": "stay",
+            "domain": "housing",
+            "title": "Shelter",
+            "partner": "shelter",
+            "duration": "2h",
+        },
+        person=True,
+    )
     launch(store, dirs, p, approval=True)
     services.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0)
     for minute in range(0, 200, 1):
         now = T0 + minute * M
         if minute == 3:
-            services.record_consent(store, dirs, code="BC-MSG-1", scopes=["medical"],
-                                    status="given", by="cm", now=now,
-                                    note=f"{PERSON['name']} agreed")
+            services.record_consent(
+                store,
+                dirs,
+                code="BC-MSG-1",
+                scopes=["medical"],
+                status="given",
+                by="cm",
+                now=now,
+                note=f"{PERSON['name']} agreed",
+            )
         if minute == 150:
             services.withdraw_all(store, dirs, code="BC-MSG-1", by="cm", now=now)
         services.reconcile(store, code="BC-MSG-1", now=now)
         send(store, dirs, now)
     kinds = {r.kind for r in outbox(store)}
-    assert {"approval-request", "referral", "reminder", "consent-request", "check-in-missed",
-            "missed-again", "missed-not-followed-up", "step-overdue", "step-cancelled",
-            "plan-ended"} <= kinds
+    assert {
+        "approval-request",
+        "referral",
+        "reminder",
+        "consent-request",
+        "check-in-missed",
+        "missed-again",
+        "missed-not-followed-up",
+        "step-overdue",
+        "step-cancelled",
+        "plan-ended",
+    } <= kinds
     assert len(smtp.received) >= 20
     text = "\n".join(f"{m.subject}\n{m.body}" for m in smtp.received)
     assert "BC-MSG-1" in text
-    for value in (PERSON["name"], "Olesya", "Privatnaya", PERSON["contact"], "1962",
-                  "forced-marriage", "forced marriage"):
+    for value in (
+        PERSON["name"],
+        "Olesya",
+        "Privatnaya",
+        PERSON["contact"],
+        "1962",
+        "forced-marriage",
+        "forced marriage",
+    ):
         assert str(value) not in text
 
 
 def test_a_cancelled_step_gets_its_cancellation_and_no_more_reminders(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]})))
     services.reconcile(store, code="BC-MSG-1", now=T0)
@@ -240,12 +327,13 @@ def test_a_cancelled_step_gets_its_cancellation_and_no_more_reminders(
     send(store, dirs, T0 + 2 * M)
     send(store, dirs, T0 + 2 * 60 * M)
     assert [m.subject for m in smtp.to("intake@clinic.example")] == [
-        "Referral BC-MSG-1: Medical check", "Cancelled BC-MSG-1: Medical check"]
+        "Referral BC-MSG-1: Medical check",
+        "Cancelled BC-MSG-1: Medical check",
+    ]
     assert [r.status for r in outbox(store) if r.kind == "reminder"] == ["cancelled"]
 
 
-def test_an_amended_schedule_replaces_the_unsent_reminders(
-        store: Store, smtp: SmtpServer) -> None:
+def test_an_amended_schedule_replaces_the_unsent_reminders(store: Store, smtp: SmtpServer) -> None:
     dirs = directories(smtp, language="en")
     p = plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]}))
     launch(store, dirs, p)
@@ -258,27 +346,54 @@ def test_an_amended_schedule_replaces_the_unsent_reminders(
     send(store, dirs, T0 + 60 * M)
     send(store, dirs, T0 + 120 * M)
     subjects = [m.subject for m in smtp.to("intake@clinic.example")]
-    assert subjects == ["Referral BC-MSG-1: Medical check", "Changed BC-MSG-1: Medical check",
-                        "Reminder BC-MSG-1: Medical check on 2026-12-01 11:00 (Europe/Minsk)"]
+    assert subjects == [
+        "Referral BC-MSG-1: Medical check",
+        "Changed BC-MSG-1: Medical check",
+        "Reminder BC-MSG-1: Medical check on 2026-12-01 11:00 (Europe/Minsk)",
+    ]
 
 
 def test_a_partner_hears_only_about_its_own_steps(store: Store, smtp: SmtpServer) -> None:
     dirs = directories(smtp)
-    launch(store, dirs, plan(clinic_step(), {"id": "stay", "domain": "housing",
-                                             "title": "Shelter", "partner": "shelter"}))
+    launch(
+        store,
+        dirs,
+        plan(
+            clinic_step(),
+            {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"},
+        ),
+    )
     services.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
-    assert [m.subject for m in smtp.to("desk@shelter.example")] == [
-        "Накіраванне BC-MSG-1: Shelter"]
+    assert [m.subject for m in smtp.to("desk@shelter.example")] == ["Накіраванне BC-MSG-1: Shelter"]
     assert "Medical" not in smtp.to("desk@shelter.example")[0].body
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_message_kind_renders_in_every_language(language: str) -> None:
-    context = {k: "x" for k in ("case", "title", "domain", "starts", "ends", "schedule",
-                                "manager", "at", "number", "step", "partner", "streak",
-                                "scope", "state", "reason", "failed_kind",
-                                "failed_recipient", "attempts")}
+    context = {
+        k: "x"
+        for k in (
+            "case",
+            "title",
+            "domain",
+            "starts",
+            "ends",
+            "schedule",
+            "manager",
+            "at",
+            "number",
+            "step",
+            "partner",
+            "streak",
+            "scope",
+            "state",
+            "reason",
+            "failed_kind",
+            "failed_recipient",
+            "attempts",
+        )
+    }
     for kind in (*NOTICE_KINDS, "message-dead", "test"):
         subject, body = render(kind, language, context)
         assert subject and body
@@ -287,23 +402,38 @@ def test_every_message_kind_renders_in_every_language(language: str) -> None:
 def test_the_recording_fake_reports_failed_channels() -> None:
     fake = RecordingNotifier(failing={"json://down"})
     delivery = fake.send(["json://down", "json://up"], "s", "b")
-    assert delivery.delivered and delivery.failed == (0,) and fake.sent == [("json://up", "s",
-                                                                               "b")]
+    assert delivery.delivered and delivery.failed == (0,) and fake.sent == [("json://up", "s", "b")]
 
 
 def test_partners_check_reports_which_channels_work(smtp: SmtpServer, tmp_path: Path) -> None:
     down = HttpReceiver(fail_first=-1).start()
     try:
-        partners = {"partners": {"clinic": {
-            "name": "Clinic", "kind": "healthcare", "region": "Brest", "language": "be",
-            "notify": [smtp.url("intake@clinic.example"), down.url]}}}
+        partners = {
+            "partners": {
+                "clinic": {
+                    "name": "Clinic",
+                    "kind": "healthcare",
+                    "region": "Brest",
+                    "language": "be",
+                    "notify": [smtp.url("intake@clinic.example"), down.url],
+                }
+            }
+        }
         file = tmp_path / "partners.yaml"
         file.write_text(yaml.safe_dump(partners))
-        env = {"REHAB_HOME": str(tmp_path / "home"), "REHAB_PARTNERS_FILE": str(file),
-               "PATH": "/usr/bin:/bin"}
-        done = subprocess.run([sys.executable, "-m", "flows", "partners", "check", "clinic"],
-                              env=env, capture_output=True, text=True, timeout=120,
-                              check=False)
+        env = {
+            "REHAB_HOME": str(tmp_path / "home"),
+            "REHAB_PARTNERS_FILE": str(file),
+            "PATH": "/usr/bin:/bin",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "flows", "partners", "check", "clinic"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 1
         lines = done.stdout.splitlines()
         assert lines[0].split()[-1] == "ok" and lines[1].split()[-1] == "FAILED"

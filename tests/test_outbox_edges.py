@@ -28,14 +28,18 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def test_a_message_that_cannot_be_written_dies_and_the_supervisor_and_manager_are_told(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     # A row of a kind this engine's catalog does not know, as a newer runner might queue
     # during an upgrade: it can never be written, so it must not stay claimed forever.
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step()))
     with store.session() as session:
-        queue_notices(session, now=T0, notices=[
-            Notice("kind-of-a-newer-engine", "partner:clinic", "BC-MSG-1", T0, "check")])
+        queue_notices(
+            session,
+            now=T0,
+            notices=[Notice("kind-of-a-newer-engine", "partner:clinic", "BC-MSG-1", T0, "check")],
+        )
     results = [send(store, dirs, T0 + k * 10 * S) for k in range(4)]
     assert results[:3] == [{"retry": 1}, {"retry": 1}, {"dead": 1}]
     assert results[3] == {"sent": 2}, "the supervisor and the case manager are told"
@@ -46,13 +50,17 @@ def test_a_message_that_cannot_be_written_dies_and_the_supervisor_and_manager_ar
     assert [m.subject for m in smtp.to("cm@ngo.example")] == ["Undelivered message BC-MSG-1"]
     assert not [r for r in outbox(store) if r.status == "sending"], "nothing stays claimed"
     with store.session() as session:
-        actions = session.scalars(select(AuditRow.action).where(
-            AuditRow.actor == "outbox", AuditRow.action != "message-sent")).all()
+        actions = session.scalars(
+            select(AuditRow.action).where(
+                AuditRow.actor == "outbox", AuditRow.action != "message-sent"
+            )
+        ).all()
     assert actions == ["message-failed", "message-failed", "message-dead"]
 
 
 def test_the_partner_of_a_step_an_amendment_removed_is_told_it_is_cancelled(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp, language="en")
     stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
     launch(store, dirs, plan(clinic_step(), stay))
@@ -61,13 +69,17 @@ def test_the_partner_of_a_step_an_amendment_removed_is_told_it_is_cancelled(
     services.amend(store, dirs, plan=plan(stay), by="cm", now=T0 + M)
     assert send(store, dirs, T0 + 2 * M) == {"sent": 1}
     assert [m.subject for m in smtp.to("intake@clinic.example")] == [
-        "Referral BC-MSG-1: Medical check", "Cancelled BC-MSG-1: Medical check"]
+        "Referral BC-MSG-1: Medical check",
+        "Cancelled BC-MSG-1: Medical check",
+    ]
     assert [m.subject for m in smtp.to("desk@shelter.example")] == [
-        "Накіраванне BC-MSG-1: Shelter"], "the step that stays is not touched"
+        "Накіраванне BC-MSG-1: Shelter"
+    ], "the step that stays is not touched"
 
 
 def test_a_referral_still_unsent_when_its_step_is_removed_is_withdrawn_with_nothing_said(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp, language="en", quiet="00:00-23:59")  # the clinic is asleep
     stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
     launch(store, dirs, plan(clinic_step(), stay))
@@ -82,23 +94,37 @@ def test_a_referral_still_unsent_when_its_step_is_removed_is_withdrawn_with_noth
 
 def two_supervisors(smtp: SmtpServer) -> Directories:
     base = directories(smtp, language="en")
-    staff = StaffDirectory.model_validate({"default_supervisor": "boss", "staff": {
-        **{k: v.model_dump() for k, v in base.staff.staff.items()},
-        "boss2": {"name": "Deputy", "role": "supervisor", "language": "en",
-                  "notify": [smtp.url("deputy@ngo.example")]}}})
+    staff = StaffDirectory.model_validate(
+        {
+            "default_supervisor": "boss",
+            "staff": {
+                **{k: v.model_dump() for k, v in base.staff.staff.items()},
+                "boss2": {
+                    "name": "Deputy",
+                    "role": "supervisor",
+                    "language": "en",
+                    "notify": [smtp.url("deputy@ngo.example")],
+                },
+            },
+        }
+    )
     return Directories(PartnerDirectory.model_validate(base.partners.model_dump()), staff)
 
 
 def test_an_amended_supervisor_is_asked_to_approve_and_told_from_then_on(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = two_supervisors(smtp)
-    launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "grace": "1m"})),
-           approval=True)
+    launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "grace": "1m"})), approval=True)
     send(store, dirs, T0)
     asked = "Plan BC-MSG-1 waits for your approval"
     assert [m.subject for m in smtp.to("boss@ngo.example")] == [asked]
-    amended = Plan.model_validate({**plan(clinic_step(check_ins={
-        "every": "1h", "grace": "1m"})).model_dump(mode="json"), "supervisor": "boss2"})
+    amended = Plan.model_validate(
+        {
+            **plan(clinic_step(check_ins={"every": "1h", "grace": "1m"})).model_dump(mode="json"),
+            "supervisor": "boss2",
+        }
+    )
     services.amend(store, dirs, plan=amended, by="cm", now=T0 + M)
     assert queries.case_status(store, code="BC-MSG-1")["supervisor"] == "boss2"
     send(store, dirs, T0 + M)
@@ -109,25 +135,29 @@ def test_an_amended_supervisor_is_asked_to_approve_and_told_from_then_on(
     send(store, dirs, T0 + timedelta(hours=4))
     assert any(m.subject.startswith("Repeated misses") for m in smtp.to("deputy@ngo.example"))
     assert [m.subject for m in smtp.to("boss@ngo.example")] == [asked], (
-        "the old supervisor hears nothing more of this case")
+        "the old supervisor hears nothing more of this case"
+    )
 
 
 def test_markup_in_a_step_title_reaches_the_partner_as_text_not_as_a_link(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     dirs = directories(smtp, language="en")
-    title = ('Intake <a href="http://evil.example/x">click here</a> '
-             '<img src="http://track.example/pixel.gif">')
+    title = (
+        'Intake <a href="http://evil.example/x">click here</a> '
+        '<img src="http://track.example/pixel.gif">'
+    )
     launch(store, dirs, plan(clinic_step(title=title)))
     services.reconcile(store, code="BC-MSG-1", now=T0)
     assert send(store, dirs, T0) == {"sent": 1}
     [mail] = smtp.to("intake@clinic.example")
     assert mail.html == [], "plain text only: no HTML part in which markup would come alive"
     assert 'Intake <a href="http://evil.example/x">click here</a>' in mail.body, (
-        "the title arrives as the case manager typed it, as text")
+        "the title arrives as the case manager typed it, as text"
+    )
 
 
-def test_quiet_hours_hold_on_the_night_the_clocks_go_back(store: Store,
-                                                          smtp: SmtpServer) -> None:
+def test_quiet_hours_hold_on_the_night_the_clocks_go_back(store: Store, smtp: SmtpServer) -> None:
     # Berlin, 25 October 2026: 03:00 CEST becomes 02:00 CET at 01:00 UTC, so 02:00-03:00
     # happens twice. Quiet hours 22:00-02:30: a message due at 02:15 the second time round
     # (01:15 UTC) must wait for 02:30 of that second pass (01:30 UTC), not go out at once.
@@ -141,7 +171,8 @@ def test_quiet_hours_hold_on_the_night_the_clocks_go_back(store: Store,
 
 
 def test_quiet_hours_end_when_the_clocks_jump_past_their_end_in_spring(
-        store: Store, smtp: SmtpServer) -> None:
+    store: Store, smtp: SmtpServer
+) -> None:
     # Berlin, 29 March 2026: 02:00 CET becomes 03:00 CEST at 01:00 UTC; 02:30 never happens.
     # Quiet hours 22:00-02:30 end at the jump, 03:00 CEST.
     dirs = berlin_clinic(smtp)
@@ -154,15 +185,19 @@ def test_quiet_hours_end_when_the_clocks_jump_past_their_end_in_spring(
     assert mail.subject.startswith("Referral")
 
 
-@pytest.mark.parametrize(("local", "expected"), [
-    ("2026-10-25T00:15+00:00", "2026-10-25T00:30+00:00"),  # 02:15 CEST: 02:30 CEST is ahead
-    ("2026-10-25T01:15+00:00", "2026-10-25T01:30+00:00"),  # 02:15 CET: 02:30 CET
-    ("2026-10-25T01:45+00:00", "2026-10-25T01:45+00:00"),  # 02:45 CET: outside already
-    ("2026-03-28T21:30+00:00", "2026-03-29T01:00+00:00"),  # 22:30 CET: the jump to 03:00
-    ("2026-06-01T23:00+00:00", "2026-06-02T00:30+00:00"),  # an ordinary night
-])
-def test_quiet_hours_are_wall_clock_ranges_in_the_recipients_zone(local: str,
-                                                                   expected: str) -> None:
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        ("2026-10-25T00:15+00:00", "2026-10-25T00:30+00:00"),  # 02:15 CEST: 02:30 CEST is ahead
+        ("2026-10-25T01:15+00:00", "2026-10-25T01:30+00:00"),  # 02:15 CET: 02:30 CET
+        ("2026-10-25T01:45+00:00", "2026-10-25T01:45+00:00"),  # 02:45 CET: outside already
+        ("2026-03-28T21:30+00:00", "2026-03-29T01:00+00:00"),  # 22:30 CET: the jump to 03:00
+        ("2026-06-01T23:00+00:00", "2026-06-02T00:30+00:00"),  # an ordinary night
+    ],
+)
+def test_quiet_hours_are_wall_clock_ranges_in_the_recipients_zone(
+    local: str, expected: str
+) -> None:
     at = datetime.fromisoformat(local)
     assert after_quiet_hours(at, "22:00-02:30", BERLIN) == datetime.fromisoformat(expected)
 
@@ -175,8 +210,15 @@ def berlin_clinic(smtp: SmtpServer) -> Directories:
 
 
 def launch_at(store: Store, dirs: Directories, at: datetime) -> None:
-    p = Plan.model_validate({"case": "BC-MSG-1", "manager": "cm", "timezone": "UTC",
-                             "start": at.strftime("%Y-%m-%dT%H:%M"), "steps": [clinic_step()]})
+    p = Plan.model_validate(
+        {
+            "case": "BC-MSG-1",
+            "manager": "cm",
+            "timezone": "UTC",
+            "start": at.strftime("%Y-%m-%dT%H:%M"),
+            "steps": [clinic_step()],
+        }
+    )
     services.launch(store, dirs, plan=p, by="cm", now=at, approval_required=False)
     services.reconcile(store, code="BC-MSG-1", now=at)
     with store.session() as session:

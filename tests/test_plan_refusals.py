@@ -95,8 +95,9 @@ def test_a_bad_duration_is_refused_with_an_example(directories: Directories) -> 
 
 
 def test_a_bad_duration_deep_in_check_ins_is_refused(directories: Directories) -> None:
-    issue = only(refuse(directories, lambda p: p["steps"][2]["check_ins"].update(remind=["2d",
-                                                                                         "soon"])))
+    issue = only(
+        refuse(directories, lambda p: p["steps"][2]["check_ins"].update(remind=["2d", "soon"]))
+    )
     assert issue.path == "steps[2].check_ins.remind[1] (step psychologist)"
 
 
@@ -117,10 +118,12 @@ def test_an_unknown_domain_is_refused_listing_the_domains(directories: Directori
     assert "'spiritual'" in issue.message and "'humanitarian'" in issue.message
 
 
-@pytest.mark.parametrize(("field", "path"), [("case", "case"), ("manager", "manager"),
-                                             ("steps", "steps")])
-def test_a_missing_required_field_is_refused(directories: Directories, field: str,
-                                             path: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "path"), [("case", "case"), ("manager", "manager"), ("steps", "steps")]
+)
+def test_a_missing_required_field_is_refused(
+    directories: Directories, field: str, path: str
+) -> None:
     issues = refuse(directories, lambda p: p.pop(field))
     assert any(i.path == path and i.message == "required field missing" for i in issues)
 
@@ -151,12 +154,12 @@ def test_every_problem_of_a_file_is_reported_together(directories: Directories) 
         p["steps"][2]["id"] = "rehab-centre"
 
     paths = {i.path.split(" ")[0] for i in refuse(directories, many)}
-    assert paths == {"manager", "timezone", "steps[0].partner", "steps[1].duration",
-                     "steps[2].id"}
+    assert paths == {"manager", "timezone", "steps[0].partner", "steps[1].duration", "steps[2].id"}
 
 
-def test_a_file_that_is_not_yaml_is_refused_naming_the_line(directories: Directories,
-                                                            tmp_path: Path) -> None:
+def test_a_file_that_is_not_yaml_is_refused_naming_the_line(
+    directories: Directories, tmp_path: Path
+) -> None:
     bad = tmp_path / "plan.yaml"
     bad.write_text("case: BC-1\nsteps:\n  - id: [unclosed\n")
     with pytest.raises(InvalidFile) as caught:
@@ -182,7 +185,8 @@ def test_a_partner_directory_with_a_bad_apprise_url_is_refused(tmp_path: Path) -
 
 
 def test_a_staff_directory_whose_default_supervisor_is_no_supervisor_is_refused(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     staff = yaml.safe_load((EXAMPLES / "staff.yaml").read_text())
     staff["default_supervisor"] = "n-zdolnik"
     file = tmp_path / "staff.yaml"

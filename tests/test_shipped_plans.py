@@ -14,7 +14,8 @@ from plans.loading import load_directories, load_plan
 from tests.conftest import EXAMPLES, TEMPLATES
 
 PLANS = sorted(TEMPLATES.glob("*.yaml")) + sorted(
-    p for p in EXAMPLES.glob("*.yaml") if p.stem not in ("partners", "staff"))
+    p for p in EXAMPLES.glob("*.yaml") if p.stem not in ("partners", "staff")
+)
 
 
 def test_the_required_templates_ship() -> None:
@@ -23,11 +24,19 @@ def test_the_required_templates_ship() -> None:
 
 
 def test_the_example_directories_load_with_their_notify_urls_checked() -> None:
-    d = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml",
-                         url_check=check_url)
+    d = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml", url_check=check_url)
     kinds = {p.kind for p in d.partners.partners.values()}
-    assert kinds == {"healthcare", "education", "employment", "social-service",
-                     "law-enforcement", "legal", "shelter", "ngo", "other"}
+    assert kinds == {
+        "healthcare",
+        "education",
+        "employment",
+        "social-service",
+        "law-enforcement",
+        "legal",
+        "shelter",
+        "ngo",
+        "other",
+    }
 
 
 @pytest.mark.parametrize("path", PLANS, ids=lambda p: p.name)
@@ -36,8 +45,9 @@ def test_every_shipped_plan_validates_and_simulates(path: Path, directories: Dir
     sim = simulate(plan, directories, launch_at=datetime(2026, 11, 28, 12, tzinfo=UTC))
     started = {e.step for e in sim.entries if e.what == "step starts"}
     assert started == {s.id for s in plan.steps}, "every step starts in the simulation"
-    assert all(t.recipient.split(":")[0] in ("partner", "staff")
-               for e in sim.entries for t in e.told)
+    assert all(
+        t.recipient.split(":")[0] in ("partner", "staff") for e in sim.entries for t in e.told
+    )
 
 
 @pytest.mark.parametrize("path", PLANS, ids=lambda p: p.name)

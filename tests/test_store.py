@@ -24,17 +24,18 @@ PERSONAL = ("Example Person One", "+375 00 000-00-00", "1991", "sexual")
 
 
 def launch(store: Store, directories: Directories, plan: Plan, approval: bool = True) -> None:
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0,
-                    approval_required=approval)
+    services.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=approval
+    )
 
 
 def test_a_launched_case_reads_back_with_its_plan_and_person(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan)
     status = queries.case_status(store, code="BC-2026-0042")
     assert status["state"] == "awaiting-approval" and status["revision"] == 1
-    assert [s["id"] for s in status["steps"]] == ["rehab-centre", "medical-check",
-                                                  "psychologist"]
+    assert [s["id"] for s in status["steps"]] == ["rehab-centre", "medical-check", "psychologist"]
     assert all(s["state"] == "pending" for s in status["steps"])
     with store.session() as session:
         person = read_person(store.sealer, get_case_row(session, code="BC-2026-0042"))
@@ -42,42 +43,59 @@ def test_a_launched_case_reads_back_with_its_plan_and_person(
 
 
 def test_a_case_moves_through_approval_consent_and_time(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan)
     services.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
-    services.record_consent(store, directories, code="BC-2026-0042", scopes=["medical"],
-                            status="given", by="n-zdolnik", now=T0, note="told in person")
-    services.record_consent(store, directories, code="BC-2026-0042",
-                            scopes=["psychological"], status="refused", by="n-zdolnik", now=T0)
+    services.record_consent(
+        store,
+        directories,
+        code="BC-2026-0042",
+        scopes=["medical"],
+        status="given",
+        by="n-zdolnik",
+        now=T0,
+        note="told in person",
+    )
+    services.record_consent(
+        store,
+        directories,
+        code="BC-2026-0042",
+        scopes=["psychological"],
+        status="refused",
+        by="n-zdolnik",
+        now=T0,
+    )
     outcome = services.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(days=3))
-    states = {s["id"]: s["state"] for s in
-              queries.case_status(store, code="BC-2026-0042")["steps"]}
-    assert states == {"rehab-centre": "open", "medical-check": "open",
-                      "psychologist": "skipped"}
+    states = {s["id"]: s["state"] for s in queries.case_status(store, code="BC-2026-0042")["steps"]}
+    assert states == {"rehab-centre": "open", "medical-check": "open", "psychologist": "skipped"}
     assert outcome.wake_at == T0 + timedelta(days=14)
 
 
 def test_person_changes_wake_the_plan_at_once(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan)
-    outcome = services.approve(store, directories, code="BC-2026-0042", by="l-istomova",
-                               now=T0)
+    outcome = services.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
     assert outcome.wake_at == T0
 
 
 def test_work_the_engine_could_not_finish_makes_the_case_due_again_never_later(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan, approval=False)
     services.reconcile(store, code="BC-2026-0042", now=T0)
     assert queries.due_wakes(store, now=T0 + timedelta(minutes=1)) == []
     services.look_again(store, code="BC-2026-0042", at=T0 + timedelta(minutes=1))
     services.look_again(store, code="BC-2026-0042", at=T0 + timedelta(days=30))
     assert [code for code, _ in queries.due_wakes(store, now=T0 + timedelta(minutes=1))] == [
-        "BC-2026-0042"]
+        "BC-2026-0042"
+    ]
 
 
 def test_the_outbox_queues_each_message_once(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan, approval=False)
     for _ in range(3):
         services.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(hours=1))
@@ -87,7 +105,8 @@ def test_the_outbox_queues_each_message_once(
 
 
 def test_the_audit_log_refuses_updates_and_deletes(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan)
     for statement in ("UPDATE audit_log SET actor = 'someone-else'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="append-only"), store.session() as session:
@@ -97,19 +116,36 @@ def test_the_audit_log_refuses_updates_and_deletes(
 
 
 def test_no_personal_data_is_stored_in_clear_text(
-        store: Store, directories: Directories, example_plan: Plan, tmp_path: Path) -> None:
+    store: Store, directories: Directories, example_plan: Plan, tmp_path: Path
+) -> None:
     launch(store, directories, example_plan)
-    services.record_consent(store, directories, code="BC-2026-0042", scopes=["medical"],
-                            status="given", by="n-zdolnik", now=T0,
-                            note="Example Person One agreed by phone")
+    services.record_consent(
+        store,
+        directories,
+        code="BC-2026-0042",
+        scopes=["medical"],
+        status="given",
+        by="n-zdolnik",
+        now=T0,
+        note="Example Person One agreed by phone",
+    )
     dump = []
     with store.session() as session:
-        tables = ["store_meta", "cases", "plan_revisions", "steps", "check_ins", "consents",
-                  "outbox", "audit_log"]
+        tables = [
+            "store_meta",
+            "cases",
+            "plan_revisions",
+            "steps",
+            "check_ins",
+            "consents",
+            "outbox",
+            "audit_log",
+        ]
         for table in tables:
             for row in session.execute(text(f"SELECT * FROM {table}")):  # fixed table names
-                dump.append(" ".join(
-                    v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row))
+                dump.append(
+                    " ".join(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row)
+                )
     everything = "\n".join(dump)
     assert "BC-2026-0042" in everything, "the dump reads the rows"
     for value in PERSONAL:
@@ -123,7 +159,8 @@ def test_no_personal_data_is_stored_in_clear_text(
 
 
 def test_a_wrong_key_is_a_clear_error_not_garbage(
-        store_url: str, directories: Directories, example_plan: Plan, tmp_path: Path) -> None:
+    store_url: str, directories: Directories, example_plan: Plan, tmp_path: Path
+) -> None:
     first = open_store(store_url, tmp_path / "secret.key")
     launch(first, directories, example_plan)
     first.dispose()
@@ -134,7 +171,8 @@ def test_a_wrong_key_is_a_clear_error_not_garbage(
 
 
 def test_a_missing_key_is_a_clear_error_and_no_new_key_is_made(
-        store_url: str, directories: Directories, example_plan: Plan, tmp_path: Path) -> None:
+    store_url: str, directories: Directories, example_plan: Plan, tmp_path: Path
+) -> None:
     key = tmp_path / "secret.key"
     first = open_store(store_url, key)
     launch(first, directories, example_plan)
@@ -162,7 +200,8 @@ def test_an_unknown_case_is_a_clear_error(store: Store, directories: Directories
 
 
 def test_a_second_launch_of_an_active_case_is_refused_and_changes_nothing(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan)
     with pytest.raises(RehabError, match="already awaiting-approval"):
         launch(store, directories, example_plan)
@@ -170,12 +209,20 @@ def test_a_second_launch_of_an_active_case_is_refused_and_changes_nothing(
 
 
 def test_a_case_terminated_for_a_breach_relaunches_only_through_approval(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan, approval=False)
-    services.breach(store, directories, code="BC-2026-0042", rule="sobriety", by="n-zdolnik",
-                    now=T0)
-    outcome = services.launch(store, directories, plan=example_plan, by="n-zdolnik",
-                              now=T0 + timedelta(days=1), approval_required=False)
+    services.breach(
+        store, directories, code="BC-2026-0042", rule="sobriety", by="n-zdolnik", now=T0
+    )
+    outcome = services.launch(
+        store,
+        directories,
+        plan=example_plan,
+        by="n-zdolnik",
+        now=T0 + timedelta(days=1),
+        approval_required=False,
+    )
     assert outcome.state == "awaiting-approval"
     status = queries.case_status(store, code="BC-2026-0042")
     assert status["episode"] == 2 and all(s["state"] == "pending" for s in status["steps"])
@@ -185,7 +232,8 @@ def test_a_case_terminated_for_a_breach_relaunches_only_through_approval(
 
 
 def test_amendments_are_revisions(
-        store: Store, directories: Directories, example_plan: Plan) -> None:
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
     launch(store, directories, example_plan)
     amended = example_plan.model_copy(update={"steps": example_plan.steps[:2]})
     outcome = services.amend(store, directories, plan=amended, by="n-zdolnik", now=T0)
@@ -195,8 +243,8 @@ def test_amendments_are_revisions(
 
 
 def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
-        store: Store, directories: Directories, example_plan: Plan,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, directories: Directories, example_plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
     launch(store, directories, example_plan)
     barrier = threading.Barrier(2, timeout=20)
     real_add_revision = repository.add_revision
@@ -211,8 +259,7 @@ def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
     def amend(steps: int) -> None:
         plan = example_plan.model_copy(update={"steps": example_plan.steps[:steps]})
         try:
-            results[steps] = services.amend(store, directories, plan=plan, by="n-zdolnik",
-                                            now=T0)
+            results[steps] = services.amend(store, directories, plan=plan, by="n-zdolnik", now=T0)
         except RehabError as exc:
             results[steps] = exc
 

@@ -19,8 +19,9 @@ def process_group(home: Path | None) -> subprocess.Popen[bytes]:
     if home is not None:
         env["PREFECT_HOME"] = str(home / "prefect")
     # It ignores SIGTERM, as a runner draining its runs would for a while.
-    return subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 600 & wait"], env=env,
-                            start_new_session=True)
+    return subprocess.Popen(
+        ["sh", "-c", "trap '' TERM; sleep 600 & wait"], env=env, start_new_session=True
+    )
 
 
 def test_the_leftovers_of_the_same_home_are_ended_and_strangers_are_not(tmp_path: Path) -> None:

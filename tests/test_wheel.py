@@ -60,10 +60,28 @@ def smtp() -> Iterator[SmtpServer]:
 def build_wheel(into: Path, scratch: Path) -> Path:
     """A wheel from a copy of the sources, so the build leaves nothing in the checkout."""
     source = scratch / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "*.egg-info", "build", "__pycache__", ".*_cache", "bench", "tests"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
-                    str(into), str(source)], check=True, timeout=600)
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "*.egg-info", "build", "__pycache__", ".*_cache", "bench", "tests"
+        ),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(into),
+            str(source),
+        ],
+        check=True,
+        timeout=600,
+    )
     [wheel] = into.glob("rehab-*.whl")
     return wheel
 
@@ -74,17 +92,34 @@ def fresh_venv(path: Path, wheel: Path) -> Path:
     the checkout's editable install is not visible there."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     python = path / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
-                    "--quiet", "--no-deps", str(wheel)], check=True, timeout=600)
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
-                              "print(sysconfig.get_paths()['purelib'])"], check=True,
-                             capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+        timeout=600,
+    )
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     (Path(purelib) / "dependencies.pth").write_text(site.getsitepackages()[0] + "\n")
     return python
 
 
 def test_a_wheel_installed_outside_the_checkout_delivers_a_referral(
-        tmp_path: Path, smtp: SmtpServer) -> None:
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
     wheel = build_wheel(tmp_path / "dist", tmp_path)
     python = fresh_venv(tmp_path / "venv", wheel)
     outside = tmp_path / "elsewhere"
@@ -92,21 +127,39 @@ def test_a_wheel_installed_outside_the_checkout_delivers_a_referral(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "REHAB_"))}
     env["REHAB_HOME"] = str(outside / "home")
     done = subprocess.run(
-        [str(python), "-c", textwrap.dedent(SCRIPT), smtp.url("intake@clinic.example"),
-         str(outside)], cwd=outside, env=env, capture_output=True, text=True, timeout=300,
-        check=False)
+        [
+            str(python),
+            "-c",
+            textwrap.dedent(SCRIPT),
+            smtp.url("intake@clinic.example"),
+            str(outside),
+        ],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert all(path.startswith(str(tmp_path / "venv")) for path in result["from"]), (
-        "the installed wheel ran, not the checkout")
+        "the installed wheel ran, not the checkout"
+    )
     assert result["sent"] == {"sent": 1}
     [mail] = smtp.to("intake@clinic.example")
     assert mail.subject == "Направление BC-WHEEL-1: Medical check"
 
     # The templates and example directories ship too: a plan can be started from one.
     rehab = tmp_path / "venv" / "bin" / "rehab"
-    new = subprocess.run([str(rehab), "plan", "new", "--template", "acute-crisis", "--case",
-                          "BC-WHEEL-2"], cwd=outside, env=env, capture_output=True, text=True,
-                         timeout=120, check=False)
+    new = subprocess.run(
+        [str(rehab), "plan", "new", "--template", "acute-crisis", "--case", "BC-WHEEL-2"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert new.returncode == 0, new.stderr
     assert "case: BC-WHEEL-2" in new.stdout

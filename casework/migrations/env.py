@@ -8,8 +8,11 @@ from sqlalchemy import text
 from casework.store.tables import Base
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=Base.metadata,
-                  render_as_batch=connection.dialect.name == "sqlite")
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
 with context.begin_transaction():
     if connection.dialect.name == "postgresql":
         # Two processes starting at once must not both migrate.

@@ -111,12 +111,12 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
             upgrade(engine)
         with engine.begin() as conn:
             check = conn.execute(
-                select(StoreMeta.value).where(StoreMeta.key == "key_check")).scalar()
+                select(StoreMeta.value).where(StoreMeta.key == "key_check")
+            ).scalar()
             key = load_or_create_key(key_file, may_create=check is None)
             sealer = Sealer(key, key_file)
             if check is None:
-                conn.execute(insert(StoreMeta).values(key="key_check",
-                                                      value=sealer.check_value()))
+                conn.execute(insert(StoreMeta).values(key="key_check", value=sealer.check_value()))
             else:
                 sealer.verify(check)
     except DBAPIError as exc:
@@ -127,8 +127,7 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
         raise
     except Exception as exc:  # e.g. a migration that failed: its text may quote the URL
         engine.dispose()
-        raise StoreUnavailable(where(engine), f"{type(exc).__name__}; nothing was changed"
-                               ) from exc
+        raise StoreUnavailable(where(engine), f"{type(exc).__name__}; nothing was changed") from exc
     except BaseException:
         engine.dispose()
         raise

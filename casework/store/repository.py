@@ -29,9 +29,13 @@ from plans.model import Person, Plan, Step
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
     """The case's row with its revisions, steps and consents, or None."""
     return session.scalars(
-        select(CaseRow).where(CaseRow.code == code).options(
-            selectinload(CaseRow.revisions), selectinload(CaseRow.consents),
-            selectinload(CaseRow.steps).selectinload(StepRow.check_ins))
+        select(CaseRow)
+        .where(CaseRow.code == code)
+        .options(
+            selectinload(CaseRow.revisions),
+            selectinload(CaseRow.consents),
+            selectinload(CaseRow.steps).selectinload(StepRow.check_ins),
+        )
     ).one_or_none()
 
 
@@ -45,16 +49,20 @@ def get_case_row(session: Session, *, code: str) -> CaseRow:
 
 def current_plan(row: CaseRow) -> Plan:
     """The case's current plan revision (it holds no personal data)."""
-    revision = next(r for r in row.revisions
-                    if r.episode == row.episode and r.revision == row.revision)
+    revision = next(
+        r for r in row.revisions if r.episode == row.episode and r.revision == row.revision
+    )
     return Plan.model_validate(revision.plan)
 
 
 def step_as_planned(row: CaseRow, step_id: str) -> Step | None:
     """The step as the newest revision of the current episode that has it describes it: a
     step an amendment removed is still described as it was when its partner was told."""
-    revisions = sorted((r for r in row.revisions if r.episode == row.episode),
-                       key=lambda r: r.revision, reverse=True)
+    revisions = sorted(
+        (r for r in row.revisions if r.episode == row.episode),
+        key=lambda r: r.revision,
+        reverse=True,
+    )
     for revision in revisions:
         for step in revision.plan.get("steps", []):
             if step.get("id") == step_id:
@@ -64,16 +72,28 @@ def step_as_planned(row: CaseRow, step_id: str) -> Step | None:
 
 def to_domain(row: CaseRow) -> Case:
     """The domain case of the row's current episode."""
-    case = Case(code=row.code, plan=current_plan(row), start=row.start,
-                state=row.state, approved_at=row.approved_at, reason=row.reason)  # type: ignore[arg-type]  # validated on write
+    case = Case(
+        code=row.code,
+        plan=current_plan(row),
+        start=row.start,
+        state=row.state,  # type: ignore[arg-type]  # validated on write
+        approved_at=row.approved_at,
+        reason=row.reason,
+    )
     for srow in row.steps:
         if srow.episode != row.episode:
             continue
         case.steps[srow.step_id] = StepRun(
-            srow.step_id, srow.state, srow.started_at, srow.ended_at,  # type: ignore[arg-type]  # validated on write
-            srow.overdue_level, srow.reason,
-            [CheckIn(c.seq, c.at, c.outcome, c.recorded_by, c.escalated)  # type: ignore[arg-type]  # validated on write
-             for c in srow.check_ins],
+            srow.step_id,
+            srow.state,  # type: ignore[arg-type]  # validated on write
+            srow.started_at,
+            srow.ended_at,
+            srow.overdue_level,
+            srow.reason,
+            [
+                CheckIn(c.seq, c.at, c.outcome, c.recorded_by, c.escalated)  # type: ignore[arg-type]  # validated on write
+                for c in srow.check_ins
+            ],
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -98,8 +118,9 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         for ci in run.check_ins:
             crow = by_seq.get(ci.seq)
             if crow is None:
-                srow.check_ins.append(CheckInRow(seq=ci.seq, at=ci.at, outcome=ci.outcome,
-                                                 escalated=ci.escalated))
+                srow.check_ins.append(
+                    CheckInRow(seq=ci.seq, at=ci.at, outcome=ci.outcome, escalated=ci.escalated)
+                )
                 continue
             if (crow.outcome, crow.recorded_by) != (ci.outcome, ci.recorded_by):
                 crow.outcome, crow.recorded_by = ci.outcome, ci.recorded_by
@@ -107,32 +128,72 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
             crow.escalated = ci.escalated
 
 
-def create_case_row(session: Session, *, sealer: Sealer, plan: Plan, supervisor: str,
-                    case: Case, by: str, now: datetime) -> CaseRow:
+def create_case_row(
+    session: Session,
+    *,
+    sealer: Sealer,
+    plan: Plan,
+    supervisor: str,
+    case: Case,
+    by: str,
+    now: datetime,
+) -> CaseRow:
     """A new case with revision 1 of its plan; the person's data sealed."""
     row = CaseRow(
-        code=plan.case, episode=1, state=case.state, manager=plan.manager, supervisor=supervisor,
-        template=plan.template, revision=1, start=case.start, approved_at=case.approved_at,
-        person_sealed=seal_person(sealer, plan.person), created_at=now, updated_at=now,
-        revisions=[], steps=[], consents=[])
+        code=plan.case,
+        episode=1,
+        state=case.state,
+        manager=plan.manager,
+        supervisor=supervisor,
+        template=plan.template,
+        revision=1,
+        start=case.start,
+        approved_at=case.approved_at,
+        person_sealed=seal_person(sealer, plan.person),
+        created_at=now,
+        updated_at=now,
+        revisions=[],
+        steps=[],
+        consents=[],
+    )
     session.add(row)
-    row.revisions.append(PlanRevisionRow(
-        episode=1, revision=1, plan=plan.without_person().model_dump(mode="json"),
-        created_by=by, created_at=now))
+    row.revisions.append(
+        PlanRevisionRow(
+            episode=1,
+            revision=1,
+            plan=plan.without_person().model_dump(mode="json"),
+            created_by=by,
+            created_at=now,
+        )
+    )
     return row
 
 
-def start_episode(*, row: CaseRow, sealer: Sealer, plan: Plan, supervisor: str,
-                  start: datetime, by: str, now: datetime) -> None:
+def start_episode(
+    *,
+    row: CaseRow,
+    sealer: Sealer,
+    plan: Plan,
+    supervisor: str,
+    start: datetime,
+    by: str,
+    now: datetime,
+) -> None:
     """A relaunch of an ended case: the next episode, with revision 1 of its plan; the
     earlier episodes' history stays."""
     row.episode += 1
     row.revision, row.start, row.flow_run_id = 1, start, None
     row.manager, row.supervisor, row.template = plan.manager, supervisor, plan.template
     set_person(row=row, sealer=sealer, person=plan.person)
-    row.revisions.append(PlanRevisionRow(
-        episode=row.episode, revision=1, created_by=by, created_at=now,
-        plan=plan.without_person().model_dump(mode="json")))
+    row.revisions.append(
+        PlanRevisionRow(
+            episode=row.episode,
+            revision=1,
+            created_by=by,
+            created_at=now,
+            plan=plan.without_person().model_dump(mode="json"),
+        )
+    )
 
 
 def make_due(*, row: CaseRow, at: datetime, only_sooner: bool = False) -> None:
@@ -156,15 +217,22 @@ def set_person(*, row: CaseRow, sealer: Sealer, person: Person | None) -> None:
     row.person_sealed = seal_person(sealer, person)
 
 
-def add_revision(session: Session, *, row: CaseRow, plan: Plan, supervisor: str, by: str,
-                 now: datetime) -> int:
+def add_revision(
+    session: Session, *, row: CaseRow, plan: Plan, supervisor: str, by: str, now: datetime
+) -> int:
     """Store the next revision of the plan and make it current, with the case manager and
     supervisor it names (who is told and who decides from now on); returns its number."""
     row.revision += 1
     row.manager, row.supervisor, row.template = plan.manager, supervisor, plan.template
-    row.revisions.append(PlanRevisionRow(
-        episode=row.episode, revision=row.revision,
-        plan=plan.without_person().model_dump(mode="json"), created_by=by, created_at=now))
+    row.revisions.append(
+        PlanRevisionRow(
+            episode=row.episode,
+            revision=row.revision,
+            plan=plan.without_person().model_dump(mode="json"),
+            created_by=by,
+            created_at=now,
+        )
+    )
     return row.revision
 
 
@@ -175,35 +243,75 @@ def seal_person(sealer: Sealer, person: Person | None) -> bytes | None:
 
 def read_person(sealer: Sealer, row: CaseRow) -> Person | None:
     """The person's data, decrypted (for the case manager's eyes only)."""
-    return None if row.person_sealed is None else Person.model_validate(
-        sealer.open(row.person_sealed))
+    return (
+        None if row.person_sealed is None else Person.model_validate(sealer.open(row.person_sealed))
+    )
 
 
-def add_consent(session: Session, *, sealer: Sealer, row: CaseRow, scope: str, status: str,
-                by: str, now: datetime, note: str | None) -> None:
+def add_consent(
+    session: Session,
+    *,
+    sealer: Sealer,
+    row: CaseRow,
+    scope: str,
+    status: str,
+    by: str,
+    now: datetime,
+    note: str | None,
+) -> None:
     """Append a consent decision; earlier ones stay."""
-    row.consents.append(ConsentRow(case_id=row.id, episode=row.episode, scope=scope,
-                                   status=status, by=by, at=now,
-                                   note_sealed=sealer.seal_text(note)))
+    row.consents.append(
+        ConsentRow(
+            case_id=row.id,
+            episode=row.episode,
+            scope=scope,
+            status=status,
+            by=by,
+            at=now,
+            note_sealed=sealer.seal_text(note),
+        )
+    )
 
 
-def audit(session: Session, *, sealer: Sealer, case_code: str | None, actor: str, action: str,
-          now: datetime, detail: dict[str, Any] | None = None, note: str | None = None) -> None:
+def audit(
+    session: Session,
+    *,
+    sealer: Sealer,
+    case_code: str | None,
+    actor: str,
+    action: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> None:
     """Append who did what to which case; a note is sealed, since it may name people."""
-    session.add(AuditRow(at=now, case_code=case_code, actor=actor, action=action,
-                         detail=detail or {}, note_sealed=sealer.seal_text(note)))
+    session.add(
+        AuditRow(
+            at=now,
+            case_code=case_code,
+            actor=actor,
+            action=action,
+            detail=detail or {},
+            note_sealed=sealer.seal_text(note),
+        )
+    )
 
 
-def withdraw_stale_messages(session: Session, *, case: Case, now: datetime,
-                            schedule: set[str] | None = None) -> set[str]:
+def withdraw_stale_messages(
+    session: Session, *, case: Case, now: datetime, schedule: set[str] | None = None
+) -> set[str]:
     """Withdraw unsent reminders of steps no longer open and, after an amendment, future ones
     not in the new `schedule` (reminder keys): a partner whose step ended hears that alone.
     A referral still waiting to go out for a step that ended is withdrawn too; the steps
     whose referral was withdrawn are returned (their partner never heard of them)."""
     open_steps = {sid for sid, run in case.steps.items() if run.state == "open"}
-    rows = session.scalars(select(OutboxRow).where(
-        OutboxRow.case_code == case.code, OutboxRow.kind.in_(("reminder", "referral")),
-        OutboxRow.status.in_(("pending", "sending")))).all()
+    rows = session.scalars(
+        select(OutboxRow).where(
+            OutboxRow.case_code == case.code,
+            OutboxRow.kind.in_(("reminder", "referral")),
+            OutboxRow.status.in_(("pending", "sending")),
+        )
+    ).all()
     unheard: set[str] = set()
     for row in rows:
         if row.kind == "referral":
@@ -212,7 +320,8 @@ def withdraw_stale_messages(session: Session, *, case: Case, now: datetime,
                 row.status, row.last_error = "cancelled", "the step ended before it was sent"
                 unheard.add(row.step_id or "")
         elif row.step_id not in open_steps or (
-                schedule is not None and row.key not in schedule and row.due_at > now):
+            schedule is not None and row.key not in schedule and row.due_at > now
+        ):
             row.status, row.last_error = "cancelled", "the step ended or its schedule changed"
     return unheard
 
@@ -221,13 +330,28 @@ def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> 
     """Add messages to the outbox; one already queued under the same key is left alone."""
     if not notices:
         return 0
-    values = [dict(key=n.key, case_code=n.case, step_id=n.step, kind=n.kind,
-                   occurrence=n.occurrence, recipient=n.recipient, due_at=n.due_at,
-                   status="pending", attempts=0, next_attempt_at=n.due_at, created_at=now)
-              for n in notices]
+    values = [
+        dict(
+            key=n.key,
+            case_code=n.case,
+            step_id=n.step,
+            kind=n.kind,
+            occurrence=n.occurrence,
+            recipient=n.recipient,
+            due_at=n.due_at,
+            status="pending",
+            attempts=0,
+            next_attempt_at=n.due_at,
+            created_at=now,
+        )
+        for n in notices
+    ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = session.execute(
-        insert(OutboxRow).values(values).on_conflict_do_nothing(index_elements=["key"])
-        .returning(OutboxRow.id))
+        insert(OutboxRow)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxRow.id)
+    )
     return len(result.all())

@@ -41,12 +41,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    })
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
@@ -84,7 +86,8 @@ class CaseRow(Base):
     __mapper_args__ = {"version_id_col": version}  # SQLAlchemy's declarative API
 
     revisions: Mapped[list[PlanRevisionRow]] = relationship(
-        back_populates="case", order_by="PlanRevisionRow.revision")
+        back_populates="case", order_by="PlanRevisionRow.revision"
+    )
     steps: Mapped[list[StepRow]] = relationship(back_populates="case", order_by="StepRow.id")
     consents: Mapped[list[ConsentRow]] = relationship(order_by="ConsentRow.id")
 

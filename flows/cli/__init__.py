@@ -17,8 +17,16 @@ def cli() -> None:
     """rehab: individual rehabilitation plans, run as long-lived Prefect flows."""
 
 
-for command in (plan.plan, case.consent, case.checkin, case.step, case.rule,
-                partners.partners, admin.db, admin.up):
+for command in (
+    plan.plan,
+    case.consent,
+    case.checkin,
+    case.step,
+    case.rule,
+    partners.partners,
+    admin.db,
+    admin.up,
+):
     cli.add_command(command)
 
 

@@ -27,8 +27,11 @@ def db_upgrade(ctx: Context, as_json: bool) -> None:
 
 
 @click.command("up")
-@click.option("--examples", is_flag=True,
-              help="Also launch the example plans (plans/examples/), for a first look.")
+@click.option(
+    "--examples",
+    is_flag=True,
+    help="Also launch the example plans (plans/examples/), for a first look.",
+)
 @pass_ctx
 def up(ctx: Context, examples: bool) -> None:
     """Start the Prefect server (unless PREFECT_API_URL is set) and serve the plan engine."""

@@ -16,8 +16,15 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 def _done(ctx: Context, code: str, what: str, outcome: Outcome, as_json: bool) -> None:
     wake = engine_client.engine(ctx.app.settings).after_change(ctx.app, code)
     if as_json:
-        emit({"case": code, "did": what, "state": outcome.state, "revision": outcome.revision,
-              "plan": wake})
+        emit(
+            {
+                "case": code,
+                "did": what,
+                "state": outcome.state,
+                "revision": outcome.revision,
+                "plan": wake,
+            }
+        )
     else:
         click.echo(f"{code}: {what}; case {outcome.state}; plan {wake}")
 
@@ -35,13 +42,27 @@ def consent() -> None:
 @click.option("--note", help="A note for the record (kept encrypted).")
 @json_option
 @pass_ctx
-def consent_record(ctx: Context, code: str, scopes: tuple[str, ...], given: bool, by: str,
-                   note: str | None, as_json: bool) -> None:
+def consent_record(
+    ctx: Context,
+    code: str,
+    scopes: tuple[str, ...],
+    given: bool,
+    by: str,
+    note: str | None,
+    as_json: bool,
+) -> None:
     """Record consent given or refused for one or more scopes."""
     status: ConsentStatus = "given" if given else "refused"
-    outcome = services.record_consent(ctx.app.store, ctx.app.directories, code=code,
-                                      scopes=list(scopes), status=status, by=by,
-                                      now=ctx.app.now(), note=note)
+    outcome = services.record_consent(
+        ctx.app.store,
+        ctx.app.directories,
+        code=code,
+        scopes=list(scopes),
+        status=status,
+        by=by,
+        now=ctx.app.now(),
+        note=note,
+    )
     _done(ctx, code, f"consent {status} for {', '.join(scopes)}", outcome, as_json)
 
 
@@ -53,21 +74,36 @@ def consent_record(ctx: Context, code: str, scopes: tuple[str, ...], given: bool
 @click.option("--note", help="A note for the record (kept encrypted).")
 @json_option
 @pass_ctx
-def consent_withdraw(ctx: Context, code: str, scopes: tuple[str, ...], everything: bool,
-                     by: str, note: str | None, as_json: bool) -> None:
+def consent_withdraw(
+    ctx: Context,
+    code: str,
+    scopes: tuple[str, ...],
+    everything: bool,
+    by: str,
+    note: str | None,
+    as_json: bool,
+) -> None:
     """Withdraw consent for some scopes, or --all (every open step ends; the plan is
     cancelled)."""
     if everything == bool(scopes):
         raise click.UsageError("give either --scope S (one or more) or --all")
     app = ctx.app
     if everything:
-        outcome = services.withdraw_all(app.store, app.directories, code=code, by=by,
-                                        now=app.now(), note=note)
+        outcome = services.withdraw_all(
+            app.store, app.directories, code=code, by=by, now=app.now(), note=note
+        )
         _done(ctx, code, "all consent withdrawn", outcome, as_json)
     else:
-        outcome = services.record_consent(app.store, app.directories, code=code,
-                                          scopes=list(scopes), status="withdrawn", by=by,
-                                          now=app.now(), note=note)
+        outcome = services.record_consent(
+            app.store,
+            app.directories,
+            code=code,
+            scopes=list(scopes),
+            status="withdrawn",
+            by=by,
+            now=app.now(),
+            note=note,
+        )
         _done(ctx, code, f"consent withdrawn for {', '.join(scopes)}", outcome, as_json)
 
 
@@ -84,11 +120,26 @@ def checkin() -> None:
 @click.option("--note", help="A note for the record (kept encrypted).")
 @json_option
 @pass_ctx
-def checkin_record(ctx: Context, code: str, step: str, outcome: RecordedOutcome, by: str,
-                   note: str | None, as_json: bool) -> None:
+def checkin_record(
+    ctx: Context,
+    code: str,
+    step: str,
+    outcome: RecordedOutcome,
+    by: str,
+    note: str | None,
+    as_json: bool,
+) -> None:
     """Record the outcome of the step's oldest check-in still waiting for one."""
-    result = services.record_checkin(ctx.app.store, ctx.app.directories, code=code, step=step,
-                                     outcome=outcome, by=by, now=ctx.app.now(), note=note)
+    result = services.record_checkin(
+        ctx.app.store,
+        ctx.app.directories,
+        code=code,
+        step=step,
+        outcome=outcome,
+        by=by,
+        now=ctx.app.now(),
+        note=note,
+    )
     _done(ctx, code, f"check-in of {step}: {outcome}", result, as_json)
 
 
@@ -104,11 +155,19 @@ def step() -> None:
 @click.option("--note", help="A note for the record (kept encrypted).")
 @json_option
 @pass_ctx
-def step_complete(ctx: Context, code: str, step_id: str, by: str, note: str | None,
-                  as_json: bool) -> None:
+def step_complete(
+    ctx: Context, code: str, step_id: str, by: str, note: str | None, as_json: bool
+) -> None:
     """Mark an open step completed."""
-    outcome = services.complete_step(ctx.app.store, ctx.app.directories, code=code,
-                                     step=step_id, by=by, now=ctx.app.now(), note=note)
+    outcome = services.complete_step(
+        ctx.app.store,
+        ctx.app.directories,
+        code=code,
+        step=step_id,
+        by=by,
+        now=ctx.app.now(),
+        note=note,
+    )
     _done(ctx, code, f"step {step_id} completed", outcome, as_json)
 
 
@@ -124,10 +183,18 @@ def rule() -> None:
 @click.option("--note", help="A note for the record (kept encrypted).")
 @json_option
 @pass_ctx
-def rule_breach(ctx: Context, code: str, rule_name: str, by: str, note: str | None,
-                as_json: bool) -> None:
+def rule_breach(
+    ctx: Context, code: str, rule_name: str, by: str, note: str | None, as_json: bool
+) -> None:
     """Record a breach of a programme rule: the plan is terminated; coming back needs a
     supervisor's approval."""
-    outcome = services.breach(ctx.app.store, ctx.app.directories, code=code, rule=rule_name,
-                              by=by, now=ctx.app.now(), note=note)
+    outcome = services.breach(
+        ctx.app.store,
+        ctx.app.directories,
+        code=code,
+        rule=rule_name,
+        by=by,
+        now=ctx.app.now(),
+        note=note,
+    )
     _done(ctx, code, f"rule {rule_name} breached", outcome, as_json)

@@ -72,11 +72,15 @@ def as_user_error(exc: Exception, *, as_json: bool) -> UserError:
     if isinstance(exc, DBAPIError):
         # SQLAlchemy's message quotes the statement and its parameters: say only what the
         # database said, and that the transaction (so the change) was rolled back.
-        message = (f"the case store could not complete this ({database_reason(exc)}); the "
-                   "change that failed was not saved: try again in a moment")
+        message = (
+            f"the case store could not complete this ({database_reason(exc)}); the "
+            "change that failed was not saved: try again in a moment"
+        )
         return UserError(message, {"error": "store-failed", "message": message}, as_json)
-    message = (f"unexpected {type(exc).__name__}; nothing is shown of it, since it may hold a "
-               "secret: run again with REHAB_DEBUG=1 to see the traceback")
+    message = (
+        f"unexpected {type(exc).__name__}; nothing is shown of it, since it may hold a "
+        "secret: run again with REHAB_DEBUG=1 to see the traceback"
+    )
     return UserError(message, {"error": "unexpected", "message": message}, as_json)
 
 

@@ -34,21 +34,38 @@ def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
         for position, url in enumerate(entry.notify):
             delivery = app.notifier.send([url], subject, body)
             # A channel is named by its partner, position and scheme: a URL may hold a token.
-            results.append({"partner": pid, "channel": position, "scheme": scheme(url),
-                            "ok": delivery.delivered})
+            results.append(
+                {
+                    "partner": pid,
+                    "channel": position,
+                    "scheme": scheme(url),
+                    "ok": delivery.delivered,
+                }
+            )
     with app.store.session() as session:
         for r in results:
-            audit(session, sealer=app.store.sealer, case_code=None, actor="partners-check",
-                  action="test-message-sent" if r["ok"] else "test-message-failed",
-                  now=app.now(), detail=r)
+            audit(
+                session,
+                sealer=app.store.sealer,
+                case_code=None,
+                actor="partners-check",
+                action="test-message-sent" if r["ok"] else "test-message-failed",
+                now=app.now(),
+                detail=r,
+            )
     if as_json:
         emit(results)
     else:
         for r in results:
-            click.echo(f"{r['partner']:<28} #{r['channel']} {r['scheme']:<12} "
-                       f"{'ok' if r['ok'] else 'FAILED'}")
+            click.echo(
+                f"{r['partner']:<28} #{r['channel']} {r['scheme']:<12} "
+                f"{'ok' if r['ok'] else 'FAILED'}"
+            )
     failed = [r for r in results if not r["ok"]]
     if failed:
-        click.echo(f"{len(failed)} of {len(results)} channels failed: fix them in "
-                   f"{app.directories.partners_file}", err=True)
+        click.echo(
+            f"{len(failed)} of {len(results)} channels failed: fix them in "
+            f"{app.directories.partners_file}",
+            err=True,
+        )
         raise click.exceptions.Exit(1)

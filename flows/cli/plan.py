@@ -40,27 +40,37 @@ def _load(ctx: Context, file: Path) -> Plan:
 @click.option("--template", "template", required=True, help="Template name, e.g. acute-crisis.")
 @click.option("--case", "case", required=True, help="The case code, e.g. BC-2026-0042.")
 @click.option("--manager", help="Staff id of the case manager (default: the template's).")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Write the plan here (default: print it).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the plan here (default: print it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @pass_ctx
-def plan_new(ctx: Context, template: str, case: str, manager: str | None,
-             output: Path | None, as_json: bool) -> None:
+def plan_new(
+    ctx: Context, template: str, case: str, manager: str | None, output: Path | None, as_json: bool
+) -> None:
     """Start a plan from a template, ready to edit."""
     templates = ctx.app.settings.templates_dir
     source = templates / f"{template}.yaml"
     if not re.fullmatch(r"[a-z0-9-]+", template) or not source.is_file():
         raise UnknownTemplate(template, sorted(p.stem for p in templates.glob("*.yaml")))
     if not re.fullmatch(r"[A-Za-z0-9-]{3,40}", case):
-        raise BadOption("--case", case, "a case code: 3-40 of A-Z a-z 0-9 and '-', e.g. "
-                        "BC-2026-0042")
-    if manager is not None and manager not in ctx.app.directories.staff.with_role(
-            "case-manager"):
-        raise WrongRole(manager, "case-manager", ctx.app.directories.staff_file,
-                        ctx.app.directories.staff.with_role("case-manager"))
+        raise BadOption(
+            "--case", case, "a case code: 3-40 of A-Z a-z 0-9 and '-', e.g. BC-2026-0042"
+        )
+    if manager is not None and manager not in ctx.app.directories.staff.with_role("case-manager"):
+        raise WrongRole(
+            manager,
+            "case-manager",
+            ctx.app.directories.staff_file,
+            ctx.app.directories.staff.with_role("case-manager"),
+        )
     # Functions, not replacement strings: a value is inserted as it is, never read as a pattern.
-    text = re.sub(r"(?m)^case:.*$", lambda _: f"case: {case}",
-                  source.read_text(encoding="utf-8"), count=1)
+    text = re.sub(
+        r"(?m)^case:.*$", lambda _: f"case: {case}", source.read_text(encoding="utf-8"), count=1
+    )
     if manager:
         text = re.sub(r"(?m)^manager:.*$", lambda _: f"manager: {manager}", text, count=1)
     load_plan(output or f"<plan from {template}>", ctx.app.directories, text=text)  # must parse
@@ -73,8 +83,10 @@ def plan_new(ctx: Context, template: str, case: str, manager: str | None,
     if as_json:
         emit({"case": case, "template": template, "file": str(output)})
         return
-    click.echo(f"wrote {output} (case {case}, from template {template}); edit it, then "
-               f"`rehab plan validate {output}` and `rehab plan simulate {output}`")
+    click.echo(
+        f"wrote {output} (case {case}, from template {template}); edit it, then "
+        f"`rehab plan validate {output}` and `rehab plan simulate {output}`"
+    )
 
 
 @plan.command("validate")
@@ -87,12 +99,17 @@ def plan_validate(ctx: Context, files: tuple[Path, ...], as_json: bool) -> None:
     for file in files:
         try:
             p = _load(ctx, file)
-            results.append({"file": str(file), "ok": True, "case": p.case,
-                            "steps": len(p.steps), "issues": []})
+            results.append(
+                {"file": str(file), "ok": True, "case": p.case, "steps": len(p.steps), "issues": []}
+            )
         except InvalidFile as exc:
-            results.append({"file": str(file), "ok": False,
-                            "issues": [{"path": i.path, "message": i.message}
-                                       for i in exc.issues]})
+            results.append(
+                {
+                    "file": str(file),
+                    "ok": False,
+                    "issues": [{"path": i.path, "message": i.message} for i in exc.issues],
+                }
+            )
     bad = [r for r in results if not r["ok"]]
     if as_json:
         emit(results)
@@ -102,9 +119,12 @@ def plan_validate(ctx: Context, files: tuple[Path, ...], as_json: bool) -> None:
                 click.echo(f"{r['file']}: ok (case {r['case']}, {r['steps']} steps)")
             else:
                 for issue in r["issues"]:
-                    click.echo(f"{r['file']}: {issue['path']}: {issue['message']}"
-                               if issue["path"] else f"{r['file']}: {issue['message']}",
-                               err=True)
+                    click.echo(
+                        f"{r['file']}: {issue['path']}: {issue['message']}"
+                        if issue["path"]
+                        else f"{r['file']}: {issue['message']}",
+                        err=True,
+                    )
     if bad:
         raise click.exceptions.Exit(1)
 
@@ -112,12 +132,17 @@ def plan_validate(ctx: Context, files: tuple[Path, ...], as_json: bool) -> None:
 @plan.command("simulate")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
-@click.option("--horizon", default="365d", show_default=True,
-              help="How far after the start to look (a duration).")
+@click.option(
+    "--horizon",
+    default="365d",
+    show_default=True,
+    help="How far after the start to look (a duration).",
+)
 @click.option("--launch-at", help="Pretend the launch is at this ISO time (default: now).")
 @pass_ctx
-def plan_simulate(ctx: Context, file: Path, as_json: bool, horizon: str,
-                  launch_at: str | None) -> None:
+def plan_simulate(
+    ctx: Context, file: Path, as_json: bool, horizon: str, launch_at: str | None
+) -> None:
     """Print, without launching, what will happen and who is told, in the plan's time zone."""
     p = _load(ctx, file)
     try:
@@ -129,11 +154,15 @@ def plan_simulate(ctx: Context, file: Path, as_json: bool, horizon: str,
         try:
             when = datetime.fromisoformat(launch_at)
         except ValueError:
-            raise BadOption("--launch-at", launch_at, "an ISO time like 2026-12-01T09:00"
-                            ) from None
+            raise BadOption("--launch-at", launch_at, "an ISO time like 2026-12-01T09:00") from None
         when = when if when.tzinfo else when.replace(tzinfo=p.tz)
-    sim = simulate(p, ctx.app.directories, launch_at=when, horizon=span,
-                   approval_required=ctx.app.settings.require_approval)
+    sim = simulate(
+        p,
+        ctx.app.directories,
+        launch_at=when,
+        horizon=span,
+        approval_required=ctx.app.settings.require_approval,
+    )
     if as_json:
         emit(simulation_json(sim))
     else:
@@ -150,17 +179,32 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
     app = ctx.app
     p = _load(ctx, file)
     engine = engine_client.connect(app.settings)  # refuse before recording anything
-    outcome = services.launch(app.store, app.directories, plan=p, by=by or p.manager,
-                              now=app.now(), approval_required=app.settings.require_approval)
+    outcome = services.launch(
+        app.store,
+        app.directories,
+        plan=p,
+        by=by or p.manager,
+        now=app.now(),
+        approval_required=app.settings.require_approval,
+    )
     run_id = engine.start_plan(app, p)
-    result = {"case": p.case, "state": outcome.state, "flow_run_id": run_id,
-              "url": engine.run_url(run_id)}
+    result = {
+        "case": p.case,
+        "state": outcome.state,
+        "flow_run_id": run_id,
+        "url": engine.run_url(run_id),
+    }
     if as_json:
         emit(result)
     else:
-        click.echo(f"{p.case}  flow run {run_id}  {result['url']}"
-                   + ("  (waiting for the supervisor's approval)"
-                      if outcome.state == "awaiting-approval" else ""))
+        click.echo(
+            f"{p.case}  flow run {run_id}  {result['url']}"
+            + (
+                "  (waiting for the supervisor's approval)"
+                if outcome.state == "awaiting-approval"
+                else ""
+            )
+        )
 
 
 @plan.command("approve")
@@ -173,8 +217,9 @@ def plan_approve(ctx: Context, code: str, by: str, comment: str | None, as_json:
     """Approve a plan that waits for a supervisor."""
     app = ctx.app
     engine = engine_client.engine(app.settings)
-    outcome = services.approve(app.store, app.directories, code=code, by=by, now=app.now(),
-                               comment=comment)
+    outcome = services.approve(
+        app.store, app.directories, code=code, by=by, now=app.now(), comment=comment
+    )
     wake = engine.after_change(app, code)
     if as_json:
         emit({"case": code, "state": outcome.state, "approved_by": by, "plan": wake})
@@ -192,12 +237,10 @@ def plan_amend(ctx: Context, file: Path, by: str | None, as_json: bool) -> None:
     app = ctx.app
     p = _load(ctx, file)
     engine = engine_client.engine(app.settings)
-    outcome = services.amend(app.store, app.directories, plan=p, by=by or p.manager,
-                             now=app.now())
+    outcome = services.amend(app.store, app.directories, plan=p, by=by or p.manager, now=app.now())
     wake = engine.after_change(app, p.case)
     if as_json:
-        emit({"case": p.case, "state": outcome.state, "revision": outcome.revision,
-              "plan": wake})
+        emit({"case": p.case, "state": outcome.state, "revision": outcome.revision, "plan": wake})
     else:
         click.echo(f"{p.case}: revision {outcome.revision} recorded; plan {wake}")
 
@@ -229,5 +272,7 @@ def plan_list(ctx: Context, state: str | None, manager: str | None, as_json: boo
     if not rows:
         click.echo("no cases")
     for r in rows:
-        click.echo(f"{r['case']:<16} {r['state']:<18} {r['manager']:<14} "
-                   f"{r['template'] or '-':<24} rev {r['revision']}")
+        click.echo(
+            f"{r['case']:<16} {r['state']:<18} {r['manager']:<14} "
+            f"{r['template'] or '-':<24} rev {r['revision']}"
+        )

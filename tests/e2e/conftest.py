@@ -20,10 +20,12 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
 
 
 @pytest.fixture(scope="session")
-def rehab(prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Rehab]:
-    engine = Rehab(Path(tmp_path_factory.mktemp("rehab-home")), prefect_server,
-                   **example_directories())
+def rehab(
+    prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Rehab]:
+    engine = Rehab(
+        Path(tmp_path_factory.mktemp("rehab-home")), prefect_server, **example_directories()
+    )
     engine.start_runner()
     try:
         yield engine

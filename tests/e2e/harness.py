@@ -50,14 +50,24 @@ class PrefectServer:
 
     def start(self) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PREFECT_HOME=str(self.home), PREFECT_API_URL=self.api,
-                   PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                   PREFECT_SERVER_API_HOST="127.0.0.1", PREFECT_SERVER_API_PORT=str(self.port),
-                   PREFECT_SERVER_UI_ENABLED="false", **self.extra_env)
+        env = dict(
+            os.environ,
+            PREFECT_HOME=str(self.home),
+            PREFECT_API_URL=self.api,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_SERVER_API_HOST="127.0.0.1",
+            PREFECT_SERVER_API_PORT=str(self.port),
+            PREFECT_SERVER_UI_ENABLED="false",
+            **self.extra_env,
+        )
         log = (self.home / "server.log").open("ab")
         self.process = subprocess.Popen(
             [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self.healthy, timeout=120, what="the Prefect server to answer")
         return self
 
@@ -78,11 +88,19 @@ class Rehab:
 
     def __init__(self, home: Path, server: PrefectServer, **env: str) -> None:
         self.home, self.server = home, server
-        self.env = dict(os.environ, REHAB_HOME=str(home), PREFECT_API_URL=server.api,
-                        PREFECT_HOME=str(home / "prefect"), REHAB_CLOCK_INTERVAL="1s",
-                        REHAB_RUNNER_POLL="1s", PREFECT_RUNNER_POLL_FREQUENCY="1",
-                        REHAB_STALE_RUN_AFTER="20s", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                        PREFECT_LOGGING_LEVEL="INFO", **env)
+        self.env = dict(
+            os.environ,
+            REHAB_HOME=str(home),
+            PREFECT_API_URL=server.api,
+            PREFECT_HOME=str(home / "prefect"),
+            REHAB_CLOCK_INTERVAL="1s",
+            REHAB_RUNNER_POLL="1s",
+            PREFECT_RUNNER_POLL_FREQUENCY="1",
+            REHAB_STALE_RUN_AFTER="20s",
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_LOGGING_LEVEL="INFO",
+            **env,
+        )
         self.runner: subprocess.Popen[bytes] | None = None
 
     def start_runner(self, cwd: Path | None = None, pythonpath: Path | None = None) -> None:
@@ -90,9 +108,14 @@ class Rehab:
         if pythonpath:
             env["PYTHONPATH"] = str(pythonpath)
         log = (self.home / "runner.log").open("ab")
-        self.runner = subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env,
-                                       cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+        self.runner = subprocess.Popen(
+            [sys.executable, "-m", "flows.serve"],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self.deployments_served, timeout=60, what="the deployments")
 
     def deployments_served(self) -> bool:
@@ -112,13 +135,20 @@ class Rehab:
     def runner_children(self) -> list[int]:
         """Processes the runner holds (one per flow run in flight)."""
         assert self.runner is not None
-        out = subprocess.run(["pgrep", "-P", str(self.runner.pid)], capture_output=True,
-                             text=True, check=False).stdout
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.runner.pid)], capture_output=True, text=True, check=False
+        ).stdout
         return [int(p) for p in out.split()]
 
     def rehab(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "flows", *args], env=self.env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "flows", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if ok:
             assert done.returncode == 0, f"rehab {' '.join(args)}: {done.stderr}{done.stdout}"
         return done
@@ -136,7 +166,7 @@ class Rehab:
             response = httpx.request(method, f"{self.server.api}{path}", json=body, timeout=30)
             if response.status_code != 503:
                 break
-            time.sleep(0.5 * 2 ** attempt)
+            time.sleep(0.5 * 2**attempt)
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -147,8 +177,9 @@ class Rehab:
         return str(self.flow_run(run_id)["state"]["type"])
 
     def decision_runs(self, code: str) -> list[dict[str, Any]]:
-        runs = self.api("POST", "/flow_runs/filter",
-                        {"flow_runs": {"tags": {"all_": []}}, "limit": 200})
+        runs = self.api(
+            "POST", "/flow_runs/filter", {"flow_runs": {"tags": {"all_": []}}, "limit": 200}
+        )
         return [r for r in runs if r["name"].startswith(f"{code} · ")]
 
     def resume_as_the_ui(self, run_id: str, choose: dict[str, str]) -> dict[str, Any]:
@@ -167,8 +198,10 @@ class Rehab:
 
 
 def example_directories() -> dict[str, str]:
-    return {"REHAB_PARTNERS_FILE": str(EXAMPLES / "partners.yaml"),
-            "REHAB_STAFF_FILE": str(EXAMPLES / "staff.yaml")}
+    return {
+        "REHAB_PARTNERS_FILE": str(EXAMPLES / "partners.yaml"),
+        "REHAB_STAFF_FILE": str(EXAMPLES / "staff.yaml"),
+    }
 
 
 def as_the_ui_fills_it(schema: dict[str, Any], choose: dict[str, str]) -> dict[str, Any]:
@@ -177,8 +210,11 @@ def as_the_ui_fills_it(schema: dict[str, Any], choose: dict[str, str]) -> dict[s
     `const` is a disabled, empty box, so nothing is sent for it; any other field is typed."""
     values: dict[str, Any] = {}
     for name, field in schema.get("properties", {}).items():
-        prop = ({**schema["$defs"][field["$ref"].rsplit("/", 1)[-1]], **field}
-                if "$ref" in field else field)
+        prop = (
+            {**schema["$defs"][field["$ref"].rsplit("/", 1)[-1]], **field}
+            if "$ref" in field
+            else field
+        )
         if "const" in prop:
             continue
         if "enum" in prop:

@@ -11,19 +11,23 @@ from tests.e2e.harness import Rehab, wait_for
 
 pytestmark = pytest.mark.e2e
 
-PERSON = {"name": "Zinaida Testova-Private", "contact": "zina.private@example.org",
-          "birth_year": "1937", "exploitation": "domestic-servitude"}
+PERSON = {
+    "name": "Zinaida Testova-Private",
+    "contact": "zina.private@example.org",
+    "birth_year": "1937",
+    "exploitation": "domestic-servitude",
+}
 
 STORY = f"""
 case: E2E-STORY-1
 manager: n-zdolnik
 template: acute-crisis
 person:
-  name: "{PERSON['name']}"
+  name: "{PERSON["name"]}"
   gender: female
-  birth_year: {PERSON['birth_year']}
-  contact: "{PERSON['contact']}"
-  exploitation: [{PERSON['exploitation']}]
+  birth_year: {PERSON["birth_year"]}
+  contact: "{PERSON["contact"]}"
+  exploitation: [{PERSON["exploitation"]}]
 steps:
   - {{id: shelter, domain: housing, title: Crisis room, partner: brest-crisis-room,
       duration: 8s}}
@@ -61,8 +65,11 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
 
     # The supervisor approves in the UI: the decision run's form, resumed through the API.
     approval = suspended_decision(rehab, code, f"{code} · approval")
-    wait_for(lambda: no_process_held(rehab, plan_run), timeout=60,
-             what="no process to be held while the plan waits for a person")
+    wait_for(
+        lambda: no_process_held(rehab, plan_run),
+        timeout=60,
+        what="no process to be held while the plan waits for a person",
+    )
     accepted = rehab.resume_as_the_ui(approval, {"approved_by": "l-istomova"})
     assert accepted["status"] == "ACCEPT", accepted
     wait_for(lambda: rehab.steps(code)["shelter"] == "open", timeout=60, what="shelter to open")
@@ -70,34 +77,50 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
 
     # Legal consent is refused in the CLI: the step is skipped, the plan goes on.
     suspended_decision(rehab, code, f"{code} · consent · legal")
-    refused = rehab.rehab("consent", "record", code, "--scope", "legal", "--refused", "--by",
-                          "n-zdolnik", "--note", f"{PERSON['name']} said no")
+    refused = rehab.rehab(
+        "consent",
+        "record",
+        code,
+        "--scope",
+        "legal",
+        "--refused",
+        "--by",
+        "n-zdolnik",
+        "--note",
+        f"{PERSON['name']} said no",
+    )
     assert refused.stderr == "" and refused.stdout.startswith(f"{code}: consent refused")
     wait_for(lambda: rehab.steps(code)["legal"] == "skipped", timeout=60, what="legal skipped")
 
     # Medical consent is asked only once the shelter stay ends; given in the UI form.
     medical = suspended_decision(rehab, code, f"{code} · consent · medical")
     assert rehab.steps(code)["shelter"] == "completed"
-    accepted = rehab.resume_as_the_ui(medical, {"decision": "given",
-                                                "recorded_by": "n-zdolnik"})
+    accepted = rehab.resume_as_the_ui(medical, {"decision": "given", "recorded_by": "n-zdolnik"})
     assert accepted["status"] == "ACCEPT", accepted
     wait_for(lambda: rehab.steps(code)["medical"] == "open", timeout=60, what="medical open")
-    wait_for(lambda: no_process_held(rehab, plan_run), timeout=60,
-             what="no process to be held while the plan sleeps")
+    wait_for(
+        lambda: no_process_held(rehab, plan_run),
+        timeout=60,
+        what="no process to be held while the plan sleeps",
+    )
 
     # First check-in attended (recorded), the second nobody records: missed after grace.
-    wait_for(lambda: rehab.status(code)["steps"][1]["check_ins"], timeout=60,
-             what="the first check-in")
-    rehab.rehab("checkin", "record", code, "medical", "--outcome", "attended", "--by",
-                "n-zdolnik")
-    wait_for(lambda: rehab.status(code)["state"] == "completed", timeout=120,
-             what="the plan to complete")
+    wait_for(
+        lambda: rehab.status(code)["steps"][1]["check_ins"], timeout=60, what="the first check-in"
+    )
+    rehab.rehab("checkin", "record", code, "medical", "--outcome", "attended", "--by", "n-zdolnik")
+    wait_for(
+        lambda: rehab.status(code)["state"] == "completed", timeout=120, what="the plan to complete"
+    )
 
     status = rehab.status(code)
     steps = {s["id"]: s for s in status["steps"]}
     assert {k: s["state"] for k, s in steps.items()} == {
-        "shelter": "completed", "medical": "completed", "legal": "skipped",
-        "psych": "completed"}
+        "shelter": "completed",
+        "medical": "completed",
+        "legal": "skipped",
+        "psych": "completed",
+    }
     assert [c["outcome"] for c in steps["medical"]["check_ins"]] == ["attended", "missed"]
 
     def at(step: str, field: str) -> datetime:
@@ -105,14 +128,23 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
 
     assert at("shelter", "ended_at") <= at("medical", "started_at")
     assert at("medical", "ended_at") <= at("psych", "started_at")
-    wait_for(lambda: rehab.run_state(plan_run) == "COMPLETED", timeout=60,
-             what="the plan run to be Completed")
+    wait_for(
+        lambda: rehab.run_state(plan_run) == "COMPLETED",
+        timeout=60,
+        what="the plan run to be Completed",
+    )
     assert_run_executed_once_and_shows_the_story(rehab, plan_run)
     decisions = rehab.decision_runs(code)
     assert sorted(r["name"] for r in decisions) == [
-        f"{code} · approval", f"{code} · consent · legal", f"{code} · consent · medical"]
-    wait_for(lambda: all(rehab.run_state(r["id"]) == "COMPLETED" for r in decisions),
-             timeout=60, what="every decision run to be Completed")
+        f"{code} · approval",
+        f"{code} · consent · legal",
+        f"{code} · consent · medical",
+    ]
+    wait_for(
+        lambda: all(rehab.run_state(r["id"]) == "COMPLETED" for r in decisions),
+        timeout=60,
+        what="every decision run to be Completed",
+    )
 
     assert_no_personal_data_in_prefect(rehab, [plan_run] + [r["id"] for r in decisions])
 
@@ -123,13 +155,22 @@ def assert_run_executed_once_and_shows_the_story(rehab: Rehab, plan_run: str) ->
     happened all the same."""
     states = [s["type"] for s in rehab.api("GET", f"/flow_run_states/?flow_run_id={plan_run}")]
     assert states[0] == "PAUSED" and states.count("RUNNING") == 1, states
-    logs = [log["message"] for log in rehab.api(
-        "POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [plan_run]}}, "limit": 200})]
-    for line in ("step-started shelter", "step-completed shelter (duration ended)",
-                 "check-in-missed medical (streak=1)", "step-completed psych (duration ended)"):
+    logs = [
+        log["message"]
+        for log in rehab.api(
+            "POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [plan_run]}}, "limit": 200}
+        )
+    ]
+    for line in (
+        "step-started shelter",
+        "step-completed shelter (duration ended)",
+        "check-in-missed medical (streak=1)",
+        "step-completed psych (duration ended)",
+    ):
         assert line in logs, f"{line!r} not in the run's logs"
-    [markdown] = rehab.api("POST", "/artifacts/latest/filter",
-                           {"artifacts": {"key": {"any_": ["plan-e2e-story-1"]}}})
+    [markdown] = rehab.api(
+        "POST", "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["plan-e2e-story-1"]}}}
+    )
     assert markdown["flow_run_id"] == plan_run
     assert markdown["data"].startswith("# E2E-STORY-1: completed")
 
@@ -139,8 +180,9 @@ def assert_no_personal_data_in_prefect(rehab: Rehab, run_ids: list[str]) -> None
     seen = []
     for run_id in run_ids:
         seen.append(rehab.api("GET", f"/flow_runs/{run_id}"))
-        seen.append(rehab.api("POST", f"/flow_runs/{run_id}/input/filter",
-                              {"prefix": "", "limit": 100}))
+        seen.append(
+            rehab.api("POST", f"/flow_runs/{run_id}/input/filter", {"prefix": "", "limit": 100})
+        )
     ids = {"any_": run_ids}
     seen.append(rehab.api("POST", "/task_runs/filter", {"flow_runs": {"id": ids}}))
     seen.append(rehab.api("POST", "/logs/filter", {"logs": {"flow_run_id": ids}, "limit": 200}))
@@ -167,15 +209,23 @@ def test_withdrawing_all_consent_cancels_open_steps_and_the_run(rehab: Rehab) ->
     rehab.rehab("plan", "launch", str(rehab.write_plan(code, WITHDRAW)))
     rehab.rehab("plan", "approve", code, "--by", "l-istomova")
     rehab.rehab("consent", "record", code, "--scope", "medical", "--given", "--by", "n-zdolnik")
-    wait_for(lambda: rehab.steps(code) == {"shelter": "open", "medical": "open",
-                                           "later": "pending"},
-             timeout=60, what="both steps open")
+    wait_for(
+        lambda: rehab.steps(code) == {"shelter": "open", "medical": "open", "later": "pending"},
+        timeout=60,
+        what="both steps open",
+    )
     rehab.rehab("consent", "withdraw", code, "--all", "--by", "n-zdolnik")
-    assert rehab.steps(code) == {"shelter": "cancelled", "medical": "cancelled",
-                                 "later": "cancelled"}
+    assert rehab.steps(code) == {
+        "shelter": "cancelled",
+        "medical": "cancelled",
+        "later": "cancelled",
+    }
     plan_run = rehab.status(code)["flow_run_id"]
-    wait_for(lambda: rehab.run_state(plan_run) == "CANCELLED", timeout=60,
-             what="the plan run to end Cancelled")
+    wait_for(
+        lambda: rehab.run_state(plan_run) == "CANCELLED",
+        timeout=60,
+        what="the plan run to end Cancelled",
+    )
     assert rehab.status(code)["state"] == "cancelled"
 
 
@@ -186,15 +236,21 @@ def test_bad_input_to_every_command_is_refused_and_changes_nothing(rehab: Rehab)
     before = rehab.status(code)
     refusals = [
         (("plan", "status", "NO-SUCH-CASE"), "no case NO-SUCH-CASE"),
-        (("checkin", "record", code, "nope", "--outcome", "attended", "--by", "n-zdolnik"),
-         "no step 'nope'"),
+        (
+            ("checkin", "record", code, "nope", "--outcome", "attended", "--by", "n-zdolnik"),
+            "no step 'nope'",
+        ),
         (("step", "complete", code, "nope", "--by", "n-zdolnik"), "is awaiting-approval"),
-        (("consent", "record", code, "--scope", "dental", "--given", "--by", "n-zdolnik"),
-         "no consent scope 'dental'"),
+        (
+            ("consent", "record", code, "--scope", "dental", "--given", "--by", "n-zdolnik"),
+            "no consent scope 'dental'",
+        ),
         (("plan", "approve", code, "--by", "n-zdolnik"), "not a supervisor"),
         (("plan", "launch", str(plan)), "already awaiting-approval"),
-        (("consent", "record", code, "--scope", "medical", "--given", "--by", "ghost"),
-         "unknown staff id 'ghost'"),
+        (
+            ("consent", "record", code, "--scope", "medical", "--given", "--by", "ghost"),
+            "unknown staff id 'ghost'",
+        ),
         (("rule", "breach", code, "--rule", "curfew", "--by", "n-zdolnik"), "no rule 'curfew'"),
     ]
     for args, message in refusals:
@@ -227,8 +283,11 @@ def test_a_breach_terminates_the_plan_and_a_relaunch_needs_approval(rehab: Rehab
     wait_for(lambda: rehab.steps(code) == {"shelter": "open"}, timeout=60, what="shelter open")
     first_run = rehab.status(code)["flow_run_id"]
     rehab.rehab("rule", "breach", code, "--rule", "sobriety", "--by", "n-zdolnik")
-    wait_for(lambda: rehab.flow_run(first_run)["state"]["name"] == "Terminated", timeout=60,
-             what="the run to end Terminated")
+    wait_for(
+        lambda: rehab.flow_run(first_run)["state"]["name"] == "Terminated",
+        timeout=60,
+        what="the run to end Terminated",
+    )
     rehab.rehab("plan", "launch", str(plan))
     status = rehab.status(code)
     assert status["state"] == "awaiting-approval" and status["episode"] == 2
@@ -249,17 +308,26 @@ def test_an_amendment_reaches_the_running_plan_and_keeps_its_history(rehab: Reha
     plan = rehab.write_plan(code, AMEND)
     rehab.rehab("plan", "launch", str(plan))
     rehab.rehab("plan", "approve", code, "--by", "l-istomova")
-    wait_for(lambda: rehab.steps(code)["shelter"] == "completed", timeout=90,
-             what="the shelter stay to end")
+    wait_for(
+        lambda: rehab.steps(code)["shelter"] == "completed",
+        timeout=90,
+        what="the shelter stay to end",
+    )
     ended = rehab.status(code)["steps"][0]["ended_at"]
-    plan.write_text(AMEND.replace("duration: 6s", "duration: 60s") + """
+    plan.write_text(
+        AMEND.replace("duration: 6s", "duration: 60s")
+        + """
   - {id: legal, domain: legal, title: Parental rights, partner: brest-legal-aid,
      after: [psych]}
-""")
+"""
+    )
     assert "revision 2 recorded" in rehab.rehab("plan", "amend", str(plan)).stdout
     rehab.rehab("step", "complete", code, "psych", "--by", "n-zdolnik")
-    wait_for(lambda: rehab.steps(code).get("legal") == "open", timeout=90,
-             what="the added step to start after its prerequisite")
+    wait_for(
+        lambda: rehab.steps(code).get("legal") == "open",
+        timeout=90,
+        what="the added step to start after its prerequisite",
+    )
     status = rehab.status(code)
     assert status["revision"] == 2
     assert status["steps"][0]["ended_at"] == ended, "what happened is not rewritten"

@@ -27,49 +27,82 @@ steps:
 
 def rehab_env(home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REHAB_"))}
-    env.update(REHAB_HOME=str(home), REHAB_PREFECT_PORT=str(port), REHAB_CLOCK_INTERVAL="1s",
-               REHAB_RUNNER_POLL="1s")
+    env.update(
+        REHAB_HOME=str(home),
+        REHAB_PREFECT_PORT=str(port),
+        REHAB_CLOCK_INTERVAL="1s",
+        REHAB_RUNNER_POLL="1s",
+    )
     return env
 
 
 def rehab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows", *args], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     env = rehab_env(tmp_path / "home", port)
-    up = subprocess.Popen([sys.executable, "-m", "flows", "up"], env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "flows", "up"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert up.stdout is not None
         lines: list[str] = []
-        wait_for(lambda: lines.append(up.stdout.readline()) or "Press Ctrl-C" in lines[-1],
-                 timeout=180, what="`rehab up` to be up", every=0)
+        wait_for(
+            lambda: lines.append(up.stdout.readline()) or "Press Ctrl-C" in lines[-1],
+            timeout=180,
+            what="`rehab up` to be up",
+            every=0,
+        )
         assert f"Prefect UI: http://127.0.0.1:{port}" in "".join(lines)
         assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
 
-        second = subprocess.run([sys.executable, "-m", "flows", "up"], env=env, text=True,
-                                capture_output=True, timeout=60, check=False)
+        second = subprocess.run(
+            [sys.executable, "-m", "flows", "up"],
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         assert second.returncode == 1 and "already running" in second.stderr
         other_home = rehab_env(tmp_path / "other", port)
-        taken = subprocess.run([sys.executable, "-m", "flows", "up"], env=other_home,
-                               text=True, capture_output=True, timeout=60, check=False)
+        taken = subprocess.run(
+            [sys.executable, "-m", "flows", "up"],
+            env=other_home,
+            text=True,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         assert taken.returncode == 1 and f"port {port}" in taken.stderr
 
         plan = tmp_path / "plan.yaml"
         plan.write_text(PLAN)
         assert rehab(env, "plan", "launch", str(plan)).returncode == 0
         run_id = json.loads(rehab(env, "plan", "status", "E2E-UP-1", "--json").stdout)[
-            "flow_run_id"]
+            "flow_run_id"
+        ]
 
         def run_state() -> str:
             body = httpx.get(f"http://127.0.0.1:{port}/api/flow_runs/{run_id}", timeout=5)
             return str(body.json()["state"]["type"])
 
-        wait_for(lambda: run_state() in ("RUNNING", "PAUSED"), timeout=60,
-                 what="the plan run to start")
+        wait_for(
+            lambda: run_state() in ("RUNNING", "PAUSED"), timeout=60, what="the plan run to start"
+        )
         up.send_signal(signal.SIGINT)  # Ctrl-C, possibly while the plan run is in flight
         rest = up.communicate(timeout=240)[0]
         assert up.returncode == 0, rest
@@ -78,12 +111,21 @@ def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> N
         if up.poll() is None:
             up.kill()
     # Everything stopped; start again and find the run waiting, neither Cancelled nor Crashed.
-    again = subprocess.Popen([sys.executable, "-m", "flows", "up"], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    again = subprocess.Popen(
+        [sys.executable, "-m", "flows", "up"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert again.stdout is not None
-        wait_for(lambda: "Press Ctrl-C" in again.stdout.readline(), timeout=180,
-                 what="the second `rehab up`", every=0)
+        wait_for(
+            lambda: "Press Ctrl-C" in again.stdout.readline(),
+            timeout=180,
+            what="the second `rehab up`",
+            every=0,
+        )
         assert run_state() == "PAUSED"
     finally:
         again.send_signal(signal.SIGINT)
@@ -93,29 +135,52 @@ def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> N
 def test_up_starts_again_after_it_was_killed_and_leaves_no_orphans(tmp_path: Path) -> None:
     port = free_port()
     env = rehab_env(tmp_path / "home", port)
-    first = subprocess.Popen([sys.executable, "-m", "flows", "up"], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "flows", "up"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     assert first.stdout is not None
-    wait_for(lambda: "Press Ctrl-C" in first.stdout.readline(), timeout=180,
-             what="`rehab up` to be up", every=0)
+    wait_for(
+        lambda: "Press Ctrl-C" in first.stdout.readline(),
+        timeout=180,
+        what="`rehab up` to be up",
+        every=0,
+    )
     children = json.loads((tmp_path / "home" / "up.pids").read_text())
     assert len(children) == 2, "the server and the runner"
     first.kill()  # SIGKILL to `rehab up` alone, as the OOM killer would
     first.wait()
 
-    again = subprocess.Popen([sys.executable, "-m", "flows", "up"], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    again = subprocess.Popen(
+        [sys.executable, "-m", "flows", "up"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert again.stdout is not None
         lines: list[str] = []
-        wait_for(lambda: lines.append(again.stdout.readline()) or "Press Ctrl-C" in lines[-1]
-                 or again.poll() is not None, timeout=180, what="the second `rehab up`",
-                 every=0)
+        wait_for(
+            lambda: (
+                lines.append(again.stdout.readline())
+                or "Press Ctrl-C" in lines[-1]
+                or again.poll() is not None
+            ),
+            timeout=180,
+            what="the second `rehab up`",
+            every=0,
+        )
         assert again.poll() is None, "".join(lines)
         assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
         for pid in children:
-            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
-                f"/proc/{pid}/status").read_text(), f"the first start's child {pid} ended"
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or "zombie" in Path(f"/proc/{pid}/status").read_text()
+            ), f"the first start's child {pid} ended"
     finally:
         again.send_signal(signal.SIGINT)
         rest = again.communicate(timeout=240)[0]
