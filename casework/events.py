@@ -37,11 +37,14 @@ class Event:
             if f.name != "at" and (value := getattr(self, f.name)) not in (None, "", ())
         }
 
+    def note(self) -> str:
+        """What a log line adds in brackets after the kind and the step (ids and reasons)."""
+        return ""
+
     def line(self) -> str:
-        """One log line: `step-started medical`, `check-in-missed medical (occurrence=2, ...)`."""
-        facts = {k: v for k, v in self.facts().items() if k != "step"}
-        extra = ", ".join(f"{k}={v}" for k, v in facts.items())
-        return " ".join(p for p in (self.kind, self.step or "", f"({extra})" if extra else "") if p)
+        """One log line: `step-started medical`, `check-in-missed medical (streak=2)`."""
+        note = self.note()
+        return " ".join(p for p in (self.kind, self.step or "", f"({note})" if note else "") if p)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class PlanLaunched(Event):
 
     KIND = "plan-launched"
     episode: int
+
+    def note(self) -> str:
+        """The episode."""
+        return f"episode {self.episode}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,10 @@ class PlanCancelled(Event):
     KIND = "plan-cancelled"
     reason: str
 
+    def note(self) -> str:
+        """Why."""
+        return self.reason
+
 
 @dataclass(frozen=True)
 class PlanTerminated(Event):
@@ -107,6 +118,10 @@ class PlanTerminated(Event):
 
     KIND = "plan-terminated"
     rule: str
+
+    def note(self) -> str:
+        """The rule."""
+        return f"rule {self.rule} breached"
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,10 @@ class ConsentRecorded(Event):
         """`consent-given`, `consent-refused` or `consent-withdrawn`."""
         return f"consent-{self.status}"
 
+    def note(self) -> str:
+        """The scope."""
+        return self.scope
+
 
 @dataclass(frozen=True)
 class ConsentNeeded(StepEvent):
@@ -132,6 +151,10 @@ class ConsentNeeded(StepEvent):
     def facts(self) -> dict[str, str | int]:
         """The scopes as one comma-separated value."""
         return {"step": self.step_id, "scopes": ",".join(self.scopes)}
+
+    def note(self) -> str:
+        """The scopes."""
+        return ",".join(self.scopes)
 
 
 @dataclass(frozen=True)
@@ -155,6 +178,10 @@ class StepCompleted(StepEvent):
     KIND = "step-completed"
     reason: str
 
+    def note(self) -> str:
+        """Why."""
+        return self.reason
+
 
 @dataclass(frozen=True)
 class StepSkipped(StepEvent):
@@ -163,6 +190,10 @@ class StepSkipped(StepEvent):
     KIND = "step-skipped"
     reason: str
 
+    def note(self) -> str:
+        """Why."""
+        return self.reason
+
 
 @dataclass(frozen=True)
 class StepCancelled(StepEvent):
@@ -170,6 +201,10 @@ class StepCancelled(StepEvent):
 
     KIND = "step-cancelled"
     reason: str
+
+    def note(self) -> str:
+        """Why."""
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -204,6 +239,10 @@ class CheckInMissed(StepEvent):
     occurrence: int
     streak: int
 
+    def note(self) -> str:
+        """The streak."""
+        return f"streak={self.streak}"
+
 
 @dataclass(frozen=True)
 class CheckInNotFollowedUp(StepEvent):
@@ -220,3 +259,7 @@ class CheckInRecorded(StepEvent):
     KIND = "check-in-recorded"
     occurrence: int
     outcome: str
+
+    def note(self) -> str:
+        """The outcome."""
+        return self.outcome

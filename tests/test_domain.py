@@ -253,7 +253,5 @@ def test_events_say_what_happened_in_ids_and_numbers_for_logs_and_audit_rows() -
     advance(case, T0 + 10 * S)
     [missed] = [e for e in advance(case, T0 + 11 * S) if isinstance(e, CheckInMissed)]
     assert missed.facts() == {"step": "a", "occurrence": 0, "streak": 1}
-    assert missed.line() == "check-in-missed a (occurrence=0, streak=1)"
-    assert ConsentNeeded(T0, "a", ("medical", "legal")).line() == (
-        "consent-needed a (scopes=medical,legal)"
-    )
+    assert missed.line() == "check-in-missed a (streak=1)"
+    assert ConsentNeeded(T0, "a", ("medical", "legal")).line() == "consent-needed a (medical,legal)"
