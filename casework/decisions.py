@@ -27,6 +27,7 @@ class Decision:
     decision: str | None
     decided_by: str | None
     settled: bool
+    attempts: int = 0  # submissions of its form refused (a wrong code, someone not allowed)
 
     @property
     def idempotency_key(self) -> str:
@@ -37,6 +38,11 @@ class Decision:
     def run_name(self) -> str:
         """`<case> · consent · <scope>` or `<case> · approval`."""
         return " · ".join(p for p in (self.case, self.kind, self.scope) if p)
+
+
+def amendment_scope(revision: int) -> str:
+    """The scope of the decision on the amendments up to plan revision `revision`."""
+    return f"rev-{revision}"
 
 
 def _view(case: CaseRow, row: DecisionRow) -> Decision:
@@ -50,6 +56,7 @@ def _view(case: CaseRow, row: DecisionRow) -> Decision:
         row.decision,
         row.decided_by,
         row.settled,
+        row.attempts,
     )
 
 
@@ -92,6 +99,8 @@ def sync_decisions(store: Store, *, code: str, now: datetime) -> list[Decision]:
             needed.add(("approval", ""))
         if domain.state == "active":
             needed |= {("consent", scope) for scope in domain.waiting_consent}
+            if domain.awaiting_amendment_approval:
+                needed.add(("amendment", amendment_scope(case.revision)))
         rows = _rows(session, case)
         have = {(r.kind, r.scope) for r in rows}
         for kind, scope in sorted(needed - have):
@@ -143,3 +152,15 @@ def set_decision_run(
                     row.flow_run_id = flow_run_id
                 if settled is not None:
                     row.settled = settled
+
+
+def count_refusal(store: Store, *, code: str, kind: str, scope: str) -> int:
+    """One more refused submission of the decision's form; returns how many there have been
+    (each waits under a new suspend key, since a key that fired never waits again)."""
+    with store.session() as session:
+        case = get_case_row(session, code=code)
+        for row in _rows(session, case):
+            if (row.kind, row.scope) == (kind, scope):
+                row.attempts += 1
+                return row.attempts
+    return 0

@@ -60,6 +60,7 @@ class StepRun:
     overdue_level: int = 0  # 1 = case manager told, 2 = supervisor told
     reason: str | None = None
     check_ins: list[CheckIn] = field(default_factory=list)
+    needs_approval: bool = False  # added by an amendment the supervisor has not approved
 
 
 @dataclass
@@ -114,6 +115,15 @@ class Case:
         ]
         return [s for s in dict.fromkeys(needed) if s not in self.consents]
 
+    @property
+    def awaiting_amendment_approval(self) -> list[str]:
+        """Steps an amendment added (or gave a new partner) that wait for the supervisor."""
+        return [
+            sid
+            for sid, run in self.steps.items()
+            if run.needs_approval and run.state not in ENDED_STEP
+        ]
+
 
 def checkin_time(step: Step, run: StepRun, seq: int) -> datetime | None:
     """When check-in `seq` of an open step falls, or None if the schedule has no such one."""
@@ -128,6 +138,8 @@ def checkin_time(step: Step, run: StepRun, seq: int) -> datetime | None:
 
 def _ready_at(case: Case, step: Step) -> datetime | None:
     """When a pending step may start as far as time and prerequisites go; None if not yet."""
+    if case.steps[step.id].needs_approval:
+        return None  # an amendment's new step starts once the supervisor approves it
     times = [case.start + step.start]
     for dep in step.after:
         dep_run = case.steps[dep]

@@ -94,6 +94,39 @@ class PlanAmended(Event):
 
 
 @dataclass(frozen=True)
+class AmendmentToApprove(Event):
+    """An amendment added steps or partners; they start once the supervisor approves."""
+
+    KIND = "amendment-to-approve"
+    revision: int
+    steps: tuple[str, ...]
+
+    def facts(self) -> dict[str, str | int]:
+        """The revision, and the steps as one comma-separated value."""
+        return {"revision": self.revision, "steps": ",".join(self.steps)}
+
+    def note(self) -> str:
+        """The steps that wait."""
+        return ",".join(self.steps)
+
+
+@dataclass(frozen=True)
+class AmendmentApproved(Event):
+    """The supervisor approved an amendment's new steps and partners."""
+
+    KIND = "amendment-approved"
+    steps: tuple[str, ...]
+
+    def facts(self) -> dict[str, str | int]:
+        """The steps as one comma-separated value."""
+        return {"steps": ",".join(self.steps)}
+
+    def note(self) -> str:
+        """The steps approved."""
+        return ",".join(self.steps)
+
+
+@dataclass(frozen=True)
 class PlanCompleted(Event):
     """Every step ended: the plan is complete."""
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from casework.domain import Case, checkin_time
 from casework.events import (
+    AmendmentToApprove,
     ApprovalRequested,
     CheckInMissed,
     CheckInNotFollowedUp,
@@ -35,6 +36,7 @@ NOTICE_KINDS = (
     "step-overdue",
     "overdue-escalated",
     "approval-request",
+    "amendment-request",
     "consent-request",
     "plan-completed",
     "plan-ended",
@@ -83,6 +85,8 @@ def notices_for(
     match event:
         case ApprovalRequested(episode=episode):
             return [to("approval-request", boss, str(episode))]
+        case AmendmentToApprove(revision=revision, at=at):
+            return [to("amendment-request", boss, f"rev-{revision}@{at.isoformat()}")]
         case StepStarted() if partner:
             return [to("referral", partner)]
         case StepCancelled() if partner:

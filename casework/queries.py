@@ -65,6 +65,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
                 "check_ins": [{"at": _iso(c.at), "outcome": c.outcome} for c in run.check_ins],
                 "messages": by_step.get(step_id, {}),
                 "in_current_revision": step is not None,
+                "needs_approval": run.needs_approval,
             }
         )
     return {
@@ -85,6 +86,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
             scope: {"status": c.status, "at": _iso(c.at)} for scope, c in case.consents.items()
         },
         "waiting_consent": case.waiting_consent,
+        "awaiting_amendment_approval": case.awaiting_amendment_approval,
         "steps": steps,
         "messages": by_recipient,
     }

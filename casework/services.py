@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import transitions
-from casework.decisions import record_decision
+from casework.access import Power, authorize
+from casework.decisions import amendment_scope, record_decision
 from casework.domain import Case, ConsentStatus, RecordedOutcome, advance
 from casework.events import ApprovalRequested, Event, PlanLaunched
 from casework.messages import Notice, notices_for, upcoming_reminders
@@ -37,7 +38,7 @@ from casework.store.repository import (
 )
 from casework.store.tables import CaseRow
 from plans.directories import Directories
-from plans.errors import CaseAlreadyActive, Conflict, UnknownStaff, WrongRole
+from plans.errors import CaseAlreadyActive, Conflict, NotAllowed, UnknownStaff
 from plans.model import Plan
 
 __all__ = ["Outcome"]
@@ -114,6 +115,17 @@ def launch(
 ) -> Outcome:
     """Record a new plan (or relaunch an ended case as a new episode)."""
     supervisor = directories.supervisor_of(plan) or ""
+    _guard(
+        store,
+        directories,
+        by=by,
+        power="act",
+        doing="launch the plan",
+        code=plan.case,
+        manager=plan.manager,
+        supervisor=supervisor,
+        now=now,
+    )
     with _transaction(store, plan.case) as session:
         row = find_case_row(session, code=plan.case)
         relaunch_of = None if row is None else row.state
@@ -203,11 +215,58 @@ def _change(
         return _outcome(row, events)
 
 
+def _guard(
+    store: Store,
+    directories: Directories,
+    *,
+    by: str,
+    power: Power,
+    doing: str,
+    code: str,
+    manager: str,
+    supervisor: str,
+    now: datetime,
+) -> None:
+    """Refuse a person who may not do this to the case; the refusal is audited."""
+    try:
+        authorize(
+            directories,
+            by=by,
+            power=power,
+            action=doing,
+            code=code,
+            manager=manager,
+            supervisor=supervisor,
+        )
+    except (UnknownStaff, NotAllowed) as exc:
+        record_refusal(store, code=code, by=by, doing=doing, why=exc.as_data()["error"], now=now)
+        raise
+
+
+def record_refusal(
+    store: Store, *, code: str, by: str, doing: str, why: str, now: datetime
+) -> None:
+    """An attempt that was refused, in the audit log: who, what, why (never personal data)."""
+    with store.session() as session:
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=code,
+            actor=by,
+            action="refused",
+            now=now,
+            detail={"doing": doing, "why": why},
+        )
+
+
 def _by_person(
     store: Store,
+    directories: Directories,
     code: str,
     *,
     by: str,
+    power: Power,
+    doing: str,
     action: str,
     now: datetime,
     apply: Apply,
@@ -215,7 +274,22 @@ def _by_person(
     detail: dict[str, str] | None = None,
     new_schedule: bool = False,
 ) -> Outcome:
-    """A person's change: one audit row naming them; the plan looks at the case at once."""
+    """A person's change, if their role allows it (`power`, `doing` naming it): one audit row
+    naming them; the plan looks at the case at once."""
+    with store.session() as session:
+        row = get_case_row(session, code=code)
+        manager, supervisor = row.manager, row.supervisor
+    _guard(
+        store,
+        directories,
+        by=by,
+        power=power,
+        doing=doing,
+        code=code,
+        manager=manager,
+        supervisor=supervisor,
+        now=now,
+    )
 
     def record(session: Session, row: CaseRow, events: list[Event]) -> None:
         make_due(row=row, at=now)
@@ -250,24 +324,33 @@ def approve(
     now: datetime,
     comment: str | None = None,
 ) -> Outcome:
-    """A supervisor approves a plan waiting for approval."""
-    supervisors = directories.staff.with_role("supervisor")
-    if by not in supervisors:
-        raise WrongRole(by, "supervisor", directories.staff_file, supervisors)
+    """The case's supervisor (or a director) approves what waits for approval: the plan, or
+    the steps and partners its amendments added."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
-        events = transitions.approve(case, now)
+        if case.state == "awaiting-approval":
+            events = transitions.approve(case, now)
+            kind, scope = "approval", ""
+        else:
+            events = transitions.approve_amendment(case, now)
+            kind, scope = "amendment", amendment_scope(row.revision)
         record_decision(
-            session, case=row, kind="approval", scope="", decision="approved", by=by, now=now
+            session, case=row, kind=kind, scope=scope, decision="approved", by=by, now=now
         )
         return events
 
-    return _by_person(store, code, by=by, action="approve", now=now, note=comment, apply=apply)
-
-
-def _check_staff(directories: Directories, by: str) -> None:
-    if by not in directories.staff.staff:
-        raise UnknownStaff(by, directories.staff_file, list(directories.staff.staff))
+    return _by_person(
+        store,
+        directories,
+        code,
+        by=by,
+        power="approve",
+        doing="approve the plan",
+        action="approve",
+        now=now,
+        note=comment,
+        apply=apply,
+    )
 
 
 def record_consent(
@@ -282,7 +365,6 @@ def record_consent(
     note: str | None = None,
 ) -> Outcome:
     """Record consent given, refused or withdrawn for some scopes."""
-    _check_staff(directories, by)
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         events = transitions.decide_consent(case, scopes, status, now)
@@ -305,8 +387,11 @@ def record_consent(
 
     return _by_person(
         store,
+        directories,
         code,
         by=by,
+        power="act",
+        doing="record consent",
         action=f"consent-{status}",
         now=now,
         note=note,
@@ -325,7 +410,6 @@ def withdraw_all(
     note: str | None = None,
 ) -> Outcome:
     """Consent withdrawn entirely: open steps cancelled, partners told, case cancelled."""
-    _check_staff(directories, by)
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         events = transitions.withdraw_all(case, now)
@@ -343,7 +427,16 @@ def withdraw_all(
         return events
 
     return _by_person(
-        store, code, by=by, action="consent-withdrawn-all", now=now, note=note, apply=apply
+        store,
+        directories,
+        code,
+        by=by,
+        power="act",
+        doing="withdraw consent",
+        action="consent-withdrawn-all",
+        now=now,
+        note=note,
+        apply=apply,
     )
 
 
@@ -359,11 +452,13 @@ def record_checkin(
     note: str | None = None,
 ) -> Outcome:
     """Record the outcome of a step's check-in."""
-    _check_staff(directories, by)
     return _by_person(
         store,
+        directories,
         code,
         by=by,
+        power="act",
+        doing="record a check-in",
         action="check-in",
         now=now,
         note=note,
@@ -383,11 +478,13 @@ def complete_step(
     note: str | None = None,
 ) -> Outcome:
     """Mark an open step completed."""
-    _check_staff(directories, by)
     return _by_person(
         store,
+        directories,
         code,
         by=by,
+        power="act",
+        doing="complete a step",
         action="step-complete",
         now=now,
         note=note,
@@ -407,11 +504,13 @@ def breach(
     note: str | None = None,
 ) -> Outcome:
     """A programme rule was broken: the case is terminated."""
-    _check_staff(directories, by)
     return _by_person(
         store,
+        directories,
         code,
         by=by,
+        power="act",
+        doing="report a breach",
         action="rule-breach",
         now=now,
         note=note,
@@ -422,12 +521,11 @@ def breach(
 
 def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: datetime) -> Outcome:
     """Store a new revision of a running plan; it applies to what has not happened yet."""
-    _check_staff(directories, by)
 
     supervisor = directories.supervisor_of(plan) or ""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
-        events = transitions.amend(case, plan, now)
+        events = transitions.amend(case, plan, now, revision=row.revision + 1)
         if supervisor != row.supervisor and case.state == "awaiting-approval":
             # The new supervisor decides now: they are asked, as the first one was.
             events.append(ApprovalRequested(now, row.episode))
@@ -437,7 +535,16 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
         return events
 
     return _by_person(
-        store, plan.case, by=by, action="amend", now=now, apply=apply, new_schedule=True
+        store,
+        directories,
+        plan.case,
+        by=by,
+        power="act",
+        doing="amend the plan",
+        action="amend",
+        now=now,
+        apply=apply,
+        new_schedule=True,
     )
 
 

@@ -15,6 +15,8 @@ from casework.domain import (
     end_step,
 )
 from casework.events import (
+    AmendmentApproved,
+    AmendmentToApprove,
     CheckInRecorded,
     ConsentRecorded,
     Event,
@@ -30,10 +32,12 @@ from casework.events import (
 from plans.errors import (
     CaseNotInState,
     ConsentNeverGiven,
+    ConsentNotGiven,
     NoCheckIns,
     NoCheckInWaiting,
     NoSuchRule,
     NoSuchScope,
+    NothingToApprove,
     PlanOfAnotherCase,
     StepNotOpen,
 )
@@ -51,6 +55,16 @@ def approve(case: Case, now: datetime) -> list[Event]:
         raise CaseNotInState(case.code, case.state, "approve it: it is not awaiting approval")
     case.state, case.approved_at = "active", now
     return [PlanApproved(now)]
+
+
+def approve_amendment(case: Case, now: datetime) -> list[Event]:
+    """The supervisor approves the steps and partners amendments added: they may start."""
+    waiting = case.awaiting_amendment_approval
+    if case.state != "active" or not waiting:
+        raise NothingToApprove(case.code, case.state)
+    for step_id in waiting:
+        case.steps[step_id].needs_approval = False
+    return [AmendmentApproved(now, tuple(waiting))]
 
 
 def decide_consent(
@@ -141,12 +155,23 @@ def complete_step(case: Case, step_id: str, now: datetime) -> list[Event]:
     return [StepCompleted(now, step_id, "completed by hand")]
 
 
-def amend(case: Case, plan: Plan, now: datetime) -> list[Event]:
-    """A new revision applies to what has not happened yet; history stays as it was."""
+def amend(case: Case, plan: Plan, now: datetime, *, revision: int) -> list[Event]:
+    """A new revision (number `revision`) applies to what has not happened yet; history stays
+    as it was. Consent is sovereign: a new or changed step needing a scope the person refused
+    or withdrew is refused. New steps, and steps not yet started that get a new partner, wait
+    for the supervisor's approval; steps already running go on."""
     if case.ended:
         raise CaseNotInState(case.code, case.state, "amend it any more")
     if plan.case != case.code:
         raise PlanOfAnotherCase(case.code, plan.case)
+    before = {s.id: s for s in case.plan.steps}
+    for step in plan.steps:
+        if before.get(step.id) == step:
+            continue
+        for scope in step.consent:
+            decided = case.consents.get(scope)
+            if decided is not None and decided.status != "given":
+                raise ConsentNotGiven(case.code, step.id, scope, decided.status)
     events: list[Event] = []
     new_ids = {s.id for s in plan.steps}
     for step_id, run in case.steps.items():
@@ -164,6 +189,17 @@ def amend(case: Case, plan: Plan, now: datetime) -> list[Event]:
             old = case.plan.step(step.id) if step.id in {s.id for s in case.plan.steps} else None
             if run.state == "open" and old is not None and old != step:
                 events.append(StepRescheduled(now, step.id))
+    if case.state == "active":  # before approval, the plan's approval covers every step
+        waiting = [
+            step.id
+            for step in plan.steps
+            if case.steps[step.id].state in ("pending", "awaiting-consent")
+            and (step.id not in before or before[step.id].partner != step.partner)
+        ]
+        for step_id in waiting:
+            case.steps[step_id].needs_approval = True
+        if waiting:
+            events.append(AmendmentToApprove(now, revision, tuple(waiting)))
     # Steps removed long ago stay in history; the plan's start never moves once launched.
     case.plan = plan.without_person()
     events.append(PlanAmended(now))

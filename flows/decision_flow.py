@@ -1,47 +1,113 @@
-"""The decision flow: one short run per decision waiting on a person (approval, consent).
+"""The decision flow: one short run per decision waiting on a person (approval of a plan or of
+an amendment, consent per scope).
 
-It suspends with a typed form; the supervisor or case manager fills it in the Prefect UI (or
-`rehab plan approve` / `rehab consent record` take the decision and tell it). The decision is
-written to the case store through the same service either way, and the plan is woken.
+It suspends with a typed form naming only those who may decide, and a field for the staff
+member's one-time code. A submission is checked before anything is recorded: a wrong, expired
+or used code, or someone who may not decide, leaves the decision waiting (the run suspends
+again with its form, under a new key) and is in the audit log. The decision is written to the
+case store through the same service as `rehab plan approve` / `rehab consent record`, and the
+plan is woken.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from pydantic import ValidationError
 
-from casework import decisions, queries, services
+from casework import decisions, queries, services, staff_codes
+from casework.access import Power, deciders
 from flows import runtime, tending
+from flows.app import App
 from flows.forms import approval_form, consent_form
+from plans.errors import FormRefused, RehabError
 
 DEPLOYMENT = "decision"
+
+
+def _steps(steps: list[dict[str, Any]]) -> str:
+    return "\n".join(f"- `{s['id']}` ({s['domain']}) by `{s['partner']}`" for s in steps)
 
 
 def describe(case: str, kind: str, scope: str) -> str:
     """The markdown shown above the form: what is being decided, case code only."""
     status = queries.case_status(runtime.app().store, code=case)
+    code_hint = (
+        "Choose your staff id, type the code your authenticator app shows now, and resume. "
+        "A wrong or used code changes nothing: the form waits again."
+    )
     if kind == "approval":
-        steps = "\n".join(
-            f"- `{s['id']}` ({s['domain']}) by `{s['partner']}`" for s in status["steps"]
-        )
         return (
             f"## Approve plan {case}\n\nCase manager `{status['manager']}` launched this "
-            f"plan (revision {status['revision']}). Its steps:\n\n{steps}\n\n"
-            f"Choose your staff id and resume to approve. `rehab plan status {case}` shows "
-            "the whole timeline."
+            f"plan (revision {status['revision']}). Its steps:\n\n{_steps(status['steps'])}"
+            f"\n\n{code_hint} `rehab plan status {case}` shows the whole timeline."
+        )
+    if kind == "amendment":
+        waiting = [s for s in status["steps"] if s["needs_approval"]]
+        return (
+            f"## Approve the amendment of plan {case}\n\nCase manager `{status['manager']}` "
+            f"amended this plan (revision {status['revision']}). These new steps or partners "
+            f"start once approved:\n\n{_steps(waiting)}\n\n{code_hint}"
         )
     waiting = [s for s in status["steps"] if s["state"] == "awaiting-consent"]
-    listed = "\n".join(f"- `{s['id']}` ({s['domain']}) by `{s['partner']}`" for s in waiting)
     return (
         f"## Consent for `{scope}`: case {case}\n\nThese steps wait for the person's "
-        f"consent to **{scope}**:\n\n{listed}\n\nRecord what she or he decided after "
-        "talking in person. A refusal skips these steps; the plan goes on without them."
+        f"consent to **{scope}**:\n\n{_steps(waiting)}\n\nRecord what she or he decided after "
+        f"talking in person. A refusal skips these steps; the plan goes on without them. "
+        f"{code_hint}"
     )
+
+
+def form_for(app: App, case: str, kind: str) -> type[RunInput]:
+    """The form, with only those who may take this decision on this case in its list."""
+    status = queries.case_status(app.store, code=case)
+    power: Power = "act" if kind == "consent" else "approve"
+    eligible = deciders(
+        app.directories, power=power, manager=status["manager"], supervisor=status["supervisor"]
+    )
+    return consent_form(eligible) if kind == "consent" else approval_form(eligible)
+
+
+def _key(kind: str, scope: str, attempts: int) -> str:
+    """The suspend key of the form's showing after `attempts` refusals: a key that fired
+    never waits again, so each refused submission waits under the next one."""
+    return f"{kind}-{scope or 'plan'}" + (f"-{attempts}" if attempts else "")
+
+
+def take(app: App, case: str, kind: str, scope: str, form: Any) -> None:
+    """Check the code, then record the decision as the CLI would (roles checked there too)."""
+    if form is None:
+        services.record_refusal(
+            app.store,
+            code=case,
+            by="unknown",
+            doing=f"decide {kind}",
+            why="form-not-valid",
+            now=app.now(),
+        )
+        raise FormRefused(case, kind)
+    by = form.recorded_by if kind == "consent" else form.approved_by
+    staff_codes.check_code(app.store, staff=by, code=form.code, now=app.now(), case=case)
+    if kind == "consent":
+        services.record_consent(
+            app.store,
+            app.directories,
+            code=case,
+            scopes=[scope],
+            status=form.decision,
+            by=by,
+            now=app.now(),
+        )
+    else:
+        services.approve(app.store, app.directories, code=case, by=by, now=app.now())
 
 
 @flow(name=DEPLOYMENT, persist_result=False)
 def decision(case: str, kind: str, scope: str = "") -> str:
-    """Wait for a person's decision, record it in the case store, wake the plan."""
+    """Wait for a person's decision, check who sent it, record it, wake the plan."""
     app = runtime.app()
     log = get_run_logger()
     record = decisions.get_decision(app.store, code=case, kind=kind, scope=scope)
@@ -49,34 +115,28 @@ def decision(case: str, kind: str, scope: str = "") -> str:
         decisions.set_decision_run(app.store, code=case, kind=kind, scope=scope, settled=True)
         what = f"{record.decision} by {record.decided_by}" if record else "not needed"
         return f"{kind} {scope}: {what}".replace("  ", " ")
-    form_type = (
-        approval_form(app.directories) if kind == "approval" else consent_form(app.directories)
-    )
-    form = suspend_flow_run(
-        wait_for_input=form_type.with_initial_data(description=describe(case, kind, scope)),
-        key=f"{kind}-{scope or 'plan'}",
-        timeout=None,
-    )
+    form_type = form_for(app, case, kind).with_initial_data(description=describe(case, kind, scope))
+    try:
+        form = suspend_flow_run(
+            wait_for_input=form_type, key=_key(kind, scope, record.attempts), timeout=None
+        )
+    except ValidationError:  # what was sent does not fit the form (e.g. nobody may decide)
+        form = None
     record = decisions.get_decision(app.store, code=case, kind=kind, scope=scope)
     if record is not None and record.status == "waiting":  # not already taken in the CLI
-        if kind == "approval":
-            services.approve(
-                app.store,
-                app.directories,
-                code=case,
-                by=form.approved_by,  # type: ignore[attr-defined]  # a field of the generated form
-                now=app.now(),
+        try:
+            take(app, case, kind, scope, form)
+        except RehabError as exc:  # audited where it was refused; nothing was recorded
+            attempts = decisions.count_refusal(app.store, code=case, kind=kind, scope=scope)
+            why = exc.as_data()["error"]
+            log.warning("%s of plan %s refused (%s); the decision waits", kind, case, why)
+            again = form_for(app, case, kind)  # who may decide may have changed meanwhile
+            suspend_flow_run(
+                wait_for_input=again.with_initial_data(description=describe(case, kind, scope)),
+                key=_key(kind, scope, attempts),
+                timeout=None,
             )
-        else:
-            services.record_consent(
-                app.store,
-                app.directories,
-                code=case,
-                scopes=[scope],
-                status=form.decision,  # type: ignore[attr-defined]  # a field of the generated form
-                by=form.recorded_by,  # type: ignore[attr-defined]  # a field of the generated form
-                now=app.now(),
-            )
+            return "refused"  # not reached: suspending ends this process
     decisions.set_decision_run(app.store, code=case, kind=kind, scope=scope, settled=True)
     record = decisions.get_decision(app.store, code=case, kind=kind, scope=scope)
     try:

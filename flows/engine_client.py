@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import httpx
 
 from flows.app import App
+from flows.prefect_auth import auth_file, auth_string
 from flows.settings import Settings
-from plans.errors import EngineUnreachable, RunNotCreated
+from plans.errors import EngineRefusedAuth, EngineUnreachable, RunNotCreated
 from plans.model import Plan
 
 
@@ -19,26 +20,51 @@ def api_url(settings: Settings) -> str:
 
 
 def ui_url(settings: Settings) -> str:
-    """Where supervisors open the Prefect UI."""
-    return api_url(settings).removesuffix("/api")
+    """Where supervisors open the Prefect UI (behind a TLS proxy: REHAB_PUBLIC_URL)."""
+    return (settings.public_url or api_url(settings).removesuffix("/api")).rstrip("/")
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
-    """What Prefect's own client needs to talk to rehab's server and keep its files in
-    REHAB_HOME."""
-    return {
+    """What Prefect's own client needs to talk to rehab's server (its address and auth
+    string) and keep its files in REHAB_HOME."""
+    env = {
         "PREFECT_API_URL": api_url(settings),
         "PREFECT_HOME": str(settings.home_dir / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "true",
     }
+    auth = auth_string(settings)
+    if auth:
+        env["PREFECT_API_AUTH_STRING"] = auth
+    return env
 
 
 def is_up(settings: Settings, timeout: float = 3.0) -> bool:
-    """True if the Prefect API answers its health check."""
+    """True if the Prefect API answers its health check (which needs no auth)."""
     try:
         return httpx.get(f"{api_url(settings)}/health", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def lets_us_in(settings: Settings, timeout: float = 5.0) -> bool:
+    """True if the Prefect API accepts rehab's auth string (or needs none)."""
+    auth = auth_string(settings)
+    try:
+        response = httpx.get(
+            f"{api_url(settings)}/admin/version",
+            timeout=timeout,
+            auth=_basic(auth) if auth else None,
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def _basic(auth: str) -> httpx.Auth:
+    # Prefect compares the whole decoded credential with its auth string: "user:password".
+    user, _, password = auth.partition(":")
+    return httpx.BasicAuth(user, password)
 
 
 @dataclass
@@ -90,4 +116,6 @@ def connect(settings: Settings) -> Engine:
     os.environ.update(prefect_environment(settings))
     if not is_up(settings):
         raise EngineUnreachable(api_url(settings))
+    if not lets_us_in(settings):
+        raise EngineRefusedAuth(api_url(settings), str(auth_file(settings)))
     return Engine(settings)

@@ -1,8 +1,9 @@
-"""The typed forms a person fills in the Prefect UI (or the CLI sends) to take a decision.
+"""The typed forms a person fills in the Prefect UI to take a decision.
 
-The staff ids are an enumeration, so the UI offers a list and the server refuses anyone else.
-Forms carry no free text: whatever a person writes may name someone, and it would be stored in
-Prefect. Notes go through the CLI, sealed in the case store.
+Each form names who decides (a list of only those who may) and carries the staff member's
+one-time code, checked before anything is recorded. Forms carry no free text: whatever a
+person writes may name someone, and it would be stored in Prefect. Notes go through the CLI,
+sealed in the case store.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ from typing import Annotated, Any, Literal
 from prefect.input import RunInput
 from pydantic import AfterValidator, Field, create_model
 
-from plans.directories import Directories
+CODE_FIELD: tuple[Any, Any] = (
+    str,
+    Field(
+        pattern=r"^\s*\d{6}\s*$",
+        description="The 6-digit code your authenticator app shows now (`rehab staff enrol`)",
+    ),
+)
 
 
 def staff_choice(ids: list[str], description: str) -> tuple[Any, Any]:
     """A field choosing one of `ids`, as a list in the default UI whatever their number.
 
-    A one-value `Literal` becomes a JSON-schema `const`, which the UI shows as a disabled empty
+    A one-value `Literal` becomes a JSON-schema `const`, which the UI shows as a disabled, empty
     box that cannot be submitted; an `enum` is a list, with one entry or many. With nobody
-    eligible the field is a plain text box, and the description says so: the form can still
-    be sent, and the decision is refused and waits."""
+    eligible the field is a plain text box, and the description says so: the form can still be
+    sent, and the decision is refused and waits."""
 
     def eligible(value: str) -> str:
         if value not in ids:
@@ -41,26 +48,20 @@ def staff_choice(ids: list[str], description: str) -> tuple[Any, Any]:
     )
 
 
-def approval_form(directories: Directories) -> type[RunInput]:
-    """The supervisor's approval of a plan."""
-    supervisors = directories.staff.with_role("supervisor")
+def approval_form(deciders: list[str]) -> type[RunInput]:
+    """The supervisor's approval of a plan or of an amendment's new steps."""
     fields: dict[str, Any] = {
-        "approved_by": staff_choice(supervisors, "The approving supervisor"),
+        "approved_by": staff_choice(deciders, "Who approves (you)"),
+        "code": CODE_FIELD,
     }
     return create_model("PlanApproval", __base__=RunInput, **fields)
 
 
-def consent_form(directories: Directories) -> type[RunInput]:
+def consent_form(deciders: list[str]) -> type[RunInput]:
     """The case manager's record of a consent decision for one scope."""
     fields: dict[str, Any] = {
         "decision": (Literal["given", "refused"], Field(description="What the person decided")),
-        "recorded_by": staff_choice(list(directories.staff.staff), "Who talked to the person"),
+        "recorded_by": staff_choice(deciders, "Who talked to the person (you)"),
+        "code": CODE_FIELD,
     }
     return create_model("ConsentDecision", __base__=RunInput, **fields)
-
-
-def form_input(kind: str, decision: str | None, by: str | None) -> dict[str, Any]:
-    """The input that tells a decision run what was decided elsewhere (e.g. in the CLI)."""
-    if kind == "approval":
-        return {"approved_by": by}
-    return {"decision": decision, "recorded_by": by}

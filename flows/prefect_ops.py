@@ -4,19 +4,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate, LogCreate
-from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.client.schemas.responses import SetStateStatus
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
-from prefect.states import Cancelled, Scheduled, Suspended
+from prefect.states import Cancelled, Completed, Scheduled, Suspended
 
 from casework.decisions import Decision
-from flows.forms import form_input
-from plans.errors import EngineRefused
 
 PLAN_DEPLOYMENT = "rehabilitation-plan/rehabilitation-plan"
 DECISION_DEPLOYMENT = "decision/decision"
@@ -104,41 +101,21 @@ def open_decision_run(decision: Decision) -> str:
     return str(run.id)
 
 
-def resume_with_input(flow_run_id: str, run_input: dict[str, Any]) -> None:
-    """Resume a suspended decision run with its form's input. A run that is not suspended
-    (already resumed by someone else, or not yet waiting) finds the decision in the store
-    when it runs, so there is nothing to do."""
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(UUID(flow_run_id))
-        if run.state is None or not run.state.is_paused():
-            return
-        result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
-        if result.status == SetStateStatus.ACCEPT:
-            return
-        current = client.read_flow_run(UUID(flow_run_id)).state
-    if current is not None and not current.is_paused():
-        return  # resumed by someone else between our read and our resume
-    reason = getattr(result.details, "reason", "") or result.status.value
-    raise EngineRefused(flow_run_id, reason)
-
-
 def settle_decision_run(decision: Decision) -> None:
-    """Tell a decision run what was decided elsewhere, or end it if no longer needed."""
+    """End a decision run whose decision was taken elsewhere (in the CLI, or before its form
+    was shown), or is no longer needed. A run someone is resuming right now finds the
+    decision in the store and completes on its own."""
     if decision.flow_run_id is None:
         return
     if decision.status == "decided":
-        resume_with_input(
-            decision.flow_run_id, form_input(decision.kind, decision.decision, decision.decided_by)
-        )
-        return
+        who = f"{decision.decision} by {decision.decided_by}"
+        final: State = Completed(message=f"{decision.kind} {decision.scope}: {who}".strip())
+    else:
+        final = Cancelled(message="no longer needed: decided in advance, or the plan ended")
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(decision.flow_run_id))
-        if run.state is not None and not run.state.is_final():
-            client.set_flow_run_state(
-                UUID(decision.flow_run_id),
-                Cancelled(message="no longer needed: decided in advance, or the plan ended"),
-                force=True,
-            )
+        if run.state is not None and (run.state.is_paused() or run.state.is_scheduled()):
+            client.set_flow_run_state(UUID(decision.flow_run_id), final, force=True)
 
 
 def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect.runner import Runner
 
+from casework.programme import approval_required
 from flows.app import App
 from flows.clock import run_clock, run_outbox
 from flows.decision_flow import decision
@@ -99,10 +100,15 @@ def main() -> None:
     """Entry point for `python -m flows.serve` (what `rehab up` runs beside the server);
     `--clock-only` runs the clock and the outbox without serving the deployments."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = App()
+    # The engine's default for a programme whose configuration says nothing (rule 5).
+    approval_required(
+        app.store, app.directories, engine_default=app.settings.require_approval, now=app.now()
+    )
     if "--clock-only" in sys.argv[1:]:
-        clock_only(App())
+        clock_only(app)
     else:
-        asyncio.run(serve(App()))
+        asyncio.run(serve(app))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL")
     )
     prefect_port: int = 4200
+    prefect_host: str = "127.0.0.1"  # where the embedded server listens
+    public_url: str | None = None  # the UI's address as staff open it (a TLS proxy's)
 
     @property
     def home_dir(self) -> Path:

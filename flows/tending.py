@@ -32,6 +32,8 @@ def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str
     status = queries.case_status(app.store, code=code)
     waiting = ["approval"] if status["state"] == "awaiting-approval" else []
     waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
+    if status["awaiting_amendment_approval"]:
+        waiting.append("amendment")
     app.prefect.publish(
         flow_run_id,
         key=artifact_key(code),

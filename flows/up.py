@@ -20,11 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 import click
 
+from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
+from flows.prefect_auth import auth_file, ensure_auth_string
 from flows.settings import Settings
 from plans.errors import (
     AlreadyUp,
@@ -111,24 +114,35 @@ def single_instance(home: Path) -> Iterator[None]:
         yield
 
 
-def _port_free(port: int) -> bool:
+def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def server_environment(settings: Settings) -> dict[str, str]:
     """The embedded server's settings: SQLite under REHAB_HOME, local only, quiet."""
     env = dict(os.environ, **engine_client.prefect_environment(settings))
+    public = engine_client.ui_url(settings)
     env.update(
         {
-            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            # Closed: an auth string for every request but /health, CSRF tokens for every
+            # change, and only the UI's own origin may call it from a browser.
+            "PREFECT_SERVER_API_AUTH_STRING": ensure_auth_string(settings),
+            "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
+            "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": _origin(public),
+            "PREFECT_SERVER_API_HOST": settings.prefect_host,
             "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
-            "PREFECT_UI_API_URL": engine_client.api_url(settings),
+            "PREFECT_UI_API_URL": f"{public}/api",
             # No plan uses pause timeouts; scanning every paused run every 5 s costs for nothing.
             "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "300",
         }
@@ -139,7 +153,7 @@ def server_environment(settings: Settings) -> dict[str, str]:
 def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     """Start the embedded Prefect server and wait until it answers."""
     port = settings.prefect_port
-    if not _port_free(port):
+    if not _port_free(settings.prefect_host, port):
         raise PortTaken(port)
     prefect = Path(sys.executable).with_name("prefect")
     server = subprocess.Popen(
@@ -207,6 +221,13 @@ def up(app: App, *, examples: list[Path]) -> None:
         logs.mkdir(exist_ok=True)
         app.store  # noqa: B018  # migrate the case store and check its key before anything runs
         app.directories  # noqa: B018  # refuse bad directories now, not at the first message
+        # The engine's default for a programme whose configuration says nothing.
+        approval_required(
+            app.store,
+            app.directories,
+            engine_default=app.settings.require_approval,
+            now=app.now(),
+        )
         server = None
         with (
             (logs / "prefect-server.log").open("a") as server_log,
@@ -229,9 +250,16 @@ def up(app: App, *, examples: list[Path]) -> None:
             signal.signal(signal.SIGTERM, on_signal)
             try:
                 launched = launch_examples(app, examples)
+                sign_in = (
+                    f"  sign in with the whole auth string in {auth_file(settings)} as the "
+                    f"password (`cat {auth_file(settings)}`)\n"
+                    if server is not None
+                    else ""
+                )
                 click.echo(
                     f"rehab is up. Prefect UI: {engine_client.ui_url(settings)}\n"
-                    f"  case store: {app.store.engine.url.render_as_string()}\n"
+                    + sign_in
+                    + f"  case store: {app.store.engine.url.render_as_string()}\n"
                     f"  logs: {logs}\n"
                     + (f"  example plans launched: {', '.join(launched)}\n" if launched else "")
                     + "Press Ctrl-C to stop (runs in flight finish first)."
@@ -271,7 +299,9 @@ def launch_examples(app: App, files: list[Path]) -> list[str]:
             plan=plan,
             by=plan.manager,
             now=app.now(),
-            approval_required=app.settings.require_approval,
+            approval_required=approval_required(
+                app.store, app.directories, engine_default=None, now=app.now()
+            ),
         )
         for _ in range(30):  # the runner registers its deployments a moment after it starts
             try:

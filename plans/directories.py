@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from plans.durations import Duration
 from plans.model import Plan, Strict, TimeZoneName
 
 Language = Literal["en", "ru", "be"]
@@ -23,7 +24,8 @@ PartnerKind = Literal[
     "ngo",
     "other",
 ]
-Role = Literal["case-manager", "supervisor"]
+Role = Literal["case-manager", "supervisor", "director"]
+Approval = Literal["required", "not-required"]
 
 _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -63,7 +65,7 @@ class PartnerDirectory(Strict):
 
 
 class StaffMember(Strict):
-    """A case manager or supervisor of the programme."""
+    """A case manager, supervisor or director of the programme."""
 
     name: str
     role: Role
@@ -79,6 +81,10 @@ class StaffDirectory(Strict):
 
     default_supervisor: str | None = None
     staff: dict[str, StaffMember]
+    # The programme's own settings (contract v2): whether plans wait for a supervisor's
+    # approval (unset: the engine's REHAB_REQUIRE_APPROVAL), how long closed cases are kept.
+    approval: Approval | None = None
+    retention: Duration | None = None
 
     def with_role(self, role: Role) -> list[str]:
         """Ids of every staff member with this role."""

@@ -127,6 +127,44 @@ class WrongRole(RehabError):
         super().__init__(f"{shown(staff)} is not a {label} in {file}; {label}s: {listed(holders)}")
 
 
+class NotAllowed(RehabError):
+    """A staff member who may not take this action on this case (roles, security.md rule 3)."""
+
+    def __init__(self, staff: str, action: str, code: str, who: str) -> None:
+        self.staff, self.action, self.code = staff, action, code
+        super().__init__(f"{shown(staff)} may not {action} on case {code}: {who} may")
+
+
+class CodeRefused(RehabError):
+    """A staff code that is not right now, or was used already: nothing was recorded."""
+
+    def __init__(self, staff: str, why: str) -> None:
+        self.staff, self.why = staff, why
+        super().__init__(f"the code of {shown(staff)} was refused ({why}); nothing was recorded")
+
+
+class FormRefused(RehabError):
+    """A form was sent with values it cannot hold; nothing was recorded."""
+
+    def __init__(self, code: str, kind: str) -> None:
+        self.code, self.kind = code, kind
+        super().__init__(
+            f"the {kind} form of case {code} was sent with values it cannot hold; nothing "
+            "was recorded"
+        )
+
+
+class NotTheOperator(RehabError):
+    """The CLI is the operator's tool: run by another OS user than REHAB_HOME's owner."""
+
+    def __init__(self, home: Path, owner: str, user: str) -> None:
+        self.home, self.owner, self.user = home, owner, user
+        super().__init__(
+            f"{home} belongs to {owner}, and rehab acts only as its owner: run it as {owner} "
+            f"(you are {user})"
+        )
+
+
 class UnknownPartner(RehabError):
     """A partner id that is not in the partner directory."""
 
@@ -220,6 +258,28 @@ class ConsentNeverGiven(TransitionRefused):
             f"consent {shown(scope)} of case {code} was never given, so it "
             "cannot be withdrawn; record it as refused instead",
         )
+
+
+class ConsentNotGiven(TransitionRefused):
+    """An amendment would add or change a step that needs a scope the person refused or
+    withdrew (security.md rule 6): consent is sovereign."""
+
+    def __init__(self, code: str, step: str, scope: str, status: str) -> None:
+        self.step, self.scope, self.status = step, scope, status
+        super().__init__(
+            code,
+            f"step {step} of the amended plan needs consent to {scope!r}, which the person "
+            f"{status}: record it anew first (`rehab consent record {code} --scope {scope} "
+            "--given`), or leave the step out; nothing was changed",
+        )
+
+
+class NothingToApprove(TransitionRefused):
+    """Neither the plan nor an amendment waits for approval."""
+
+    def __init__(self, code: str, state: str) -> None:
+        self.state = state
+        super().__init__(code, f"case {code} is {state}: nothing of it is awaiting approval")
 
 
 class NoCheckIns(TransitionRefused):
@@ -341,6 +401,18 @@ class EngineUnreachable(RehabError):
         )
 
 
+class EngineRefusedAuth(RehabError):
+    """The Prefect API refuses rehab's auth string; nothing was changed."""
+
+    def __init__(self, url: str, auth_file: str) -> None:
+        self.url, self.auth_file = url, auth_file
+        super().__init__(
+            f"the Prefect server at {url} refuses rehab's auth string: put the server's "
+            f"PREFECT_SERVER_API_AUTH_STRING in {auth_file} (mode 0600) or in "
+            "PREFECT_API_AUTH_STRING; nothing was changed"
+        )
+
+
 class RunNotCreated(RehabError):
     """The case is recorded but its flow run could not be created (the clock will)."""
 
@@ -351,14 +423,6 @@ class RunNotCreated(RehabError):
             f"({cause}); is `rehab up` serving? It will be started as soon as the "
             "engine runs"
         )
-
-
-class EngineRefused(RehabError):
-    """Prefect refused what was asked of a flow run."""
-
-    def __init__(self, flow_run_id: str, reason: str) -> None:
-        self.flow_run_id, self.reason = flow_run_id, reason
-        super().__init__(f"Prefect refused the decision for run {flow_run_id}: {reason}")
 
 
 class AlreadyUp(RehabError):

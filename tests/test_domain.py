@@ -9,8 +9,14 @@ import pytest
 
 from casework import transitions
 from casework.domain import Case, advance, next_wake
-from casework.events import CheckInMissed, ConsentNeeded, StepOverdue
-from plans.errors import TransitionRefused
+from casework.events import (
+    AmendmentApproved,
+    AmendmentToApprove,
+    CheckInMissed,
+    ConsentNeeded,
+    StepOverdue,
+)
+from plans.errors import ConsentNotGiven, TransitionRefused
 from plans.model import Plan
 from tests.conftest import T0
 
@@ -210,12 +216,37 @@ def test_an_amendment_changes_only_what_has_not_happened() -> None:
     case = active(make_plan(step("a", duration="10s"), step("b"), step("c", start="1h")))
     advance(case, T0 + 10 * S)
     amended = make_plan(step("a", duration="99s"), step("b", due="1h"), step("d", after=["b"]))
-    events = transitions.amend(case, amended, T0 + 11 * S)
+    events = transitions.amend(case, amended, T0 + 11 * S, revision=2)
     assert case.steps["a"].ended_at == T0 + 10 * S, "history is not rewritten"
     assert case.steps["c"].state == "cancelled" and case.steps["d"].state == "pending"
     assert "step-rescheduled:b" in kinds(events) and "step-added:d" in kinds(events)
+    assert AmendmentToApprove(T0 + 11 * S, 2, ("d",)) in events
     transitions.complete_step(case, "b", T0 + 12 * S)
-    assert kinds(advance(case, T0 + 12 * S)) == ["step-started:d"]
+    assert advance(case, T0 + 12 * S) == [], "a new step waits for the supervisor"
+    assert transitions.approve_amendment(case, T0 + 13 * S) == [
+        AmendmentApproved(T0 + 13 * S, ("d",))
+    ]
+    assert kinds(advance(case, T0 + 13 * S)) == ["step-started:d"]
+
+
+def test_an_amendment_cannot_bring_back_a_refused_scope_under_a_new_step_id() -> None:
+    case = active(make_plan(step("a", consent=["medical"]), step("b")))
+    advance(case, T0)
+    transitions.decide_consent(case, ["medical"], "refused", T0 + S)
+    advance(case, T0 + S)
+    assert case.steps["a"].state == "skipped"
+    again = make_plan(step("a", consent=["medical"]), step("b"), step("a2", consent=["medical"]))
+    with pytest.raises(ConsentNotGiven, match="needs consent to 'medical', which the person "
+                       "refused") as refused:
+        transitions.amend(case, again, T0 + 2 * S, revision=2)
+    assert (refused.value.step, refused.value.scope) == ("a2", "medical")
+    assert "a2" not in case.steps, "nothing was changed"
+    changed = make_plan(step("a", consent=["medical"], title="Renamed"), step("b"))
+    with pytest.raises(ConsentNotGiven):
+        transitions.amend(case, changed, T0 + 2 * S, revision=2)
+    transitions.decide_consent(case, ["medical"], "given", T0 + 3 * S)  # given anew
+    transitions.amend(case, again, T0 + 4 * S, revision=2)
+    assert case.steps["a2"].needs_approval
 
 
 def test_completing_a_step_that_is_not_open_is_refused() -> None:

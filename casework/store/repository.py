@@ -94,6 +94,7 @@ def to_domain(row: CaseRow) -> Case:
                 CheckIn(c.seq, c.at, c.outcome, c.recorded_by, c.escalated)  # type: ignore[arg-type]  # validated on write
                 for c in srow.check_ins
             ],
+            srow.needs_approval,
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -114,6 +115,7 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
             row.steps.append(srow)
         srow.state, srow.started_at, srow.ended_at = run.state, run.started_at, run.ended_at
         srow.overdue_level, srow.reason = run.overdue_level, run.reason
+        srow.needs_approval = run.needs_approval
         by_seq = {c.seq: c for c in srow.check_ins}
         for ci in run.check_ins:
             crow = by_seq.get(ci.seq)

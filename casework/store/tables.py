@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -121,6 +122,8 @@ class StepRow(Base):
     ended_at: Mapped[datetime | None]
     overdue_level: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str | None] = mapped_column(String(200))
+    # Added by an amendment the supervisor has not approved yet: it may not start.
+    needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     case: Mapped[CaseRow] = relationship(back_populates="steps")
     check_ins: Mapped[list[CheckInRow]] = relationship(order_by="CheckInRow.seq")
 
@@ -206,3 +209,15 @@ class DecisionRow(Base):
     settled: Mapped[bool] = mapped_column(default=False)  # its flow run was told and ended
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # forms refused
+
+
+class StaffCodeRow(Base):
+    """A staff member's TOTP secret (sealed), and the last time step a code of theirs was
+    accepted: a code is good once."""
+
+    __tablename__ = "staff_codes"
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    enrolled_at: Mapped[datetime]
+    last_step: Mapped[int | None] = mapped_column(BigInteger)

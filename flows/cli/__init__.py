@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from flows.cli import admin, case, partners, plan
+from flows.cli import admin, case, partners, plan, staff
 from flows.cli.context import RehabGroup
 
 
@@ -24,6 +24,7 @@ for command in (
     case.step,
     case.rule,
     partners.partners,
+    staff.staff,
     admin.db,
     admin.up,
 ):

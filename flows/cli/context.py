@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -14,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casework.store.db import database_reason
 from flows.app import App
-from plans.errors import RehabError
+from plans.errors import NotTheOperator, RehabError
 
 
 def emit(data: Any) -> None:
@@ -36,13 +38,33 @@ class Context:
 
     @property
     def app(self) -> App:
-        """The composition root, built on first use."""
+        """The composition root, built on first use, for REHAB_HOME's owner only."""
         if self._app is None:
-            self._app = App()
+            app = App()
+            refuse_strangers(app.settings.home_dir)
+            self._app = app
         return self._app
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def _name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def refuse_strangers(home: Path) -> None:
+    """The CLI is the operator's tool (security.md rule 4): it runs only as the OS user who
+    owns REHAB_HOME (a home not made yet is made by whoever runs it first)."""
+    try:
+        owner = home.stat().st_uid
+    except FileNotFoundError:
+        return
+    if owner != os.geteuid():
+        raise NotTheOperator(home, _name(owner), _name(os.geteuid()))
 
 
 class UserError(click.ClickException):

@@ -11,6 +11,7 @@ import click
 
 from casework import queries, services
 from casework.domain import CASE_STATES
+from casework.programme import approval_required, predicted_approval
 from casework.simulation import simulate
 from flows import engine_client
 from flows.cli.context import Context, emit, pass_ctx
@@ -161,7 +162,7 @@ def plan_simulate(
         ctx.app.directories,
         launch_at=when,
         horizon=span,
-        approval_required=ctx.app.settings.require_approval,
+        approval_required=predicted_approval(ctx.app.directories),
     )
     if as_json:
         emit(simulation_json(sim))
@@ -185,7 +186,9 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
         plan=p,
         by=by or p.manager,
         now=app.now(),
-        approval_required=app.settings.require_approval,
+        approval_required=approval_required(
+            app.store, app.directories, engine_default=None, now=app.now()
+        ),
     )
     run_id = engine.start_plan(app, p)
     result = {

@@ -3,6 +3,7 @@ command, with time compressed to seconds."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -20,6 +21,11 @@ from tests.conftest import EXAMPLES
 
 T = TypeVar("T")
 PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+
+def basic(auth: str) -> str:
+    """The Authorization header the UI sends for an auth string given as its password."""
+    return "Basic " + base64.b64encode(auth.encode()).decode()
 
 
 def free_port() -> int:
@@ -40,8 +46,12 @@ def wait_for(check: Callable[[], T], *, timeout: float, what: str, every: float 
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
 
 
+AUTH = "rehab:e2e-auth-string"  # `rehab up` makes one at random; a server of the tests' own
+
+
 class PrefectServer:
-    """`prefect server start` on a free port, SQLite under its own home."""
+    """`prefect server start` on a free port, SQLite under its own home, closed as `rehab up`
+    closes its own: an auth string and CSRF protection."""
 
     def __init__(self, home: Path, port: int | None = None, **env: str) -> None:
         self.home, self.port, self.extra_env = home, port or free_port(), env
@@ -58,6 +68,8 @@ class PrefectServer:
             PREFECT_SERVER_API_HOST="127.0.0.1",
             PREFECT_SERVER_API_PORT=str(self.port),
             PREFECT_SERVER_UI_ENABLED="false",
+            PREFECT_SERVER_API_AUTH_STRING=AUTH,
+            PREFECT_SERVER_CSRF_PROTECTION_ENABLED="true",
             **self.extra_env,
         )
         log = (self.home / "server.log").open("ab")
@@ -76,6 +88,40 @@ class PrefectServer:
             return httpx.get(f"{self.api}/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        auth: str | None = AUTH,
+        csrf: bool = True,
+    ) -> httpx.Response:
+        """One request as the UI makes it (or, with `auth=None` / `csrf=False`, as a stranger
+        would); a 503 from a busy SQLite server is asked again, as Prefect's client does."""
+        headers = {"Authorization": basic(auth)} if auth else {}
+        if csrf and method.upper() != "GET":
+            headers |= self.csrf_headers(auth)
+        for attempt in range(6):
+            response = httpx.request(
+                method, f"{self.api}{path}", json=body, headers=headers, timeout=30
+            )
+            if response.status_code != 503:
+                break
+            time.sleep(0.5 * 2**attempt)
+        return response
+
+    def csrf_headers(self, auth: str | None) -> dict[str, str]:
+        """A CSRF token for this client, as the UI asks for one."""
+        client = "rehab-e2e-tests"
+        token = httpx.get(
+            f"{self.api}/csrf-token",
+            params={"client": client},
+            headers={"Authorization": basic(auth)} if auth else {},
+            timeout=30,
+        ).json()["token"]
+        return {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": client}
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
@@ -99,6 +145,7 @@ class Rehab:
             REHAB_STALE_RUN_AFTER="20s",
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             PREFECT_LOGGING_LEVEL="INFO",
+            PREFECT_API_AUTH_STRING=AUTH,  # a server rehab did not start: its auth string
             **env,
         )
         self.runner: subprocess.Popen[bytes] | None = None
@@ -160,13 +207,9 @@ class Rehab:
         return {s["id"]: s["state"] for s in self.status(code)["steps"]}
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        """Call the Prefect API as its own client (and the UI) do: a busy server's 503 (SQLite
-        locked by another writer) is asked again."""
-        for attempt in range(6):
-            response = httpx.request(method, f"{self.server.api}{path}", json=body, timeout=30)
-            if response.status_code != 503:
-                break
-            time.sleep(0.5 * 2**attempt)
+        """Call the Prefect API as its own client (and the UI) do: with the auth string and,
+        for a change, a CSRF token; a busy server's 503 is asked again."""
+        response = self.server.call(method, path, body)
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -331,3 +331,12 @@ def test_an_amendment_reaches_the_running_plan_and_keeps_its_history(rehab: Reha
     status = rehab.status(code)
     assert status["revision"] == 2
     assert status["steps"][0]["ended_at"] == ended, "what happened is not rewritten"
+
+
+def test_the_prefect_api_is_closed_to_strangers(rehab: Rehab) -> None:
+    server = rehab.server
+    assert server.call("POST", "/flow_runs/count", {}, auth=None).status_code == 401
+    assert server.call("POST", "/flow_runs/count", {}, auth="rehab:guessed").status_code == 401
+    assert server.call("POST", "/flow_runs/count", {}, csrf=False).status_code == 403
+    assert server.call("POST", "/flow_runs/count", {}).status_code == 200
+    assert server.call("GET", "/health", auth=None).status_code == 200

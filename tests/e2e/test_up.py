@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import free_port, wait_for
+from tests.e2e.harness import basic, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +67,21 @@ def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> N
             every=0,
         )
         assert f"Prefect UI: http://127.0.0.1:{port}" in "".join(lines)
-        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
+        auth_file = tmp_path / "home" / "prefect-auth"
+        assert f"sign in with the whole auth string in {auth_file}" in "".join(lines)
+        assert auth_file.stat().st_mode & 0o777 == 0o600
+        api = f"http://127.0.0.1:{port}/api"
+        assert httpx.get(f"{api}/health", timeout=5).status_code == 200, "health stays open"
+        assert httpx.post(f"{api}/flow_runs/filter", json={}, timeout=5).status_code == 401
+        signed_in = {"Authorization": basic(auth_file.read_text().strip())}
+        refused = httpx.post(f"{api}/flow_runs/filter", json={}, headers=signed_in, timeout=5)
+        assert refused.status_code == 403, "a change needs a CSRF token too"
+        preflight = httpx.options(
+            f"{api}/flow_runs/filter",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            timeout=5,
+        )
+        assert preflight.headers.get("access-control-allow-origin") != "https://evil.example"
 
         second = subprocess.run(
             [sys.executable, "-m", "flows", "up"],
@@ -97,7 +111,7 @@ def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> N
         ]
 
         def run_state() -> str:
-            body = httpx.get(f"http://127.0.0.1:{port}/api/flow_runs/{run_id}", timeout=5)
+            body = httpx.get(f"{api}/flow_runs/{run_id}", headers=signed_in, timeout=5)
             return str(body.json()["state"]["type"])
 
         wait_for(
