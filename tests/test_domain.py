@@ -236,8 +236,9 @@ def test_an_amendment_cannot_bring_back_a_refused_scope_under_a_new_step_id() ->
     advance(case, T0 + S)
     assert case.steps["a"].state == "skipped"
     again = make_plan(step("a", consent=["medical"]), step("b"), step("a2", consent=["medical"]))
-    with pytest.raises(ConsentNotGiven, match="needs consent to 'medical', which the person "
-                       "refused") as refused:
+    with pytest.raises(
+        ConsentNotGiven, match="needs consent to 'medical', which the person refused"
+    ) as refused:
         transitions.amend(case, again, T0 + 2 * S, revision=2)
     assert (refused.value.step, refused.value.scope) == ("a2", "medical")
     assert "a2" not in case.steps, "nothing was changed"

@@ -224,3 +224,25 @@ def launch_at(store: Store, dirs: Directories, at: datetime) -> None:
     with store.session() as session:
         [row] = session.scalars(select(OutboxRow)).all()
         assert row.kind == "referral" and row.due_at == at
+
+
+def test_an_amendment_adding_a_step_asks_the_supervisor_and_the_step_waits_for_approval(
+    store: Store, smtp: SmtpServer
+) -> None:
+    dirs = directories(smtp, language="en")
+    launch(store, dirs, plan(clinic_step()))
+    services.reconcile(store, code="BC-MSG-1", now=T0)
+    stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
+    services.amend(store, dirs, plan=plan(clinic_step(), stay), by="cm", now=T0 + M)
+    services.reconcile(store, code="BC-MSG-1", now=T0 + 2 * M)
+    send(store, dirs, T0 + 2 * M)
+    assert [m.subject for m in smtp.to("boss@ngo.example")] == [
+        "Plan BC-MSG-1: an amendment waits for your approval"
+    ]
+    assert smtp.to("desk@shelter.example") == [], "the new partner hears nothing yet"
+    status = queries.case_status(store, code="BC-MSG-1")
+    assert status["awaiting_amendment_approval"] == ["stay"]
+    services.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0 + 3 * M)
+    services.reconcile(store, code="BC-MSG-1", now=T0 + 3 * M)
+    send(store, dirs, T0 + 3 * M)
+    assert [m.subject for m in smtp.to("desk@shelter.example")] == ["Накіраванне BC-MSG-1: Shelter"]

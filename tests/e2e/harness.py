@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pyotp
+from sqlalchemy import select
 
+from casework.store.db import open_store
+from casework.store.tables import AuditRow
 from tests.conftest import EXAMPLES
 
 T = TypeVar("T")
@@ -233,6 +237,23 @@ class Rehab:
         schema = json.loads(stored) if isinstance(stored, str) else stored
         values = as_the_ui_fills_it(schema, choose)
         return dict(self.api("POST", f"/flow_runs/{run_id}/resume", {"run_input": values}))
+
+    def enrol(self, staff: str) -> pyotp.TOTP:
+        """The staff member's authenticator, as `rehab staff enrol --json` sets one up."""
+        uri = json.loads(self.rehab("staff", "enrol", staff, "--json").stdout)["uri"]
+        return pyotp.parse_uri(uri)  # type: ignore[return-value]  # a TOTP URI gives a TOTP
+
+    def audit(self, code: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(actor, action, detail) of the case's audit rows, read from the store itself."""
+        store = open_store(f"sqlite:///{self.home / 'cases.db'}", self.home / "secret.key")
+        try:
+            with store.session() as session:
+                rows = session.scalars(
+                    select(AuditRow).where(AuditRow.case_code == code).order_by(AuditRow.id)
+                )
+                return [(r.actor, r.action, dict(r.detail)) for r in rows]
+        finally:
+            store.dispose()
 
     def write_plan(self, name: str, text: str) -> Path:
         path = self.home / f"{name}.yaml"

@@ -1,0 +1,178 @@
+"""Roles decide, in the services, so the CLI and the UI cannot differ (security.md rule 3): per
+command, who may and who may not, on SQLite and PostgreSQL. A refusal changes nothing and is
+in the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from casework import queries, services
+from casework.store.db import Store
+from casework.store.tables import AuditRow
+from plans.directories import Directories, StaffDirectory
+from plans.errors import NotAllowed, UnknownStaff
+from plans.model import Plan
+from tests.conftest import T0
+
+S = timedelta(seconds=1)
+STAFF = {
+    "cm": "case-manager",  # the case's manager
+    "cm2": "case-manager",  # another case manager
+    "sup": "supervisor",  # the case's supervisor
+    "sup2": "supervisor",  # another supervisor
+    "dir": "director",
+}
+EVERYONE = (*STAFF, "ghost")  # ghost: in no directory
+
+
+@pytest.fixture
+def staffed(directories: Directories) -> Directories:
+    members = {sid: {"name": sid, "role": role, "notify": []} for sid, role in STAFF.items()}
+    staff = StaffDirectory.model_validate({"default_supervisor": "sup", "staff": members})
+    return Directories(directories.partners, staff)
+
+
+def plan(code: str, *extra: dict[str, Any]) -> Plan:
+    steps = [
+        {
+            "id": "check",
+            "domain": "medical",
+            "title": "Medical check",
+            "partner": "brest-clinic",
+            "consent": ["medical"],
+            "check_ins": {"every": "10s"},
+        },
+        *extra,
+    ]
+    return Plan.model_validate(
+        {"case": code, "manager": "cm", "supervisor": "sup", "rules": ["sobriety"], "steps": steps}
+    )
+
+
+def opened(store: Store, dirs: Directories, code: str) -> None:
+    """An active case whose medical step is open with a check-in due."""
+    services.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=False)
+    services.record_consent(
+        store, dirs, code=code, scopes=["medical"], status="given", by="cm", now=T0
+    )
+    services.reconcile(store, code=code, now=T0 + 10 * S)
+
+
+Setup = Callable[[Store, Directories, str], None]
+Act = Callable[[Store, Directories, str, str], object]
+
+
+def launched(store: Store, dirs: Directories, code: str) -> None:
+    services.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=False)
+
+
+def awaiting(store: Store, dirs: Directories, code: str) -> None:
+    services.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=True)
+
+
+def amended(store: Store, dirs: Directories, code: str) -> None:
+    opened(store, dirs, code)
+    added = {"id": "legal", "domain": "legal", "title": "Legal aid", "partner": "brest-legal-aid"}
+    services.amend(store, dirs, plan=plan(code, added), by="cm", now=T0 + 11 * S)
+
+
+def nothing(store: Store, dirs: Directories, code: str) -> None:
+    pass
+
+
+def approve(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.approve(store, dirs, code=code, by=by, now=T0 + 12 * S)
+
+
+def launch(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.launch(store, dirs, plan=plan(code), by=by, now=T0, approval_required=False)
+
+
+def consent(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.record_consent(
+        store, dirs, code=code, scopes=["medical"], status="given", by=by, now=T0 + S
+    )
+
+
+def withdraw(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.withdraw_all(store, dirs, code=code, by=by, now=T0 + 11 * S)
+
+
+def check_in(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.record_checkin(
+        store, dirs, code=code, step="check", outcome="attended", by=by, now=T0 + 11 * S
+    )
+
+
+def complete(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.complete_step(store, dirs, code=code, step="check", by=by, now=T0 + 11 * S)
+
+
+def breach(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.breach(store, dirs, code=code, rule="sobriety", by=by, now=T0 + 11 * S)
+
+
+def amend(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return services.amend(store, dirs, plan=plan(code), by=by, now=T0 + 11 * S)
+
+
+ACT = {"cm", "sup", "dir"}  # the case's manager or supervisor, or a director
+APPROVE = {"sup", "dir"}  # the case's supervisor, or a director
+TABLE: list[tuple[str, Setup, Act, set[str]]] = [
+    ("launch", nothing, launch, ACT),
+    ("consent record", launched, consent, ACT),
+    ("consent withdraw --all", opened, withdraw, ACT),
+    ("checkin record", opened, check_in, ACT),
+    ("step complete", opened, complete, ACT),
+    ("rule breach", opened, breach, ACT),
+    ("plan amend", opened, amend, ACT),
+    ("plan approve (the plan)", awaiting, approve, APPROVE),
+    ("plan approve (an amendment)", amended, approve, APPROVE),
+]
+
+
+@pytest.mark.parametrize(
+    ("setup", "act", "allowed"), [t[1:] for t in TABLE], ids=[t[0] for t in TABLE]
+)
+def test_who_may_and_who_may_not(
+    store: Store, staffed: Directories, setup: Setup, act: Act, allowed: set[str]
+) -> None:
+    for n, who in enumerate(EVERYONE):
+        code = f"BC-ROLE-{n}"
+        setup(store, staffed, code)
+        if who in allowed:
+            act(store, staffed, code, who)
+            continue
+        before = _snapshot(store, code)
+        with pytest.raises(UnknownStaff if who == "ghost" else NotAllowed) as refused:
+            act(store, staffed, code, who)
+        assert refused.value.staff == who
+        assert _snapshot(store, code) == before, f"{who}: nothing changed"
+        with store.session() as session:
+            [row] = session.scalars(
+                select(AuditRow).where(AuditRow.case_code == code, AuditRow.action == "refused")
+            ).all()
+        assert row.actor == who and row.detail["why"] in ("not-allowed", "unknown-staff")
+
+
+def _snapshot(store: Store, code: str) -> object:
+    try:
+        status = queries.case_status(store, code=code)
+    except Exception:  # not launched: nothing to compare but its absence
+        return None
+    return {k: v for k, v in status.items() if k != "wake_at"}
+
+
+def test_a_refusal_names_who_may(store: Store, staffed: Directories) -> None:
+    opened(store, staffed, "BC-ROLE-X")
+    with pytest.raises(NotAllowed) as refused:
+        check_in(store, staffed, "BC-ROLE-X", "cm2")
+    assert str(refused.value) == (
+        "'cm2' may not record a check-in on case BC-ROLE-X: its case manager (cm), its "
+        "supervisor (sup) or a director may"
+    )
