@@ -279,7 +279,11 @@ class NothingToApprove(TransitionRefused):
 
     def __init__(self, code: str, state: str) -> None:
         self.state = state
-        super().__init__(code, f"case {code} is {state}: nothing of it is awaiting approval")
+        super().__init__(
+            code,
+            f"case {code} is {state}, not awaiting approval: neither its plan nor an "
+            "amendment waits for one",
+        )
 
 
 class NoCheckIns(TransitionRefused):
