@@ -31,8 +31,8 @@ def approval_required(
         elif engine_default is not None:
             policy = "required" if engine_default else "not-required"
             source = "REHAB_REQUIRE_APPROVAL (the programme says nothing)"
-        else:
-            policy, source = recorded or "required", "the policy in force"
+        else:  # a command: the policy the engine recorded, else required (nothing recorded)
+            return recorded != "not-required"
         if policy != recorded:
             if row is None:
                 session.add(StoreMeta(key=KEY, value=policy.encode()))

@@ -105,7 +105,7 @@ class PrefectServer:
         """One request as the UI makes it (or, with `auth=None` / `csrf=False`, as a stranger
         would); a 503 from a busy SQLite server is asked again, as Prefect's client does."""
         headers = {"Authorization": basic(auth)} if auth else {}
-        if csrf and method.upper() != "GET":
+        if csrf and auth and method.upper() != "GET":
             headers |= self.csrf_headers(auth)
         for attempt in range(6):
             response = httpx.request(

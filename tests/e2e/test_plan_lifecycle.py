@@ -329,10 +329,21 @@ def test_an_amendment_reaches_the_running_plan_and_keeps_its_history(rehab: Reha
     )
     assert "revision 2 recorded" in rehab.rehab("plan", "amend", str(plan)).stdout
     rehab.rehab("step", "complete", code, "psych", "--by", "n-zdolnik")
+    amendment = f"{code} · amendment · rev-2"
+    wait_for(
+        lambda: any(
+            r["name"] == amendment and r["state"]["type"] == "PAUSED"
+            for r in rehab.decision_runs(code)
+        ),
+        timeout=90,
+        what="the amendment's approval form to wait",
+    )
+    assert rehab.steps(code)["legal"] == "pending", "a new step waits for the supervisor"
+    rehab.rehab("plan", "approve", code, "--by", "l-istomova")
     wait_for(
         lambda: rehab.steps(code).get("legal") == "open",
         timeout=90,
-        what="the added step to start after its prerequisite",
+        what="the added step to start once approved",
     )
     status = rehab.status(code)
     assert status["revision"] == 2
@@ -341,8 +352,12 @@ def test_an_amendment_reaches_the_running_plan_and_keeps_its_history(rehab: Reha
 
 def test_the_prefect_api_is_closed_to_strangers(rehab: Rehab) -> None:
     server = rehab.server
-    assert server.call("POST", "/flow_runs/count", {}, auth=None).status_code == 401
-    assert server.call("POST", "/flow_runs/count", {}, auth="rehab:guessed").status_code == 401
+    assert server.call("GET", "/admin/version", auth=None).status_code == 401
+    assert server.call("GET", "/admin/version", auth="rehab:guessed").status_code == 401
+    assert server.call("GET", "/csrf-token?client=x", auth=None).status_code == 401, (
+        "a stranger cannot even get a CSRF token"
+    )
+    assert server.call("POST", "/flow_runs/count", {}, auth=None).status_code in (401, 403)
     assert server.call("POST", "/flow_runs/count", {}, csrf=False).status_code == 403
     assert server.call("POST", "/flow_runs/count", {}).status_code == 200
     assert server.call("GET", "/health", auth=None).status_code == 200

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from casework.store.tables import AuditRow
+from casework.store.tables import AuditRow, StoreMeta
 from tests.e2e.harness import PrefectServer, Rehab, example_directories, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]
@@ -52,6 +52,19 @@ def postgres_pair(tmp_path: Path, fresh_postgres: str) -> Iterator[tuple[Prefect
                 f'DROP DATABASE IF EXISTS "{store.rsplit("/", 1)[1]}" WITH (FORCE)'
             )
         admin.dispose()
+
+
+def policy_recorded(engine: Rehab) -> bool:
+    store = create_engine(engine.env["REHAB_DATABASE_URL"])
+    try:
+        with store.connect() as conn:
+            return bool(
+                conn.execute(select(StoreMeta.value).where(StoreMeta.key == "approval")).scalar()
+            )
+    except Exception:  # not migrated yet
+        return False
+    finally:
+        store.dispose()
 
 
 def engine_at(tmp_path: Path, name: str, server: PrefectServer, store: str) -> Rehab:
@@ -144,6 +157,9 @@ def test_plans_run_to_completion_on_a_work_pool_with_two_workers(
         )
     ]
     try:
+        # The engine (here the clock) records the programme's policy when it starts; a command
+        # never reads REHAB_REQUIRE_APPROVAL itself.
+        wait_for(lambda: policy_recorded(engine), timeout=120, what="the clock to start")
         launch_and_complete([engine])
         runs = engine.api(
             "POST", "/flow_runs/filter", {"flow_runs": {"name": {"like_": "E2E-SCALE"}}}
