@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plans.durations import Duration
+from plans.model import TimeZoneName
 from plans.errors import InvalidSettings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
@@ -41,6 +43,13 @@ class Settings(BaseSettings):
     prefect_port: int = 4200
     prefect_host: str = "127.0.0.1"  # where the embedded server listens
     public_url: str | None = None  # the UI's address as staff open it (a TLS proxy's)
+
+    display_timezone: TimeZoneName = "Europe/Minsk"  # how times are shown where no plan says otherwise
+
+    @property
+    def display_tz(self) -> ZoneInfo:
+        """The zone times are shown in by commands that are about no one plan."""
+        return ZoneInfo(self.display_timezone)
 
     @property
     def home_dir(self) -> Path:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from casework.domain import Case, CheckIn, Consent, StepRun, next_wake
 from casework.messages import Notice
+from casework.store import audit_chain
 from casework.store.crypto import Sealer
 from casework.store.tables import (
     AuditRow,
@@ -286,8 +287,10 @@ def audit(
     detail: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
-    """Append who did what to which case; a note is sealed, since it may name people."""
-    session.add(
+    """Append who did what to which case, chained to the row before; a note is sealed, since
+    it may name people."""
+    audit_chain.append(
+        session,
         AuditRow(
             at=now,
             case_code=case_code,
@@ -295,7 +298,7 @@ def audit(
             action=action,
             detail=detail or {},
             note_sealed=sealer.seal_text(note),
-        )
+        ),
     )
 
 

@@ -180,7 +180,8 @@ class OutboxRow(Base):
 
 
 class AuditRow(Base):
-    """Who did what to which case, when. Append-only: the database refuses updates and deletes."""
+    """Who did what to which case, when. Append-only: the database refuses updates and deletes,
+    and each row carries the hash of the one before (casework/store/audit_chain.py)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,6 +191,8 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class DecisionRow(Base):

@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from flows.cli import admin, case, partners, plan, staff
+from flows.cli import admin, audit, case, partners, plan, staff
 from flows.cli.context import RehabGroup
 
 
@@ -25,6 +25,7 @@ for command in (
     case.rule,
     partners.partners,
     staff.staff,
+    audit.audit,
     admin.db,
     admin.up,
 ):

@@ -1,0 +1,37 @@
+"""Reading the audit log: a case's rows for a supervisor, and the chain's verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from casework.store import audit_chain
+from casework.store.db import Store
+from casework.store.tables import AuditRow
+
+
+def case_rows(store: Store, *, code: str) -> list[dict[str, Any]]:
+    """Every audit row of the case, oldest first: when, who, what, its ids; a note only as
+    the fact that one is kept (sealed), never its text."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(AuditRow).where(AuditRow.case_code == code).order_by(AuditRow.id)
+        ).all()
+        return [
+            {
+                "id": r.id,
+                "at": r.at.isoformat(),
+                "actor": r.actor,
+                "action": r.action,
+                "detail": r.detail,
+                "note": r.note_sealed is not None,
+            }
+            for r in rows
+        ]
+
+
+def verify(store: Store) -> audit_chain.Verdict:
+    """Walk the whole chain (read-only)."""
+    with store.session() as session:
+        return audit_chain.verify(session)
