@@ -10,8 +10,8 @@ from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plans.durations import Duration
-from plans.model import TimeZoneName
 from plans.errors import InvalidSettings
+from plans.model import TimeZoneName
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "plans" / "examples"
 TEMPLATES = Path(__file__).resolve().parent.parent / "plans" / "templates"
@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     prefect_host: str = "127.0.0.1"  # where the embedded server listens
     public_url: str | None = None  # the UI's address as staff open it (a TLS proxy's)
 
-    display_timezone: TimeZoneName = "Europe/Minsk"  # how times are shown where no plan says otherwise
+    display_timezone: TimeZoneName = (
+        "Europe/Minsk"  # how times are shown where no plan says otherwise
+    )
 
     @property
     def display_tz(self) -> ZoneInfo:

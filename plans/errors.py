@@ -165,6 +165,25 @@ class NotTheOperator(RehabError):
         )
 
 
+class NoteOnCommandLine(RehabError):
+    """A note typed into argv, which every local user sees (`ps`)."""
+
+    def __init__(self, option: str) -> None:
+        self.option = option
+        super().__init__(
+            f"{option} takes no text on the command line (every user of this machine can read "
+            f"it there): give `{option} -` and type it on stdin, or let $EDITOR open"
+        )
+
+
+class EmptyNote(RehabError):
+    """`--note -` with nothing written."""
+
+    def __init__(self, option: str) -> None:
+        self.option = option
+        super().__init__(f"{option} -: nothing was written, so nothing was recorded")
+
+
 class UnknownPartner(RehabError):
     """A partner id that is not in the partner directory."""
 

@@ -33,14 +33,16 @@ class Done:
     stderr: str
 
 
-def rehab(env: dict[str, str], *args: str) -> Done:
-    """`rehab ARGS` with exactly `env` as the rehab and Prefect environment."""
+def rehab(env: dict[str, str], *args: str, stdin: str = "") -> Done:
+    """`rehab ARGS` with exactly `env` as the rehab and Prefect environment, `stdin` piped in."""
     unset: dict[str, str | None] = {
         k: None for k in os.environ if k.startswith(("REHAB_", "PREFECT_"))
     }
     saved = dict(os.environ)
     try:
-        result = CliRunner().invoke(cli, list(args), env={**unset, **env}, prog_name="rehab")
+        result = CliRunner().invoke(
+            cli, list(args), env={**unset, **env}, prog_name="rehab", input=stdin
+        )
     finally:  # the engine client exports Prefect's settings for its own client
         os.environ.clear()
         os.environ.update(saved)
@@ -179,3 +181,17 @@ def test_every_command_that_changes_something_offers_json() -> None:
             continue
         options = {o for p in command.params for o in getattr(p, "opts", [])}  # type: ignore[attr-defined]  # click commands
         assert "--json" in options, f"{path} has no --json"
+
+
+def test_a_note_comes_from_stdin_never_from_the_command_line(env: dict[str, str]) -> None:
+    consent = ("consent", "record", "BC-1", "--scope", "medical", "--given", "--by", "n-zdolnik")
+    on_argv = rehab(env, *consent, "--note", "She agreed after a long talk")
+    assert on_argv.returncode == 1
+    assert on_argv.stderr.strip() == (
+        "error: --note takes no text on the command line (every user of this machine can read "
+        "it there): give `--note -` and type it on stdin, or let $EDITOR open"
+    )
+    empty = rehab(env, *consent, "--note", "-", stdin="")
+    assert empty.returncode == 1 and "nothing was written" in empty.stderr
+    read = rehab(env, *consent, "--note", "-", stdin="She agreed\n")
+    assert read.returncode == 1 and "no case BC-1" in read.stderr, "the note read, on to the case"

@@ -8,7 +8,7 @@ from casework import services
 from casework.domain import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
 from casework.services import Outcome
 from flows import engine_client
-from flows.cli.context import Context, emit, pass_ctx
+from flows.cli.context import Context, emit, note_option, pass_ctx
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -39,7 +39,7 @@ def consent() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True, help="A consent scope.")
 @click.option("--given/--refused", required=True, help="What the person decided.")
 @click.option("--by", required=True, help="Staff id recording it.")
-@click.option("--note", help="A note for the record (kept encrypted).")
+@note_option()
 @json_option
 @pass_ctx
 def consent_record(
@@ -71,7 +71,7 @@ def consent_record(
 @click.option("--scope", "scopes", multiple=True, help="A consent scope.")
 @click.option("--all", "everything", is_flag=True, help="Withdraw all consent: the plan ends.")
 @click.option("--by", required=True, help="Staff id recording it.")
-@click.option("--note", help="A note for the record (kept encrypted).")
+@note_option()
 @json_option
 @pass_ctx
 def consent_withdraw(
@@ -117,7 +117,7 @@ def checkin() -> None:
 @click.argument("step")
 @click.option("--outcome", type=click.Choice(RECORDED_OUTCOMES), required=True)
 @click.option("--by", required=True, help="Staff id recording it.")
-@click.option("--note", help="A note for the record (kept encrypted).")
+@note_option()
 @json_option
 @pass_ctx
 def checkin_record(
@@ -152,7 +152,7 @@ def step() -> None:
 @click.argument("code")
 @click.argument("step_id", metavar="STEP")
 @click.option("--by", required=True, help="Staff id recording it.")
-@click.option("--note", help="A note for the record (kept encrypted).")
+@note_option()
 @json_option
 @pass_ctx
 def step_complete(
@@ -180,7 +180,7 @@ def rule() -> None:
 @click.argument("code")
 @click.option("--rule", "rule_name", required=True, help="The rule broken, e.g. sobriety.")
 @click.option("--by", required=True, help="Staff id recording it.")
-@click.option("--note", help="A note for the record (kept encrypted).")
+@note_option()
 @json_option
 @pass_ctx
 def rule_breach(

@@ -7,16 +7,17 @@ import json
 import os
 import pwd
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import click
+from click.decorators import FC
 from sqlalchemy.exc import DBAPIError
 
 from casework.store.db import database_reason
 from flows.app import App
-from plans.errors import NotTheOperator, RehabError
+from plans.errors import EmptyNote, NoteOnCommandLine, NotTheOperator, RehabError
 
 
 def emit(data: Any) -> None:
@@ -127,3 +128,27 @@ class RehabGroup(click.Group):
             if os.environ.get("REHAB_DEBUG") and not isinstance(exc, RehabError):
                 raise
             raise as_user_error(exc, as_json="--json" in self._args) from exc
+
+
+def _read_note(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--note -`: the note from stdin, or from $EDITOR when stdin is a terminal. Text given
+    on the command line is refused: argv is visible to every local user."""
+    option = (param.opts or ["--note"])[0]
+    if value is None:
+        return None
+    if value != "-":
+        raise NoteOnCommandLine(option)
+    text = click.edit("") if sys.stdin.isatty() else sys.stdin.read()
+    if not text or not text.strip():
+        raise EmptyNote(option)
+    return text.strip()
+
+
+def note_option(name: str = "--note", what: str = "A note for the record") -> Callable[[FC], FC]:
+    """A note option read from stdin or an editor, never argv (security.md rule 7)."""
+    return click.option(
+        name,
+        callback=_read_note,
+        metavar="-",
+        help=f"{what} (kept sealed): `-` reads it from stdin, or opens $EDITOR on a terminal.",
+    )

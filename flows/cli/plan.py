@@ -14,7 +14,7 @@ from casework.domain import CASE_STATES
 from casework.programme import approval_required, predicted_approval
 from casework.simulation import simulate
 from flows import engine_client
-from flows.cli.context import Context, emit, pass_ctx
+from flows.cli.context import Context, emit, note_option, pass_ctx
 from flows.render import simulation_json, simulation_text, status_text
 from plans.durations import EXAMPLE, parse_duration
 from plans.errors import (
@@ -213,7 +213,7 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
 @plan.command("approve")
 @click.argument("code")
 @click.option("--by", required=True, help="Staff id of the approving supervisor.")
-@click.option("--comment", help="A comment for the record.")
+@note_option("--comment", "A comment for the record")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
 def plan_approve(ctx: Context, code: str, by: str, comment: str | None, as_json: bool) -> None:

@@ -191,10 +191,13 @@ class Rehab:
         ).stdout
         return [int(p) for p in out.split()]
 
-    def rehab(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    def rehab(
+        self, *args: str, ok: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [sys.executable, "-m", "flows", *args],
             env=self.env,
+            input=stdin if stdin is not None else "",
             capture_output=True,
             text=True,
             timeout=120,

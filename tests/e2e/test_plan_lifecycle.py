@@ -90,7 +90,8 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
         "--by",
         "n-zdolnik",
         "--note",
-        f"{PERSON['name']} said no",
+        "-",
+        stdin=f"{PERSON['name']} said no",
     )
     assert refused.stderr == "" and refused.stdout.startswith(f"{code}: consent refused")
     wait_for(lambda: rehab.steps(code)["legal"] == "skipped", timeout=60, what="legal skipped")
