@@ -29,6 +29,7 @@ from casework.store.repository import (
     get_case_row,
     make_due,
     queue_notices,
+    read_person,
     record_flow_run,
     save_domain,
     set_person,
@@ -38,8 +39,9 @@ from casework.store.repository import (
 )
 from casework.store.tables import CaseRow
 from plans.directories import Directories
-from plans.errors import CaseAlreadyActive, Conflict, NotAllowed, UnknownStaff
-from plans.model import Plan
+from plans.errors import CaseAlreadyActive, Conflict, NotAllowed, PersonNamed, UnknownStaff
+from plans.model import Person, Plan
+from plans.screening import names_person, screen
 
 __all__ = ["Outcome"]
 
@@ -104,6 +106,13 @@ def _audit_events(
         )
 
 
+def _refuse_naming(plan: Plan, person: Person | None) -> None:
+    """A step title or id naming the person would reach partners and Prefect: refused."""
+    named = screen(plan, person)
+    if named:
+        raise PersonNamed(plan.case, named[0])
+
+
 def launch(
     store: Store,
     directories: Directories,
@@ -115,7 +124,7 @@ def launch(
 ) -> Outcome:
     """Record a new plan (or relaunch an ended case as a new episode)."""
     supervisor = directories.supervisor_of(plan) or ""
-    _guard(
+    guard(
         store,
         directories,
         by=by,
@@ -131,6 +140,7 @@ def launch(
         relaunch_of = None if row is None else row.state
         if row is not None and relaunch_of not in ("completed", "cancelled", "terminated"):
             raise CaseAlreadyActive(plan.case, row.state)
+        _refuse_naming(plan, plan.person or (read_person(store.sealer, row) if row else None))
         # A case ended for a breach comes back only with a supervisor's approval.
         needs_approval = approval_required or relaunch_of == "terminated"
         case = Case.new(plan, plan.start_utc(now), approval_required=needs_approval)
@@ -215,7 +225,7 @@ def _change(
         return _outcome(row, events)
 
 
-def _guard(
+def guard(
     store: Store,
     directories: Directories,
     *,
@@ -279,7 +289,10 @@ def _by_person(
     with store.session() as session:
         row = get_case_row(session, code=code)
         manager, supervisor = row.manager, row.supervisor
-    _guard(
+        person = read_person(store.sealer, row)
+    if note is not None and person is not None and names_person(note, person):
+        raise PersonNamed(code, "the note")
+    guard(
         store,
         directories,
         by=by,
@@ -525,6 +538,7 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
     supervisor = directories.supervisor_of(plan) or ""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        _refuse_naming(plan, plan.person or read_person(store.sealer, row))
         events = transitions.amend(case, plan, now, revision=row.revision + 1)
         if supervisor != row.supervisor and case.state == "awaiting-approval":
             # The new supervisor decides now: they are asked, as the first one was.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import threading
@@ -100,6 +101,7 @@ def main() -> None:
     """Entry point for `python -m flows.serve` (what `rehab up` runs beside the server);
     `--clock-only` runs the clock and the outbox without serving the deployments."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    os.umask(0o077)  # what the engine writes is for its owner's eyes only
     app = App()
     # The engine's default for a programme whose configuration says nothing (rule 5).
     approval_required(

@@ -184,6 +184,27 @@ class EmptyNote(RehabError):
         super().__init__(f"{option} -: nothing was written, so nothing was recorded")
 
 
+SCREEN_HINT = "say what is done, never who for: the person's data lives only in the case store"
+
+
+class PersonNamed(RehabError):
+    """A title, step id, note or reason that names the person (never the value)."""
+
+    def __init__(self, code: str, field: str) -> None:
+        self.code, self.field = code, field
+        super().__init__(
+            f"{field} of case {code} names the person (their name or contact); "
+            f"{SCREEN_HINT}; nothing was changed"
+        )
+
+
+class ReasonNamesPerson(PersonNamed):
+    """A reason for reading the person's data that names them."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code, "--reason")
+
+
 class UnknownPartner(RehabError):
     """A partner id that is not in the partner directory."""
 

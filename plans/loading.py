@@ -13,8 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from plans.checks import check_plan
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
-from plans.errors import InvalidFile, Issue, shown
+from plans.errors import SCREEN_HINT, InvalidFile, Issue, shown
 from plans.model import Plan
+from plans.screening import screen
 
 M = TypeVar("M", bound=BaseModel)
 UrlCheck = Callable[[str], str | None]
@@ -234,6 +235,11 @@ def parse_plan(raw: dict[str, Any], file: str, directories: Directories) -> Plan
     """A plan from raw YAML data, checked on its own and against the directories."""
     plan, issues = parse_model(Plan, raw, file)
     issues += check_plan(raw, file, directories)
+    if plan is not None:
+        issues += [
+            Issue(file, path, f"names the person (their name or contact); {SCREEN_HINT}")
+            for path in screen(plan, plan.person)
+        ]
     if issues or plan is None:
         raise InvalidFile(issues)
     return plan

@@ -55,7 +55,7 @@ def test_a_case_moves_through_approval_consent_and_time(
         status="given",
         by="n-zdolnik",
         now=T0,
-        note="told in person",
+        note="told face to face",
     )
     services.record_consent(
         store,
@@ -127,7 +127,7 @@ def test_no_personal_data_is_stored_in_clear_text(
         status="given",
         by="n-zdolnik",
         now=T0,
-        note="Example Person One agreed by phone",
+        note="agreed by phone from her aunt's flat in Pinsk",
     )
     dump = []
     with store.session() as session:
@@ -148,13 +148,13 @@ def test_no_personal_data_is_stored_in_clear_text(
                 )
     everything = "\n".join(dump)
     assert "BC-2026-0042" in everything, "the dump reads the rows"
-    for value in PERSONAL:
+    for value in (*PERSONAL, "Pinsk"):  # the person's data, and a note's whereabouts
         assert value not in everything
     if store.engine.dialect.name == "sqlite":
         store.dispose()
         raw = b"".join(p.read_bytes() for p in tmp_path.glob("cases.db*"))
         assert b"BC-2026-0042" in raw
-        for value in PERSONAL:
+        for value in (*PERSONAL, "Pinsk"):
             assert value.encode() not in raw
 
 

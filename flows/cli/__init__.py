@@ -4,10 +4,11 @@ bad usage. The command groups live in the modules beside this one and are added 
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 
-from flows.cli import admin, audit, case, partners, plan, staff
+from flows.cli import admin, audit, case, partners, person, plan, staff
 from flows.cli.context import RehabGroup
 
 
@@ -26,6 +27,7 @@ for command in (
     partners.partners,
     staff.staff,
     audit.audit,
+    person.person,
     admin.db,
     admin.up,
 ):
@@ -41,5 +43,6 @@ def _quiet_prefect_workers() -> None:
 
 def main() -> None:
     """Entry point of the installed `rehab` and of `python -m flows`."""
+    os.umask(0o077)  # every file and directory rehab writes is for its owner's eyes only
     _quiet_prefect_workers()
     cli.main(prog_name="rehab")

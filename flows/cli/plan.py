@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,7 +81,9 @@ def plan_new(
         return
     if output.exists():
         raise OutputExists(output)
-    output.write_text(text, encoding="utf-8")
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the case manager's alone
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
     if as_json:
         emit({"case": case, "template": template, "file": str(output)})
         return

@@ -1,0 +1,91 @@
+"""The person's data has one home, the sealed case store (security.md rule 7): written and read
+only through here, every read audited with who and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from casework.services import guard
+from casework.store.db import Store
+from casework.store.repository import audit, get_case_row, read_person, set_person
+from plans.directories import Directories
+from plans.errors import ReasonNamesPerson
+from plans.model import Person
+from plans.screening import names_person
+
+
+def _fields(person: Person | None) -> list[str]:
+    """Which fields hold something (never what)."""
+    if person is None:
+        return []
+    return sorted(k for k, v in person.model_dump().items() if v not in (None, [], "unknown"))
+
+
+def store_person(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    person: Person,
+    by: str | None,
+    now: datetime,
+) -> None:
+    """Seal the person's data into the case (replacing what was there); audited, without it.
+    `by`: on whose behalf the operator acts (roles apply), else the operator."""
+    if by is not None:
+        _check(store, directories, code=code, by=by, doing="set the person's data", now=now)
+    with store.session() as session:
+        row = get_case_row(session, code=code)
+        set_person(row=row, sealer=store.sealer, person=person)
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=code,
+            actor=by or "operator",
+            action="person-set",
+            now=now,
+            detail={"fields": _fields(person)},
+        )
+
+
+def show_person(
+    store: Store, directories: Directories, *, code: str, reason: str, by: str | None, now: datetime
+) -> Person | None:
+    """The person's data, unsealed for this one read, which is audited: who, when, why. A
+    reason that names the person is refused (the audit log must not)."""
+    if by is not None:
+        _check(store, directories, code=code, by=by, doing="read the person's data", now=now)
+    with store.session() as session:
+        row = get_case_row(session, code=code)
+        person = read_person(store.sealer, row)
+        if person is not None and names_person(reason, person):
+            raise ReasonNamesPerson(code)
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=code,
+            actor=by or "operator",
+            action="person-read",
+            now=now,
+            detail={"reason": reason, "fields": _fields(person)},
+        )
+    return person
+
+
+def _check(
+    store: Store, directories: Directories, *, code: str, by: str, doing: str, now: datetime
+) -> None:
+    with store.session() as session:
+        row = get_case_row(session, code=code)
+        manager, supervisor = row.manager, row.supervisor
+    guard(
+        store,
+        directories,
+        by=by,
+        power="act",
+        doing=doing,
+        code=code,
+        manager=manager,
+        supervisor=supervisor,
+        now=now,
+    )

@@ -1,0 +1,236 @@
+"""Personal data has one home (security.md rule 7): written by `person set` (stdin, never argv),
+read back only by `person show`, each read audited with who and why; step titles, ids, notes
+and reasons that name the person are refused. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, select, text
+
+from casework import person as person_data
+from casework import queries, services
+from casework.store.db import Store, open_store
+from casework.store.tables import AuditRow
+from flows.cli import cli
+from plans.directories import Directories
+from plans.errors import PersonNamed, ReasonNamesPerson
+from plans.loading import load_plan
+from plans.model import Person, Plan
+from plans.screening import names_person
+from tests.conftest import EXAMPLES, T0
+
+PERSON = {
+    "name": "Алеся Прыватная",
+    "gender": "female",
+    "birth_year": 1979,
+    "contact": "+375 29 765-43-21, alesia.secret@mail.example",
+    "exploitation": ["labour"],
+}
+CLEAR = ("Алеся", "Прыватная", "Alesia", "765-43-21", "7654321", "alesia.secret", "1979")
+
+
+def rehab(env: dict[str, str], *args: str, stdin: str = "") -> Result:
+    saved = dict(os.environ)
+    try:
+        return CliRunner().invoke(cli, list(args), env=env, input=stdin)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def launched(store: Store, directories: Directories) -> Plan:
+    plan = load_plan(EXAMPLES / "BC-2026-0042.yaml", directories).model_copy(
+        update={"person": None}
+    )
+    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
+    return plan
+
+
+def reads(store: Store) -> list[AuditRow]:
+    with store.session() as session:
+        return list(session.scalars(select(AuditRow).where(AuditRow.action.like("person-%"))))
+
+
+def test_a_person_set_on_stdin_is_read_back_only_by_show_and_every_read_is_audited(
+    tmp_path: Path, store_url: str, directories: Directories
+) -> None:
+    env = {"REHAB_HOME": str(tmp_path / "home"), "REHAB_DATABASE_URL": store_url}
+    assert rehab(env, "db", "upgrade").exit_code == 0
+    store = open_store(store_url, tmp_path / "home" / "secret.key")
+    try:
+        launched(store, directories)
+        done = rehab(env, "person", "set", "BC-2026-0042", stdin=yaml.safe_dump(PERSON))
+        assert done.exit_code == 0, done.output
+        for args in (
+            ("plan", "status", "BC-2026-0042", "--json"),
+            ("plan", "list", "--json"),
+            ("audit", "show", "BC-2026-0042", "--json"),
+        ):
+            out = rehab(env, *args).stdout
+            assert not any(v in out for v in CLEAR), args
+        assert [r.action for r in reads(store)] == ["person-set"], "status and list read none"
+        shown = rehab(
+            env, "person", "show", "BC-2026-0042", "--reason", "court request 114", "--json"
+        )
+        again = rehab(env, "person", "show", "BC-2026-0042", "--reason", "a second look")
+        assert json.loads(shown.stdout)["person"] == PERSON
+        assert "Прыватная" in again.stdout
+        rows = reads(store)
+        assert [(r.action, r.actor, r.detail.get("reason")) for r in rows] == [
+            ("person-set", "operator", None),
+            ("person-read", "operator", "court request 114"),
+            ("person-read", "operator", "a second look"),
+        ]
+        assert rows[0].detail["fields"] == [
+            "birth_year",
+            "contact",
+            "exploitation",
+            "gender",
+            "name",
+        ]
+        assert not any(v in json.dumps(r.detail, ensure_ascii=False) for r in rows for v in CLEAR)
+        naming = rehab(env, "person", "show", "BC-2026-0042", "--reason", "for alesia's file")
+        assert naming.exit_code == 1 and "--reason of case BC-2026-0042 names the person" in (
+            naming.stderr
+        )
+        assert len(reads(store)) == 3, "a refused read is not a read"
+    finally:
+        store.dispose()
+
+
+def test_the_raw_database_holds_none_of_the_person_after_set_amend_and_notes(
+    store: Store, store_url: str, directories: Directories, tmp_path: Path
+) -> None:
+    plan = launched(store, directories)
+    person_data.store_person(
+        store,
+        directories,
+        code=plan.case,
+        person=Person.model_validate(PERSON),
+        by="n-zdolnik",
+        now=T0,
+    )
+    services.amend(
+        store,
+        directories,
+        plan=plan.model_copy(update={"person": Person.model_validate(PERSON)}),
+        by="n-zdolnik",
+        now=T0,
+    )
+    services.record_consent(
+        store,
+        directories,
+        code=plan.case,
+        scopes=["medical"],
+        status="given",
+        by="n-zdolnik",
+        now=T0,
+        note="She agreed; call her sister first",
+    )
+    if store_url.startswith("sqlite"):
+        raw = Path(store_url.removeprefix("sqlite:///")).read_bytes()
+        for path in Path(store_url.removeprefix("sqlite:///")).parent.glob("cases.db*"):
+            raw += path.read_bytes()
+        dump = raw.decode("utf-8", errors="replace")
+    else:
+        engine = create_engine(store_url)
+        with engine.connect() as conn:
+            tables = (
+                conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+                .scalars()
+                .all()
+            )
+            dump = "".join(str(conn.execute(text(f'SELECT * FROM "{t}"')).all()) for t in tables)
+        engine.dispose()
+    for value in (*CLEAR, "sister"):
+        assert value not in dump, value
+
+
+def test_titles_ids_and_notes_naming_the_person_are_refused_naming_the_field(
+    store: Store, directories: Directories, tmp_path: Path
+) -> None:
+    plan = launched(store, directories)
+    person_data.store_person(
+        store, directories, code=plan.case, person=Person.model_validate(PERSON), by=None, now=T0
+    )
+    steps = [s.model_dump(mode="json") for s in plan.steps]
+    steps[1]["title"] = "Medical check for ALESIA"  # Latin for her Cyrillic name
+    named = Plan.model_validate({**plan.model_dump(mode="json"), "steps": steps})
+    with pytest.raises(PersonNamed) as refused:
+        services.amend(store, directories, plan=named, by="n-zdolnik", now=T0)
+    assert str(refused.value).startswith("steps[1].title of case BC-2026-0042 names the person")
+    assert "ALESIA" not in str(refused.value)
+    with pytest.raises(PersonNamed, match="the note of case"):
+        services.record_consent(
+            store,
+            directories,
+            code=plan.case,
+            scopes=["medical"],
+            status="given",
+            by="n-zdolnik",
+            now=T0,
+            note="spoke with Прыватная at 765 43 21",
+        )
+    # At validate: a plan file that carries the person and names her in a step id.
+    data = yaml.safe_load((EXAMPLES / "BC-2026-0042.yaml").read_text())
+    data["person"] = PERSON
+    data["steps"][0]["id"] = "visit-pryvatnaia"  # her surname, spelt in Latin letters
+    file = tmp_path / "plan.yaml"
+    file.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(Exception, match=r"steps\[0\]\.id: names the person") as invalid:
+        load_plan(file, directories)
+    assert "pryvatnaia" not in str(invalid.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Session with Алеся", True),
+        ("session with alesya", True),
+        ("Call +375 (29) 765 43 21", True),
+        ("alesia.secret@mail.example", True),
+        ("Prywatna clinic", False),  # not her name, only like it
+        ("Legal aid for parental rights", False),
+    ],
+)
+def test_screening_is_case_accent_and_script_insensitive(text: str, named: bool) -> None:
+    assert names_person(text, Person.model_validate(PERSON)) is named
+
+
+def test_plan_new_writes_no_person_and_its_file_is_private(tmp_path: Path) -> None:
+    out = tmp_path / "BC-2026-0200.yaml"
+    done = rehab(
+        {"REHAB_HOME": str(tmp_path / "home")},
+        "plan",
+        "new",
+        "--template",
+        "acute-crisis",
+        "--case",
+        "BC-2026-0200",
+        "-o",
+        str(out),
+    )
+    assert done.exit_code == 0, done.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert "person" not in yaml.safe_load(out.read_text())
+
+
+def test_status_and_list_never_carry_personal_data(store: Store, directories: Directories) -> None:
+    plan = launched(store, directories)
+    person_data.store_person(
+        store, directories, code=plan.case, person=Person.model_validate(PERSON), by=None, now=T0
+    )
+    both = json.dumps(
+        [queries.case_status(store, code=plan.case), queries.list_cases(store)], ensure_ascii=False
+    )
+    assert not any(v in both for v in CLEAR)
+    with pytest.raises(ReasonNamesPerson):
+        person_data.show_person(
+            store, directories, code=plan.case, reason="Alesia asked", by=None, now=T0
+        )
