@@ -14,6 +14,7 @@ from notifications.channels import check_url
 from notifications.notifier import AppriseNotifier, Notifier
 from notifications.outbox import Policy
 from plans.directories import Directories
+from plans.errors import HomeExposed
 from plans.loading import load_directories
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ class App:
         home = self.settings.home_dir
         if not home.exists():
             home.mkdir(parents=True, mode=0o700)
+        mode = home.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise HomeExposed(home, mode)
         os.umask(0o077)  # the case database and key are for this user's eyes only
         return open_store(
             self.settings.store_url,

@@ -401,6 +401,29 @@ class SecretKeyUnreadable(SecretKeyError):
         super().__init__(key_file, f"cannot read the secret key file {key_file}: {why}")
 
 
+class SecretKeyExposed(SecretKeyError):
+    """The key file may be read by others than its owner."""
+
+    def __init__(self, key_file: Path, mode: int) -> None:
+        self.mode = oct(mode)
+        super().__init__(
+            key_file,
+            f"{key_file} may be read by others (mode {mode:o}): make it "
+            f"its owner's alone (`chmod 600 {key_file}`), then run this again",
+        )
+
+
+class HomeExposed(RehabError):
+    """REHAB_HOME may be read by others than its owner."""
+
+    def __init__(self, home: Path, mode: int) -> None:
+        self.home, self.mode = home, oct(mode)
+        super().__init__(
+            f"{home} may be read by others (mode {mode:o}): make it its owner's "
+            f"alone (`chmod 700 {home}`), then run this again"
+        )
+
+
 class NotASecretKey(SecretKeyError):
     """The key file does not hold a key."""
 

@@ -93,3 +93,33 @@ def test_the_cli_refuses_to_run_as_another_os_user_than_the_homes_owner(tmp_path
         "(you are root)"
     ]
     assert list(home.iterdir()) == [], "nothing was opened or made in it"
+
+
+def test_a_key_file_or_home_others_may_read_is_refused_in_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {"REHAB_HOME": str(home), "PATH": "/usr/bin:/bin"}
+
+    def plan_list() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flows", "plan", "list"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert plan_list().returncode == 0  # made private: 0700, the key 0600
+    (home / "secret.key").chmod(0o644)
+    exposed = plan_list()
+    assert exposed.returncode == 1 and exposed.stderr.strip().splitlines() == [
+        f"error: {home / 'secret.key'} may be read by others (mode 644): make it its owner's "
+        f"alone (`chmod 600 {home / 'secret.key'}`), then run this again"
+    ]
+    (home / "secret.key").chmod(0o600)
+    home.chmod(0o755)
+    exposed = plan_list()
+    assert exposed.returncode == 1 and exposed.stderr.strip() == (
+        f"error: {home} may be read by others (mode 755): make it its owner's alone "
+        f"(`chmod 700 {home}`), then run this again"
+    )

@@ -9,7 +9,13 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from plans.errors import NotASecretKey, SecretKeyMissing, SecretKeyUnreadable, WrongSecretKey
+from plans.errors import (
+    NotASecretKey,
+    SecretKeyExposed,
+    SecretKeyMissing,
+    SecretKeyUnreadable,
+    WrongSecretKey,
+)
 
 CHECK_PLAINTEXT = b"rehab case store key check"
 
@@ -29,6 +35,9 @@ def load_or_create_key(path: Path, *, may_create: bool) -> bytes:
         return key
     except OSError as exc:
         raise SecretKeyUnreadable(path, exc.strerror or type(exc).__name__) from exc
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise SecretKeyExposed(path, mode)
     try:
         Fernet(key)
     except ValueError:
