@@ -152,13 +152,14 @@ def create_case_row(
         revision=1,
         start=case.start,
         approved_at=case.approved_at,
-        person_sealed=seal_person(sealer, plan.person),
+        data_key_wrapped=sealer.new_data_key(),
         created_at=now,
         updated_at=now,
         revisions=[],
         steps=[],
         consents=[],
     )
+    set_person(row=row, sealer=sealer, person=plan.person)
     session.add(row)
     row.revisions.append(
         PlanRevisionRow(
@@ -215,9 +216,20 @@ def record_flow_run(*, row: CaseRow, flow_run_id: str, now: datetime) -> None:
     row.flow_run_id, row.updated_at = flow_run_id, now
 
 
+def case_key(*, row: CaseRow, sealer: Sealer) -> bytes:
+    """The case's wrapped data key, made now if the case was sealed before it had one."""
+    if row.data_key_wrapped is None:
+        row.data_key_wrapped = sealer.new_data_key()
+    return row.data_key_wrapped
+
+
 def set_person(*, row: CaseRow, sealer: Sealer, person: Person | None) -> None:
-    """The person's data, sealed (None: no data)."""
-    row.person_sealed = seal_person(sealer, person)
+    """The person's data, sealed with the case's data key (None: no data)."""
+    row.person_sealed = (
+        None
+        if person is None
+        else sealer.seal(person.model_dump(mode="json"), data_key=case_key(row=row, sealer=sealer))
+    )
 
 
 def add_revision(
@@ -239,16 +251,11 @@ def add_revision(
     return row.revision
 
 
-def seal_person(sealer: Sealer, person: Person | None) -> bytes | None:
-    """The person's data, encrypted; None when the plan has none."""
-    return None if person is None else sealer.seal(person.model_dump(mode="json"))
-
-
 def read_person(sealer: Sealer, row: CaseRow) -> Person | None:
     """The person's data, decrypted (for the case manager's eyes only)."""
-    return (
-        None if row.person_sealed is None else Person.model_validate(sealer.open(row.person_sealed))
-    )
+    if row.person_sealed is None:
+        return None
+    return Person.model_validate(sealer.open(row.person_sealed, data_key=row.data_key_wrapped))
 
 
 def add_consent(
@@ -271,7 +278,7 @@ def add_consent(
             status=status,
             by=by,
             at=now,
-            note_sealed=sealer.seal_text(note),
+            note_sealed=sealer.seal_text(note, data_key=case_key(row=row, sealer=sealer)),
         )
     )
 
@@ -287,8 +294,12 @@ def audit(
     detail: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
-    """Append who did what to which case, chained to the row before; a note is sealed, since
-    it may name people."""
+    """Append who did what to which case, chained to the row before; a note is sealed with the
+    case's data key, since it may name people."""
+    data_key = None
+    if note is not None and case_code is not None:
+        row = session.scalars(select(CaseRow).where(CaseRow.code == case_code)).one_or_none()
+        data_key = case_key(row=row, sealer=sealer) if row is not None else None
     audit_chain.append(
         session,
         AuditRow(
@@ -297,7 +308,7 @@ def audit(
             actor=actor,
             action=action,
             detail=detail or {},
-            note_sealed=sealer.seal_text(note),
+            note_sealed=sealer.seal_text(note, data_key=data_key),
         ),
     )
 

@@ -77,6 +77,9 @@ class CaseRow(Base):
     approved_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(200))
     person_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The case's own data key, wrapped by the master key: its person and notes are sealed
+    # with it (None for a case sealed before cases had data keys, until it is written again).
+    data_key_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     wake_at: Mapped[datetime | None] = mapped_column(index=True)
     wakes: Mapped[int] = mapped_column(default=0)

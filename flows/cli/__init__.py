@@ -8,7 +8,7 @@ import os
 
 import click
 
-from flows.cli import admin, audit, case, partners, person, plan, staff
+from flows.cli import admin, audit, case, key, partners, person, plan, staff
 from flows.cli.context import RehabGroup
 
 
@@ -28,6 +28,7 @@ for command in (
     staff.staff,
     audit.audit,
     person.person,
+    key.key,
     admin.db,
     admin.up,
 ):
