@@ -55,9 +55,30 @@ def rotate(store: Store, *, now: datetime) -> dict[str, int]:
             now=now,
             detail={**done, "old_key_kept": keep_old},
         )
+    # A launch that read the old key before this began may have wrapped a data key with it
+    # since: sweep again until every key opens with the new one alone, then retire the old.
+    only_new = MultiFernet([Fernet(new)])
+    for _ in range(3):
+        if _straggler_rewrapped(store, only_new) == 0:
+            break
+    else:
+        keep_old = True
     write_keys(path, [new, *old] if keep_old else [new])
     store.sealer.reload()
     return {**done, "old_key_kept": int(keep_old)}
+
+
+def _straggler_rewrapped(store: Store, only_new: MultiFernet) -> int:
+    """Re-wrap the data keys that do not open with the new key alone; how many there were."""
+    count = 0
+    with store.session() as session:
+        for row in session.scalars(select(CaseRow).where(CaseRow.data_key_wrapped.is_not(None))):
+            try:
+                only_new.decrypt(row.data_key_wrapped or b"")
+            except InvalidToken:
+                row.data_key_wrapped = store.sealer.rewrap(row.data_key_wrapped or b"")
+                count += 1
+    return count
 
 
 def _old_notes_need(session: Session, old: MultiFernet) -> bool:

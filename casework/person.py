@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from casework.services import guard
+from casework.services import guard, record_refusal
 from casework.store.db import Store
-from casework.store.repository import audit, get_case_row, read_person, set_person
+from casework.store.repository import audit, current_plan, get_case_row, read_person, set_person
 from plans.directories import Directories
-from plans.errors import ReasonNamesPerson
+from plans.errors import PersonNamed, ReasonNamesPerson
 from plans.model import Person
-from plans.screening import names_person
+from plans.screening import names_person, screen
 
 
 def _fields(person: Person | None) -> list[str]:
@@ -36,6 +36,9 @@ def store_person(
         _check(store, directories, code=code, by=by, doing="set the person's data", now=now)
     with store.session() as session:
         row = get_case_row(session, code=code)
+        named = screen(current_plan(row), person)
+        if named:  # what partners and Prefect already see must not name her
+            raise PersonNamed(code, named[0])
         set_person(row=row, sealer=store.sealer, person=person)
         audit(
             session,
@@ -56,10 +59,18 @@ def show_person(
     if by is not None:
         _check(store, directories, code=code, by=by, doing="read the person's data", now=now)
     with store.session() as session:
-        row = get_case_row(session, code=code)
-        person = read_person(store.sealer, row)
-        if person is not None and names_person(reason, person):
-            raise ReasonNamesPerson(code)
+        person = read_person(store.sealer, get_case_row(session, code=code))
+    if person is not None and names_person(reason, person):
+        record_refusal(
+            store,
+            code=code,
+            by=by or "operator",
+            doing="read the person's data",
+            why="reason-names-person",
+            now=now,
+        )
+        raise ReasonNamesPerson(code)
+    with store.session() as session:
         audit(
             session,
             sealer=store.sealer,

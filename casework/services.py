@@ -124,6 +124,25 @@ def launch(
 ) -> Outcome:
     """Record a new plan (or relaunch an ended case as a new episode)."""
     supervisor = directories.supervisor_of(plan) or ""
+    with store.session() as session:
+        known = find_case_row(session, code=plan.case)
+        stored = None if known is None else (known.manager, known.supervisor)
+    if stored is not None:
+        # A relaunch is the case's own: judged by the roles it has, not those the file names;
+        # naming other people takes its supervisor (or a director).
+        guard(
+            store,
+            directories,
+            by=by,
+            power="act" if stored == (plan.manager, supervisor) else "approve",
+            doing="relaunch the case"
+            if stored == (plan.manager, supervisor)
+            else "relaunch the case with another manager or supervisor",
+            code=plan.case,
+            manager=stored[0],
+            supervisor=stored[1],
+            now=now,
+        )
     guard(
         store,
         directories,
@@ -290,8 +309,6 @@ def _by_person(
         row = get_case_row(session, code=code)
         manager, supervisor = row.manager, row.supervisor
         person = read_person(store.sealer, row)
-    if note is not None and person is not None and names_person(note, person):
-        raise PersonNamed(code, "the note")
     guard(
         store,
         directories,
@@ -303,6 +320,10 @@ def _by_person(
         supervisor=supervisor,
         now=now,
     )
+
+    if note is not None and person is not None and names_person(note, person):
+        record_refusal(store, code=code, by=by, doing=doing, why="note-names-person", now=now)
+        raise PersonNamed(code, "the note")
 
     def record(session: Session, row: CaseRow, events: list[Event]) -> None:
         make_due(row=row, at=now)
@@ -548,13 +569,17 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
             set_person(row=row, sealer=store.sealer, person=plan.person)
         return events
 
+    with store.session() as session:
+        row = get_case_row(session, code=plan.case)
+        same_people = (row.manager, row.supervisor) == (plan.manager, supervisor)
     return _by_person(
         store,
         directories,
         plan.case,
         by=by,
-        power="act",
-        doing="amend the plan",
+        # Who manages or supervises a case is changed only by its supervisor or a director.
+        power="act" if same_people else "approve",
+        doing="amend the plan" if same_people else "change who manages or supervises the case",
         action="amend",
         now=now,
         apply=apply,

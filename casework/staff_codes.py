@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from typing import Any, cast
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import CursorResult, or_, select, update
 
 from casework.store.db import Store
 from casework.store.repository import audit
@@ -78,7 +79,17 @@ def _use(store: Store, *, staff: str, code: str, now: datetime) -> str | None:
         matched = [s for s in steps if hmac.compare_digest(totp.generate_otp(s), code)]
         if not matched:
             return "wrong or expired"
-        if row.last_step is not None and matched[-1] <= row.last_step:
-            return "already used"
-        row.last_step = matched[-1]
-        return None
+        step = matched[-1]
+        # Claimed by a conditional write, not a read-then-write: two runs checking one code
+        # at the same moment (SQLite has no row locks) cannot both win.
+        claimed = session.execute(
+            update(StaffCodeRow)
+            .where(
+                StaffCodeRow.staff_id == staff,
+                or_(StaffCodeRow.last_step.is_(None), StaffCodeRow.last_step < step),
+            )
+            .values(last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        won = cast(CursorResult[Any], claimed).rowcount == 1  # an UPDATE's result has one
+        return None if won else "already used"

@@ -166,9 +166,12 @@ def amend(case: Case, plan: Plan, now: datetime, *, revision: int) -> list[Event
         raise PlanOfAnotherCase(case.code, plan.case)
     before = {s.id: s for s in case.plan.steps}
     for step in plan.steps:
-        if before.get(step.id) == step:
+        old = before.get(step.id)
+        if old == step:
             continue
-        for scope in step.consent:
+        # A changed step is refused for a scope it needs now or needed before: dropping a
+        # refused scope from a step's `consent` would route around the refusal.
+        for scope in dict.fromkeys([*step.consent, *(old.consent if old else [])]):
             decided = case.consents.get(scope)
             if decided is not None and decided.status != "given":
                 raise ConsentNotGiven(case.code, step.id, scope, decided.status)
@@ -194,7 +197,11 @@ def amend(case: Case, plan: Plan, now: datetime, *, revision: int) -> list[Event
             step.id
             for step in plan.steps
             if case.steps[step.id].state in ("pending", "awaiting-consent")
-            and (step.id not in before or before[step.id].partner != step.partner)
+            and (
+                step.id not in before
+                or before[step.id].partner != step.partner
+                or not set(before[step.id].consent) <= set(step.consent)  # asks for less
+            )
         ]
         for step_id in waiting:
             case.steps[step_id].needs_approval = True

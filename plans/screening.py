@@ -64,30 +64,44 @@ def fold(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text))
 
 
-def _needles(person: Person) -> tuple[list[str], list[str]]:
-    """(words, digit runs) that would point at the person."""
+def _stem(word: str) -> str:
+    """A name without its ending, so its declined forms match too (Мария: Марии, Марию;
+    Иванова: Ивановой): the last two letters of a long name, the last of a shorter one."""
+    if len(word) >= 6:
+        return word[:-2]
+    return word[:-1] if len(word) >= 5 else word
+
+
+def _needles(person: Person) -> tuple[list[str], list[str], list[str]]:
+    """(name stems matched as word starts, contact words matched whole, digit runs)."""
+    stems = [_stem(w) for w in fold(person.name or "").split() if len(w) >= MIN_NAME]
+    contact = person.contact or ""
+    # An address's mailbox names someone; its domain (mail.example, gmail.com) does not.
+    mailboxes = re.findall(r"([^\s@,;]+)@", contact)
+    rest = re.sub(r"\S+@\S+", " ", contact)
     words = [
         w
-        for part in (person.name, person.contact)
-        if part
+        for part in (*mailboxes, rest)
         for w in fold(part).split()
-        if len(w) >= MIN_NAME and not w.isdigit()
+        if len(w) >= MIN_NAME + 1 and not w.isdigit()
     ]
+    words += [fold(m) for m in mailboxes if fold(m)]
     digits = [
-        d
-        for d in re.findall(r"\d+", re.sub(r"[\s\-().]", "", person.contact or ""))
-        if len(d) >= MIN_DIGITS
+        d for d in re.findall(r"\d+", re.sub(r"[\s\-().]", "", contact)) if len(d) >= MIN_DIGITS
     ]
-    return words, digits
+    return stems, words, digits
 
 
 def names_person(text: str, person: Person) -> bool:
-    """True if `text` holds a word of the person's name or contact, or their number."""
-    words, digits = _needles(person)
+    """True if `text` holds a word starting like a part of the person's name (any case
+    ending), a word of their contact, or their number."""
+    stems, words, digits = _needles(person)
     folded = f" {fold(text)} "
     plain_digits = re.sub(r"\D", "", text)
-    return any(f" {w} " in folded for w in words) or any(
-        d in plain_digits or d[-MIN_DIGITS - 2 :] in plain_digits for d in digits
+    return (
+        any(f" {s}" in folded for s in stems)
+        or any(f" {w} " in folded for w in words)
+        or any(d in plain_digits or d[-MIN_DIGITS - 2 :] in plain_digits for d in digits)
     )
 
 

@@ -176,3 +176,27 @@ def test_a_refusal_names_who_may(store: Store, staffed: Directories) -> None:
         "'cm2' may not record a check-in on case BC-ROLE-X: its case manager (cm), its "
         "supervisor (sup) or a director may"
     )
+
+
+def test_a_relaunch_is_judged_by_the_cases_own_roles_not_the_files(
+    store: Store, staffed: Directories
+) -> None:
+    opened(store, staffed, "BC-TAKE-1")
+    services.breach(store, staffed, code="BC-TAKE-1", rule="sobriety", by="cm", now=T0 + 11 * S)
+    mine = plan("BC-TAKE-1").model_copy(update={"supervisor": "sup2"})
+    with pytest.raises(NotAllowed, match="relaunch the case with another manager or supervisor"):
+        services.launch(
+            store, staffed, plan=mine, by="sup2", now=T0 + 12 * S, approval_required=False
+        )
+    assert queries.case_status(store, code="BC-TAKE-1")["state"] == "terminated"
+
+
+def test_only_the_supervisor_changes_who_supervises_a_case(
+    store: Store, staffed: Directories
+) -> None:
+    opened(store, staffed, "BC-SUP-1")
+    other = plan("BC-SUP-1").model_copy(update={"supervisor": "sup2"})
+    with pytest.raises(NotAllowed, match="change who manages or supervises the case"):
+        services.amend(store, staffed, plan=other, by="cm", now=T0 + 11 * S)
+    services.amend(store, staffed, plan=other, by="sup", now=T0 + 12 * S)
+    assert queries.case_status(store, code="BC-SUP-1")["supervisor"] == "sup2"

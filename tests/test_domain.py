@@ -287,3 +287,14 @@ def test_events_say_what_happened_in_ids_and_numbers_for_logs_and_audit_rows() -
     assert missed.facts() == {"step": "a", "occurrence": 0, "streak": 1}
     assert missed.line() == "check-in-missed a (streak=1)"
     assert ConsentNeeded(T0, "a", ("medical", "legal")).line() == "consent-needed a (medical,legal)"
+
+
+def test_dropping_a_refused_scope_from_a_step_does_not_route_around_the_refusal() -> None:
+    case = active(make_plan(step("exam", consent=["medical"], start="1h"), step("b")))
+    advance(case, T0)
+    transitions.decide_consent(case, ["medical"], "refused", T0 + S)
+    assert case.steps["exam"].state == "pending"
+    without = make_plan(step("exam", start="1h"), step("b"))  # the same step, asking for less
+    with pytest.raises(ConsentNotGiven) as refused:
+        transitions.amend(case, without, T0 + 2 * S, revision=2)
+    assert (refused.value.step, refused.value.scope) == ("exam", "medical")

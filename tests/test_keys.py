@@ -19,8 +19,8 @@ from plans.errors import WrongSecretKey
 from plans.model import Person, Plan
 from tests.conftest import T0
 
-ONE = Person.model_validate({"name": "Case One Person", "contact": "one@example.org"})
-TWO = Person.model_validate({"name": "Case Two Person", "contact": "two@example.org"})
+ONE = Person.model_validate({"name": "Olga Sidorova", "contact": "olga.s@mail.example"})
+TWO = Person.model_validate({"name": "Irina Petrova", "contact": "irina.p@mail.example"})
 
 
 def two_cases(store: Store, directories: Directories, plan: Plan) -> None:

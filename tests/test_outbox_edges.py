@@ -125,7 +125,7 @@ def test_an_amended_supervisor_is_asked_to_approve_and_told_from_then_on(
             "supervisor": "boss2",
         }
     )
-    services.amend(store, dirs, plan=amended, by="cm", now=T0 + M)
+    services.amend(store, dirs, plan=amended, by="boss", now=T0 + M)
     assert queries.case_status(store, code="BC-MSG-1")["supervisor"] == "boss2"
     send(store, dirs, T0 + M)
     assert [m.subject for m in smtp.to("deputy@ngo.example")] == [asked]

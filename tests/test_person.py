@@ -234,3 +234,17 @@ def test_status_and_list_never_carry_personal_data(store: Store, directories: Di
         person_data.show_person(
             store, directories, code=plan.case, reason="Alesia asked", by=None, now=T0
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Приют для Марии Ивановой", True),  # declined forms of her name
+        ("Meeting with Ivanovoi's lawyer", True),
+        ("Organise documents at mail.example", False),  # her address's domain names no one
+        ("Marina boat trip", True),  # a cautious refusal: it starts like her first name
+    ],
+)
+def test_declined_names_are_caught_and_address_domains_are_not(text: str, named: bool) -> None:
+    person = Person.model_validate({"name": "Мария Иванова", "contact": "maria.i@mail.example"})
+    assert names_person(text, person) is named

@@ -115,3 +115,22 @@ def test_staff_enrol_prints_a_uri_and_a_qr_code_and_json_on_request(tmp_path: Pa
     data = json.loads(as_json.stdout)
     assert data["staff"] == "l-istomova" and data["uri"].startswith("otpauth://totp/")
     assert unknown.exit_code == 1 and "unknown staff id 'ghost'" in unknown.stderr
+
+
+def test_one_code_sent_twice_at_the_same_moment_is_accepted_once(
+    store: Store, directories: Directories
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  # this test alone
+
+    code = enrolled(store, directories).at(T0)
+
+    def attempt(_: int) -> str:
+        try:
+            check(store, code)
+        except CodeRefused as exc:
+            return exc.why
+        return "accepted"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = sorted(pool.map(attempt, range(8)))
+    assert results == ["accepted"] + ["already used"] * 7

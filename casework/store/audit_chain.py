@@ -124,6 +124,12 @@ def verify(session: Session) -> Verdict:
             return Verdict(count, row.id, f"row {row.id} was changed after it was written")
         expected, last_id = row.row_hash, row.id
     head = session.get(StoreMeta, HEAD)
+    if head is None and count:
+        return Verdict(
+            count,
+            None,
+            "the chain's last hash is gone: rows were cut off the end or the log was rewritten",
+        )
     if head is not None and head.value.decode() != expected:
         return Verdict(
             count,

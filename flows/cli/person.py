@@ -13,7 +13,14 @@ from casework import person as person_data
 from flows.cli.context import Context, emit, pass_ctx
 from plans.errors import InvalidFile
 from plans.loading import parse_model, read_yaml
-from plans.model import Person
+from plans.model import Person, Strict
+
+
+class PersonBlock(Strict):
+    """The person as `person set` reads it: a plan's `person` block on its own."""
+
+    person: Person
+
 
 by_option = click.option(
     "--by", help="Staff id the operator acts for (their role must allow it; default: none)."
@@ -53,11 +60,12 @@ def person_set(ctx: Context, code: str, by: str | None, as_json: bool) -> None:
     exploitation), or prompts at a terminal. It replaces what was there."""
     app = ctx.app
     raw = _prompted() if sys.stdin.isatty() else (read_yaml("<stdin>", sys.stdin.read()))
-    model, issues = parse_model(Person, raw, "<stdin>")
-    if model is None:
+    # Parsed as a plan's `person` block, so an error names the field and never its value.
+    holder, issues = parse_model(PersonBlock, {"person": raw}, "<stdin>")
+    if holder is None:
         raise InvalidFile(issues)
     person_data.store_person(
-        app.store, app.directories, code=code, person=model, by=by, now=app.now()
+        app.store, app.directories, code=code, person=holder.person, by=by, now=app.now()
     )
     if as_json:
         emit({"case": code, "person": "sealed"})

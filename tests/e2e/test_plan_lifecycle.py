@@ -91,7 +91,7 @@ def test_a_plan_runs_through_approval_consent_dependencies_and_check_ins(rehab: 
         "n-zdolnik",
         "--note",
         "-",
-        stdin=f"{PERSON['name']} said no",
+        stdin="She said no after a long talk about her parents in Pinsk",
     )
     assert refused.stderr == "" and refused.stdout.startswith(f"{code}: consent refused")
     wait_for(lambda: rehab.steps(code)["legal"] == "skipped", timeout=60, what="legal skipped")

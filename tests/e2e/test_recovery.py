@@ -64,7 +64,7 @@ def own_engine(tmp_path: Path, smtp: SmtpServer) -> Iterator[Rehab]:
         REHAB_SEND_RETRY_BASE="1s",
         **smtp_directories(smtp, tmp_path),
     )
-    engine.home.mkdir()
+    engine.home.mkdir(mode=0o700)  # rehab refuses a home that others may read
     try:
         yield engine
     finally:

@@ -69,7 +69,7 @@ def policy_recorded(engine: Rehab) -> bool:
 
 def engine_at(tmp_path: Path, name: str, server: PrefectServer, store: str) -> Rehab:
     home = tmp_path / name
-    home.mkdir()
+    home.mkdir(mode=0o700)  # rehab refuses a home that others may read
     return Rehab(
         home,
         server,
