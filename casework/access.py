@@ -28,6 +28,14 @@ def deciders(directories: Directories, *, power: Power, manager: str, supervisor
     ]
 
 
+def authorize_director(directories: Directories, *, by: str, action: str, code: str) -> None:
+    """Refuse `by` unless a director: only a director orders a case erased."""
+    if by not in directories.staff.staff:
+        raise UnknownStaff(by, directories.staff_file, list(directories.staff.staff))
+    if directories.staff.staff[by].role != "director":
+        raise NotAllowed(by, action, code, "a director")
+
+
 def authorize(
     directories: Directories,
     *,

@@ -39,7 +39,14 @@ from casework.store.repository import (
 )
 from casework.store.tables import CaseRow
 from plans.directories import Directories
-from plans.errors import CaseAlreadyActive, Conflict, NotAllowed, PersonNamed, UnknownStaff
+from plans.errors import (
+    CaseAlreadyActive,
+    CasePurged,
+    Conflict,
+    NotAllowed,
+    PersonNamed,
+    UnknownStaff,
+)
 from plans.model import Person, Plan
 from plans.screening import names_person, screen
 
@@ -126,6 +133,8 @@ def launch(
     supervisor = directories.supervisor_of(plan) or ""
     with store.session() as session:
         known = find_case_row(session, code=plan.case)
+        if known is not None and known.purged_at is not None:
+            raise CasePurged(plan.case, f"{known.purged_at:%Y-%m-%d}")
         stored = None if known is None else (known.manager, known.supervisor)
     if stored is not None:
         # A relaunch is the case's own: judged by the roles it has, not those the file names;
@@ -156,6 +165,8 @@ def launch(
     )
     with _transaction(store, plan.case) as session:
         row = find_case_row(session, code=plan.case)
+        if row is not None and row.purged_at is not None:
+            raise CasePurged(plan.case, f"{row.purged_at:%Y-%m-%d}")
         relaunch_of = None if row is None else row.state
         if row is not None and relaunch_of not in ("completed", "cancelled", "terminated"):
             raise CaseAlreadyActive(plan.case, row.state)

@@ -65,6 +65,9 @@ def run_clock(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             done = tick(app)
+            purged = tending.purge_past_retention(app)
+            if purged:
+                done["purged"] += len(purged)
             if done:
                 log.info("clock: %s", dict(done))
         except Exception:  # e.g. the server restarting: try again next tick

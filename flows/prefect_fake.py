@@ -74,3 +74,12 @@ class RecordingPrefect:
             self.states[flow_run_id] = "running"
             return "resumed"
         return state
+
+    def delete_case(self, code: str) -> int:
+        """Forget the case's runs."""
+        self._call("delete_case", code)
+        gone = [r for r, name in self.runs.items() if name == code or name.startswith(f"{code} · ")]
+        for run_id in gone:
+            del self.runs[run_id]
+            self.published.pop(run_id, None)
+        return len(gone)

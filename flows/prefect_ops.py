@@ -9,11 +9,18 @@ from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate, LogCreate
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterName,
+)
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled, Completed, Scheduled, Suspended
 
 from casework.decisions import Decision
+from flows.artifacts import artifact_key
 
 PLAN_DEPLOYMENT = "rehabilitation-plan/rehabilitation-plan"
 DECISION_DEPLOYMENT = "decision/decision"
@@ -143,6 +150,35 @@ def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
         return str(state.type.value).lower()
 
 
+def delete_case(code: str) -> int:
+    """Delete the case's flow runs (named by its code; Prefect deletes their logs with them)
+    and every version of its artifacts; returns how many runs there were."""
+    page = 200  # the API's largest page
+    deleted = 0
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = [
+                r
+                for r in client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=code)),
+                    limit=page,
+                )
+                if r.name == code or r.name.startswith(f"{code} · ")
+            ]
+            for run in runs:
+                client.delete_flow_run(run.id)
+            deleted += len(runs)
+            if not runs:
+                break
+        keys = [artifact_key(code), f"{artifact_key(code)}-progress"]
+        while versions := client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)), limit=page
+        ):
+            for artifact in versions:
+                client.delete_artifact(artifact.id)
+    return deleted
+
+
 class PrefectApi:
     """The real Prefect side: the functions above, through the API at PREFECT_API_URL."""
 
@@ -176,3 +212,7 @@ class PrefectApi:
     def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
         """See `wake_run`."""
         return wake_run(flow_run_id, stale_after=stale_after, resume=resume)
+
+    def delete_case(self, code: str) -> int:
+        """See `delete_case`."""
+        return delete_case(code)

@@ -41,3 +41,8 @@ class PrefectSide(Protocol):
     def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
         """Make a plan run execute if it must; returns its state, or what was done."""
         ...
+
+    def delete_case(self, code: str) -> int:
+        """Delete every flow run of the case (plan and decisions, all episodes), with their
+        artifacts and logs; returns how many runs there were."""
+        ...

@@ -4,6 +4,7 @@ its flow run. The run executes only to end (and after a crash); see docs/archite
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from casework import decisions, queries, services
@@ -105,3 +106,34 @@ def tend_decisions(app: App, *, code: str, open_new: bool) -> list[str]:
 def tend_case(app: App, code: str) -> str:
     """Reconcile one case and follow it up in Prefect; returns the plan run's state."""
     return follow_up(app, reconcile(app, code))
+
+
+def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
+    """Erase a case in the store (a director's order), then its runs, artifacts and logs in
+    Prefect; returns how many runs were deleted. Run again, it finishes what Prefect left."""
+    from casework import purge  # noqa: PLC0415  # only for erasure
+    from plans.errors import CasePurged  # noqa: PLC0415
+
+    with suppress(CasePurged):  # erased in the store already: Prefect's side may be left
+        purge.purge(app.store, app.directories, code=code, reason=reason, by=by, now=app.now())
+    return app.prefect.delete_case(code)
+
+
+def purge_past_retention(app: App) -> list[str]:
+    """Erase every ended case past the programme's retention period (the clock's pass)."""
+    from casework import purge  # noqa: PLC0415  # only for erasure
+
+    done = []
+    for code in purge.past_retention(app.store, app.directories, now=app.now()):
+        retention = app.directories.staff.retention
+        purge.purge(
+            app.store,
+            None,
+            code=code,
+            reason=f"retention period ({retention}) over",
+            by=purge.RETENTION_ACTOR,
+            now=app.now(),
+        )
+        app.prefect.delete_case(code)
+        done.append(code)
+    return done

@@ -224,6 +224,28 @@ class CaseNotFound(RehabError):
         super().__init__(f"no case {code} in the case store; `rehab plan list` shows the cases")
 
 
+class CasePurged(RehabError):
+    """The case was erased: nothing of it opens, and its code is not used again."""
+
+    def __init__(self, code: str, when: str) -> None:
+        self.code, self.when = code, when
+        super().__init__(
+            f"case {code} was purged on {when}: its code is not used again; give "
+            "a new case a new code"
+        )
+
+
+class CaseStillOpen(RehabError):
+    """Only an ended case is purged."""
+
+    def __init__(self, code: str, state: str) -> None:
+        self.code, self.state = code, state
+        super().__init__(
+            f"case {code} is {state}: end it first (`rehab consent withdraw {code} "
+            "--all`), then purge it"
+        )
+
+
 class CaseAlreadyActive(RehabError):
     """A launch of a case whose plan is still running."""
 

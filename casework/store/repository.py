@@ -23,7 +23,7 @@ from casework.store.tables import (
     PlanRevisionRow,
     StepRow,
 )
-from plans.errors import CaseNotFound
+from plans.errors import CaseNotFound, CasePurged
 from plans.model import Person, Plan, Step
 
 
@@ -41,10 +41,13 @@ def find_case_row(session: Session, *, code: str) -> CaseRow | None:
 
 
 def get_case_row(session: Session, *, code: str) -> CaseRow:
-    """The case's row; CaseNotFound naming the code if there is none."""
+    """The case's row; CaseNotFound naming the code if there is none, CasePurged if it was
+    erased."""
     row = find_case_row(session, code=code)
     if row is None:
         raise CaseNotFound(code)
+    if row.purged_at is not None:
+        raise CasePurged(code, f"{row.purged_at:%Y-%m-%d}")
     return row
 
 

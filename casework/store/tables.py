@@ -80,6 +80,7 @@ class CaseRow(Base):
     # The case's own data key, wrapped by the master key: its person and notes are sealed
     # with it (None for a case sealed before cases had data keys, until it is written again).
     data_key_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    purged_at: Mapped[datetime | None]  # erased: its person, notes and data key destroyed
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     wake_at: Mapped[datetime | None] = mapped_column(index=True)
     wakes: Mapped[int] = mapped_column(default=0)

@@ -8,7 +8,7 @@ import os
 
 import click
 
-from flows.cli import admin, audit, case, key, partners, person, plan, staff
+from flows.cli import admin, audit, case, case_admin, key, partners, person, plan, staff
 from flows.cli.context import RehabGroup
 
 
@@ -29,6 +29,7 @@ for command in (
     audit.audit,
     person.person,
     key.key,
+    case_admin.case_group,
     admin.db,
     admin.up,
 ):

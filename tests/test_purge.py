@@ -1,0 +1,148 @@
+"""Erasure (security.md rule 9): a director's order or the retention period destroys a closed
+case's person, notes and data key in the store, withdraws its messages, deletes its Prefect
+runs, and leaves a tombstone in the audit log; the code is never launched again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from casework import audit_log, services
+from casework.person import store_person
+from casework.store.repository import find_case_row, read_person
+from casework.store.tables import AuditRow, OutboxRow
+from flows import tending
+from flows.app import App
+from flows.prefect_fake import RecordingPrefect
+from flows.settings import Settings
+from plans.directories import Directories, StaffDirectory
+from plans.errors import CasePurged, CaseStillOpen, NotAllowed
+from plans.model import Person, Plan
+from tests.conftest import EXAMPLES, T0
+
+SHE = Person.model_validate({"name": "Olga Sidorova", "contact": "olga.s@mail.example"})
+HE = Person.model_validate({"name": "Pavel Novik", "contact": "pavel.n@mail.example"})
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = T0
+
+    def __call__(self):  # type: ignore[no-untyped-def]  # a paper clock
+        return self.at
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(tmp_path: Path, store_url: str, clock: Clock) -> Iterator[App]:
+    staff = (EXAMPLES / "staff.yaml").read_text() + (
+        "  d-director: {name: Director, role: director}\nretention: 30d\n"
+    )
+    (tmp_path / "staff.yaml").write_text(staff)
+    settings = Settings(home=tmp_path, database_url=store_url, staff_file=tmp_path / "staff.yaml")
+    engine = App(settings, prefect=RecordingPrefect(), clock=clock)
+    yield engine
+    engine.close()
+
+
+def launched(app: App, plan: Plan, code: str, person: Person) -> None:
+    p = plan.model_copy(update={"case": code, "person": None})
+    services.launch(
+        app.store, app.directories, plan=p, by="n-zdolnik", now=app.now(), approval_required=False
+    )
+    app.prefect.start_plan_run(code, 1, [])
+    store_person(app.store, app.directories, code=code, person=person, by=None, now=app.now())
+    services.record_consent(
+        app.store,
+        app.directories,
+        code=code,
+        scopes=["medical"],
+        status="given",
+        by="n-zdolnik",
+        now=app.now(),
+        note="agreed at the crisis room",
+    )
+
+
+def ended(app: App, code: str) -> None:
+    services.withdraw_all(app.store, app.directories, code=code, by="n-zdolnik", now=app.now())
+
+
+def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
+    app: App, example_plan: Plan
+) -> None:
+    launched(app, example_plan, "BC-GONE-1", SHE)
+    launched(app, example_plan, "BC-KEPT-1", HE)
+    ended(app, "BC-GONE-1")
+    prefect = app.prefect
+    assert isinstance(prefect, RecordingPrefect)
+    with pytest.raises(NotAllowed, match="a director may"):
+        tending.purge_case(app, "BC-GONE-1", reason="she asked", by="l-istomova")
+    assert (
+        tending.purge_case(app, "BC-GONE-1", reason="she asked to be erased", by="d-director") == 1
+    )
+    assert prefect.called("delete_case") == ["BC-GONE-1"]
+    assert "run-BC-GONE-1-1" not in prefect.runs and "run-BC-KEPT-1-1" in prefect.runs
+    with app.store.session() as session:
+        row = find_case_row(session, code="BC-GONE-1")
+        assert row is not None and row.person_sealed is None and row.data_key_wrapped is None
+        assert all(c.note_sealed is None for c in row.consents)
+        pending = session.scalars(
+            select(OutboxRow.status).where(
+                OutboxRow.case_code == "BC-GONE-1", OutboxRow.status == "pending"
+            )
+        ).all()
+        [tomb] = session.scalars(select(AuditRow).where(AuditRow.action == "case-purged")).all()
+    assert pending == []
+    assert (tomb.case_code, tomb.actor, tomb.detail["reason"]) == (
+        "BC-GONE-1",
+        "d-director",
+        "she asked to be erased",
+    )
+    assert audit_log.verify(app.store).ok
+    with pytest.raises(CasePurged):
+        services.launch(
+            app.store,
+            app.directories,
+            plan=example_plan.model_copy(update={"case": "BC-GONE-1", "person": None}),
+            by="n-zdolnik",
+            now=app.now(),
+            approval_required=False,
+        )
+    with app.store.session() as session:  # the other case is untouched
+        assert read_person(app.store.sealer, find_case_row(session, code="BC-KEPT-1")) == HE
+
+
+def test_an_open_case_is_not_purged(app: App, example_plan: Plan) -> None:
+    launched(app, example_plan, "BC-OPEN-1", SHE)
+    with pytest.raises(CaseStillOpen, match="end it first"):
+        tending.purge_case(app, "BC-OPEN-1", reason="asked", by="d-director")
+
+
+def test_the_clock_purges_closed_cases_past_retention_and_no_others(
+    app: App, example_plan: Plan, clock: Clock
+) -> None:
+    launched(app, example_plan, "BC-OLD-1", SHE)
+    launched(app, example_plan, "BC-LIVE-1", HE)
+    ended(app, "BC-OLD-1")
+    clock.at = T0 + timedelta(days=29)
+    assert tending.purge_past_retention(app) == []
+    clock.at = T0 + timedelta(days=31)
+    assert tending.purge_past_retention(app) == ["BC-OLD-1"]
+    assert tending.purge_past_retention(app) == [], "once"
+    with app.store.session() as session:
+        [tomb] = session.scalars(select(AuditRow).where(AuditRow.action == "case-purged")).all()
+    assert tomb.actor == "retention" and "30" in tomb.detail["reason"]
+
+
+def test_a_retention_period_is_part_of_the_staff_directory(directories: Directories) -> None:
+    staff = StaffDirectory.model_validate({**directories.staff.model_dump(), "retention": "1825d"})
+    assert staff.retention == timedelta(days=1825)
