@@ -9,6 +9,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -147,12 +148,11 @@ def _send_one(
             row.last_error = (
                 f"channels failed: {list(delivery.failed)}" if delivery.failed else None
             )
-            audit(
+            _record(
+                store,
                 session,
-                sealer=store.sealer,
-                case_code=row.case_code,
-                actor="outbox",
-                action="message-sent",
+                row,
+                "message-sent",
                 now=now,
                 detail={
                     "key": row.key,
@@ -172,6 +172,27 @@ def _send_one(
         )
 
 
+def _record(
+    store: Store,
+    session: Session,
+    row: OutboxRow,
+    action: str,
+    *,
+    now: datetime,
+    detail: dict[str, Any],
+) -> None:
+    """The outbox's audit row about one message (its key names it; never its text)."""
+    audit(
+        session,
+        sealer=store.sealer,
+        case_code=row.case_code,
+        actor="outbox",
+        action=action,
+        now=now,
+        detail=detail,
+    )
+
+
 def _failed(
     store: Store, session: Session, row: OutboxRow, now: datetime, *, policy: Policy, why: str
 ) -> str:
@@ -181,12 +202,11 @@ def _failed(
     if row.attempts >= policy.max_attempts:
         return _dead(store, session, row, now, why)
     row.status, row.next_attempt_at = "pending", now + policy.backoff(row.attempts)
-    audit(
+    _record(
+        store,
         session,
-        sealer=store.sealer,
-        case_code=row.case_code,
-        actor="outbox",
-        action="message-failed",
+        row,
+        "message-failed",
         now=now,
         detail={"key": row.key, "attempt": row.attempts, "why": why},
     )
@@ -211,15 +231,7 @@ def _release(store: Store, message_id: int, now: datetime, policy: Policy, why: 
 
 def _dead(store: Store, session: Session, row: OutboxRow, now: datetime, why: str) -> str:
     row.status, row.last_error = "dead", why
-    audit(
-        session,
-        sealer=store.sealer,
-        case_code=row.case_code,
-        actor="outbox",
-        action="message-dead",
-        now=now,
-        detail={"key": row.key, "why": why},
-    )
+    _record(store, session, row, "message-dead", now=now, detail={"key": row.key, "why": why})
     if row.kind != "message-dead":  # never a loop of notices about notices
         case = session.scalars(select(CaseRow).where(CaseRow.code == row.case_code)).one()
         queue_notices(
