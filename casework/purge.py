@@ -37,7 +37,6 @@ def purge(
         if person is not None and names_person(reason, person):
             raise ReasonNamesPerson(code)
         row.person_sealed = None
-        row.data_key_wrapped = None  # every note sealed with it, anywhere, is now noise
         for consent in row.consents:
             consent.note_sealed = None
         row.purged_at, row.wake_at = now, None
@@ -57,6 +56,8 @@ def purge(
             now=now,
             detail={"reason": reason, "messages_withdrawn": len(queued)},
         )
+    # After the commit: if this process dies first, the store's next opening destroys it.
+    store.sealer.destroy_case_keys([code])  # whatever was sealed with it, anywhere, is noise
 
 
 def past_retention(store: Store, directories: Directories, *, now: datetime) -> list[str]:

@@ -151,32 +151,29 @@ def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
 
 
 def delete_case(code: str) -> int:
-    """Delete the case's flow runs (named by its code; Prefect deletes their logs with them)
-    and every version of its artifacts; returns how many runs there were."""
+    """Delete the case's flow runs (named by its code) and every version of its artifacts;
+    returns how many runs there were. Their logs, which Prefect keeps apart, go with the
+    server's orphan sweep (`rehab up` runs it hourly)."""
     page = 200  # the API's largest page
-    deleted = 0
     with get_client(sync_client=True) as client:
-        while True:
-            runs = [
-                r
-                for r in client.read_flow_runs(
-                    flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=code)),
-                    limit=page,
-                )
-                if r.name == code or r.name.startswith(f"{code} · ")
-            ]
-            for run in runs:
-                client.delete_flow_run(run.id)
-            deleted += len(runs)
-            if not runs:
-                break
+        ours: list[UUID] = []
+        offset = 0
+        while batch := client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=code)),
+            limit=page,
+            offset=offset,
+        ):
+            ours += [r.id for r in batch if r.name == code or r.name.startswith(f"{code} · ")]
+            offset += len(batch)
+        for run_id in ours:
+            client.delete_flow_run(run_id)
         keys = [artifact_key(code), f"{artifact_key(code)}-progress"]
         while versions := client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)), limit=page
         ):
             for artifact in versions:
                 client.delete_artifact(artifact.id)
-    return deleted
+    return len(ours)
 
 
 class PrefectApi:

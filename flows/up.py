@@ -145,6 +145,10 @@ def server_environment(settings: Settings) -> dict[str, str]:
             "PREFECT_UI_API_URL": f"{public}/api",
             # No plan uses pause timeouts; scanning every paused run every 5 s costs for nothing.
             "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "300",
+            # Prefect keeps a deleted run's logs until its orphan sweep: a purged case's logs
+            # must go (security.md rule 9), so the sweep runs, hourly.
+            "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,orphans",
+            "PREFECT_SERVER_SERVICES_DB_VACUUM_ORPHAN_CLEANUP_LOOP_SECONDS": "3600",
         }
     )
     return env

@@ -235,6 +235,17 @@ class CasePurged(RehabError):
         )
 
 
+class CaseKeyDestroyed(RehabError):
+    """The case's data key was destroyed by a purge: no copy of its sealed data opens."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(
+            f"case {code} was purged: its data key is destroyed, so its sealed data opens "
+            "nowhere, in this copy of the store or any other"
+        )
+
+
 class CaseStillOpen(RehabError):
     """Only an ended case is purged."""
 

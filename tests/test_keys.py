@@ -35,14 +35,48 @@ def person_of(store: Store, code: str) -> Person | None:
         return read_person(store.sealer, get_case_row(session, code=code))
 
 
-def test_each_case_has_its_own_data_key(
+def keyring_lines(store: Store) -> list[bytes]:
+    return store.sealer.keyring.path.read_bytes().splitlines()
+
+
+def test_each_case_has_its_own_data_key_kept_beside_the_master_key_not_in_the_database(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     two_cases(store, directories, example_plan)
     with store.session() as session:
-        wrapped = session.scalars(select(CaseRow.data_key_wrapped)).all()
-    assert len(set(wrapped)) == 2 and all(wrapped)
+        assert session.scalars(select(CaseRow.data_key_wrapped)).all() == [None, None]
+    ring = store.sealer.keyring.path
+    assert ring.parent == store.sealer.key_file.parent and ring.stat().st_mode & 0o777 == 0o600
+    wrapped = {line.split()[1] for line in keyring_lines(store)}
+    assert len(wrapped) == 2
+    assert sorted(store.sealer.live_case_keys()) == ["BC-KEY-1", "BC-KEY-2"]
     assert person_of(store, "BC-KEY-1") == ONE and person_of(store, "BC-KEY-2") == TWO
+
+
+def test_a_store_that_kept_data_keys_in_the_database_moves_them_out_when_opened(
+    store_url: str, tmp_path: Path, directories: Directories, example_plan: Plan
+) -> None:
+    store = open_store(store_url, tmp_path / "secret.key")
+    try:
+        two_cases(store, directories, example_plan)
+        ring = store.sealer.keyring.path
+        lines = keyring_lines(store)
+        with store.session() as session:  # as rehab kept them before the keyring
+            for line in lines:
+                name, wrapped = line.split()
+                code = name.decode().split("/", 1)[1]
+                get_case_row(session, code=code).data_key_wrapped = wrapped
+        ring.unlink()
+    finally:
+        store.dispose()
+    reopened = open_store(store_url, tmp_path / "secret.key")
+    try:
+        with reopened.session() as session:
+            assert session.scalars(select(CaseRow.data_key_wrapped)).all() == [None, None]
+        assert sorted(keyring_lines(reopened)) == sorted(lines)
+        assert person_of(reopened, "BC-KEY-1") == ONE
+    finally:
+        reopened.dispose()
 
 
 def test_rotation_re_wraps_every_case_and_the_old_key_alone_no_longer_opens_the_store(
@@ -55,7 +89,12 @@ def test_rotation_re_wraps_every_case_and_the_old_key_alone_no_longer_opens_the_
         two_cases(store, directories, example_plan)
         old = key_file.read_bytes()
         done = keys.rotate(store, now=T0)
-        assert done == {"cases": 2, "cases_given_a_data_key": 0, "old_key_kept": 0}
+        assert done == {
+            "cases_given_a_data_key": 0,
+            "data_keys": 2,
+            "data_keys_rewrapped": 2,
+            "old_key_kept": 0,
+        }
         assert key_file.read_bytes() != old and len(key_file.read_bytes().split()) == 1
         assert key_file.stat().st_mode & 0o777 == 0o600
         assert person_of(engine, "BC-KEY-1") == ONE, "the running engine takes the new key"
@@ -77,12 +116,11 @@ def test_a_case_sealed_before_data_keys_gets_one_at_rotation(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     two_cases(store, directories, example_plan)
-    with store.session() as session:  # as an older rehab wrote it: under the master key
-        row = get_case_row(session, code="BC-KEY-1")
-        row.data_key_wrapped = None
-        row.person_sealed = store.sealer.seal(ONE.model_dump(mode="json"))
-    assert person_of(store, "BC-KEY-1") == ONE
-    assert keys.rotate(store, now=T0)["cases_given_a_data_key"] == 1
-    assert person_of(store, "BC-KEY-1") == ONE
+    ring = store.sealer.keyring.path  # as an older rehab wrote it: under the master key
+    ring.write_bytes(b"\n".join(x for x in keyring_lines(store) if b"BC-KEY-1" not in x) + b"\n")
     with store.session() as session:
-        assert get_case_row(session, code="BC-KEY-1").data_key_wrapped is not None
+        row = get_case_row(session, code="BC-KEY-1")
+        row.person_sealed = store.sealer.seal(ONE.model_dump(mode="json"))
+    assert person_of(store, "BC-KEY-1") == ONE and not store.sealer.has_case_key("BC-KEY-1")
+    assert keys.rotate(store, now=T0)["cases_given_a_data_key"] == 1
+    assert person_of(store, "BC-KEY-1") == ONE and store.sealer.has_case_key("BC-KEY-1")

@@ -4,15 +4,19 @@ runs, and leaves a tombstone in the audit log; the code is never launched again.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from casework import audit_log, services
 from casework.person import store_person
+from casework.store.db import open_store
 from casework.store.repository import find_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
 from flows import tending
@@ -20,7 +24,7 @@ from flows.app import App
 from flows.prefect_fake import RecordingPrefect
 from flows.settings import Settings
 from plans.directories import Directories, StaffDirectory
-from plans.errors import CasePurged, CaseStillOpen, NotAllowed
+from plans.errors import CaseKeyDestroyed, CasePurged, CaseStillOpen, NotAllowed
 from plans.model import Person, Plan
 from tests.conftest import EXAMPLES, T0
 
@@ -93,7 +97,8 @@ def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
     assert "run-BC-GONE-1-1" not in prefect.runs and "run-BC-KEPT-1-1" in prefect.runs
     with app.store.session() as session:
         row = find_case_row(session, code="BC-GONE-1")
-        assert row is not None and row.person_sealed is None and row.data_key_wrapped is None
+        assert row is not None and row.person_sealed is None
+        assert not app.store.sealer.has_case_key("BC-GONE-1")
         assert all(c.note_sealed is None for c in row.consents)
         pending = session.scalars(
             select(OutboxRow.status).where(
@@ -119,6 +124,77 @@ def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
         )
     with app.store.session() as session:  # the other case is untouched
         assert read_person(app.store.sealer, find_case_row(session, code="BC-KEPT-1")) == HE
+
+
+@contextmanager
+def copy_of(url: str) -> Iterator[str]:
+    """A copy of the whole database, as a backup taken now would hold it."""
+    if url.startswith("sqlite"):
+        path = Path(make_url(url).database or "")
+        copy = path.with_name("backup.db")
+        with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:
+            src.backup(dst)
+        yield f"sqlite:///{copy}"
+        return
+    name = f"{make_url(url).database}_backup"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"'))
+    admin.dispose()
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_a_backup_taken_before_a_purge_no_longer_opens_that_case_but_opens_the_others(
+    app: App, example_plan: Plan, store_url: str
+) -> None:
+    launched(app, example_plan, "BC-GONE-2", SHE)
+    launched(app, example_plan, "BC-KEPT-2", HE)
+    ended(app, "BC-GONE-2")
+    [gone_key] = [ln for ln in keyring(app) if b"/BC-GONE-2 " in ln]
+    app.store.dispose()  # PostgreSQL copies a database no one is connected to
+    with copy_of(store_url) as backup_url:
+        tending.purge_case(app, "BC-GONE-2", reason="she asked to be erased", by="d-director")
+        assert gone_key.split()[1] not in app.store.sealer.keyring.path.read_bytes()
+        backup = open_store(backup_url, app.settings.key_file)
+        try:
+            with backup.session() as session:
+                row = find_case_row(session, code="BC-GONE-2")
+                assert row is not None and row.person_sealed is not None, "the copy holds it"
+                with pytest.raises(CaseKeyDestroyed, match="BC-GONE-2 was purged"):
+                    read_person(backup.sealer, row)
+                [note] = [c.note_sealed for c in row.consents if c.note_sealed]
+                with pytest.raises(CaseKeyDestroyed):
+                    backup.sealer.open(note, case="BC-GONE-2")
+                assert read_person(backup.sealer, find_case_row(session, code="BC-KEPT-2")) == HE
+        finally:
+            backup.dispose()
+
+
+def keyring(app: App) -> list[bytes]:
+    return app.store.sealer.keyring.path.read_bytes().splitlines()
+
+
+def test_a_purge_cut_short_before_the_key_was_destroyed_is_finished_when_the_store_opens(
+    app: App, example_plan: Plan, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launched(app, example_plan, "BC-GONE-3", SHE)
+    ended(app, "BC-GONE-3")
+    monkeypatch.setattr(app.store.sealer, "destroy_case_keys", lambda codes: 0)  # the crash
+    tending.purge_case(app, "BC-GONE-3", reason="she asked to be erased", by="d-director")
+    assert app.store.sealer.has_case_key("BC-GONE-3")
+    monkeypatch.undo()
+    reopened = open_store(store_url, app.settings.key_file)
+    try:
+        assert not reopened.sealer.has_case_key("BC-GONE-3")
+        assert any(ln.endswith(b"/BC-GONE-3 -") for ln in keyring(app))
+    finally:
+        reopened.dispose()
 
 
 def test_an_open_case_is_not_purged(app: App, example_plan: Plan) -> None:

@@ -1,4 +1,5 @@
-"""Sealing personal data and notes at rest with Fernet; the key lives in a 0600 file."""
+"""Sealing personal data and notes at rest with Fernet: a master key in a 0600 file, and a
+data key per case in the keyring beside it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from casework.store.keyring import DESTROYED, Keyring
 from plans.errors import (
+    CaseKeyDestroyed,
     NotASecretKey,
     SecretKeyExposed,
     SecretKeyMissing,
@@ -62,12 +65,15 @@ def write_keys(path: Path, keys: list[bytes]) -> None:
 
 
 class Sealer:
-    """Envelope encryption: each case's data is sealed with its own data key, and the data key
-    is stored wrapped by the master key. Destroying a case's wrapped data key destroys every
-    copy of its data, backups included; a new master key only re-wraps the data keys."""
+    """Envelope encryption: each case's data is sealed with its own data key, kept wrapped by
+    the master key in the keyring beside the key file, never in the database. Destroying a
+    case's data key destroys every copy of its data, backups of the database included; a new
+    master key only re-wraps the data keys."""
 
-    def __init__(self, keys: list[bytes], key_file: Path) -> None:
+    def __init__(self, keys: list[bytes], key_file: Path, *, store_id: str) -> None:
         self._key_file = key_file
+        self._keyring = Keyring(keyring_path(key_file))
+        self._prefix = f"{store_id}/"
         self._use(keys)
 
     @property
@@ -75,22 +81,18 @@ class Sealer:
         """Where the master key(s) live."""
         return self._key_file
 
+    @property
+    def keyring(self) -> Keyring:
+        """Where the cases' data keys live."""
+        return self._keyring
+
     def _use(self, keys: list[bytes]) -> None:
+        self._current = Fernet(keys[0])  # wraps from now on; the others only open
         self._master = MultiFernet([Fernet(k) for k in keys])
 
     def reload(self) -> None:
         """Read the key file again: after a rotation, a running engine takes the new key."""
         self._use(load_or_create_key(self._key_file, may_create=False))
-
-    def _unwrap(self, token: bytes) -> bytes:
-        try:
-            return self._master.decrypt(token)
-        except InvalidToken:
-            self.reload()  # rotated meanwhile?
-            try:
-                return self._master.decrypt(token)
-            except InvalidToken:
-                raise WrongSecretKey(self._key_file, record=True) from None
 
     def check_value(self) -> bytes:
         """A token stored once, so a later wrong key is found at once, not as garbage."""
@@ -105,33 +107,103 @@ class Sealer:
         if not ok:
             raise WrongSecretKey(self._key_file)
 
-    def new_data_key(self) -> bytes:
-        """A fresh data key for one case, wrapped by the master key."""
-        return self._master.encrypt(Fernet.generate_key())
+    # -- the cases' data keys ------------------------------------------------------------
 
-    def rewrap(self, wrapped: bytes) -> bytes:
-        """The same data key, wrapped by the current (first) master key."""
-        return self._master.rotate(wrapped)
+    def ensure_case_key(self, code: str) -> None:
+        """Give the case a data key unless it has one; a purged case never gets one again."""
+        self._data_key(code, make=True)
 
-    def seal(self, data: Any, *, data_key: bytes | None = None) -> bytes:
-        """JSON-encode and encrypt: with the case's (wrapped) data key, else the master key
-        (for what belongs to no case, e.g. staff secrets)."""
-        plain = json.dumps(data, ensure_ascii=False).encode()
-        if data_key is None:
-            return self._master.encrypt(plain)
-        return Fernet(self._unwrap(data_key)).encrypt(plain)
+    def has_case_key(self, code: str) -> bool:
+        """Whether the case's data is sealed with a data key of its own (not the master key)."""
+        wrapped = self._keyring.get(self._prefix + code)
+        return wrapped is not None and wrapped != DESTROYED
 
-    def open(self, token: bytes, *, data_key: bytes | None = None) -> Any:
-        """Decrypt and JSON-decode; WrongSecretKey if the key does not fit. Data sealed before
-        cases had data keys opens with the master key."""
-        keys = ([Fernet(self._unwrap(data_key))] if data_key is not None else []) + [self._master]
-        for key in keys:
+    def adopt_case_key(self, code: str, wrapped: bytes) -> None:
+        """Move a data key kept in the database (as stores did before the keyring) here."""
+        self._keyring.add(self._prefix + code, lambda: wrapped)
+
+    def destroy_case_keys(self, codes: list[str]) -> int:
+        """Destroy these cases' data keys: whatever was sealed with them, wherever a copy of
+        it is, is noise from now on. Returns how many keys were destroyed."""
+        return self._keyring.destroy([self._prefix + c for c in codes])
+
+    def live_case_keys(self) -> list[str]:
+        """Codes of this store's cases whose data key exists."""
+        n = len(self._prefix)
+        return [
+            name[n:]
+            for name, wrapped in self._keyring.names(self._prefix).items()
+            if wrapped != DESTROYED
+        ]
+
+    def rewrap_case_keys(self, master: MultiFernet | None = None) -> int:
+        """Re-wrap every data key (of every store on this key file) that the given master
+        keys (default: the current first key alone) cannot open, under the current key."""
+        only = master or MultiFernet([self._current])
+
+        def rewrap(_name: str, wrapped: bytes) -> bytes:
             try:
-                return json.loads(key.decrypt(token))
+                only.decrypt(wrapped)
             except InvalidToken:
-                continue
+                return self._master.rotate(wrapped)
+            return wrapped
+
+        return self._keyring.rewrite(rewrap)
+
+    def _data_key(self, code: str, *, make: bool) -> Fernet | None:
+        name = self._prefix + code
+
+        def fresh() -> bytes:
+            return self._master.encrypt(Fernet.generate_key())
+
+        wrapped = self._keyring.add(name, fresh) if make else self._keyring.get(name)
+        if wrapped is None:
+            return None  # sealed before cases had data keys: the master key opens it
+        if wrapped == DESTROYED:
+            raise CaseKeyDestroyed(code)
+        try:
+            return Fernet(self._master.decrypt(wrapped))
+        except InvalidToken:
+            self.reload()  # rotated meanwhile: the key file and the keyring are both new
+            again = self._keyring.get(name) or b""
+            try:
+                return Fernet(self._master.decrypt(again))
+            except InvalidToken:
+                raise WrongSecretKey(self._key_file, record=True) from None
+
+    # -- sealing -------------------------------------------------------------------------
+
+    def rewrap(self, token: bytes) -> bytes:
+        """A token sealed with the master key, sealed again with the current (first) one."""
+        return self._master.rotate(token)
+
+    def seal(self, data: Any, *, case: str | None = None) -> bytes:
+        """JSON-encode and encrypt: with the case's data key (made now if it has none), else
+        the master key (for what belongs to no case, e.g. staff secrets)."""
+        plain = json.dumps(data, ensure_ascii=False).encode()
+        key = self._data_key(case, make=True) if case is not None else None
+        return (key or self._master).encrypt(plain)
+
+    def open(self, token: bytes, *, case: str | None = None) -> Any:
+        """Decrypt and JSON-decode; WrongSecretKey if the key does not fit, CaseKeyDestroyed
+        if the case was purged. Data sealed before cases had data keys opens with the master
+        key. A running engine whose key was rotated meanwhile reads the key file again."""
+        for attempt in range(2):
+            key = self._data_key(case, make=False) if case is not None else None
+            for candidate in ([key] if key is not None else []) + [self._master]:
+                try:
+                    return json.loads(candidate.decrypt(token))
+                except InvalidToken:
+                    continue
+            if attempt == 0:
+                self.reload()
         raise WrongSecretKey(self._key_file, record=True)
 
-    def seal_text(self, text: str | None, *, data_key: bytes | None = None) -> bytes | None:
+    def seal_text(self, text: str | None, *, case: str | None = None) -> bytes | None:
         """Seal a free-text note (it may name people); None stays None."""
-        return None if text is None else self.seal(text, data_key=data_key)
+        return None if text is None else self.seal(text, case=case)
+
+
+def keyring_path(key_file: Path) -> Path:
+    """The cases' data keys live beside the master key, on whatever mount that is."""
+    return key_file.with_name(key_file.name + ".case-keys")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,13 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from casework.store.crypto import Sealer, load_or_create_key
-from casework.store.tables import StoreMeta
+from casework.store.tables import CaseRow, StoreMeta
 from plans.errors import RehabError, StoreUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -84,6 +85,30 @@ def database_reason(exc: DBAPIError) -> str:
     return (lines[0] if lines else type(exc.orig).__name__)[:200]
 
 
+def _settle_case_keys(engine: Engine, sealer: Sealer) -> None:
+    """Finish what the keyring may have been left owing: move data keys still kept in the
+    database (as before the keyring) out of it, and destroy the keys of purged cases (a purge
+    interrupted between its transaction and the keyring)."""
+    with engine.begin() as conn:
+        kept = conn.execute(
+            select(CaseRow.code, CaseRow.data_key_wrapped).where(
+                CaseRow.data_key_wrapped.is_not(None)
+            )
+        ).all()
+        for code, wrapped in kept:
+            if wrapped is not None:  # written (and synced) there before it leaves here
+                sealer.adopt_case_key(code, wrapped)
+        if kept:
+            conn.execute(update(CaseRow).values(data_key_wrapped=None))
+    live = set(sealer.live_case_keys())
+    if live:
+        with engine.connect() as conn:
+            purged = conn.execute(select(CaseRow.code).where(CaseRow.purged_at.is_not(None)))
+            owed = [code for code in purged.scalars() if code in live]
+        if owed:
+            sealer.destroy_case_keys(owed)
+
+
 @dataclass
 class Store:
     """An open case store: where sessions come from, and how personal data is sealed."""
@@ -110,15 +135,18 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
         if current_revision(engine) != head_revision():
             upgrade(engine)
         with engine.begin() as conn:
-            check = conn.execute(
-                select(StoreMeta.value).where(StoreMeta.key == "key_check")
-            ).scalar()
+            meta = {k: v for k, v in conn.execute(select(StoreMeta.key, StoreMeta.value))}
+            check = meta.get("key_check")
             key = load_or_create_key(key_file, may_create=check is None)
-            sealer = Sealer(key, key_file)
+            store_id = meta.get("store_id") or secrets.token_hex(8).encode()
+            sealer = Sealer(key, key_file, store_id=store_id.decode())
             if check is None:
                 conn.execute(insert(StoreMeta).values(key="key_check", value=sealer.check_value()))
             else:
                 sealer.verify(check)
+            if "store_id" not in meta:
+                conn.execute(insert(StoreMeta).values(key="store_id", value=store_id))
+        _settle_case_keys(engine, sealer)
     except DBAPIError as exc:
         engine.dispose()
         raise StoreUnavailable(where(engine), database_reason(exc)) from exc

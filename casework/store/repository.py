@@ -155,7 +155,6 @@ def create_case_row(
         revision=1,
         start=case.start,
         approved_at=case.approved_at,
-        data_key_wrapped=sealer.new_data_key(),
         created_at=now,
         updated_at=now,
         revisions=[],
@@ -219,19 +218,10 @@ def record_flow_run(*, row: CaseRow, flow_run_id: str, now: datetime) -> None:
     row.flow_run_id, row.updated_at = flow_run_id, now
 
 
-def case_key(*, row: CaseRow, sealer: Sealer) -> bytes:
-    """The case's wrapped data key, made now if the case was sealed before it had one."""
-    if row.data_key_wrapped is None:
-        row.data_key_wrapped = sealer.new_data_key()
-    return row.data_key_wrapped
-
-
 def set_person(*, row: CaseRow, sealer: Sealer, person: Person | None) -> None:
     """The person's data, sealed with the case's data key (None: no data)."""
     row.person_sealed = (
-        None
-        if person is None
-        else sealer.seal(person.model_dump(mode="json"), data_key=case_key(row=row, sealer=sealer))
+        None if person is None else sealer.seal(person.model_dump(mode="json"), case=row.code)
     )
 
 
@@ -258,7 +248,7 @@ def read_person(sealer: Sealer, row: CaseRow) -> Person | None:
     """The person's data, decrypted (for the case manager's eyes only)."""
     if row.person_sealed is None:
         return None
-    return Person.model_validate(sealer.open(row.person_sealed, data_key=row.data_key_wrapped))
+    return Person.model_validate(sealer.open(row.person_sealed, case=row.code))
 
 
 def add_consent(
@@ -281,7 +271,7 @@ def add_consent(
             status=status,
             by=by,
             at=now,
-            note_sealed=sealer.seal_text(note, data_key=case_key(row=row, sealer=sealer)),
+            note_sealed=sealer.seal_text(note, case=row.code),
         )
     )
 
@@ -299,10 +289,6 @@ def audit(
 ) -> None:
     """Append who did what to which case, chained to the row before; a note is sealed with the
     case's data key, since it may name people."""
-    data_key = None
-    if note is not None and case_code is not None:
-        row = session.scalars(select(CaseRow).where(CaseRow.code == case_code)).one_or_none()
-        data_key = case_key(row=row, sealer=sealer) if row is not None else None
     audit_chain.append(
         session,
         AuditRow(
@@ -311,7 +297,7 @@ def audit(
             actor=actor,
             action=action,
             detail=detail or {},
-            note_sealed=sealer.seal_text(note, data_key=data_key),
+            note_sealed=sealer.seal_text(note, case=case_code),
         ),
     )
 

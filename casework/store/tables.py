@@ -77,8 +77,8 @@ class CaseRow(Base):
     approved_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(200))
     person_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # The case's own data key, wrapped by the master key: its person and notes are sealed
-    # with it (None for a case sealed before cases had data keys, until it is written again).
+    # Where stores before the keyring kept the case's wrapped data key; opening the store moves
+    # it to the keyring beside the master key (store/keyring.py) and leaves None here.
     data_key_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
     purged_at: Mapped[datetime | None]  # erased: its person, notes and data key destroyed
     flow_run_id: Mapped[str | None] = mapped_column(String(64))

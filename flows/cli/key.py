@@ -25,7 +25,7 @@ def key_rotate(ctx: Context, as_json: bool) -> None:
         emit(done)
     else:
         click.echo(
-            f"a new master key wraps the data keys of {done['cases']} cases; "
+            f"a new master key wraps the data keys of {done['data_keys']} cases; "
             + (
                 "the old key is kept, for notes written before cases had data keys; "
                 if done["old_key_kept"]

@@ -74,6 +74,9 @@ class PrefectServer:
             PREFECT_SERVER_UI_ENABLED="false",
             PREFECT_SERVER_API_AUTH_STRING=AUTH,
             PREFECT_SERVER_CSRF_PROTECTION_ENABLED="true",
+            # As `rehab up` sets it, the orphan sweep oftener: a purged case's logs go soon.
+            PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED="events,orphans",
+            PREFECT_SERVER_SERVICES_DB_VACUUM_ORPHAN_CLEANUP_LOOP_SECONDS="5",
             **self.extra_env,
         )
         log = (self.home / "server.log").open("ab")
@@ -192,11 +195,15 @@ class Rehab:
         return [int(p) for p in out.split()]
 
     def rehab(
-        self, *args: str, ok: bool = True, stdin: str | None = None
+        self,
+        *args: str,
+        ok: bool = True,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [sys.executable, "-m", "flows", *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             input=stdin if stdin is not None else "",
             capture_output=True,
             text=True,
