@@ -43,6 +43,6 @@ class PrefectSide(Protocol):
         ...
 
     def delete_case(self, code: str) -> int:
-        """Delete every flow run of the case (plan and decisions, all episodes), with their
-        artifacts and logs; returns how many runs there were."""
+        """Delete every flow run of the case (plan and decisions, all episodes) and their
+        artifacts (the server sweeps their logs); returns how many runs there were."""
         ...

@@ -109,8 +109,9 @@ def tend_case(app: App, code: str) -> str:
 
 
 def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
-    """Erase a case in the store (a director's order), then its runs, artifacts and logs in
-    Prefect; returns how many runs were deleted. Run again, it finishes what Prefect left."""
+    """Erase a case in the store (a director's order), then its runs and artifacts in
+    Prefect (the server sweeps their logs); returns how many runs were deleted. Run again,
+    it finishes what Prefect left."""
     from casework import purge  # noqa: PLC0415  # only for erasure
     from plans.errors import CasePurged  # noqa: PLC0415
 

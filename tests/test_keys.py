@@ -15,7 +15,7 @@ from casework.store.db import Store, open_store
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import CaseRow
 from plans.directories import Directories
-from plans.errors import WrongSecretKey
+from plans.errors import SecretKeyExposed, WrongSecretKey
 from plans.model import Person, Plan
 from tests.conftest import T0
 
@@ -124,3 +124,12 @@ def test_a_case_sealed_before_data_keys_gets_one_at_rotation(
     assert person_of(store, "BC-KEY-1") == ONE and not store.sealer.has_case_key("BC-KEY-1")
     assert keys.rotate(store, now=T0)["cases_given_a_data_key"] == 1
     assert person_of(store, "BC-KEY-1") == ONE and store.sealer.has_case_key("BC-KEY-1")
+
+
+def test_a_keyring_others_may_read_is_refused_in_one_line(
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
+    two_cases(store, directories, example_plan)
+    store.sealer.keyring.path.chmod(0o644)
+    with pytest.raises(SecretKeyExposed, match="may be read by others"):
+        person_of(store, "BC-KEY-1")
