@@ -212,8 +212,8 @@ def settle_rss(stack: Stack, names: tuple[str, ...]) -> int:
 
 
 def artifacts(stack: Stack, prefix: str, since: datetime) -> list[dict[str, Any]]:
-    """The markdown artifact versions published on the runs of `prefix` plans since `since`,
-    newest first."""
+    """The markdown artifacts of the runs of `prefix` plans updated since `since` (each plan's
+    one artifact is updated in place), newest first."""
     found: list[dict[str, Any]] = []
     while True:
         page = stack.api_post(
@@ -223,14 +223,14 @@ def artifacts(stack: Stack, prefix: str, since: datetime) -> list[dict[str, Any]
                     "key": {"like_": f"plan-{prefix.lower()}-"},
                     "type": {"any_": ["markdown"]},
                 },
-                "sort": "CREATED_DESC",
+                "sort": "UPDATED_DESC",
                 "offset": len(found),
                 "limit": 200,
             },
         )
         found += page
-        if len(page) < 200 or datetime.fromisoformat(page[-1]["created"]) < since:
-            return [a for a in found if datetime.fromisoformat(a["created"]) >= since]
+        if len(page) < 200 or datetime.fromisoformat(page[-1]["updated"]) < since:
+            return [a for a in found if datetime.fromisoformat(a["updated"]) >= since]
 
 
 def measure_rehab(
@@ -282,10 +282,10 @@ def measure_rehab(
     )
     cpu1 = cpu_seconds(stack.pids(*names))
     shown: dict[str, float] = {}
-    for artifact in reversed(artifacts(stack, "DUE", due_at)):  # the first version per run
-        shown.setdefault(
-            artifact["key"], (datetime.fromisoformat(artifact["created"]) - due_at).total_seconds()
-        )
+    for artifact in artifacts(stack, "DUE", due_at):
+        shown[artifact["key"]] = (
+            datetime.fromisoformat(artifact["updated"]) - due_at
+        ).total_seconds()
     with engine.connect() as conn:
         starts = conn.execute(step_started).scalars().all()
         queued = (

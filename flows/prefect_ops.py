@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import ArtifactCreate, LogCreate
+from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate, LogCreate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
+    ArtifactFilterFlowRunId,
     ArtifactFilterKey,
     FlowRunFilter,
     FlowRunFilterName,
 )
-from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.objects import Artifact, FlowRun, State, StateType
+from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled, Completed, Scheduled, Suspended
 
@@ -55,27 +57,41 @@ def publish(
     progress: float,
     events: list[tuple[datetime, str]],
 ) -> None:
-    """Show the plan's timeline and progress on its run, and what the engine did as its logs."""
+    """Show the plan's timeline and progress on its run, and what the engine did as its logs.
+    Each artifact is one row, updated in place: a living run is never vacuumed, so a new
+    version per wake would grow Prefect's database for the plan's whole life."""
     run = UUID(flow_run_id)
+    shown: list[tuple[str, str, Any, str]] = [
+        (key, "markdown", markdown, f"Plan {code}: timeline and states"),
+        (f"{key}-progress", "progress", progress, f"Plan {code}: share of steps ended"),
+    ]
     with get_client(sync_client=True) as client:
-        client.create_artifact(
-            ArtifactCreate(
-                key=key,
-                type="markdown",
-                data=markdown,
-                flow_run_id=run,
-                description=f"Plan {code}: timeline and states",
-            )
-        )
-        client.create_artifact(
-            ArtifactCreate(
-                key=f"{key}-progress",
-                type="progress",
-                data=progress,
-                flow_run_id=run,
-                description=f"Plan {code}: share of steps ended",
-            )
-        )
+        existing: dict[str | None, Artifact] = {}
+        for artifact in client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[k for k, *_ in shown]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run]),
+            ),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=10,
+        ):
+            existing.setdefault(artifact.key, artifact)  # the newest: what the UI shows
+        for artifact_key_, kind, data, description in shown:
+            if (have := existing.get(artifact_key_)) is not None:
+                if have.data != data or have.description != description:
+                    client.update_artifact(
+                        have.id, ArtifactUpdate(data=data, description=description)
+                    )
+            else:
+                client.create_artifact(
+                    ArtifactCreate(
+                        key=artifact_key_,
+                        type=kind,
+                        data=data,
+                        flow_run_id=run,
+                        description=description,
+                    )
+                )
         if events:
             client.create_logs(
                 [
