@@ -457,8 +457,9 @@ def withdraw_all(
     """Consent withdrawn entirely: open steps cancelled, partners told, case cancelled."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        scopes = transitions.withdrawn_by_all(case)
         events = transitions.withdraw_all(case, now)
-        for scope in case.plan.consent_scopes:
+        for scope in scopes:
             add_consent(
                 session,
                 sealer=store.sealer,
