@@ -252,7 +252,7 @@ class NoPlanYet(RehabError):
     def __init__(self, code: str, state: str) -> None:
         self.code, self.state = code, state
         super().__init__(
-            f"case {code} was imported ({state}) and has no plan in rehab yet: launch one "
+            f"case {code} ({state}) was imported and has no plan in rehab yet: launch one "
             f"for it first (`rehab plan launch FILE` with `case: {code}`)"
         )
 
@@ -273,9 +273,15 @@ class RecordsRefused(RehabError):
     """Some records of an import file were refused (the others were imported)."""
 
     def __init__(
-        self, file: str, refused: list[RecordIssue], *, imported: int, already_there: int
+        self,
+        file: str,
+        refused: list[RecordIssue],
+        *,
+        records: int,
+        imported: int,
+        already_there: int,
     ) -> None:
-        self.file, self.refused = file, refused
+        self.file, self.refused, self.records = file, refused, records
         self.imported, self.already_there = imported, already_there
         super().__init__(
             f"{file}: {len(refused)} record(s) refused, nothing of them was imported: "
@@ -290,6 +296,7 @@ class RecordsRefused(RehabError):
             "error": "records-refused",
             "message": str(self),
             "file": self.file,
+            "records": self.records,
             "imported": self.imported,
             "already_there": self.already_there,
             "refused": [vars(r) for r in self.refused],

@@ -149,6 +149,7 @@ def test_bad_records_are_named_by_position_and_field_and_the_good_ones_come_in(
         second = rehab(cli_env, "case", "import", str(path), "--json")
         assert second.exit_code == 1
         summary = json.loads(second.stdout)
+        assert (summary["error"], summary["records"]) == ("records-refused", 8)
         assert (summary["imported"], summary["already_there"]) == (0, 3)
         assert [(r["record"], r["field"]) for r in summary["refused"]] == [
             (p, f) for p, (_, f) in enumerate(BAD, start=2)
@@ -358,3 +359,25 @@ def test_progress_is_shown_on_stderr_for_a_long_file(tmp_path: Path) -> None:
     assert "import: 500/600 records (83%)" in done.stderr
     assert "import: 600/600 records (100%)" in done.stderr
     assert "imported 600, already there 0, refused 0" in done.stdout
+
+
+def test_plan_list_and_status_show_an_imported_case_for_what_it_is(
+    cli_env: dict[str, str],
+) -> None:
+    assert (
+        rehab(cli_env, "case", "import", "-", stdin=_yaml([GOOD_OPEN, GOOD_CLOSED])).exit_code == 0
+    )
+    listed = rehab(cli_env, "plan", "list", "--state", "imported", "--json")
+    assert [r["case"] for r in json.loads(listed.stdout)] == ["BC-2024-0311"]
+    shown = rehab(cli_env, "plan", "status", "BC-2024-0311")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith("BC-2024-0311: imported (revision 0, manager a-kovalchuk")
+    assert "`rehab plan launch FILE` starts one" in shown.stdout
+    refused = rehab(
+        cli_env, "step", "complete", "BC-2024-0311", "rehab-centre", "--by", "a-kovalchuk"
+    )
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        "error: case BC-2024-0311 (imported) was imported and has no plan in rehab yet: launch "
+        "one for it first (`rehab plan launch FILE` with `case: BC-2024-0311`)"
+    )

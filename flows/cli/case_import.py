@@ -109,7 +109,11 @@ def case_import(ctx: Context, file: str, by: str | None, as_json: bool) -> None:
     }
     failed = (
         RecordsRefused(
-            name, refused, imported=counts["imported"], already_there=counts["already-there"]
+            name,
+            refused,
+            records=len(raws),
+            imported=counts["imported"],
+            already_there=counts["already-there"],
         )
         if refused
         else None
