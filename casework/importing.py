@@ -10,7 +10,7 @@ programme's time zone, so a period cut in any nearby zone puts it on that day.""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -38,9 +38,11 @@ def moment(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, NOON, tzinfo=tz).astimezone(UTC)
 
 
-def _staff_issues(directories: Directories, record: ImportRecord, position: int) -> list[Any]:
+def _staff_issues(
+    directories: Directories, record: ImportRecord, position: int
+) -> list[RecordIssue]:
     staff, file = directories.staff, directories.staff_file
-    issues = []
+    issues: list[RecordIssue] = []
     managers = staff.with_role("case-manager")
     if record.manager not in staff.staff:
         issues.append(
