@@ -373,6 +373,8 @@ def test_plan_list_and_status_show_an_imported_case_for_what_it_is(
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.startswith("BC-2024-0311: imported (revision 0, manager a-kovalchuk")
     assert "`rehab plan launch FILE` starts one" in shown.stdout
+    person = rehab(cli_env, "person", "set", "BC-2024-0311", stdin="citizenship: LT\n")
+    assert person.exit_code == 0, person.output
     refused = rehab(
         cli_env, "step", "complete", "BC-2024-0311", "rehab-centre", "--by", "a-kovalchuk"
     )
