@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/scale.py --database sqlite
 	$(BIN)/python bench/scale.py --database postgresql
+	$(BIN)/python bench/import_cases.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

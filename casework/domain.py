@@ -36,6 +36,9 @@ STEP_STATES: tuple[str, ...] = StepState.__args__  # type: ignore[attr-defined] 
 RECORDED_OUTCOMES: tuple[str, ...] = RecordedOutcome.__args__  # type: ignore[attr-defined]  # Literal values
 ENDED_STEP: frozenset[str] = frozenset({"completed", "skipped", "cancelled"})
 ENDED_CASE: frozenset[str] = frozenset({"completed", "cancelled", "terminated"})
+# A case brought in by `rehab case import` still open: recorded, not launched (no plan yet).
+IMPORTED = "imported"
+STORED_STATES: tuple[str, ...] = (*CASE_STATES, IMPORTED)
 
 
 @dataclass

@@ -7,7 +7,14 @@ from datetime import datetime
 
 from casework.services import guard, record_refusal
 from casework.store.db import Store
-from casework.store.repository import audit, current_plan, get_case_row, read_person, set_person
+from casework.store.repository import (
+    audit,
+    current_plan,
+    get_case_row,
+    has_plan,
+    read_person,
+    set_person,
+)
 from plans.directories import Directories
 from plans.errors import PersonNamed, ReasonNamesPerson
 from plans.model import Person
@@ -36,7 +43,7 @@ def store_person(
         _check(store, directories, code=code, by=by, doing="set the person's data", now=now)
     with store.session() as session:
         row = get_case_row(session, code=code)
-        named = screen(current_plan(row), person)
+        named = screen(current_plan(row), person) if has_plan(row) else []
         if named:  # what partners and Prefect already see must not name her
             raise PersonNamed(code, named[0])
         set_person(row=row, sealer=store.sealer, person=person)

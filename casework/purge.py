@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from casework.access import authorize_director
-from casework.domain import ENDED_CASE
+from casework.domain import ENDED_CASE, IMPORTED
 from casework.store.db import Store
 from casework.store.repository import audit, get_case_row, read_person
 from casework.store.tables import CaseRow, OutboxRow
@@ -31,7 +31,7 @@ def purge(
         authorize_director(directories, by=by, action="purge the case", code=code)
     with store.session() as session:
         row = get_case_row(session, code=code)
-        if row.state not in ENDED_CASE:
+        if row.state not in ENDED_CASE and row.state != IMPORTED:  # imported: never launched
             raise CaseStillOpen(code, row.state)
         person = read_person(store.sealer, row)
         if person is not None and names_person(reason, person):

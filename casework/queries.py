@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from casework.domain import checkin_time
 from casework.store.db import Store
-from casework.store.repository import get_case_row, to_domain
+from casework.store.repository import get_case_row, has_plan, to_domain
 from casework.store.tables import CaseRow, OutboxRow
+from plans.model import DEFAULT_TIMEZONE
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -21,6 +22,8 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
     """The case as the contract's `plan status --json` describes it (plus a few extras)."""
     with store.session() as session:
         row = get_case_row(session, code=code)
+        if not has_plan(row):
+            return _imported_status(row)
         case = to_domain(row)
         messages = session.execute(
             select(OutboxRow.step_id, OutboxRow.status, func.count())
@@ -89,6 +92,35 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         "awaiting_amendment_approval": case.awaiting_amendment_approval,
         "steps": steps,
         "messages": by_recipient,
+    }
+
+
+def _imported_status(row: CaseRow) -> dict[str, Any]:
+    """A case brought in by `rehab case import` and not launched since: no plan, no steps."""
+    return {
+        "case": row.code,
+        "state": row.state,
+        "flow_run_id": None,
+        "episode": row.episode,
+        "revision": 0,
+        "manager": row.manager,
+        "supervisor": row.supervisor,
+        "template": None,
+        "timezone": DEFAULT_TIMEZONE,
+        "start": _iso(row.start),
+        "approved_at": None,
+        "reason": row.reason,
+        "wake_at": None,
+        "consents": {
+            c.scope: {"status": c.status, "at": _iso(c.at)}
+            for c in row.consents
+            if c.episode == row.episode
+        },
+        "waiting_consent": [],
+        "awaiting_amendment_approval": [],
+        "steps": [],
+        "messages": {},
+        "imported": True,
     }
 
 

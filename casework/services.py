@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework import transitions
 from casework.access import Power, authorize
 from casework.decisions import amendment_scope, record_decision
-from casework.domain import Case, ConsentStatus, RecordedOutcome, advance
+from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
 from casework.events import ApprovalRequested, Event, PlanLaunched
 from casework.messages import Notice, notices_for, upcoming_reminders
 from casework.store.db import Store
@@ -168,7 +168,8 @@ def launch(
         if row is not None and row.purged_at is not None:
             raise CasePurged(plan.case, f"{row.purged_at:%Y-%m-%d}")
         relaunch_of = None if row is None else row.state
-        if row is not None and relaunch_of not in ("completed", "cancelled", "terminated"):
+        # An imported case still open has no plan in rehab yet: its launch is its first here.
+        if row is not None and relaunch_of not in (*ENDED_CASE, IMPORTED):
             raise CaseAlreadyActive(plan.case, row.state)
         _refuse_naming(plan, plan.person or (read_person(store.sealer, row) if row else None))
         # A case ended for a breach comes back only with a supervisor's approval.
@@ -457,8 +458,9 @@ def withdraw_all(
     """Consent withdrawn entirely: open steps cancelled, partners told, case cancelled."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        scopes = transitions.withdrawn_by_all(case)
         events = transitions.withdraw_all(case, now)
-        for scope in case.plan.consent_scopes:
+        for scope in scopes:
             add_consent(
                 session,
                 sealer=store.sealer,

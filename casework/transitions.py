@@ -73,7 +73,7 @@ def decide_consent(
     """Record consent given, refused or withdrawn for scopes of this plan."""
     if case.ended:
         raise CaseNotInState(case.code, case.state, "change consent any more")
-    known = case.plan.consent_scopes
+    known = case.plan.recordable_scopes
     unknown = [s for s in scopes if s not in known]
     if unknown:
         raise NoSuchScope(case.code, unknown[0], known)
@@ -92,12 +92,22 @@ def decide_consent(
     return events
 
 
+def withdrawn_by_all(case: Case) -> list[str]:
+    """The scopes all consent withdrawn withdraws: those its steps need, and `statistics`
+    if it was recorded (all means the person is no longer counted in broken-down tables)."""
+    return [
+        s
+        for s in case.plan.recordable_scopes
+        if s in case.plan.consent_scopes or s in case.consents
+    ]
+
+
 def withdraw_all(case: Case, now: datetime) -> list[Event]:
     """Consent withdrawn entirely: every open or waiting step ends and the case is cancelled."""
     if case.ended:
         raise CaseNotInState(case.code, case.state, "end it: it has already ended")
     events: list[Event] = [ConsentRecorded(now, "all", "withdrawn")]
-    for scope in case.plan.consent_scopes:
+    for scope in withdrawn_by_all(case):
         case.consents[scope] = Consent("withdrawn", now)
     events += _end_all(case, now, "consent withdrawn")
     case.state, case.reason = "cancelled", "consent withdrawn"

@@ -90,6 +90,11 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
     ]
     if status.get("reason"):
         lines.append(f"  reason: {status['reason']}")
+    if status.get("imported"):
+        lines.append(
+            "  imported: it began before rehab and has no plan here; `rehab plan launch FILE` "
+            "starts one"
+        )
     if status["flow_run_id"]:
         lines.append(
             f"  flow run: {status['flow_run_id']}"

@@ -257,6 +257,63 @@ class CaseStillOpen(RehabError):
         )
 
 
+class NoPlanYet(RehabError):
+    """A case brought in by `rehab case import` has no plan in rehab until one is launched."""
+
+    def __init__(self, code: str, state: str) -> None:
+        self.code, self.state = code, state
+        super().__init__(
+            f"case {code} ({state}) was imported and has no plan in rehab yet: launch one "
+            f"for it first (`rehab plan launch FILE` with `case: {code}`)"
+        )
+
+
+@dataclass(frozen=True)
+class RecordIssue:
+    """Why one record of an import file was refused: its position (from 1) and field."""
+
+    record: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"record {self.record}: {self.field}: {self.message}"
+
+
+class RecordsRefused(RehabError):
+    """Some records of an import file were refused (the others were imported)."""
+
+    def __init__(
+        self,
+        file: str,
+        refused: list[RecordIssue],
+        *,
+        records: int,
+        imported: int,
+        already_there: int,
+    ) -> None:
+        self.file, self.refused, self.records = file, refused, records
+        self.imported, self.already_there = imported, already_there
+        super().__init__(
+            f"{file}: {len(refused)} record(s) refused, nothing of them was imported: "
+            + "; ".join(str(r) for r in refused[:3])
+            + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
+            + "; fix them and import the file again (what was imported stays as it is)"
+        )
+
+    def as_data(self) -> dict[str, Any]:
+        """The summary, with every refused record's position, field and why."""
+        return {
+            "error": "records-refused",
+            "message": str(self),
+            "file": self.file,
+            "records": self.records,
+            "imported": self.imported,
+            "already_there": self.already_there,
+            "refused": [vars(r) for r in self.refused],
+        }
+
+
 class CaseAlreadyActive(RehabError):
     """A launch of a case whose plan is still running."""
 

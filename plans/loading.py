@@ -25,15 +25,15 @@ MAX_NODES = 200_000  # values after YAML aliases are expanded: far above any rea
 PRIVATE = frozenset({"person"})  # fields whose values are never quoted back
 
 
-def _too_big(data: Any) -> bool:
-    """True if the data, with every YAML alias expanded, holds more than MAX_NODES values.
+def too_big(data: Any, limit: int = MAX_NODES) -> bool:
+    """True if the data, with every YAML alias expanded, holds more than `limit` values.
     Aliases are shared, not copied, so a few hundred bytes can stand for billions of values
     (an "alias bomb"); this walk stops as soon as it has seen too many."""
     stack, seen = [data], 0
     while stack:
         item = stack.pop()
         seen += 1
-        if seen > MAX_NODES:
+        if seen > limit:
             return True
         if isinstance(item, dict):
             stack.extend(item.keys())
@@ -98,7 +98,8 @@ def _message(model: type[BaseModel], error: Any) -> str:
         if field == "case":
             return f"{value} is not a case code: 3-40 of A-Z a-z 0-9 and '-', e.g. BC-2026-0042"
         return f"{value} is not valid: use a-z, 0-9 and '-', e.g. rehab-centre"
-    if kind == "value_error" and not private:
+    if kind == "value_error":
+        # The person's validators (plans/model.py) say what is valid and never quote the value.
         return str(error["msg"]).removeprefix("Value error, ")[:200]
     if private:  # the person's data: say what is wrong with the field, never its value
         return f"not valid here ({kind.replace('_', ' ')})"
@@ -148,7 +149,7 @@ def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
         raise InvalidFile(
             [Issue(name, "", "nested too deeply to be a plan or directory file")]
         ) from exc
-    if _too_big(raw):
+    if too_big(raw):
         raise InvalidFile(
             [
                 Issue(

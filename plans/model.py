@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -13,8 +13,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )
 
+from plans.countries import EXAMPLE as COUNTRY_EXAMPLE
+from plans.countries import is_country
 from plans.durations import Duration
 
 Domain = Literal[
@@ -28,11 +33,39 @@ Exploitation = Literal[
     "domestic-servitude",
     "forced-marriage",
     "begging",
+    "child-labour",
+    "organ-removal",
     "criminal",
-    "pornography",
     "other",
+    "not-specified",
 ]
-
+SexualExploitation = Literal[
+    "prostitution", "pornography", "remote-interactive-services", "private-sexual-services"
+]
+# HTCDS 2.0 words (and older spellings) accepted on input, keyed in lower case, and the value
+# each is stored as; the stored values themselves are accepted in any case too.
+GENDER_WORDS = {
+    "feminine": "female",
+    "masculine": "male",
+    "transgender": "other",
+    "non-conforming": "other",
+    "nonspecifiedunknown": "unknown",
+}
+EXPLOITATION_WORDS = {
+    "sexualexploitation": "sexual",
+    "forcedlabour": "labour",
+    "servitude": "domestic-servitude",
+    "forcedmarriage": "forced-marriage",
+    "forcedbegging": "begging",
+    "childlabour": "child-labour",
+    "organremoval": "organ-removal",
+    "notspecified": "not-specified",
+}
+SEXUAL_WORDS = {
+    "remoteinteractiveservices": "remote-interactive-services",
+    "privatesexualservices": "private-sexual-services",
+}
+STATISTICS_SCOPE = "statistics"  # may the person be counted in broken-down tables
 CaseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,40}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 
@@ -69,14 +102,97 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _word(value: object, words: dict[str, str]) -> object:
+    """A vocabulary word as stored: HTCDS spellings mapped, any case accepted."""
+    if not isinstance(value, str):
+        return value
+    key = value.strip().lower()
+    return words.get(key, key)
+
+
+def _words(values: object, words: dict[str, str]) -> object:
+    """Each word of a list as stored, duplicates dropped, order kept."""
+    if not isinstance(values, list):
+        return values
+    return list(dict.fromkeys(_word(v, words) for v in values))
+
+
+def _not_future(value: date | None) -> date | None:
+    # Today somewhere on Earth may be tomorrow in UTC (up to UTC+14): allow one day ahead.
+    if value is not None and value > datetime.now(UTC).date() + timedelta(days=1):
+        raise ValueError("a date in the future; give the day it happened, e.g. 2011-03-14")
+    return value
+
+
+def _country(value: str) -> str:
+    if not is_country(value):
+        # The value is the person's: never quoted back, only what would be valid.
+        raise ValueError(
+            f"not an ISO 3166-1 alpha-2 country code; give two letters, e.g. {COUNTRY_EXAMPLE}"
+        )
+    return value
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Country = Annotated[str, BeforeValidator(_upper), AfterValidator(_country)]
+PastDate = Annotated[date, AfterValidator(_not_future)]
+
+
 class Person(Strict):
-    """Personal data: encrypted at rest; never sent to Prefect, partners or logs."""
+    """Personal data: encrypted at rest; never sent to Prefect, partners or logs. Its
+    vocabulary is HTCDS 2.0's, stored in the plan format's own words."""
 
     name: str | None = None
     gender: Gender = "unknown"
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    birth_date: PastDate | None = None
     contact: str | None = None
+    minor_at_identification: bool | None = None
     exploitation: list[Exploitation] = []
+    sexual_exploitation: list[SexualExploitation] = []
+    exploitation_countries: list[Country] = []
+    citizenship: Country | None = None
+    identified_on: PastDate | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        """HTCDS words to the stored ones; `pornography` as an exploitation type is sexual
+        exploitation of that sub-type, and any sub-type implies sexual exploitation."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "gender" in data:
+            data["gender"] = _word(data["gender"], GENDER_WORDS)
+        kinds = _words(data.get("exploitation", []), EXPLOITATION_WORDS)
+        subtypes = _words(data.get("sexual_exploitation", []), SEXUAL_WORDS)
+        if isinstance(kinds, list) and "pornography" in kinds:
+            kinds = [("sexual" if k == "pornography" else k) for k in kinds]
+            kinds = list(dict.fromkeys(kinds))
+            if isinstance(subtypes, list) and "pornography" not in subtypes:
+                subtypes = [*subtypes, "pornography"]
+        if isinstance(kinds, list) and isinstance(subtypes, list) and subtypes:
+            kinds = list(dict.fromkeys([*kinds, "sexual"]))
+        if "exploitation" in data or kinds:
+            data["exploitation"] = kinds
+        if "sexual_exploitation" in data or subtypes:
+            data["sexual_exploitation"] = subtypes
+        if isinstance(data.get("exploitation_countries"), list):
+            data["exploitation_countries"] = list(
+                dict.fromkeys(_upper(c) for c in data["exploitation_countries"])
+            )
+        return data
+
+    @field_validator("birth_date")
+    @classmethod
+    def _agrees_with_birth_year(cls, value: date | None, info: ValidationInfo) -> date | None:
+        year = info.data.get("birth_year")
+        if value is not None and year is not None and value.year != year:
+            raise ValueError("does not agree with birth_year; give one of them, or both alike")
+        return value
 
 
 class CheckIns(Strict):
@@ -160,6 +276,12 @@ class Plan(Strict):
     def consent_scopes(self) -> list[str]:
         """Every consent scope some step needs, in order of first use."""
         return list(dict.fromkeys(s for step in self.steps for s in step.consent))
+
+    @property
+    def recordable_scopes(self) -> list[str]:
+        """The scopes consent may be recorded for: those its steps need, and `statistics`,
+        which every plan may record though no step waits for it."""
+        return list(dict.fromkeys([*self.consent_scopes, STATISTICS_SCOPE]))
 
     def without_person(self) -> Plan:
         """The plan with personal data removed: what may be stored unencrypted or shown."""

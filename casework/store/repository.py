@@ -23,7 +23,7 @@ from casework.store.tables import (
     PlanRevisionRow,
     StepRow,
 )
-from plans.errors import CaseNotFound, CasePurged
+from plans.errors import CaseNotFound, CasePurged, NoPlanYet
 from plans.model import Person, Plan, Step
 
 
@@ -51,11 +51,20 @@ def get_case_row(session: Session, *, code: str) -> CaseRow:
     return row
 
 
+def has_plan(row: CaseRow) -> bool:
+    """False for a case imported without a plan that has not been launched since."""
+    return any(r.episode == row.episode and r.revision == row.revision for r in row.revisions)
+
+
 def current_plan(row: CaseRow) -> Plan:
-    """The case's current plan revision (it holds no personal data)."""
+    """The case's current plan revision (it holds no personal data); NoPlanYet for a case
+    imported and not launched since."""
     revision = next(
-        r for r in row.revisions if r.episode == row.episode and r.revision == row.revision
+        (r for r in row.revisions if r.episode == row.episode and r.revision == row.revision),
+        None,
     )
+    if revision is None:
+        raise NoPlanYet(row.code, row.state)
     return Plan.model_validate(revision.plan)
 
 
@@ -190,7 +199,8 @@ def start_episode(
     row.episode += 1
     row.revision, row.start, row.flow_run_id = 1, start, None
     row.manager, row.supervisor, row.template = plan.manager, supervisor, plan.template
-    set_person(row=row, sealer=sealer, person=plan.person)
+    if plan.person is not None:  # without one, the person kept in the store stays
+        set_person(row=row, sealer=sealer, person=plan.person)
     row.revisions.append(
         PlanRevisionRow(
             episode=row.episode,

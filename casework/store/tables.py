@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -197,6 +198,24 @@ class AuditRow(Base):
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ImportedCaseRow(Base):
+    """A case that began before rehab, as it was brought in (`rehab case import`): when the
+    person was identified and how the case ended before rehab (None: it was open), kept
+    apart from the case row, which a later launch moves on. The record as imported is
+    sealed with the case's data key, so importing it again can tell "already there"."""
+
+    __tablename__ = "imported_cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    identified_on: Mapped[date] = mapped_column(Date, index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # completed|cancelled|terminated
+    rule: Mapped[str | None] = mapped_column(String(64))  # the rule broken, if terminated
+    record_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime]
 
 
 class DecisionRow(Base):

@@ -8,7 +8,18 @@ import os
 
 import click
 
-from flows.cli import admin, audit, case, case_admin, key, partners, person, plan, staff
+from flows.cli import (
+    admin,
+    audit,
+    case,
+    case_admin,
+    case_import,
+    key,
+    partners,
+    person,
+    plan,
+    staff,
+)
 from flows.cli.context import RehabGroup
 
 
@@ -34,6 +45,7 @@ for command in (
     admin.up,
 ):
     cli.add_command(command)
+case_admin.case_group.add_command(case_import.case_import)
 
 
 def _quiet_prefect_workers() -> None:

@@ -10,7 +10,7 @@ from flows.cli.context import Context, emit, pass_ctx
 
 @click.group("case")
 def case_group() -> None:
-    """Cases as a whole: erase one."""
+    """Cases as a whole: bring in earlier ones, erase one."""
 
 
 @case_group.command("purge")

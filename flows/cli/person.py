@@ -56,8 +56,9 @@ def person() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
 def person_set(ctx: Context, code: str, by: str | None, as_json: bool) -> None:
-    """Seal the person's data into the case: YAML on stdin (name, gender, birth_year, contact,
-    exploitation), or prompts at a terminal. It replaces what was there."""
+    """Seal the person's data into the case: YAML on stdin (any field of a plan's person
+    block: name, gender, birth_year, contact, exploitation, citizenship, ...), or prompts at a
+    terminal (the contract's five fields). It replaces what was there."""
     app = ctx.app
     raw = _prompted() if sys.stdin.isatty() else (read_yaml("<stdin>", sys.stdin.read()))
     # Parsed as a plan's `person` block, so an error names the field and never its value.

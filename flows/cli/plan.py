@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from casework import queries, services
-from casework.domain import CASE_STATES
+from casework.domain import STORED_STATES
 from casework.programme import approval_required, predicted_approval
 from casework.simulation import simulate
 from flows import engine_client
@@ -265,7 +265,7 @@ def plan_status(ctx: Context, code: str, as_json: bool) -> None:
 
 
 @plan.command("list")
-@click.option("--state", type=click.Choice(CASE_STATES), help="Only cases in this state.")
+@click.option("--state", type=click.Choice(STORED_STATES), help="Only cases in this state.")
 @click.option("--manager", help="Only this case manager's cases.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @pass_ctx
