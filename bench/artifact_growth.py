@@ -51,6 +51,20 @@ def say(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
+PAUSED = {"type": "PAUSED"}
+
+
+def post(url: str, body: dict[str, object]) -> str:
+    """Create something; a busy server (SQLite locked: 503) is asked again. Its id."""
+    for attempt in range(10):
+        response = httpx.post(url, json=body, timeout=60)
+        if response.status_code < 500 or attempt == 9:
+            response.raise_for_status()
+            return str(response.json()["id"])
+        time.sleep(1 + attempt)
+    raise AssertionError("not reached")
+
+
 def healthy(api: str) -> bool:
     """Whether the server answers yet."""
     try:
@@ -133,15 +147,11 @@ def measure(api: str, db: Path, plans: int, wakes: int) -> dict[str, float | int
     """Each way on its own runs: the database's growth per wake and a wake's median time."""
     from flows.prefect_ops import publish  # noqa: PLC0415  # after PREFECT_API_URL is set
 
-    flow = httpx.post(f"{api}/flows/", json={"name": "bench-plan"}, timeout=30).json()["id"]
+    flow = post(f"{api}/flows/", {"name": "bench-plan"})
 
     def runs(prefix: str) -> list[str]:
         return [
-            httpx.post(
-                f"{api}/flow_runs/",
-                json={"flow_id": flow, "name": f"{prefix}-{n}", "state": {"type": "PAUSED"}},
-                timeout=30,
-            ).json()["id"]
+            post(f"{api}/flow_runs/", {"flow_id": flow, "name": f"{prefix}-{n}", "state": PAUSED})
             for n in range(plans)
         ]
 
