@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate, LogCreate
+import httpx
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.actions import ArtifactCreate, LogCreate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
@@ -16,7 +17,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterName,
 )
-from prefect.client.schemas.objects import Artifact, FlowRun, State, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled, Completed, Scheduled, Suspended
@@ -48,6 +49,12 @@ def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
     return str(run.id)
 
 
+# (run, key) -> (artifact id, what it shows): what this process last published, so a wake
+# sends only what changed and needs no read first. Lost on restart; then one read refills it.
+_shown: dict[tuple[UUID, str], tuple[UUID, Any]] = {}
+_SHOWN_MAX = 50_000
+
+
 def publish(
     flow_run_id: str,
     *,
@@ -59,39 +66,37 @@ def publish(
 ) -> None:
     """Show the plan's timeline and progress on its run, and what the engine did as its logs.
     Each artifact is one row, updated in place: a living run is never vacuumed, so a new
-    version per wake would grow Prefect's database for the plan's whole life."""
+    version per wake would grow Prefect's database for the plan's whole life. An update is a
+    plain PATCH, without the client's `prefect.artifact.updated` event: the Event Feed tells
+    the plan's story, not each redraw of its timeline."""
     run = UUID(flow_run_id)
     shown: list[tuple[str, str, Any, str]] = [
         (key, "markdown", markdown, f"Plan {code}: timeline and states"),
         (f"{key}-progress", "progress", progress, f"Plan {code}: share of steps ended"),
     ]
     with get_client(sync_client=True) as client:
-        existing: dict[str | None, Artifact] = {}
-        for artifact in client.read_artifacts(
-            artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=[k for k, *_ in shown]),
-                flow_run_id=ArtifactFilterFlowRunId(any_=[run]),
-            ),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=10,
-        ):
-            existing.setdefault(artifact.key, artifact)  # the newest: what the UI shows
+        unknown = [k for k, *_ in shown if (run, k) not in _shown]
+        if unknown:
+            _remember(client, run, unknown)
         for artifact_key_, kind, data, description in shown:
-            if (have := existing.get(artifact_key_)) is not None:
-                if have.data != data or have.description != description:
-                    client.update_artifact(
-                        have.id, ArtifactUpdate(data=data, description=description)
-                    )
-            else:
-                client.create_artifact(
-                    ArtifactCreate(
-                        key=artifact_key_,
-                        type=kind,
-                        data=data,
-                        flow_run_id=run,
-                        description=description,
-                    )
+            known = _shown.get((run, artifact_key_))
+            if known is not None and known[1] == data:
+                continue
+            if known is not None and _patched(client, known[0], data, description):
+                _shown[(run, artifact_key_)] = (known[0], data)
+                continue
+            created = client.create_artifact(
+                ArtifactCreate(
+                    key=artifact_key_,
+                    type=kind,
+                    data=data,
+                    flow_run_id=run,
+                    description=description,
                 )
+            )
+            if len(_shown) >= _SHOWN_MAX:
+                _shown.clear()
+            _shown[(run, artifact_key_)] = (created.id, data)
         if events:
             client.create_logs(
                 [
@@ -105,6 +110,36 @@ def publish(
                     for at, message in events
                 ]
             )
+
+
+def _remember(client: SyncPrefectClient, run: UUID, keys: list[str]) -> None:
+    """Read the run's artifacts of these keys (the newest of each: what the UI shows)."""
+    found = client.read_artifacts(
+        artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=[run])
+        ),
+        sort=ArtifactSort.CREATED_DESC,
+        limit=10,
+    )
+    for artifact in found:
+        if artifact.key is not None and (run, artifact.key) not in _shown:
+            _shown[(run, artifact.key)] = (artifact.id, artifact.data)
+
+
+def _patched(client: SyncPrefectClient, artifact_id: UUID, data: Any, description: str) -> bool:
+    """Update an artifact in place; False if it is gone (deleted meanwhile)."""
+    try:
+        client.request(
+            "PATCH",
+            "/artifacts/{id}",
+            json={"data": data, "description": description},
+            path_params={"id": artifact_id},
+        )
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return False
+        raise
+    return True
 
 
 def open_decision_run(decision: Decision) -> str:
