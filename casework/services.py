@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casework import transitions
 from casework.access import Power, authorize
-from casework.decisions import amendment_scope, record_decision
+from casework.decisions import amendment_scope, check_in_scope, record_decision
 from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
 from casework.events import ApprovalRequested, Event, PlanLaunched
 from casework.messages import Notice, notices_for, upcoming_reminders
@@ -497,8 +497,24 @@ def record_checkin(
     by: str,
     now: datetime,
     note: str | None = None,
+    seq: int | None = None,
 ) -> Outcome:
-    """Record the outcome of a step's check-in."""
+    """Record the outcome of a step's check-in (`seq`: that one, as its form asks; else the
+    oldest waiting); its form in the UI, if open, is then told."""
+
+    def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        target, events = transitions.record_outcome(case, step, outcome, by, now, seq=seq)
+        record_decision(
+            session,
+            case=row,
+            kind="check-in",
+            scope=check_in_scope(step, target.seq),
+            decision=outcome,
+            by=by,
+            now=now,
+        )
+        return events
+
     return _by_person(
         store,
         directories,
@@ -510,7 +526,7 @@ def record_checkin(
         now=now,
         note=note,
         detail={"step": step, "outcome": outcome},
-        apply=lambda s, row, case: transitions.record_outcome(case, step, outcome, by, now)[1],
+        apply=apply,
     )
 
 
@@ -524,7 +540,15 @@ def complete_step(
     now: datetime,
     note: str | None = None,
 ) -> Outcome:
-    """Mark an open step completed."""
+    """Mark an open step completed (its form in the UI, if open, is then told)."""
+
+    def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        events = transitions.complete_step(case, step, now)
+        record_decision(
+            session, case=row, kind="completion", scope=step, decision="completed", by=by, now=now
+        )
+        return events
+
     return _by_person(
         store,
         directories,
@@ -536,7 +560,7 @@ def complete_step(
         now=now,
         note=note,
         detail={"step": step},
-        apply=lambda s, row, case: transitions.complete_step(case, step, now),
+        apply=apply,
     )
 
 

@@ -139,15 +139,23 @@ def _end_all(case: Case, now: datetime, reason: str) -> list[Event]:
 
 
 def record_outcome(
-    case: Case, step_id: str, outcome: RecordedOutcome, by: str, now: datetime
+    case: Case,
+    step_id: str,
+    outcome: RecordedOutcome,
+    by: str,
+    now: datetime,
+    *,
+    seq: int | None = None,
 ) -> tuple[CheckIn, list[Event]]:
-    """A person records how a check-in went: the oldest one still pending, else the latest
-    one the clock marked missed (a late report corrects it)."""
+    """A person records how a check-in went: check-in `seq` (its form in the UI) if given,
+    else the oldest one still pending, else the latest one the clock marked missed (a late
+    report corrects it)."""
     run = case.run(step_id)
     if case.plan.step(step_id).check_ins is None:
         raise NoCheckIns(case.code, step_id)
-    pending = [c for c in run.check_ins if c.outcome == "pending"]
-    auto_missed = [c for c in run.check_ins if c.outcome == "missed" and c.recorded_by is None]
+    chosen = [c for c in run.check_ins if seq is None or c.seq == seq]
+    pending = [c for c in chosen if c.outcome == "pending"]
+    auto_missed = [c for c in chosen if c.outcome == "missed" and c.recorded_by is None]
     target = pending[0] if pending else (auto_missed[-1] if auto_missed else None)
     if target is None:
         raise NoCheckInWaiting(case.code, step_id)

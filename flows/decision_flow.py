@@ -1,5 +1,5 @@
 """The decision flow: one short run per decision waiting on a person (approval of a plan or of
-an amendment, consent per scope).
+an amendment, consent per scope, a due check-in's outcome, an open-ended step's completion).
 
 It suspends with a typed form naming only those who may decide, and a field for the staff
 member's one-time code. A submission is checked before anything is recorded: a wrong, expired
@@ -11,7 +11,9 @@ plan is woken.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
@@ -22,8 +24,9 @@ from casework import decisions, queries, services, staff_codes
 from casework.access import Power, deciders
 from flows import runtime, tending
 from flows.app import App
-from flows.forms import approval_form, consent_form
+from flows.forms import approval_form, checkin_form, completion_form, consent_form
 from plans.errors import FormRefused, RehabError
+from plans.model import DEFAULT_TIMEZONE
 
 DEPLOYMENT = "decision"
 
@@ -52,6 +55,22 @@ def describe(case: str, kind: str, scope: str) -> str:
             f"amended this plan (revision {status['revision']}). These new steps or partners "
             f"start once approved:\n\n{_steps(waiting)}\n\n{code_hint}"
         )
+    if kind == "check-in":
+        step_id, number = decisions.check_in_of(scope)
+        step = _step(status, step_id)
+        due = step["check_ins"][number - 1]["at"] if len(step["check_ins"]) >= number else None
+        return (
+            f"## Check-in #{number} of step `{step['id']}`: case {case}\n\n"
+            f"{_steps([step])}\n\nDue {_local(due, status)}. Record how it went: attended, "
+            f"missed (the supervisor is told of repeated misses) or rescheduled. {code_hint}"
+        )
+    if kind == "completion":
+        step = _step(status, scope)
+        return (
+            f"## Complete step `{scope}`: case {case}\n\n{_steps([step])}\n\nThis step "
+            f"stays open until someone marks its help given. Resume to mark it completed; "
+            f"its partner is told. {code_hint}"
+        )
     waiting = [s for s in status["steps"] if s["state"] == "awaiting-consent"]
     return (
         f"## Consent for `{scope}`: case {case}\n\nThese steps wait for the person's "
@@ -61,14 +80,35 @@ def describe(case: str, kind: str, scope: str) -> str:
     )
 
 
+def _step(status: dict[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in status["steps"] if s["id"] == step_id)
+
+
+def _local(at: str | None, status: dict[str, Any]) -> str:
+    """A stored UTC time as the plan's local time, with its zone."""
+    if at is None:
+        return "now"
+    zone = ZoneInfo(status.get("timezone") or DEFAULT_TIMEZONE)
+    return datetime.fromisoformat(at).astimezone(zone).strftime(f"%Y-%m-%d %H:%M {zone.key}")
+
+
+FORMS = {
+    "approval": approval_form,
+    "amendment": approval_form,
+    "consent": consent_form,
+    "check-in": checkin_form,
+    "completion": completion_form,
+}
+
+
 def form_for(app: App, case: str, kind: str) -> type[RunInput]:
     """The form, with only those who may take this decision on this case in its list."""
     status = queries.case_status(app.store, code=case)
-    power: Power = "act" if kind == "consent" else "approve"
+    power: Power = "approve" if kind in ("approval", "amendment") else "act"
     eligible = deciders(
         app.directories, power=power, manager=status["manager"], supervisor=status["supervisor"]
     )
-    return consent_form(eligible) if kind == "consent" else approval_form(eligible)
+    return FORMS[kind](eligible)
 
 
 def _key(kind: str, scope: str, attempts: int) -> str:
@@ -89,9 +129,25 @@ def take(app: App, case: str, kind: str, scope: str, form: Any) -> None:
             now=app.now(),
         )
         raise FormRefused(case, kind)
-    by = form.recorded_by if kind == "consent" else form.approved_by
+    by = form.approved_by if kind in ("approval", "amendment") else form.recorded_by
     staff_codes.check_code(app.store, staff=by, code=form.code, now=app.now(), case=case)
-    if kind == "consent":
+    if kind == "check-in":
+        step_id, number = decisions.check_in_of(scope)
+        services.record_checkin(
+            app.store,
+            app.directories,
+            code=case,
+            step=step_id,
+            seq=number - 1,
+            outcome=form.outcome,
+            by=by,
+            now=app.now(),
+        )
+    elif kind == "completion":
+        services.complete_step(
+            app.store, app.directories, code=case, step=scope, by=by, now=app.now()
+        )
+    elif kind == "consent":
         services.record_consent(
             app.store,
             app.directories,

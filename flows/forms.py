@@ -1,4 +1,5 @@
-"""The typed forms a person fills in the Prefect UI to take a decision.
+"""The typed forms a person fills in the Prefect UI: approvals, consent, a check-in's outcome,
+an open-ended step's completion.
 
 Each form names who decides (a list of only those who may) and carries the staff member's
 one-time code, checked before anything is recorded. Forms carry no free text: whatever a
@@ -65,3 +66,25 @@ def consent_form(deciders: list[str]) -> type[RunInput]:
         "code": CODE_FIELD,
     }
     return create_model("ConsentDecision", __base__=RunInput, **fields)
+
+
+def checkin_form(deciders: list[str]) -> type[RunInput]:
+    """The case manager's record of how a due check-in went."""
+    fields: dict[str, Any] = {
+        "outcome": (
+            Literal["attended", "missed", "rescheduled"],
+            Field(description="How the check-in went"),
+        ),
+        "recorded_by": staff_choice(deciders, "Who records it (you)"),
+        "code": CODE_FIELD,
+    }
+    return create_model("CheckInOutcome", __base__=RunInput, **fields)
+
+
+def completion_form(deciders: list[str]) -> type[RunInput]:
+    """The case manager's word that an open-ended step's help has been given."""
+    fields: dict[str, Any] = {
+        "recorded_by": staff_choice(deciders, "Who marks the step completed (you)"),
+        "code": CODE_FIELD,
+    }
+    return create_model("StepCompletion", __base__=RunInput, **fields)

@@ -1,0 +1,58 @@
+"""A case manager's day in the UI alone: a due check-in opens its form, named for the case, the
+step and the check-in's number; submitted as the UI submits it, it is recorded once. An
+open-ended step's completion is a form too, and completing it ends the plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.harness import Rehab, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CODE = "E2E-DAY-1"
+PLAN = f"""
+case: {CODE}
+manager: n-zdolnik
+steps:
+  - {{id: psych, domain: psychological, title: Sessions, partner: brest-psychologist,
+      check_ins: {{every: 1h, first: 2s, grace: 10m}}}}
+"""
+
+
+def form(rehab: Rehab, name: str) -> str:
+    def find() -> str | None:
+        for run in rehab.decision_runs(CODE):
+            if run["name"] == name and run["state"]["type"] == "PAUSED":
+                return str(run["id"])
+        return None
+
+    return wait_for(find, timeout=120, what=f"the form {name!r} to wait")
+
+
+def test_a_check_in_and_a_step_completion_are_recorded_from_their_forms(rehab: Rehab) -> None:
+    rehab.rehab("plan", "launch", str(rehab.write_plan(CODE, PLAN)))
+    rehab.rehab("plan", "approve", CODE, "--by", "l-istomova")
+    manager, supervisor = rehab.enrol("n-zdolnik"), rehab.enrol("l-istomova")
+
+    checkin = form(rehab, f"{CODE} · check-in · psych #1")
+    description = rehab.flow_run(checkin)["state"]["state_details"]
+    assert description.get("pause_key") == "check-in-psych-1"
+    accepted = rehab.resume_as_the_ui(
+        checkin, {"outcome": "attended", "recorded_by": "n-zdolnik", "code": manager.now()}
+    )
+    assert accepted["status"] == "ACCEPT", accepted
+    wait_for(
+        lambda: rehab.status(CODE)["steps"][0]["check_ins"][0]["outcome"] == "attended",
+        timeout=90,
+        what="the check-in recorded",
+    )
+    wait_for(lambda: rehab.run_state(checkin) == "COMPLETED", timeout=90, what="the form done")
+    recorded = [d for a, act, d in rehab.audit(CODE) if act == "check-in"]
+    assert recorded == [{"step": "psych", "outcome": "attended"}], "recorded once, by the form"
+
+    completion = form(rehab, f"{CODE} · completion · psych")
+    rehab.resume_as_the_ui(completion, {"recorded_by": "l-istomova", "code": supervisor.now()})
+    wait_for(lambda: rehab.status(CODE)["state"] == "completed", timeout=90, what="the plan to end")
+    assert rehab.steps(CODE) == {"psych": "completed"}
+    assert ("l-istomova", "step-complete") in [(a, act) for a, act, _ in rehab.audit(CODE)]
