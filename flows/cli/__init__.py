@@ -8,7 +8,7 @@ import os
 
 import click
 
-from flows.cli import admin, audit, case, case_admin, key, partners, person, plan, staff
+from flows.cli import admin, audit, case, case_admin, key, partners, person, plan, report, staff
 from flows.cli.context import RehabGroup
 
 
@@ -32,6 +32,7 @@ for command in (
     case_admin.case_group,
     admin.db,
     admin.up,
+    report.report,
 ):
     cli.add_command(command)
 
