@@ -37,9 +37,11 @@ def _propagate(eqs: list[Equation], lo: dict[Key, int], hi: dict[Key, int]) -> b
     while changed:
         changed = False
         for coef, constant in eqs:
+            low_sum = sum(min(d * lo[j], d * hi[j]) for j, d in coef.items())
+            high_sum = sum(max(d * lo[j], d * hi[j]) for j, d in coef.items())
             for k, c in coef.items():
-                rest_min = sum(min(d * lo[j], d * hi[j]) for j, d in coef.items() if j != k)
-                rest_max = sum(max(d * lo[j], d * hi[j]) for j, d in coef.items() if j != k)
+                rest_min = low_sum - min(c * lo[k], c * hi[k])
+                rest_max = high_sum - max(c * lo[k], c * hi[k])
                 low, high = constant - rest_max, constant - rest_min  # bounds of c * x_k
                 new_lo, new_hi = (low, high) if c > 0 else (-high, -low)
                 if new_lo > lo[k] or new_hi < hi[k]:
@@ -47,7 +49,19 @@ def _propagate(eqs: list[Equation], lo: dict[Key, int], hi: dict[Key, int]) -> b
                     if lo[k] > hi[k]:
                         return False
                     changed = True
+                    break  # the sums changed: compute them again
     return True
+
+
+def _near(lo: int, hi: int, centre: int, count: int = 50) -> list[int]:
+    """Up to `count` values of [lo, hi], nearest `centre` first."""
+    centre = min(max(centre, lo), hi)
+    out = [centre]
+    step = 1
+    while len(out) < count and (centre - step >= lo or centre + step <= hi):
+        out += [v for v in (centre - step, centre + step) if lo <= v <= hi]
+        step += 1
+    return out
 
 
 def _solve(
@@ -67,7 +81,7 @@ def _solve(
     if not free:
         return all(sum(c * lo[k] for k, c in coef.items()) == b for coef, b in eqs)
     k = min(free, key=lambda x: hi[x] - lo[x])
-    for v in sorted(range(lo[k], hi[k] + 1), key=lambda v: abs(v - near[k]))[:50]:
+    for v in _near(lo[k], hi[k], near[k]):
         if _solve(eqs, {**lo, k: v}, {**hi, k: v}, near, budget):
             return True
     return False
