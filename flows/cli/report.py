@@ -14,7 +14,7 @@ from typing import Any, get_args
 import click
 
 from casework.report_source import partner_kinds, priors, read_people, record_release
-from flows.cli.context import Context, pass_ctx
+from flows.cli.context import Context, emit, pass_ctx
 from plans.errors import BadOption, OutputExists, PeriodNotBegun
 from plans.model import DEFAULT_TIMEZONE
 from report import periods
@@ -37,6 +37,12 @@ def report() -> None:
 
 
 def _common(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="With -o, print what was written as JSON; else the same as --format json.",
+    )(command)
     command = click.option("--lang", default="en", metavar="en|ru|be", help="Labels' language.")(
         command
     )
@@ -47,8 +53,15 @@ def _common(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _run(
-    ctx: Context, make: Callable[[str], periods.Period], fmt: str, output: Path | None, lang: str
+    ctx: Context,
+    make: Callable[[str], periods.Period],
+    fmt: str,
+    output: Path | None,
+    lang: str,
+    as_json: bool,
 ) -> None:
+    if as_json and output is None:
+        fmt = "json"
     if fmt not in FORMATS:
         raise BadOption("--format", fmt, "one of md, csv, json, html")
     if lang not in get_args(Lang):
@@ -82,6 +95,10 @@ def _run(
     with os.fdopen(fd, "wb") as out:
         out.write(data)
     record_release(app.store, release, now=now)
+    if as_json:
+        emit({"release_id": release_id, "period": period.label, "cells": len(release.cells),
+              "format": fmt, "file": str(output)})  # fmt: skip
+        return
     click.echo(
         f"release {release_id}: {period.label}, {len(release.cells)} cells, written to {output}"
     )
@@ -91,32 +108,38 @@ def _run(
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month, e.g. 2026-11.")
 @_common
 @pass_ctx
-def monthly(ctx: Context, month: str, fmt: str, output: Path | None, lang: str) -> None:
+def monthly(
+    ctx: Context, month: str, fmt: str, output: Path | None, lang: str, as_json: bool
+) -> None:
     """The report of one month (and since the start)."""
-    _run(ctx, lambda tz: periods.monthly(month, tz), fmt, output, lang)
+    _run(ctx, lambda tz: periods.monthly(month, tz), fmt, output, lang, as_json)
 
 
 @report.command("quarterly")
 @click.option("--quarter", required=True, metavar="YYYY-Qn", help="The quarter, e.g. 2026-Q4.")
 @_common
 @pass_ctx
-def quarterly(ctx: Context, quarter: str, fmt: str, output: Path | None, lang: str) -> None:
+def quarterly(
+    ctx: Context, quarter: str, fmt: str, output: Path | None, lang: str, as_json: bool
+) -> None:
     """The report of one quarter (and since the start)."""
-    _run(ctx, lambda tz: periods.quarterly(quarter, tz), fmt, output, lang)
+    _run(ctx, lambda tz: periods.quarterly(quarter, tz), fmt, output, lang, as_json)
 
 
 @report.command("yearly")
 @click.option("--year", required=True, metavar="YYYY", help="The year, e.g. 2026.")
 @_common
 @pass_ctx
-def yearly(ctx: Context, year: str, fmt: str, output: Path | None, lang: str) -> None:
+def yearly(
+    ctx: Context, year: str, fmt: str, output: Path | None, lang: str, as_json: bool
+) -> None:
     """The report of one year (and since the start)."""
-    _run(ctx, lambda tz: periods.yearly(year, tz), fmt, output, lang)
+    _run(ctx, lambda tz: periods.yearly(year, tz), fmt, output, lang, as_json)
 
 
 @report.command("since-start")
 @_common
 @pass_ctx
-def since_start(ctx: Context, fmt: str, output: Path | None, lang: str) -> None:
+def since_start(ctx: Context, fmt: str, output: Path | None, lang: str, as_json: bool) -> None:
     """Everything since the programme began."""
-    _run(ctx, lambda tz: periods.since_start(ctx.app.now(), tz), fmt, output, lang)
+    _run(ctx, lambda tz: periods.since_start(ctx.app.now(), tz), fmt, output, lang, as_json)
