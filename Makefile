@@ -36,6 +36,8 @@ bench: install
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/scale.py --database sqlite
 	$(BIN)/python bench/scale.py --database postgresql
+	$(BIN)/python bench/report_cases.py --database sqlite
+	$(BIN)/python bench/report_cases.py --database postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from casework.store.db import Store
+from casework.store.repository import audit
 from casework.store.tables import (
     AuditRow,
     CaseRow,
@@ -64,10 +65,16 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
     with store.session() as session:
         cases = session.execute(
             select(
-                CaseRow.id, CaseRow.code, CaseRow.state, CaseRow.episode, CaseRow.created_at,
-                CaseRow.updated_at, CaseRow.person_sealed, CaseRow.data_key_wrapped,
+                CaseRow.id,
+                CaseRow.code,
+                CaseRow.state,
+                CaseRow.episode,
+                CaseRow.created_at,
+                CaseRow.updated_at,
+                CaseRow.person_sealed,
+                CaseRow.data_key_wrapped,
             )
-        ).all()  # fmt: skip
+        ).all()
         audit_rows = session.execute(
             select(AuditRow.case_code, AuditRow.at, AuditRow.action, AuditRow.detail)
             .where(AuditRow.action.in_(("launch", *ENDINGS)))
@@ -75,10 +82,15 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
         ).all()
         step_rows = session.execute(
             select(
-                StepRow.id, StepRow.case_id, StepRow.episode, StepRow.step_id, StepRow.state,
-                StepRow.started_at, StepRow.ended_at,
+                StepRow.id,
+                StepRow.case_id,
+                StepRow.episode,
+                StepRow.step_id,
+                StepRow.state,
+                StepRow.started_at,
+                StepRow.ended_at,
             )
-        ).all()  # fmt: skip
+        ).all()
         check_rows = session.execute(
             select(CheckInRow.step_row_id, CheckInRow.at, CheckInRow.outcome).where(
                 CheckInRow.outcome.in_(("attended", "missed", "rescheduled"))
@@ -204,12 +216,20 @@ def priors(store: Store, period: Period) -> Any:
     with store.session() as session:
         rows = session.scalars(select(ReportReleaseRow).order_by(ReportReleaseRow.id)).all()
         kept = [
-            (r.table_name, r.basis, r.period_start, r.period_end, Prior(
-                r.release_id, r.period_start, r.period_end,
-                {(c[0], c[1]): (c[2], c[3], c[4]) for c in r.cells},
-            ))
+            (
+                r.table_name,
+                r.basis,
+                r.period_start,
+                r.period_end,
+                Prior(
+                    r.release_id,
+                    r.period_start,
+                    r.period_end,
+                    {(c[0], c[1]): (c[2], c[3], c[4]) for c in r.cells},
+                ),
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
     start, end = period.start.isoformat(), period.end.isoformat()
 
     def lookup(name: str, basis: Basis) -> tuple[list[Prior], Prior | None]:
@@ -241,3 +261,23 @@ def record_release(store: Store, release: Release, *, now: datetime) -> None:
                     cells=cells,
                 )
             )
+
+
+def audit_read(store: Store, *, period: Period, cases: int, release_id: str, now: datetime) -> None:
+    """Every read of personal data is audited (security.md rule 7): the report's read of every
+    person, as one row naming no case: the period, how many cases, the release."""
+    with store.session() as session:
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=None,
+            actor="operator",
+            action="report-read",
+            now=now,
+            detail={
+                "reason": "programme report",
+                "period": period.label,
+                "cases": cases,
+                "release": release_id,
+            },
+        )

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from casework.store.db import open_store
-from casework.store.tables import ReportReleaseRow
+from casework.store.tables import AuditRow, ReportReleaseRow
 from plans.directories import Directories
 from tests.report_population import MANAGERS, Someone, population, step_titles, write
 from tests.test_cli import rehab
@@ -141,13 +141,23 @@ def test_a_file_is_a_release_recorded_as_aggregates_and_the_terminal_is_not(
             before = len(session.scalars(select(ReportReleaseRow)).all())
         assert rehab(env, "report", "since-start").returncode == 0
         assert rehab(env, "report", "since-start", "-o", str(tmp_path / "all.md")).returncode == 0
+        as_json = rehab(
+            env, "report", "yearly", "--year", "2026", "-o", str(tmp_path / "y.md"), "--json"
+        )
+        assert json.loads(as_json.stdout)["period"] == "2026"
         with store.session() as session:
             rows = session.scalars(select(ReportReleaseRow).order_by(ReportReleaseRow.id)).all()
             kept = rows[before:]
-            assert {r.basis for r in kept} == {"cumulative"}
+            assert {r.basis for r in kept if r.kind == "since-start"} == {"cumulative"}
+            assert {r.kind for r in kept} == {"since-start", "yearly"}
             assert all(len(c) == 5 for r in kept for c in r.cells), (
                 "code1, code2, count, flag, as_of"
             )
+            reads = session.scalars(
+                select(AuditRow).where(AuditRow.action == "report-read").order_by(AuditRow.id)
+            ).all()
+        assert reads[-1].case_code is None and reads[-1].detail["cases"] == 372
+        assert reads[-3].detail["release"] == "draft", "a draft's read is audited too"
     finally:
         store.dispose()
 

@@ -143,7 +143,7 @@ def test_a_cumulative_cell_that_moved_by_fewer_than_the_threshold_carries_its_la
     assert all(c.flag == "ok" for c in publish(t, T, last=far))
 
 
-def test_a_period_cell_that_differs_by_fewer_than_the_threshold_from_a_release_inside_it_is_hidden() -> (
+def test_a_period_cell_that_differs_by_fewer_than_the_threshold_from_one_inside_it_is_hidden() -> (
     None
 ):
     t = Table("A1", "period", "M", "Count", ["New"], ["People"])

@@ -13,7 +13,13 @@ from typing import Any, get_args
 
 import click
 
-from casework.report_source import partner_kinds, priors, read_people, record_release
+from casework.report_source import (
+    audit_read,
+    partner_kinds,
+    priors,
+    read_people,
+    record_release,
+)
 from flows.cli.context import Context, emit, pass_ctx
 from plans.errors import BadOption, OutputExists, PeriodNotBegun
 from plans.model import DEFAULT_TIMEZONE
@@ -78,6 +84,7 @@ def _run(
     people = read_people(app.store, app.directories, tz=tz)
     click.echo(f"report: {len(people)} cases read in {time.monotonic() - began:.1f} s", err=True)
     release_id = f"R{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}" if output else "draft"
+    audit_read(app.store, period=period, cases=len(people), release_id=release_id, now=now)
     release = build(
         people,
         period,
