@@ -108,18 +108,21 @@ def consents(people: list[Person], w: Window, scopes: list[str]) -> Table:
 
 
 def plans(people: list[Person], w: Window) -> Table:
-    """D1: plans launched (relaunches among them), approved, completed, cancelled, terminated."""
+    """D1: plans launched (first launches and relaunches), approved, completed, cancelled,
+    terminated."""
     t = table_for("D1", w, "PlanEvent", "Count", PLAN_EVENTS, ("Plans",))
     found: Counter[str] = Counter()
     for p in people:
         for e in p.episodes:
             found["Launched"] += w.holds(e.launched_at)
+            found["FirstLaunched"] += e.number == 1 and w.holds(e.launched_at)
             found["Relaunched"] += e.number > 1 and w.holds(e.launched_at)
             found["Approved"] += w.holds(e.approved_at)
             if e.outcome and w.holds(e.ended_at):
                 found[e.outcome.capitalize()] += 1
     for code in PLAN_EVENTS:
         t.true[(code, "Plans")] = found[code]
+    t.add_sum([("FirstLaunched", "Plans"), ("Relaunched", "Plans")], ("Launched", "Plans"))
     return t
 
 

@@ -59,48 +59,46 @@ def _basis(
     tables: list[Table],
 ) -> list[Cell]:
     out: list[Cell] = []
+    done: dict[str, tuple[Table, list[Cell]]] = {}
 
-    def put(
-        t: Table, copy: dict[Key, Key] | None = None, source: list[Cell] | None = None
-    ) -> list[Cell]:
-        if copy and source is not None:
-            t.locked.update(locks(source, copy))
+    def put(t: Table, copy: dict[Key, Key] | None = None, source: str = "") -> None:
+        """Protect and publish `t`; its cells in `copy` show what `source` published for the
+        same count (where the true counts are equal: the same people, never decided twice)."""
+        if copy:
+            theirs, cells = done[source]
+            same = {k: v for k, v in copy.items() if t.true.get(k) == theirs.true.get(v)}
+            t.locked.update(locks(cells, same))
+            t.copied_from.update({k: (source, v) for k, v in same.items()})
         earlier, last = priors(t.name, t.basis)
         cells = publish(t, threshold, priors=earlier, last=last)
         out.extend(cells)
         tables.append(t)
-        return cells
+        done[t.name] = (t, cells)
 
-    a1 = put(counting.people(people, w))
-    everyone = "New" if w.basis == "period" else "Identified"
+    put(counting.people(people, w))
+    everyone = ("New" if w.basis == "period" else "Identified", "People")
     counted = counting.identified(people, w)
-    b1 = put(
-        counting.groups_by_exploitation(counted, w),
-        {("AllPeople", "Total"): (everyone, "People")},
-        a1,
-    )
+    put(counting.groups_by_exploitation(counted, w), {("AllPeople", "Total"): everyone}, "A1")
     consent = {(r, "Total"): (r, "Total") for r in CONSENT_ROWS}
-    put(counting.one_way("B2", "prs_Gender", GENDERS, counted, "gender", w), consent, b1)
-    put(counting.one_way("B3", "majorityStatus", MAJORITY, counted, "majority", w), consent, b1)
-    put(
-        counting.exploitation(counted, w),
-        {**consent, **{(e, "Total"): ("Total", e) for e in EXPLOITATIONS}},
-        b1,
-    )
-    put(
-        counting.sexual_types(counted, w), {("Total", "Total"): ("Total", "SexualExploitation")}, b1
-    )
+    put(counting.one_way("B2", "prs_Gender", GENDERS, counted, "gender", w), consent, "B1")
+    put(counting.one_way("B3", "majorityStatus", MAJORITY, counted, "majority", w), consent, "B1")
+    b4 = {**consent, **{(e, "Total"): ("Total", e) for e in EXPLOITATIONS}}
+    put(counting.exploitation(counted, w), b4, "B1")
+    sexual = {("Total", "Total"): ("Total", "SexualExploitation")}
+    put(counting.sexual_types(counted, w), sexual, "B1")
     put(counting.countries(counted, w, threshold))
-    c1 = put(help_given.steps_by_help(people, w))
+    put(help_given.steps_by_help(people, w))
     c2 = help_given.steps_by_partner(people, w, partner_kinds)
-    put(c2, {("Total", c): ("Total", c) for c in c2.cols}, c1)
+    put(c2, {("Total", c): ("Total", c) for c in c2.cols}, "C1")
     put(help_given.check_ins(people, w, threshold))
     put(help_given.consents(people, w, scopes))
-    d1 = put(help_given.plans(people, w))
-    put(help_given.terminations(people, w), {("Total", "Plans"): ("Terminated", "Plans")}, d1)
+    # First launches are, but for cases recorded after the fact, the people identified.
+    put(help_given.plans(people, w), {("FirstLaunched", "Plans"): everyone}, "A1")
+    put(help_given.terminations(people, w), {("Total", "Plans"): ("Terminated", "Plans")}, "D1")
     if w.basis == "cumulative":
-        put(help_given.states(people, w), {("Total", "Cases"): ("Identified", "People")}, a1)
-    put(help_given.timeliness(people, w))
+        put(help_given.states(people, w), {("Total", "Cases"): everyone}, "A1")
+    approvals = {("LaunchToApproval", "N"): ("Approved", "Plans")}
+    put(help_given.timeliness(people, w), approvals, "D1")
     return out
 
 

@@ -28,6 +28,8 @@ class Table:
     sums: list[tuple[list[Key], Key]] = field(default_factory=list)
     # Cells another table already published: their flag is decided there.
     locked: dict[Key, Shown] = field(default_factory=dict)
+    # Where each locked cell's count was published first: (table, key).
+    copied_from: dict[Key, tuple[str, Key]] = field(default_factory=dict)
     # Statistics (medians, shares), not counts: value, the count cells they need published,
     # and their n.
     derived: dict[Key, tuple[float, list[Key], int]] = field(default_factory=dict)

@@ -64,7 +64,15 @@ GROUPS = ("Women", "Men", "Girls", "Boys", "OtherOrUnknown")
 STEP_STATUSES = ("Started", "Completed", "Skipped", "Cancelled")
 CHECK_IN_OUTCOMES = ("Attended", "Missed", "Rescheduled")
 CONSENT_STATUSES = ("Given", "Refused", "Withdrawn")
-PLAN_EVENTS = ("Launched", "Relaunched", "Approved", "Completed", "Cancelled", "Terminated")
+PLAN_EVENTS = (
+    "Launched",
+    "FirstLaunched",
+    "Relaunched",
+    "Approved",
+    "Completed",
+    "Cancelled",
+    "Terminated",
+)
 CASE_STATES = {
     "awaiting-approval": "AwaitingApproval",
     "active": "Active",
@@ -166,7 +174,8 @@ _L: dict[str, tuple[str, str, str]] = {
     ),
     # outcomes
     "Launched": ("Plans launched", "Планов запущено", "Планаў запушчана"),
-    "Relaunched": ("of them relaunched", "из них повторно", "з іх паўторна"),
+    "FirstLaunched": ("of them first launches", "из них впервые", "з іх упершыню"),
+    "Relaunched": ("of them relaunches", "из них повторно", "з іх паўторна"),
     "Approved": ("Approved", "Утверждено", "Зацверджана"),
     "Terminated": ("Terminated", "Прекращено", "Спынена"),
     "AwaitingApproval": ("Awaiting approval", "Ждут утверждения", "Чакаюць зацвярджэння"),

@@ -5,6 +5,7 @@ reader can work out), the consent basis, and the difference rule between release
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from plans.directories import Directories
 from report.facts import Person
 from report.periods import Period, monthly, quarterly, since_start
 from report.release import Release, build
-from report.tables import Cell
+from report.tables import Cell, Table
 from tests.disclosure_check import recoverable
 from tests.report_population import Someone, population, write
 
@@ -136,6 +137,30 @@ def test_no_hidden_cell_can_be_worked_out_from_the_published_cells_and_totals(
         r = release(store, directories, period)
         for t in r.tables:
             assert recoverable(t, r.table(t.name, t.basis)) == [], (period.label, t.name, t.basis)
+
+
+def test_no_hidden_cell_can_be_worked_out_across_the_tables_of_a_release_either(
+    world: tuple[Store, list[Someone]], directories: Directories
+) -> None:
+    store, _ = world
+    for period in (monthly("2026-11", TZ), quarterly("2026-Q4", TZ), since_start(NOW, TZ)):
+        r = release(store, directories, period)
+        for basis in ("period", "cumulative"):
+            mine = [t for t in r.tables if t.basis == basis]
+            if not mine:
+                continue
+            joined = Table("all", basis, "table", "cell", [], [])  # type: ignore[arg-type]
+            cells: list[Cell] = []
+            for t in mine:
+                name = lambda k, t=t: (f"{t.name}:{k[0]}", k[1])  # noqa: E731
+                joined.true.update({name(k): v for k, v in t.true.items()})
+                joined.derived.update({name(k): v for k, v in t.derived.items()})
+                joined.sums += [([name(p) for p in parts], name(total)) for parts, total in t.sums]
+                for k, (source, theirs) in t.copied_from.items():  # the same count, twice
+                    joined.sums.append(([name(k)], (f"{source}:{theirs[0]}", theirs[1])))
+                for c in r.table(t.name, basis):  # type: ignore[arg-type]
+                    cells.append(replace(c, code1=f"{t.name}:{c.code1}"))
+            assert recoverable(joined, cells) == [], (period.label, basis)
 
 
 def test_people_without_statistics_consent_are_only_in_the_not_broken_down_row(
