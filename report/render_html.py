@@ -8,7 +8,7 @@ from html import escape
 from itertools import groupby
 
 from report.release import Release
-from report.render_text import grouped, last_day, shown
+from report.render_text import grouped, shown, span
 from report.tables import Cell
 from report.vocabulary import Lang, label, title
 
@@ -84,8 +84,7 @@ def to_html(release: Release, lang: Lang = "en") -> bytes:
         f"<title>{escape(title('report', lang))} {escape(p.label)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>{escape(title('report', lang))}: {escape(p.label)}</h1>",
-        f'<p class="meta">{p.start.isoformat()} – {last_day(release)} ({escape(p.tz)}) · '
-        f"{escape(release.release_id)}</p>",
+        f'<p class="meta">{escape(span(release, lang))} · {escape(release.release_id)}</p>',
     ]
     for (name, basis), cells in grouped(release):
         out.append(f"<h2>{escape(title(name, lang))} — {escape(label(basis, lang))}</h2>")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from itertools import groupby
 
 from report.release import Release
@@ -22,6 +22,13 @@ COLUMNS = (
 def last_day(release: Release) -> str:
     """The period's last day (inclusive)."""
     return (release.period.end - timedelta(days=1)).isoformat()
+
+
+def span(release: Release, lang: Lang) -> str:
+    """The period as a reader sees it: first to last day, or since the start to the last."""
+    p = release.period
+    first = label("cumulative", lang) if p.kind == "since-start" else p.start.isoformat()
+    return f"{first} – {last_day(release)} ({p.tz})"
 
 
 def first_day(release: Release, cell: Cell) -> str:
@@ -82,13 +89,11 @@ def to_json(release: Release, lang: Lang = "en") -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def to_md(release: Release, lang: Lang = "en", *, today: date | None = None) -> bytes:
+def to_md(release: Release, lang: Lang = "en") -> bytes:
     """Markdown tables, one per table and basis, and the method."""
     p = release.period
     lines = [f"# {title('report', lang)}: {p.label}", ""]
-    lines.append(
-        f"{p.start.isoformat()} – {last_day(release)} ({p.tz}) · release {release.release_id}"
-    )
+    lines.append(f"{span(release, lang)} · release {release.release_id}")
     lines.append("")
     for (name, basis), cells in grouped(release):
         lines += [f"## {title(name, lang)} — {label(basis, lang)}", ""]

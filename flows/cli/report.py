@@ -99,9 +99,16 @@ def _run(
         click.echo(data, nl=False)  # bytes go to the binary stream as they are
         return
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # aggregates, still ours
+    try:
+        # Recorded before it is written: a file that exists is always a release later ones
+        # are checked against.
+        record_release(app.store, release, now=now)
+    except BaseException:
+        os.close(fd)
+        output.unlink()
+        raise
     with os.fdopen(fd, "wb") as out:
         out.write(data)
-    record_release(app.store, release, now=now)
     if as_json:
         emit({"release_id": release_id, "period": period.label, "cells": len(release.cells),
               "format": fmt, "file": str(output)})  # fmt: skip
