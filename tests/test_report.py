@@ -250,3 +250,16 @@ def test_people_are_counted_by_when_they_were_identified_in_the_programmes_zone(
     october = next(t for t in oct_.tables if t.name == "A1" and t.basis == "period")
     assert (november.true[("New", "People")], october.true[("New", "People")]) == (1, 0)
     assert date(2026, 11, 1) == monthly("2026-11", TZ).start
+
+
+def test_a_release_is_kept_as_its_cells_and_read_back_for_the_next(
+    store: Store, directories: Directories
+) -> None:
+    write(store, population(n=120, seed=2))
+    made = release(store, directories, monthly("2026-11", TZ), keep=True, rid="R-kept")
+    earlier, _ = priors(store, monthly("2026-11", TZ))("C3", "period")
+    _, last = priors(store, monthly("2026-12", TZ))("C3", "cumulative")
+    assert [p.release_id for p in earlier] == ["R-kept"] and last is not None
+    for basis, prior in (("period", earlier[0]), ("cumulative", last)):
+        published = {c.key: (c.count, c.flag, c.as_of) for c in made.table("C3", basis)}  # type: ignore[arg-type]
+        assert prior.cells == published, "hidden counts kept as nothing, shares as numbers"
