@@ -147,8 +147,7 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
             at = datetime.combine(on, time(0), zone).astimezone(UTC)
         else:
             at = episodes[0].launched_at if episodes else case.created_at
-        given = [c.status for c in consents[case.id] if c.scope == STATISTICS]
-        counted = person is not None and given[-1:] == ["given"]
+        counted = person is not None and _statistics_given(consents[case.id], history[case.code])
         people.append(
             Person(
                 identified_at=at,
@@ -163,6 +162,16 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
             )
         )
     return people
+
+
+def _statistics_given(consents: list[ConsentFact], rows: list[Any]) -> bool:
+    """The latest `statistics` decision is `given`, and no withdrawal of every consent came
+    after it (a missing record means not given)."""
+    decisions = [c for c in consents if c.scope == STATISTICS]
+    if not decisions or decisions[-1].status != "given":
+        return False
+    withdrawn_all = [r.at for r in rows if r.action == "consent-withdrawn-all"]
+    return not withdrawn_all or max(withdrawn_all) < decisions[-1].at
 
 
 def _episodes(

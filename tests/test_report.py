@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from casework.report_source import partner_kinds, priors, read_people, record_release
 from casework.store.db import Store, open_store
+from casework.store.repository import audit
 from plans.directories import Directories
 from report.facts import Person
 from report.periods import Period, monthly, quarterly, since_start
@@ -263,3 +264,25 @@ def test_a_release_is_kept_as_its_cells_and_read_back_for_the_next(
     for basis, prior in (("period", earlier[0]), ("cumulative", last)):
         published = {c.key: (c.count, c.flag, c.as_of) for c in made.table("C3", basis)}  # type: ignore[arg-type]
         assert prior.cells == published, "hidden counts kept as nothing, shares as numbers"
+
+
+def test_consent_withdrawn_entirely_takes_a_person_out_of_the_breakdowns(
+    store: Store, directories: Directories
+) -> None:
+    people = population(n=30, seed=4)
+    for s in people:
+        s.statistics = ["given"]
+    write(store, people)
+    leaving = people[0]
+    assert leaving.launched_at is not None
+    with store.session() as session:
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=leaving.code,
+            actor="n-zdolnik",
+            action="consent-withdrawn-all",
+            now=leaving.launched_at + timedelta(days=40),
+        )
+    read = read_people(store, directories, tz=TZ)
+    assert sum(p.who is None for p in read) == 1
