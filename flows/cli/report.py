@@ -53,9 +53,19 @@ def _common(command: Callable[..., None]) -> Callable[..., None]:
         command
     )
     command = click.option(
-        "-o", "output", type=click.Path(path_type=Path), help="Write a release to this file (0600)."
+        "-o",
+        "output",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="Write it to FILE (0600): a release, recorded for the next ones' checks.",
     )(command)
-    return click.option("--format", "fmt", default="md", metavar="md|csv|json|html")(command)
+    return click.option(
+        "--format",
+        "fmt",
+        default="md",
+        metavar="md|csv|json|html",
+        help="md for the terminal (default), csv, json, or html to print to PDF.",
+    )(command)
 
 
 def _run(
@@ -81,6 +91,7 @@ def _run(
     if periods.in_future(period, now):
         raise PeriodNotBegun(period.label)
     began = time.monotonic()
+    click.echo(f"report: reading the case store for {period.label} ...", err=True)
     people = read_people(app.store, app.directories, tz=tz)
     click.echo(f"report: {len(people)} cases read in {time.monotonic() - began:.1f} s", err=True)
     release_id = f"R{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}" if output else "draft"
