@@ -182,7 +182,7 @@ def _plan(s: Someone, title_of: list[str]) -> dict[str, Any]:
 def step_titles(s: Someone) -> list[str]:
     """The titles of someone's steps: never to be seen in a report."""
     return [
-        f"Weekly session at the partner for {s.code} part {k}" for k in range(max(1, len(s.steps)))
+        f"Weekly meeting at the partner for {s.code} part {k}" for k in range(max(1, len(s.steps)))
     ]
 
 
