@@ -36,7 +36,10 @@ bench: install
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/scale.py --database sqlite
 	$(BIN)/python bench/scale.py --database postgresql
+	$(BIN)/python bench/artifact_growth.py
 	$(BIN)/python bench/import_cases.py
+	$(BIN)/python bench/report_cases.py --database sqlite
+	$(BIN)/python bench/report_cases.py --database postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

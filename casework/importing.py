@@ -5,7 +5,8 @@ until `rehab plan launch` starts its plan as a new episode; a closed one is in i
 state (completed, cancelled, terminated), like any ended case. When the person was identified
 and how the case ended live in `imported_cases`, which a later launch leaves alone; consents
 are consent rows of episode 1 with their own dates. A date is kept as noon of that day in the
-programme's time zone, so a period cut in any nearby zone puts it on that day."""
+programme's time zone (the staff directory's, else the plans' default), so a period cut in
+any nearby zone puts it on that day."""
 
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def _record(
     now: datetime,
 ) -> None:
     """Write the case, its consents, its import row and the audit row, in `session`."""
-    tz = ZoneInfo(DEFAULT_TIMEZONE)
+    tz = ZoneInfo(directories.staff.timezone or DEFAULT_TIMEZONE)  # the programme's zone
     state = record.outcome or IMPORTED
     closed = None if record.closed_on is None else moment(record.closed_on, tz)
     row = CaseRow(

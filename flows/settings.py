@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plans.durations import Duration
@@ -44,9 +44,19 @@ class Settings(BaseSettings):
     prefect_host: str = "127.0.0.1"  # where the embedded server listens
     public_url: str | None = None  # the UI's address as staff open it (a TLS proxy's)
 
+    # The programme report's disclosure threshold (report.md): may be raised, never lowered.
+    report_threshold: int = 11
+
     display_timezone: TimeZoneName = (
         "Europe/Minsk"  # how times are shown where no plan says otherwise
     )
+
+    @field_validator("report_threshold")
+    @classmethod
+    def _never_below_eleven(cls, value: int) -> int:
+        if value < 11:
+            raise ValueError(f"{value} is below 11: the threshold may be raised, never lowered")
+        return value
 
     @property
     def display_tz(self) -> ZoneInfo:

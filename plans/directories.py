@@ -85,6 +85,8 @@ class StaffDirectory(Strict):
     # approval (unset: the engine's REHAB_REQUIRE_APPROVAL), how long closed cases are kept.
     approval: Approval | None = None
     retention: Duration | None = None
+    # The programme's time zone: reports cut their periods in it (unset: plans' default).
+    timezone: TimeZoneName | None = None
 
     def with_role(self, role: Role) -> list[str]:
         """Ids of every staff member with this role."""

@@ -99,6 +99,25 @@ class OutputExists(RehabError):
         super().__init__(f"{path} already exists: choose another -o FILE or remove it first")
 
 
+class ThresholdTooLow(RehabError):
+    """The report's disclosure threshold may be raised, never lowered below the minimum."""
+
+    def __init__(self, threshold: int, minimum: int) -> None:
+        self.threshold, self.minimum = threshold, minimum
+        super().__init__(
+            f"the report's threshold {threshold} is below {minimum}: it may be raised, never "
+            f"lowered (REHAB_REPORT_THRESHOLD={minimum} or more)"
+        )
+
+
+class PeriodNotBegun(RehabError):
+    """A report for a period that has not begun yet."""
+
+    def __init__(self, period: str) -> None:
+        self.period = period
+        super().__init__(f"the period {period} has not begun yet: nothing to report")
+
+
 class InvalidSettings(RehabError):
     """An environment variable holds a value rehab cannot use."""
 

@@ -383,3 +383,42 @@ def test_plan_list_and_status_show_an_imported_case_for_what_it_is(
         "error: case BC-2024-0311 (imported) was imported and has no plan in rehab yet: launch "
         "one for it first (`rehab plan launch FILE` with `case: BC-2024-0311`)"
     )
+
+
+def test_imported_cases_count_in_the_programme_report_when_they_began_and_ended(
+    cli_env: dict[str, str],
+) -> None:
+    records = [
+        {
+            **GOOD_TERMINATED,
+            "case": f"BC-2012-{n:04d}",
+            "identified_on": "2012-02-01",
+            "closed_on": "2013-03-01",
+            "outcome": "completed",
+            "rule": None,
+            "person": {"gender": "female", "exploitation": ["labour"]},
+            "consents": [
+                {"scope": "statistics", "given": True, "by": "n-zdolnik", "date": "2012-02-01"}
+            ],
+        }
+        for n in range(12)
+    ]
+    for record in records:
+        del record["rule"]
+    assert rehab(cli_env, "case", "import", "-", stdin=_yaml(records)).exit_code == 0
+
+    def cells(*period: str) -> dict[tuple[str, str, str, str], int]:
+        done = rehab(cli_env, "report", *period, "--format", "json")
+        assert done.exit_code == 0, done.output
+        return {
+            (c["table"], c["basis"], c["code1"], c["code2"]): c["count"]
+            for c in json.loads(done.stdout)["cells"]
+        }
+
+    since = cells("since-start")
+    assert since[("A1", "cumulative", "Identified", "People")] == 12
+    assert since[("D1", "cumulative", "Completed", "Plans")] == 12
+    assert since[("B4", "cumulative", "ForcedLabour", "Total")] == 12
+    month = cells("monthly", "--month", "2013-03")
+    assert month[("D1", "period", "Completed", "Plans")] == 12, "counted when it ended"
+    assert cells("monthly", "--month", "2013-04")[("D1", "period", "Completed", "Plans")] == 0

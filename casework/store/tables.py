@@ -247,3 +247,20 @@ class StaffCodeRow(Base):
     secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     enrolled_at: Mapped[datetime]
     last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ReportReleaseRow(Base):
+    """One table of one published report: aggregates only (its cells as published), kept so
+    later releases are checked against it (report.md rule 5)."""
+
+    __tablename__ = "report_releases"
+    __table_args__ = (Index("ix_report_releases_table", "table_name", "basis"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[str] = mapped_column(String(40))
+    table_name: Mapped[str] = mapped_column(String(8))
+    basis: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[str] = mapped_column(String(10))  # ISO dates, local
+    period_end: Mapped[str] = mapped_column(String(10))  # exclusive
+    created_at: Mapped[datetime]
+    cells: Mapped[list[Any]] = mapped_column(JSON)  # [code1, code2, count, flag, as_of]

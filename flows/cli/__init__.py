@@ -18,6 +18,7 @@ from flows.cli import (
     partners,
     person,
     plan,
+    report,
     staff,
 )
 from flows.cli.context import RehabGroup
@@ -43,6 +44,7 @@ for command in (
     case_admin.case_group,
     admin.db,
     admin.up,
+    report.report,
 ):
     cli.add_command(command)
 case_admin.case_group.add_command(case_import.case_import)
