@@ -14,7 +14,7 @@ PLAN = """
 case: {code}
 manager: n-zdolnik
 steps:
-  - {{id: stay, domain: housing, title: Crisis room, partner: brest-crisis-room, duration: 12s}}
+  - {{id: stay, domain: housing, title: Crisis room, partner: brest-crisis-room, duration: 40s}}
   - {{id: exam, domain: medical, title: Medical check, partner: brest-clinic, after: [stay],
       duration: 1h}}
 """
