@@ -8,26 +8,21 @@ import logging
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from casework import queries, services
-from casework.store.repository import current_plan, get_case_row
 from flows import tending
 from flows.app import App
-from flows.tags import plan_tags
 from notifications.outbox import send_due
 
 log = logging.getLogger("rehab.clock")
 
 
-def start_run(app: App, code: str) -> None:
-    """Create the flow run of a case recorded while the engine could not create it."""
-    with app.store.session() as session:
-        row = get_case_row(session, code=code)
-        episode, plan = row.episode, current_plan(row)
-    run_id = app.prefect.start_plan_run(code, episode, plan_tags(plan))
-    services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
-
-
+# A Cancel clicked while the engine was stopped is found at its start; Prefect's and this host's
+# clocks may differ a little, so each look reaches a minute back (a restored run is no longer
+# Cancelled, so looking twice changes nothing).
+UI_LOOK_BACK_AT_START = timedelta(days=1)
+UI_CLOCK_SKEW = timedelta(minutes=1)
 FOLLOW_UP_THREADS = 4  # Prefect API calls wait on the network; the store work is done first
 
 
@@ -39,7 +34,7 @@ def tick(app: App) -> Counter[str]:
     for code, run_id in queries.due_wakes(app.store, now=app.now()):
         try:
             if run_id is None:  # launched, but its run could not be created then
-                start_run(app, code)
+                tending.new_run(app, code)
                 done["started"] += 1
             outcomes.append(tending.reconcile(app, code))
         except Exception:  # one plan's trouble must not stop the clock for the others
@@ -62,9 +57,15 @@ def tick(app: App) -> Counter[str]:
 def run_clock(app: App, stop: threading.Event) -> None:
     """Tick every REHAB_CLOCK_INTERVAL until `stop` is set."""
     interval = app.settings.clock_interval.total_seconds()
+    looked = app.now() - UI_LOOK_BACK_AT_START
     while not stop.is_set():
         try:
             done = tick(app)
+            now = app.now()
+            undone = tending.answer_ui_cancels(app, since=looked - UI_CLOCK_SKEW)
+            looked = now
+            if undone:
+                done["ui-cancels-undone"] += undone
             purged = tending.purge_past_retention(app)
             if purged:
                 done["purged"] += len(purged)

@@ -5,7 +5,7 @@ calls it is told to fail (as an unreachable server would)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from casework.decisions import Decision
 
@@ -38,7 +38,8 @@ class RecordingPrefect:
         self._call("start_plan_run", code)
         run_id = f"run-{code}-{episode}"
         self.runs[run_id] = code
-        self.states.setdefault(run_id, "suspended")
+        if self.states.get(run_id, "deleted") == "deleted":  # new, or made again
+            self.states[run_id] = "suspended"
         return run_id
 
     def publish(
@@ -83,3 +84,14 @@ class RecordingPrefect:
             del self.runs[run_id]
             self.published.pop(run_id, None)
         return len(gone)
+
+    def cancelled_runs(self, since: datetime) -> list[str]:
+        """Runs it was told are cancelled."""
+        self._call("cancelled_runs", since.isoformat())
+        return [run for run, state in self.states.items() if state == "cancelled"]
+
+    def restore_run(self, flow_run_id: str, message: str) -> None:
+        """Waiting again, as the real one leaves it."""
+        self._call("restore_run", flow_run_id)
+        self.states[flow_run_id] = "suspended"
+        self.published.setdefault(flow_run_id, []).append((datetime.now(UTC), message))

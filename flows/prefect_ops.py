@@ -14,19 +14,26 @@ from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
+    FlowFilter,
+    FlowFilterName,
     FlowRunFilter,
+    FlowRunFilterEndTime,
     FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Completed, Scheduled, Suspended
 
 from casework.decisions import Decision
 from flows.artifacts import artifact_key
 
-PLAN_DEPLOYMENT = "rehabilitation-plan/rehabilitation-plan"
-DECISION_DEPLOYMENT = "decision/decision"
+PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
+PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
+DECISION_DEPLOYMENT = f"{DECISION_FLOW}/decision"
 
 
 def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
@@ -178,9 +185,13 @@ def settle_decision_run(decision: Decision) -> None:
 
 def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
     """Make a plan run execute: resume it if it sleeps (with `resume`), reschedule it if it
-    crashed or has hung in Running past `stale_after`. Returns its state, or what was done."""
+    crashed or has hung in Running past `stale_after`. Returns its state, or what was done;
+    "deleted" if it is gone."""
     with get_client(sync_client=True) as client:
-        run = client.read_flow_run(UUID(flow_run_id))
+        try:
+            run = client.read_flow_run(UUID(flow_run_id))
+        except ObjectNotFound:
+            return "deleted"  # in the UI: the clock makes the plan a new run
         state = run.state
         if state is None:
             return "unknown"
@@ -227,6 +238,53 @@ def delete_case(code: str) -> int:
     return len(ours)
 
 
+def cancelled_runs(since: datetime) -> list[str]:
+    """Plan and decision runs that ended Cancelled since `since`, whoever cancelled them (the
+    engine's own cancels are of runs nothing waits on any more: the caller tells them apart)."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[PLAN_FLOW, DECISION_FLOW])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLED])),
+                end_time=FlowRunFilterEndTime(after_=since),
+            ),
+            limit=200,
+        )
+    return [str(r.id) for r in runs]
+
+
+def restore_run(flow_run_id: str, message: str) -> None:
+    """Make a cancelled run wait again as it waited before: the same pause key and, for a
+    decision, the same form (its stored schema is found by the same keys)."""
+    run = UUID(flow_run_id)
+    with get_client(sync_client=True) as client:
+        waited = next(
+            (s for s in reversed(client.read_flow_run_states(run)) if s.is_paused()), None
+        )
+        details = waited.state_details if waited is not None else None
+        client.set_flow_run_state(
+            run,
+            Suspended(
+                timeout_seconds=None,
+                pause_key=details.pause_key if details else "restored",
+                message=message,
+                state_details={"run_input_keyset": details.run_input_keyset if details else None},
+            ),
+            force=True,
+        )
+        client.create_logs(
+            [
+                LogCreate(
+                    name="rehab.engine",
+                    level=30,
+                    message=message,
+                    timestamp=datetime.now(UTC),
+                    flow_run_id=run,
+                )
+            ]
+        )
+
+
 class PrefectApi:
     """The real Prefect side: the functions above, through the API at PREFECT_API_URL."""
 
@@ -264,3 +322,11 @@ class PrefectApi:
     def delete_case(self, code: str) -> int:
         """See `delete_case`."""
         return delete_case(code)
+
+    def cancelled_runs(self, since: datetime) -> list[str]:
+        """See `cancelled_runs`."""
+        return cancelled_runs(since)
+
+    def restore_run(self, flow_run_id: str, message: str) -> None:
+        """See `restore_run`."""
+        restore_run(flow_run_id, message)

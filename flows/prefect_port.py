@@ -46,3 +46,12 @@ class PrefectSide(Protocol):
         """Delete every flow run of the case (plan and decisions, all episodes) and their
         artifacts (the server sweeps their logs); returns how many runs there were."""
         ...
+
+    def cancelled_runs(self, since: datetime) -> list[str]:
+        """Ids of plan and decision runs that ended Cancelled since `since`."""
+        ...
+
+    def restore_run(self, flow_run_id: str, message: str) -> None:
+        """Make a cancelled run wait again as before (a decision's form included), saying
+        why in its state message and logs."""
+        ...

@@ -7,10 +7,12 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from casework import decisions, queries, services
+from casework import decisions, queries, services, ui_actions
 from casework.services import Outcome
+from casework.store.repository import current_plan, get_case_row
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
+from flows.tags import plan_tags
 
 FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
@@ -67,6 +69,8 @@ def follow_up(app: App, outcome: Outcome) -> str:
     except Exception:
         again_after(app.settings.clock_interval)
         raise
+    if woke == "deleted" and outcome.state not in FINAL:
+        return recreate_run(app, outcome.code)
     said = "updated" if woke == "suspended" else woke  # a living plan's run waits on
     if failed:
         again_after(app.settings.clock_interval)
@@ -138,3 +142,54 @@ def purge_past_retention(app: App) -> list[str]:
         app.prefect.delete_case(code)
         done.append(code)
     return done
+
+
+UNDONE = (
+    "A Cancel from the Prefect UI was undone: a plan ends, and a decision is taken, only by "
+    "a person who proves who they are (a form with their code, or the rehab command)"
+)
+RECREATED = (
+    "This plan's run was deleted in the Prefect UI; the plan goes on, so the plan clock "
+    "made it this new run"
+)
+
+
+def new_run(app: App, code: str) -> str:
+    """Create the flow run of the case's current episode (already waiting) and remember it."""
+    with app.store.session() as session:
+        row = get_case_row(session, code=code)
+        episode, plan = row.episode, current_plan(row)
+    run_id = app.prefect.start_plan_run(code, episode, plan_tags(plan))
+    services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+    return run_id
+
+
+def recreate_run(app: App, code: str) -> str:
+    """A living plan whose run was deleted (in the UI) gets a new one, audited, its story
+    shown on it from the store."""
+    run_id = new_run(app, code)
+    ui_actions.record_undone(
+        app.store,
+        owner=ui_actions.RunOwner(code, "plan"),
+        action="plan-run-recreated",
+        now=app.now(),
+    )
+    show(app, code, run_id, [(app.now(), RECREATED)])
+    return "recreated"
+
+
+def answer_ui_cancels(app: App, *, since: datetime) -> int:
+    """Undo the Prefect UI's Cancel on living plans' runs and waiting decisions' forms since
+    `since`; returns how many were undone."""
+    now = app.now()
+    undone = 0
+    for run_id in app.prefect.cancelled_runs(since):
+        owner = ui_actions.owner_of(app.store, flow_run_id=run_id)
+        if owner is None:  # the plan ended or the decision was taken: nothing to undo
+            continue
+        app.prefect.restore_run(run_id, UNDONE)
+        ui_actions.record_undone(app.store, owner=owner, action="ui-cancel-undone", now=now)
+        if owner.kind == "plan":
+            services.look_again(app.store, code=owner.code, at=now)  # shown afresh next tick
+        undone += 1
+    return undone

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from casework import queries, services
+from casework.store.tables import AuditRow
 from flows import clock, tending
 from flows.app import App
 from flows.prefect_fake import RecordingPrefect
@@ -188,3 +190,55 @@ def test_one_plans_trouble_does_not_stop_the_clock_for_the_others(
     prefect.failing.add("start_plan_run")  # only the second case has no run yet
     assert clock.tick(app) == {"errors": 1, "updated": 1}
     assert queries.case_status(app.store, code=CODE)["steps"][0]["state"] == "open"
+
+
+def actions(app: App) -> list[tuple[str, str, dict[str, str]]]:
+    with app.store.session() as session:
+        rows = session.scalars(select(AuditRow).where(AuditRow.case_code == CODE))
+        return [(r.actor, r.action, dict(r.detail)) for r in rows]
+
+
+def test_a_cancel_from_the_prefect_ui_on_a_living_plan_is_undone_and_audited(
+    app: App, prefect: RecordingPrefect
+) -> None:
+    launch(app, plan())
+    clock.tick(app)
+    run_id = f"run-{CODE}-1"
+    prefect.states[run_id] = "cancelled"  # clicked in the UI: no one says who
+    assert tending.answer_ui_cancels(app, since=T0) == 1
+    assert prefect.states[run_id] == "suspended"
+    assert "undone" in prefect.published[run_id][-1][1]
+    assert ("prefect-ui", "ui-cancel-undone", {"run": "plan"}) in actions(app)
+    assert queries.case_status(app.store, code=CODE)["state"] == "active"
+    assert tending.answer_ui_cancels(app, since=T0) == 0, "once"
+
+
+def test_a_cancel_from_the_prefect_ui_on_a_waiting_form_is_undone_but_not_on_a_taken_one(
+    app: App, prefect: RecordingPrefect
+) -> None:
+    launch(app, plan(), approval=True)
+    clock.tick(app)
+    [form] = [r for r, name in prefect.runs.items() if name == f"{CODE} · approval"]
+    prefect.states[form] = "cancelled"
+    assert tending.answer_ui_cancels(app, since=T0) == 1
+    assert ("prefect-ui", "ui-cancel-undone", {"run": "approval"}) in actions(app)
+    services.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
+    prefect.states[form] = "cancelled"  # as the engine itself ends a form no longer needed
+    assert tending.answer_ui_cancels(app, since=T0) == 0
+
+
+def test_a_plan_run_deleted_in_the_prefect_ui_is_made_again_at_the_next_wake(
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
+    launch(app, plan(check_ins={"every": "60s"}))
+    clock.tick(app)
+    old = f"run-{CODE}-1"
+    prefect.states[old] = "deleted"
+    del prefect.runs[old]
+    paper.at = T0 + 60 * S
+    assert clock.tick(app) == {"recreated": 1}
+    assert prefect.called("start_plan_run") == [CODE, CODE]
+    assert queries.case_status(app.store, code=CODE)["flow_run_id"] == old, (
+        "the fake gives the same id; the real server a new one"
+    )
+    assert ("prefect-ui", "plan-run-recreated", {"run": "plan"}) in actions(app)
