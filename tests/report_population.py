@@ -201,7 +201,6 @@ def write(store: Store, people: list[Someone]) -> None:
                 state = s.ending[0]
             elif s.launched_at and s.approved_after is None:
                 state = "awaiting-approval"
-            key = sealer.new_data_key()
             row = CaseRow(
                 code=s.code,
                 episode=1,
@@ -211,8 +210,7 @@ def write(store: Store, people: list[Someone]) -> None:
                 revision=1,
                 start=at,
                 approved_at=day(s.approved_after) if s.approved_after else None,
-                person_sealed=sealer.seal(s.person, data_key=key) if s.person else None,
-                data_key_wrapped=key,
+                person_sealed=sealer.seal(s.person, case=s.code) if s.person else None,
                 created_at=at,
                 updated_at=at,
             )
