@@ -10,10 +10,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from casework import queries, services
-from casework.store.repository import current_plan, get_case_row
+from casework.store.repository import get_case_row
 from flows import tending
 from flows.app import App
-from flows.tags import plan_tags
 from notifications.outbox import send_due
 
 log = logging.getLogger("rehab.clock")
@@ -22,9 +21,8 @@ log = logging.getLogger("rehab.clock")
 def start_run(app: App, code: str) -> None:
     """Create the flow run of a case recorded while the engine could not create it."""
     with app.store.session() as session:
-        row = get_case_row(session, code=code)
-        episode, plan = row.episode, current_plan(row)
-    run_id = app.prefect.start_plan_run(code, episode, plan_tags(plan))
+        episode = get_case_row(session, code=code).episode
+    run_id = app.prefect.start_plan_run(code, episode, tending.run_labels(app, code)[0])
     services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from casework.decisions import Decision
+from flows.tags import retag
 
 
 class PrefectDown(ConnectionError):
@@ -23,6 +24,8 @@ class RecordingPrefect:
     runs: dict[str, str] = field(default_factory=dict)  # run id -> its name
     calls: list[tuple[str, str]] = field(default_factory=list)
     published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # run id -> its tags
+    messages: dict[str, str] = field(default_factory=dict)  # run id -> its state message
 
     def _call(self, name: str, subject: str) -> None:
         self.calls.append((name, subject))
@@ -39,7 +42,15 @@ class RecordingPrefect:
         run_id = f"run-{code}-{episode}"
         self.runs[run_id] = code
         self.states.setdefault(run_id, "suspended")
+        self.tags.setdefault(run_id, ["rehab", *tags])  # the deployment's tag, as served
         return run_id
+
+    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+        """Keep the tags as the real run would have them, and the message of a waiting run."""
+        self._call("label_run", flow_run_id)
+        self.tags[flow_run_id] = retag(self.tags.get(flow_run_id, []), tags)
+        if message is not None and self.states.get(flow_run_id, "suspended") == "suspended":
+            self.messages[flow_run_id] = message
 
     def publish(
         self,

@@ -30,6 +30,11 @@ class PrefectSide(Protocol):
         """Show the plan's timeline and progress on its run, and what happened as its logs."""
         ...
 
+    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+        """Set the engine's tags on a plan's run (keeping others' tags) and, if it waits and
+        `message` is given, its state message."""
+        ...
+
     def open_decision_run(self, decision: Decision) -> str:
         """Create the flow run that waits for a person to take this decision."""
         ...

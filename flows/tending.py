@@ -8,9 +8,12 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 from casework import decisions, queries, services
+from casework.domain import Case
 from casework.services import Outcome
+from casework.store.repository import get_case_row, to_domain
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
+from flows.tags import case_tags, state_message
 
 FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
@@ -28,8 +31,25 @@ def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
     return [(e.at, e.line()) for e in outcome.events]
 
 
+def case_view(app: App, code: str) -> tuple[Case, str]:
+    """The case's domain state and its supervisor (the directory's default if the plan names
+    none), as the store has them now."""
+    with app.store.session() as session:
+        row = get_case_row(session, code=code)
+        return to_domain(row), row.supervisor
+
+
+def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
+    """The plan run's tags and, while the plan lives, its state message (an ended plan's run
+    gets its final message from the flow as it ends)."""
+    case, supervisor = case_view(app, code)
+    message = None if case.ended else state_message(case, supervisor=supervisor)
+    return case_tags(case, supervisor=supervisor, now=app.now()), message
+
+
 def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str]]) -> None:
-    """Publish the plan's timeline and progress on its run, and the events as its logs."""
+    """Publish the plan's timeline and progress on its run, and the events as its logs; set
+    its tags and state message to what is true now."""
     status = queries.case_status(app.store, code=code)
     waiting = ["approval"] if status["state"] == "awaiting-approval" else []
     waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
@@ -43,6 +63,8 @@ def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str
         progress=progress(status),
         events=events,
     )
+    tags, message = run_labels(app, code)
+    app.prefect.label_run(flow_run_id, tags=tags, message=message)
 
 
 def follow_up(app: App, outcome: Outcome) -> str:
