@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from casework.domain import Case, StepRun, checkin_time, miss_streak
+from casework.domain import Case, StepRun, checkin_time, miss_streak, next_wake
 from flows.render import local
 from plans.model import Step
 
@@ -168,6 +168,12 @@ def state_message(case: Case, *, supervisor: str) -> str:
     if upcoming is not None:
         parts.append(f"next check-in {upcoming[0]} {_when(upcoming[1], case)}")
     opened = [sid for sid, run in case.steps.items() if run.state == "open"]
-    if not parts:
-        parts.append(f"open: {', '.join(opened)}" if opened else "waiting for its first step")
+    if not parts and opened:
+        parts.append(f"open: {', '.join(opened)}")
+    elif not parts:
+        first = next_wake(case)
+        parts.append(
+            "waiting for its first step"
+            + (f", due {_when(first, case)}" if first is not None else "")
+        )
     return "; ".join(parts)

@@ -58,6 +58,14 @@ def test_a_plan_waiting_for_approval_says_so_and_names_who_it_concerns() -> None
     assert message(case) == "waiting for approval by the supervisor (l-istomova)"
 
 
+def test_an_approved_plan_says_when_its_first_step_is_due() -> None:
+    case = Case.new(make_plan(step("check", start="2d")), T0, approval_required=True)
+    transitions.approve(case, T0 + H)
+    advance(case, T0 + H)
+    assert message(case) == "waiting for its first step, due Thu 2026-12-03 09:00 Europe/Minsk"
+    assert not {"waiting", "waiting:approval"} & set(tags(case, T0 + H))
+
+
 def test_consent_waiting_is_a_tag_and_the_message_names_the_scopes() -> None:
     case = Case.new(make_plan(step("check", consent=["medical"])), T0, approval_required=False)
     advance(case, T0)
