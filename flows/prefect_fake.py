@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from casework.decisions import Decision
 from flows.tags import retag
@@ -26,6 +27,7 @@ class RecordingPrefect:
     published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
     tags: dict[str, list[str]] = field(default_factory=dict)  # run id -> its tags
     messages: dict[str, str] = field(default_factory=dict)  # run id -> its state message
+    emitted: list[dict[str, Any]] = field(default_factory=list)  # Prefect events, in order
 
     def _call(self, name: str, subject: str) -> None:
         self.calls.append((name, subject))
@@ -44,6 +46,11 @@ class RecordingPrefect:
         self.states.setdefault(run_id, "suspended")
         self.tags.setdefault(run_id, ["rehab", *tags])  # the deployment's tag, as served
         return run_id
+
+    def emit_events(self, events: list[dict[str, Any]]) -> None:
+        """Keep them."""
+        self._call("emit_events", str(len(events)))
+        self.emitted.extend(events)
 
     def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
         """Keep the tags as the real run would have them, and the message of a waiting run."""

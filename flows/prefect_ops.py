@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -56,6 +56,12 @@ def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
                 force=True,
             )
     return str(run.id)
+
+
+def emit_events(events: list[dict[str, Any]]) -> None:
+    """Record Prefect events in the server's event store (one request for the batch)."""
+    with get_client(sync_client=True) as client:
+        client.request("POST", "/events", json=events).raise_for_status()
 
 
 def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None:
@@ -231,6 +237,10 @@ class PrefectApi:
         publish(
             flow_run_id, key=key, code=code, markdown=markdown, progress=progress, events=events
         )
+
+    def emit_events(self, events: list[dict[str, Any]]) -> None:
+        """See `emit_events`."""
+        emit_events(events)
 
     def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
         """See `label_run`."""

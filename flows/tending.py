@@ -4,15 +4,18 @@ its flow run. The run executes only to end (and after a crash); see docs/archite
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 
 from casework import decisions, queries, services
 from casework.domain import Case
+from casework.events import Event
 from casework.services import Outcome
 from casework.store.repository import get_case_row, to_domain
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
+from flows.run_events import prefect_event
 from flows.tags import case_tags, state_message
 
 FINAL = frozenset({"completed", "cancelled", "terminated"})
@@ -47,9 +50,15 @@ def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
     return case_tags(case, supervisor=supervisor, now=app.now()), message
 
 
-def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str]]) -> None:
-    """Publish the plan's timeline and progress on its run, and the events as its logs; set
-    its tags and state message to what is true now."""
+def show(
+    app: App,
+    code: str,
+    flow_run_id: str,
+    events: list[tuple[datetime, str]],
+    happened: Sequence[Event] = (),
+) -> None:
+    """Publish the plan's timeline and progress on its run, and the events as its logs (and,
+    `happened`, as Prefect events); set its tags and state message to what is true now."""
     status = queries.case_status(app.store, code=code)
     waiting = ["approval"] if status["state"] == "awaiting-approval" else []
     waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
@@ -63,6 +72,8 @@ def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str
         progress=progress(status),
         events=events,
     )
+    if happened:
+        app.prefect.emit_events([prefect_event(code, flow_run_id, e) for e in happened])
     tags, message = run_labels(app, code)
     app.prefect.label_run(flow_run_id, tags=tags, message=message)
 
@@ -80,7 +91,7 @@ def follow_up(app: App, outcome: Outcome) -> str:
         return "no flow run yet"
     try:
         failed = tend_decisions(app, code=outcome.code, open_new=True)
-        show(app, outcome.code, outcome.flow_run_id, event_lines(outcome))
+        show(app, outcome.code, outcome.flow_run_id, event_lines(outcome), outcome.events)
         woke = app.prefect.wake_run(
             outcome.flow_run_id,
             stale_after=app.settings.stale_run_after,

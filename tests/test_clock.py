@@ -210,3 +210,10 @@ def test_each_wake_sets_the_runs_tags_and_message_to_what_is_true_now(
     assert "ended:check-ins-missed" in prefect.tags[run_id]
     assert not {"living", "missed", "attention", "domain:medical"} & set(prefect.tags[run_id])
     assert prefect.tags[run_id][0] == "rehab", "tags the engine does not own are kept"
+    told = [(e["event"], e["payload"].get("step")) for e in prefect.emitted]
+    assert ("rehab.step.started", "check") in told
+    assert ("rehab.check-in.missed", "check") in told
+    assert ("rehab.plan.completed", None) in told
+    assert {e["related"][0]["prefect.resource.id"] for e in prefect.emitted} == {
+        f"prefect.flow-run.{run_id}"
+    }

@@ -113,6 +113,28 @@ def test_tags_and_messages_follow_an_amendment_a_missed_check_in_and_the_end(
     assert "ended:check-ins-missed" in final["tags"]
     assert not {"living", "missed", "attention", "domain:psychological"} & set(final["tags"])
 
+    # The Event Feed tells the same story, each event related to the plan's run.
+    def story() -> list[str]:
+        page = rehab.api(
+            "POST",
+            "/events/filter",
+            {
+                "filter": {
+                    "related": {"id": [f"prefect.flow-run.{final['id']}"]},
+                    "event": {"prefix": ["rehab."]},
+                },
+                "limit": 50,
+            },
+        )
+        return sorted(e["event"] for e in page["events"])
+
+    told = wait_for(
+        lambda: (s := story()).count("rehab.check-in.missed") == 2 and s,
+        timeout=60,
+        what="the plan's story in the event store",
+    )
+    assert {"rehab.step.started", "rehab.step.completed", "rehab.plan.completed"} <= set(told)
+
 
 def test_the_overdue_filter_returns_exactly_the_overdue_plans_and_none_is_late(
     engine: Rehab,
