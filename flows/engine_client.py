@@ -81,11 +81,12 @@ class Engine:
         """Create the plan's flow run and remember it; None (with the clock to retry) if the
         deployments are not served yet."""
         from casework import queries, services  # noqa: PLC0415  # keeps `rehab --help` fast
-        from flows.tags import plan_tags  # noqa: PLC0415  # keeps `rehab --help` fast
+        from flows.tending import run_labels  # noqa: PLC0415  # imports prefect
 
         episode = queries.case_status(app.store, code=plan.case)["episode"]
         try:
-            run_id = app.prefect.start_plan_run(plan.case, episode, plan_tags(plan))
+            tags = run_labels(app, plan.case)[0]
+            run_id = app.prefect.start_plan_run(plan.case, episode, tags)
         except Exception as exc:  # recorded already: the clock starts the run when it can
             raise RunNotCreated(plan.case, type(exc).__name__) from exc
         services.set_flow_run(app.store, code=plan.case, flow_run_id=run_id, now=app.now())

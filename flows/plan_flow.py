@@ -15,10 +15,11 @@ from prefect import State, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
-from prefect.states import Cancelled
+from prefect.states import Cancelled, Completed
 
 from casework import queries
 from flows import runtime, tending
+from flows.tags import state_message
 
 DEPLOYMENT = "rehabilitation-plan"
 
@@ -55,12 +56,16 @@ def rehabilitation_plan(case: str) -> State | str:
     tend(case)
     publish(case)
     state = now["state"]
-    if state == "completed":
-        return f"plan {case} completed"
-    if state == "cancelled":
-        return Cancelled(message=f"plan {case} cancelled: consent withdrawn")
-    if state == "terminated":
-        return Cancelled(name="Terminated", message=f"plan {case} terminated: rule breached")
+    if state in tending.FINAL:
+        # How it ended, in words a supervisor can tell apart: help received, or check-ins
+        # all missed; consent withdrawn; which rule was breached.
+        ended, supervisor = tending.case_view(runtime.app(), case)
+        message = state_message(ended, supervisor=supervisor)
+        if state == "completed":
+            return Completed(message=message)
+        if state == "terminated":
+            return Cancelled(name="Terminated", message=message)
+        return Cancelled(message=message)
     # Fresh key per wake: the store counts wakes, so a re-run never reuses a resumed key.
     wakes = queries.wake_count(runtime.app().store, code=case)
     suspend_flow_run(key=f"wake-{wakes}", timeout=None)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from casework.decisions import Decision
+from flows.tags import retag
 
 
 class PrefectDown(ConnectionError):
@@ -23,6 +25,9 @@ class RecordingPrefect:
     runs: dict[str, str] = field(default_factory=dict)  # run id -> its name
     calls: list[tuple[str, str]] = field(default_factory=list)
     published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # run id -> its tags
+    messages: dict[str, str] = field(default_factory=dict)  # run id -> its state message
+    emitted: list[dict[str, Any]] = field(default_factory=list)  # Prefect events, in order
 
     def _call(self, name: str, subject: str) -> None:
         self.calls.append((name, subject))
@@ -40,7 +45,20 @@ class RecordingPrefect:
         self.runs[run_id] = code
         if self.states.get(run_id, "deleted") == "deleted":  # new, or made again
             self.states[run_id] = "suspended"
+            self.tags[run_id] = ["rehab", *tags]  # the deployment's tag, as served
         return run_id
+
+    def emit_events(self, events: list[dict[str, Any]]) -> None:
+        """Keep them."""
+        self._call("emit_events", str(len(events)))
+        self.emitted.extend(events)
+
+    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+        """Keep the tags as the real run would have them, and the message of a waiting run."""
+        self._call("label_run", flow_run_id)
+        self.tags[flow_run_id] = retag(self.tags.get(flow_run_id, []), tags)
+        if message is not None and self.states.get(flow_run_id, "suspended") == "suspended":
+            self.messages[flow_run_id] = message
 
     def publish(
         self,

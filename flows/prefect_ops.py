@@ -26,19 +26,27 @@ from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
-from prefect.states import Cancelled, Completed, Scheduled, Suspended
+from prefect.states import Cancelled, Completed, Running, Scheduled, Suspended
 
 from casework.decisions import Decision
 from flows.artifacts import artifact_key
+from flows.tags import retag
 
 PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
 PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
 DECISION_DEPLOYMENT = f"{DECISION_FLOW}/decision"
 
 
+LAUNCHING = "Launching"
+
+
 def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
     """Create the plan's flow run (named by its case code) already Suspended: a launch costs
-    API calls, not a process. The same episode gets the same run."""
+    API calls, not a process. The same episode gets the same run.
+
+    The run is created Running, then Suspended: Prefect counts a run that never started as
+    late from its first state on (`estimated_start_time_delta`), so a living plan would show
+    "(3d late)" in the runs list. A start at its launch makes its lateness zero for good."""
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(PLAN_DEPLOYMENT)
         run = client.create_flow_run_from_deployment(
@@ -47,13 +55,45 @@ def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
             name=code,
             tags=tags,
             idempotency_key=f"{code}/{episode}",
-            state=Suspended(
-                timeout_seconds=None,
-                pause_key="launch",
-                message="launched; waiting for its first step",
-            ),
+            state=Running(name=LAUNCHING, message="launched"),
         )
+        if run.state is not None and run.state.name == LAUNCHING:
+            # Created now, or a launch that stopped here: wait. (If this call fails, the
+            # clock reschedules the run after REHAB_STALE_RUN_AFTER, and it suspends itself.)
+            client.set_flow_run_state(
+                run.id,
+                Suspended(timeout_seconds=None, pause_key="launch", message="launched"),
+                force=True,
+            )
     return str(run.id)
+
+
+def emit_events(events: list[dict[str, Any]]) -> None:
+    """Record Prefect events in the server's event store (one request for the batch)."""
+    with get_client(sync_client=True) as client:
+        client.request("POST", "/events", json=events).raise_for_status()
+
+
+def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+    """Set the engine's tags on the run, keeping others' (`rehab`), and, while it waits, its
+    state message: a new Suspended state only when the message changes, so the run's state
+    history shows where the plan stood, not every wake."""
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(UUID(flow_run_id))
+        except ObjectNotFound:  # deleted in the UI: the wake that finds it makes a new one
+            return
+        new = retag(run.tags, tags)
+        if new != run.tags:
+            client.update_flow_run(run.id, tags=new)
+        state = run.state
+        if message is None or state is None or not state.is_paused() or state.message == message:
+            return
+        client.set_flow_run_state(
+            run.id,
+            Suspended(timeout_seconds=None, pause_key="waiting", message=message),
+            force=True,
+        )
 
 
 # (run, key) -> (artifact id, what it shows): what this process last published, so a wake
@@ -306,6 +346,14 @@ class PrefectApi:
         publish(
             flow_run_id, key=key, code=code, markdown=markdown, progress=progress, events=events
         )
+
+    def emit_events(self, events: list[dict[str, Any]]) -> None:
+        """See `emit_events`."""
+        emit_events(events)
+
+    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+        """See `label_run`."""
+        label_run(flow_run_id, tags=tags, message=message)
 
     def open_decision_run(self, decision: Decision) -> str:
         """See `open_decision_run`."""

@@ -5,7 +5,7 @@ records the calls for fast tests of the engine's branches."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from casework.decisions import Decision
 
@@ -28,6 +28,15 @@ class PrefectSide(Protocol):
         events: list[tuple[datetime, str]],
     ) -> None:
         """Show the plan's timeline and progress on its run, and what happened as its logs."""
+        ...
+
+    def emit_events(self, events: list[dict[str, Any]]) -> None:
+        """Record Prefect events (flows/run_events.py) in its event store."""
+        ...
+
+    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+        """Set the engine's tags on a plan's run (keeping others' tags) and, if it waits and
+        `message` is given, its state message."""
         ...
 
     def open_decision_run(self, decision: Decision) -> str:

@@ -4,15 +4,19 @@ its flow run. The run executes only to end (and after a crash); see docs/archite
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 
 from casework import decisions, queries, services, ui_actions
+from casework.domain import Case
+from casework.events import Event
 from casework.services import Outcome
-from casework.store.repository import current_plan, get_case_row
+from casework.store.repository import get_case_row, to_domain
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
-from flows.tags import plan_tags
+from flows.run_events import prefect_event
+from flows.tags import case_tags, state_message
 
 FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
@@ -30,8 +34,31 @@ def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
     return [(e.at, e.line()) for e in outcome.events]
 
 
-def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str]]) -> None:
-    """Publish the plan's timeline and progress on its run, and the events as its logs."""
+def case_view(app: App, code: str) -> tuple[Case, str]:
+    """The case's domain state and its supervisor (the directory's default if the plan names
+    none), as the store has them now."""
+    with app.store.session() as session:
+        row = get_case_row(session, code=code)
+        return to_domain(row), row.supervisor
+
+
+def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
+    """The plan run's tags and, while the plan lives, its state message (an ended plan's run
+    gets its final message from the flow as it ends)."""
+    case, supervisor = case_view(app, code)
+    message = None if case.ended else state_message(case, supervisor=supervisor)
+    return case_tags(case, supervisor=supervisor, now=app.now()), message
+
+
+def show(
+    app: App,
+    code: str,
+    flow_run_id: str,
+    events: list[tuple[datetime, str]],
+    happened: Sequence[Event] = (),
+) -> None:
+    """Publish the plan's timeline and progress on its run, and the events as its logs (and,
+    `happened`, as Prefect events); set its tags and state message to what is true now."""
     status = queries.case_status(app.store, code=code)
     waiting = ["approval"] if status["state"] == "awaiting-approval" else []
     waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
@@ -45,6 +72,10 @@ def show(app: App, code: str, flow_run_id: str, events: list[tuple[datetime, str
         progress=progress(status),
         events=events,
     )
+    if happened:
+        app.prefect.emit_events([prefect_event(code, flow_run_id, e) for e in happened])
+    tags, message = run_labels(app, code)
+    app.prefect.label_run(flow_run_id, tags=tags, message=message)
 
 
 def follow_up(app: App, outcome: Outcome) -> str:
@@ -60,7 +91,7 @@ def follow_up(app: App, outcome: Outcome) -> str:
         return "no flow run yet"
     try:
         failed = tend_decisions(app, code=outcome.code, open_new=True)
-        show(app, outcome.code, outcome.flow_run_id, event_lines(outcome))
+        show(app, outcome.code, outcome.flow_run_id, event_lines(outcome), outcome.events)
         woke = app.prefect.wake_run(
             outcome.flow_run_id,
             stale_after=app.settings.stale_run_after,
@@ -157,9 +188,8 @@ RECREATED = (
 def new_run(app: App, code: str) -> str:
     """Create the flow run of the case's current episode (already waiting) and remember it."""
     with app.store.session() as session:
-        row = get_case_row(session, code=code)
-        episode, plan = row.episode, current_plan(row)
-    run_id = app.prefect.start_plan_run(code, episode, plan_tags(plan))
+        episode = get_case_row(session, code=code).episode
+    run_id = app.prefect.start_plan_run(code, episode, run_labels(app, code)[0])
     services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
     return run_id
 

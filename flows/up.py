@@ -27,14 +27,20 @@ import click
 from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
+from flows.mail_catcher import inbox
 from flows.prefect_auth import auth_file, ensure_auth_string
 from flows.settings import Settings
+from flows.up_examples import (
+    launch_examples,
+    saved_views,
+    shipped_directories,
+    start_mail_catcher,
+)
 from plans.errors import (
     AlreadyUp,
     EngineUnreachable,
     PortTaken,
     ProcessStopped,
-    RunNotCreated,
 )
 
 SERVER_START_SECONDS = 120
@@ -184,9 +190,11 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     )
 
 
-def start_runner(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
+def start_runner(
+    settings: Settings, log: IO[str], extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start the runner serving the deployments (and the clock)."""
-    env = dict(os.environ, **engine_client.prefect_environment(settings))
+    env = dict(os.environ, **engine_client.prefect_environment(settings), **(extra_env or {}))
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(int(settings.runner_poll.total_seconds()) or 1)
     return subprocess.Popen(
         [sys.executable, "-m", "flows.serve"],
@@ -209,6 +217,30 @@ def stop(process: subprocess.Popen[bytes], name: str, timeout: float = 150) -> N
         click.echo(f"{name} did not stop in {timeout:.0f} s; killing it", err=True)
         process.kill()
         process.wait()
+
+
+def banner(
+    app: App, *, signs_in: bool, launched: list[str], mail: subprocess.Popen[bytes] | None
+) -> str:
+    """What `rehab up` says once it is up: where the UI is, how to sign in, where things are."""
+    settings, auth = app.settings, auth_file(app.settings)
+    lines = [f"rehab is up. Prefect UI: {engine_client.ui_url(settings)}"]
+    if signs_in:
+        lines.append(
+            f"  sign in with the whole auth string in {auth} as the password (`cat {auth}`)"
+        )
+    lines += [
+        f"  case store: {app.store.engine.url.render_as_string()}",
+        f"  logs: {settings.home_dir / 'logs'}",
+    ]
+    if launched:
+        lines.append(f"  example plans launched: {', '.join(launched)}")
+    if mail is not None:
+        lines.append(
+            f"  what partners and staff received: {inbox(settings.home_dir)} "
+            "(received.log, and one .eml file per message)"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def up(app: App, *, examples: list[Path]) -> None:
@@ -236,14 +268,22 @@ def up(app: App, *, examples: list[Path]) -> None:
         with (
             (logs / "prefect-server.log").open("a") as server_log,
             (logs / "runner.log").open("a") as runner_log,
+            (logs / "mail-catcher.log").open("a") as mail_log,
         ):
             if settings.prefect_api_url is None:
                 click.echo(f"starting the Prefect server (SQLite in {home / 'prefect'}) ...")
                 server = start_server(settings, server_log)
             elif not engine_client.is_up(settings):
                 raise EngineUnreachable(engine_client.api_url(settings))
-            runner = start_runner(settings, runner_log)
-            _remember(home, [p for p in (server, runner) if p is not None])
+            catcher: subprocess.Popen[bytes] | None = None
+            runner_env: dict[str, str] = {}
+            if examples and shipped_directories(settings):
+                # The examples' addresses reach no one: their messages go to a local catcher.
+                catcher, runner_env = start_mail_catcher(
+                    settings, mail_log, preexec=_die_with_parent
+                )
+            runner = start_runner(settings, runner_log, runner_env)
+            _remember(home, [p for p in (server, runner, catcher) if p is not None])
             stopping = False
 
             def on_signal(*_: object) -> None:
@@ -254,18 +294,9 @@ def up(app: App, *, examples: list[Path]) -> None:
             signal.signal(signal.SIGTERM, on_signal)
             try:
                 launched = launch_examples(app, examples)
-                sign_in = (
-                    f"  sign in with the whole auth string in {auth_file(settings)} as the "
-                    f"password (`cat {auth_file(settings)}`)\n"
-                    if server is not None
-                    else ""
-                )
                 click.echo(
-                    f"rehab is up. Prefect UI: {engine_client.ui_url(settings)}\n"
-                    + sign_in
-                    + f"  case store: {app.store.engine.url.render_as_string()}\n"
-                    f"  logs: {logs}\n"
-                    + (f"  example plans launched: {', '.join(launched)}\n" if launched else "")
+                    banner(app, signs_in=server is not None, launched=launched, mail=catcher)
+                    + saved_views(settings)
                     + "Press Ctrl-C to stop (runs in flight finish first)."
                 )
                 while not stopping:
@@ -279,39 +310,9 @@ def up(app: App, *, examples: list[Path]) -> None:
                 click.echo("stopping: letting runs in flight finish ...")
             finally:
                 stop(runner, "the runner")
+                if catcher is not None:
+                    stop(catcher, "the mail catcher", timeout=10)
                 if server is not None:
                     stop(server, "the Prefect server", timeout=30)
                 _pids_file(home).unlink(missing_ok=True)
         click.echo("stopped.")
-
-
-def launch_examples(app: App, files: list[Path]) -> list[str]:
-    """Launch the example plans that are not in the case store yet (for a first look)."""
-    from casework import queries, services  # noqa: PLC0415  # only for --examples
-    from plans.loading import load_plan  # noqa: PLC0415  # only for --examples
-
-    known = {c["case"] for c in queries.list_cases(app.store)}
-    engine = engine_client.connect(app.settings)
-    launched = []
-    for file in files:
-        plan = load_plan(file, app.directories)
-        if plan.case in known:
-            continue
-        services.launch(
-            app.store,
-            app.directories,
-            plan=plan,
-            by=plan.manager,
-            now=app.now(),
-            approval_required=approval_required(
-                app.store, app.directories, engine_default=None, now=app.now()
-            ),
-        )
-        for _ in range(30):  # the runner registers its deployments a moment after it starts
-            try:
-                engine.start_plan(app, plan)
-                break
-            except RunNotCreated:
-                time.sleep(1)
-        launched.append(plan.case)
-    return launched

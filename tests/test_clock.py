@@ -192,6 +192,35 @@ def test_one_plans_trouble_does_not_stop_the_clock_for_the_others(
     assert queries.case_status(app.store, code=CODE)["steps"][0]["state"] == "open"
 
 
+def test_each_wake_sets_the_runs_tags_and_message_to_what_is_true_now(
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
+    launch(app, plan(check_ins={"every": "1h", "count": 2, "grace": "10m"}), approval=True)
+    run_id = f"run-{CODE}-1"
+    clock.tick(app)
+    assert {"rehab", "living", "waiting:approval", "domain:medical"} <= set(prefect.tags[run_id])
+    assert prefect.messages[run_id] == "waiting for approval by the supervisor (l-istomova)"
+    services.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
+    tending.tend_case(app, CODE)
+    assert "waiting:approval" not in prefect.tags[run_id]
+    assert prefect.messages[run_id].startswith("next check-in check ")
+    paper.at = T0 + 71 * 60 * S  # the first check-in, and its grace period, are past
+    clock.tick(app)
+    assert {"attention", "missed"} <= set(prefect.tags[run_id])
+    paper.at = T0 + 3 * 3600 * S  # the second is missed too: the plan ends
+    assert clock.tick(app) == {"resumed": 1}
+    assert "ended:check-ins-missed" in prefect.tags[run_id]
+    assert not {"living", "missed", "attention", "domain:medical"} & set(prefect.tags[run_id])
+    assert prefect.tags[run_id][0] == "rehab", "tags the engine does not own are kept"
+    told = [(e["event"], e["payload"].get("step")) for e in prefect.emitted]
+    assert ("rehab.step.started", "check") in told
+    assert ("rehab.check-in.missed", "check") in told
+    assert ("rehab.plan.completed", None) in told
+    assert {e["related"][0]["prefect.resource.id"] for e in prefect.emitted} == {
+        f"prefect.flow-run.{run_id}"
+    }
+
+
 def actions(app: App) -> list[tuple[str, str, dict[str, str]]]:
     with app.store.session() as session:
         rows = session.scalars(select(AuditRow).where(AuditRow.case_code == CODE))
