@@ -1,7 +1,8 @@
 """The plan flow: one run per plan, alive for the plan's life.
 
-A launch creates the run already Suspended; while the plan lives, the engine's clock does
-time's work on the case store and shows it on this run (flows/tending.py), without a process.
+A launch creates the run started and Suspended, with no process (flows/prefect_ops.py); while
+the plan lives, the engine's clock does time's work on the case store and shows it on this run
+(flows/tending.py), without a process.
 The run executes when the plan has ended, to end in its state, or after a crash: it then
 reconciles, tends decisions, publishes, and suspends again if the plan goes on. Tasks run
 again on every execution with the same input, so none may be cached.
