@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test test-fast lint format bench clean
+.PHONY: install up test test-fast lint format bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,10 @@ bench: install
 	$(BIN)/python bench/import_cases.py
 	$(BIN)/python bench/report_cases.py --database sqlite
 	$(BIN)/python bench/report_cases.py --database postgresql
+
+screenshots: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,screenshots]"
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
