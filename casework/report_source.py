@@ -27,6 +27,7 @@ from casework.store.tables import (
     StepRow,
 )
 from plans.directories import Directories
+from plans.model import STATISTICS_SCOPE as STATISTICS
 from report.facts import CheckInFact, ConsentFact, Episode, Person, StepFact
 from report.periods import Period
 from report.release import Release
@@ -42,7 +43,6 @@ ENDINGS = (
     "consent-withdrawn-all",
 )
 ENDED = ("completed", "cancelled", "terminated")
-STATISTICS = "statistics"
 
 
 def _plans(store: Store) -> dict[tuple[int, int, str], tuple[str, str]]:

@@ -2,9 +2,8 @@
 a frozen `Who` holding HTCDS codes only (no name, contact, birth date or year).
 
 It reads the block as a plain dict, so it takes both the stored values of plans/model.py
-(`female`, `domestic-servitude`) and HTCDS words (`Feminine`, `Servitude`), and fields this
-version of the model may not have yet (`birth_date`, `minor_at_identification`,
-`sexual_exploitation`, `exploitation_countries`, `identified_on`)."""
+(`female`, `domestic-servitude`) and HTCDS words (`Feminine`, `Servitude`), and blocks sealed
+before the model had every field."""
 
 from __future__ import annotations
 
@@ -13,31 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from plans.model import EXPLOITATION_WORDS, GENDER_WORDS, SEXUAL_WORDS
 from report.vocabulary import EXPLOITATION, GENDER, SEXUAL
 
-_HTCDS_GENDER = {
-    "feminine": "female",
-    "masculine": "male",
-    "other": "other",
-    "transgender": "other",
-    "non-conforming": "other",
-    "nonconforming": "other",
-    "nonspecifiedunknown": "unknown",
-}
-_HTCDS_EXPLOITATION = {
-    "sexualexploitation": "sexual",
-    "forcedlabour": "labour",
-    "servitude": "domestic-servitude",
-    "forcedmarriage": "forced-marriage",
-    "forcedbegging": "begging",
-    "childlabour": "child-labour",
-    "organremoval": "organ-removal",
-    "notspecified": "not-specified",
-}
-_HTCDS_SEXUAL = {
-    "remoteinteractiveservices": "remote-interactive-services",
-    "privatesexualservices": "private-sexual-services",
-}
+# The person block's own words (plans/model.py), read again here since a stored block may
+# predate them; "nonconforming" as older records spell it.
+_HTCDS_GENDER = {**GENDER_WORDS, "nonconforming": "other"}
+_HTCDS_EXPLOITATION = EXPLOITATION_WORDS
+_HTCDS_SEXUAL = SEXUAL_WORDS
 
 
 @dataclass(frozen=True)
