@@ -75,3 +75,10 @@ def past_retention(store: Store, directories: Directories, *, now: datetime) -> 
                 )
             )
         )
+
+
+def purged_since(store: Store, *, since: datetime) -> list[str]:
+    """Codes of cases purged since `since`: their Prefect side is looked at again, in case a
+    run that was ending when they were purged published something after the purge."""
+    with store.session() as session:
+        return list(session.scalars(select(CaseRow.code).where(CaseRow.purged_at >= since)))

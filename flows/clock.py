@@ -69,6 +69,9 @@ def run_clock(app: App, stop: threading.Event) -> None:
             purged = tending.purge_past_retention(app)
             if purged:
                 done["purged"] += len(purged)
+            swept = tending.sweep_after_purges(app)
+            if swept:
+                done["purged-runs-swept"] += swept
             if done:
                 log.info("clock: %s", dict(done))
         except Exception:  # e.g. the server restarting: try again next tick

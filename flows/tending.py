@@ -155,6 +155,19 @@ def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
     return app.prefect.delete_case(code)
 
 
+# A plan's run may be ending (its last artifacts on their way) at the moment its case is
+# purged; for this long afterwards the clock deletes whatever of the case Prefect still holds.
+PURGE_FOLLOW_UP = timedelta(hours=1)
+
+
+def sweep_after_purges(app: App) -> int:
+    """Delete what Prefect holds of recently purged cases (usually nothing); how many runs."""
+    from casework import purge  # noqa: PLC0415  # only for erasure
+
+    codes = purge.purged_since(app.store, since=app.now() - PURGE_FOLLOW_UP)
+    return sum(app.prefect.delete_case(code) for code in codes)
+
+
 def purge_past_retention(app: App) -> list[str]:
     """Erase every ended case past the programme's retention period (the clock's pass)."""
     from casework import purge  # noqa: PLC0415  # only for erasure

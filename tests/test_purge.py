@@ -222,3 +222,19 @@ def test_the_clock_purges_closed_cases_past_retention_and_no_others(
 def test_a_retention_period_is_part_of_the_staff_directory(directories: Directories) -> None:
     staff = StaffDirectory.model_validate({**directories.staff.model_dump(), "retention": "1825d"})
     assert staff.retention == timedelta(days=1825)
+
+
+def test_what_an_ending_run_publishes_after_the_purge_is_swept_by_the_clock(
+    app: App, example_plan: Plan, clock: Clock
+) -> None:
+    launched(app, example_plan, "BC-GONE-4", SHE)
+    ended(app, "BC-GONE-4")
+    tending.purge_case(app, "BC-GONE-4", reason="she asked to be erased", by="d-director")
+    prefect = app.prefect
+    assert isinstance(prefect, RecordingPrefect)
+    prefect.start_plan_run("BC-GONE-4", 1, [])  # the run that was ending, published again
+    assert tending.sweep_after_purges(app) == 1
+    assert not any(name == "BC-GONE-4" for name in prefect.runs.values())
+    clock.at += tending.PURGE_FOLLOW_UP + timedelta(seconds=1)
+    prefect.start_plan_run("BC-GONE-4", 1, [])
+    assert tending.sweep_after_purges(app) == 0, "an hour on, the clock stops looking"

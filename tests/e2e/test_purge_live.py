@@ -40,11 +40,11 @@ def prefect_holds(rehab: Rehab, run_ids: list[str]) -> dict[str, int]:
 def test_a_purged_case_leaves_no_run_artifact_log_or_queued_message(rehab: Rehab) -> None:
     rehab.rehab("plan", "launch", str(rehab.write_plan(CODE, PLAN)))
     rehab.rehab("plan", "approve", CODE, "--by", "l-istomova")
-    wait_for(lambda: rehab.steps(CODE)["stay"] == "open", timeout=60, what="the stay to open")
+    wait_for(lambda: rehab.steps(CODE)["stay"] == "open", timeout=120, what="the stay to open")
     runs = [r["id"] for r in rehab.decision_runs(CODE)] + [rehab.status(CODE)["flow_run_id"]]
     held = wait_for(
         lambda: (h := prefect_holds(rehab, runs))["artifacts"] and h["logs"] and h,
-        timeout=60,
+        timeout=120,
         what="the plan's artifacts and logs in Prefect",
     )
     assert held["runs"] >= 2
@@ -69,7 +69,7 @@ def test_a_purged_case_leaves_no_run_artifact_log_or_queued_message(rehab: Rehab
     # Runs and artifacts go at once; their logs when the server's orphan sweep next runs.
     wait_for(
         lambda: prefect_holds(rehab, runs) == {"runs": 0, "artifacts": 0, "logs": 0},
-        timeout=90,
+        timeout=180,
         what="no trace of the case in Prefect",
     )
     store = open_store(f"sqlite:///{rehab.home / 'cases.db'}", rehab.home / "secret.key")
