@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from casework.access import authorize_director
 from casework.domain import ENDED_CASE, IMPORTED
+from casework.services import transaction
 from casework.store.db import Store
 from casework.store.repository import audit, get_case_row, read_person
 from casework.store.tables import CaseRow, OutboxRow
@@ -29,7 +30,7 @@ def purge(
     retention, which acts as the programme)."""
     if directories is not None:
         authorize_director(directories, by=by, action="purge the case", code=code)
-    with store.session() as session:
+    with transaction(store, code) as session:  # the engine may be writing the case now
         row = get_case_row(session, code=code)
         if row.state not in ENDED_CASE and row.state != IMPORTED:  # imported: never launched
             raise CaseStillOpen(code, row.state)

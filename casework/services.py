@@ -70,7 +70,8 @@ class Outcome:
 
 
 @contextmanager
-def _transaction(store: Store, code: str) -> Iterator[Session]:
+def transaction(store: Store, code: str) -> Iterator[Session]:
+    """A session whose commit a racing change to the case refused is a Conflict (try again)."""
     try:
         with store.session() as session:
             yield session
@@ -163,7 +164,7 @@ def launch(
         supervisor=supervisor,
         now=now,
     )
-    with _transaction(store, plan.case) as session:
+    with transaction(store, plan.case) as session:
         row = find_case_row(session, code=plan.case)
         if row is not None and row.purged_at is not None:
             raise CasePurged(plan.case, f"{row.purged_at:%Y-%m-%d}")
@@ -233,7 +234,7 @@ def _change(
     log, withdraw the messages it made stale (with `new_schedule`, the future reminders the
     new plan no longer has) and queue those it causes (with `queue_reminders`, the next
     check-ins' reminders too)."""
-    with _transaction(store, code) as session:
+    with transaction(store, code) as session:
         row = get_case_row(session, code=code)
         case = to_domain(row)
         earlier = case.plan  # an amendment replaces it; its removed steps' partners are told
@@ -645,7 +646,7 @@ def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) ->
     simply made again."""
 
     def write() -> None:
-        with _transaction(store, code) as session:
+        with transaction(store, code) as session:
             record_flow_run(row=get_case_row(session, code=code), flow_run_id=flow_run_id, now=now)
 
     retry_on_conflict(write)
@@ -656,7 +657,7 @@ def look_again(store: Store, *, code: str, at: datetime) -> None:
     could not finish is tried again."""
 
     def write() -> None:
-        with _transaction(store, code) as session:
+        with transaction(store, code) as session:
             make_due(row=get_case_row(session, code=code), at=at, only_sooner=True)
 
     retry_on_conflict(write)

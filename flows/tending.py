@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
+from functools import partial
 
 from casework import decisions, queries, services, ui_actions
 from casework.domain import Case
@@ -151,7 +152,11 @@ def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
     from plans.errors import CasePurged  # noqa: PLC0415
 
     with suppress(CasePurged):  # erased in the store already: Prefect's side may be left
-        purge.purge(app.store, app.directories, code=code, reason=reason, by=by, now=app.now())
+        services.retry_on_conflict(
+            lambda: purge.purge(
+                app.store, app.directories, code=code, reason=reason, by=by, now=app.now()
+            )
+        )
     return app.prefect.delete_case(code)
 
 
@@ -172,17 +177,16 @@ def purge_past_retention(app: App) -> list[str]:
     """Erase every ended case past the programme's retention period (the clock's pass)."""
     from casework import purge  # noqa: PLC0415  # only for erasure
 
+    reason = f"retention period ({app.directories.staff.retention}) over"
+
+    def erase(code: str) -> None:
+        purge.purge(
+            app.store, None, code=code, reason=reason, by=purge.RETENTION_ACTOR, now=app.now()
+        )
+
     done = []
     for code in purge.past_retention(app.store, app.directories, now=app.now()):
-        retention = app.directories.staff.retention
-        purge.purge(
-            app.store,
-            None,
-            code=code,
-            reason=f"retention period ({retention}) over",
-            by=purge.RETENTION_ACTOR,
-            now=app.now(),
-        )
+        services.retry_on_conflict(partial(erase, code))
         app.prefect.delete_case(code)
         done.append(code)
     return done
