@@ -50,6 +50,30 @@ def wait_for(check: Callable[[], T], *, timeout: float, what: str, every: float 
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
 
 
+def start_up(env: dict[str, str], *args: str, timeout: float = 240) -> tuple[Any, str]:
+    """`rehab up ARGS` with `env`, once it says it is up: the process, and what it printed."""
+    up = subprocess.Popen(
+        [sys.executable, "-m", "flows", "up", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert up.stdout is not None
+    out, lines = up.stdout, []
+    try:
+        wait_for(
+            lambda: lines.append(out.readline()) or "Press Ctrl-C" in lines[-1],
+            timeout=timeout,
+            what=f"`rehab up {' '.join(args)}` to be up",
+            every=0,
+        )
+    except BaseException:
+        up.kill()
+        raise
+    return up, "".join(lines)
+
+
 AUTH = "rehab:e2e-auth-string"  # `rehab up` makes one at random; a server of the tests' own
 
 

@@ -14,7 +14,7 @@ import pyotp
 import pytest
 
 from casework.store.crypto import write_keys
-from tests.e2e.harness import PrefectServer, as_the_ui_fills_it, free_port, wait_for
+from tests.e2e.harness import PrefectServer, as_the_ui_fills_it, free_port, start_up, wait_for
 from tests.e2e.test_up import rehab, rehab_env
 
 pytestmark = pytest.mark.e2e
@@ -57,21 +57,8 @@ def test_rotation_while_the_engine_runs_keeps_every_case_open_with_the_new_key_a
 ) -> None:
     home, port = tmp_path / "home", free_port()
     env = rehab_env(home, port)
-    up = subprocess.Popen(
-        [sys.executable, "-m", "flows", "up"],
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    up, _ = start_up(env)
     try:
-        assert up.stdout is not None
-        wait_for(
-            lambda: "Press Ctrl-C" in up.stdout.readline(),
-            timeout=180,
-            what="`rehab up` to be up",
-            every=0,
-        )
         uri = json.loads(rehab(env, "staff", "enrol", "l-istomova", "--json").stdout)["uri"]
         supervisor = pyotp.parse_uri(uri)
         for n in (1, 2, 3):

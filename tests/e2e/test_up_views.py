@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.harness import basic, free_port, wait_for
+from tests.e2e.harness import basic, free_port, start_up, wait_for
 from tests.e2e.test_up import rehab_env
 
 pytestmark = pytest.mark.e2e
@@ -76,23 +76,8 @@ def age_run(prefect_db: Path, run_id: str, days: int) -> None:
 def test_up_with_examples_makes_the_saved_views_and_catches_the_messages(tmp_path: Path) -> None:
     port, home = free_port(), tmp_path / "home"
     env = rehab_env(home, port)
-    up = subprocess.Popen(
-        [sys.executable, "-m", "flows", "up", "--examples"],
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    up, said = start_up(env, "--examples")
     try:
-        assert up.stdout is not None
-        lines: list[str] = []
-        wait_for(
-            lambda: lines.append(up.stdout.readline()) or "Press Ctrl-C" in lines[-1],
-            timeout=240,
-            what="`rehab up --examples` to be up",
-            every=0,
-        )
-        said = "".join(lines)
         assert "saved views in the Runs page (its filter menu): living plans" in said
         inbox = home / "mail"
         assert f"what partners and staff received: {inbox}" in said
