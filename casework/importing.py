@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casework.access import authorize
 from casework.domain import IMPORTED
+from casework.person import held_fields
 from casework.services import record_refusal
 from casework.store.db import Store
 from casework.store.repository import audit, set_person
@@ -191,7 +192,6 @@ def _record(
             imported_at=now,
         )
     )
-    person = record.person.model_dump() if record.person is not None else {}
     audit(
         session,
         sealer=store.sealer,
@@ -202,7 +202,7 @@ def _record(
         detail={
             "state": state,
             "consents": [f"{c.scope}:{'given' if c.given else 'refused'}" for c in record.consents],
-            "fields": sorted(k for k, v in person.items() if v not in (None, [], "unknown")),
+            "fields": held_fields(record.person),
         },
     )
 

@@ -21,7 +21,7 @@ from plans.model import Person
 from plans.screening import names_person, screen
 
 
-def _fields(person: Person | None) -> list[str]:
+def held_fields(person: Person | None) -> list[str]:
     """Which fields hold something (never what)."""
     if person is None:
         return []
@@ -54,7 +54,7 @@ def store_person(
             actor=by or "operator",
             action="person-set",
             now=now,
-            detail={"fields": _fields(person)},
+            detail={"fields": held_fields(person)},
         )
 
 
@@ -85,7 +85,7 @@ def show_person(
             actor=by or "operator",
             action="person-read",
             now=now,
-            detail={"reason": reason, "fields": _fields(person)},
+            detail={"reason": reason, "fields": held_fields(person)},
         )
     return person
 

@@ -80,16 +80,12 @@ class Engine:
     def start_plan(self, app: App, plan: Plan) -> str | None:
         """Create the plan's flow run and remember it; None (with the clock to retry) if the
         deployments are not served yet."""
-        from casework import queries, services  # noqa: PLC0415  # keeps `rehab --help` fast
-        from flows.tending import run_labels  # noqa: PLC0415  # imports prefect
+        from flows.tending import new_run  # noqa: PLC0415  # imports prefect
 
-        episode = queries.case_status(app.store, code=plan.case)["episode"]
         try:
-            tags = run_labels(app, plan.case)[0]
-            run_id = app.prefect.start_plan_run(plan.case, episode, tags)
+            run_id = new_run(app, plan.case)
         except Exception as exc:  # recorded already: the clock starts the run when it can
             raise RunNotCreated(plan.case, type(exc).__name__) from exc
-        services.set_flow_run(app.store, code=plan.case, flow_run_id=run_id, now=app.now())
         self.after_change(app, plan.case)
         return run_id
 
