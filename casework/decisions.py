@@ -172,6 +172,13 @@ def get_decision(store: Store, *, code: str, kind: str, scope: str) -> Decision 
         return None if row is None else _view(case, row)
 
 
+def waiting(store: Store, *, code: str) -> list[Decision]:
+    """The decisions of the case's current episode still waiting on a person."""
+    with store.session() as session:
+        case = get_case_row(session, code=code)
+        return [_view(case, r) for r in _rows(session, case) if r.status == "waiting"]
+
+
 def set_decision_run(
     store: Store,
     *,

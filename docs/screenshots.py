@@ -184,6 +184,18 @@ def shoot(page: Page, url: str, name: str, *, ready: str | None = None) -> Path:
     return path
 
 
+def check_fits(page: Page) -> None:
+    """The timeline's tables fit the window: none scrolls sideways."""
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('table')]
+            .map(t => t.parentElement)
+            .filter(box => box.scrollWidth > box.clientWidth + 1).length"""
+    )
+    if overflowing:
+        raise SystemExit(f"the timeline has {overflowing} table(s) wider than a {WIDTH} px window")
+    say(f"the timeline's tables fit a {WIDTH} px window")
+
+
 @contextmanager
 def browser() -> Iterator[Page]:
     with sync_playwright() as pw:
@@ -221,6 +233,7 @@ def main() -> None:
                     "prefect-timeline",
                     ready="BC-2026-0042: active",
                 )
+                check_fits(page)
                 page.goto(f"{stack.ui}/runs/flow-run/{day['form']}")
                 page.get_by_role("button", name="Resume").first.click()
                 page.get_by_text("Check-in #1").first.wait_for(timeout=30_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,9 @@ def progress(status: dict[str, Any]) -> float:
 
 
 def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
-    """The plan's timeline: steps, states, check-ins, what it waits for. Case code only."""
+    """The plan's timeline: steps, states, check-ins, what it waits for. Case code only.
+    Narrow tables (at most five short columns) so it fits a normal window beside the UI's
+    side panel: what a step is and where it stands, then when things happened and come."""
     tz = ZoneInfo(status["timezone"])
     lines = [
         f"# {status['case']}: {status['state']}",
@@ -42,23 +45,27 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
     if status.get("reason"):
         lines += [f"**Ended:** {status['reason']}", ""]
     if decisions:
-        lines += ["**Waiting for a person:** " + ", ".join(decisions), ""]
+        lines += ["**Waiting for a person** (a form in the UI, or the `rehab` command):", ""]
+        lines += [f"- {d}" for d in decisions] + [""]
     if status["wake_at"]:
         lines += [f"Next look: {local(status['wake_at'], tz)}", ""]
-    lines += [
-        "| | step | domain | partner | state | started | ended | next check-in | "
-        "check-ins (missed) | messages |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines += ["| | step | domain | partner | state |", "|---|---|---|---|---|"]
     for s in status["steps"]:
-        missed = sum(1 for c in s["check_ins"] if c["outcome"] == "missed")
-        messages = ", ".join(f"{k} {v}" for k, v in sorted(s["messages"].items())) or "-"
         state = s["state"] + (" **overdue**" if s["overdue"] else "")
         lines.append(
             f"| {STATE_MARK.get(s['state'], '')} | `{s['id']}` | {s['domain'] or '-'} | "
-            f"`{s['partner'] or '-'}` | {state} | {local(s['started_at'], tz)} | "
-            f"{local(s['ended_at'], tz)} | {local(s['next_check_in'], tz)} | "
-            f"{len(s['check_ins'])} ({missed}) | {messages} |"
+            f"`{s['partner'] or '-'}` | {state} |"
+        )
+    lines += [
+        "",
+        "| step | started | ended | next check-in | check-ins |",
+        "|---|---|---|---|---|",
+    ]
+    for s in status["steps"]:
+        missed = sum(1 for c in s["check_ins"] if c["outcome"] == "missed")
+        lines.append(
+            f"| `{s['id']}` | {_short(s['started_at'], tz)} | {_short(s['ended_at'], tz)} | "
+            f"{_short(s['next_check_in'], tz)} | {len(s['check_ins'])} ({missed} missed) |"
         )
     if status.get("messages"):
         lines += ["", "| to | sent | pending | dead | last delivery |", "|---|---|---|---|---|"]
@@ -66,8 +73,16 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
             lines.append(
                 f"| `{who}` | {counts.get('sent', 0)} | "
                 f"{counts.get('pending', 0) + counts.get('sending', 0)} | "
-                f"{counts.get('dead', 0)} | {local(counts['last_sent'], tz)} |"
+                f"{counts.get('dead', 0)} | {_short(counts['last_sent'], tz)} |"
             )
+    sent = {
+        s["id"]: ", ".join(f"{k} {v}" for k, v in sorted(s["messages"].items()))
+        for s in status["steps"]
+        if s["messages"]
+    }
+    if sent:
+        lines += ["", "| step | messages written |", "|---|---|"]
+        lines += [f"| `{step}` | {what} |" for step, what in sent.items()]
     consents = status["consents"]
     if consents:
         lines += [
@@ -75,3 +90,10 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
             "Consent: " + ", ".join(f"{k}: {v['status']}" for k, v in sorted(consents.items())),
         ]
     return "\n".join(lines)
+
+
+def _short(at: str | None, tz: ZoneInfo) -> str:
+    """A time in a table cell: local, to the minute, no weekday (the zone is in the header)."""
+    if at is None:
+        return "-"
+    return datetime.fromisoformat(at).astimezone(tz).strftime("%Y-%m-%d %H:%M")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prefect.input import RunInput
+
 from casework.decisions import Decision
 from flows.tags import retag
 
@@ -28,6 +30,8 @@ class RecordingPrefect:
     tags: dict[str, list[str]] = field(default_factory=dict)  # run id -> its tags
     messages: dict[str, str] = field(default_factory=dict)  # run id -> its state message
     emitted: list[dict[str, Any]] = field(default_factory=list)  # Prefect events, in order
+    timelines: dict[str, str] = field(default_factory=dict)  # run id -> its timeline markdown
+    forms: dict[str, tuple[type[RunInput], str]] = field(default_factory=dict)  # run -> form, key
 
     def _call(self, name: str, subject: str) -> None:
         self.calls.append((name, subject))
@@ -70,15 +74,17 @@ class RecordingPrefect:
         progress: float,
         events: list[tuple[datetime, str]],
     ) -> None:
-        """Keep the event lines shown on the run."""
+        """Keep the timeline and the event lines shown on the run."""
         self._call("publish", flow_run_id)
+        self.timelines[flow_run_id] = markdown
         self.published.setdefault(flow_run_id, []).extend(events)
 
-    def open_decision_run(self, decision: Decision) -> str:
-        """A run named as the real one is."""
+    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
+        """A run named as the real one is, waiting with the form under `key`."""
         self._call("open_decision_run", decision.run_name)
         run_id = f"decision-{decision.idempotency_key}"
         self.runs[run_id] = decision.run_name
+        self.forms[run_id] = (form, key)
         return run_id
 
     def settle_decision_run(self, decision: Decision) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -23,10 +23,12 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.objects import State, StateType
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import ArtifactSort
-from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
+from prefect.input import RunInput
+from prefect.input.run_input import keyset_from_paused_state
 from prefect.states import Cancelled, Completed, Running, Scheduled, Suspended
 
 from casework.decisions import Decision
@@ -190,21 +192,40 @@ def _patched(client: SyncPrefectClient, artifact_id: UUID, data: Any, descriptio
     return True
 
 
-def open_decision_run(decision: Decision) -> str:
-    """Create the flow run that waits for a person to take this decision."""
-    run = cast(
-        FlowRun,
-        run_deployment(
-            DECISION_DEPLOYMENT,
+def open_decision_run(decision: Decision, *, form: type[RunInput], key: str) -> str:
+    """Create the flow run that waits for a person to take this decision, already Suspended
+    with its form, as the flow itself would suspend: no process runs until someone submits
+    it. The same decision gets the same run; a creation that stopped half-way is finished."""
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(DECISION_DEPLOYMENT)
+        run = client.create_flow_run_from_deployment(
+            deployment.id,
             parameters={"case": decision.case, "kind": decision.kind, "scope": decision.scope},
-            flow_run_name=decision.run_name,
-            idempotency_key=decision.idempotency_key,
+            name=decision.run_name,
             tags=[f"decision:{decision.kind}"],
-            timeout=0,
-            as_subflow=False,
-        ),
-    )
+            idempotency_key=decision.idempotency_key,
+            state=Running(name=LAUNCHING, message="opened"),  # not "late": see start_plan_run
+        )
+        if run.state is not None and run.state.name == LAUNCHING:
+            _wait_with_form(client, run.id, form=form, key=key)
     return str(run.id)
+
+
+def _wait_with_form(
+    client: SyncPrefectClient, run: UUID, *, form: type[RunInput], key: str
+) -> None:
+    """Suspend a run with a form, as `suspend_flow_run` does from inside it: through the
+    orchestration rules, so the key is recorded as fired and the flow, resumed, gets what
+    was sent; then the form's schema and description under the state's keys."""
+    state: State[Any] = Suspended(
+        timeout_seconds=None, pause_key=key, message="waiting for a person"
+    )
+    keyset = keyset_from_paused_state(state)
+    state.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
+    result = client.set_flow_run_state(run, state)
+    if result.status != SetStateStatus.ACCEPT:
+        raise RuntimeError(f"decision run {run} could not wait: {result.details}")
+    form.save(keyset, flow_run_id=run)
 
 
 def settle_decision_run(decision: Decision) -> None:
@@ -360,9 +381,9 @@ class PrefectApi:
         """See `label_run`."""
         label_run(flow_run_id, tags=tags, message=message)
 
-    def open_decision_run(self, decision: Decision) -> str:
+    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
         """See `open_decision_run`."""
-        return open_decision_run(decision)
+        return open_decision_run(decision, form=form, key=key)
 
     def settle_decision_run(self, decision: Decision) -> None:
         """See `settle_decision_run`."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from prefect.input import RunInput
+
 from casework.decisions import Decision
 
 
@@ -39,8 +41,9 @@ class PrefectSide(Protocol):
         `message` is given, its state message."""
         ...
 
-    def open_decision_run(self, decision: Decision) -> str:
-        """Create the flow run that waits for a person to take this decision."""
+    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
+        """Create the flow run that waits for a person to take this decision, already
+        waiting with its form under `key` (no process until it is submitted)."""
         ...
 
     def settle_decision_run(self, decision: Decision) -> None:

@@ -16,6 +16,7 @@ from casework.services import Outcome
 from casework.store.repository import get_case_row, to_domain
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
+from flows.decision_forms import waiting_form
 from flows.run_events import prefect_event
 from flows.tags import case_tags, state_message
 
@@ -61,10 +62,10 @@ def show(
     """Publish the plan's timeline and progress on its run, and the events as its logs (and,
     `happened`, as Prefect events); set its tags and state message to what is true now."""
     status = queries.case_status(app.store, code=code)
-    waiting = ["approval"] if status["state"] == "awaiting-approval" else []
-    waiting += [f"consent · {scope}" for scope in status["waiting_consent"]]
-    if status["awaiting_amendment_approval"]:
-        waiting.append("amendment")
+    waiting = [
+        waiting_on(d, manager=status["manager"], supervisor=status["supervisor"])
+        for d in decisions.waiting(app.store, code=code)
+    ]
     app.prefect.publish(
         flow_run_id,
         key=artifact_key(code),
@@ -77,6 +78,15 @@ def show(
         app.prefect.emit_events([prefect_event(code, flow_run_id, e) for e in happened])
     tags, message = run_labels(app, code)
     app.prefect.label_run(flow_run_id, tags=tags, message=message)
+
+
+def waiting_on(decision: decisions.Decision, *, manager: str, supervisor: str) -> str:
+    """`check-in · psych #1: the case manager n-zdolnik`: what waits, on whom (its form's
+    run name without the case code)."""
+    what = decision.run_name.removeprefix(f"{decision.case} · ")
+    if decision.kind in ("approval", "amendment"):
+        return f"{what}: the supervisor `{supervisor}`"
+    return f"{what}: the case manager `{manager}`"
 
 
 def follow_up(app: App, outcome: Outcome) -> str:
@@ -122,12 +132,13 @@ def tend_decisions(app: App, *, code: str, open_new: bool) -> list[str]:
             continue
         try:
             if decision.status == "waiting":
+                form, key = waiting_form(app, decision)
                 decisions.set_decision_run(
                     app.store,
                     code=code,
                     kind=decision.kind,
                     scope=decision.scope,
-                    flow_run_id=app.prefect.open_decision_run(decision),
+                    flow_run_id=app.prefect.open_decision_run(decision, form=form, key=key),
                 )
             else:
                 app.prefect.settle_decision_run(decision)

@@ -143,6 +143,23 @@ def test_a_decision_run_that_could_not_be_opened_is_tried_again(
     assert wake_at(app) is None
 
 
+def test_a_due_check_in_opens_its_form_waiting_and_the_timeline_says_on_whom(
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
+    launch(app, plan(check_ins={"every": "1h", "first": "10s", "grace": "10m"}))
+    clock.tick(app)
+    paper.at = T0 + 11 * S
+    clock.tick(app)
+    run = f"decision-{CODE}/1/check-in/check-1"
+    assert prefect.runs[run] == f"{CODE} · check-in · check #1"
+    form, key = prefect.forms[run]
+    assert key == "check-in-check-1", "the key the flow suspends under when it is submitted"
+    assert set(form.model_fields) >= {"outcome", "recorded_by", "code"}
+    assert "Check-in #1 of step `check`" in str(form._description)  # shown above the form
+    timeline = prefect.timelines[f"run-{CODE}-1"]
+    assert "- check-in · check #1: the case manager `n-zdolnik`" in timeline
+
+
 def test_a_decision_taken_in_the_cli_settles_its_waiting_run(
     app: App, prefect: RecordingPrefect
 ) -> None:

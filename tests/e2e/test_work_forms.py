@@ -1,6 +1,8 @@
 """A case manager's day in the UI alone: a due check-in opens its form, named for the case, the
 step and the check-in's number; submitted as the UI submits it, it is recorded once. An
-open-ended step's completion is a form too, and completing it ends the plan."""
+open-ended step's completion is a form too, and completing it ends the plan. A waiting form
+costs no process: its run is created already suspended, and a process runs only to record what
+was submitted."""
 
 from __future__ import annotations
 
@@ -30,6 +32,11 @@ def form(rehab: Rehab, name: str) -> str:
     return wait_for(find, timeout=120, what=f"the form {name!r} to wait")
 
 
+def states_of(rehab: Rehab, run_id: str) -> list[str]:
+    history = rehab.api("GET", f"/flow_run_states/?flow_run_id={run_id}")
+    return [s["type"] for s in sorted(history, key=lambda s: s["timestamp"])]
+
+
 def test_a_check_in_and_a_step_completion_are_recorded_from_their_forms(rehab: Rehab) -> None:
     rehab.rehab("plan", "launch", str(rehab.write_plan(CODE, PLAN)))
     rehab.rehab("plan", "approve", CODE, "--by", "l-istomova")
@@ -38,6 +45,9 @@ def test_a_check_in_and_a_step_completion_are_recorded_from_their_forms(rehab: R
     checkin = form(rehab, f"{CODE} · check-in · psych #1")
     description = rehab.flow_run(checkin)["state"]["state_details"]
     assert description.get("pause_key") == "check-in-psych-1"
+    # Created started and suspended by the engine: never Pending, so no process was started.
+    assert states_of(rehab, checkin) == ["RUNNING", "PAUSED"]
+    assert rehab.flow_run(checkin)["infrastructure_pid"] is None
     accepted = rehab.resume_as_the_ui(
         checkin, {"outcome": "attended", "recorded_by": "n-zdolnik", "code": manager.now()}
     )
@@ -48,6 +58,7 @@ def test_a_check_in_and_a_step_completion_are_recorded_from_their_forms(rehab: R
         what="the check-in recorded",
     )
     wait_for(lambda: rehab.run_state(checkin) == "COMPLETED", timeout=90, what="the form done")
+    assert "PENDING" in states_of(rehab, checkin), "the runner ran it once submitted"
     recorded = [d for a, act, d in rehab.audit(CODE) if act == "check-in"]
     assert recorded == [{"step": "psych", "outcome": "attended"}], "recorded once, by the form"
 
