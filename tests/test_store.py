@@ -166,6 +166,7 @@ def test_a_wrong_key_is_a_clear_error_not_garbage(
     first.dispose()
     other = tmp_path / "other.key"
     other.write_bytes(b"3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+    other.chmod(0o600)  # private, as a key must be: only its being wrong is refused
     with pytest.raises(SecretKeyError, match="not the key this case store was sealed with"):
         open_store(store_url, other)
 
