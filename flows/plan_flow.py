@@ -18,7 +18,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed
 
-from casework import queries
+from casework import queries, services
 from flows import runtime, tending
 from flows.tags import state_message
 
@@ -67,7 +67,12 @@ def rehabilitation_plan(case: str) -> State | str:
         if state == "terminated":
             return Cancelled(name="Terminated", message=message)
         return Cancelled(message=message)
+    # Executed while the plan goes on: after a crash, or a Resume clicked in the UI (which
+    # decides nothing: the plan was looked at now). The clock looks once more just after the
+    # run waits again, to put back its state message (a suspend from inside sets none).
+    app = runtime.app()
+    services.look_again(app.store, code=case, at=app.now() + app.settings.clock_interval)
     # Fresh key per wake: the store counts wakes, so a re-run never reuses a resumed key.
-    wakes = queries.wake_count(runtime.app().store, code=case)
+    wakes = queries.wake_count(app.store, code=case)
     suspend_flow_run(key=f"wake-{wakes}", timeout=None)
     return f"plan {case} woke"  # not reached: suspending ends this process

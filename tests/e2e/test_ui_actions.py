@@ -83,3 +83,44 @@ def test_a_plan_run_deleted_in_the_ui_is_made_again_at_the_plans_next_wake(
     assert ("plan-run-recreated", {"run": "plan"}) in ui_actions(rehab, code)
     logs = rehab.api("POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [new]}}})
     assert any("deleted in the Prefect UI" in entry["message"] for entry in logs)
+
+
+def test_resume_clicked_on_a_living_plans_run_only_makes_the_engine_look_at_it_now(
+    rehab: Rehab,
+) -> None:
+    code = "E2E-UI-3"
+    rehab.rehab("plan", "launch", str(rehab.write_plan(code, PLAN.format(code=code))))
+    rehab.rehab("plan", "approve", code, "--by", "l-istomova")
+    plan_run = rehab.status(code)["flow_run_id"]
+    wait_for(lambda: rehab.steps(code)["stay"] == "open", timeout=60, what="the first step")
+    said = wait_for(
+        lambda: rehab.flow_run(plan_run)["state"]["message"], timeout=60, what="its message"
+    )
+    before = rehab.status(code)
+
+    rehab.api("POST", f"/flow_runs/{plan_run}/resume", {})  # the plan page's Resume button
+    history = wait_for(
+        lambda: (
+            (
+                states := [
+                    s["type"] for s in rehab.api("GET", f"/flow_run_states/?flow_run_id={plan_run}")
+                ]
+            ).count("PENDING")
+            and states
+        ),
+        timeout=120,
+        what="the run to execute",
+    )
+    assert "PENDING" in history
+    wait_for(
+        lambda: (
+            (state := rehab.flow_run(plan_run)["state"])["type"] == "PAUSED"
+            and state["message"] == said
+        ),
+        timeout=120,
+        what="the run to wait again, saying where the plan stands",
+    )
+    after = rehab.status(code)
+    assert after["state"] == before["state"] == "active"
+    assert rehab.steps(code)["stay"] == "open", "nothing was decided or skipped by a Resume"
+    assert not ui_actions(rehab, code)
