@@ -32,7 +32,7 @@ def load_or_create_key(path: Path, *, may_create: bool) -> list[bytes]:
     except FileNotFoundError:
         if not may_create:
             raise SecretKeyMissing(path) from None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = Fernet.generate_key()
         write_keys(path, [key])
         return [key]
