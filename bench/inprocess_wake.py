@@ -28,6 +28,7 @@ from uuid import UUID
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from prefect.client.orchestration import get_client  # after the path set-up
+from prefect.client.schemas import OrchestrationResult
 from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Pending
@@ -47,8 +48,8 @@ def wake_in_process(app: App, code: str, flow_run_id: str) -> str:
     """Execute the plan flow on the plan's Suspended run in this thread; its state after.
 
     The flow's own tasks do the wake's work (reconcile in the store, tend decisions, publish),
-    so the clock does not reconcile first. A run that is not Suspended (crashed, deleted,
-    being created) is left to today's path."""
+    so the clock does not reconcile first. A run that is not Suspended (crashed, hung) is
+    left to today's path."""
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(flow_run_id))
         if run.state is None or not run.state.is_paused():
@@ -56,7 +57,7 @@ def wake_in_process(app: App, code: str, flow_run_id: str) -> str:
         # The engine watches for a suspension from its start and would stop at once on a run
         # still Suspended: take it out first. Pending, not Scheduled, so the runner, which
         # polls for Scheduled runs of its deployments, does not start it in a process too.
-        taken = client.set_flow_run_state(
+        taken: OrchestrationResult[None] = client.set_flow_run_state(
             run.id, Pending(name="Waking", message="woken by the plan clock"), force=True
         )
         run.state = taken.state

@@ -61,6 +61,11 @@ def backend_cpu(urls: list[str]) -> dict[int, float]:
     return found
 
 
+def cpu_of(stack: Stack, urls: list[str]) -> float:
+    """CPU seconds so far of the server, the runner and their database backends."""
+    return cpu_seconds(stack.pids("server", "runner")) + sum(backend_cpu(urls).values())
+
+
 def prefect_db_bytes(folder: Path, prefect_url: str | None) -> int:
     """Bytes Prefect's database uses: pages in use (SQLite), or the database's size."""
     if prefect_url is None:
@@ -106,9 +111,13 @@ def one_round(
 ) -> dict[str, float]:
     """Wake `due` parked plans of `prefix` at once; CPU and bytes per wake, and the wall time."""
     total = stack.count("PAUSED", "rehabilitation-plan")
-    due_at = make_due(store_url, prefix)
-    time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
     urls = [store_url] + ([prefect_url] if prefect_url else [])
+    due_at = make_due(store_url, prefix)
+    # Until then nothing is due: what the server and runner spend idle, per second.
+    idle0, idle_at = cpu_of(stack, urls), time.monotonic()
+    time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
+    idle_rate = (cpu_of(stack, urls) - idle0) / (time.monotonic() - idle_at)
+    began = time.monotonic()
     cpu0, db_cpu0 = cpu_seconds(stack.pids("server", "runner")), backend_cpu(urls)
     bytes0 = prefect_db_bytes(stack.folder, prefect_url)
     # Done when every plan shows its started step and every plan run waits again.
@@ -123,9 +132,11 @@ def one_round(
     time.sleep(TAIL_S)
     cpu1, db_cpu1 = cpu_seconds(stack.pids("server", "runner")), backend_cpu(urls)
     backends = sum(cpu - db_cpu0.get(pid, 0.0) for pid, cpu in db_cpu1.items())
+    idle = idle_rate * (time.monotonic() - began)
     return {
         "cpu": (cpu1 - cpu0) / due,
         "cpu_with_db": (cpu1 - cpu0 + backends) / due,
+        "cpu_net_of_idle": (cpu1 - cpu0 + backends - idle) / due,
         "bytes": (prefect_db_bytes(stack.folder, prefect_url) - bytes0) / due,
         "wall": wall,
     }
@@ -174,8 +185,14 @@ def compare_wakes(
         out[f"{label}_prefect_db_bytes_per_wake"] = round(med(name, "bytes", 0))
         if prefect_url:
             out[f"{label}_cpu_s_per_wake_with_db_backends"] = med(name, "cpu_with_db")
+        out[f"{label}_cpu_s_per_wake_net_of_idle"] = med(name, "cpu_net_of_idle")
     out["inprocess_to_today_ratio"] = round(
         out["inprocess_cpu_s_per_wake"] / out["inprocess_today_cpu_s_per_wake"], 2
+    )
+    out["inprocess_to_today_ratio_net_of_idle"] = round(
+        out["inprocess_cpu_s_per_wake_net_of_idle"]
+        / out["inprocess_today_cpu_s_per_wake_net_of_idle"],
+        2,
     )
     if prefect_url:
         out["inprocess_to_today_ratio_with_db_backends"] = round(
