@@ -61,9 +61,19 @@ def backend_cpu(urls: list[str]) -> dict[int, float]:
     return found
 
 
-def cpu_of(stack: Stack, urls: list[str]) -> float:
-    """CPU seconds so far of the server, the runner and their database backends."""
-    return cpu_seconds(stack.pids("server", "runner")) + sum(backend_cpu(urls).values())
+Sample = tuple[float, dict[int, float]]  # server and runner; each database backend
+
+
+def sample(stack: Stack, urls: list[str]) -> Sample:
+    """CPU seconds so far of the server and the runner, and of each database backend."""
+    return cpu_seconds(stack.pids("server", "runner")), backend_cpu(urls)
+
+
+def spent(before: Sample, after: Sample) -> tuple[float, float]:
+    """CPU seconds between two samples: of the server and runner, and of the backends (one
+    that began in between counts whole; one that ended in between is not known)."""
+    backends = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
+    return after[0] - before[0], backends
 
 
 def prefect_db_bytes(folder: Path, prefect_url: str | None) -> int:
@@ -114,11 +124,10 @@ def one_round(
     urls = [store_url] + ([prefect_url] if prefect_url else [])
     due_at = make_due(store_url, prefix)
     # Until then nothing is due: what the server and runner spend idle, per second.
-    idle0, idle_at = cpu_of(stack, urls), time.monotonic()
+    idle0, idle_at = sample(stack, urls), time.monotonic()
     time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
-    idle_rate = (cpu_of(stack, urls) - idle0) / (time.monotonic() - idle_at)
-    began = time.monotonic()
-    cpu0, db_cpu0 = cpu_seconds(stack.pids("server", "runner")), backend_cpu(urls)
+    began, start = time.monotonic(), sample(stack, urls)
+    idle_rate = sum(spent(idle0, start)) / (began - idle_at)
     bytes0 = prefect_db_bytes(stack.folder, prefect_url)
     # Done when every plan shows its started step and every plan run waits again.
     wait_for(lambda: shown(prefix, due_at) >= due, timeout=20 * 60, what=f"{prefix} shown", every=3)
@@ -130,13 +139,13 @@ def one_round(
     )
     wall = (datetime.now(UTC) - due_at).total_seconds()
     time.sleep(TAIL_S)
-    cpu1, db_cpu1 = cpu_seconds(stack.pids("server", "runner")), backend_cpu(urls)
-    backends = sum(cpu - db_cpu0.get(pid, 0.0) for pid, cpu in db_cpu1.items())
+    processes, backends = spent(start, sample(stack, urls))
     idle = idle_rate * (time.monotonic() - began)
     return {
-        "cpu": (cpu1 - cpu0) / due,
-        "cpu_with_db": (cpu1 - cpu0 + backends) / due,
-        "cpu_net_of_idle": (cpu1 - cpu0 + backends - idle) / due,
+        "cpu": processes / due,
+        "cpu_with_db": (processes + backends) / due,
+        "cpu_net_of_idle": (processes + backends - idle) / due,
+        "idle_cpu_per_s": idle_rate,
         "bytes": (prefect_db_bytes(stack.folder, prefect_url) - bytes0) / due,
         "wall": wall,
     }
