@@ -61,19 +61,19 @@ def backend_cpu(urls: list[str]) -> dict[int, float]:
     return found
 
 
-Sample = tuple[float, dict[int, float]]  # server and runner; each database backend
+Sample = tuple[float, float, dict[int, float]]  # the server, the runner, each db backend
 
 
 def sample(stack: Stack, urls: list[str]) -> Sample:
-    """CPU seconds so far of the server and the runner, and of each database backend."""
-    return cpu_seconds(stack.pids("server", "runner")), backend_cpu(urls)
+    """CPU seconds so far of the server, of the runner, and of each database backend."""
+    return cpu_seconds(stack.pids("server")), cpu_seconds(stack.pids("runner")), backend_cpu(urls)
 
 
-def spent(before: Sample, after: Sample) -> tuple[float, float]:
-    """CPU seconds between two samples: of the server and runner, and of the backends (one
-    that began in between counts whole; one that ended in between is not known)."""
-    backends = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
-    return after[0] - before[0], backends
+def spent(before: Sample, after: Sample) -> tuple[float, float, float]:
+    """CPU seconds between two samples: of the server, the runner and the backends (one that
+    began in between counts whole; one that ended in between is not known)."""
+    backends = sum(cpu - before[2].get(pid, 0.0) for pid, cpu in after[2].items())
+    return after[0] - before[0], after[1] - before[1], backends
 
 
 def prefect_db_bytes(folder: Path, prefect_url: str | None) -> int:
@@ -139,12 +139,14 @@ def one_round(
     )
     wall = (datetime.now(UTC) - due_at).total_seconds()
     time.sleep(TAIL_S)
-    processes, backends = spent(start, sample(stack, urls))
+    server, runner, backends = spent(start, sample(stack, urls))
+    processes = server + runner
     idle = idle_rate * (time.monotonic() - began)
     return {
         "cpu": processes / due,
         "cpu_with_db": (processes + backends) / due,
         "cpu_net_of_idle": (processes + backends - idle) / due,
+        "runner_cpu": runner / due,
         "idle_cpu_per_s": idle_rate,
         "bytes": (prefect_db_bytes(stack.folder, prefect_url) - bytes0) / due,
         "wall": wall,
@@ -195,6 +197,7 @@ def compare_wakes(
         if prefect_url:
             out[f"{label}_cpu_s_per_wake_with_db_backends"] = med(name, "cpu_with_db")
         out[f"{label}_cpu_s_per_wake_net_of_idle"] = med(name, "cpu_net_of_idle")
+        out[f"{label}_runner_cpu_s_per_wake"] = med(name, "runner_cpu")
     out["inprocess_to_today_ratio"] = round(
         out["inprocess_cpu_s_per_wake"] / out["inprocess_today_cpu_s_per_wake"], 2
     )
