@@ -36,6 +36,8 @@ bench: install
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/scale.py --database sqlite
 	$(BIN)/python bench/scale.py --database postgresql
+	$(BIN)/python bench/scale.py --database sqlite --inprocess --due 30
+	$(BIN)/python bench/scale.py --database postgresql --inprocess --due 40
 	$(BIN)/python bench/artifact_growth.py
 	$(BIN)/python bench/import_cases.py
 	$(BIN)/python bench/report_cases.py --database sqlite

@@ -3,9 +3,13 @@ way and DBOS, against a real Prefect server started for the run.
 
     .venv/bin/python bench/scale.py --database sqlite|postgresql [--plans 500] [--due 100]
                                     [--warm-up 50] [--naive-plans 40]
+    .venv/bin/python bench/scale.py --database sqlite|postgresql --inprocess [--due 50]
+                                    [--rounds 3]
 
 `--database` is both Prefect's server database and the case store. Figures are printed as a
-table and merged into bench/results.json under the database's name.
+table and merged into bench/results.json under the database's name. `--inprocess` measures
+only the CPU (and Prefect database bytes) per wake of today's design beside the prototype that
+executes the plan flow in the clock's process (bench/inprocess_wake.py, bench/wake_compare.py).
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ steps:
     start: {offset}
     check_ins: {{every: 1d, first: 60s, remind: [60s]}}
 """
+# For the wake comparison: no check-in within the hour, so one round's later wakes do not fall
+# into another's window; a step with a duration, so no completion form (a decision run, a
+# process of its own the same in both designs) swamps the figures.
+QUIET_PLAN = PLAN.replace("first: 60s", "first: 1h").replace(
+    "    start: {offset}\n", "    start: {offset}\n    duration: 30d\n"
+)
 
 
 def say(message: str) -> None:
@@ -64,8 +74,14 @@ class Stack:
     """A Prefect server and rehab's runner (and optionally the naive runner)."""
 
     def __init__(
-        self, folder: Path, prefect_db: str | None, store_url: str, runner_limit: int
+        self,
+        folder: Path,
+        prefect_db: str | None,
+        store_url: str,
+        runner_limit: int,
+        runner: list[str] | None = None,
     ) -> None:
+        self.runner = runner or [sys.executable, "-m", "flows.serve"]
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}/api"
         self.env = dict(
@@ -105,7 +121,7 @@ class Stack:
             "server", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
         )
         wait_for(self.healthy, timeout=180, what="the Prefect server")
-        self.start("runner", [sys.executable, "-m", "flows.serve"])
+        self.start("runner", self.runner)
         wait_for(
             lambda: "rehabilitation-plan" in self.deployments(), timeout=120, what="the deployments"
         )
@@ -161,7 +177,9 @@ def rehab(stack: Stack, *args: str) -> None:
     )
 
 
-def launch_plans(stack: Stack, prefix: str, count: int, start: datetime, offset: str) -> float:
+def launch_plans(
+    stack: Stack, prefix: str, count: int, start: datetime, offset: str, *, template: str = PLAN
+) -> float:
     """Launch `count` plans through the CLI's code path; returns the seconds it took until all
     are parked (Suspended)."""
     from flows.app import App  # noqa: PLC0415  # needs the environment set first
@@ -176,7 +194,7 @@ def launch_plans(stack: Stack, prefix: str, count: int, start: datetime, offset:
     parked_before = stack.count("PAUSED", "rehabilitation-plan")
     began = time.time()
     for i in range(count):
-        text_ = PLAN.format(
+        text_ = template.format(
             case=f"{prefix}-{i:05d}", start=start.strftime("%Y-%m-%dT%H:%M:%S"), offset=offset
         )
         plan = load_plan(f"{prefix}.yaml", app.directories, text=text_)
@@ -376,6 +394,32 @@ def measure_dbos(kind: str, folder: Path, plans: int, due: int) -> dict[str, Any
     }
 
 
+def measure_inprocess(
+    stack: Stack, store_url: str, prefect_url: str | None, due: int, rounds: int
+) -> dict[str, Any]:
+    """Today's wakes beside in-process wakes (bench/wake_compare.py)."""
+    from bench.wake_compare import compare_wakes  # noqa: PLC0415  # only for this mode
+
+    far = datetime.now(UTC)
+
+    def launch(prefix: str, count: int) -> None:
+        launch_plans(stack, prefix, count, far, "365d", template=QUIET_PLAN)
+
+    def shown(prefix: str, since: datetime) -> int:
+        return len({a["key"] for a in artifacts(stack, prefix, since)})
+
+    return compare_wakes(
+        stack,
+        launch=launch,
+        shown=shown,
+        store_url=store_url,
+        prefect_url=prefect_url,
+        due=due,
+        rounds=rounds,
+        say=say,
+    )
+
+
 def main() -> None:
     """Run everything for one database and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -390,6 +434,12 @@ def main() -> None:
         help="plans launched first, so the server's one-off growth is not counted per plan",
     )
     parser.add_argument("--due", type=int, default=100)
+    parser.add_argument(
+        "--inprocess",
+        action="store_true",
+        help="only CPU per wake: today's design beside the in-process prototype",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each, with --inprocess")
     parser.add_argument(
         "--naive-plans",
         type=int,
@@ -410,13 +460,24 @@ def main() -> None:
             if args.database == "sqlite"
             else prefect_db.replace("postgresql+psycopg", "postgresql+asyncpg")
         )
-        stack = Stack(Path(tmp), prefect_url, store, args.runner_limit)
+        runner = [sys.executable, str(ROOT / "bench" / "inprocess_wake.py")]
+        stack = Stack(
+            Path(tmp), prefect_url, store, args.runner_limit, runner if args.inprocess else None
+        )
         try:
             stack.up()
-            figures = measure_rehab(stack, args.plans, args.due, args.warm_up, store)
-            figures.update(measure_naive(stack, args.naive_plans))
+            if args.inprocess:
+                db = None if prefect_url is None else prefect_db
+                figures = measure_inprocess(stack, store, db, args.due, args.rounds)
+            else:
+                figures = measure_rehab(stack, args.plans, args.due, args.warm_up, store)
+                figures.update(measure_naive(stack, args.naive_plans))
         finally:
             stack.stop()
+        if args.inprocess:
+            record(args.database, figures)
+            print(json.dumps({args.database: figures}, indent=2))
+            return
         figures.update(measure_dbos(args.database, Path(tmp), args.plans, args.due))
     figures["runner_limit"] = args.runner_limit
     figures["naive_to_rehab_ratio"] = round(
