@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/scale.py --database sqlite
 	$(BIN)/python bench/scale.py --database postgresql
+	$(BIN)/python bench/forms_under_load.py
 	$(BIN)/python bench/artifact_growth.py
 	$(BIN)/python bench/import_cases.py
 	$(BIN)/python bench/report_cases.py --database sqlite
