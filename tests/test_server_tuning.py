@@ -77,7 +77,8 @@ RUN = "6f0f8a52-8c1e-4d59-9d7c-2f1d2f0b4c11"
     ("resumed", "judged_at"),
     [
         (NOW - timedelta(seconds=70), NOW - timedelta(seconds=70)),  # waited for a process
-        (NOW - timedelta(minutes=6), NOW),  # too long ago to be trusted with a code
+        (NOW - timedelta(minutes=50), NOW - timedelta(minutes=50)),
+        (NOW - timedelta(minutes=61), NOW),  # a stale state does not count
         (NOW + timedelta(seconds=5), NOW),  # not in the future either
         (None, NOW),  # never resumed through the API
     ],
