@@ -11,19 +11,16 @@ from flows import engine_client
 from flows.prefect_auth import ensure_auth_string
 from flows.settings import Settings
 
-# What keeps a person's form from a 503 ("database is locked") while many plans wake at once
-# (bench/forms_under_load.py measures it; kept apart so the bench can run without it). Prefect
-# already puts SQLite in WAL mode with a 60 s busy timeout; what still fails is a transaction
-# that read before it writes while another write commits: SQLite refuses it at once, whatever
-# the timeout. So the server is given fewer writes to race with.
+# The server's writes that rehab can do without, off: on SQLite every write in a wake storm is
+# one more for a person's resume to race with (bench/forms_under_load.py measures it; kept
+# apart so the bench can run without it). Prefect already puts SQLite in WAL mode with a 60 s
+# busy timeout; what fails is a transaction that read before it writes while another write
+# commits in between: SQLite refuses it at once, whatever the timeout.
 SERVER_TUNING: dict[str, str] = {
     # The late-runs service marks a run "Late" 15 s after its scheduled time: nothing in rehab
     # reads it, and in a wake storm its own writes lose the race hundreds of times, retried
     # every 5 s, each try one more writer for the forms to race with.
     "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
-    # Events written in batches of up to 500 (still at least every 5 s) instead of 20: a wake
-    # storm's events in a few write transactions instead of dozens.
-    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "500",
 }
 
 

@@ -52,7 +52,6 @@ def test_every_tuning_setting_is_one_prefect_reads(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv(name, value)
     tuned = PrefectSettings().server.services
     assert default.late_runs.enabled and not tuned.late_runs.enabled
-    assert tuned.event_persister.batch_size == 500 > default.event_persister.batch_size
 
 
 class Client:
