@@ -42,7 +42,11 @@ from bench.common import (
     rss_bytes,
 )
 from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
-from tests.e2e.harness import PREFECT, free_port, wait_for
+from flows import engine_client
+from flows.prefect_auth import ensure_auth_string
+from flows.prefect_server import server_environment
+from flows.settings import Settings
+from tests.e2e.harness import PREFECT, basic, free_port, wait_for
 
 PLAN = """
 case: {case}
@@ -71,7 +75,8 @@ def say(message: str) -> None:
 
 
 class Stack:
-    """A Prefect server and rehab's runner (and optionally the naive runner)."""
+    """A Prefect server started as `rehab up` starts it (closed, with its tuning unless
+    `tuned=False`), rehab's runner (and optionally the naive runner)."""
 
     def __init__(
         self,
@@ -80,36 +85,44 @@ class Stack:
         store_url: str,
         runner_limit: int,
         runner: list[str] | None = None,
+        *,
+        tuned: bool = True,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.runner = runner or [sys.executable, "-m", "flows.serve"]
         self.port = free_port()
-        self.api = f"http://127.0.0.1:{self.port}/api"
-        self.env = dict(
-            os.environ,
-            PREFECT_HOME=str(folder / "prefect"),
-            PREFECT_API_URL=self.api,
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_SERVER_UI_ENABLED="false",
-            PREFECT_LOGGING_LEVEL="WARNING",
-            PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="300",
+        settings = Settings(home=folder / "home", prefect_port=self.port, PREFECT_API_URL=None)
+        self.auth = ensure_auth_string(settings)
+        self.api = engine_client.api_url(settings)
+        bench = {
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+        self.server_env = server_environment(settings, tuned=tuned) | bench
+        if prefect_db:
+            self.server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
+        self.env = dict(os.environ, **engine_client.prefect_environment(settings))
+        self.env.update(
+            bench,
             PREFECT_RUNNER_POLL_FREQUENCY="1",
-            REHAB_HOME=str(folder / "home"),
+            REHAB_HOME=str(settings.home_dir),
             REHAB_DATABASE_URL=store_url,
             REHAB_REQUIRE_APPROVAL="false",
             REHAB_CLOCK_INTERVAL="1s",
             REHAB_RUNNER_POLL="1s",
             REHAB_RUNNER_LIMIT=str(runner_limit),
+            **(extra_env or {}),
         )
-        if prefect_db:
-            self.env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
         self.folder = folder
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._csrf: dict[str, str] = {}
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.folder / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             argv,
-            env=self.env,
+            env=env or self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -118,7 +131,9 @@ class Stack:
 
     def up(self) -> None:
         self.start(
-            "server", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+            "server",
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            self.server_env,
         )
         wait_for(self.healthy, timeout=180, what="the Prefect server")
         self.start("runner", self.runner)
@@ -132,10 +147,22 @@ class Stack:
         except httpx.HTTPError:
             return False
 
+    def headers(self, client: str = "rehab-bench") -> dict[str, str]:
+        """What a client of the closed server sends with a change: the auth string and a CSRF
+        token (asked for once per client, as the UI does)."""
+        auth = {"Authorization": basic(self.auth)}
+        if client not in self._csrf:
+            self._csrf[client] = httpx.get(
+                f"{self.api}/csrf-token", params={"client": client}, headers=auth, timeout=60
+            ).json()["token"]
+        return auth | {"Prefect-Csrf-Token": self._csrf[client], "Prefect-Csrf-Client": client}
+
     def api_post(self, path: str, body: Any) -> Any:
         """POST to the Prefect API; a busy server (SQLite locked) is asked again."""
         for attempt in range(10):
-            response = httpx.post(f"{self.api}{path}", json=body, timeout=60)
+            response = httpx.post(
+                f"{self.api}{path}", json=body, headers=self.headers(), timeout=60
+            )
             if response.status_code < 500 or attempt == 9:
                 response.raise_for_status()
                 return response.json()
@@ -178,7 +205,14 @@ def rehab(stack: Stack, *args: str) -> None:
 
 
 def launch_plans(
-    stack: Stack, prefix: str, count: int, start: datetime, offset: str, *, template: str = PLAN
+    stack: Stack,
+    prefix: str,
+    count: int,
+    start: datetime,
+    offset: str,
+    *,
+    template: str = PLAN,
+    approval_required: bool = False,
 ) -> float:
     """Launch `count` plans through the CLI's code path; returns the seconds it took until all
     are parked (Suspended)."""
@@ -204,7 +238,7 @@ def launch_plans(
             plan=plan,
             by="n-zdolnik",
             now=app.now(),
-            approval_required=False,
+            approval_required=approval_required,
         )
         engine.start_plan(app, plan)
         if (i + 1) % 50 == 0:
@@ -217,6 +251,24 @@ def launch_plans(
     )
     app.close()
     return time.time() - began
+
+
+def make_due(store_url: str, prefix: str, at: datetime) -> datetime:
+    """Make the parked `prefix` plans all due at one moment (`at`, to the second), as if they
+    had been launched with that start: their plan revision and wake time say so."""
+    due_at = at.replace(microsecond=0)
+    engine = create_engine(store_url)
+    like = CaseRow.code.like(f"{prefix}-%")
+    with Session(engine) as session, session.begin():
+        for revision in session.scalars(select(PlanRevisionRow).join(CaseRow).where(like)):
+            plan = dict(revision.plan)
+            plan["start"] = due_at.strftime("%Y-%m-%dT%H:%M:%S")
+            plan["steps"] = [dict(plan["steps"][0], start="0s")]
+            revision.plan = plan
+        for case in session.scalars(select(CaseRow).where(like)):
+            case.start, case.wake_at = due_at, due_at
+    engine.dispose()
+    return due_at
 
 
 def settle_rss(stack: Stack, names: tuple[str, ...]) -> int:
@@ -267,18 +319,8 @@ def measure_rehab(
     # M more plans, parked far from their time; then all made due at one moment, as if they
     # had been launched with that start: their plan revision and wake time say so.
     launch_plans(stack, "DUE", due, far, "365d")
-    due_at = (datetime.now(UTC) + timedelta(seconds=20)).replace(microsecond=0)
+    due_at = make_due(store_url, "DUE", datetime.now(UTC) + timedelta(seconds=20))
     engine = create_engine(store_url)
-    with Session(engine) as session, session.begin():
-        for revision in session.scalars(
-            select(PlanRevisionRow).join(CaseRow).where(CaseRow.code.like("DUE-%"))
-        ):
-            plan = dict(revision.plan)
-            plan["start"] = due_at.strftime("%Y-%m-%dT%H:%M:%S")
-            plan["steps"] = [dict(plan["steps"][0], start="0s")]
-            revision.plan = plan
-        for case in session.scalars(select(CaseRow).where(CaseRow.code.like("DUE-%"))):
-            case.start, case.wake_at = due_at, due_at
     say(f"{due} plans parked, all due at {due_at:%H:%M:%S}")
     time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
     cpu0 = cpu_seconds(stack.pids(*names))

@@ -23,6 +23,7 @@ from casework import decisions, services, staff_codes
 from flows import runtime, tending
 from flows.app import App
 from flows.decision_forms import waiting_form
+from flows.form_time import submitted_at
 from plans.errors import FormRefused, RehabError
 
 DEPLOYMENT = "decision"
@@ -41,7 +42,8 @@ def take(app: App, case: str, kind: str, scope: str, form: Any) -> None:
         )
         raise FormRefused(case, kind)
     by = form.approved_by if kind in ("approval", "amendment") else form.recorded_by
-    staff_codes.check_code(app.store, staff=by, code=form.code, now=app.now(), case=case)
+    sent = submitted_at(app.now())  # a code is judged by when it was typed, not checked
+    staff_codes.check_code(app.store, staff=by, code=form.code, now=sent, case=case)
     if kind == "check-in":
         step_id, number = decisions.check_in_of(scope)
         services.record_checkin(

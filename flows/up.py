@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 import click
 
@@ -28,7 +27,8 @@ from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
 from flows.mail_catcher import inbox
-from flows.prefect_auth import auth_file, ensure_auth_string
+from flows.prefect_auth import auth_file
+from flows.prefect_server import server_environment
 from flows.settings import Settings
 from flows.up_examples import (
     launch_examples,
@@ -128,36 +128,6 @@ def _port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def server_environment(settings: Settings) -> dict[str, str]:
-    """The embedded server's settings: SQLite under REHAB_HOME, local only, quiet."""
-    env = dict(os.environ, **engine_client.prefect_environment(settings))
-    public = engine_client.ui_url(settings)
-    env.update(
-        {
-            # Closed: an auth string for every request but /health, CSRF tokens for every
-            # change, and only the UI's own origin may call it from a browser.
-            "PREFECT_SERVER_API_AUTH_STRING": ensure_auth_string(settings),
-            "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
-            "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": _origin(public),
-            "PREFECT_SERVER_API_HOST": settings.prefect_host,
-            "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
-            "PREFECT_UI_API_URL": f"{public}/api",
-            # No plan uses pause timeouts; scanning every paused run every 5 s costs for nothing.
-            "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "300",
-            # Prefect keeps a deleted run's logs until its orphan sweep: a purged case's logs
-            # must go (security.md rule 9), so the sweep runs, hourly.
-            "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,orphans",
-            "PREFECT_SERVER_SERVICES_DB_VACUUM_ORPHAN_CLEANUP_LOOP_SECONDS": "3600",
-        }
-    )
-    return env
 
 
 def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:

@@ -1,0 +1,100 @@
+"""`rehab up` starts the Prefect server with its SQLite tuning (bench/forms_under_load.py
+measures what it is for), every setting one Prefect knows; and a form's code is judged by the
+time the server took the form, within a bound."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from prefect.settings import Settings as PrefectSettings
+
+from flows import form_time, up
+from flows.prefect_server import SERVER_TUNING, server_environment
+from flows.settings import Settings
+from plans.errors import ProcessStopped
+
+
+def test_rehab_up_starts_the_server_with_its_tuning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[dict[str, str]] = []
+
+    class Stopped:
+        returncode = 1
+
+        def __init__(self, argv: list[str], env: dict[str, str], **_: Any) -> None:
+            started.append(env)
+
+        def poll(self) -> int:
+            return 1
+
+    monkeypatch.setattr(up.subprocess, "Popen", Stopped)
+    settings = Settings(home=tmp_path, prefect_port=4299, PREFECT_API_URL=None)
+    log = io.StringIO()
+    log.name = str(tmp_path / "server.log")
+    with pytest.raises(ProcessStopped):
+        up.start_server(settings, log)  # type: ignore[arg-type]  # only its name is read
+    [env] = started
+    assert SERVER_TUNING.items() <= env.items()
+    assert env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] == "false"
+    untuned = server_environment(settings, tuned=False)
+    assert all(untuned.get(k) != v for k, v in SERVER_TUNING.items())
+
+
+def test_every_tuning_setting_is_one_prefect_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = PrefectSettings().server.services
+    for name, value in SERVER_TUNING.items():
+        monkeypatch.setenv(name, value)
+    tuned = PrefectSettings().server.services
+    assert default.late_runs.enabled and not tuned.late_runs.enabled
+
+
+class Client:
+    def __init__(self, states: list[SimpleNamespace]) -> None:
+        self.states = states
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def read_flow_run_states(self, run_id: object) -> list[SimpleNamespace]:
+        return self.states
+
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+RUN = "6f0f8a52-8c1e-4d59-9d7c-2f1d2f0b4c11"
+
+
+@pytest.mark.parametrize(
+    ("resumed", "judged_at"),
+    [
+        (NOW - timedelta(seconds=70), NOW - timedelta(seconds=70)),  # waited for a process
+        (NOW - timedelta(minutes=50), NOW - timedelta(minutes=50)),
+        (NOW - timedelta(minutes=61), NOW),  # a stale state does not count
+        (NOW + timedelta(seconds=5), NOW),  # not in the future either
+        (None, NOW),  # never resumed through the API
+    ],
+)
+def test_a_code_is_judged_by_when_the_server_took_the_form(
+    monkeypatch: pytest.MonkeyPatch, resumed: datetime | None, judged_at: datetime
+) -> None:
+    from prefect.client import orchestration  # noqa: PLC0415
+    from prefect.runtime import flow_run  # noqa: PLC0415
+
+    states = [SimpleNamespace(name="Suspended", timestamp=NOW - timedelta(hours=1))]
+    if resumed is not None:
+        states.append(SimpleNamespace(name="Resuming", timestamp=resumed))
+    monkeypatch.setattr(flow_run, "get_id", lambda: RUN)
+    monkeypatch.setattr(orchestration, "get_client", lambda **_: Client(states))
+    assert form_time.submitted_at(NOW) == judged_at
+
+
+def test_outside_a_flow_run_a_code_is_judged_by_now() -> None:
+    assert form_time.submitted_at(NOW) == NOW
