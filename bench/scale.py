@@ -44,9 +44,9 @@ from bench.common import (
 from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
 from flows import engine_client
 from flows.prefect_auth import ensure_auth_string
-from flows.prefect_server import server_environment
+from flows.prefect_server import server_command, server_environment
 from flows.settings import Settings
-from tests.e2e.harness import PREFECT, basic, free_port, wait_for
+from tests.e2e.harness import basic, free_port, wait_for
 
 PLAN = """
 case: {case}
@@ -90,6 +90,7 @@ class Stack:
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.runner = runner or [sys.executable, "-m", "flows.serve"]
+        self.tuned = tuned
         self.port = free_port()
         settings = Settings(home=folder / "home", prefect_port=self.port, PREFECT_API_URL=None)
         self.auth = ensure_auth_string(settings)
@@ -132,7 +133,7 @@ class Stack:
     def up(self) -> None:
         self.start(
             "server",
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            server_command(self.port, tuned=self.tuned),
             self.server_env,
         )
         wait_for(self.healthy, timeout=180, what="the Prefect server")

@@ -5,6 +5,8 @@ benchmarks start their server with this same environment."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flows import engine_client
@@ -22,6 +24,16 @@ SERVER_TUNING: dict[str, str] = {
     # every 5 s, each try one more writer for the forms to race with.
     "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
 }
+
+
+def server_command(port: int, *, tuned: bool = True) -> list[str]:
+    """The command that starts the embedded server on 127.0.0.1:`port`: Prefect's own
+    `prefect server start`, through flows/prefect_server_main.py (SQLite writes begun
+    IMMEDIATE) when `tuned`."""
+    where = ["--host", "127.0.0.1", "--port", str(port)]
+    if tuned:
+        return [sys.executable, "-m", "flows.prefect_server_main", *where]
+    return [str(Path(sys.executable).with_name("prefect")), "server", "start", *where]
 
 
 def _origin(url: str) -> str:

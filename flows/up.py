@@ -28,7 +28,7 @@ from flows import engine_client
 from flows.app import App
 from flows.mail_catcher import inbox
 from flows.prefect_auth import auth_file
-from flows.prefect_server import server_environment
+from flows.prefect_server import server_command, server_environment
 from flows.settings import Settings
 from flows.up_examples import (
     launch_examples,
@@ -135,9 +135,8 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     port = settings.prefect_port
     if not _port_free(settings.prefect_host, port):
         raise PortTaken(port)
-    prefect = Path(sys.executable).with_name("prefect")
     server = subprocess.Popen(
-        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        server_command(port),
         env=server_environment(settings),
         stdout=log,
         stderr=subprocess.STDOUT,

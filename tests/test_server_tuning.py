@@ -14,7 +14,8 @@ import pytest
 from prefect.settings import Settings as PrefectSettings
 
 from flows import form_time, up
-from flows.prefect_server import SERVER_TUNING, server_environment
+from flows.prefect_server import SERVER_TUNING, server_command, server_environment
+from flows.prefect_server_main import begin_writes_immediately
 from flows.settings import Settings
 from plans.errors import ProcessStopped
 
@@ -23,12 +24,14 @@ def test_rehab_up_starts_the_server_with_its_tuning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[dict[str, str]] = []
+    commands: list[list[str]] = []
 
     class Stopped:
         returncode = 1
 
         def __init__(self, argv: list[str], env: dict[str, str], **_: Any) -> None:
             started.append(env)
+            commands.append(argv)
 
         def poll(self) -> int:
             return 1
@@ -40,6 +43,8 @@ def test_rehab_up_starts_the_server_with_its_tuning(
     with pytest.raises(ProcessStopped):
         up.start_server(settings, log)  # type: ignore[arg-type]  # only its name is read
     [env] = started
+    assert commands == [server_command(4299)]
+    assert commands[0][1:3] == ["-m", "flows.prefect_server_main"], "writes begun IMMEDIATE"
     assert SERVER_TUNING.items() <= env.items()
     assert env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] == "false"
     untuned = server_environment(settings, tuned=False)
@@ -98,3 +103,50 @@ def test_a_code_is_judged_by_when_the_server_took_the_form(
 
 def test_outside_a_flow_run_a_code_is_judged_by_now() -> None:
     assert form_time.submitted_at(NOW) == NOW
+
+
+def test_the_servers_sqlite_transactions_begin_immediate_so_a_form_waits_its_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction of Prefect's server on a real SQLite file: begun DEFERRED by Prefect, a
+    concurrent writer makes its first write fail at once; begun IMMEDIATE, it holds the write
+    lock from its start, so the other writer waits (and, under the busy timeout, goes next)."""
+    import asyncio  # noqa: PLC0415
+    import sqlite3  # noqa: PLC0415
+
+    from prefect.server.database.configurations import (  # noqa: PLC0415
+        SQLITE_BEGIN_MODE,
+        AioSqliteConfiguration,
+    )
+
+    # Put back after the test: the change is for the server's process, not this one.
+    monkeypatch.setattr(
+        AioSqliteConfiguration, "begin_transaction", AioSqliteConfiguration.begin_transaction
+    )
+    path = tmp_path / "prefect.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x INTEGER)")
+    config = AioSqliteConfiguration(connection_url=f"sqlite+aiosqlite:///{path}")
+
+    async def begun_as() -> str | None:
+        engine = await config.engine()
+        try:
+            session = await config.session(engine)
+            async with session, config.begin_transaction(session):
+                from sqlalchemy import text  # noqa: PLC0415
+
+                await session.execute(text("SELECT count(*) FROM t"))
+                other = sqlite3.connect(path, timeout=0)
+                try:
+                    other.execute("INSERT INTO t VALUES (1)")  # another writer, right now
+                    other.commit()
+                    return SQLITE_BEGIN_MODE.get()
+                except sqlite3.OperationalError:  # locked: this transaction holds the lock
+                    return f"{SQLITE_BEGIN_MODE.get()} (holding the write lock)"
+                finally:
+                    other.close()
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(begun_as()) == "DEFERRED", "Prefect's own: the other writer gets in"
+    begin_writes_immediately()
+    assert asyncio.run(begun_as()) == "IMMEDIATE (holding the write lock)"

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from casework.store.db import open_store
 from casework.store.tables import AuditRow
+from flows.prefect_server import server_command
 from tests.conftest import EXAMPLES
 
 T = TypeVar("T")
@@ -105,7 +106,7 @@ class PrefectServer:
         )
         log = (self.home / "server.log").open("ab")
         self.process = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            server_command(self.port),  # as `rehab up` starts it
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
