@@ -1,4 +1,5 @@
-"""Shared helpers of the benchmarks: databases, process measurement, a results file."""
+"""Shared helpers of the benchmarks: databases, process measurement, a results file, plans
+made due at one moment."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import statistics
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from casework.store.tables import CaseRow, PlanRevisionRow
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -103,3 +108,21 @@ def record(database_kind: str, figures: dict[str, Any]) -> None:
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     data.setdefault(database_kind, {}).update(figures)
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def make_due(store_url: str, prefix: str, at: datetime) -> datetime:
+    """Make the parked `prefix` plans all due at one moment (`at`, to the second), as if they
+    had been launched with that start: their plan revision and wake time say so."""
+    due_at = at.replace(microsecond=0)
+    engine = create_engine(store_url)
+    like = CaseRow.code.like(f"{prefix}-%")
+    with Session(engine) as session, session.begin():
+        for revision in session.scalars(select(PlanRevisionRow).join(CaseRow).where(like)):
+            plan = dict(revision.plan)
+            plan["start"] = due_at.strftime("%Y-%m-%dT%H:%M:%S")
+            plan["steps"] = [dict(plan["steps"][0], start="0s")]
+            revision.plan = plan
+        for case in session.scalars(select(CaseRow).where(like)):
+            case.start, case.wake_at = due_at, due_at
+    engine.dispose()
+    return due_at

@@ -31,8 +31,8 @@ import httpx  # after the path set-up
 import pyotp
 from sqlalchemy import create_engine, func, select
 
-from bench.common import record
-from bench.scale import Stack, launch_plans, make_due, say
+from bench.common import make_due, record
+from bench.scale import Stack, launch_plans, say
 from casework.store.tables import AuditRow
 from tests.e2e.harness import as_the_ui_fills_it, wait_for
 

@@ -30,18 +30,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # after the path set-up
 from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
 
 from bench.common import (
     ROOT,
     cpu_seconds,
     database,
+    make_due,
     percentile,
     process_count,
     record,
     rss_bytes,
 )
-from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
+from casework.store.tables import AuditRow, OutboxRow
 from flows import engine_client
 from flows.prefect_auth import ensure_auth_string
 from flows.prefect_server import server_command, server_environment
@@ -252,24 +252,6 @@ def launch_plans(
     )
     app.close()
     return time.time() - began
-
-
-def make_due(store_url: str, prefix: str, at: datetime) -> datetime:
-    """Make the parked `prefix` plans all due at one moment (`at`, to the second), as if they
-    had been launched with that start: their plan revision and wake time say so."""
-    due_at = at.replace(microsecond=0)
-    engine = create_engine(store_url)
-    like = CaseRow.code.like(f"{prefix}-%")
-    with Session(engine) as session, session.begin():
-        for revision in session.scalars(select(PlanRevisionRow).join(CaseRow).where(like)):
-            plan = dict(revision.plan)
-            plan["start"] = due_at.strftime("%Y-%m-%dT%H:%M:%S")
-            plan["steps"] = [dict(plan["steps"][0], start="0s")]
-            revision.plan = plan
-        for case in session.scalars(select(CaseRow).where(like)):
-            case.start, case.wake_at = due_at, due_at
-    engine.dispose()
-    return due_at
 
 
 def settle_rss(stack: Stack, names: tuple[str, ...]) -> int:

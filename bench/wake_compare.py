@@ -13,11 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine, text
 
-from bench.common import cpu_seconds
-from casework.store.tables import CaseRow, PlanRevisionRow
+from bench.common import cpu_seconds, make_due
 from tests.e2e.harness import wait_for
 
 TODAY = "TDY"
@@ -92,24 +90,6 @@ def prefect_db_bytes(folder: Path, prefect_url: str | None) -> int:
     return int(size or 0)
 
 
-def make_due(store_url: str, prefix: str) -> datetime:
-    """Make every plan of `prefix` due at one moment 20 s from now, as if launched with that
-    start (their plan revision and wake time say so)."""
-    due_at = (datetime.now(UTC) + timedelta(seconds=20)).replace(microsecond=0)
-    engine = create_engine(store_url)
-    like = CaseRow.code.like(f"{prefix}-%")
-    with Session(engine) as session, session.begin():
-        for revision in session.scalars(select(PlanRevisionRow).join(CaseRow).where(like)):
-            plan = dict(revision.plan)
-            plan["start"] = due_at.strftime("%Y-%m-%dT%H:%M:%S")
-            plan["steps"] = [dict(plan["steps"][0], start="0s")]
-            revision.plan = plan
-        for case in session.scalars(select(CaseRow).where(like)):
-            case.start, case.wake_at = due_at, due_at
-    engine.dispose()
-    return due_at
-
-
 def one_round(
     stack: Stack,
     prefix: str,
@@ -122,7 +102,7 @@ def one_round(
     """Wake `due` parked plans of `prefix` at once; CPU and bytes per wake, and the wall time."""
     total = stack.count("PAUSED", "rehabilitation-plan")
     urls = [store_url] + ([prefect_url] if prefect_url else [])
-    due_at = make_due(store_url, prefix)
+    due_at = make_due(store_url, prefix, datetime.now(UTC) + timedelta(seconds=20))
     # Until then nothing is due: what the server and runner spend idle, per second.
     idle0, idle_at = sample(stack, urls), time.monotonic()
     time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
