@@ -23,9 +23,8 @@ def _steps(steps: list[dict[str, Any]]) -> str:
     return "\n".join(f"- `{s['id']}` ({s['domain']}) by `{s['partner']}`" for s in steps)
 
 
-def describe(app: App, case: str, kind: str, scope: str) -> str:
+def describe(status: dict[str, Any], case: str, kind: str, scope: str) -> str:
     """The markdown shown above the form: what is being decided, case code only."""
-    status = queries.case_status(app.store, code=case)
     code_hint = (
         "Choose your staff id, type the code your authenticator app shows now, and resume. "
         "A wrong or used code changes nothing: the form waits again."
@@ -89,9 +88,8 @@ FORMS = {
 }
 
 
-def form_for(app: App, case: str, kind: str) -> type[RunInput]:
+def form_for(app: App, status: dict[str, Any], kind: str) -> type[RunInput]:
     """The form, with only those who may take this decision on this case in its list."""
-    status = queries.case_status(app.store, code=case)
     power: Power = "approve" if kind in ("approval", "amendment") else "act"
     eligible = deciders(
         app.directories, power=power, manager=status["manager"], supervisor=status["supervisor"]
@@ -108,5 +106,8 @@ def pause_key(kind: str, scope: str, attempts: int) -> str:
 def waiting_form(app: App, decision: Decision) -> tuple[type[RunInput], str]:
     """The form a decision's run waits with now, its description filled in, and its key."""
     case, kind, scope = decision.case, decision.kind, decision.scope
-    form = form_for(app, case, kind).with_initial_data(description=describe(app, case, kind, scope))
+    status = queries.case_status(app.store, code=case)  # one read for the list and the text
+    form = form_for(app, status, kind).with_initial_data(
+        description=describe(status, case, kind, scope)
+    )
     return form, pause_key(kind, scope, decision.attempts)
