@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import pyotp
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
 
 from casework.store.db import Store
 from casework.store.repository import audit
@@ -46,7 +47,7 @@ def enrol(store: Store, directories: Directories, *, staff: str, now: datetime) 
     return pyotp.TOTP(secret).provisioning_uri(name=staff, issuer_name=ISSUER)
 
 
-def check_code(store: Store, *, staff: str, code: str, now: datetime, case: str) -> None:
+def check_code(store: Store, *, staff: str, code: str, now: datetime, case: str | None) -> None:
     """Accept `code` of `staff` once, or raise CodeRefused (audited against `case`, without
     the code): not enrolled, wrong or expired, or already used."""
     why = _use(store, staff=staff, code=code.strip(), now=now)
@@ -63,6 +64,13 @@ def check_code(store: Store, *, staff: str, code: str, now: datetime, case: str)
             detail={"why": why},
         )
     raise CodeRefused(staff, why)
+
+
+def forget(session: Session, *, staff: str) -> None:
+    """Remove `staff`'s secret: no code of hers is accepted until she is enrolled again."""
+    row = session.get(StaffCodeRow, staff)
+    if row is not None:
+        session.delete(row)
 
 
 def _use(store: Store, *, staff: str, code: str, now: datetime) -> str | None:

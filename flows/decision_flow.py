@@ -23,6 +23,7 @@ from casework import decisions, services, staff_codes
 from flows import runtime, tending
 from flows.app import App
 from flows.decision_forms import waiting_form
+from flows.door import decide as door_decide
 from flows.form_time import submitted_at
 from plans.errors import FormRefused, RehabError
 
@@ -44,34 +45,9 @@ def take(app: App, case: str, kind: str, scope: str, form: Any) -> None:
     by = form.approved_by if kind in ("approval", "amendment") else form.recorded_by
     sent = submitted_at(app.now())  # a code is judged by when it was typed, not checked
     staff_codes.check_code(app.store, staff=by, code=form.code, now=sent, case=case)
-    if kind == "check-in":
-        step_id, number = decisions.check_in_of(scope)
-        services.record_checkin(
-            app.store,
-            app.directories,
-            code=case,
-            step=step_id,
-            seq=number - 1,
-            outcome=form.outcome,
-            by=by,
-            now=app.now(),
-        )
-    elif kind == "completion":
-        services.complete_step(
-            app.store, app.directories, code=case, step=scope, by=by, now=app.now()
-        )
-    elif kind == "consent":
-        services.record_consent(
-            app.store,
-            app.directories,
-            code=case,
-            scopes=[scope],
-            status=form.decision,
-            by=by,
-            now=app.now(),
-        )
-    else:
-        services.approve(app.store, app.directories, code=case, by=by, now=app.now())
+    decision = decisions.get_decision(app.store, code=case, kind=kind, scope=scope)
+    assert decision is not None  # the flow read it a moment ago; decisions are never deleted
+    door_decide.record(app, decision, by=by, values=form.model_dump())
 
 
 @flow(name=DEPLOYMENT, persist_result=False)
