@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     prefect_port: int = 4200
     prefect_host: str = "127.0.0.1"  # where the embedded server listens
     public_url: str | None = None  # the UI's address as staff open it (a TLS proxy's)
+    port: int = 4200  # the door: the one web address for people
+    host: str = "127.0.0.1"  # where the door listens
 
     # The programme report's disclosure threshold (report.md): may be raised, never lowered.
     report_threshold: int = 11
@@ -72,6 +74,11 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """The case store's SQLAlchemy URL: REHAB_DATABASE_URL, else SQLite in REHAB_HOME."""
         return self.database_url or f"sqlite:///{self.home_dir / 'cases.db'}"
+
+    @property
+    def door_url(self) -> str:
+        """The door's address as people open it: REHAB_PUBLIC_URL, else its own."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def key_file(self) -> Path:

@@ -4,19 +4,17 @@ which the door records itself. Prefect's auth string stays here and is never sho
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -26,14 +24,11 @@ from casework.store.repository import audit
 from flows.app import App
 from flows.door import decide, policy
 from flows.door.proxy import Upstream
+from plans.directories import Directories
 from plans.errors import NotAllowed, RehabError
 
 COOKIE = "rehab_session"
-FORM_COOKIE = "rehab_form"
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("templates")),
-    autoescape=select_autoescape(["html"]),
-)
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @dataclass(frozen=True)
@@ -56,217 +51,97 @@ class DoorConfig:
         return f"{parts.scheme}://{parts.netloc}"
 
 
-def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    body = _templates.get_template(name).render(lang="en", **values)
-    return HTMLResponse(body, status_code=status, headers=_NO_STORE)
+class Door:
+    """The door's state: the case store and directories (through `app`), Prefect upstream."""
 
+    def __init__(
+        self,
+        app: App,
+        config: DoorConfig,
+        *,
+        directories: Callable[[], Directories] | None = None,
+    ) -> None:
+        self.app, self.config = app, config
+        self.upstream = Upstream(config.prefect_url, config.auth_string)
+        self.directories = directories or (lambda: app.directories)
 
-_NO_STORE = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+    def now(self) -> datetime:
+        """The door's clock (a test's paper clock through `app`)."""
+        return self.app.now()
 
-
-def _safe_next(value: str | None) -> str:
-    """Only a path of this door: never another site (an open redirect)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
-def make_door(
-    app: App, config: DoorConfig, *, directories: Callable[[], Any] | None = None
-) -> Starlette:
-    """The door's ASGI app over `app`'s store and directories and Prefect at `config`."""
-    upstream = Upstream(config.prefect_url, config.auth_string)
-    current_directories = directories or (lambda: app.directories)
-
-    def now() -> datetime:
-        return app.now()
-
-    def _set_form_cookie(response: Response, nonce: str) -> None:
-        response.set_cookie(
-            FORM_COOKIE, nonce, httponly=True, samesite="strict", secure=config.secure, path="/"
-        )
-
-    def _cross_site(request: Request) -> bool:
+    def cross_site(self, request: Request) -> bool:
+        """A browser sent this from another site's page: refused for every change."""
         origin = request.headers.get("origin")
-        return origin is not None and origin != config.origin
+        return origin is not None and origin != self.config.origin
 
-    async def session_of(request: Request) -> StaffSession | None:
-        token = request.cookies.get(COOKIE)
+    async def session_of(self, token: str | None) -> StaffSession | None:
+        """The signed-in person a session cookie names, if the session is still good."""
         if not token:
             return None
         return await run_in_threadpool(
-            door_access.current,
-            app.store,
-            current_directories(),
-            token=token,
-            now=now(),
+            door_access.current, self.app.store, self.directories(), token=token, now=self.now()
         )
 
-    async def sign_in_page(request: Request) -> Response:
-        nonce = secrets.token_urlsafe(16)
-        response = _page(
-            "sign_in.html",
-            title="Sign in",
-            form_nonce=nonce,
-            next=_safe_next(request.query_params.get("next")),
-            staff="",
-            problem=None,
-            done="Your password is set: sign in."
-            if "password-set" in request.query_params
-            else None,
-        )
-        _set_form_cookie(response, nonce)
-        return response
+    async def refuse(
+        self, who: StaffSession | None, request: Request, status: int, why: str
+    ) -> Response:
+        """Refuse the request; a refused change is an audit row."""
+        if request.method not in ("GET", "HEAD"):
+            await run_in_threadpool(self._audit_refusal, who, request, why)
+        return JSONResponse({"detail": why}, status, headers=NO_STORE)
 
-    async def sign_in(request: Request) -> Response:
-        form = await request.form()
-        target = _safe_next(str(form.get("next") or "/"))
-        staff = str(form.get("staff") or "").strip()
-        if _cross_site(request) or not secrets.compare_digest(
-            str(form.get("form") or ""), request.cookies.get(FORM_COOKIE, "-")
-        ):
-            return JSONResponse({"detail": "refused: this form did not come from the door"}, 403)
-        try:
-            token, _ = await run_in_threadpool(
-                door_access.sign_in,
-                app.store,
-                current_directories(),
-                staff=staff,
-                password=str(form.get("password") or ""),
-                code=str(form.get("code") or ""),
-                now=now(),
+    def _audit_refusal(self, who: StaffSession | None, request: Request, why: str) -> None:
+        with self.app.store.session() as session:
+            audit(
+                session,
+                sealer=self.app.store.sealer,
+                case_code=None,
+                actor=who.staff if who else "unknown",
+                action="door-refused",
+                now=self.now(),
+                detail={
+                    "method": request.method,
+                    "path": request.url.path[:200],
+                    "session": who.session if who else None,
+                    "why": why[:120],
+                },
             )
-        except RehabError as exc:
-            nonce = secrets.token_urlsafe(16)
-            response = _page(
-                "sign_in.html",
-                status=401,
-                title="Sign in",
-                form_nonce=nonce,
-                next=target,
-                staff=staff,
-                problem=str(exc),
-                done=None,
-            )
-            _set_form_cookie(response, nonce)
-            return response
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            COOKIE, token, httponly=True, samesite="strict", secure=config.secure, path="/"
-        )
-        response.delete_cookie(FORM_COOKIE, path="/")
-        return response
 
-    async def sign_out(request: Request) -> Response:
-        if _cross_site(request):
-            return JSONResponse({"detail": "refused: not from the door"}, 403)
-        token = request.cookies.get(COOKIE)
-        if token:
-            await run_in_threadpool(door_access.sign_out, app.store, token=token, now=now())
-        response = RedirectResponse("/sign-in", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
-        return response
+    async def health(self, request: Request) -> Response:
+        """Up, and nothing more."""
+        return JSONResponse({"status": "up"}, headers=NO_STORE)
 
-    async def invite_page(request: Request) -> Response:
-        token = request.path_params["token"]
-        nonce = secrets.token_urlsafe(16)
-        try:
-            staff = await run_in_threadpool(
-                door_access.invited_staff, app.store, token=token, now=now()
-            )
-        except RehabError as exc:
-            return _page("invite.html", 410, title="Invite", staff=None, problem=str(exc))
-        response = _page(
-            "invite.html",
-            title="Set your password",
-            staff=staff,
-            form_nonce=nonce,
-            min_length=door_access.MIN_PASSWORD,
-            problem=None,
-        )
-        _set_form_cookie(response, nonce)
-        return response
-
-    async def invite_use(request: Request) -> Response:
-        token = request.path_params["token"]
-        form = await request.form()
-        if _cross_site(request) or not secrets.compare_digest(
-            str(form.get("form") or ""), request.cookies.get(FORM_COOKIE, "-")
-        ):
-            return JSONResponse({"detail": "refused: this form did not come from the door"}, 403)
-        try:
-            await run_in_threadpool(
-                door_access.set_password,
-                app.store,
-                token=token,
-                password=str(form.get("password") or ""),
-                now=now(),
-            )
-        except door_access.PasswordRefused as exc:
-            staff = await run_in_threadpool(
-                door_access.invited_staff, app.store, token=token, now=now()
-            )
-            nonce = secrets.token_urlsafe(16)
-            response = _page(
-                "invite.html",
-                400,
-                title="Set your password",
-                staff=staff,
-                form_nonce=nonce,
-                min_length=door_access.MIN_PASSWORD,
-                problem=str(exc),
-            )
-            _set_form_cookie(response, nonce)
-            return response
-        except RehabError as exc:
-            return _page("invite.html", 410, title="Invite", staff=None, problem=str(exc))
-        return RedirectResponse("/sign-in?password-set", status_code=303)
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "up"}, headers={"Cache-Control": "no-store"})
-
-    async def ui_settings(request: Request) -> Response:
+    async def ui_settings(self, request: Request) -> Response:
         """Prefect's UI reads its API address and whether to ask for a password here: the
         door's own /api, and no password (the door has signed her in)."""
-        if await session_of(request) is None:
-            return JSONResponse({"detail": "sign in at /sign-in"}, 401)
-        settings = await upstream.get_json("/ui-settings")
-        settings.update(api_url=config.public_url.rstrip("/") + "/api", auth=None)
-        return JSONResponse(settings, headers={"Cache-Control": "no-store"})
+        if await self.session_of(request.cookies.get(COOKIE)) is None:
+            return JSONResponse({"detail": "sign in at /sign-in"}, 401, headers=NO_STORE)
+        settings = await self.upstream.get_json("/ui-settings")
+        settings.update(api_url=self.config.public_url.rstrip("/") + "/api", auth=None)
+        return JSONResponse(settings, headers=NO_STORE)
 
-    def refuse(who: StaffSession | None, request: Request, status: int, why: str) -> Response:
-        if request.method not in ("GET", "HEAD"):
-            _audit_refusal(app, who, request, why)
-        return JSONResponse({"detail": why}, status, headers={"Cache-Control": "no-store"})
-
-    async def through(request: Request) -> Response:
+    async def through(self, request: Request) -> Response:
+        """Everything else: Prefect's UI and API, by the policy."""
         path = request.url.path
-        who = await session_of(request)
+        who = await self.session_of(request.cookies.get(COOKIE))
         if who is None:
             if path.startswith("/api/") or request.method not in ("GET", "HEAD"):
-                return await run_in_threadpool(
-                    refuse, None, request, 401, "sign in at /sign-in first"
-                )
+                return await self.refuse(None, request, 401, "sign in at /sign-in first")
             return RedirectResponse(f"/sign-in?next={quote(path)}", status_code=303)
         verdict = policy.classify(request.method, path)
         if verdict == "read":
-            return await upstream.forward(request)
-        if verdict == "decision" and not _cross_site(request):
-            return await _decision(request, who)
-        return await run_in_threadpool(
-            refuse,
+            return await self.upstream.forward(request)
+        if verdict == "decision" and not self.cross_site(request):
+            return await self.decision(request, who)
+        return await self.refuse(
             who,
             request,
             403,
             "refused: through the door, staff read Prefect; decisions are taken in their forms",
         )
 
-    async def _decision(request: Request, who: StaffSession) -> Response:
+    async def decision(self, request: Request, who: StaffSession) -> Response:
+        """A decision form's submission: recorded by the door as hers, or refused."""
         run = policy.resumed_run(request.url.path)
         assert run is not None
         try:
@@ -276,74 +151,61 @@ def make_door(
         values = body.get("run_input") if isinstance(body, dict) else None
         try:
             done = await run_in_threadpool(
-                decide.submit, app, run=run, by=who.staff, values=dict(values or {})
+                decide.submit,
+                self.app,
+                run=run,
+                by=who.staff,
+                values=dict(values) if isinstance(values, dict) else {},
             )
-        except NotAllowed as exc:
-            return JSONResponse({"detail": str(exc)}, 403)
-        except (decide.NotADecision,) as exc:
-            return await run_in_threadpool(refuse, who, request, 403, str(exc))
+        except NotAllowed as exc:  # audited by the service that refused it
+            return JSONResponse({"detail": str(exc)}, 403, headers=NO_STORE)
+        except decide.NotADecision as exc:
+            return await self.refuse(who, request, 403, str(exc))
         except decide.AlreadyDecided as exc:
-            return JSONResponse({"detail": str(exc)}, 409)
+            return JSONResponse({"detail": str(exc)}, 409, headers=NO_STORE)
         except RehabError as exc:
-            return JSONResponse({"detail": str(exc)}, 422)
+            return JSONResponse({"detail": str(exc)}, 422, headers=NO_STORE)
+        outcome = {"case": done.case, "kind": done.kind, "decision": done.decision}
         return JSONResponse(
-            {
-                "status": "ACCEPT",
-                "details": {"type": "accept_details"},
-                "state": None,
-                "rehab": {"case": done.case, "kind": done.kind, "decision": done.decision},
-            }
+            {"status": "ACCEPT", "details": {"type": "accept_details"}, "rehab": outcome},
+            headers=NO_STORE,
         )
 
-    async def stream(socket: WebSocket) -> None:
-        token = socket.cookies.get(COOKIE)
+    async def stream(self, socket: WebSocket) -> None:
+        """The UI's event and log streams, for a signed-in person on the door's own page."""
+        who = await self.session_of(socket.cookies.get(COOKIE))
         origin = socket.headers.get("origin")
-        who = (
-            await run_in_threadpool(
-                door_access.current, app.store, current_directories(), token=token, now=now()
-            )
-            if token
-            else None
-        )
-        if who is None or (origin is not None and origin != config.origin):
+        wrong_origin = origin is not None and origin != self.config.origin
+        if who is None or wrong_origin or not policy.stream_allowed(socket.url.path):
             await socket.close(code=1008)
             return
-        if not policy.stream_allowed(socket.url.path):
-            await socket.close(code=1008)
-            return
-        await upstream.relay(socket)
+        await self.upstream.relay(socket)
 
-    routes = [
-        Route("/health", health, methods=["GET"]),
-        Route("/sign-in", sign_in_page, methods=["GET"]),
-        Route("/sign-in", sign_in, methods=["POST"]),
-        Route("/sign-out", sign_out, methods=["POST"]),
-        Route("/invite/{token}", invite_page, methods=["GET"]),
-        Route("/invite/{token}", invite_use, methods=["POST"]),
-        Route("/ui-settings", ui_settings, methods=["GET"]),
-        WebSocketRoute("/api/{rest:path}", stream),
-        Route(
-            "/{rest:path}",
-            through,
-            methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        ),
+
+def make_door(
+    app: App, config: DoorConfig, *, directories: Callable[[], Directories] | None = None
+) -> Starlette:
+    """The door's ASGI app over `app`'s store and directories and Prefect at `config`."""
+    from flows.door import sign_in  # noqa: PLC0415  # its handlers need a Door built first
+
+    door = Door(app, config, directories=directories)
+    pages = sign_in.Pages(door)
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    routes: list[Any] = [
+        Route("/health", door.health, methods=["GET"]),
+        Route("/sign-in", pages.sign_in_page, methods=["GET"]),
+        Route("/sign-in", pages.sign_in, methods=["POST"]),
+        Route("/sign-out", pages.sign_out, methods=["POST"]),
+        Route("/invite/{token}", pages.invite_page, methods=["GET"]),
+        Route("/invite/{token}", pages.invite_use, methods=["POST"]),
+        Route("/ui-settings", door.ui_settings, methods=["GET"]),
+        WebSocketRoute("/api/{rest:path}", door.stream),
+        Route("/{rest:path}", door.through, methods=methods),
     ]
-    return Starlette(routes=routes, on_shutdown=[upstream.close])
 
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await door.upstream.close()
 
-def _audit_refusal(app: App, who: StaffSession | None, request: Request, why: str) -> None:
-    with app.store.session() as session:
-        audit(
-            session,
-            sealer=app.store.sealer,
-            case_code=None,
-            actor=who.staff if who else "unknown",
-            action="door-refused",
-            now=app.now(),
-            detail={
-                "method": request.method,
-                "path": request.url.path[:200],
-                "session": who.session if who else None,
-                "why": why[:120],
-            },
-        )
+    return Starlette(routes=routes, lifespan=lifespan)

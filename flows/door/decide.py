@@ -5,7 +5,7 @@ then ends the form's run, as the CLI does. Nothing she sends is stored in Prefec
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 
 from casework import decisions, services
 from casework.decisions import Decision
@@ -56,7 +56,10 @@ def record(app: App, decision: Decision, *, by: str, values: dict[str, Any]) -> 
     case, kind, scope, now = decision.case, decision.kind, decision.scope, app.now()
     if kind == "check-in":
         step_id, number = decisions.check_in_of(scope)
-        outcome = _choice(decision, values, "outcome", ["attended", "missed", "rescheduled"])
+        outcome = cast(
+            Literal["attended", "missed", "rescheduled"],
+            _choice(decision, values, "outcome", ["attended", "missed", "rescheduled"]),
+        )
         services.record_checkin(
             app.store,
             app.directories,
@@ -70,7 +73,9 @@ def record(app: App, decision: Decision, *, by: str, values: dict[str, Any]) -> 
     elif kind == "completion":
         services.complete_step(app.store, app.directories, code=case, step=scope, by=by, now=now)
     elif kind == "consent":
-        status = _choice(decision, values, "decision", ["given", "refused"])
+        status = cast(
+            Literal["given", "refused"], _choice(decision, values, "decision", ["given", "refused"])
+        )
         services.record_consent(
             app.store, app.directories, code=case, scopes=[scope], status=status, by=by, now=now
         )
@@ -89,7 +94,7 @@ def submit(app: App, *, run: str, by: str, values: dict[str, Any]) -> Decision:
     record(app, decision, by=by, values=values)
     try:
         tending.tend_case(app, decision.case)  # settles the form's run, wakes the plan
-    except Exception:  # noqa: BLE001  # recorded in the store; the clock ends the run
+    except Exception:  # recorded in the store; the clock ends the run
         services.look_again(app.store, code=decision.case, at=app.now())
     done = decisions.decision_by_run(app.store, flow_run_id=run)
     assert done is not None

@@ -61,10 +61,10 @@ class Upstream:
         and return Prefect's answer."""
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
         content = body if body is not None else await request.body()
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         upstream = await self.client.request(
             request.method,
-            request.url.path,
-            params=request.query_params.multi_items(),
+            target,
             headers=headers,
             content=content,
         )

@@ -278,15 +278,18 @@ class Rehab:
         uri = json.loads(self.rehab("staff", "enrol", staff, "--json").stdout)["uri"]
         return pyotp.parse_uri(uri)  # type: ignore[return-value]  # a TOTP URI gives a TOTP
 
-    def audit(self, code: str) -> list[tuple[str, str, dict[str, Any]]]:
-        """(actor, action, detail) of the case's audit rows, read from the store itself."""
+    def audit(self, code: str | None) -> list[tuple[str, str, dict[str, Any]]]:
+        """(actor, action, detail) of the case's audit rows (None: rows of no case), read
+        from the store itself."""
+        return [row for case, *row in self.audit_all() if case == code]  # type: ignore[misc]
+
+    def audit_all(self) -> list[tuple[str | None, str, str, dict[str, Any]]]:
+        """(case, actor, action, detail) of every audit row, oldest first."""
         store = open_store(f"sqlite:///{self.home / 'cases.db'}", self.home / "secret.key")
         try:
             with store.session() as session:
-                rows = session.scalars(
-                    select(AuditRow).where(AuditRow.case_code == code).order_by(AuditRow.id)
-                )
-                return [(r.actor, r.action, dict(r.detail)) for r in rows]
+                rows = session.scalars(select(AuditRow).order_by(AuditRow.id))
+                return [(r.case_code, r.actor, r.action, dict(r.detail)) for r in rows]
         finally:
             store.dispose()
 
