@@ -38,7 +38,9 @@ _CLOSED_READS = re.compile(r"^/api/(admin/.*|work_pools/.*/get_scheduled_flow_ru
 def classify(method: str, path: str) -> Verdict:
     """The verdict for an HTTP request through the door."""
     method = method.upper()
-    if _CLOSED_READS.match(path):
+    segments = path.split("/")
+    if ".." in segments or "." in segments or "" in segments[1:-1] or _CLOSED_READS.match(path):
+        # A dot segment or an empty one could be resolved into another endpoint downstream.
         return "refused"
     if method in ("GET", "HEAD", "OPTIONS"):
         return "read"
