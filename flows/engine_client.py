@@ -20,8 +20,8 @@ def api_url(settings: Settings) -> str:
 
 
 def ui_url(settings: Settings) -> str:
-    """Where supervisors open the Prefect UI (behind a TLS proxy: REHAB_PUBLIC_URL)."""
-    return (settings.public_url or api_url(settings).removesuffix("/api")).rstrip("/")
+    """Where people open the UI: the door (behind a TLS proxy: REHAB_PUBLIC_URL)."""
+    return settings.door_url
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
@@ -43,6 +43,15 @@ def is_up(settings: Settings, timeout: float = 3.0) -> bool:
     """True if the Prefect API answers its health check (which needs no auth)."""
     try:
         return httpx.get(f"{api_url(settings)}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def door_is_up(settings: Settings, timeout: float = 3.0) -> bool:
+    """True if the door answers its health check."""
+    try:
+        url = f"http://{settings.host}:{settings.port}/health"
+        return httpx.get(url, timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     prefect_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL")
     )
-    prefect_port: int = 4200
+    prefect_port: int = 4209  # Prefect's server, behind the door, 127.0.0.1 only
     prefect_host: str = "127.0.0.1"  # where the embedded server listens
     public_url: str | None = None  # the UI's address as staff open it (a TLS proxy's)
     port: int = 4200  # the door: the one web address for people

@@ -1,5 +1,6 @@
-"""`rehab up`: the embedded Prefect server (unless PREFECT_API_URL is set) and the runner, as two
-child processes in their own sessions, so Ctrl-C drains the runner before the server stops.
+"""`rehab up`: the embedded Prefect server (unless PREFECT_API_URL is set), the runner and the
+door, as child processes in their own sessions, so Ctrl-C closes the door, drains the runner,
+then stops the server.
 
 The children end with `rehab up` even if it is killed (Linux's parent-death signal), and a new
 `rehab up` on the same REHAB_HOME ends whatever an earlier one left behind, so a restart after
@@ -27,7 +28,6 @@ from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
 from flows.mail_catcher import inbox
-from flows.prefect_auth import auth_file
 from flows.prefect_server import server_command, server_environment
 from flows.settings import Settings
 from flows.up_examples import (
@@ -159,6 +159,29 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     )
 
 
+def start_door(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
+    """Start the door (the one address for people) and wait until it answers."""
+    if not _port_free(settings.host, settings.port):
+        raise PortTaken(settings.port)
+    door = subprocess.Popen(
+        [sys.executable, "-m", "flows.door"],
+        env=dict(os.environ, **engine_client.prefect_environment(settings)),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509  # one thread, as above
+    )
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if door.poll() is not None:
+            raise ProcessStopped("the door", Path(log.name), door.returncode, "at start")
+        if engine_client.door_is_up(settings, timeout=1.0):
+            return door
+        time.sleep(0.3)
+    stop(door, "the door")
+    raise ProcessStopped("the door", Path(log.name), when=f"within {SERVER_START_SECONDS} s")
+
+
 def start_runner(
     settings: Settings, log: IO[str], extra_env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -188,16 +211,14 @@ def stop(process: subprocess.Popen[bytes], name: str, timeout: float = 150) -> N
         process.wait()
 
 
-def banner(
-    app: App, *, signs_in: bool, launched: list[str], mail: subprocess.Popen[bytes] | None
-) -> str:
-    """What `rehab up` says once it is up: where the UI is, how to sign in, where things are."""
-    settings, auth = app.settings, auth_file(app.settings)
-    lines = [f"rehab is up. Prefect UI: {engine_client.ui_url(settings)}"]
-    if signs_in:
-        lines.append(
-            f"  sign in with the whole auth string in {auth} as the password (`cat {auth}`)"
-        )
+def banner(app: App, *, launched: list[str], mail: subprocess.Popen[bytes] | None) -> str:
+    """What `rehab up` says once it is up: the one address, how to sign in, where things are."""
+    settings = app.settings
+    lines = [
+        f"rehab is up: {settings.door_url}/",
+        "  staff sign in there as themselves: `rehab staff enrol ID` prints their invite "
+        "link and authenticator secret",
+    ]
     lines += [
         f"  case store: {app.store.engine.url.render_as_string()}",
         f"  logs: {settings.home_dir / 'logs'}",
@@ -238,6 +259,7 @@ def up(app: App, *, examples: list[Path]) -> None:
             (logs / "prefect-server.log").open("a") as server_log,
             (logs / "runner.log").open("a") as runner_log,
             (logs / "mail-catcher.log").open("a") as mail_log,
+            (logs / "door.log").open("a") as door_log,
         ):
             if settings.prefect_api_url is None:
                 click.echo(f"starting the Prefect server (SQLite in {home / 'prefect'}) ...")
@@ -252,7 +274,8 @@ def up(app: App, *, examples: list[Path]) -> None:
                     settings, mail_log, preexec=_die_with_parent
                 )
             runner = start_runner(settings, runner_log, runner_env)
-            _remember(home, [p for p in (server, runner, catcher) if p is not None])
+            door = start_door(settings, door_log)
+            _remember(home, [p for p in (server, runner, catcher, door) if p is not None])
             stopping = False
 
             def on_signal(*_: object) -> None:
@@ -264,13 +287,15 @@ def up(app: App, *, examples: list[Path]) -> None:
             try:
                 launched = launch_examples(app, examples)
                 click.echo(
-                    banner(app, signs_in=server is not None, launched=launched, mail=catcher)
+                    banner(app, launched=launched, mail=catcher)
                     + saved_views(settings)
                     + "Press Ctrl-C to stop (runs in flight finish first)."
                 )
                 while not stopping:
                     if runner.poll() is not None:
                         raise ProcessStopped("the runner", logs / "runner.log", runner.returncode)
+                    if door.poll() is not None:
+                        raise ProcessStopped("the door", logs / "door.log", door.returncode)
                     if server is not None and server.poll() is not None:
                         raise ProcessStopped(
                             "the Prefect server", logs / "prefect-server.log", server.returncode
@@ -278,6 +303,7 @@ def up(app: App, *, examples: list[Path]) -> None:
                     time.sleep(0.5)
                 click.echo("stopping: letting runs in flight finish ...")
             finally:
+                stop(door, "the door", timeout=10)
                 stop(runner, "the runner")
                 if catcher is not None:
                     stop(catcher, "the mail catcher", timeout=10)
