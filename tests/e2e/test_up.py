@@ -180,7 +180,7 @@ def test_up_starts_again_after_it_was_killed_and_leaves_no_orphans(tmp_path: Pat
         every=0,
     )
     children = json.loads((tmp_path / "home" / "up.pids").read_text())
-    assert len(children) == 2, "the server and the runner"
+    assert len(children) == 3, "the server, the runner and the door"
     first.kill()  # SIGKILL to `rehab up` alone, as the OOM killer would
     first.wait()
 
