@@ -67,6 +67,7 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
                     f"partners in {directories.partners_file}: {listed(partners)}",
                 )
             )
+        issues += _scope_issues(step.get("consent"), f"steps[{i}].consent", file, directories)
         if not isinstance(step_id, str):
             continue
         if step_id in first_index:
@@ -108,6 +109,24 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
             )
         )
     return issues
+
+
+def unknown_scope(scope: str, directories: Directories) -> str:
+    """Why a consent scope is refused: what the valid ones are and where more are declared."""
+    known = directories.staff.known_scopes()
+    return (
+        f"unknown consent scope {shown(scope)}; known scopes: {listed(known, limit=30)} "
+        f"(a programme declares others under consent_scopes in {directories.staff_file})"
+    )
+
+
+def _scope_issues(scopes: Any, path: str, file: str, directories: Directories) -> list[Issue]:
+    known = set(directories.staff.known_scopes())
+    return [
+        Issue(file, f"{path}[{k}]", unknown_scope(scope, directories))
+        for k, scope in enumerate(scopes if isinstance(scopes, list) else [])
+        if isinstance(scope, str) and scope not in known
+    ]
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

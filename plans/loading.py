@@ -25,6 +25,30 @@ MAX_NODES = 200_000  # values after YAML aliases are expanded: far above any rea
 PRIVATE = frozenset({"person"})  # fields whose values are never quoted back
 
 
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _dates_as_text(base: Any) -> Any:
+    """`base` with YAML's dates left as text: PyYAML's timestamp constructor raises
+    ValueError on a day that does not exist (1990-02-30) while loading, which would abort
+    the whole file with no position; as text, the models parse each date, so the error
+    lands on its record and field."""
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in pairs if tag != _TIMESTAMP]
+        for first, pairs in base.yaml_implicit_resolvers.items()
+    }
+    loader: Any = type(
+        f"{base.__name__}DatesAsText", (base,), {"yaml_implicit_resolvers": resolvers}
+    )
+    loader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)
+    return loader
+
+
+TextDatesLoader = _dates_as_text(yaml.SafeLoader)
+# libyaml's parser where it is installed: ten times faster on a large import file.
+FastTextDatesLoader = _dates_as_text(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def too_big(data: Any, limit: int = MAX_NODES) -> bool:
     """True if the data, with every YAML alias expanded, holds more than `limit` values.
     Aliases are shared, not copied, so a few hundred bytes can stand for billions of values
@@ -135,7 +159,7 @@ def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
                     ]
                 )
             text = data.decode("utf-8")
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=TextDatesLoader)  # a safe loader
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise InvalidFile([Issue(name, "", "no such file")]) from exc
     except UnicodeDecodeError as exc:
