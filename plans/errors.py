@@ -423,17 +423,18 @@ class NoSuchScope(TransitionRefused):
         )
 
 
-class UnknownScope(TransitionRefused):
+class UnknownScope(NoSuchScope):
     """A consent scope the programme does not know (contract v3): not a domain, not
     `statistics`, not declared under the staff directory's `consent_scopes`."""
 
     def __init__(self, code: str, scope: str, known: list[str], file: str) -> None:
         self.scope, self.known, self.file = scope, known, file
-        super().__init__(
+        TransitionRefused.__init__(
+            self,
             code,
-            f"unknown consent scope {shown(scope)}; known scopes: {listed(known, limit=30)} "
-            f"(a programme declares others under consent_scopes in {file}); nothing was "
-            "recorded",
+            f"case {code}: no consent scope {shown(scope)} is known to the programme; known "
+            f"scopes: {listed(known, limit=30)} (a programme declares others under "
+            f"consent_scopes in {file}); nothing was recorded",
         )
 
 

@@ -166,6 +166,7 @@ def plan_simulate(
         launch_at=when,
         horizon=span,
         approval_required=predicted_approval(ctx.app.directories),
+        file=str(file),
     )
     if as_json:
         emit(simulation_json(sim))
