@@ -104,8 +104,9 @@ def _describe(event: Event) -> str:
     return _WHAT.get(event.kind, event.kind.replace("-", " "))
 
 
-def _within(plan: Plan, horizon: timedelta) -> list[tuple[int, int]]:
-    """(step index, check-ins it can make before the horizon) of each step with check-ins:
+def _within(plan: Plan, horizon: timedelta) -> list[tuple[int, int, timedelta]]:
+    """(step index, check-ins it can make before the horizon, their recurrence) of each step
+    with check-ins:
     an upper bound (a step may start later than its own `start`, never earlier)."""
     found = []
     for i, step in enumerate(plan.steps):
@@ -116,7 +117,7 @@ def _within(plan: Plan, horizon: timedelta) -> list[tuple[int, int]]:
         if step.duration is not None:
             span = min(span, step.duration)
         made = 0 if span < ci.first_after else (span - ci.first_after) // ci.every + 1
-        found.append((i, made if ci.count is None else min(made, ci.count)))
+        found.append((i, made if ci.count is None else min(made, ci.count), ci.every))
     return found
 
 
@@ -124,10 +125,9 @@ def refuse_too_many(plan: Plan, horizon: timedelta, file: str) -> None:
     """InvalidFile naming the step whose check-ins would make the timeline absurdly long
     (every 1s for a year is 31 million): a simulation must end, quickly."""
     within = _within(plan, horizon)
-    if sum(made for _, made in within) <= MAX_OCCURRENCES:
+    if sum(made for _, made, _ in within) <= MAX_OCCURRENCES:
         return
-    i, made = max(within, key=lambda found: found[1])
-    every = plan.steps[i].check_ins.every if plan.steps[i].check_ins else timedelta(0)
+    i, made, every = max(within, key=lambda found: found[1])
     raise InvalidFile(
         [
             Issue(
