@@ -435,7 +435,7 @@ def test_a_date_that_does_not_exist_or_is_out_of_range_names_its_record_and_fiel
         {
             **GOOD_OPEN,
             "case": "BC-2012-0011",
-            "person": {**GOOD_OPEN["person"], "birth_date": date(1986, 6, 5)},  # type: ignore[dict-item]  # a dict literal
+            "person": {**GOOD_OPEN["person"], "birth_date": date(1986, 6, 5)},
         },
         {
             **GOOD_CLOSED,
