@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from plans.checks import check_plan
+from plans.checks import check_plan, check_span
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.errors import SCREEN_HINT, InvalidFile, Issue, shown
 from plans.model import Plan
@@ -260,6 +260,8 @@ def parse_plan(raw: dict[str, Any], file: str, directories: Directories) -> Plan
     """A plan from raw YAML data, checked on its own and against the directories."""
     plan, issues = parse_model(Plan, raw, file)
     issues += check_plan(raw, file, directories)
+    if plan is not None and not issues:  # its `after` is sound: no unknown step, no cycle
+        issues += check_span(plan, file)
     if plan is not None:
         issues += [
             Issue(file, path, f"names the person (their name or contact); {SCREEN_HINT}")

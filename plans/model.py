@@ -74,6 +74,7 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_len
 DEFAULT_TIMEZONE = "Europe/Minsk"
 MAX_CHECK_INS = 10_000  # of one step: daily for 27 years, weekly for the 50 a duration allows
 MAX_REMINDERS = 10  # before each check-in
+MAX_STEPS = 500  # of one plan: the longest real plans have a few dozen
 
 
 def check_timezone(name: str) -> str:
@@ -257,7 +258,7 @@ class Plan(Strict):
     start: LocalDateTime | None = None
     rules: list[Slug] = []
     person: Person | None = None
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
     # Extensions to the v1 contract:
     template: Slug | None = None
     escalate_after: Duration = timedelta(days=7)

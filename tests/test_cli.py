@@ -294,3 +294,21 @@ def test_two_stored_spellings_of_one_code_are_refused_as_ambiguous_unless_typed_
     line = rehab(env, "plan", "status", "Bc-2026-0042")
     assert line.returncode == 1
     assert "matches cases BC-2026-0042, bc-2026-0042" in line.stderr
+
+
+def test_consent_for_a_scope_the_programme_does_not_know_is_refused_naming_the_known(
+    env: dict[str, str],
+) -> None:
+    _launched(env)
+    done = rehab(
+        env, "consent", "record", "BC-2026-0042", "--scope", "medicl", "--given", "--by",
+        "n-zdolnik",
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no consent scope 'medicl' is known to the programme" in lines[0]
+    assert "medical, legal" in lines[0] and "child-psychological, education" in lines[0]
+    withdrawn = rehab(
+        env, "consent", "withdraw", "BC-2026-0042", "--scope", "medicl", "--by", "n-zdolnik"
+    )
+    assert withdrawn.returncode == 1 and "is known to the programme" in withdrawn.stderr

@@ -321,3 +321,32 @@ def test_a_retention_of_zero_or_over_fifty_years_is_refused(tmp_path: Path) -> N
             load_directories(EXAMPLES / "partners.yaml", file)
         assert [i.path for i in caught.value.issues] == ["retention"]
         assert says in caught.value.issues[0].message
+
+
+def test_a_chain_of_steps_running_past_a_century_is_refused_naming_the_step(
+    directories: Directories,
+) -> None:
+    def chain(plan: Any) -> None:
+        first = plan["steps"][0]
+        plan["steps"] = [
+            {**first, "id": f"s{i}", "duration": "18262d", "after": [f"s{i - 1}"] if i else []}
+            for i in range(3)
+        ]
+
+    issue = only(refuse(directories, chain))
+    assert issue.path == "steps[2]"
+    assert "step s2 runs until 54786d after the plan's start" in issue.message
+    assert "100 years" in issue.message
+
+
+def test_a_plan_of_more_than_500_steps_is_refused_without_a_recursion_error(
+    directories: Directories,
+) -> None:
+    def many(plan: Any) -> None:
+        first = plan["steps"][0]
+        plan["steps"] = [
+            {**first, "id": f"s{i}", "after": [f"s{i - 1}"] if i else []} for i in range(5000)
+        ]
+
+    issue = only(refuse(directories, many))
+    assert issue.path == "steps" and "at most 500" in issue.message
