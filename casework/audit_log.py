@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from casework.store import audit_chain
+from casework.store.codes import stored_code
 from casework.store.db import Store
-from casework.store.repository import stored_code
 from casework.store.tables import AuditRow
 
 

@@ -18,6 +18,7 @@ from casework.decisions import amendment_scope, check_in_scope, record_decision
 from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
 from casework.events import ApprovalRequested, Event, PlanLaunched
 from casework.messages import Notice, notices_for, upcoming_reminders
+from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
 from casework.store.repository import (
     add_consent,
@@ -34,7 +35,6 @@ from casework.store.repository import (
     save_domain,
     set_person,
     start_episode,
-    stored_code,
     to_domain,
     withdraw_stale_messages,
 )
@@ -182,6 +182,7 @@ def launch(
         now=now,
     )
     with transaction(store, plan.case) as session:
+        lock_code(session, plan.case)  # one case per code, however its letters are typed
         row = find_case_row(session, code=plan.case)
         if row is not None and row.purged_at is not None:
             raise CasePurged(plan.case, f"{row.purged_at:%Y-%m-%d}")

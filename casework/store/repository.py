@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from casework.domain import Case, CheckIn, Consent, StepRun, next_wake
 from casework.messages import Notice
 from casework.store import audit_chain
+from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
 from casework.store.tables import (
     AuditRow,
@@ -23,28 +24,8 @@ from casework.store.tables import (
     PlanRevisionRow,
     StepRow,
 )
-from plans.errors import AmbiguousCode, CaseNotFound, CasePurged, NoPlanYet
+from plans.errors import CaseNotFound, CasePurged, NoPlanYet
 from plans.model import Person, Plan, Step
-
-
-def _folded(code: str) -> Any:
-    """The condition matching `code` whatever the case of its letters (contract v3). Codes
-    are ASCII, which lower() folds alike on SQLite and PostgreSQL."""
-    return func.lower(CaseRow.code) == code.lower()
-
-
-def stored_code(session: Session, code: str) -> str:
-    """The case's code as stored, for a code typed in any case; `code` itself when no case
-    has it (a new case keeps the spelling it is first given). The exact spelling is looked
-    up first, by the unique index; the case-folded comparison scans, so it runs only when
-    that misses."""
-    if session.scalar(select(CaseRow.code).where(CaseRow.code == code)) is not None:
-        return code
-    found = session.scalars(select(CaseRow.code).where(_folded(code)).order_by(CaseRow.id)).all()
-    if len(found) > 1:
-        # Written before codes were matched case-insensitively: only the exact one is sure.
-        raise AmbiguousCode(code, list(found))
-    return found[0] if found else code
 
 
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
