@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from casework.store import audit_chain
+from casework.store.codes import stored_code
 from casework.store.db import Store
 from casework.store.tables import AuditRow
 
@@ -15,6 +16,7 @@ def case_rows(store: Store, *, code: str) -> list[dict[str, Any]]:
     """Every audit row of the case, oldest first: when, who, what, its ids; a note only as
     the fact that one is kept (sealed), never its text."""
     with store.session() as session:
+        code = stored_code(session, code)  # however its letters were typed
         rows = session.scalars(
             select(AuditRow).where(AuditRow.case_code == code).order_by(AuditRow.id)
         ).all()

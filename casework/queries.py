@@ -24,7 +24,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         row = get_case_row(session, code=code)
         if not has_plan(row):
             return _imported_status(row)
-        case = to_domain(row)
+        case, code = to_domain(row), row.code  # as stored, however it was typed
         messages = session.execute(
             select(OutboxRow.step_id, OutboxRow.status, func.count())
             .where(OutboxRow.case_code == code)

@@ -18,6 +18,7 @@ from casework.decisions import amendment_scope, check_in_scope, record_decision
 from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
 from casework.events import ApprovalRequested, Event, PlanLaunched
 from casework.messages import Notice, notices_for, upcoming_reminders
+from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
 from casework.store.repository import (
     add_consent,
@@ -45,6 +46,7 @@ from plans.errors import (
     Conflict,
     NotAllowed,
     PersonNamed,
+    UnknownScope,
     UnknownStaff,
 )
 from plans.model import Person, Plan
@@ -77,6 +79,20 @@ def transaction(store: Store, code: str) -> Iterator[Session]:
             yield session
     except (StaleDataError, IntegrityError) as exc:
         raise Conflict(code) from exc
+
+
+def canonical_code(store: Store, code: str) -> str:
+    """The case's code as stored, however the letters of `code` were typed (contract v3):
+    every service takes it so, so audit rows, messages and runs carry one spelling."""
+    with store.session() as session:
+        return stored_code(session, code)
+
+
+def with_stored_code(store: Store, plan: Plan) -> Plan:
+    """The plan naming its case as the store spells it: `bc-2026-0042` launched when
+    `BC-2026-0042` exists is that case, never a second one."""
+    code = canonical_code(store, plan.case)
+    return plan if code == plan.case else plan.model_copy(update={"case": code})
 
 
 def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
@@ -131,6 +147,7 @@ def launch(
     approval_required: bool,
 ) -> Outcome:
     """Record a new plan (or relaunch an ended case as a new episode)."""
+    plan = with_stored_code(store, plan)
     supervisor = directories.supervisor_of(plan) or ""
     with store.session() as session:
         known = find_case_row(session, code=plan.case)
@@ -165,6 +182,7 @@ def launch(
         now=now,
     )
     with transaction(store, plan.case) as session:
+        lock_code(session, plan.case)  # one case per code, however its letters are typed
         row = find_case_row(session, code=plan.case)
         if row is not None and row.purged_at is not None:
             raise CasePurged(plan.case, f"{row.purged_at:%Y-%m-%d}")
@@ -320,6 +338,7 @@ def _by_person(
     naming them; the plan looks at the case at once."""
     with store.session() as session:
         row = get_case_row(session, code=code)
+        code = row.code  # as stored, however it was typed
         manager, supervisor = row.manager, row.supervisor
         person = read_person(store.sealer, row)
     guard(
@@ -414,6 +433,12 @@ def record_consent(
     """Record consent given, refused or withdrawn for some scopes."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        # A plan launched before scopes were checked may need one the programme no longer
+        # knows: its consent can still be recorded and withdrawn.
+        known = directories.staff.known_scopes()
+        for scope in scopes:
+            if scope not in known and scope not in case.plan.recordable_scopes:
+                raise UnknownScope(case.code, scope, known, directories.staff_file)
         events = transitions.decide_consent(case, scopes, status, now)
         for scope in scopes:
             add_consent(
@@ -593,7 +618,7 @@ def breach(
 
 def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: datetime) -> Outcome:
     """Store a new revision of a running plan; it applies to what has not happened yet."""
-
+    plan = with_stored_code(store, plan)
     supervisor = directories.supervisor_of(plan) or ""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:

@@ -19,9 +19,12 @@ from casework.events import (
 from casework.messages import Notice, after_quiet_hours, notices_for, upcoming_reminders
 from casework.transitions import approve, decide_consent, record_outcome
 from plans.directories import Directories
+from plans.durations import format_duration
+from plans.errors import InvalidFile, Issue
 from plans.model import Plan
 
-MAX_WAKES = 5000
+MAX_OCCURRENCES = 2_000  # check-ins a timeline shows: daily for a year, of five steps
+MAX_WAKES = 10_000  # a safety net: the occurrence bound keeps a timeline far below it
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Simulation:
     entries: list[Entry] = field(default_factory=list)
     open_at_end: dict[str, str] = field(default_factory=dict)
     horizon: datetime | None = None
+    cut_at: datetime | None = None  # the timeline stopped here (MAX_WAKES), short of the horizon
 
 
 _WHAT = {
@@ -100,6 +104,44 @@ def _describe(event: Event) -> str:
     return _WHAT.get(event.kind, event.kind.replace("-", " "))
 
 
+def _within(plan: Plan, horizon: timedelta) -> list[tuple[int, int, timedelta]]:
+    """(step index, check-ins it can make before the horizon, their recurrence) of each step
+    with check-ins:
+    an upper bound (a step may start later than its own `start`, never earlier)."""
+    found = []
+    for i, step in enumerate(plan.steps):
+        ci = step.check_ins
+        if ci is None:
+            continue
+        span = horizon - step.start
+        if step.duration is not None:
+            span = min(span, step.duration)
+        made = 0 if span < ci.first_after else (span - ci.first_after) // ci.every + 1
+        found.append((i, made if ci.count is None else min(made, ci.count), ci.every))
+    return found
+
+
+def refuse_too_many(plan: Plan, horizon: timedelta, file: str) -> None:
+    """InvalidFile naming the step whose check-ins would make the timeline absurdly long
+    (every 1s for a year is 31 million): a simulation must end, quickly."""
+    within = _within(plan, horizon)
+    if sum(made for _, made, _ in within) <= MAX_OCCURRENCES:
+        return
+    i, made, every = max(within, key=lambda found: found[1])
+    raise InvalidFile(
+        [
+            Issue(
+                file,
+                f"steps[{i}].check_ins.every",
+                f"every {format_duration(every)} makes {made:,} check-ins within the "
+                f"{format_duration(horizon)} simulated, more than a timeline shows "
+                f"({MAX_OCCURRENCES:,} in all): simulate a shorter --horizon, or give a "
+                "longer every or a count",
+            )
+        ]
+    )
+
+
 def simulate(
     plan: Plan,
     directories: Directories,
@@ -107,8 +149,11 @@ def simulate(
     launch_at: datetime,
     approval_required: bool = True,
     horizon: timedelta = timedelta(days=365),
+    file: str = "the plan",
 ) -> Simulation:
-    """The timeline of `plan` launched at `launch_at`, up to `horizon` after its start."""
+    """The timeline of `plan` launched at `launch_at`, up to `horizon` after its start;
+    InvalidFile (naming `file`) if that would hold more than MAX_OCCURRENCES check-ins."""
+    refuse_too_many(plan, horizon, file)
     supervisor = directories.supervisor_of(plan) or ""
     start = plan.start_utc(launch_at)
     case = Case.new(plan, start, approval_required=approval_required)
@@ -124,7 +169,10 @@ def simulate(
         approve(case, launch_at)
     seen: set[str] = set()
     now = start
-    for _ in range(MAX_WAKES):
+    for wakes in range(MAX_WAKES + 1):
+        if wakes == MAX_WAKES:
+            sim.cut_at = now
+            break
         events = advance(case, now)
         while events:
             for event in events:

@@ -38,6 +38,11 @@ def simulation_text(sim: Simulation) -> str:
             f"{local(entry.at, tz):<22} {entry.step or 'plan':<{width}}  {entry.what}"
             + (f"  ⇒ {told}" if told else "")
         )
+    if sim.cut_at is not None:
+        lines += [
+            "",
+            f"The timeline stops at {local(sim.cut_at, tz)}: simulate a shorter --horizon.",
+        ]
     if sim.open_at_end:
         lines.append("")
         until = local(sim.horizon, tz) if sim.horizon else "the end"
@@ -78,6 +83,7 @@ def simulation_json(sim: Simulation) -> dict[str, Any]:
             for e in sim.entries
         ],
         "open_at_end": sim.open_at_end,
+        "cut_at": None if sim.cut_at is None else sim.cut_at.isoformat(),
     }
 
 

@@ -91,12 +91,34 @@ class UnknownTemplate(RehabError):
         super().__init__(f"no template {shown(template)}; templates: {listed(known)}")
 
 
-class OutputExists(RehabError):
+class OutputRefused(RehabError):
+    """A file a command was asked to write (-o) cannot be made there; nothing was written.
+    `why` is one of the reasons below."""
+
+    REASONS = {
+        "exists": "already exists: choose another -o FILE or remove it first",
+        "dangling-link": "is a symbolic link to nothing: rehab never writes through a link; "
+        "choose another -o FILE or remove the link",
+        "link": "is a symbolic link: rehab never writes through a link; choose another -o FILE",
+        "directory": "is a directory: give a file name inside it, e.g. -o DIR/report.md",
+        "no-folder": "is in a folder that does not exist: create it first, or choose another "
+        "-o FILE",
+        "not-a-folder": "is under something that is not a folder: choose another -o FILE",
+        "no-permission": "cannot be written: you may not write in that folder; choose another "
+        "-o FILE",
+    }
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path, self.why = path, why
+        reason = self.REASONS.get(why, f"cannot be written ({why}): choose another -o FILE")
+        super().__init__(f"{path} {reason}; nothing was written")
+
+
+class OutputExists(OutputRefused):
     """A command would write over a file that is there."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        super().__init__(f"{path} already exists: choose another -o FILE or remove it first")
+        super().__init__(path, "exists")
 
 
 class ThresholdTooLow(RehabError):
@@ -243,6 +265,18 @@ class CaseNotFound(RehabError):
         super().__init__(f"no case {code} in the case store; `rehab plan list` shows the cases")
 
 
+class AmbiguousCode(RehabError):
+    """A code typed in a case that matches several cases stored, from before codes were
+    matched whatever the case of their letters, in none of them exactly."""
+
+    def __init__(self, code: str, stored: list[str]) -> None:
+        self.code, self.stored = code, stored
+        super().__init__(
+            f"{shown(code)} matches cases {listed(stored)}, which differ only in the case of "
+            "their letters: give the code exactly as one of them is written"
+        )
+
+
 class CasePurged(RehabError):
     """The case was erased: nothing of it opens, and its code is not used again."""
 
@@ -386,6 +420,21 @@ class NoSuchScope(TransitionRefused):
         self.scope = scope
         super().__init__(
             code, f"case {code} has no consent scope {shown(scope)}; its scopes: {listed(scopes)}"
+        )
+
+
+class UnknownScope(NoSuchScope):
+    """A consent scope the programme does not know (contract v3): not a domain, not
+    `statistics`, not declared under the staff directory's `consent_scopes`."""
+
+    def __init__(self, code: str, scope: str, known: list[str], file: str) -> None:
+        self.scope, self.known, self.file = scope, known, file
+        TransitionRefused.__init__(
+            self,
+            code,
+            f"case {code}: no consent scope {shown(scope)} is known to the programme; known "
+            f"scopes: {listed(known, limit=30)} (a programme declares others under "
+            f"consent_scopes in {file}); nothing was recorded",
         )
 
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from plans.checks import check_plan
+from plans.checks import check_plan, check_span
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.errors import SCREEN_HINT, InvalidFile, Issue, shown
 from plans.model import Plan
@@ -23,6 +23,30 @@ UrlCheck = Callable[[str], str | None]
 MAX_FILE_BYTES = 2_000_000  # a plan or a directory is a few KB; a directory of 1,000 partners
 MAX_NODES = 200_000  # values after YAML aliases are expanded: far above any real file
 PRIVATE = frozenset({"person"})  # fields whose values are never quoted back
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _dates_as_text(base: Any) -> Any:
+    """`base` with YAML's dates left as text: PyYAML's timestamp constructor raises
+    ValueError on a day that does not exist (1990-02-30) while loading, which would abort
+    the whole file with no position; as text, the models parse each date, so the error
+    lands on its record and field."""
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in pairs if tag != _TIMESTAMP]
+        for first, pairs in base.yaml_implicit_resolvers.items()
+    }
+    loader: Any = type(
+        f"{base.__name__}DatesAsText", (base,), {"yaml_implicit_resolvers": resolvers}
+    )
+    loader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)
+    return loader
+
+
+TextDatesLoader = _dates_as_text(yaml.SafeLoader)
+# libyaml's parser where it is installed: ten times faster on a large import file.
+FastTextDatesLoader = _dates_as_text(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def too_big(data: Any, limit: int = MAX_NODES) -> bool:
@@ -135,7 +159,7 @@ def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
                     ]
                 )
             text = data.decode("utf-8")
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=TextDatesLoader)  # a safe loader
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise InvalidFile([Issue(name, "", "no such file")]) from exc
     except UnicodeDecodeError as exc:
@@ -236,6 +260,8 @@ def parse_plan(raw: dict[str, Any], file: str, directories: Directories) -> Plan
     """A plan from raw YAML data, checked on its own and against the directories."""
     plan, issues = parse_model(Plan, raw, file)
     issues += check_plan(raw, file, directories)
+    if plan is not None and not issues:  # its `after` is sound: no unknown step, no cycle
+        issues += check_span(plan, file)
     if plan is not None:
         issues += [
             Issue(file, path, f"names the person (their name or contact); {SCREEN_HINT}")

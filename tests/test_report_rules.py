@@ -31,6 +31,14 @@ def test_periods_are_cut_in_the_programmes_zone() -> None:
             monthly(bad, "UTC")
 
 
+def test_periods_are_bounded_to_the_years_1900_to_2200() -> None:
+    for make, value in ((monthly, "1899-12"), (quarterly, "2201-Q1"), (yearly, "0001")):
+        with pytest.raises(BadOption, match="from 1900"):
+            make(value, "Europe/Minsk")
+    first, last = monthly("1900-01", "Europe/Minsk"), yearly("2200", "Europe/Minsk")
+    assert first.start_utc < last.end_utc, "the bounds themselves cut without overflow"
+
+
 def test_a_person_block_in_htcds_words_reads_as_the_same_codes() -> None:
     on = date(2026, 5, 1)
     stored = who(

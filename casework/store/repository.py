@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from casework.domain import Case, CheckIn, Consent, StepRun, next_wake
 from casework.messages import Notice
 from casework.store import audit_chain
+from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
 from casework.store.tables import (
     AuditRow,
@@ -28,10 +29,10 @@ from plans.model import Person, Plan, Step
 
 
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
-    """The case's row with its revisions, steps and consents, or None."""
+    """The case's row with its revisions, steps and consents, or None; `code` in any case."""
     return session.scalars(
         select(CaseRow)
-        .where(CaseRow.code == code)
+        .where(CaseRow.code == stored_code(session, code))
         .options(
             selectinload(CaseRow.revisions),
             selectinload(CaseRow.consents),

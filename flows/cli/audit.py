@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from casework import audit_log
-from flows.cli.context import Context, emit, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, pass_ctx
 from flows.render import local
 
 
@@ -15,7 +15,7 @@ def audit() -> None:
 
 
 @audit.command("show")
-@click.argument("code")
+@case_code_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @pass_ctx
 def audit_show(ctx: Context, code: str, as_json: bool) -> None:

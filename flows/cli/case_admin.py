@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from flows import engine_client
-from flows.cli.context import Context, emit, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, pass_ctx
 
 
 @click.group("case")
@@ -14,7 +14,7 @@ def case_group() -> None:
 
 
 @case_group.command("purge")
-@click.argument("code")
+@case_code_argument
 @click.option("--reason", required=True, help="Why (kept in the audit log; never a name).")
 @click.option("--by", required=True, help="The director ordering it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -15,6 +15,7 @@ import click
 from click.decorators import FC
 from sqlalchemy.exc import DBAPIError
 
+from casework.services import canonical_code
 from casework.store.db import database_reason
 from flows.app import App
 from plans.errors import EmptyNote, NoteOnCommandLine, NotTheOperator, RehabError
@@ -48,6 +49,17 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def case_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A CODE argument as the case store spells it, whatever the case of the letters typed
+    (contract v3), so the command, its output and its runs name the case one way."""
+    if value is None:
+        return None
+    return canonical_code(ctx.ensure_object(Context).app.store, value)
+
+
+case_code_argument = click.argument("code", callback=case_code)
 
 
 def _name(uid: int) -> str:
