@@ -40,6 +40,7 @@ NOTICE_KINDS = (
     "consent-request",
     "plan-completed",
     "plan-ended",
+    "case-quarantined",
 )
 
 

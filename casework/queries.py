@@ -24,7 +24,13 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         row = get_case_row(session, code=code)
         if not has_plan(row):
             return _imported_status(row)
-        case, code = to_domain(row), row.code  # as stored, however it was typed
+        code = row.code  # as stored, however it was typed
+        try:
+            case = to_domain(row)
+        except Exception:  # a case set aside for a plan that no longer loads: its rows
+            if row.quarantined_at is None:
+                raise
+            return _quarantined_rows_status(row)
         messages = session.execute(
             select(OutboxRow.step_id, OutboxRow.status, func.count())
             .where(OutboxRow.case_code == code)
@@ -92,7 +98,43 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         "awaiting_amendment_approval": case.awaiting_amendment_approval,
         "steps": steps,
         "messages": by_recipient,
+        "quarantined": _quarantine(row),
     }
+
+
+def _quarantine(row: CaseRow) -> dict[str, str | None] | None:
+    """Why and since when the engine set the case aside (casework/quarantine.py), or None."""
+    if row.quarantined_at is None:
+        return None
+    return {"at": _iso(row.quarantined_at), "reason": row.quarantine_reason}
+
+
+def _quarantined_rows_status(row: CaseRow) -> dict[str, Any]:
+    """A quarantined case whose stored plan cannot be read: what its rows say."""
+    status = _imported_status(row)
+    del status["imported"]
+    status.update(
+        flow_run_id=row.flow_run_id,
+        revision=row.revision,
+        template=row.template,
+        approved_at=_iso(row.approved_at),
+        quarantined=_quarantine(row),
+        steps=[
+            {
+                "id": s.step_id,
+                "domain": None,
+                "partner": None,
+                "state": s.state,
+                "next_check_in": None,
+                "check_ins": [{"at": _iso(c.at), "outcome": c.outcome} for c in s.check_ins],
+                "overdue": s.overdue_level > 0,
+                "messages": {},
+            }
+            for s in row.steps
+            if s.episode == row.episode
+        ],
+    )
+    return status
 
 
 def _imported_status(row: CaseRow) -> dict[str, Any]:
@@ -121,6 +163,7 @@ def _imported_status(row: CaseRow) -> dict[str, Any]:
         "steps": [],
         "messages": {},
         "imported": True,
+        "quarantined": None,
     }
 
 
@@ -137,6 +180,7 @@ def list_cases(
         CaseRow.start,
         CaseRow.wake_at,
         CaseRow.flow_run_id,
+        CaseRow.quarantined_at,
     ).order_by(CaseRow.created_at.desc(), CaseRow.id.desc())
     if state:
         query = query.where(CaseRow.state == state)
@@ -154,6 +198,7 @@ def list_cases(
             "start": _iso(r.start),
             "wake_at": _iso(r.wake_at),
             "flow_run_id": r.flow_run_id,
+            "quarantined": r.quarantined_at is not None,
         }
         for r in rows
     ]

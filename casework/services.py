@@ -28,6 +28,7 @@ from casework.store.repository import (
     create_case_row,
     find_case_row,
     get_case_row,
+    lift_quarantine,
     make_due,
     queue_notices,
     read_person,
@@ -69,6 +70,7 @@ class Outcome:
     wake_at: datetime | None
     revision: int
     flow_run_id: str | None
+    quarantined: str | None = None  # why the engine set the case aside (casework/quarantine.py)
 
 
 @contextmanager
@@ -112,7 +114,15 @@ def _notices(
 
 
 def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
-    return Outcome(row.code, row.state, tuple(events), row.wake_at, row.revision, row.flow_run_id)
+    return Outcome(
+        row.code,
+        row.state,
+        tuple(events),
+        row.wake_at,
+        row.revision,
+        row.flow_run_id,
+        row.quarantine_reason,
+    )
 
 
 def _audit_events(
@@ -257,9 +267,14 @@ def _change(
         case = to_domain(row)
         earlier = case.plan  # an amendment replaces it; its removed steps' partners are told
         events = apply(session, row, case)
+        if case.ended:  # nothing more to tend: an ended case is never set aside
+            lift_quarantine(
+                session, sealer=store.sealer, row=row, by=ENGINE, why=f"plan {case.state}", now=now
+            )
         save_domain(session, row=row, case=case, now=now)
         record(session, row, events)
-        reminders = upcoming_reminders(case)
+        # A case set aside gets no reminders: its schedule is what could not be tended.
+        reminders = upcoming_reminders(case) if row.quarantined_at is None else []
         unheard = withdraw_stale_messages(
             session,
             case=case,
@@ -628,6 +643,8 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
             # The new supervisor decides now: they are asked, as the first one was.
             events.append(ApprovalRequested(now, row.episode))
         add_revision(session, row=row, plan=plan, supervisor=supervisor, by=by, now=now)
+        # The fix for a case the engine set aside: the next wake tries the new revision.
+        lift_quarantine(session, sealer=store.sealer, row=row, by=by, why="amended", now=now)
         if plan.person is not None:
             set_person(row=row, sealer=store.sealer, person=plan.person)
         return events
@@ -654,6 +671,8 @@ def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
     """The engine's work on a wake: apply what time made due, queue the messages it causes."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        if row.quarantined_at is not None:  # set aside until a person acts: time does nothing
+            return []
         count_wake(row=row)
         return advance(case, now)
 

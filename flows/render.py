@@ -96,6 +96,12 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
     ]
     if status.get("reason"):
         lines.append(f"  reason: {status['reason']}")
+    if status.get("quarantined"):
+        q = status["quarantined"]
+        lines.append(
+            f"  QUARANTINED since {local(q['at'], tz)}: {q['reason']}; the engine does nothing "
+            "more for it until `rehab plan amend FILE` fixes its plan"
+        )
     if status.get("imported"):
         lines.append(
             "  imported: it began before rehab and has no plan here; `rehab plan launch FILE` "
@@ -113,7 +119,7 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
     for step in status["steps"]:
         missed = sum(1 for c in step["check_ins"] if c["outcome"] == "missed")
         parts = [f"  {step['id']:<22} {step['state']:<16} {step['partner'] or '':<26}"]
-        if step["next_check_in"]:
+        if step.get("next_check_in"):
             parts.append(f"next check-in {local(step['next_check_in'], tz)}")
         if step["check_ins"]:
             parts.append(f"check-ins {len(step['check_ins'])} ({missed} missed)")

@@ -15,7 +15,9 @@ ENDING_WITHIN = timedelta(days=7)  # "ending": every step left ends by time alon
 OPEN_OR_PENDING = frozenset({"pending", "awaiting-consent", "open"})
 
 # Tags the engine owns on a plan's run: refreshed on every wake, the rest (`rehab`) kept.
-OWNED = frozenset({"plan", "living", "waiting", "attention", "overdue", "missed", "ending"})
+OWNED = frozenset(
+    {"plan", "living", "waiting", "attention", "overdue", "missed", "ending", "failed"}
+)
 OWNED_PREFIXES = ("manager:", "supervisor:", "domain:", "template:", "waiting:", "ended:")
 
 
@@ -177,3 +179,15 @@ def state_message(case: Case, *, supervisor: str) -> str:
             + (f", due {_when(first, case)}" if first is not None else "")
         )
     return "; ".join(parts)
+
+
+def quarantine_tags(*, manager: str, supervisor: str, template: str | None) -> list[str]:
+    """The tags of a plan the engine set aside (casework/quarantine.py): `failed` and who,
+    from its case row alone (its plan may be what cannot be read)."""
+    tags = ["plan", f"manager:{manager}", f"supervisor:{supervisor}"]
+    return [*tags, *([f"template:{template}"] if template else []), "living", "failed"]
+
+
+def quarantine_message(reason: str) -> str:
+    """The state message of a plan set aside: why, and what brings it back."""
+    return f"quarantined: {reason}; no more wakes until the plan is fixed (rehab plan amend)"

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from notifications.context import Recipient, message_context, recipient, reminde
 from notifications.notifier import Notifier
 from notifications.render import render
 from plans.directories import Directories
+from plans.model import DEFAULT_TIMEZONE
 
 log = logging.getLogger("rehab.outbox")
 
@@ -93,6 +95,8 @@ def _compose(
     if who is None:
         return "dead", None, "recipient no longer in the directories", ""
     case_row = get_case_row(session, code=row.case_code)
+    if row.kind == "case-quarantined":  # written from the row: its plan may be what is broken
+        return _compose_quarantined(row, case_row, who, now)
     case = to_domain(case_row)
     if row.kind == "reminder" and reminder_is_late(case, row):
         return "late", who, "its check-in has already come", ""
@@ -104,6 +108,23 @@ def _compose(
     subject, body = render(
         row.kind, who.language, message_context(session, directories, row, case, who, step=step)
     )
+    return "send", who, subject, body
+
+
+def _compose_quarantined(
+    row: OutboxRow, case_row: CaseRow, who: Recipient, now: datetime
+) -> tuple[str, Recipient | None, str, str]:
+    """The supervisor's notice that the engine set a case aside: code, reason, manager."""
+    arrives = after_quiet_hours(now, who.quiet_hours, who.tz or ZoneInfo(DEFAULT_TIMEZONE))
+    if arrives > now:
+        row.next_attempt_at = arrives
+        return "held", who, "", ""
+    context = {
+        "case": case_row.code,
+        "reason": case_row.quarantine_reason or "lifted since",
+        "manager": case_row.manager,
+    }
+    subject, body = render(row.kind, who.language, context)
     return "send", who, subject, body
 
 

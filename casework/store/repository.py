@@ -119,7 +119,8 @@ def to_domain(row: CaseRow) -> Case:
 def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) -> None:
     """Write the domain case's state back onto its rows; the version check guards races."""
     row.state, row.approved_at, row.reason = case.state, case.approved_at, case.reason
-    row.wake_at = next_wake(case)
+    if row.quarantined_at is None:  # a quarantined case wakes only when its Prefect side is due
+        row.wake_at = next_wake(case)
     row.updated_at = now
     existing = {s.step_id: s for s in row.steps if s.episode == row.episode}
     for run in case.steps.values():
@@ -217,6 +218,25 @@ def make_due(*, row: CaseRow, at: datetime, only_sooner: bool = False) -> None:
     """The clock looks at the case at `at` (with `only_sooner`, never later than it would)."""
     if not only_sooner or row.wake_at is None or row.wake_at > at:
         row.wake_at = at
+
+
+def lift_quarantine(
+    session: Session, *, sealer: Sealer, row: CaseRow, by: str, why: str, now: datetime
+) -> None:
+    """The case is no longer set aside by the engine (audited), if it was: a person amended
+    its plan, or it ended (casework/quarantine.py)."""
+    if row.quarantined_at is None:
+        return
+    audit(
+        session,
+        sealer=sealer,
+        case_code=row.code,
+        actor=by,
+        action="quarantine-lifted",
+        now=now,
+        detail={"why": why, "reason": row.quarantine_reason or ""},
+    )
+    row.quarantined_at = row.quarantine_reason = None
 
 
 def count_wake(*, row: CaseRow) -> None:

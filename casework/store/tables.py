@@ -85,6 +85,10 @@ class CaseRow(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     wake_at: Mapped[datetime | None] = mapped_column(index=True)
     wakes: Mapped[int] = mapped_column(default=0)
+    # Set when the engine could not tend the case (security.md rule 13): it gets no more wakes
+    # until an amendment, a relaunch or its end; the reason names codes and ids only.
+    quarantined_at: Mapped[datetime | None]
+    quarantine_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, nullable=False)

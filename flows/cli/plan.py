@@ -282,6 +282,7 @@ def plan_list(ctx: Context, state: str | None, manager: str | None, as_json: boo
         click.echo("no cases")
     for r in rows:
         click.echo(
-            f"{r['case']:<16} {r['state']:<18} {r['manager']:<14} "
+            f"{r['case']:<16} {r['state'] + (' QUARANTINED' if r['quarantined'] else ''):<18} "
+            f"{r['manager']:<14} "
             f"{r['template'] or '-':<24} rev {r['revision']}"
         )
