@@ -40,6 +40,7 @@ NOTICE_KINDS = (
     "consent-request",
     "plan-completed",
     "plan-ended",
+    "staff-locked",  # about a staff member, not a case (casework/lockout.py)
 )
 
 

@@ -19,9 +19,11 @@ from casework.store.tables import AuditRow, StaffCodeRow
 from flows.cli import cli
 from plans.directories import Directories
 from plans.errors import CodeRefused, UnknownStaff
-from tests.conftest import T0
+from plans.loading import load_directories
+from tests.conftest import EXAMPLES, T0
 
 S = timedelta(seconds=1)
+EXAMPLE_DIRECTORIES = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml")
 
 
 def enrolled(store: Store, directories: Directories, staff: str = "l-istomova") -> pyotp.TOTP:
@@ -36,8 +38,16 @@ def refusals(store: Store) -> list[dict[str, str]]:
         return [{"actor": r.actor, "case": r.case_code or "", **r.detail} for r in rows]
 
 
-def check(store: Store, code: str, at_seconds: int = 0, staff: str = "l-istomova") -> None:
-    staff_codes.check_code(store, staff=staff, code=code, now=T0 + at_seconds * S, case="BC-1")
+def check(
+    store: Store,
+    code: str,
+    at_seconds: int = 0,
+    staff: str = "l-istomova",
+    directories: Directories = EXAMPLE_DIRECTORIES,
+) -> None:
+    staff_codes.check_code(
+        store, directories, staff=staff, code=code, now=T0 + at_seconds * S, case="BC-1"
+    )
 
 
 def test_a_fresh_code_is_accepted_once(store: Store, directories: Directories) -> None:

@@ -1,0 +1,50 @@
+"""staff lockouts (refused codes counted across processes) and the directories' last digests
+
+Revision ID: 0011
+Revises: 0009
+Create Date: 2026-12-02
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "directories_seen",
+        sa.Column("directory", sa.String(length=16), nullable=False),
+        sa.Column("file", sa.Text(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("directory", name=op.f("pk_directories_seen")),
+    )
+    op.create_table(
+        "staff_lockouts",
+        sa.Column("staff_id", sa.String(length=64), nullable=False),
+        sa.Column("locked_at", sa.DateTime(), nullable=True),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.Column("locks", sa.Integer(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("staff_id", name=op.f("pk_staff_lockouts")),
+    )
+    op.create_table(
+        "staff_failures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_failures")),
+    )
+    op.create_index(
+        "ix_staff_failures_staff_at", "staff_failures", ["staff_id", "at"], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_staff_failures_staff_at", table_name="staff_failures")
+    op.drop_table("staff_failures")
+    op.drop_table("staff_lockouts")
+    op.drop_table("directories_seen")
