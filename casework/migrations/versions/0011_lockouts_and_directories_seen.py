@@ -12,6 +12,8 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+ENGINE_ROLE = "rehab_engine"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -41,6 +43,19 @@ def upgrade() -> None:
     op.create_index(
         "ix_staff_failures_staff_at", "staff_failures", ["staff_id", "at"], unique=False
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # The engine's role (0005) counts failures and records directory digests too.
+        op.execute(f"""
+            DO $$
+            BEGIN
+                IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{ENGINE_ROLE}') THEN
+                    GRANT SELECT, INSERT, UPDATE, DELETE
+                        ON directories_seen, staff_lockouts, staff_failures TO {ENGINE_ROLE};
+                    GRANT USAGE, SELECT ON SEQUENCE staff_failures_id_seq TO {ENGINE_ROLE};
+                END IF;
+            EXCEPTION WHEN insufficient_privilege THEN
+                RAISE NOTICE 'no grants to {ENGINE_ROLE}: the migrating user may not grant';
+            END $$""")
 
 
 def downgrade() -> None:
