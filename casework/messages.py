@@ -41,6 +41,7 @@ NOTICE_KINDS = (
     "plan-completed",
     "plan-ended",
     "case-quarantined",
+    "staff-locked",  # about a staff member, not a case (casework/lockout.py)
 )
 
 

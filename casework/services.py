@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import transitions
-from casework.access import Power, authorize
+from casework.access import Power, authorize, supervisor_now
 from casework.decisions import amendment_scope, check_in_scope, record_decision
 from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
 from casework.events import ApprovalRequested, Event, PlanLaunched
@@ -108,9 +108,16 @@ def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
 
 
 def _notices(
-    events: list[Event], case: Case, row: CaseRow, earlier: Plan | None = None
+    events: list[Event], case: Case, supervisor: str, earlier: Plan | None = None
 ) -> list[Notice]:
-    return [n for e in events for n in notices_for(e, case, row.supervisor, earlier=earlier)]
+    return [n for e in events for n in notices_for(e, case, supervisor, earlier=earlier)]
+
+
+def _told_supervisor(directories: Directories | None, row: CaseRow) -> str:
+    """Whom the supervisor's messages go to: the one the directory gives the case now (the
+    stored one only while her role allows it). Without directories (tests, benchmarks), the
+    stored one."""
+    return row.supervisor if directories is None else supervisor_now(directories, row.supervisor)
 
 
 def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
@@ -240,7 +247,8 @@ def launch(
             now=now,
             detail=detail,
         )
-        queue_notices(session, notices=_notices(events, case, row), now=now)
+        notices = _notices(events, case, _told_supervisor(directories, row))
+        queue_notices(session, notices=notices, now=now)
         return _outcome(row, events)
 
 
@@ -257,11 +265,12 @@ def _change(
     record: Record,
     queue_reminders: bool,
     new_schedule: bool,
+    directories: Directories | None,
 ) -> Outcome:
     """One change to one case: `apply` it to the domain case, save it, `record` it in the audit
     log, withdraw the messages it made stale (with `new_schedule`, the future reminders the
     new plan no longer has) and queue those it causes (with `queue_reminders`, the next
-    check-ins' reminders too)."""
+    check-ins' reminders too) to the people `directories` says hold the case's roles now."""
     with transaction(store, code) as session:
         row = get_case_row(session, code=code)
         case = to_domain(row)
@@ -283,7 +292,7 @@ def _change(
         )
         notices = [
             n
-            for n in _notices(events, case, row, earlier)
+            for n in _notices(events, case, _told_supervisor(directories, row), earlier)
             if not (n.kind == "step-cancelled" and n.step in unheard)
         ]
         queue_notices(session, notices=notices + (reminders if queue_reminders else []), now=now)
@@ -393,6 +402,7 @@ def _by_person(
         record=record,
         queue_reminders=False,
         new_schedule=new_schedule,
+        directories=directories,
     )
 
 
@@ -667,8 +677,11 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
     )
 
 
-def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
-    """The engine's work on a wake: apply what time made due, queue the messages it causes."""
+def reconcile(
+    store: Store, *, code: str, now: datetime, directories: Directories | None = None
+) -> Outcome:
+    """The engine's work on a wake: apply what time made due, queue the messages it causes
+    (the supervisor's to whom `directories` names now)."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         if row.quarantined_at is not None:  # set aside until a person acts: time does nothing
@@ -680,7 +693,14 @@ def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
         _audit_events(session, store, row, events, actor=ENGINE, now=now)  # one row per event
 
     return _change(
-        store, code, now=now, apply=apply, record=record, queue_reminders=True, new_schedule=False
+        store,
+        code,
+        now=now,
+        apply=apply,
+        record=record,
+        queue_reminders=True,
+        new_schedule=False,
+        directories=directories,
     )
 
 

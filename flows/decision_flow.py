@@ -43,7 +43,9 @@ def take(app: App, case: str, kind: str, scope: str, form: Any) -> None:
         raise FormRefused(case, kind)
     by = form.approved_by if kind in ("approval", "amendment") else form.recorded_by
     sent = submitted_at(app.now())  # a code is judged by when it was typed, not checked
-    staff_codes.check_code(app.store, staff=by, code=form.code, now=sent, case=case)
+    staff_codes.check_code(
+        app.store, app.directories, staff=by, code=form.code, now=sent, case=case
+    )
     if kind == "check-in":
         step_id, number = decisions.check_in_of(scope)
         services.record_checkin(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from casework import decisions, quarantine, queries, services, ui_actions
+from casework.access import supervisor_now
 from casework.domain import Case
 from casework.events import Event
 from casework.services import Outcome
@@ -34,7 +35,9 @@ def reconcile(app: App, code: str) -> Outcome:
     and comes back as it stands, set aside; trouble that is not the case's is raised."""
     try:
         return services.retry_on_conflict(
-            lambda: services.reconcile(app.store, code=code, now=app.now())
+            lambda: services.reconcile(
+                app.store, code=code, now=app.now(), directories=app.directories
+            )
         )
     except Exception as exc:
         if quarantine.is_transient(exc):
@@ -53,11 +56,11 @@ def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
 
 
 def case_view(app: App, code: str) -> tuple[Case, str]:
-    """The case's domain state and its supervisor (the directory's default if the plan names
-    none), as the store has them now."""
+    """The case's domain state, as the store has it now, and its supervisor as the directory
+    stands now (the stored one while her role allows it, else the default supervisor)."""
     with app.store.session() as session:
         row = get_case_row(session, code=code)
-        return to_domain(row), row.supervisor
+        return to_domain(row), supervisor_now(app.directories, row.supervisor)
 
 
 def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
@@ -86,7 +89,11 @@ def show(
     `happened`, as Prefect events); set its tags and state message to what is true now."""
     status = queries.case_status(app.store, code=code)
     waiting = [
-        waiting_on(d, manager=status["manager"], supervisor=status["supervisor"])
+        waiting_on(
+            d,
+            manager=status["manager"],
+            supervisor=supervisor_now(app.directories, status["supervisor"]),
+        )
         for d in decisions.waiting(app.store, code=code)
     ]
     app.prefect.publish(

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.domain import Case, checkin_time, miss_streak
+from casework.lockout import FAILURES_TO_LOCK, LOCK_FOR, WINDOW
 from casework.store.tables import OutboxRow
 from plans.directories import Directories
 from plans.durations import format_duration
-from plans.model import Step
+from plans.model import DEFAULT_TIMEZONE, Step
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,24 @@ def recipient(directories: Directories, address: str) -> Recipient | None:
             s.notify, s.language, ZoneInfo(s.timezone) if s.timezone else None, s.quiet_hours
         )
     return None
+
+
+def programme_zone(directories: Directories) -> ZoneInfo:
+    """The programme's time zone (the staff directory's, else plans' default)."""
+    return ZoneInfo(directories.staff.timezone or DEFAULT_TIMEZONE)
+
+
+def staff_context(directories: Directories, row: OutboxRow, who: Recipient) -> dict[str, Any]:
+    """The values of a message about a staff member rather than a case (a lockout): her staff
+    id (the row's `step_id`) and when the lock ends (its `occurrence`), in the reader's zone."""
+    until = datetime.fromisoformat(row.occurrence)
+    return {
+        "staff": row.step_id or "",
+        "until": _when(until, who.tz or programme_zone(directories)),
+        "failures": FAILURES_TO_LOCK,
+        "window_minutes": int(WINDOW.total_seconds() // 60),
+        "lock_minutes": int(LOCK_FOR.total_seconds() // 60),
+    }
 
 
 def reminder_is_late(case: Case, row: OutboxRow) -> bool:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.access import supervisor_now
 from casework.messages import Notice, after_quiet_hours
 from casework.store.db import Store
 from casework.store.repository import (
@@ -25,7 +26,14 @@ from casework.store.repository import (
     to_domain,
 )
 from casework.store.tables import CaseRow, OutboxRow
-from notifications.context import Recipient, message_context, recipient, reminder_is_late
+from notifications.context import (
+    Recipient,
+    message_context,
+    programme_zone,
+    recipient,
+    reminder_is_late,
+    staff_context,
+)
 from notifications.notifier import Notifier
 from notifications.render import render
 from plans.directories import Directories
@@ -76,7 +84,8 @@ def send_due(
             return _send_one(store, directories, notifier, message_id, now=now, policy=policy)
         except Exception as exc:  # one broken message must not stop the others
             log.warning("message %s could not be processed (%s)", message_id, type(exc).__name__)
-            return _release(store, message_id, now, policy, f"{type(exc).__name__} in the outbox")
+            why = f"{type(exc).__name__} in the outbox"
+            return _release(store, directories, message_id, now, policy=policy, why=why)
 
     claimed = _claim(store, now, policy)
     if policy.workers <= 1 or len(claimed) <= 1:
@@ -94,6 +103,12 @@ def _compose(
     who = recipient(directories, row.recipient)
     if who is None:
         return "dead", None, "recipient no longer in the directories", ""
+    if not row.case_code:  # about a staff member, not a case (a lockout)
+        arrives = after_quiet_hours(now, who.quiet_hours, who.tz or programme_zone(directories))
+        if arrives > now:
+            row.next_attempt_at = arrives
+            return "held", who, "", ""
+        return "send", who, *render(row.kind, who.language, staff_context(directories, row, who))
     case_row = get_case_row(session, code=row.case_code)
     if row.kind == "case-quarantined":  # written from the row: its plan may be what is broken
         return _compose_quarantined(row, case_row, who, now)
@@ -150,9 +165,10 @@ def _send_one(
                 now,
                 policy=policy,
                 why=f"could not be written ({type(exc).__name__})",
+                directories=directories,
             )
         if verdict == "dead":
-            return _dead(store, session, row, now, subject)
+            return _dead(store, session, row, now, why=subject, directories=directories)
         if verdict == "late":
             row.status, row.last_error = "cancelled", subject
             return "late"
@@ -190,6 +206,7 @@ def _send_one(
             now,
             policy=policy,
             why=f"channels failed: {list(delivery.failed)}" if delivery.failed else "no channel",
+            directories=directories,
         )
 
 
@@ -206,7 +223,7 @@ def _record(
     audit(
         session,
         sealer=store.sealer,
-        case_code=row.case_code,
+        case_code=row.case_code or None,
         actor="outbox",
         action=action,
         now=now,
@@ -215,13 +232,20 @@ def _record(
 
 
 def _failed(
-    store: Store, session: Session, row: OutboxRow, now: datetime, *, policy: Policy, why: str
+    store: Store,
+    session: Session,
+    row: OutboxRow,
+    now: datetime,
+    *,
+    policy: Policy,
+    why: str,
+    directories: Directories,
 ) -> str:
     """One more failed attempt: tried again after the backoff, or dead after the last."""
     row.attempts += 1
     row.last_error = why
     if row.attempts >= policy.max_attempts:
-        return _dead(store, session, row, now, why)
+        return _dead(store, session, row, now, why=why, directories=directories)
     row.status, row.next_attempt_at = "pending", now + policy.backoff(row.attempts)
     _record(
         store,
@@ -234,7 +258,15 @@ def _failed(
     return "retry"
 
 
-def _release(store: Store, message_id: int, now: datetime, policy: Policy, why: str) -> str:
+def _release(
+    store: Store,
+    directories: Directories,
+    message_id: int,
+    now: datetime,
+    *,
+    policy: Policy,
+    why: str,
+) -> str:
     """After an error outside any attempt's own handling: count it, so that no message stays
     claimed; if even that fails, the claim's lease lets the next pass take it again."""
     try:
@@ -242,7 +274,9 @@ def _release(store: Store, message_id: int, now: datetime, policy: Policy, why: 
             row = session.get_one(OutboxRow, message_id)
             if row.status != "sending":
                 return "error"
-            return _failed(store, session, row, now, policy=policy, why=why)
+            return _failed(
+                store, session, row, now, policy=policy, why=why, directories=directories
+            )
     except Exception as exc:
         log.warning(
             "message %s stays claimed until its lease ends (%s)", message_id, type(exc).__name__
@@ -250,11 +284,21 @@ def _release(store: Store, message_id: int, now: datetime, policy: Policy, why: 
         return "error"
 
 
-def _dead(store: Store, session: Session, row: OutboxRow, now: datetime, why: str) -> str:
+def _dead(
+    store: Store,
+    session: Session,
+    row: OutboxRow,
+    now: datetime,
+    *,
+    why: str,
+    directories: Directories,
+) -> str:
     row.status, row.last_error = "dead", why
     _record(store, session, row, "message-dead", now=now, detail={"key": row.key, "why": why})
-    if row.kind != "message-dead":  # never a loop of notices about notices
+    # Never a loop of notices about notices; a staff message's loss is in the audit log.
+    if row.kind != "message-dead" and row.case_code:
         case = session.scalars(select(CaseRow).where(CaseRow.code == row.case_code)).one()
+        boss = supervisor_now(directories, case.supervisor)
         queue_notices(
             session,
             now=now,
@@ -262,7 +306,7 @@ def _dead(store: Store, session: Session, row: OutboxRow, now: datetime, why: st
                 Notice(
                     "message-dead", f"staff:{staff}", row.case_code, now, row.step_id, str(row.id)
                 )
-                for staff in dict.fromkeys((case.supervisor, case.manager))
+                for staff in dict.fromkeys(s for s in (boss, case.manager) if s)
             ],
         )
     return "dead"

@@ -111,6 +111,9 @@ class Directories:
     staff: StaffDirectory
     partners_file: str = "partner directory"
     staff_file: str = "staff directory"
+    # SHA-256 of each file's text as read: a change is recorded by its digests, never its text.
+    partners_digest: str = ""
+    staff_digest: str = ""
 
     def supervisor_of(self, plan: Plan) -> str | None:
         """The plan's supervisor: its own, else the directory's default."""

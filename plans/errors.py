@@ -184,6 +184,16 @@ class CodeRefused(RehabError):
         super().__init__(f"the code of {shown(staff)} was refused ({why}); nothing was recorded")
 
 
+class StaffLocked(CodeRefused):
+    """A staff id locked after too many refused codes: even a right one is refused until then."""
+
+    def __init__(self, staff: str, until: str) -> None:
+        self.until = until
+        super().__init__(
+            staff, f"locked after repeated refused codes until {until}; ask a director"
+        )
+
+
 class FormRefused(RehabError):
     """A form was sent with values it cannot hold; nothing was recorded."""
 

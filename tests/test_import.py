@@ -205,6 +205,7 @@ def test_a_director_or_the_records_own_people_import_it_and_no_one_else(
             actions = [
                 (r.actor, r.action, r.detail.get("why"))
                 for r in session.scalars(select(AuditRow).order_by(AuditRow.id))
+                if r.action != "directory-changed"  # the directories as the CLI first read them
             ]
     finally:
         store.dispose()

@@ -393,6 +393,11 @@ def test_every_message_kind_renders_in_every_language(language: str) -> None:
             "failed_kind",
             "failed_recipient",
             "attempts",
+            "staff",  # a lockout's (notifications/context.staff_context)
+            "until",
+            "failures",
+            "window_minutes",
+            "lock_minutes",
         )
     }
     for kind in (*NOTICE_KINDS, "message-dead", "test"):

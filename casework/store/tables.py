@@ -253,6 +253,40 @@ class StaffCodeRow(Base):
     last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class DirectorySeenRow(Base):
+    """The digest of a directory file as last recorded in the audit log (`directory-changed`):
+    one row per directory, written by whichever reader first sees a new digest."""
+
+    __tablename__ = "directories_seen"
+    directory: Mapped[str] = mapped_column(String(16), primary_key=True)  # partners | staff
+    file: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+
+
+class StaffLockoutRow(Base):
+    """One staff id's lockout state: whether and until when she is locked, and how many times
+    she was; the row every failure of hers takes first, so failures are counted one at a time."""
+
+    __tablename__ = "staff_lockouts"
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    locked_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    locks: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class StaffFailureRow(Base):
+    """A proof of identity refused for a staff id (a wrong, expired or used code; later a
+    sign-in): counted towards a lockout while it is recent, then deleted."""
+
+    __tablename__ = "staff_failures"
+    __table_args__ = (Index("ix_staff_failures_staff_at", "staff_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))  # code | sign-in
+
+
 class ReportReleaseRow(Base):
     """One table of one published report: aggregates only (its cells as published), kept so
     later releases are checked against it (report.md rule 5)."""
