@@ -32,6 +32,6 @@ def case_rows(store: Store, *, code: str) -> list[dict[str, Any]]:
 
 
 def verify(store: Store) -> audit_chain.Verdict:
-    """Walk the whole chain (read-only)."""
+    """Walk the whole chain against the audit keys and head on the key mount (read-only)."""
     with store.session() as session:
         return audit_chain.verify(session)

@@ -198,6 +198,7 @@ class AuditRow(Base):
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # None: a SHA-256 row from before
 
 
 class ImportedCaseRow(Base):
