@@ -51,7 +51,7 @@ def rechain_with_sha256(store: Store, *, from_id: int = 0) -> None:
             conn.execute(
                 AuditRow.__table__.update()
                 .where(AuditRow.id == row["id"])
-                .values(prev_hash=prev, row_hash=this, key_id=None)
+                .values(prev_hash=prev, row_hash=this, **_no_key())
             )
             prev = this
         move_head(conn, prev)
@@ -63,6 +63,11 @@ def move_head(conn: Connection, value: str) -> None:
         text("UPDATE store_meta SET value = :v WHERE key = :k"),
         {"v": value.encode(), "k": HEAD},
     )
+
+
+def _no_key() -> dict[str, Any]:
+    """The row claims no audit key, as a row from before keys (on a log that has the column)."""
+    return {"key_id": None} if "key_id" in AuditRow.__table__.c else {}
 
 
 def _hashed(row: Any) -> dict[str, Any]:
@@ -117,7 +122,12 @@ def insert_forged(engine: Engine, *, at: datetime, key_id: str | None, prev: str
     with engine.begin() as conn:
         new_id = conn.execute(
             AuditRow.__table__.insert()
-            .values(**row, prev_hash=prev, row_hash=this, key_id=key_id)
+            .values(
+                **row,
+                prev_hash=prev,
+                row_hash=this,
+                **({"key_id": key_id} if key_id else _no_key()),
+            )
             .returning(AuditRow.id)
         ).scalar_one()
         move_head(conn, this)
