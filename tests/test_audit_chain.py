@@ -21,7 +21,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from casework import audit_log, services
 from casework.keys import rotate
-from casework.store import audit_chain
+from casework.store import audit_verify
 from casework.store.audit_chain import GENESIS, row_hash, row_mac
 from casework.store.db import Store, _alembic_config, make_engine, open_store
 from casework.store.repository import audit
@@ -308,7 +308,7 @@ def test_a_crash_between_the_commit_and_the_head_write_is_told_apart_from_tamper
               now=T0 + timedelta(hours=1))  # fmt: skip
     head = store.audit.read_head()
     assert head is not None and head.last.id == last_row(store).id
-    assert audit_log.verify(store) == audit_chain.Verdict(len(logged) + 3)
+    assert audit_log.verify(store) == audit_verify.Verdict(len(logged) + 3)
 
 
 APPENDER = """
@@ -341,7 +341,7 @@ def test_concurrent_appends_from_two_processes_stay_one_chain(
     ]
     assert [w.wait(timeout=300) for w in writers] == [0, 0]
     verdict = audit_log.verify(store)
-    assert verdict == audit_chain.Verdict(len(logged) + 2 * sum(1 + i % 2 for i in range(n)))
+    assert verdict == audit_verify.Verdict(len(logged) + 2 * sum(1 + i % 2 for i in range(n)))
     head = store.audit.read_head()
     assert head is not None and head.last.id == last_row(store).id
 
@@ -354,7 +354,7 @@ def test_a_legacy_sha256_store_upgraded_still_verifies_and_then_continues_with_h
     try:
         head = store.audit.read_head()
         assert head is not None and head.start.mac == legacy_hashes[-1]
-        assert audit_log.verify(store) == audit_chain.Verdict(3)
+        assert audit_log.verify(store) == audit_verify.Verdict(3)
         services.launch(
             store, directories, plan=example_plan, by="n-zdolnik", now=T0, approval_required=True
         )
