@@ -190,10 +190,10 @@ def _write_head(session: Session) -> None:
     if chain is None or chain.row is None:
         return
     identity = inspect(chain.row).identity  # the id, without loading the (maybe expired) row
+    if identity is None:  # never after a commit that inserted it; nothing to record then
+        return
     try:
-        assert identity is not None, "a committed row has its id"
-        last = Mark(int(identity[0]), chain.mac, chain.at)
-        chain.mount.write_head(Head(chain.head.start, last))
+        chain.mount.write_head(Head(chain.head.start, Mark(int(identity[0]), chain.mac, chain.at)))
     except OSError as exc:
         # Committed, so not undone: the head stays behind, as after a crash, until the next
         # append moves it (the rows after it hold their seal).

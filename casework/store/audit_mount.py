@@ -60,8 +60,9 @@ class AuditMount:
     def __init__(self, key_file: Path, store_id: str) -> None:
         self.keys_path = key_file.with_name(key_file.name + ".audit-keys")
         self.head_path = key_file.with_name(f"{key_file.name}.audit-head-{store_id}")
-        self._seen: tuple[int, int, int] | None = None
-        self._keys: dict[str, AuditKey] = {}
+        # One tuple, replaced whole, so threads sharing the mount never see a new file's
+        # stamp with the old file's keys.
+        self._cache: tuple[tuple[int, int, int], dict[str, AuditKey]] | None = None
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -73,7 +74,8 @@ class AuditMount:
             raise AuditKeyMissing(self.keys_path) from None
         _refuse_exposed(self.keys_path, st.st_mode)
         seen = (st.st_ino, st.st_size, st.st_mtime_ns)
-        if seen != self._seen:
+        cache = self._cache
+        if cache is None or cache[0] != seen:
             text = _read(self.keys_path).decode(errors="replace")
             keys: dict[str, AuditKey] = {}
             for rank, line in enumerate(text.split()):
@@ -86,8 +88,8 @@ class AuditMount:
                     ) from None
             if not keys:
                 raise SecretKeyUnreadable(self.keys_path, "it holds no audit key")
-            self._seen, self._keys = seen, keys
-        return self._keys
+            cache = self._cache = (seen, keys)
+        return cache[1]
 
     def current(self) -> AuditKey:
         """The key new rows are chained under: the newest."""
@@ -106,12 +108,12 @@ class AuditMount:
     def rotate(self) -> AuditKey:
         """Add a new key that chains rows from now on; the old ones stay, to verify."""
         with _locked(self.keys_path):
-            self._seen = None
+            self._cache = None
             self.keys()  # refuses a missing or exposed file before writing anything
             _write_atomically(
                 self.keys_path, _read(self.keys_path).rstrip(b"\n") + b"\n" + _key_line()
             )
-            self._seen = None
+            self._cache = None
         return self.current()
 
     # -- the head -----------------------------------------------------------------------

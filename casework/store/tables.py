@@ -186,7 +186,7 @@ class OutboxRow(Base):
 
 class AuditRow(Base):
     """Who did what to which case, when. Append-only: the database refuses updates and deletes,
-    and each row carries the hash of the one before (casework/store/audit_chain.py)."""
+    and each row carries an HMAC of the one before (casework/store/audit_chain.py)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
