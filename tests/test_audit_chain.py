@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
@@ -159,21 +159,25 @@ def test_the_engines_postgresql_role_may_add_to_the_log_but_not_change_it(
 # -- still cannot re-make the chain) ----------------------------------------------------
 
 
-def cli_verify(store_url: str, tmp_path: Path) -> Result:
-    """`rehab audit verify` through the real CLI, on this store and its key mount."""
+def cli_verify(store_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`rehab audit verify` as the operator runs it (its own process), on this store and its
+    key mount."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700, exist_ok=True)
-    env = {
-        "REHAB_HOME": str(home),
-        "REHAB_DATABASE_URL": store_url,
-        "REHAB_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
-    }
-    saved = dict(os.environ)
-    try:
-        return CliRunner().invoke(cli, ["audit", "verify"], env=env)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REHAB_"))}
+    env.update(
+        REHAB_HOME=str(home),
+        REHAB_DATABASE_URL=store_url,
+        REHAB_SECRET_KEY_FILE=str(tmp_path / "secret.key"),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "flows", "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_a_deleted_row_with_the_rest_re_chained_by_sha256_and_the_head_moved_is_named(
@@ -183,9 +187,9 @@ def test_a_deleted_row_with_the_rest_re_chained_by_sha256_and_the_head_moved_is_
     rechain_with_sha256(store, from_id=logged[2])
     store.dispose()
     verdict = cli_verify(store_url, tmp_path)
-    assert verdict.exit_code == 1, verdict.output
+    assert verdict.returncode == 1, verdict.stdout
     assert f"row {logged[2]} carries a plain hash after the keyed chain began" in verdict.stderr
-    assert "Traceback" not in verdict.output and len(verdict.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in verdict.stderr and len(verdict.stderr.strip().splitlines()) == 1
 
 
 def test_a_log_re_made_from_its_first_row_by_sha256_is_named_at_that_row(
@@ -195,7 +199,7 @@ def test_a_log_re_made_from_its_first_row_by_sha256_is_named_at_that_row(
     rechain_with_sha256(store)
     store.dispose()
     verdict = cli_verify(store_url, tmp_path)
-    assert verdict.exit_code == 1 and f"row {logged[0]} carries a plain hash" in verdict.stderr
+    assert verdict.returncode == 1 and f"row {logged[0]} carries a plain hash" in verdict.stderr
 
 
 def test_a_changed_actor_re_chained_by_sha256_is_named(store: Store, logged: list[int]) -> None:
