@@ -622,6 +622,28 @@ class WrongSecretKey(SecretKeyError):
         )
 
 
+class AuditKeyMissing(SecretKeyError):
+    """The audit log is chained under a key on the key mount, and the audit key file is gone."""
+
+    def __init__(self, key_file: Path) -> None:
+        super().__init__(
+            key_file,
+            f"the audit key file {key_file} is missing, but this case store's audit log is "
+            "chained under it: restore it from the key mount's backup",
+        )
+
+
+class AuditHeadMissing(SecretKeyError):
+    """The audit log is chained under a key, and the chain's head on the key mount is gone."""
+
+    def __init__(self, key_file: Path) -> None:
+        super().__init__(
+            key_file,
+            f"the audit chain's head {key_file} is missing, but this case store's audit log is "
+            "chained under a key: restore it from the key mount's backup",
+        )
+
+
 # --- the engine (Prefect) --------------------------------------------------------------------
 
 

@@ -190,7 +190,7 @@ class OutboxRow(Base):
 
 class AuditRow(Base):
     """Who did what to which case, when. Append-only: the database refuses updates and deletes,
-    and each row carries the hash of the one before (casework/store/audit_chain.py)."""
+    and each row carries an HMAC of the one before (casework/store/audit_chain.py)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,6 +202,7 @@ class AuditRow(Base):
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # None: a SHA-256 row from before
 
 
 class ImportedCaseRow(Base):
