@@ -212,7 +212,7 @@ class PersonNamed(RehabError):
     def __init__(self, code: str, field: str) -> None:
         self.code, self.field = code, field
         super().__init__(
-            f"{field} of case {code} names the person (their name or contact); "
+            f"{field} of case {code} names the person (their name, contact or date of birth); "
             f"{SCREEN_HINT}; nothing was changed"
         )
 
