@@ -9,7 +9,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from casework.store.db import Store, open_store
-from flows.settings import Settings, load_settings
+from flows.engine_record import engine_settings
+from flows.settings import Settings
 from notifications.channels import check_url
 from notifications.notifier import AppriseNotifier, Notifier
 from notifications.outbox import Policy
@@ -33,7 +34,8 @@ class App:
         notifier: Notifier | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.settings = settings or load_settings()
+        # A command uses what the engine of its REHAB_HOME uses, unless its environment says.
+        self.settings = settings or engine_settings()
         if prefect is not None:
             self.prefect = prefect
         if notifier is not None:

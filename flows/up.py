@@ -26,6 +26,7 @@ import click
 from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
+from flows.engine_record import write_record
 from flows.mail_catcher import inbox
 from flows.prefect_auth import auth_file
 from flows.prefect_server import server_command, server_environment
@@ -212,6 +213,24 @@ def banner(
     return "\n".join(lines) + "\n"
 
 
+def mail_for_examples(
+    settings: Settings, log: IO[str], *, examples: bool
+) -> tuple[subprocess.Popen[bytes] | None, dict[str, str]]:
+    """For `--examples` with the shipped directories, the mail catcher and the runner's
+    environment sending there (their addresses reach no one), recorded as the engine's
+    directories; else nothing."""
+    if not (examples and shipped_directories(settings)):
+        return None, {}
+    catcher, runner_env = start_mail_catcher(settings, log, preexec=_die_with_parent)
+    # Commands check and name the copies the runner sends through, not the shipped files.
+    write_record(
+        settings,
+        partners_file=Path(runner_env["REHAB_PARTNERS_FILE"]),
+        staff_file=Path(runner_env["REHAB_STAFF_FILE"]),
+    )
+    return catcher, runner_env
+
+
 def up(app: App, *, examples: list[Path]) -> None:
     """Run the engine until Ctrl-C."""
     settings = app.settings
@@ -233,6 +252,9 @@ def up(app: App, *, examples: list[Path]) -> None:
             engine_default=app.settings.require_approval,
             now=app.now(),
         )
+        # Before the server starts: from now on commands (and this one) know which server is
+        # the embedded one, the only one sent REHAB_HOME's auth string.
+        write_record(settings, partners_file=settings.partners_file, staff_file=settings.staff_file)
         server = None
         with (
             (logs / "prefect-server.log").open("a") as server_log,
@@ -244,13 +266,7 @@ def up(app: App, *, examples: list[Path]) -> None:
                 server = start_server(settings, server_log)
             elif not engine_client.is_up(settings):
                 raise EngineUnreachable(engine_client.api_url(settings))
-            catcher: subprocess.Popen[bytes] | None = None
-            runner_env: dict[str, str] = {}
-            if examples and shipped_directories(settings):
-                # The examples' addresses reach no one: their messages go to a local catcher.
-                catcher, runner_env = start_mail_catcher(
-                    settings, mail_log, preexec=_die_with_parent
-                )
+            catcher, runner_env = mail_for_examples(settings, mail_log, examples=bool(examples))
             runner = start_runner(settings, runner_log, runner_env)
             _remember(home, [p for p in (server, runner, catcher) if p is not None])
             stopping = False

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casework.store.db import database_reason
 from flows.app import App
+from flows.settings import Settings
 from plans.errors import EmptyNote, NoteOnCommandLine, NotTheOperator, RehabError
 
 
@@ -30,6 +31,7 @@ class Context:
 
     def __init__(self) -> None:
         self._app: App | None = None
+        self.settings: Settings | None = None  # None: the engine's (flows/engine_record.py)
         click.get_current_context().call_on_close(self.close)
 
     def close(self) -> None:
@@ -41,7 +43,7 @@ class Context:
     def app(self) -> App:
         """The composition root, built on first use, for REHAB_HOME's owner only."""
         if self._app is None:
-            app = App()
+            app = App(self.settings)
             refuse_strangers(app.settings.home_dir)
             self._app = app
         return self._app
