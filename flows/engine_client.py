@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from flows.app import App
-from flows.engine_record import api_url, ui_url
+from flows.engine_record import api_url, talks_to_embedded_server, ui_url
 from flows.prefect_auth import auth_file, auth_string
 from flows.settings import Settings
 from plans.errors import EngineRefusedAuth, EngineUnreachable, RunNotCreated
@@ -117,5 +117,6 @@ def connect(settings: Settings) -> Engine:
     if not is_up(settings):
         raise EngineUnreachable(api_url(settings))
     if not lets_us_in(settings):
-        raise EngineRefusedAuth(api_url(settings), str(auth_file(settings)))
+        embedded = talks_to_embedded_server(settings)
+        raise EngineRefusedAuth(api_url(settings), str(auth_file(settings)) if embedded else None)
     return Engine(settings)
