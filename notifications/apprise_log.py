@@ -19,25 +19,27 @@ _MASKED = re.compile(r"\S\.\.\.\S")  # apprise's own half-masking ("s...w") keep
 MIN_PART = 3  # shorter pieces of a URL ("to", a port like 25) are words of any message
 
 
-class _Holder(logging.Handler):
-    """Keeps a record only for the notify being tried on this thread; drops every other."""
+class _Holder(logging.Filter):
+    """Keeps a record only for the notify being tried on this thread, and lets none through:
+    no handler, on apprise's logger or above it, ever sees what apprise logs."""
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def filter(self, record: logging.LogRecord) -> bool:
         held = _held.get()
         if held is not None:
             held.append(record)
+        return False
 
 
-_HOLDER = _Holder(logging.DEBUG)
+_HOLDER = _Holder()
 
 
 def quiet_apprise() -> None:
-    """Apprise's logger writes nowhere (it never propagates to the root's handlers); only
+    """Apprise's logger hands its records to no handler (a filter takes them all); only
     `held_records` sees what it says."""
     logger = logging.getLogger("apprise")
+    if _HOLDER not in logger.filters:
+        logger.addFilter(_HOLDER)
     logger.propagate = False
-    if _HOLDER not in logger.handlers:
-        logger.addHandler(_HOLDER)
     logger.setLevel(logging.DEBUG)
 
 
