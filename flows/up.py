@@ -31,12 +31,7 @@ from flows.mail_catcher import inbox
 from flows.prefect_auth import auth_file
 from flows.prefect_server import server_command, server_environment
 from flows.settings import Settings
-from flows.up_examples import (
-    launch_examples,
-    saved_views,
-    shipped_directories,
-    start_mail_catcher,
-)
+from flows.up_examples import launch_examples, mail_for_examples, saved_views
 from plans.errors import (
     AlreadyUp,
     EngineUnreachable,
@@ -213,24 +208,6 @@ def banner(
     return "\n".join(lines) + "\n"
 
 
-def mail_for_examples(
-    settings: Settings, log: IO[str], *, examples: bool
-) -> tuple[subprocess.Popen[bytes] | None, dict[str, str]]:
-    """For `--examples` with the shipped directories, the mail catcher and the runner's
-    environment sending there (their addresses reach no one), recorded as the engine's
-    directories; else nothing."""
-    if not (examples and shipped_directories(settings)):
-        return None, {}
-    catcher, runner_env = start_mail_catcher(settings, log, preexec=_die_with_parent)
-    # Commands check and name the copies the runner sends through, not the shipped files.
-    write_record(
-        settings,
-        partners_file=Path(runner_env["REHAB_PARTNERS_FILE"]),
-        staff_file=Path(runner_env["REHAB_STAFF_FILE"]),
-    )
-    return catcher, runner_env
-
-
 def up(app: App, *, examples: list[Path]) -> None:
     """Run the engine until Ctrl-C."""
     settings = app.settings
@@ -266,7 +243,9 @@ def up(app: App, *, examples: list[Path]) -> None:
                 server = start_server(settings, server_log)
             elif not engine_client.is_up(settings):
                 raise EngineUnreachable(engine_client.api_url(settings))
-            catcher, runner_env = mail_for_examples(settings, mail_log, examples=bool(examples))
+            catcher, runner_env = mail_for_examples(
+                settings, mail_log, examples=bool(examples), preexec=_die_with_parent
+            )
             runner = start_runner(settings, runner_log, runner_env)
             _remember(home, [p for p in (server, runner, catcher) if p is not None])
             stopping = False

@@ -17,7 +17,8 @@ from casework import services
 from casework.store.db import open_store
 from flows.engine_record import read_record, record_file, write_record
 from flows.settings import EXAMPLES, Settings
-from flows.up import mail_for_examples, stop
+from flows.up import stop
+from flows.up_examples import mail_for_examples
 from plans.directories import Directories
 from plans.loading import load_plan
 from tests.conftest import T0
@@ -53,7 +54,7 @@ def examples_up(home: Path) -> Iterator[Path]:
     settings = Settings(home=home, PREFECT_API_URL=None)
     write_record(settings, partners_file=settings.partners_file, staff_file=settings.staff_file)
     with (home / "mail-catcher.log").open("a") as log:
-        catcher, runner_env = mail_for_examples(settings, log, examples=True)
+        catcher, runner_env = mail_for_examples(settings, log, examples=True, preexec=lambda: None)
     assert catcher is not None
     try:
         yield Path(runner_env["REHAB_PARTNERS_FILE"])
