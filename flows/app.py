@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from casework.directory_log import record_directories
 from casework.store.db import Store, open_store
-from flows.settings import Settings, load_settings
+from flows.engine_record import engine_settings
+from flows.settings import Settings
 from notifications.channels import check_url
 from notifications.notifier import AppriseNotifier, Notifier
 from notifications.outbox import Policy
@@ -47,7 +48,8 @@ class App:
         notifier: Notifier | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.settings = settings or load_settings()
+        # A command uses what the engine of its REHAB_HOME uses, unless its environment says.
+        self.settings = settings or engine_settings()
         self._directories: tuple[tuple[_Stamp, ...], Directories] | None = None
         self._directories_recorded = False
         self._directories_lock = threading.RLock()  # the clock's and the outbox's threads

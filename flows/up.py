@@ -26,16 +26,12 @@ import click
 from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
+from flows.engine_record import write_record
 from flows.mail_catcher import inbox
 from flows.prefect_auth import auth_file
 from flows.prefect_server import server_command, server_environment
 from flows.settings import Settings
-from flows.up_examples import (
-    launch_examples,
-    saved_views,
-    shipped_directories,
-    start_mail_catcher,
-)
+from flows.up_examples import launch_examples, mail_for_examples, saved_views
 from plans.errors import (
     AlreadyUp,
     EngineUnreachable,
@@ -233,6 +229,9 @@ def up(app: App, *, examples: list[Path]) -> None:
             engine_default=app.settings.require_approval,
             now=app.now(),
         )
+        # Before the server starts: from now on commands (and this one) know which server is
+        # the embedded one, the only one sent REHAB_HOME's auth string.
+        write_record(settings, partners_file=settings.partners_file, staff_file=settings.staff_file)
         server = None
         with (
             (logs / "prefect-server.log").open("a") as server_log,
@@ -244,13 +243,9 @@ def up(app: App, *, examples: list[Path]) -> None:
                 server = start_server(settings, server_log)
             elif not engine_client.is_up(settings):
                 raise EngineUnreachable(engine_client.api_url(settings))
-            catcher: subprocess.Popen[bytes] | None = None
-            runner_env: dict[str, str] = {}
-            if examples and shipped_directories(settings):
-                # The examples' addresses reach no one: their messages go to a local catcher.
-                catcher, runner_env = start_mail_catcher(
-                    settings, mail_log, preexec=_die_with_parent
-                )
+            catcher, runner_env = mail_for_examples(
+                settings, mail_log, examples=bool(examples), preexec=_die_with_parent
+            )
             runner = start_runner(settings, runner_log, runner_env)
             _remember(home, [p for p in (server, runner, catcher) if p is not None])
             stopping = False

@@ -244,7 +244,7 @@ class PersonNamed(RehabError):
     def __init__(self, code: str, field: str) -> None:
         self.code, self.field = code, field
         super().__init__(
-            f"{field} of case {code} names the person (their name or contact); "
+            f"{field} of case {code} names the person (their name, contact or date of birth); "
             f"{SCREEN_HINT}; nothing was changed"
         )
 
@@ -659,14 +659,19 @@ class EngineUnreachable(RehabError):
 
 
 class EngineRefusedAuth(RehabError):
-    """The Prefect API refuses rehab's auth string; nothing was changed."""
+    """The Prefect API refuses rehab's auth string; nothing was changed. `auth_file` is None
+    for a server `rehab up` did not start: it is never sent REHAB_HOME's string."""
 
-    def __init__(self, url: str, auth_file: str) -> None:
+    def __init__(self, url: str, auth_file: str | None) -> None:
         self.url, self.auth_file = url, auth_file
+        where = (
+            f"is {auth_file} (made by `rehab up`) current? restart `rehab up`"
+            if auth_file
+            else "set PREFECT_API_AUTH_STRING to that server's PREFECT_SERVER_API_AUTH_STRING "
+            "(REHAB_HOME's string goes only to the server `rehab up` started)"
+        )
         super().__init__(
-            f"the Prefect server at {url} refuses rehab's auth string: put the server's "
-            f"PREFECT_SERVER_API_AUTH_STRING in {auth_file} (mode 0600) or in "
-            "PREFECT_API_AUTH_STRING; nothing was changed"
+            f"the Prefect server at {url} refused rehab's auth string: {where}; nothing was changed"
         )
 
 

@@ -3,6 +3,8 @@ HTTP receiver. Time is passed in explicitly, so months take no time at all."""
 
 from __future__ import annotations
 
+import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,14 +18,16 @@ from sqlalchemy import select
 
 from casework import services
 from casework.messages import NOTICE_KINDS
-from casework.store.db import Store
+from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow, OutboxRow
+from notifications.apprise_log import url_parts, without_secrets
 from notifications.notifier import AppriseNotifier, RecordingNotifier
 from notifications.outbox import Policy, send_due
 from notifications.render import LANGUAGES, render
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.model import Plan
 from tests.conftest import T0
+from tests.e2e.harness import free_port
 from tests.endpoints import HttpReceiver, SmtpServer
 
 S, M = timedelta(seconds=1), timedelta(minutes=1)
@@ -442,10 +446,106 @@ def test_partners_check_reports_which_channels_work(smtp: SmtpServer, tmp_path: 
         )
         assert done.returncode == 1
         lines = done.stdout.splitlines()
-        assert lines[0].split()[-1] == "ok" and lines[1].split()[-1] == "FAILED"
+        assert lines[0].split()[-1] == "ok" and lines[1].split()[3] == "FAILED:"
         assert "intake@clinic.example" not in done.stdout, "addresses are not printed"
         assert "1 of 2 channels failed" in done.stderr
         [mail] = smtp.to("intake@clinic.example")
         assert mail.subject == "rehab: праверачнае паведамленне"
     finally:
         down.stop()
+
+
+def test_partners_check_says_in_one_line_why_a_channel_failed_and_never_its_secrets(
+    tmp_path: Path,
+) -> None:
+    closed, erroring = free_port(), HttpReceiver(fail_first=-1).start()
+    secrets = ("s3cretpw", "tok3nXYZ", "qsecret", "intake@clinic.example", "127.0.0.1", "hook")
+    try:
+        partners = {
+            "partners": {
+                "clinic": {
+                    "name": "Clinic",
+                    "kind": "healthcare",
+                    "region": "Brest",
+                    "language": "en",
+                    "notify": [
+                        f"json://user:s3cretpw@127.0.0.1:{closed}/hook/tok3nXYZ?x=qsecret",
+                        f"mailto://user:s3cretpw@127.0.0.1:{closed}?to=intake@clinic.example"
+                        "&from=rehab@ngo.example&mode=insecure",
+                        erroring.url,
+                    ],
+                }
+            }
+        }
+        file = tmp_path / "partners.yaml"
+        file.write_text(yaml.safe_dump(partners))
+        env = {
+            "REHAB_HOME": str(tmp_path / "home"),
+            "REHAB_PARTNERS_FILE": str(file),
+            "PATH": "/usr/bin:/bin",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "flows", "partners", "check"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        as_json = subprocess.run(
+            [sys.executable, "-m", "flows", "partners", "check", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        erroring.stop()
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1 and len(lines) == 3, done.stdout + done.stderr
+    assert "json         FAILED: " in lines[0] and "Connection refused" in lines[0]
+    assert "mailto       FAILED: " in lines[1] and "Connection refused" in lines[1]
+    assert "FAILED: " in lines[2] and "500" in lines[2], lines[2]
+    reasons = [r["reason"] for r in json.loads(as_json.stdout)]
+    assert all(reasons) and reasons == [line.split("FAILED: ")[1] for line in lines]
+    everything = done.stdout + done.stderr + as_json.stdout + as_json.stderr
+    assert not any(s in everything for s in secrets), everything
+    store = open_store(
+        f"sqlite:///{tmp_path / 'home' / 'cases.db'}", tmp_path / "home" / "secret.key"
+    )
+    try:
+        with store.session() as session:
+            rows = session.scalars(select(AuditRow).where(AuditRow.actor == "partners-check"))
+            audited = json.dumps([r.detail for r in rows])
+    finally:
+        store.dispose()
+    assert not any(s in audited for s in secrets) and "reason" not in audited
+
+
+def test_apprise_tells_no_log_handler_what_it_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = f"json://user:s3cretpw@127.0.0.1:{free_port()}/hook/tok3nXYZ"
+    delivery = AppriseNotifier().send([url], "subject", "body")
+    assert delivery.failed == (0,) and "Connection refused" in (delivery.reason(0) or "")
+    assert not [r for r in caplog.records if r.name.startswith("apprise")]
+    assert "s3cretpw" not in caplog.text and "tok3nXYZ" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "tgram://123456:ABCdefTOKENxyz/987654",
+        "mailto://user:pa%24%24word@smtp.example.org?to=intake@centre.example",
+        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#channel",
+    ],
+)
+def test_a_failure_reason_keeps_none_of_its_urls_parts(url: str) -> None:
+    said = (
+        f"Failed to send to {url} via 123456:ABCdefTOKENxyz, smtp.example.org, pa$$word, "
+        "T1JJ3T3L2, TIiajkdnlazkcOXrIdevi7FQ (s...w) [Errno 111] Connection refused"
+    )
+    cleaned = without_secrets(said, url)
+    assert cleaned.endswith("[Errno 111] Connection refused")
+    assert not any(part in cleaned for part in url_parts(url)), cleaned
+    assert "s...w" not in cleaned

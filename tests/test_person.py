@@ -76,9 +76,16 @@ def test_a_person_set_on_stdin_is_read_back_only_by_show_and_every_read_is_audit
             assert not any(v in out for v in CLEAR), args
         assert [r.action for r in reads(store)] == ["person-set"], "status and list read none"
         shown = rehab(
-            env, "person", "show", "BC-2026-0042", "--reason", "court request 114", "--json"
+            env,
+            "person",
+            "show",
+            "BC-2026-0042",
+            "--reason",
+            "-",
+            "--json",
+            stdin="court request 114",
         )
-        again = rehab(env, "person", "show", "BC-2026-0042", "--reason", "a second look")
+        again = rehab(env, "person", "show", "BC-2026-0042", "--reason", "-", stdin="a second look")
         read_back = json.loads(shown.stdout)["person"]
         assert {k: v for k, v in read_back.items() if k in PERSON} == PERSON
         assert not any(v for k, v in read_back.items() if k not in PERSON), "nothing else set"
@@ -97,7 +104,9 @@ def test_a_person_set_on_stdin_is_read_back_only_by_show_and_every_read_is_audit
             "name",
         ]
         assert not any(v in json.dumps(r.detail, ensure_ascii=False) for r in rows for v in CLEAR)
-        naming = rehab(env, "person", "show", "BC-2026-0042", "--reason", "for alesia's file")
+        naming = rehab(
+            env, "person", "show", "BC-2026-0042", "--reason", "-", stdin="for alesia's file"
+        )
         assert naming.exit_code == 1 and "--reason of case BC-2026-0042 names the person" in (
             naming.stderr
         )

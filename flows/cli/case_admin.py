@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from flows import engine_client
-from flows.cli.context import Context, case_code_argument, emit, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, pass_ctx, reason_option
 
 
 @click.group("case")
@@ -15,7 +15,7 @@ def case_group() -> None:
 
 @case_group.command("purge")
 @case_code_argument
-@click.option("--reason", required=True, help="Why (kept in the audit log; never a name).")
+@reason_option(argv_allowed=True)
 @click.option("--by", required=True, help="The director ordering it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx

@@ -76,7 +76,7 @@ def test_rotation_while_the_engine_runs_keeps_every_case_open_with_the_new_key_a
 
         for n in range(1, 7):
             shown = rehab(
-                env, "person", "show", f"E2E-ROT-{n}", "--reason", "rotation check", "--json"
+                env, "person", "show", f"E2E-ROT-{n}", "--reason", "-", "--json", stdin="rotation"
             )
             assert shown.returncode == 0, shown.stderr
             assert json.loads(shown.stdout)["person"]["name"] == NAME.format(n=n)
