@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from casework.domain import checkin_time
+from casework.messages import undelivered
 from casework.store.db import Store
 from casework.store.repository import get_case_row, has_plan, to_domain
 from casework.store.tables import CaseRow, OutboxRow
@@ -45,6 +46,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         if last_sent is not None:
             entry["last_sent"] = max(filter(None, [entry["last_sent"], _iso(last_sent)]))
     steps = []
+    unheard = undelivered(case)
     plan_ids = {s.id for s in case.plan.steps}
     for step_id, run in case.steps.items():
         step = case.plan.step(step_id) if step_id in plan_ids else None
@@ -69,6 +71,8 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
                 "messages": by_step.get(step_id, {}),
                 "in_current_revision": step is not None,
                 "needs_approval": run.needs_approval,
+                "referral": run.referral,
+                "delivered": _delivered(run.referral, step_id in unheard),
             }
         )
     return {
@@ -93,6 +97,14 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         "steps": steps,
         "messages": by_recipient,
     }
+
+
+def _delivered(referral: str | None, unheard: bool) -> bool | None:
+    """Whether the step's partner was told: None while that is not known yet (or was not
+    kept, before rehab recorded it)."""
+    if unheard or referral in ("withdrawn", "dead"):
+        return False
+    return True if referral == "sent" else None
 
 
 def _imported_status(row: CaseRow) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from casework import transitions
 from casework.access import Power, authorize
 from casework.decisions import amendment_scope, check_in_scope, record_decision
 from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
-from casework.events import ApprovalRequested, Event, PlanLaunched
+from casework.events import ApprovalRequested, Event, PlanLaunched, StepStarted
 from casework.messages import Notice, notices_for, upcoming_reminders
 from casework.store.db import Store
 from casework.store.repository import (
@@ -35,9 +35,9 @@ from casework.store.repository import (
     set_person,
     start_episode,
     to_domain,
-    withdraw_stale_messages,
 )
 from casework.store.tables import CaseRow
+from casework.store.withdrawal import told_of_withdrawal, withdraw_stale_messages
 from plans.directories import Directories
 from plans.errors import (
     CaseAlreadyActive,
@@ -229,29 +229,40 @@ def _change(
     record: Record,
     queue_reminders: bool,
     new_schedule: bool,
+    directories: Directories | None = None,
 ) -> Outcome:
-    """One change to one case: `apply` it to the domain case, save it, `record` it in the audit
-    log, withdraw the messages it made stale (with `new_schedule`, the future reminders the
-    new plan no longer has) and queue those it causes (with `queue_reminders`, the next
-    check-ins' reminders too)."""
+    """One change to one case: `apply` it to the domain case, withdraw the messages whose
+    reason it took away (with `new_schedule`, the future reminders the new plan no longer
+    has), save it, `record` it in the audit log, and queue the messages it causes (with
+    `queue_reminders`, the next check-ins' reminders too, placed around the partners' quiet
+    hours when the `directories` are given)."""
     with transaction(store, code) as session:
         row = get_case_row(session, code=code)
         case = to_domain(row)
         earlier = case.plan  # an amendment replaces it; its removed steps' partners are told
         events = apply(session, row, case)
-        save_domain(session, row=row, case=case, now=now)
-        record(session, row, events)
-        reminders = upcoming_reminders(case)
+        for event in events:
+            if isinstance(event, StepStarted):  # its referral is queued below
+                case.steps[event.step_id].referral = "pending"
+        reminders = upcoming_reminders(case, directories)
         unheard = withdraw_stale_messages(
             session,
             case=case,
             now=now,
             schedule=({n.key for n in reminders} if new_schedule else None),
         )
+        save_domain(session, row=row, case=case, now=now)
+        record(session, row, events)
         notices = [
             n
             for n in _notices(events, case, row, earlier)
             if not (n.kind == "step-cancelled" and n.step in unheard)
+        ]
+        # A referral withdrawn because its step ran its time is never silent: the manager hears.
+        notices += [
+            told_of_withdrawal(code, row.manager, row.episode, step, now)
+            for step in sorted(unheard)
+            if case.steps[step].state == "completed"
         ]
         queue_notices(session, notices=notices + (reminders if queue_reminders else []), now=now)
         return _outcome(row, events)
@@ -625,8 +636,11 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
     )
 
 
-def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
-    """The engine's work on a wake: apply what time made due, queue the messages it causes."""
+def reconcile(
+    store: Store, *, code: str, now: datetime, directories: Directories | None = None
+) -> Outcome:
+    """The engine's work on a wake: apply what time made due, queue the messages it causes
+    (reminders placed around the partners' quiet hours when the `directories` are given)."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         count_wake(row=row)
@@ -636,7 +650,14 @@ def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
         _audit_events(session, store, row, events, actor=ENGINE, now=now)  # one row per event
 
     return _change(
-        store, code, now=now, apply=apply, record=record, queue_reminders=True, new_schedule=False
+        store,
+        code,
+        now=now,
+        apply=apply,
+        record=record,
+        queue_reminders=True,
+        new_schedule=False,
+        directories=directories,
     )
 
 

@@ -27,7 +27,7 @@ ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
 def reconcile(app: App, code: str) -> Outcome:
     """Apply everything due now to the case; a racing change by a person means: try again."""
     return services.retry_on_conflict(
-        lambda: services.reconcile(app.store, code=code, now=app.now())
+        lambda: services.reconcile(app.store, code=code, now=app.now(), directories=app.directories)
     )
 
 

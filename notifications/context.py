@@ -44,11 +44,13 @@ def recipient(directories: Directories, address: str) -> Recipient | None:
     return None
 
 
-def reminder_is_late(case: Case, row: OutboxRow) -> bool:
-    """True if the check-in a reminder announces has already come (e.g. after downtime)."""
+def reminded_check_in(case: Case, row: OutboxRow) -> datetime | None:
+    """When the check-in a reminder announces falls; None if that cannot be told."""
     seq = row.occurrence.split("@")[0]
     run = case.steps.get(row.step_id or "")
-    return run is not None and seq.isdigit() and int(seq) < len(run.check_ins)
+    if run is None or not seq.isdigit() or run.id not in {s.id for s in case.plan.steps}:
+        return None
+    return checkin_time(case.plan.step(run.id), run, int(seq))
 
 
 def _when(at: datetime | None, tz: ZoneInfo) -> str:

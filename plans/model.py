@@ -230,6 +230,7 @@ class Step(Strict):
     due: Duration | None = None
     consent: list[Slug] = []
     check_ins: CheckIns | None = None
+    urgent: bool = False
 
     @property
     def open_ended(self) -> bool:
