@@ -31,6 +31,11 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
             .where(OutboxRow.case_code == code)
             .group_by(OutboxRow.step_id, OutboxRow.status)
         ).all()
+        withdrawn = session.execute(
+            select(OutboxRow.kind, OutboxRow.recipient, OutboxRow.step_id, OutboxRow.last_error)
+            .where(OutboxRow.case_code == code, OutboxRow.status == "withdrawn")
+            .order_by(OutboxRow.id)
+        ).all()
         per_recipient = session.execute(
             select(OutboxRow.recipient, OutboxRow.status, func.count(), func.max(OutboxRow.sent_at))
             .where(OutboxRow.case_code == code)
@@ -96,6 +101,10 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         "awaiting_amendment_approval": case.awaiting_amendment_approval,
         "steps": steps,
         "messages": by_recipient,
+        "withdrawn": [
+            {"kind": kind, "to": to, "step": step_id, "why": why}
+            for kind, to, step_id, why in withdrawn
+        ],
     }
 
 
@@ -132,6 +141,7 @@ def _imported_status(row: CaseRow) -> dict[str, Any]:
         "awaiting_amendment_approval": [],
         "steps": [],
         "messages": {},
+        "withdrawn": [],
         "imported": True,
     }
 

@@ -14,6 +14,7 @@ from casework.messages import Notice
 from casework.store.db import Store
 from casework.store.repository import get_case_row, queue_notices, to_domain
 from casework.store.tables import AuditRow
+from flows.render import status_text
 from flows.tags import case_tags, state_message
 from tests.conftest import T0
 from tests.endpoints import SmtpServer
@@ -111,8 +112,15 @@ def test_a_referral_whose_step_ran_its_time_unsent_is_withdrawn_aloud_and_not_he
     assert "ended:help-received" not in case_tags(case, supervisor="boss", now=T0 + D)
     assert "ended:not-delivered" in case_tags(case, supervisor="boss", now=T0 + D)
     assert "not delivered" in state_message(case, supervisor="boss")
-    [step] = queries.case_status(store, code="BC-MSG-1")["steps"]
+    status = queries.case_status(store, code="BC-MSG-1")
+    [step] = status["steps"]
     assert (step["referral"], step["delivered"]) == ("withdrawn", False)
+    text = status_text(status, None)
+    assert "NOT DELIVERED (its partner was never told)" in text
+    assert (
+        "withdrawn unsent: referral to partner:clinic (crisis-room): the step was completed "
+        "before its partner was told"
+    ) in text
 
 
 def to_domain_of(store: Store) -> Case:
