@@ -43,6 +43,7 @@ ENDINGS = (
     "consent-withdrawn-all",
 )
 ENDED = ("completed", "cancelled", "terminated")
+UNDELIVERED = ("pending", "withdrawn", "dead")  # a completed step's partner was never told
 
 
 def _plans(store: Store) -> dict[tuple[int, int, str], tuple[str, str]]:
@@ -102,6 +103,7 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
                 StepRow.state,
                 StepRow.started_at,
                 StepRow.ended_at,
+                StepRow.referral,
             )
         ).all()
         check_rows = session.execute(
@@ -132,7 +134,12 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
         help_type = HELP_TYPE.get(domain, "SocialCare")
         step_of[s.id] = (s.case_id, help_type)
         fact = StepFact(
-            help_type, kinds.get(partner, "unknown-partner"), s.started_at, s.ended_at, s.state
+            help_type,
+            kinds.get(partner, "unknown-partner"),
+            s.started_at,
+            s.ended_at,
+            s.state,
+            delivered=not (s.state == "completed" and s.referral in UNDELIVERED),
         )
         steps[s.case_id].append((s.episode, fact))
     check_ins: dict[int, list[CheckInFact]] = defaultdict(list)

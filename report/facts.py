@@ -31,6 +31,7 @@ class StepFact:
     started_at: datetime | None
     ended_at: datetime | None
     state: str
+    delivered: bool = True  # False: completed, but its partner was never told (not help given)
 
 
 @dataclass(frozen=True)

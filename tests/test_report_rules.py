@@ -8,7 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from plans.errors import BadOption, ThresholdTooLow
+from report.counting import Window
 from report.disclosure import publish
+from report.facts import Person, StepFact
+from report.help_given import steps_by_help
 from report.periods import monthly, quarterly, yearly
 from report.release import build, check_threshold
 from report.render_html import bar_chart
@@ -161,3 +164,15 @@ def test_a_hidden_cell_draws_no_bar() -> None:
     ]
     svg = bar_chart(cells, "en")
     assert svg.count("<rect") == 1 and "Legal" not in svg
+
+
+def test_a_step_completed_with_its_partner_never_told_is_not_counted_as_help_given() -> None:
+    at = datetime(2026, 11, 10, tzinfo=UTC)
+    told = StepFact("SocialCare", "shelter", at, at, "completed")
+    never_told = StepFact("SocialCare", "shelter", at, at, "completed", delivered=False)
+    person = Person(at, None, steps=(told, never_told))
+    window = Window("cumulative", None, datetime(2026, 12, 1, tzinfo=UTC))
+    c1 = steps_by_help([person], window)
+    assert c1.true[("SocialCare", "Completed")] == 1
+    assert c1.true[("SocialCare", "NotDelivered")] == 1
+    assert c1.true[("Total", "NotDelivered")] == 1
