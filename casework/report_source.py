@@ -244,9 +244,16 @@ def _episodes(
                 ended_at=ended_at,
                 outcome=outcome,
                 rule=rule if outcome == "terminated" else None,
+                not_delivered=outcome == "completed" and _none_delivered(number, steps),
             )
         )
     return episodes
+
+
+def _none_delivered(episode: int, steps: list[tuple[int, StepFact]]) -> bool:
+    """Its steps were completed, yet no partner of them was ever told: not help received."""
+    done = [f for e, f in steps if e == episode and f.state == "completed"]
+    return bool(done) and not any(f.delivered for f in done)
 
 
 def partner_kinds(directories: Directories) -> list[str]:

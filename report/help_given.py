@@ -109,8 +109,8 @@ def consents(people: list[Person], w: Window, scopes: list[str]) -> Table:
 
 
 def plans(people: list[Person], w: Window) -> Table:
-    """D1: plans launched (first launches and relaunches), approved, completed, cancelled,
-    terminated."""
+    """D1: plans launched (first launches and relaunches), approved, completed (of them, not
+    delivered: no partner of their completed steps was ever told), cancelled, terminated."""
     t = table_for("D1", w, "PlanEvent", "Count", PLAN_EVENTS, ("Plans",))
     found: Counter[str] = Counter()
     for p in people:
@@ -121,6 +121,7 @@ def plans(people: list[Person], w: Window) -> Table:
             found["Approved"] += w.holds(e.approved_at)
             if e.outcome and w.holds(e.ended_at):
                 found[e.outcome.capitalize()] += 1
+                found["CompletedNotDelivered"] += e.not_delivered
     for code in PLAN_EVENTS:
         t.true[(code, "Plans")] = found[code]
     t.add_sum([("FirstLaunched", "Plans"), ("Relaunched", "Plans")], ("Launched", "Plans"))

@@ -70,6 +70,7 @@ PLAN_EVENTS = (
     "Relaunched",
     "Approved",
     "Completed",
+    "CompletedNotDelivered",
     "Cancelled",
     "Terminated",
 )
@@ -182,6 +183,11 @@ _L: dict[str, tuple[str, str, str]] = {
     "FirstLaunched": ("of them first launches", "из них впервые", "з іх упершыню"),
     "Relaunched": ("of them relaunches", "из них повторно", "з іх паўторна"),
     "Approved": ("Approved", "Утверждено", "Зацверджана"),
+    "CompletedNotDelivered": (
+        "of them not delivered (no partner told)",
+        "из них не доставлено (партнёры не узнали)",
+        "з іх не дастаўлена (партнёры не даведаліся)",
+    ),
     "Terminated": ("Terminated", "Прекращено", "Спынена"),
     "AwaitingApproval": ("Awaiting approval", "Ждут утверждения", "Чакаюць зацвярджэння"),
     "Recorded": ("Recorded, not launched", "Учтены, не запущены", "Улічаныя, не запушчаныя"),

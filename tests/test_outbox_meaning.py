@@ -11,6 +11,7 @@ from sqlalchemy import select
 from casework import queries, services
 from casework.domain import Case
 from casework.messages import Notice
+from casework.report_source import read_people
 from casework.store.db import Store
 from casework.store.repository import get_case_row, queue_notices, to_domain
 from casework.store.tables import AuditRow
@@ -115,6 +116,8 @@ def test_a_referral_whose_step_ran_its_time_unsent_is_withdrawn_aloud_and_not_he
     status = queries.case_status(store, code="BC-MSG-1")
     [step] = status["steps"]
     assert (step["referral"], step["delivered"]) == ("withdrawn", False)
+    [person] = read_people(store, dirs, tz="Europe/Minsk")  # what the programme report reads
+    assert [s.delivered for s in person.steps] == [False] and person.episodes[0].not_delivered
     text = status_text(status, None)
     assert "NOT DELIVERED (its partner was never told)" in text
     assert (
