@@ -129,12 +129,12 @@ def upcoming_reminders(case: Case, directories: Directories | None = None) -> li
             continue
         for lead in step.check_ins.remind:
             when = at - lead
-            if run.started_at is not None and when < run.started_at:
-                continue  # the referral already said when the first session is
             partner = directories.partners.partners.get(step.partner) if directories else None
             if partner is not None and partner.quiet_hours:
                 zone = ZoneInfo(partner.timezone) if partner.timezone else case.plan.tz
                 when = before_quiet_hours(when, at, partner.quiet_hours, zone)
+            if run.started_at is not None and when < run.started_at:
+                continue  # the referral already said when the first session is
             notices.append(
                 Notice(
                     "reminder",
