@@ -32,6 +32,8 @@ StepState = Literal["pending", "awaiting-consent", "open", "completed", "skipped
 Outcome = Literal["attended", "missed", "rescheduled", "pending"]
 ConsentStatus = Literal["given", "refused", "withdrawn"]
 RecordedOutcome = Literal["attended", "missed", "rescheduled"]
+# Whether the partner heard of the step: None when nothing was recorded (simulation, old rows).
+Referral = Literal["pending", "sent", "withdrawn", "dead"]
 
 CASE_STATES: tuple[str, ...] = CaseState.__args__  # type: ignore[attr-defined]  # Literal values
 STEP_STATES: tuple[str, ...] = StepState.__args__  # type: ignore[attr-defined]  # Literal values
@@ -70,6 +72,7 @@ class StepRun:
     reason: str | None = None
     check_ins: list[CheckIn] = field(default_factory=list)
     needs_approval: bool = False  # added by an amendment the supervisor has not approved
+    referral: Referral | None = None  # the engine's: "pending" once queued, then the outbox's
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from casework.domain import checkin_time
+from casework.messages import undelivered
 from casework.store.db import Store
 from casework.store.repository import get_case_row, has_plan, to_domain
 from casework.store.tables import CaseRow, OutboxRow
@@ -36,6 +37,11 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
             .where(OutboxRow.case_code == code)
             .group_by(OutboxRow.step_id, OutboxRow.status)
         ).all()
+        withdrawn = session.execute(
+            select(OutboxRow.kind, OutboxRow.recipient, OutboxRow.step_id, OutboxRow.last_error)
+            .where(OutboxRow.case_code == code, OutboxRow.status == "withdrawn")
+            .order_by(OutboxRow.id)
+        ).all()
         per_recipient = session.execute(
             select(OutboxRow.recipient, OutboxRow.status, func.count(), func.max(OutboxRow.sent_at))
             .where(OutboxRow.case_code == code)
@@ -51,6 +57,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         if last_sent is not None:
             entry["last_sent"] = max(filter(None, [entry["last_sent"], _iso(last_sent)]))
     steps = []
+    unheard = undelivered(case)
     plan_ids = {s.id for s in case.plan.steps}
     for step_id, run in case.steps.items():
         step = case.plan.step(step_id) if step_id in plan_ids else None
@@ -75,6 +82,8 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
                 "messages": by_step.get(step_id, {}),
                 "in_current_revision": step is not None,
                 "needs_approval": run.needs_approval,
+                "referral": run.referral,
+                "delivered": _delivered(run.referral, step_id in unheard),
             }
         )
     return {
@@ -99,6 +108,10 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         "steps": steps,
         "messages": by_recipient,
         "quarantined": _quarantine(row),
+        "withdrawn": [
+            {"kind": kind, "to": to, "step": step_id, "why": why}
+            for kind, to, step_id, why in withdrawn
+        ],
     }
 
 
@@ -137,6 +150,14 @@ def _quarantined_rows_status(row: CaseRow) -> dict[str, Any]:
     return status
 
 
+def _delivered(referral: str | None, unheard: bool) -> bool | None:
+    """Whether the step's partner was told: None while that is not known yet (or was not
+    kept, before rehab recorded it)."""
+    if unheard or referral in ("withdrawn", "dead"):
+        return False
+    return True if referral == "sent" else None
+
+
 def _imported_status(row: CaseRow) -> dict[str, Any]:
     """A case brought in by `rehab case import` and not launched since: no plan, no steps."""
     return {
@@ -162,6 +183,7 @@ def _imported_status(row: CaseRow) -> dict[str, Any]:
         "awaiting_amendment_approval": [],
         "steps": [],
         "messages": {},
+        "withdrawn": [],
         "imported": True,
         "quarantined": None,
     }

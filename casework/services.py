@@ -16,7 +16,7 @@ from casework import transitions
 from casework.access import Power, authorize, supervisor_now
 from casework.decisions import amendment_scope, check_in_scope, record_decision
 from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
-from casework.events import ApprovalRequested, Event, PlanLaunched
+from casework.events import ApprovalRequested, Event, PlanLaunched, StepStarted
 from casework.messages import Notice, notices_for, upcoming_reminders
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
@@ -37,9 +37,9 @@ from casework.store.repository import (
     set_person,
     start_episode,
     to_domain,
-    withdraw_stale_messages,
 )
 from casework.store.tables import CaseRow
+from casework.store.withdrawal import told_of_withdrawal, withdraw_stale_messages
 from plans.directories import Directories
 from plans.errors import (
     CaseAlreadyActive,
@@ -267,10 +267,11 @@ def _change(
     new_schedule: bool,
     directories: Directories | None,
 ) -> Outcome:
-    """One change to one case: `apply` it to the domain case, save it, `record` it in the audit
-    log, withdraw the messages it made stale (with `new_schedule`, the future reminders the
-    new plan no longer has) and queue those it causes (with `queue_reminders`, the next
-    check-ins' reminders too) to the people `directories` says hold the case's roles now."""
+    """One change to one case: `apply` it to the domain case, withdraw the messages whose
+    reason it took away (with `new_schedule`, the future reminders the new plan no longer
+    has), save it, `record` it in the audit log, and queue the messages it causes (with
+    `queue_reminders`, the next check-ins' reminders too, placed around the partners' quiet
+    hours) to the people `directories` says hold the case's roles now."""
     with transaction(store, code) as session:
         row = get_case_row(session, code=code)
         case = to_domain(row)
@@ -280,20 +281,29 @@ def _change(
             lift_quarantine(
                 session, sealer=store.sealer, row=row, by=ENGINE, why=f"plan {case.state}", now=now
             )
-        save_domain(session, row=row, case=case, now=now)
-        record(session, row, events)
+        for event in events:
+            if isinstance(event, StepStarted):  # its referral is queued below
+                case.steps[event.step_id].referral = "pending"
         # A case set aside gets no reminders: its schedule is what could not be tended.
-        reminders = upcoming_reminders(case) if row.quarantined_at is None else []
+        reminders = upcoming_reminders(case, directories) if row.quarantined_at is None else []
         unheard = withdraw_stale_messages(
             session,
             case=case,
             now=now,
             schedule=({n.key for n in reminders} if new_schedule else None),
         )
+        save_domain(session, row=row, case=case, now=now)
+        record(session, row, events)
         notices = [
             n
             for n in _notices(events, case, _told_supervisor(directories, row), earlier)
             if not (n.kind == "step-cancelled" and n.step in unheard)
+        ]
+        # A referral withdrawn because its step ran its time is never silent: the manager hears.
+        notices += [
+            told_of_withdrawal(code, row.manager, row.episode, step, now)
+            for step in sorted(unheard)
+            if case.steps[step].state == "completed"
         ]
         queue_notices(session, notices=notices + (reminders if queue_reminders else []), now=now)
         return _outcome(row, events)
@@ -681,7 +691,8 @@ def reconcile(
     store: Store, *, code: str, now: datetime, directories: Directories | None = None
 ) -> Outcome:
     """The engine's work on a wake: apply what time made due, queue the messages it causes
-    (the supervisor's to whom `directories` names now)."""
+    (the supervisor's to whom `directories` names now; reminders placed around the partners'
+    quiet hours)."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         if row.quarantined_at is not None:  # set aside until a person acts: time does nothing

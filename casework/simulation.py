@@ -36,6 +36,7 @@ class Told:
     name: str
     arrives: datetime
     held: bool  # delayed by the recipient's quiet hours
+    early: bool = False  # a reminder sent before quiet hours that would hold it past its check-in
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,11 @@ def _recipient(notice: Notice, directories: Directories) -> tuple[str, ZoneInfo 
     return f"{rid} ({member.role})", tz, member.quiet_hours
 
 
-def _told(notice: Notice, directories: Directories, plan_tz: ZoneInfo) -> Told:
+def _told(notice: Notice, directories: Directories, plan: Plan, *, early: bool = False) -> Told:
     name, tz, quiet = _recipient(notice, directories)
-    arrives = after_quiet_hours(notice.due_at, quiet, tz or plan_tz)
-    return Told(notice.kind, notice.recipient, name, arrives, arrives != notice.due_at)
+    urgent = notice.kind == "referral" and any(s.id == notice.step and s.urgent for s in plan.steps)
+    arrives = notice.due_at if urgent else after_quiet_hours(notice.due_at, quiet, tz or plan.tz)
+    return Told(notice.kind, notice.recipient, name, arrives, arrives != notice.due_at, early)
 
 
 def _describe(event: Event) -> str:
@@ -158,10 +160,9 @@ def simulate(
     start = plan.start_utc(launch_at)
     case = Case.new(plan, start, approval_required=approval_required)
     sim = Simulation(plan, launch_at, start, horizon=start + horizon)
-    tz = plan.tz
 
     def note(event: Event, at: datetime) -> None:
-        told = tuple(_told(n, directories, tz) for n in notices_for(event, case, supervisor))
+        told = tuple(_told(n, directories, plan) for n in notices_for(event, case, supervisor))
         sim.entries.append(Entry(at, event.step, _describe(event), told))
 
     if approval_required:
@@ -186,16 +187,19 @@ def simulate(
                     if scopes:
                         follow += decide_consent(case, scopes, "given", now)
             events = advance(case, now) if follow else []
-        for reminder in upcoming_reminders(case):
+        # As the engine queues them: placed around the partners' quiet hours.
+        as_due = upcoming_reminders(case)
+        for due, reminder in zip(as_due, upcoming_reminders(case, directories), strict=True):
             if reminder.key not in seen:
                 seen.add(reminder.key)
                 seq = int(reminder.occurrence.split("@")[0]) + 1
+                early = reminder.due_at != due.due_at
                 sim.entries.append(
                     Entry(
                         reminder.due_at,
                         reminder.step,
                         f"reminder of check-in #{seq}",
-                        (_told(reminder, directories, tz),),
+                        (_told(reminder, directories, plan, early=early),),
                     )
                 )
         wake = next_wake(case)

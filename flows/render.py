@@ -32,6 +32,7 @@ def simulation_text(sim: Simulation) -> str:
         told = "; ".join(
             f"{t.kind} → {t.name}"
             + (f" (held by quiet hours until {local(t.arrives, tz)})" if t.held else "")
+            + (" (sent before quiet hours, which last past the check-in)" if t.early else "")
             for t in entry.told
         )
         lines.append(
@@ -76,6 +77,7 @@ def simulation_json(sim: Simulation) -> dict[str, Any]:
                         "name": t.name,
                         "arrives": t.arrives.isoformat(),
                         "held_by_quiet_hours": t.held,
+                        "sent_before_quiet_hours": t.early,
                     }
                     for t in e.told
                 ],
@@ -125,9 +127,20 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
             parts.append(f"check-ins {len(step['check_ins'])} ({missed} missed)")
         if step["overdue"]:
             parts.append("OVERDUE")
+        if step.get("delivered") is False:
+            parts.append("NOT DELIVERED (its partner was never told)")
         if step["messages"]:
             parts.append(
                 "messages " + ", ".join(f"{k} {v}" for k, v in sorted(step["messages"].items()))
             )
         lines.append("  ".join(parts).rstrip())
+    lines += [f"  withdrawn unsent: {w}" for w in withdrawn_lines(status)]
     return "\n".join(lines)
+
+
+def withdrawn_lines(status: dict[str, Any]) -> list[str]:
+    """Each message withdrawn unsent: what, to whom, about which step, and why."""
+    return [
+        f"{w['kind']} to {w['to']}" + (f" ({w['step']})" if w["step"] else "") + f": {w['why']}"
+        for w in status.get("withdrawn", [])
+    ]

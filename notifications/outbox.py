@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.access import supervisor_now
-from casework.messages import Notice, after_quiet_hours
+from casework.messages import Notice, after_quiet_hours, gone, referral_gone
 from casework.store.db import Store
 from casework.store.repository import (
     audit,
@@ -26,12 +26,13 @@ from casework.store.repository import (
     to_domain,
 )
 from casework.store.tables import CaseRow, OutboxRow
+from casework.store.withdrawal import mark_referral, referral_withdrawn, withdraw
 from notifications.context import (
     Recipient,
     message_context,
     programme_zone,
     recipient,
-    reminder_is_late,
+    reminded_check_in,
     staff_context,
 )
 from notifications.notifier import Notifier
@@ -98,7 +99,7 @@ def send_due(
 def _compose(
     session: Session, directories: Directories, row: OutboxRow, now: datetime
 ) -> tuple[str, Recipient | None, str, str]:
-    """What to do with a claimed row: ("send", who, subject, body), or ("dead" | "late" |
+    """What to do with a claimed row: ("send", who, subject, body), or ("dead" | "withdrawn" |
     "held", ...) with the reason in place of the subject."""
     who = recipient(directories, row.recipient)
     if who is None:
@@ -113,13 +114,22 @@ def _compose(
     if row.kind == "case-quarantined":  # written from the row: its plan may be what is broken
         return _compose_quarantined(row, case_row, who, now)
     case = to_domain(case_row)
-    if row.kind == "reminder" and reminder_is_late(case, row):
-        return "late", who, "its check-in has already come", ""
-    arrives = after_quiet_hours(now, who.quiet_hours, who.tz or case.plan.tz)
+    why = (
+        referral_gone(row.step_id, case)
+        if row.kind == "referral"
+        else gone(row.kind, row.step_id, row.occurrence, case)
+    )
+    if why is not None:
+        return "withdrawn", who, why, ""
+    step = step_as_planned(case_row, row.step_id) if row.step_id else None
+    urgent = row.kind == "referral" and step is not None and step.urgent
+    arrives = now if urgent else after_quiet_hours(now, who.quiet_hours, who.tz or case.plan.tz)
+    check_in = reminded_check_in(case, row) if row.kind == "reminder" else None
+    if arrives > now and check_in is not None and arrives >= check_in:
+        return "withdrawn", who, "quiet hours last until its check-in", ""
     if arrives > now:
         row.next_attempt_at = arrives
         return "held", who, "", ""
-    step = step_as_planned(case_row, row.step_id) if row.step_id else None
     subject, body = render(
         row.kind, who.language, message_context(session, directories, row, case, who, step=step)
     )
@@ -169,9 +179,8 @@ def _send_one(
             )
         if verdict == "dead":
             return _dead(store, session, row, now, why=subject, directories=directories)
-        if verdict == "late":
-            row.status, row.last_error = "cancelled", subject
-            return "late"
+        if verdict == "withdrawn":
+            return _withdrawn(store, session, row, now, subject)
         if verdict == "held":
             row.status = "pending"
             return "held"
@@ -182,6 +191,8 @@ def _send_one(
         if delivery.delivered:
             row.attempts += 1
             row.status, row.sent_at = "sent", now
+            if row.kind == "referral" and row.step_id:
+                mark_referral(session, code=row.case_code, step_id=row.step_id, state="sent")
             row.last_error = (
                 f"channels failed: {list(delivery.failed)}" if delivery.failed else None
             )
@@ -284,6 +295,17 @@ def _release(
         return "error"
 
 
+def _withdrawn(store: Store, session: Session, row: OutboxRow, now: datetime, why: str) -> str:
+    """Not sent, because what it was about has gone; a referral's step is marked so, and its
+    manager is told when the step ran its time (`withdrawal.referral_withdrawn`)."""
+    withdraw(row, why)
+    _record(store, session, row, "message-withdrawn", now=now, detail={"key": row.key, "why": why})
+    if row.kind == "referral" and row.step_id:
+        mark_referral(session, code=row.case_code, step_id=row.step_id, state="withdrawn")
+        queue_notices(session, now=now, notices=referral_withdrawn(session, row, now))
+    return "withdrawn"
+
+
 def _dead(
     store: Store,
     session: Session,
@@ -294,6 +316,8 @@ def _dead(
     directories: Directories,
 ) -> str:
     row.status, row.last_error = "dead", why
+    if row.kind == "referral" and row.step_id:
+        mark_referral(session, code=row.case_code, step_id=row.step_id, state="dead")
     _record(store, session, row, "message-dead", now=now, detail={"key": row.key, "why": why})
     # Never a loop of notices about notices; a staff message's loss is in the audit log.
     if row.kind != "message-dead" and row.case_code:

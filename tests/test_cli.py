@@ -118,7 +118,12 @@ def test_simulate_prints_the_timeline_in_the_plans_time_zone(env: dict[str, str]
     assert re.search(r"(?m)^Tue 2026-12-01 09:00\s+rehab-centre\s+step starts", text)
     assert "referral → Rehabilitation centre, Minsk (minsk-rehab-centre)" in text
     assert "reminder → Psychological support service, Brest (brest-psychologist)" in text
-    assert "held by quiet hours until Thu 2026-12-10 09:00" in text
+    # 2h before its 09:00 check-in is 07:00, in quiet hours until 09:00: it goes the evening before.
+    assert re.search(
+        r"(?m)^Wed 2026-12-09 20:50\s+psychologist\s+reminder of check-in #1 .*"
+        r"\(sent before quiet hours, which last past the check-in\)",
+        text,
+    )
     assert "medical-check: stays open until someone completes it" in text
     assert "Example Person" not in text
 

@@ -223,6 +223,8 @@ def test_each_wake_sets_the_runs_tags_and_message_to_what_is_true_now(
     tending.tend_case(app, CODE)
     assert "waiting:approval" not in prefect.tags[run_id]
     assert prefect.messages[run_id].startswith("next check-in check ")
+    # The partner hears of the step (else it would end "not delivered"), as the sender does.
+    send_due(app.store, app.directories, app.notifier, now=app.now(), policy=app.send_policy)
     paper.at = T0 + 71 * 60 * S  # the first check-in, and its grace period, are past
     clock.tick(app)
     assert {"attention", "missed"} <= set(prefect.tags[run_id])

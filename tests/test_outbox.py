@@ -174,25 +174,61 @@ def test_a_reminder_whose_check_in_has_come_is_not_sent_late(
     services.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
     services.reconcile(store, code="BC-MSG-1", now=T0 + 61 * M)  # the sender was down
-    assert send(store, dirs, T0 + 61 * M) == {"late": 1}
+    assert send(store, dirs, T0 + 61 * M) == {}
     assert [m.subject[:8] for m in smtp.to("intake@clinic.example")] == ["Referral"]
+    [reminder] = [r for r in outbox(store) if r.kind == "reminder" and r.occurrence[0] == "0"]
+    assert (reminder.status, reminder.last_error) == ("withdrawn", "its check-in has come")
 
 
 def test_a_reminder_inside_quiet_hours_arrives_when_they_end(
     store: Store, smtp: SmtpServer
 ) -> None:
     dirs = directories(smtp, quiet="20:00-08:00", language="en")
-    # Check-ins at 21:00 local; the reminder 30 minutes before falls in the quiet hours.
-    p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "1h", "remind": ["30m"]}))
+    # Check-ins at 10:00 local; the reminder 3 hours before falls in the quiet hours.
+    p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "14h", "remind": ["3h"]}))
     launch(store, dirs, p)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11))  # 20:00 local
+    services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11), directories=dirs)
     assert send(store, dirs, T0 + timedelta(hours=11)) == {"held": 1}, "the referral waits too"
-    assert send(store, dirs, T0 + timedelta(hours=11, minutes=30)) == {"held": 1}
+    assert send(store, dirs, T0 + timedelta(hours=22)) == {"held": 1}  # 07:00: the reminder
     next_morning = T0 + timedelta(hours=23)  # 08:00 local
     assert send(store, dirs, next_morning - S) == {}
     assert send(store, dirs, next_morning) == {"sent": 2}
     assert all(
         m.subject.startswith(("Referral", "Reminder")) for m in smtp.to("intake@clinic.example")
+    )
+
+
+def test_a_reminder_quiet_hours_would_hold_past_its_check_in_goes_before_they_begin(
+    store: Store, smtp: SmtpServer
+) -> None:
+    dirs = directories(smtp, quiet="20:00-08:00", language="en")
+    # Check-ins at 21:00 local; the reminder 30 minutes before would wait until 08:00.
+    p = plan(clinic_step(check_ins={"every": "1d", "first": "12h", "remind": ["30m"]}))
+    launch(store, dirs, p)
+    services.reconcile(store, code="BC-MSG-1", now=T0, directories=dirs)
+    assert send(store, dirs, T0) == {"sent": 1}, "the referral"
+    ten_to_eight = T0 + timedelta(hours=10, minutes=50)  # 19:50 local
+    assert send(store, dirs, ten_to_eight - S) == {}
+    assert send(store, dirs, ten_to_eight) == {"sent": 1}
+    assert [m.subject for m in smtp.to("intake@clinic.example")][1:] == [
+        "Reminder BC-MSG-1: Medical check on 2026-12-01 21:00 (Europe/Minsk)"
+    ]
+
+
+def test_a_reminder_held_by_quiet_hours_until_its_check_in_is_withdrawn_not_sent_late(
+    store: Store, smtp: SmtpServer
+) -> None:
+    dirs = directories(smtp, quiet="20:00-08:00", language="en")
+    p = plan(clinic_step(check_ins={"every": "1d", "first": "12h", "remind": ["30m"]}))
+    launch(store, dirs, p)
+    services.reconcile(store, code="BC-MSG-1", now=T0)  # queued as due: 20:30, inside them
+    send(store, dirs, T0)
+    assert send(store, dirs, T0 + timedelta(hours=11, minutes=30)) == {"withdrawn": 1}
+    assert send(store, dirs, T0 + timedelta(hours=23)) == {}, "nothing the next morning"
+    [reminder] = [r for r in outbox(store) if r.kind == "reminder"]
+    assert (reminder.status, reminder.last_error) == (
+        "withdrawn",
+        "quiet hours last until its check-in",
     )
 
 
@@ -335,7 +371,7 @@ def test_a_cancelled_step_gets_its_cancellation_and_no_more_reminders(
         "Referral BC-MSG-1: Medical check",
         "Cancelled BC-MSG-1: Medical check",
     ]
-    assert [r.status for r in outbox(store) if r.kind == "reminder"] == ["cancelled"]
+    assert [r.status for r in outbox(store) if r.kind == "reminder"] == ["withdrawn"]
 
 
 def test_an_amended_schedule_replaces_the_unsent_reminders(store: Store, smtp: SmtpServer) -> None:

@@ -109,6 +109,7 @@ def to_domain(row: CaseRow) -> Case:
                 for c in srow.check_ins
             ],
             srow.needs_approval,
+            srow.referral,  # type: ignore[arg-type]  # validated on write
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -131,6 +132,8 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         srow.state, srow.started_at, srow.ended_at = run.state, run.started_at, run.ended_at
         srow.overdue_level, srow.reason = run.overdue_level, run.reason
         srow.needs_approval = run.needs_approval
+        if srow.referral != run.referral:  # the outbox writes it too: only a change is written
+            srow.referral = run.referral
         by_seq = {c.seq: c for c in srow.check_ins}
         for ci in run.check_ins:
             crow = by_seq.get(ci.seq)
@@ -331,35 +334,6 @@ def audit(
             note_sealed=sealer.seal_text(note, case=case_code),
         ),
     )
-
-
-def withdraw_stale_messages(
-    session: Session, *, case: Case, now: datetime, schedule: set[str] | None = None
-) -> set[str]:
-    """Withdraw unsent reminders of steps no longer open and, after an amendment, future ones
-    not in the new `schedule` (reminder keys): a partner whose step ended hears that alone.
-    A referral still waiting to go out for a step that ended is withdrawn too; the steps
-    whose referral was withdrawn are returned (their partner never heard of them)."""
-    open_steps = {sid for sid, run in case.steps.items() if run.state == "open"}
-    rows = session.scalars(
-        select(OutboxRow).where(
-            OutboxRow.case_code == case.code,
-            OutboxRow.kind.in_(("reminder", "referral")),
-            OutboxRow.status.in_(("pending", "sending")),
-        )
-    ).all()
-    unheard: set[str] = set()
-    for row in rows:
-        if row.kind == "referral":
-            # One being sent right now may reach the partner: then so must the cancellation.
-            if row.status == "pending" and row.step_id not in open_steps:
-                row.status, row.last_error = "cancelled", "the step ended before it was sent"
-                unheard.add(row.step_id or "")
-        elif row.step_id not in open_steps or (
-            schedule is not None and row.key not in schedule and row.due_at > now
-        ):
-            row.status, row.last_error = "cancelled", "the step ended or its schedule changed"
-    return unheard
 
 
 def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> int:

@@ -133,6 +133,8 @@ class StepRow(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     # Added by an amendment the supervisor has not approved yet: it may not start.
     needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Its partner's referral: pending, sent, withdrawn or dead (null: before this was kept).
+    referral: Mapped[str | None] = mapped_column(String(16))
     case: Mapped[CaseRow] = relationship(back_populates="steps")
     check_ins: Mapped[list[CheckInRow]] = relationship(order_by="CheckInRow.seq")
 
