@@ -22,6 +22,8 @@ from casework.events import (
     StepSkipped,
     StepStarted,
 )
+from plans.durations import format_duration
+from plans.engine_errors import WakeTooLarge
 from plans.errors import NoSuchStep
 from plans.model import Plan, Step
 
@@ -30,6 +32,8 @@ StepState = Literal["pending", "awaiting-consent", "open", "completed", "skipped
 Outcome = Literal["attended", "missed", "rescheduled", "pending"]
 ConsentStatus = Literal["given", "refused", "withdrawn"]
 RecordedOutcome = Literal["attended", "missed", "rescheduled"]
+# Whether the partner heard of the step: None when nothing was recorded (simulation, old rows).
+Referral = Literal["pending", "sent", "withdrawn", "dead"]
 
 CASE_STATES: tuple[str, ...] = CaseState.__args__  # type: ignore[attr-defined]  # Literal values
 STEP_STATES: tuple[str, ...] = StepState.__args__  # type: ignore[attr-defined]  # Literal values
@@ -39,6 +43,10 @@ ENDED_CASE: frozenset[str] = frozenset({"completed", "cancelled", "terminated"})
 # A case brought in by `rehab case import` still open: recorded, not launched (no plan yet).
 IMPORTED = "imported"
 STORED_STATES: tuple[str, ...] = (*CASE_STATES, IMPORTED)
+# The most check-ins one wake may create, whatever reached the store (security.md rule 13): a
+# weekly check-in would need 19 years of downtime to reach it, one every 30 s (demos) 8 hours;
+# `every: 0s` would otherwise fill memory in one wake.
+MAX_CHECK_INS_PER_WAKE = 1000
 
 
 @dataclass
@@ -64,6 +72,7 @@ class StepRun:
     reason: str | None = None
     check_ins: list[CheckIn] = field(default_factory=list)
     needs_approval: bool = False  # added by an amendment the supervisor has not approved
+    referral: Referral | None = None  # the engine's: "pending" once queued, then the outbox's
 
 
 @dataclass
@@ -159,11 +168,13 @@ def end_step(run: StepRun, state: StepState, at: datetime, reason: str | None = 
     run.state, run.ended_at, run.reason = state, at, reason
 
 
-def advance(case: Case, now: datetime) -> list[Event]:
-    """Apply everything time has made due up to `now`; idempotent: a second call adds nothing."""
+def advance(case: Case, now: datetime, *, limit: int = MAX_CHECK_INS_PER_WAKE) -> list[Event]:
+    """Apply everything time has made due up to `now`; idempotent: a second call adds nothing.
+    WakeTooLarge, with the case unsaved, if that takes more than `limit` new check-ins."""
     if case.state != "active":
         return []
     events: list[Event] = []
+    budget = _Budget(case.code, limit)
     changed = True
     while changed:  # a step ending can let its dependents start at the same moment
         changed = False
@@ -173,7 +184,7 @@ def advance(case: Case, now: datetime) -> list[Event]:
             if run.state in ("pending", "awaiting-consent"):
                 _maybe_start(case, step, run, now, events)
             if run.state == "open":
-                _advance_open(case, step, run, now, events)
+                _advance_open(case, step, run, now, events, budget=budget)
             _mark_missed(case, step, run, now, events)
             changed = changed or before != _progress(run)
     if all(r.state in ENDED_STEP for r in case.steps.values()):
@@ -217,9 +228,28 @@ def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime, events: li
         events.append(ConsentNeeded(now, step.id, tuple(missing)))
 
 
-def _advance_open(case: Case, step: Step, run: StepRun, now: datetime, events: list[Event]) -> None:
+@dataclass
+class _Budget:
+    """How many check-ins this wake has created, of how many it may."""
+
+    code: str
+    limit: int
+    spent: int = 0
+
+    def spend(self, step: Step) -> None:
+        """One more check-in of `step`; WakeTooLarge past the limit."""
+        if self.spent >= self.limit:
+            every = format_duration(step.check_ins.every) if step.check_ins else "-"
+            raise WakeTooLarge(self.code, step.id, self.limit, every)
+        self.spent += 1
+
+
+def _advance_open(
+    case: Case, step: Step, run: StepRun, now: datetime, events: list[Event], *, budget: _Budget
+) -> None:
     assert run.started_at is not None  # an open step has started
     while (at := checkin_time(step, run, len(run.check_ins))) is not None and at <= now:
+        budget.spend(step)
         run.check_ins.append(CheckIn(len(run.check_ins), at))
         events.append(CheckInDue(now, step.id, len(run.check_ins) - 1))
     ci = step.check_ins

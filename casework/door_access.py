@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from casework import staff_codes
+from casework import lockout, staff_codes
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
 from casework.store.repository import audit
@@ -165,9 +165,11 @@ def sign_in(
 ) -> tuple[str, StaffSession]:
     """Check her password and code; returns the session token (for her cookie) and the
     session. Any wrong part is SignInRefused, the same for all, and an audit row naming the
-    part (for the operator's eyes, never the values)."""
+    part (for the operator's eyes, never the values); each counts towards her lockout (five
+    within 15 minutes lock the id for 15 minutes, casework/lockout.py), and while locked even
+    a right password and code are refused."""
     member = directories.staff.staff.get(staff)
-    why = _wrong_part(store, member is not None, staff=staff, password=password, code=code, now=now)
+    why = _wrong_part(store, directories, staff=staff, password=password, code=code, now=now)
     if why is not None:
         with store.session() as session:
             audit(
@@ -206,8 +208,11 @@ def sign_in(
 
 
 def _wrong_part(
-    store: Store, known: bool, *, staff: str, password: str, code: str, now: datetime
+    store: Store, directories: Directories, *, staff: str, password: str, code: str, now: datetime
 ) -> str | None:
+    """Why this sign-in is refused, or None; a refusal of a known id counts towards her
+    lockout (a code's refusal is counted by the code check itself)."""
+    known = staff in directories.staff.staff
     with store.session() as session:
         row = session.get(StaffPasswordRow, staff) if known else None
         stored = row.password_hash if row is not None else None
@@ -215,10 +220,13 @@ def _wrong_part(
         # Spend the same time as a real check, so a refusal does not tell who exists.
         _verify(_DUMMY_HASH, password)
         return "unknown staff id" if not known else "no password set"
+    if lockout.locked_until(store, staff=staff, now=now) is not None:
+        return "locked"
     if not _verify(stored, password[:MAX_PASSWORD]):
+        lockout.record_failure(store, directories, staff=staff, now=now, proof="sign-in")
         return "wrong password"
     try:
-        staff_codes.check_code(store, staff=staff, code=code, now=now, case=None)
+        staff_codes.check_code(store, directories, staff=staff, code=code, now=now, case=None)
     except RehabError as exc:
         return f"code refused ({getattr(exc, 'why', 'refused')})"
     return None

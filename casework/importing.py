@@ -22,12 +22,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.access import authorize
 from casework.domain import IMPORTED
 from casework.person import held_fields
-from casework.services import record_refusal
+from casework.services import canonical_code, record_refusal
+from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
 from casework.store.repository import audit, set_person
 from casework.store.tables import CaseRow, ConsentRow, ImportedCaseRow
+from plans.checks import unknown_scope
 from plans.directories import Directories
-from plans.errors import NotAllowed, RecordIssue, UnknownStaff, listed, shown
+from plans.errors import AmbiguousCode, NotAllowed, RecordIssue, UnknownStaff, listed, shown
 from plans.imports import ImportRecord
 from plans.model import DEFAULT_TIMEZONE
 
@@ -64,7 +66,14 @@ def _staff_issues(
                 f"case manager; case managers: {listed(managers)}",
             )
         )
+    known = staff.known_scopes()
     for i, consent in enumerate(record.consents):
+        if consent.scope not in known:
+            issues.append(
+                RecordIssue(
+                    position, f"consents[{i}].scope", unknown_scope(consent.scope, directories)
+                )
+            )
         if consent.by not in staff.staff:
             issues.append(
                 RecordIssue(
@@ -224,6 +233,11 @@ def import_record(
     if issues:
         return issues
     record = canonical(record)
+    # A case already stored is that case however the record spells its code (contract v3).
+    try:
+        record = record.model_copy(update={"case": canonical_code(store, record.case)})
+    except AmbiguousCode as exc:
+        return [RecordIssue(position, "case", str(exc))]
     who = by or record.manager
     try:
         authorize(
@@ -241,6 +255,8 @@ def import_record(
         return [RecordIssue(position, "manager", str(exc))]
     try:
         with store.session() as session:
+            lock_code(session, record.case)  # one case per code, however its letters are typed
+            record = record.model_copy(update={"case": stored_code(session, record.case)})
             row = session.scalars(select(CaseRow).where(CaseRow.code == record.case)).one_or_none()
             if row is not None:
                 return _existing(session, store, row, record, position)

@@ -1,5 +1,6 @@
 """`rehab key rotate`: a new master key, and every case's data key re-wrapped under it, while
-the engine runs (it reads the key file and the keyring again when a data key will not open)."""
+the engine runs (it reads the key file and the keyring again when a data key will not open);
+and a new audit key that chains the audit rows from then on (the old ones stay, to verify)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ def rotate(store: Store, *, now: datetime) -> dict[str, int]:
         check.value = sealer.rewrap(check.value)
         keep_old = _old_notes_need(session, MultiFernet([Fernet(k) for k in old]))
         done["data_keys"] = len(sealer.live_case_keys())
+        # Appenders read the audit key file under the chain's lock at each transaction, so
+        # from here on every row, this one first, is chained under the new key.
+        audit_key = store.audit.rotate()
         audit(
             session,
             sealer=sealer,
@@ -53,7 +57,7 @@ def rotate(store: Store, *, now: datetime) -> dict[str, int]:
             actor="operator",
             action="key-rotated",
             now=now,
-            detail={**done, "old_key_kept": keep_old},
+            detail={**done, "old_key_kept": keep_old, "audit_key": audit_key.id},
         )
     # A launch that read the old key before this began may have wrapped a data key with it
     # since: sweep again until every key opens with the new one alone, then retire the old.

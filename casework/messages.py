@@ -22,7 +22,7 @@ from casework.events import (
     StepRescheduled,
     StepStarted,
 )
-from plans.directories import quiet_bounds
+from plans.directories import Directories, quiet_bounds
 from plans.model import Plan
 
 NOTICE_KINDS = (
@@ -40,7 +40,12 @@ NOTICE_KINDS = (
     "consent-request",
     "plan-completed",
     "plan-ended",
+    "case-quarantined",
+    "staff-locked",  # about a staff member, not a case (casework/lockout.py)
+    "referral-withdrawn",
 )
+# A reminder that quiet hours would hold until its check-in goes this long before they begin.
+BEFORE_QUIET = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,9 @@ def notices_for(
     return []
 
 
-def upcoming_reminders(case: Case) -> list[Notice]:
-    """Reminders to partners before each open step's next check-in (lead times from `remind`)."""
+def upcoming_reminders(case: Case, directories: Directories | None = None) -> list[Notice]:
+    """Reminders to partners before each open step's next check-in (lead times from `remind`);
+    with the `directories`, each due when it will really go (see `before_quiet_hours`)."""
     notices = []
     for step in case.plan.steps:
         run = case.steps[step.id]
@@ -125,6 +131,10 @@ def upcoming_reminders(case: Case) -> list[Notice]:
             continue
         for lead in step.check_ins.remind:
             when = at - lead
+            partner = directories.partners.partners.get(step.partner) if directories else None
+            if partner is not None and partner.quiet_hours:
+                zone = ZoneInfo(partner.timezone) if partner.timezone else case.plan.tz
+                when = before_quiet_hours(when, at, partner.quiet_hours, zone)
             if run.started_at is not None and when < run.started_at:
                 continue  # the referral already said when the first session is
             notices.append(
@@ -138,6 +148,22 @@ def upcoming_reminders(case: Case) -> list[Notice]:
                 )
             )
     return notices
+
+
+def before_quiet_hours(
+    when: datetime, deadline: datetime, quiet_hours: str, tz: ZoneInfo
+) -> datetime:
+    """When a reminder due `when` goes: then, unless quiet hours would hold it until its
+    check-in (`deadline`) or later; then just before those quiet hours begin (in `tz`)."""
+    if after_quiet_hours(when, quiet_hours, tz) < deadline:
+        return when
+    start, end = quiet_bounds(quiet_hours)
+    local = when.astimezone(tz)
+    day = local.date()
+    if start > end and local.time().replace(tzinfo=None) < end:
+        day -= timedelta(days=1)  # in the small hours: the quiet began the evening before
+    began = datetime.combine(day, start).replace(tzinfo=tz).astimezone(UTC)
+    return min(began, when) - BEFORE_QUIET
 
 
 def _lead(lead: timedelta) -> str:
@@ -177,3 +203,56 @@ def _first_instant_showing(wall: datetime, tz: ZoneInfo, *, after: datetime) -> 
         else:
             lo = mid
     return max(datetime.fromtimestamp(hi, UTC), after)
+
+
+# What each kind of message is about: a message whose reason has gone is withdrawn unsent.
+ABOUT_A_STEP = frozenset({"reminder", "step-rescheduled", "step-overdue", "overdue-escalated"})
+ABOUT_A_MISS = frozenset({"check-in-missed", "missed-again", "missed-not-followed-up"})
+
+
+def gone(kind: str, step: str | None, occurrence: str, case: Case) -> str | None:
+    """Why a message queued about this case no longer means anything (its decision was taken,
+    its check-in came or was recorded, its step ended), or None while it still does. A
+    referral whose step ended is judged by `referral_gone`, not here."""
+    run = case.steps.get(step or "")
+    if kind == "approval-request" and case.state != "awaiting-approval":
+        return "the plan was decided on" if case.approved_at else "the plan ended"
+    if kind == "amendment-request" and not case.awaiting_amendment_approval:
+        return "the amendment was decided on"
+    if kind == "consent-request":
+        waiting = set(case.waiting_consent)
+        if not waiting.intersection(occurrence.split(",")):
+            return "the consent was decided on"
+    if kind in ABOUT_A_STEP and (run is None or run.state != "open"):
+        return "the step ended"
+    seq = occurrence.split("@", maxsplit=1)[0]
+    if run is None or not seq.isdigit():
+        return None
+    if kind == "reminder" and int(seq) < len(run.check_ins):
+        return "its check-in has come"
+    if kind in ABOUT_A_MISS and int(seq) < len(run.check_ins):
+        check_in = run.check_ins[int(seq)]
+        if check_in.outcome != "missed":
+            return "the check-in was recorded"
+        if kind == "missed-not-followed-up" and check_in.recorded_by is not None:
+            return "the check-in was followed up"
+    return None
+
+
+def referral_gone(step: str | None, case: Case) -> str | None:
+    """Why an unsent referral will not be sent: its step ended before it went. Never silent:
+    the step then counts as not delivered, and a step that ran its time tells its manager."""
+    run = case.steps.get(step or "")
+    if run is None or run.state == "open":
+        return None
+    return f"the step was {run.state} before its partner was told"
+
+
+def undelivered(case: Case) -> list[str]:
+    """Completed steps whose partner was never told (referral withdrawn, dead or unsent):
+    they do not count as help received."""
+    return [
+        sid
+        for sid, run in case.steps.items()
+        if run.state == "completed" and run.referral in ("pending", "withdrawn", "dead")
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from casework.services import guard, record_refusal
+from casework.services import canonical_code, guard, record_refusal
 from casework.store.db import Store
 from casework.store.repository import (
     audit,
@@ -39,6 +39,7 @@ def store_person(
 ) -> None:
     """Seal the person's data into the case (replacing what was there); audited, without it.
     `by`: on whose behalf the operator acts (roles apply), else the operator."""
+    code = canonical_code(store, code)
     if by is not None:
         _check(store, directories, code=code, by=by, doing="set the person's data", now=now)
     with store.session() as session:
@@ -63,6 +64,7 @@ def show_person(
 ) -> Person | None:
     """The person's data, unsealed for this one read, which is audited: who, when, why. A
     reason that names the person is refused (the audit log must not)."""
+    code = canonical_code(store, code)
     if by is not None:
         _check(store, directories, code=code, by=by, doing="read the person's data", now=now)
     with store.session() as session:

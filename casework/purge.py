@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from casework.access import authorize_director
 from casework.domain import ENDED_CASE, IMPORTED
-from casework.services import transaction
+from casework.services import canonical_code, transaction
 from casework.store.db import Store
 from casework.store.repository import audit, get_case_row, read_person
 from casework.store.tables import CaseRow, OutboxRow
@@ -28,6 +28,7 @@ def purge(
 ) -> None:
     """Erase an ended case. `directories` checks that `by` is a director (None: the clock's
     retention, which acts as the programme)."""
+    code = canonical_code(store, code)
     if directories is not None:
         authorize_director(directories, by=by, action="purge the case", code=code)
     with transaction(store, code) as session:  # the engine may be writing the case now

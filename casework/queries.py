@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from casework.domain import checkin_time
+from casework.messages import undelivered
 from casework.store.db import Store
 from casework.store.repository import get_case_row, has_plan, to_domain
 from casework.store.tables import CaseRow, OutboxRow
@@ -24,11 +25,22 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         row = get_case_row(session, code=code)
         if not has_plan(row):
             return _imported_status(row)
-        case = to_domain(row)
+        code = row.code  # as stored, however it was typed
+        try:
+            case = to_domain(row)
+        except Exception:  # a case set aside for a plan that no longer loads: its rows
+            if row.quarantined_at is None:
+                raise
+            return _quarantined_rows_status(row)
         messages = session.execute(
             select(OutboxRow.step_id, OutboxRow.status, func.count())
             .where(OutboxRow.case_code == code)
             .group_by(OutboxRow.step_id, OutboxRow.status)
+        ).all()
+        withdrawn = session.execute(
+            select(OutboxRow.kind, OutboxRow.recipient, OutboxRow.step_id, OutboxRow.last_error)
+            .where(OutboxRow.case_code == code, OutboxRow.status == "withdrawn")
+            .order_by(OutboxRow.id)
         ).all()
         per_recipient = session.execute(
             select(OutboxRow.recipient, OutboxRow.status, func.count(), func.max(OutboxRow.sent_at))
@@ -45,6 +57,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         if last_sent is not None:
             entry["last_sent"] = max(filter(None, [entry["last_sent"], _iso(last_sent)]))
     steps = []
+    unheard = undelivered(case)
     plan_ids = {s.id for s in case.plan.steps}
     for step_id, run in case.steps.items():
         step = case.plan.step(step_id) if step_id in plan_ids else None
@@ -69,6 +82,8 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
                 "messages": by_step.get(step_id, {}),
                 "in_current_revision": step is not None,
                 "needs_approval": run.needs_approval,
+                "referral": run.referral,
+                "delivered": _delivered(run.referral, step_id in unheard),
             }
         )
     return {
@@ -92,7 +107,55 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
         "awaiting_amendment_approval": case.awaiting_amendment_approval,
         "steps": steps,
         "messages": by_recipient,
+        "quarantined": _quarantine(row),
+        "withdrawn": [
+            {"kind": kind, "to": to, "step": step_id, "why": why}
+            for kind, to, step_id, why in withdrawn
+        ],
     }
+
+
+def _quarantine(row: CaseRow) -> dict[str, str | None] | None:
+    """Why and since when the engine set the case aside (casework/quarantine.py), or None."""
+    if row.quarantined_at is None:
+        return None
+    return {"at": _iso(row.quarantined_at), "reason": row.quarantine_reason}
+
+
+def _quarantined_rows_status(row: CaseRow) -> dict[str, Any]:
+    """A quarantined case whose stored plan cannot be read: what its rows say."""
+    status = _imported_status(row)
+    del status["imported"]
+    status.update(
+        flow_run_id=row.flow_run_id,
+        revision=row.revision,
+        template=row.template,
+        approved_at=_iso(row.approved_at),
+        quarantined=_quarantine(row),
+        steps=[
+            {
+                "id": s.step_id,
+                "domain": None,
+                "partner": None,
+                "state": s.state,
+                "next_check_in": None,
+                "check_ins": [{"at": _iso(c.at), "outcome": c.outcome} for c in s.check_ins],
+                "overdue": s.overdue_level > 0,
+                "messages": {},
+            }
+            for s in row.steps
+            if s.episode == row.episode
+        ],
+    )
+    return status
+
+
+def _delivered(referral: str | None, unheard: bool) -> bool | None:
+    """Whether the step's partner was told: None while that is not known yet (or was not
+    kept, before rehab recorded it)."""
+    if unheard or referral in ("withdrawn", "dead"):
+        return False
+    return True if referral == "sent" else None
 
 
 def _imported_status(row: CaseRow) -> dict[str, Any]:
@@ -120,7 +183,9 @@ def _imported_status(row: CaseRow) -> dict[str, Any]:
         "awaiting_amendment_approval": [],
         "steps": [],
         "messages": {},
+        "withdrawn": [],
         "imported": True,
+        "quarantined": None,
     }
 
 
@@ -137,6 +202,7 @@ def list_cases(
         CaseRow.start,
         CaseRow.wake_at,
         CaseRow.flow_run_id,
+        CaseRow.quarantined_at,
     ).order_by(CaseRow.created_at.desc(), CaseRow.id.desc())
     if state:
         query = query.where(CaseRow.state == state)
@@ -154,6 +220,7 @@ def list_cases(
             "start": _iso(r.start),
             "wake_at": _iso(r.wake_at),
             "flow_run_id": r.flow_run_id,
+            "quarantined": r.quarantined_at is not None,
         }
         for r in rows
     ]

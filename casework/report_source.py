@@ -43,6 +43,7 @@ ENDINGS = (
     "consent-withdrawn-all",
 )
 ENDED = ("completed", "cancelled", "terminated")
+UNDELIVERED = ("pending", "withdrawn", "dead")  # a completed step's partner was never told
 
 
 def _plans(store: Store) -> dict[tuple[int, int, str], tuple[str, str]]:
@@ -102,6 +103,7 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
                 StepRow.state,
                 StepRow.started_at,
                 StepRow.ended_at,
+                StepRow.referral,
             )
         ).all()
         check_rows = session.execute(
@@ -132,7 +134,12 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
         help_type = HELP_TYPE.get(domain, "SocialCare")
         step_of[s.id] = (s.case_id, help_type)
         fact = StepFact(
-            help_type, kinds.get(partner, "unknown-partner"), s.started_at, s.ended_at, s.state
+            help_type,
+            kinds.get(partner, "unknown-partner"),
+            s.started_at,
+            s.ended_at,
+            s.state,
+            delivered=not (s.state == "completed" and s.referral in UNDELIVERED),
         )
         steps[s.case_id].append((s.episode, fact))
     check_ins: dict[int, list[CheckInFact]] = defaultdict(list)
@@ -237,9 +244,16 @@ def _episodes(
                 ended_at=ended_at,
                 outcome=outcome,
                 rule=rule if outcome == "terminated" else None,
+                not_delivered=outcome == "completed" and _none_delivered(number, steps),
             )
         )
     return episodes
+
+
+def _none_delivered(episode: int, steps: list[tuple[int, StepFact]]) -> bool:
+    """Its steps were completed, yet no partner of them was ever told: not help received."""
+    done = [f for e, f in steps if e == episode and f.state == "completed"]
+    return bool(done) and not any(f.delivered for f in done)
 
 
 def partner_kinds(directories: Directories) -> list[str]:

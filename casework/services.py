@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import transitions
-from casework.access import Power, authorize
+from casework.access import Power, authorize, supervisor_now
 from casework.decisions import amendment_scope, check_in_scope, record_decision
 from casework.domain import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome, advance
-from casework.events import ApprovalRequested, Event, PlanLaunched
+from casework.events import ApprovalRequested, Event, PlanLaunched, StepStarted
 from casework.messages import Notice, notices_for, upcoming_reminders
+from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
 from casework.store.repository import (
     add_consent,
@@ -27,6 +28,7 @@ from casework.store.repository import (
     create_case_row,
     find_case_row,
     get_case_row,
+    lift_quarantine,
     make_due,
     queue_notices,
     read_person,
@@ -35,9 +37,9 @@ from casework.store.repository import (
     set_person,
     start_episode,
     to_domain,
-    withdraw_stale_messages,
 )
 from casework.store.tables import CaseRow
+from casework.store.withdrawal import told_of_withdrawal, withdraw_stale_messages
 from plans.directories import Directories
 from plans.errors import (
     CaseAlreadyActive,
@@ -45,6 +47,7 @@ from plans.errors import (
     Conflict,
     NotAllowed,
     PersonNamed,
+    UnknownScope,
     UnknownStaff,
 )
 from plans.model import Person, Plan
@@ -67,6 +70,7 @@ class Outcome:
     wake_at: datetime | None
     revision: int
     flow_run_id: str | None
+    quarantined: str | None = None  # why the engine set the case aside (casework/quarantine.py)
 
 
 @contextmanager
@@ -77,6 +81,20 @@ def transaction(store: Store, code: str) -> Iterator[Session]:
             yield session
     except (StaleDataError, IntegrityError) as exc:
         raise Conflict(code) from exc
+
+
+def canonical_code(store: Store, code: str) -> str:
+    """The case's code as stored, however the letters of `code` were typed (contract v3):
+    every service takes it so, so audit rows, messages and runs carry one spelling."""
+    with store.session() as session:
+        return stored_code(session, code)
+
+
+def with_stored_code(store: Store, plan: Plan) -> Plan:
+    """The plan naming its case as the store spells it: `bc-2026-0042` launched when
+    `BC-2026-0042` exists is that case, never a second one."""
+    code = canonical_code(store, plan.case)
+    return plan if code == plan.case else plan.model_copy(update={"case": code})
 
 
 def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
@@ -90,13 +108,28 @@ def retry_on_conflict(change: Callable[[], T], attempts: int = 5) -> T:
 
 
 def _notices(
-    events: list[Event], case: Case, row: CaseRow, earlier: Plan | None = None
+    events: list[Event], case: Case, supervisor: str, earlier: Plan | None = None
 ) -> list[Notice]:
-    return [n for e in events for n in notices_for(e, case, row.supervisor, earlier=earlier)]
+    return [n for e in events for n in notices_for(e, case, supervisor, earlier=earlier)]
+
+
+def _told_supervisor(directories: Directories | None, row: CaseRow) -> str:
+    """Whom the supervisor's messages go to: the one the directory gives the case now (the
+    stored one only while her role allows it). Without directories (tests, benchmarks), the
+    stored one."""
+    return row.supervisor if directories is None else supervisor_now(directories, row.supervisor)
 
 
 def _outcome(row: CaseRow, events: list[Event]) -> Outcome:
-    return Outcome(row.code, row.state, tuple(events), row.wake_at, row.revision, row.flow_run_id)
+    return Outcome(
+        row.code,
+        row.state,
+        tuple(events),
+        row.wake_at,
+        row.revision,
+        row.flow_run_id,
+        row.quarantine_reason,
+    )
 
 
 def _audit_events(
@@ -131,6 +164,7 @@ def launch(
     approval_required: bool,
 ) -> Outcome:
     """Record a new plan (or relaunch an ended case as a new episode)."""
+    plan = with_stored_code(store, plan)
     supervisor = directories.supervisor_of(plan) or ""
     with store.session() as session:
         known = find_case_row(session, code=plan.case)
@@ -165,6 +199,7 @@ def launch(
         now=now,
     )
     with transaction(store, plan.case) as session:
+        lock_code(session, plan.case)  # one case per code, however its letters are typed
         row = find_case_row(session, code=plan.case)
         if row is not None and row.purged_at is not None:
             raise CasePurged(plan.case, f"{row.purged_at:%Y-%m-%d}")
@@ -212,7 +247,8 @@ def launch(
             now=now,
             detail=detail,
         )
-        queue_notices(session, notices=_notices(events, case, row), now=now)
+        notices = _notices(events, case, _told_supervisor(directories, row))
+        queue_notices(session, notices=notices, now=now)
         return _outcome(row, events)
 
 
@@ -229,29 +265,45 @@ def _change(
     record: Record,
     queue_reminders: bool,
     new_schedule: bool,
+    directories: Directories | None,
 ) -> Outcome:
-    """One change to one case: `apply` it to the domain case, save it, `record` it in the audit
-    log, withdraw the messages it made stale (with `new_schedule`, the future reminders the
-    new plan no longer has) and queue those it causes (with `queue_reminders`, the next
-    check-ins' reminders too)."""
+    """One change to one case: `apply` it to the domain case, withdraw the messages whose
+    reason it took away (with `new_schedule`, the future reminders the new plan no longer
+    has), save it, `record` it in the audit log, and queue the messages it causes (with
+    `queue_reminders`, the next check-ins' reminders too, placed around the partners' quiet
+    hours) to the people `directories` says hold the case's roles now."""
     with transaction(store, code) as session:
         row = get_case_row(session, code=code)
         case = to_domain(row)
         earlier = case.plan  # an amendment replaces it; its removed steps' partners are told
         events = apply(session, row, case)
-        save_domain(session, row=row, case=case, now=now)
-        record(session, row, events)
-        reminders = upcoming_reminders(case)
+        if case.ended:  # nothing more to tend: an ended case is never set aside
+            lift_quarantine(
+                session, sealer=store.sealer, row=row, by=ENGINE, why=f"plan {case.state}", now=now
+            )
+        for event in events:
+            if isinstance(event, StepStarted):  # its referral is queued below
+                case.steps[event.step_id].referral = "pending"
+        # A case set aside gets no reminders: its schedule is what could not be tended.
+        reminders = upcoming_reminders(case, directories) if row.quarantined_at is None else []
         unheard = withdraw_stale_messages(
             session,
             case=case,
             now=now,
             schedule=({n.key for n in reminders} if new_schedule else None),
         )
+        save_domain(session, row=row, case=case, now=now)
+        record(session, row, events)
         notices = [
             n
-            for n in _notices(events, case, row, earlier)
+            for n in _notices(events, case, _told_supervisor(directories, row), earlier)
             if not (n.kind == "step-cancelled" and n.step in unheard)
+        ]
+        # A referral withdrawn because its step ran its time is never silent: the manager hears.
+        notices += [
+            told_of_withdrawal(code, row.manager, row.episode, step, now)
+            for step in sorted(unheard)
+            if case.steps[step].state == "completed"
         ]
         queue_notices(session, notices=notices + (reminders if queue_reminders else []), now=now)
         return _outcome(row, events)
@@ -320,6 +372,7 @@ def _by_person(
     naming them; the plan looks at the case at once."""
     with store.session() as session:
         row = get_case_row(session, code=code)
+        code = row.code  # as stored, however it was typed
         manager, supervisor = row.manager, row.supervisor
         person = read_person(store.sealer, row)
     guard(
@@ -359,6 +412,7 @@ def _by_person(
         record=record,
         queue_reminders=False,
         new_schedule=new_schedule,
+        directories=directories,
     )
 
 
@@ -414,6 +468,12 @@ def record_consent(
     """Record consent given, refused or withdrawn for some scopes."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        # A plan launched before scopes were checked may need one the programme no longer
+        # knows: its consent can still be recorded and withdrawn.
+        known = directories.staff.known_scopes()
+        for scope in scopes:
+            if scope not in known and scope not in case.plan.recordable_scopes:
+                raise UnknownScope(case.code, scope, known, directories.staff_file)
         events = transitions.decide_consent(case, scopes, status, now)
         for scope in scopes:
             add_consent(
@@ -593,7 +653,7 @@ def breach(
 
 def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: datetime) -> Outcome:
     """Store a new revision of a running plan; it applies to what has not happened yet."""
-
+    plan = with_stored_code(store, plan)
     supervisor = directories.supervisor_of(plan) or ""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
@@ -603,6 +663,8 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
             # The new supervisor decides now: they are asked, as the first one was.
             events.append(ApprovalRequested(now, row.episode))
         add_revision(session, row=row, plan=plan, supervisor=supervisor, by=by, now=now)
+        # The fix for a case the engine set aside: the next wake tries the new revision.
+        lift_quarantine(session, sealer=store.sealer, row=row, by=by, why="amended", now=now)
         if plan.person is not None:
             set_person(row=row, sealer=store.sealer, person=plan.person)
         return events
@@ -625,10 +687,16 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
     )
 
 
-def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
-    """The engine's work on a wake: apply what time made due, queue the messages it causes."""
+def reconcile(
+    store: Store, *, code: str, now: datetime, directories: Directories | None = None
+) -> Outcome:
+    """The engine's work on a wake: apply what time made due, queue the messages it causes
+    (the supervisor's to whom `directories` names now; reminders placed around the partners'
+    quiet hours)."""
 
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
+        if row.quarantined_at is not None:  # set aside until a person acts: time does nothing
+            return []
         count_wake(row=row)
         return advance(case, now)
 
@@ -636,7 +704,14 @@ def reconcile(store: Store, *, code: str, now: datetime) -> Outcome:
         _audit_events(session, store, row, events, actor=ENGINE, now=now)  # one row per event
 
     return _change(
-        store, code, now=now, apply=apply, record=record, queue_reminders=True, new_schedule=False
+        store,
+        code,
+        now=now,
+        apply=apply,
+        record=record,
+        queue_reminders=True,
+        new_schedule=False,
+        directories=directories,
     )
 
 

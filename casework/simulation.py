@@ -19,9 +19,12 @@ from casework.events import (
 from casework.messages import Notice, after_quiet_hours, notices_for, upcoming_reminders
 from casework.transitions import approve, decide_consent, record_outcome
 from plans.directories import Directories
+from plans.durations import format_duration
+from plans.errors import InvalidFile, Issue
 from plans.model import Plan
 
-MAX_WAKES = 5000
+MAX_OCCURRENCES = 2_000  # check-ins a timeline shows: daily for a year, of five steps
+MAX_WAKES = 10_000  # a safety net: the occurrence bound keeps a timeline far below it
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Told:
     name: str
     arrives: datetime
     held: bool  # delayed by the recipient's quiet hours
+    early: bool = False  # a reminder sent before quiet hours that would hold it past its check-in
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Simulation:
     entries: list[Entry] = field(default_factory=list)
     open_at_end: dict[str, str] = field(default_factory=dict)
     horizon: datetime | None = None
+    cut_at: datetime | None = None  # the timeline stopped here (MAX_WAKES), short of the horizon
 
 
 _WHAT = {
@@ -81,10 +86,11 @@ def _recipient(notice: Notice, directories: Directories) -> tuple[str, ZoneInfo 
     return f"{rid} ({member.role})", tz, member.quiet_hours
 
 
-def _told(notice: Notice, directories: Directories, plan_tz: ZoneInfo) -> Told:
+def _told(notice: Notice, directories: Directories, plan: Plan, *, early: bool = False) -> Told:
     name, tz, quiet = _recipient(notice, directories)
-    arrives = after_quiet_hours(notice.due_at, quiet, tz or plan_tz)
-    return Told(notice.kind, notice.recipient, name, arrives, arrives != notice.due_at)
+    urgent = notice.kind == "referral" and any(s.id == notice.step and s.urgent for s in plan.steps)
+    arrives = notice.due_at if urgent else after_quiet_hours(notice.due_at, quiet, tz or plan.tz)
+    return Told(notice.kind, notice.recipient, name, arrives, arrives != notice.due_at, early)
 
 
 def _describe(event: Event) -> str:
@@ -100,6 +106,44 @@ def _describe(event: Event) -> str:
     return _WHAT.get(event.kind, event.kind.replace("-", " "))
 
 
+def _within(plan: Plan, horizon: timedelta) -> list[tuple[int, int, timedelta]]:
+    """(step index, check-ins it can make before the horizon, their recurrence) of each step
+    with check-ins:
+    an upper bound (a step may start later than its own `start`, never earlier)."""
+    found = []
+    for i, step in enumerate(plan.steps):
+        ci = step.check_ins
+        if ci is None:
+            continue
+        span = horizon - step.start
+        if step.duration is not None:
+            span = min(span, step.duration)
+        made = 0 if span < ci.first_after else (span - ci.first_after) // ci.every + 1
+        found.append((i, made if ci.count is None else min(made, ci.count), ci.every))
+    return found
+
+
+def refuse_too_many(plan: Plan, horizon: timedelta, file: str) -> None:
+    """InvalidFile naming the step whose check-ins would make the timeline absurdly long
+    (every 1s for a year is 31 million): a simulation must end, quickly."""
+    within = _within(plan, horizon)
+    if sum(made for _, made, _ in within) <= MAX_OCCURRENCES:
+        return
+    i, made, every = max(within, key=lambda found: found[1])
+    raise InvalidFile(
+        [
+            Issue(
+                file,
+                f"steps[{i}].check_ins.every",
+                f"every {format_duration(every)} makes {made:,} check-ins within the "
+                f"{format_duration(horizon)} simulated, more than a timeline shows "
+                f"({MAX_OCCURRENCES:,} in all): simulate a shorter --horizon, or give a "
+                "longer every or a count",
+            )
+        ]
+    )
+
+
 def simulate(
     plan: Plan,
     directories: Directories,
@@ -107,16 +151,18 @@ def simulate(
     launch_at: datetime,
     approval_required: bool = True,
     horizon: timedelta = timedelta(days=365),
+    file: str = "the plan",
 ) -> Simulation:
-    """The timeline of `plan` launched at `launch_at`, up to `horizon` after its start."""
+    """The timeline of `plan` launched at `launch_at`, up to `horizon` after its start;
+    InvalidFile (naming `file`) if that would hold more than MAX_OCCURRENCES check-ins."""
+    refuse_too_many(plan, horizon, file)
     supervisor = directories.supervisor_of(plan) or ""
     start = plan.start_utc(launch_at)
     case = Case.new(plan, start, approval_required=approval_required)
     sim = Simulation(plan, launch_at, start, horizon=start + horizon)
-    tz = plan.tz
 
     def note(event: Event, at: datetime) -> None:
-        told = tuple(_told(n, directories, tz) for n in notices_for(event, case, supervisor))
+        told = tuple(_told(n, directories, plan) for n in notices_for(event, case, supervisor))
         sim.entries.append(Entry(at, event.step, _describe(event), told))
 
     if approval_required:
@@ -124,7 +170,10 @@ def simulate(
         approve(case, launch_at)
     seen: set[str] = set()
     now = start
-    for _ in range(MAX_WAKES):
+    for wakes in range(MAX_WAKES + 1):
+        if wakes == MAX_WAKES:
+            sim.cut_at = now
+            break
         events = advance(case, now)
         while events:
             for event in events:
@@ -138,16 +187,19 @@ def simulate(
                     if scopes:
                         follow += decide_consent(case, scopes, "given", now)
             events = advance(case, now) if follow else []
-        for reminder in upcoming_reminders(case):
+        # As the engine queues them: placed around the partners' quiet hours.
+        as_due = upcoming_reminders(case)
+        for due, reminder in zip(as_due, upcoming_reminders(case, directories), strict=True):
             if reminder.key not in seen:
                 seen.add(reminder.key)
                 seq = int(reminder.occurrence.split("@")[0]) + 1
+                early = reminder.due_at != due.due_at
                 sim.entries.append(
                     Entry(
                         reminder.due_at,
                         reminder.step,
                         f"reminder of check-in #{seq}",
-                        (_told(reminder, directories, tz),),
+                        (_told(reminder, directories, plan, early=early),),
                     )
                 )
         wake = next_wake(case)

@@ -12,11 +12,12 @@ import pyotp
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
+from casework import lockout
 from casework.store.db import Store
 from casework.store.repository import audit
 from casework.store.tables import StaffCodeRow
 from plans.directories import Directories
-from plans.errors import CodeRefused, UnknownStaff
+from plans.errors import CodeRefused, StaffLocked, UnknownStaff
 
 ISSUER = "rehab"
 DRIFT_STEPS = 1  # a code of the 30 s before or after is accepted too (phones' clocks drift)
@@ -47,12 +48,32 @@ def enrol(store: Store, directories: Directories, *, staff: str, now: datetime) 
     return pyotp.TOTP(secret).provisioning_uri(name=staff, issuer_name=ISSUER)
 
 
-def check_code(store: Store, *, staff: str, code: str, now: datetime, case: str | None) -> None:
+def check_code(
+    store: Store,
+    directories: Directories,
+    *,
+    staff: str,
+    code: str,
+    now: datetime,
+    case: str | None,
+) -> None:
     """Accept `code` of `staff` once, or raise CodeRefused (audited against `case`, without
-    the code): not enrolled, wrong or expired, or already used."""
+    the code): locked, not enrolled, wrong or expired, or already used. Each refusal but
+    "locked" counts towards her lockout (casework/lockout.py)."""
+    until = lockout.locked_until(store, staff=staff, now=now)
+    if until is not None:
+        _refused(store, staff=staff, case=case, now=now, why="locked")
+        raise StaffLocked(staff, f"{until:%Y-%m-%d %H:%M} UTC")
     why = _use(store, staff=staff, code=code.strip(), now=now)
     if why is None:
         return
+    _refused(store, staff=staff, case=case, now=now, why=why)
+    lockout.record_failure(store, directories, staff=staff, now=now, proof="code")
+    raise CodeRefused(staff, why)
+
+
+def _refused(store: Store, *, staff: str, case: str | None, now: datetime, why: str) -> None:
+    """A refused code in the audit log, against the case its form was for."""
     with store.session() as session:
         audit(
             session,
@@ -63,7 +84,6 @@ def check_code(store: Store, *, staff: str, code: str, now: datetime, case: str 
             now=now,
             detail={"why": why},
         )
-    raise CodeRefused(staff, why)
 
 
 def forget(session: Session, *, staff: str) -> None:

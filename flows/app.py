@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casework.directory_log import record_directories
 from casework.store.db import Store, open_store
-from flows.settings import Settings, load_settings
+from flows.engine_record import engine_settings
+from flows.settings import Settings
 from notifications.channels import check_url
 from notifications.notifier import AppriseNotifier, Notifier
 from notifications.outbox import Policy
@@ -19,6 +23,17 @@ from plans.loading import load_directories
 
 if TYPE_CHECKING:
     from flows.prefect_port import PrefectSide
+
+_Stamp = tuple[int, int, int, int] | None
+
+
+def _stamp(path: Path | str) -> _Stamp:
+    """What changes when a file is written or replaced (None: unreadable, so read it and fail)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class App:
@@ -33,7 +48,11 @@ class App:
         notifier: Notifier | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.settings = settings or load_settings()
+        # A command uses what the engine of its REHAB_HOME uses, unless its environment says.
+        self.settings = settings or engine_settings()
+        self._directories: tuple[tuple[_Stamp, ...], Directories] | None = None
+        self._directories_recorded = False
+        self._directories_lock = threading.RLock()  # the clock's and the outbox's threads
         if prefect is not None:
             self.prefect = prefect
         if notifier is not None:
@@ -41,12 +60,31 @@ class App:
         if clock is not None:
             self.now = clock  # type: ignore[method-assign]  # a test's paper clock
 
-    @cached_property
+    @property
     def directories(self) -> Directories:
-        """The partner and staff directories, checked (notify URLs included)."""
-        return load_directories(
-            self.settings.partners_file, self.settings.staff_file, url_check=check_url
-        )
+        """The partner and staff directories as their files are now, checked (notify URLs
+        included): read again whenever a file changed, so a long-lived engine decides by
+        today's roles; a file now invalid is refused (no decision on a stale directory)."""
+        files = (self.settings.partners_file, self.settings.staff_file)
+        with self._directories_lock:
+            stamp = tuple(_stamp(f) for f in files)
+            if self._directories is None or self._directories[0] != stamp:
+                self._directories = (stamp, load_directories(*files, url_check=check_url))
+                self._directories_recorded = False
+            loaded = self._directories[1]
+        if "store" in self.__dict__:
+            self._record_directories(loaded)
+        return loaded
+
+    def _record_directories(self, loaded: Directories) -> None:
+        """A directory that changed since the store last saw it, in its audit log (once)."""
+        with self._directories_lock:
+            if self._directories_recorded or self._directories is None:
+                return
+            if self._directories[1] is not loaded:
+                return  # read again meanwhile: the newer one is recorded by its reader
+            record_directories(self.store, loaded, now=self.now())
+            self._directories_recorded = True
 
     @cached_property
     def store(self) -> Store:
@@ -58,11 +96,15 @@ class App:
         if mode & 0o077:
             raise HomeExposed(home, mode)
         os.umask(0o077)  # the case database and key are for this user's eyes only
-        return open_store(
+        store = open_store(
             self.settings.store_url,
             self.settings.key_file,
             busy_timeout=self.settings.db_busy_timeout.total_seconds(),
         )
+        self.__dict__["store"] = store  # so the directories read before it are recorded in it
+        if self._directories is not None:
+            self._record_directories(self._directories[1])
+        return store
 
     @cached_property
     def prefect(self) -> PrefectSide:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flows.render import local
+from flows.render import local, withdrawn_lines
 
 STATE_MARK = {
     "pending": "·",
@@ -52,6 +52,7 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
     lines += ["| | step | domain | partner | state |", "|---|---|---|---|---|"]
     for s in status["steps"]:
         state = s["state"] + (" **overdue**" if s["overdue"] else "")
+        state += " **not delivered**" if s.get("delivered") is False else ""
         lines.append(
             f"| {STATE_MARK.get(s['state'], '')} | `{s['id']}` | {s['domain'] or '-'} | "
             f"`{s['partner'] or '-'}` | {state} |"
@@ -83,6 +84,10 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
     if sent:
         lines += ["", "| step | messages written |", "|---|---|"]
         lines += [f"| `{step}` | {what} |" for step, what in sent.items()]
+    withdrawn = withdrawn_lines(status)
+    if withdrawn:
+        lines += ["", "**Withdrawn unsent** (what they were about had gone):", ""]
+        lines += [f"- {w}" for w in withdrawn]
     consents = status["consents"]
     if consents:
         lines += [

@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from casework import queries, services
 from flows import tending
@@ -28,25 +29,32 @@ FOLLOW_UP_THREADS = 4  # Prefect API calls wait on the network; the store work i
 
 def tick(app: App) -> Counter[str]:
     """Do the work of every plan whose time has come: first all of it in the store (steps
-    started, reminders queued), then its Prefect side; returns what was done, counted."""
+    started, reminders queued), then its Prefect side; returns what was done, counted. One
+    plan's trouble, wherever it arises, stops nothing for the others: a case that cannot be
+    tended is quarantined (casework/quarantine.py), any other failure tried again next tick."""
     done: Counter[str] = Counter()
     outcomes = []
     for code, run_id in queries.due_wakes(app.store, now=app.now()):
-        try:
-            if run_id is None:  # launched, but its run could not be created then
+        if run_id is None:  # launched, but its run could not be created then
+            try:
                 tending.new_run(app, code)
                 done["started"] += 1
+            except Exception:  # Prefect away: the store's work goes on; the run comes later
+                log.exception("could not create the flow run of plan %s", code)
+                done["errors"] += 1
+        try:
             outcomes.append(tending.reconcile(app, code))
-        except Exception:  # one plan's trouble must not stop the clock for the others
+        except Exception:  # not the case's own trouble (e.g. the store busy): next tick
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
 
     def follow_up(outcome: services.Outcome) -> str:
         try:
-            return tending.follow_up(app, outcome)
+            said = tending.follow_up(app, outcome)
         except Exception:
             log.exception("could not update the flow run of plan %s", outcome.code)
             return "errors"
+        return "quarantined" if outcome.quarantined is not None else said
 
     if outcomes:
         with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
@@ -54,28 +62,45 @@ def tick(app: App) -> Counter[str]:
     return done
 
 
+def _each_pass(app: App, looked: datetime, done: Counter[str]) -> datetime:
+    """The clock's passes after the tick, each on its own: one failing (or one run or case
+    in it) does not keep the others from running. Returns when the UI was last looked at."""
+    now = app.now()
+    try:
+        undone = tending.answer_ui_cancels(app, since=looked - UI_CLOCK_SKEW)
+        looked = now
+        if undone:
+            done["ui-cancels-undone"] += undone
+    except Exception:  # e.g. Prefect away: the same look again next tick
+        log.exception("could not look for runs cancelled in the UI")
+    passes: tuple[tuple[str, Callable[[], int]], ...] = (
+        ("purged", lambda: len(tending.purge_past_retention(app))),
+        ("purged-runs-swept", lambda: tending.sweep_after_purges(app)),
+    )
+    for name, work in passes:
+        try:
+            count = work()
+        except Exception:
+            log.exception("clock pass %s failed", name)
+            continue
+        if count:
+            done[name] += count
+    return looked
+
+
 def run_clock(app: App, stop: threading.Event) -> None:
     """Tick every REHAB_CLOCK_INTERVAL until `stop` is set."""
     interval = app.settings.clock_interval.total_seconds()
     looked = app.now() - UI_LOOK_BACK_AT_START
     while not stop.is_set():
+        done: Counter[str] = Counter()
         try:
             done = tick(app)
-            now = app.now()
-            undone = tending.answer_ui_cancels(app, since=looked - UI_CLOCK_SKEW)
-            looked = now
-            if undone:
-                done["ui-cancels-undone"] += undone
-            purged = tending.purge_past_retention(app)
-            if purged:
-                done["purged"] += len(purged)
-            swept = tending.sweep_after_purges(app)
-            if swept:
-                done["purged-runs-swept"] += swept
-            if done:
-                log.info("clock: %s", dict(done))
-        except Exception:  # e.g. the server restarting: try again next tick
+        except Exception:  # e.g. the store restarting: try again next tick
             log.exception("clock tick failed")
+        looked = _each_pass(app, looked, done)
+        if done:
+            log.info("clock: %s", dict(done))
         stop.wait(interval)
 
 

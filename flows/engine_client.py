@@ -8,20 +8,23 @@ from dataclasses import dataclass
 import httpx
 
 from flows.app import App
+from flows.engine_record import api_url, talks_to_embedded_server, ui_url
 from flows.prefect_auth import auth_file, auth_string
 from flows.settings import Settings
 from plans.errors import EngineRefusedAuth, EngineUnreachable, RunNotCreated
 from plans.model import Plan
 
-
-def api_url(settings: Settings) -> str:
-    """PREFECT_API_URL, else the embedded server `rehab up` starts."""
-    return (settings.prefect_api_url or f"http://127.0.0.1:{settings.prefect_port}/api").rstrip("/")
-
-
-def ui_url(settings: Settings) -> str:
-    """Where people open the UI: the door (behind a TLS proxy: REHAB_PUBLIC_URL)."""
-    return settings.door_url
+# api_url and ui_url live with the engine's record; they are this module's too, as before.
+__all__ = [
+    "Engine",
+    "api_url",
+    "connect",
+    "engine",
+    "is_up",
+    "lets_us_in",
+    "prefect_environment",
+    "ui_url",
+]
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
@@ -123,5 +126,6 @@ def connect(settings: Settings) -> Engine:
     if not is_up(settings):
         raise EngineUnreachable(api_url(settings))
     if not lets_us_in(settings):
-        raise EngineRefusedAuth(api_url(settings), str(auth_file(settings)))
+        embedded = talks_to_embedded_server(settings)
+        raise EngineRefusedAuth(api_url(settings), str(auth_file(settings)) if embedded else None)
     return Engine(settings)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import State, flow, get_run_logger, task
+from prefect import State, flow, get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.exceptions import Abort
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed
+from prefect.utilities.engine import propose_state_sync
 
 from casework import queries, services
 from flows import runtime, tending
@@ -49,6 +52,31 @@ def publish(case: str) -> None:
     tending.show(runtime.app(), case, str(flow_run.id), events=[])
 
 
+class RunEnded(Abort):
+    """The run's final state is set; the engine stops without asking for a result. Prefect
+    logs this exit at INFO ("aborted by orchestrator"): an ending is news, not an error."""
+
+    def __init__(self, state: State) -> None:
+        super().__init__(f"the plan's run ended {state.name}")
+        self.state = state  # the engine records it as the run's state, as after a Pause
+
+
+def end_cancelled(final: State) -> State:
+    """End the run Cancelled (or Terminated) from inside the flow, quietly. Returned from the
+    flow, a Cancelled state makes Prefect's engine read the run's result, which raises
+    CancelledRun: an ERROR and a traceback in the run's logs and the runner's output for
+    every ending and every Retry. So the state is proposed here, as `suspend_flow_run` does,
+    and the engine is told it is set (see RunEnded)."""
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:  # called as a plain function: say it
+        return final
+    with get_client(sync_client=True) as client:
+        ended = propose_state_sync(client, final, flow_run_id=context.flow_run.id)
+    if not ended.is_cancelled():  # refused (the server knows better): the engine ends it
+        return final
+    raise RunEnded(ended)
+
+
 @flow(name=DEPLOYMENT, persist_result=False, log_prints=False)
 def rehabilitation_plan(case: str) -> State | str:
     """Carry one plan for its whole life: reconcile, tend, publish; end in the plan's state,
@@ -64,9 +92,11 @@ def rehabilitation_plan(case: str) -> State | str:
         message = state_message(ended, supervisor=supervisor)
         if state == "completed":
             return Completed(message=message)
-        if state == "terminated":
-            return Cancelled(name="Terminated", message=message)
-        return Cancelled(message=message)
+        return end_cancelled(
+            Cancelled(name="Terminated", message=message)
+            if state == "terminated"
+            else Cancelled(message=message)
+        )
     # Executed while the plan goes on: after a crash, or a Resume clicked in the UI (which
     # decides nothing: the plan was looked at now). The clock looks once more just after the
     # run waits again, to put back its state message (a suspend from inside sets none).

@@ -1,5 +1,6 @@
 """The closed Prefect API: one auth string (Prefect OSS knows no users), made on the embedded
-server's first start and kept 0600 in REHAB_HOME, where the runner and the CLI read it."""
+server's first start and kept 0600 in REHAB_HOME, where the runner and the CLI read it. It is
+sent only to that server: any other gets what PREFECT_API_AUTH_STRING says, or nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
+from flows.engine_record import talks_to_embedded_server
 from flows.settings import Settings
 
 AUTH_FILE = "prefect-auth"
@@ -17,18 +19,24 @@ def auth_file(settings: Settings) -> Path:
     return settings.home_dir / AUTH_FILE
 
 
-def auth_string(settings: Settings) -> str | None:
-    """The auth string clients send: REHAB_HOME's file, else PREFECT_API_AUTH_STRING (for a
-    server rehab did not start), else None (an open server)."""
+def _kept(settings: Settings) -> str | None:
     try:
         return auth_file(settings).read_text(encoding="utf-8").strip() or None
     except FileNotFoundError:
-        return os.environ.get("PREFECT_API_AUTH_STRING") or None
+        return None
+
+
+def auth_string(settings: Settings) -> str | None:
+    """The auth string clients send: REHAB_HOME's file to the server `rehab up` started for
+    this home (flows/engine_record.py), and only to it; else PREFECT_API_AUTH_STRING (a
+    server rehab did not start, or no file yet), else None (an open server)."""
+    kept = _kept(settings) if talks_to_embedded_server(settings) else None
+    return kept or os.environ.get("PREFECT_API_AUTH_STRING") or None
 
 
 def ensure_auth_string(settings: Settings) -> str:
     """The embedded server's auth string, made on its first start (only this user reads it)."""
-    existing = auth_string(settings) if auth_file(settings).exists() else None
+    existing = _kept(settings)
     if existing:
         return existing
     path = auth_file(settings)

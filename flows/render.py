@@ -32,12 +32,18 @@ def simulation_text(sim: Simulation) -> str:
         told = "; ".join(
             f"{t.kind} → {t.name}"
             + (f" (held by quiet hours until {local(t.arrives, tz)})" if t.held else "")
+            + (" (sent before quiet hours, which last past the check-in)" if t.early else "")
             for t in entry.told
         )
         lines.append(
             f"{local(entry.at, tz):<22} {entry.step or 'plan':<{width}}  {entry.what}"
             + (f"  ⇒ {told}" if told else "")
         )
+    if sim.cut_at is not None:
+        lines += [
+            "",
+            f"The timeline stops at {local(sim.cut_at, tz)}: simulate a shorter --horizon.",
+        ]
     if sim.open_at_end:
         lines.append("")
         until = local(sim.horizon, tz) if sim.horizon else "the end"
@@ -71,6 +77,7 @@ def simulation_json(sim: Simulation) -> dict[str, Any]:
                         "name": t.name,
                         "arrives": t.arrives.isoformat(),
                         "held_by_quiet_hours": t.held,
+                        "sent_before_quiet_hours": t.early,
                     }
                     for t in e.told
                 ],
@@ -78,6 +85,7 @@ def simulation_json(sim: Simulation) -> dict[str, Any]:
             for e in sim.entries
         ],
         "open_at_end": sim.open_at_end,
+        "cut_at": None if sim.cut_at is None else sim.cut_at.isoformat(),
     }
 
 
@@ -90,6 +98,12 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
     ]
     if status.get("reason"):
         lines.append(f"  reason: {status['reason']}")
+    if status.get("quarantined"):
+        q = status["quarantined"]
+        lines.append(
+            f"  QUARANTINED since {local(q['at'], tz)}: {q['reason']}; the engine does nothing "
+            "more for it until `rehab plan amend FILE` fixes its plan"
+        )
     if status.get("imported"):
         lines.append(
             "  imported: it began before rehab and has no plan here; `rehab plan launch FILE` "
@@ -107,15 +121,26 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
     for step in status["steps"]:
         missed = sum(1 for c in step["check_ins"] if c["outcome"] == "missed")
         parts = [f"  {step['id']:<22} {step['state']:<16} {step['partner'] or '':<26}"]
-        if step["next_check_in"]:
+        if step.get("next_check_in"):
             parts.append(f"next check-in {local(step['next_check_in'], tz)}")
         if step["check_ins"]:
             parts.append(f"check-ins {len(step['check_ins'])} ({missed} missed)")
         if step["overdue"]:
             parts.append("OVERDUE")
+        if step.get("delivered") is False:
+            parts.append("NOT DELIVERED (its partner was never told)")
         if step["messages"]:
             parts.append(
                 "messages " + ", ".join(f"{k} {v}" for k, v in sorted(step["messages"].items()))
             )
         lines.append("  ".join(parts).rstrip())
+    lines += [f"  withdrawn unsent: {w}" for w in withdrawn_lines(status)]
     return "\n".join(lines)
+
+
+def withdrawn_lines(status: dict[str, Any]) -> list[str]:
+    """Each message withdrawn unsent: what, to whom, about which step, and why."""
+    return [
+        f"{w['kind']} to {w['to']}" + (f" ({w['step']})" if w["step"] else "") + f": {w['why']}"
+        for w in status.get("withdrawn", [])
+    ]

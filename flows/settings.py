@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from plans.durations import Duration
+from plans.durations import PositiveDuration
 from plans.errors import InvalidSettings
 from plans.model import TimeZoneName
 
@@ -27,16 +27,16 @@ class Settings(BaseSettings):
     partners_file: Path = EXAMPLES / "partners.yaml"
     staff_file: Path = EXAMPLES / "staff.yaml"
     templates_dir: Path = TEMPLATES
-    clock_interval: Duration = timedelta(seconds=60)
+    clock_interval: PositiveDuration = timedelta(seconds=60)
     secret_key_file: Path | None = None
     require_approval: bool = True
-    stale_run_after: Duration = timedelta(seconds=120)
-    runner_poll: Duration = timedelta(seconds=2)
+    stale_run_after: PositiveDuration = timedelta(seconds=120)
+    runner_poll: PositiveDuration = timedelta(seconds=2)
     runner_limit: int = 8
-    db_busy_timeout: Duration = timedelta(seconds=15)
+    db_busy_timeout: PositiveDuration = timedelta(seconds=15)
     send_max_attempts: int = 5
-    send_retry_base: Duration = timedelta(seconds=30)
-    send_retry_cap: Duration = timedelta(hours=1)
+    send_retry_base: PositiveDuration = timedelta(seconds=30)
+    send_retry_cap: PositiveDuration = timedelta(hours=1)
     prefect_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL")
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from casework.domain import Case, StepRun, checkin_time, miss_streak, next_wake
+from casework.messages import undelivered
 from flows.render import local
 from plans.model import Step
 
@@ -15,7 +16,19 @@ ENDING_WITHIN = timedelta(days=7)  # "ending": every step left ends by time alon
 OPEN_OR_PENDING = frozenset({"pending", "awaiting-consent", "open"})
 
 # Tags the engine owns on a plan's run: refreshed on every wake, the rest (`rehab`) kept.
-OWNED = frozenset({"plan", "living", "waiting", "attention", "overdue", "missed", "ending"})
+OWNED = frozenset(
+    {
+        "plan",
+        "living",
+        "waiting",
+        "attention",
+        "overdue",
+        "missed",
+        "ending",
+        "failed",
+        "not-delivered",
+    }
+)
 OWNED_PREFIXES = ("manager:", "supervisor:", "domain:", "template:", "waiting:", "ended:")
 
 
@@ -78,13 +91,17 @@ def all_missed(case: Case) -> list[str]:
 
 def outcome(case: Case) -> str | None:
     """How an ended plan ended: `help-received`, `check-ins-missed` (a step's check-ins were
-    all missed), `nothing-delivered` (no step completed), `cancelled` or `terminated`."""
+    all missed), `nothing-delivered` (no step completed), `not-delivered` (every completed
+    step's partner was never told), `cancelled` or `terminated`."""
     if not case.ended:
         return None
     if case.state != "completed":
         return case.state
-    if not any(run.state == "completed" for run in case.steps.values()):
+    completed = [sid for sid, run in case.steps.items() if run.state == "completed"]
+    if not completed:
         return "nothing-delivered"
+    if set(completed) <= set(undelivered(case)):
+        return "not-delivered"
     return "check-ins-missed" if all_missed(case) else "help-received"
 
 
@@ -97,7 +114,8 @@ def case_tags(case: Case, *, supervisor: str, now: datetime) -> list[str]:
         tags.append(f"template:{plan.template}")
     how = outcome(case)
     if how is not None:
-        return [*tags, f"ended:{how}"]
+        unheard = how in ("help-received", "check-ins-missed") and undelivered(case)
+        return [*tags, f"ended:{how}", *(["not-delivered"] if unheard else [])]
     tags.append("living")
     tags += sorted(
         {f"domain:{s.domain}" for s in plan.steps if case.steps[s.id].state in OPEN_OR_PENDING}
@@ -143,10 +161,15 @@ def state_message(case: Case, *, supervisor: str) -> str:
     """Where the plan stands now, in one line: waiting for whom, what is late, the next
     check-in in the plan's time zone, or how it ended."""
     how = outcome(case)
+    unheard = ", ".join(undelivered(case))
+    also = f"; not delivered (its partner was never told): {unheard}" if unheard else ""
     if how == "help-received":
-        return "completed: help received"
+        return f"completed: help received{also}"
     if how == "check-ins-missed":
-        return f"completed with check-ins missed: every check-in of {', '.join(all_missed(case))}"
+        missed_all = ", ".join(all_missed(case))
+        return f"completed with check-ins missed: every check-in of {missed_all}{also}"
+    if how == "not-delivered":
+        return f"completed: not delivered, its partner was never told: {unheard}"
     if how == "nothing-delivered":
         return "completed: no step was carried out (all skipped or cancelled)"
     if how is not None:
@@ -177,3 +200,15 @@ def state_message(case: Case, *, supervisor: str) -> str:
             + (f", due {_when(first, case)}" if first is not None else "")
         )
     return "; ".join(parts)
+
+
+def quarantine_tags(*, manager: str, supervisor: str, template: str | None) -> list[str]:
+    """The tags of a plan the engine set aside (casework/quarantine.py): `failed` and who,
+    from its case row alone (its plan may be what cannot be read)."""
+    tags = ["plan", f"manager:{manager}", f"supervisor:{supervisor}"]
+    return [*tags, *([f"template:{template}"] if template else []), "living", "failed"]
+
+
+def quarantine_message(reason: str) -> str:
+    """The state message of a plan set aside: why, and what brings it back."""
+    return f"quarantined: {reason}; no more wakes until the plan is fixed (rehab plan amend)"

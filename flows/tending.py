@@ -4,12 +4,15 @@ its flow run. The run executes only to end (and after a crash); see docs/archite
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import traceback
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import partial
 
-from casework import decisions, queries, services, ui_actions
+from casework import decisions, quarantine, queries, services, ui_actions
+from casework.access import supervisor_now
 from casework.domain import Case
 from casework.events import Event
 from casework.services import Outcome
@@ -18,17 +21,33 @@ from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
 from flows.decision_forms import waiting_form
 from flows.run_events import prefect_event
-from flows.tags import case_tags, state_message
+from flows.tags import case_tags, quarantine_message, quarantine_tags, state_message
+
+log = logging.getLogger("rehab.tending")
 
 FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
 
 
 def reconcile(app: App, code: str) -> Outcome:
-    """Apply everything due now to the case; a racing change by a person means: try again."""
-    return services.retry_on_conflict(
-        lambda: services.reconcile(app.store, code=code, now=app.now())
-    )
+    """Apply everything due now to the case; a racing change by a person means: try again.
+    A case whose wake fails for a reason of its own is quarantined (security.md rule 13)
+    and comes back as it stands, set aside; trouble that is not the case's is raised."""
+    try:
+        return services.retry_on_conflict(
+            lambda: services.reconcile(
+                app.store, code=code, now=app.now(), directories=app.directories
+            )
+        )
+    except Exception as exc:
+        if quarantine.is_transient(exc):
+            raise
+        reason = quarantine.reason_for(exc)
+        if quarantine.quarantine(app.store, code=code, reason=reason, now=app.now()):
+            # Where, not what: an error's text may quote stored values.
+            where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+            log.error("plan %s quarantined: %s\n%s", code, reason, where.rstrip())
+        return quarantine.outcome(app.store, code=code)
 
 
 def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
@@ -37,16 +56,23 @@ def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
 
 
 def case_view(app: App, code: str) -> tuple[Case, str]:
-    """The case's domain state and its supervisor (the directory's default if the plan names
-    none), as the store has them now."""
+    """The case's domain state, as the store has it now, and its supervisor as the directory
+    stands now (the stored one while her role allows it, else the default supervisor)."""
     with app.store.session() as session:
         row = get_case_row(session, code=code)
-        return to_domain(row), row.supervisor
+        return to_domain(row), supervisor_now(app.directories, row.supervisor)
 
 
 def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
     """The plan run's tags and, while the plan lives, its state message (an ended plan's run
     gets its final message from the flow as it ends)."""
+    with app.store.session() as session:
+        row = get_case_row(session, code=code)
+        if row.quarantine_reason is not None:  # from the row: its plan may be what is broken
+            tags = quarantine_tags(
+                manager=row.manager, supervisor=row.supervisor, template=row.template
+            )
+            return tags, quarantine_message(row.quarantine_reason)
     case, supervisor = case_view(app, code)
     message = None if case.ended else state_message(case, supervisor=supervisor)
     return case_tags(case, supervisor=supervisor, now=app.now()), message
@@ -63,7 +89,11 @@ def show(
     `happened`, as Prefect events); set its tags and state message to what is true now."""
     status = queries.case_status(app.store, code=code)
     waiting = [
-        waiting_on(d, manager=status["manager"], supervisor=status["supervisor"])
+        waiting_on(
+            d,
+            manager=status["manager"],
+            supervisor=supervisor_now(app.directories, status["supervisor"]),
+        )
         for d in decisions.waiting(app.store, code=code)
     ]
     app.prefect.publish(
@@ -100,6 +130,8 @@ def follow_up(app: App, outcome: Outcome) -> str:
     if outcome.flow_run_id is None:  # being created: the clock makes sure it is
         again_after(app.settings.clock_interval)
         return "no flow run yet"
+    if outcome.quarantined is not None:
+        return show_quarantine(app, outcome.code, outcome.flow_run_id, again_after)
     try:
         failed = tend_decisions(app, code=outcome.code, open_new=True)
         show(app, outcome.code, outcome.flow_run_id, event_lines(outcome), outcome.events)
@@ -121,6 +153,21 @@ def follow_up(app: App, outcome: Outcome) -> str:
         # Until its run has ended, an ended plan stays on the clock: a crash gets a restart.
         again_after(app.settings.stale_run_after)
     return said
+
+
+def show_quarantine(
+    app: App, code: str, flow_run_id: str, again_after: Callable[[timedelta], None]
+) -> str:
+    """A case set aside: its run tagged `failed` with the reason as its state message (it
+    stays Suspended), then off the clock until a person acts."""
+    tags, message = run_labels(app, code)
+    try:
+        app.prefect.label_run(flow_run_id, tags=tags, message=message)
+    except Exception:
+        again_after(app.settings.clock_interval)
+        raise
+    quarantine.park(app.store, code=code)
+    return message or "quarantined"
 
 
 def tend_decisions(app: App, *, code: str, open_new: bool) -> list[str]:
@@ -197,8 +244,12 @@ def purge_past_retention(app: App) -> list[str]:
 
     done = []
     for code in purge.past_retention(app.store, app.directories, now=app.now()):
-        services.retry_on_conflict(partial(erase, code))
-        app.prefect.delete_case(code)
+        try:
+            services.retry_on_conflict(partial(erase, code))
+            app.prefect.delete_case(code)
+        except Exception:  # one case's trouble keeps no other from its erasure; next pass
+            log.exception("could not erase case %s past retention", code)
+            continue
         done.append(code)
     return done
 
@@ -240,14 +291,25 @@ def answer_ui_cancels(app: App, *, since: datetime) -> int:
     """Undo the Prefect UI's Cancel on living plans' runs and waiting decisions' forms since
     `since`; returns how many were undone."""
     now = app.now()
-    undone = 0
+    undone, failed = 0, []
     for run_id in app.prefect.cancelled_runs(since):
-        owner = ui_actions.owner_of(app.store, flow_run_id=run_id)
-        if owner is None:  # the plan ended or the decision was taken: nothing to undo
+        try:
+            owner = ui_actions.owner_of(app.store, flow_run_id=run_id)
+            if owner is None:  # the plan ended or the decision was taken: nothing to undo
+                continue
+            app.prefect.restore_run(run_id, UNDONE)
+            ui_actions.record_undone(app.store, owner=owner, action="ui-cancel-undone", now=now)
+            if owner.kind == "plan":
+                services.look_again(app.store, code=owner.code, at=now)  # shown afresh next tick
+        except Exception:  # one run's trouble keeps no other waiting Cancelled
+            log.exception("could not undo the UI's Cancel of run %s", run_id)
+            failed.append(run_id)
             continue
-        app.prefect.restore_run(run_id, UNDONE)
-        ui_actions.record_undone(app.store, owner=owner, action="ui-cancel-undone", now=now)
-        if owner.kind == "plan":
-            services.look_again(app.store, code=owner.code, at=now)  # shown afresh next tick
         undone += 1
+    if failed:  # the clock looks from the same moment again (undone runs are not Cancelled)
+        raise UiCancelsLeft(failed)
     return undone
+
+
+class UiCancelsLeft(Exception):
+    """Runs cancelled in the UI whose Cancel could not be undone this time."""

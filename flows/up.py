@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
@@ -27,15 +27,11 @@ import click
 from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
+from flows.engine_record import write_record
 from flows.mail_catcher import inbox
 from flows.prefect_server import server_command, server_environment
 from flows.settings import Settings
-from flows.up_examples import (
-    launch_examples,
-    saved_views,
-    shipped_directories,
-    start_mail_catcher,
-)
+from flows.up_examples import launch_examples, mail_for_examples, saved_views
 from plans.errors import (
     AlreadyUp,
     EngineUnreachable,
@@ -233,6 +229,18 @@ def banner(app: App, *, launched: list[str], mail: subprocess.Popen[bytes] | Non
     return "\n".join(lines) + "\n"
 
 
+def _watch(
+    children: list[tuple[str, subprocess.Popen[bytes] | None, Path]],
+    stopping: Callable[[], bool],
+) -> None:
+    """Until Ctrl-C: a child that stops ends `rehab up`, naming its log."""
+    while not stopping():
+        for name, process, log in children:
+            if process is not None and process.poll() is not None:
+                raise ProcessStopped(name, log, process.returncode)
+        time.sleep(0.5)
+
+
 def up(app: App, *, examples: list[Path]) -> None:
     """Run the engine until Ctrl-C."""
     settings = app.settings
@@ -254,6 +262,9 @@ def up(app: App, *, examples: list[Path]) -> None:
             engine_default=app.settings.require_approval,
             now=app.now(),
         )
+        # Before the server starts: from now on commands (and this one) know which server is
+        # the embedded one, the only one sent REHAB_HOME's auth string.
+        write_record(settings, partners_file=settings.partners_file, staff_file=settings.staff_file)
         server = None
         with (
             (logs / "prefect-server.log").open("a") as server_log,
@@ -266,13 +277,9 @@ def up(app: App, *, examples: list[Path]) -> None:
                 server = start_server(settings, server_log)
             elif not engine_client.is_up(settings):
                 raise EngineUnreachable(engine_client.api_url(settings))
-            catcher: subprocess.Popen[bytes] | None = None
-            runner_env: dict[str, str] = {}
-            if examples and shipped_directories(settings):
-                # The examples' addresses reach no one: their messages go to a local catcher.
-                catcher, runner_env = start_mail_catcher(
-                    settings, mail_log, preexec=_die_with_parent
-                )
+            catcher, runner_env = mail_for_examples(
+                settings, mail_log, examples=bool(examples), preexec=_die_with_parent
+            )
             runner = start_runner(settings, runner_log, runner_env)
             door = start_door(settings, door_log)
             _remember(home, [p for p in (server, runner, catcher, door) if p is not None])
@@ -291,16 +298,14 @@ def up(app: App, *, examples: list[Path]) -> None:
                     + saved_views(settings)
                     + "Press Ctrl-C to stop (runs in flight finish first)."
                 )
-                while not stopping:
-                    if runner.poll() is not None:
-                        raise ProcessStopped("the runner", logs / "runner.log", runner.returncode)
-                    if door.poll() is not None:
-                        raise ProcessStopped("the door", logs / "door.log", door.returncode)
-                    if server is not None and server.poll() is not None:
-                        raise ProcessStopped(
-                            "the Prefect server", logs / "prefect-server.log", server.returncode
-                        )
-                    time.sleep(0.5)
+                _watch(
+                    [
+                        ("the runner", runner, logs / "runner.log"),
+                        ("the door", door, logs / "door.log"),
+                        ("the Prefect server", server, logs / "prefect-server.log"),
+                    ],
+                    lambda: stopping,
+                )
                 click.echo("stopping: letting runs in flight finish ...")
             finally:
                 stop(door, "the door", timeout=10)

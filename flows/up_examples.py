@@ -15,6 +15,7 @@ from typing import IO
 from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
+from flows.engine_record import write_record
 from flows.mail_catcher import inbox, overlay_directories
 from flows.settings import EXAMPLES, Settings
 from plans.errors import ProcessStopped, RunNotCreated
@@ -68,6 +69,24 @@ def start_mail_catcher(
     raise ProcessStopped(
         "the mail catcher", Path(log.name), when=f"within {CATCHER_START_SECONDS} s"
     )
+
+
+def mail_for_examples(
+    settings: Settings, log: IO[str], *, examples: bool, preexec: Callable[[], None]
+) -> tuple[subprocess.Popen[bytes] | None, dict[str, str]]:
+    """For `--examples` with the shipped directories, the mail catcher and the runner's
+    environment sending there (their addresses reach no one), recorded as the engine's
+    directories; else nothing."""
+    if not (examples and shipped_directories(settings)):
+        return None, {}
+    catcher, runner_env = start_mail_catcher(settings, log, preexec=preexec)
+    # Commands check and name the copies the runner sends through, not the shipped files.
+    write_record(
+        settings,
+        partners_file=Path(runner_env["REHAB_PARTNERS_FILE"]),
+        staff_file=Path(runner_env["REHAB_STAFF_FILE"]),
+    )
+    return catcher, runner_env
 
 
 def saved_views(settings: Settings) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import apprise
 
-from notifications.notifier import quiet_apprise, scheme
+from notifications.apprise_log import quiet_apprise
+from notifications.notifier import scheme
 
 
 def check_url(url: str) -> str | None:

@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.domain import Case, checkin_time, miss_streak
+from casework.lockout import FAILURES_TO_LOCK, LOCK_FOR, WINDOW
 from casework.store.tables import OutboxRow
+from notifications.words import in_language, schedule
 from plans.directories import Directories
 from plans.durations import format_duration
-from plans.model import Step
+from plans.model import DEFAULT_TIMEZONE, Step
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,31 @@ def recipient(directories: Directories, address: str) -> Recipient | None:
     return None
 
 
-def reminder_is_late(case: Case, row: OutboxRow) -> bool:
-    """True if the check-in a reminder announces has already come (e.g. after downtime)."""
+def programme_zone(directories: Directories) -> ZoneInfo:
+    """The programme's time zone (the staff directory's, else plans' default)."""
+    return ZoneInfo(directories.staff.timezone or DEFAULT_TIMEZONE)
+
+
+def staff_context(directories: Directories, row: OutboxRow, who: Recipient) -> dict[str, Any]:
+    """The values of a message about a staff member rather than a case (a lockout): her staff
+    id (the row's `step_id`) and when the lock ends (its `occurrence`), in the reader's zone."""
+    until = datetime.fromisoformat(row.occurrence)
+    return {
+        "staff": row.step_id or "",
+        "until": _when(until, who.tz or programme_zone(directories)),
+        "failures": FAILURES_TO_LOCK,
+        "window_minutes": int(WINDOW.total_seconds() // 60),
+        "lock_minutes": int(LOCK_FOR.total_seconds() // 60),
+    }
+
+
+def reminded_check_in(case: Case, row: OutboxRow) -> datetime | None:
+    """When the check-in a reminder announces falls; None if that cannot be told."""
     seq = row.occurrence.split("@")[0]
     run = case.steps.get(row.step_id or "")
-    return run is not None and seq.isdigit() and int(seq) < len(run.check_ins)
+    if run is None or not seq.isdigit() or run.id not in {s.id for s in case.plan.steps}:
+        return None
+    return checkin_time(case.plan.step(run.id), run, int(seq))
 
 
 def _when(at: datetime | None, tz: ZoneInfo) -> str:
@@ -77,17 +99,17 @@ def message_context(
         "manager": f"{manager.name} ({case.plan.manager})" if manager else case.plan.manager,
     }
     if step is not None and step.id in case.steps:
-        context.update(_step_context(case, step, row, directories, tz))
+        context.update(_step_context(case, step, row, directories, tz, who.language))
     if row.kind == "message-dead":
         failed = session.scalars(select(OutboxRow).where(OutboxRow.id == int(row.occurrence))).one()
         context.update(
             failed_kind=failed.kind, failed_recipient=failed.recipient, attempts=failed.attempts
         )
-    return context
+    return in_language(context, who.language)
 
 
-def _step_context(
-    case: Case, step: Step, row: OutboxRow, directories: Directories, tz: ZoneInfo
+def _step_context(  # noqa: PLR0917  # the message's parts, each needed
+    case: Case, step: Step, row: OutboxRow, directories: Directories, tz: ZoneInfo, language: str
 ) -> dict[str, Any]:
     run = case.steps[step.id]
     partner = directories.partners.partners.get(step.partner)
@@ -106,11 +128,8 @@ def _step_context(
     }
     if step.check_ins is not None and run.started_at is not None:
         first = checkin_time(step, run, 0)
-        out["schedule"] = (
-            (f"every {format_duration(step.check_ins.every)}, the first {_when(first, tz)}")
-            if first
-            else ""
-        )
+        every = format_duration(step.check_ins.every)
+        out["schedule"] = schedule(every, _when(first, tz), language) if first else ""
     seq_text = row.occurrence.split("@")[0]
     if (
         row.kind in ("reminder", "check-in-missed", "missed-again", "missed-not-followed-up")

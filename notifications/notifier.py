@@ -9,13 +9,21 @@ from typing import Protocol
 
 import apprise
 
+from notifications.apprise_log import held_records, quiet_apprise, why_failed
+
 
 @dataclass(frozen=True)
 class Delivery:
-    """Which channels (by position in the recipient's `notify` list) took the message."""
+    """Which channels (by position in the recipient's `notify` list) took the message, and
+    for a failed one, why in one line without its secrets (when the notifier knows)."""
 
     ok: tuple[int, ...]
     failed: tuple[int, ...]
+    reasons: tuple[tuple[int, str], ...] = ()
+
+    def reason(self, position: int) -> str | None:
+        """Why the channel at `position` failed, if known."""
+        return dict(self.reasons).get(position)
 
     @property
     def delivered(self) -> bool:
@@ -37,12 +45,6 @@ def scheme(url: str) -> str:
     return head.lower() if sep and head.isalnum() else "unknown"
 
 
-def quiet_apprise() -> None:
-    """Apprise logs whole URLs (tokens, passwords) at several levels: keep it silent; the
-    outbox records each channel's failure by position and scheme instead."""
-    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
-
-
 class AppriseNotifier:
     """Apprise, one channel at a time, so a failure is known per channel."""
 
@@ -56,17 +58,22 @@ class AppriseNotifier:
         Markdown channels: nothing typed into a plan becomes a live link or image."""
         ok: list[int] = []
         failed: list[int] = []
+        reasons: list[tuple[int, str]] = []
         for position, url in enumerate(urls):
-            try:
-                sent = self._send_one(url, subject, body)
-            except Exception as exc:  # a plugin bug is a failed channel, not a stopped outbox
-                # The exception's text may quote the URL: name the channel, never its address.
-                self._log.warning(
-                    "channel #%d (%s) raised %s", position, scheme(url), type(exc).__name__
-                )
-                sent = False
+            with held_records() as said:
+                try:
+                    sent = self._send_one(url, subject, body)
+                    why = None if sent else why_failed(said, url)
+                except Exception as exc:  # a plugin bug is a failed channel, not a stopped outbox
+                    # The exception's text may quote the URL: name the channel, never its address.
+                    self._log.warning(
+                        "channel #%d (%s) raised %s", position, scheme(url), type(exc).__name__
+                    )
+                    sent, why = False, f"apprise raised {type(exc).__name__}"
             (ok if sent else failed).append(position)
-        return Delivery(tuple(ok), tuple(failed))
+            if why is not None:
+                reasons.append((position, why))
+        return Delivery(tuple(ok), tuple(failed), tuple(reasons))
 
     def _send_one(self, url: str, subject: str, body: str) -> bool:
         plugin = apprise.Apprise.instantiate(url)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from plans.directories import Directories
+from plans.durations import format_duration
 from plans.errors import Issue, listed, shown
+from plans.model import MAX_STEPS, Plan, Step
+
+MAX_SPAN = timedelta(days=36_525)  # a plan's schedule, by time alone: 100 years from its start
 
 
 def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list[Issue]:
@@ -49,7 +54,7 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
         )
 
     steps = raw.get("steps")
-    if not isinstance(steps, list):
+    if not isinstance(steps, list) or len(steps) > MAX_STEPS:  # the schema says how many
         return issues
     partners = sorted(directories.partners.partners)
     first_index: dict[str, int] = {}
@@ -67,6 +72,7 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
                     f"partners in {directories.partners_file}: {listed(partners)}",
                 )
             )
+        issues += _scope_issues(step.get("consent"), f"steps[{i}].consent", file, directories)
         if not isinstance(step_id, str):
             continue
         if step_id in first_index:
@@ -108,6 +114,70 @@ def check_plan(raw: dict[str, Any], file: str, directories: Directories) -> list
             )
         )
     return issues
+
+
+def _by_time(step: Step, escalate_after: timedelta) -> timedelta:
+    """How long a step may keep the engine's clock running after it starts, by time alone."""
+    ci = step.check_ins
+    last_check_in = timedelta(0)
+    if ci is not None and ci.count is not None:
+        last_check_in = ci.first_after + (ci.count - 1) * ci.every + 2 * ci.grace_period
+    due = step.due + escalate_after if step.due is not None else timedelta(0)
+    return max(step.duration or timedelta(0), due, last_check_in)
+
+
+def check_span(plan: Plan, file: str) -> list[Issue]:
+    """A chain of steps (`after`) whose schedule, by time alone, runs more than 100 years
+    past the plan's start: each duration is bounded, but a chain of them is not, and its
+    dates would overflow the engine's time arithmetic. Call it once `after` is known sound."""
+    ends: dict[str, timedelta] = {}
+
+    def end(step: Step) -> timedelta:
+        # Iterative, deepest prerequisites first: a chain of hundreds of steps is no
+        # reason for a RecursionError.
+        stack = [step]
+        while stack:
+            top = stack[-1]
+            waiting = [plan.step(d) for d in top.after if d not in ends]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            begins = max([top.start, *(ends[d] for d in top.after)])
+            ends[top.id] = begins + _by_time(top, plan.escalate_after)
+        return ends[step.id]
+
+    for i, step in enumerate(plan.steps):
+        if end(step) > MAX_SPAN:
+            return [
+                Issue(
+                    file,
+                    f"steps[{i}]",
+                    f"by time alone, step {step.id} runs until {format_duration(end(step))} "
+                    f"after the plan's start, more than {format_duration(MAX_SPAN)} (100 "
+                    "years): shorten its start, duration, due or check-ins, or those of the "
+                    "steps it comes after",
+                )
+            ]
+    return []
+
+
+def unknown_scope(scope: str, directories: Directories) -> str:
+    """Why a consent scope is refused: what the valid ones are and where more are declared."""
+    known = directories.staff.known_scopes()
+    return (
+        f"unknown consent scope {shown(scope)}; known scopes: {listed(known, limit=30)} "
+        f"(a programme declares others under consent_scopes in {directories.staff_file})"
+    )
+
+
+def _scope_issues(scopes: Any, path: str, file: str, directories: Directories) -> list[Issue]:
+    known = set(directories.staff.known_scopes())
+    return [
+        Issue(file, f"{path}[{k}]", unknown_scope(scope, directories))
+        for k, scope in enumerate(scopes if isinstance(scopes, list) else [])
+        if isinstance(scope, str) and scope not in known
+    ]
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

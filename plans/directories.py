@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from plans.durations import Duration
-from plans.model import Plan, Strict, TimeZoneName
+from plans.durations import PositiveDuration
+from plans.model import DOMAINS, STATISTICS_SCOPE, Plan, Slug, Strict, TimeZoneName
 
 Language = Literal["en", "ru", "be"]
 PartnerKind = Literal[
@@ -56,6 +56,9 @@ class Partner(Strict):
     timezone: TimeZoneName | None = None
     quiet_hours: QuietHours | None = None
     notify: list[str] = Field(min_length=1)
+    # Contract v3: a referral no one answered this long after it was sent is followed up
+    # with the case manager.
+    acknowledge_within: PositiveDuration = timedelta(days=3)
 
 
 class PartnerDirectory(Strict):
@@ -84,9 +87,16 @@ class StaffDirectory(Strict):
     # The programme's own settings (contract v2): whether plans wait for a supervisor's
     # approval (unset: the engine's REHAB_REQUIRE_APPROVAL), how long closed cases are kept.
     approval: Approval | None = None
-    retention: Duration | None = None
+    retention: PositiveDuration | None = None
+    # Consent scopes the programme asks for beyond the domains and `statistics` (contract v3).
+    consent_scopes: list[Slug] = []
     # The programme's time zone: reports cut their periods in it (unset: plans' default).
     timezone: TimeZoneName | None = None
+
+    def known_scopes(self) -> list[str]:
+        """Every consent scope a plan, a command or an import may name: the domains,
+        `statistics` and the scopes the programme declares."""
+        return list(dict.fromkeys([*DOMAINS, STATISTICS_SCOPE, *self.consent_scopes]))
 
     def with_role(self, role: Role) -> list[str]:
         """Ids of every staff member with this role."""
@@ -101,6 +111,9 @@ class Directories:
     staff: StaffDirectory
     partners_file: str = "partner directory"
     staff_file: str = "staff directory"
+    # SHA-256 of each file's text as read: a change is recorded by its digests, never its text.
+    partners_digest: str = ""
+    staff_digest: str = ""
 
     def supervisor_of(self, plan: Plan) -> str | None:
         """The plan's supervisor: its own, else the directory's default."""

@@ -91,12 +91,34 @@ class UnknownTemplate(RehabError):
         super().__init__(f"no template {shown(template)}; templates: {listed(known)}")
 
 
-class OutputExists(RehabError):
+class OutputRefused(RehabError):
+    """A file a command was asked to write (-o) cannot be made there; nothing was written.
+    `why` is one of the reasons below."""
+
+    REASONS = {
+        "exists": "already exists: choose another -o FILE or remove it first",
+        "dangling-link": "is a symbolic link to nothing: rehab never writes through a link; "
+        "choose another -o FILE or remove the link",
+        "link": "is a symbolic link: rehab never writes through a link; choose another -o FILE",
+        "directory": "is a directory: give a file name inside it, e.g. -o DIR/report.md",
+        "no-folder": "is in a folder that does not exist: create it first, or choose another "
+        "-o FILE",
+        "not-a-folder": "is under something that is not a folder: choose another -o FILE",
+        "no-permission": "cannot be written: you may not write in that folder; choose another "
+        "-o FILE",
+    }
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path, self.why = path, why
+        reason = self.REASONS.get(why, f"cannot be written ({why}): choose another -o FILE")
+        super().__init__(f"{path} {reason}; nothing was written")
+
+
+class OutputExists(OutputRefused):
     """A command would write over a file that is there."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        super().__init__(f"{path} already exists: choose another -o FILE or remove it first")
+        super().__init__(path, "exists")
 
 
 class ThresholdTooLow(RehabError):
@@ -162,6 +184,16 @@ class CodeRefused(RehabError):
         super().__init__(f"the code of {shown(staff)} was refused ({why}); nothing was recorded")
 
 
+class StaffLocked(CodeRefused):
+    """A staff id locked after too many refused codes: even a right one is refused until then."""
+
+    def __init__(self, staff: str, until: str) -> None:
+        self.until = until
+        super().__init__(
+            staff, f"locked after repeated refused codes until {until}; ask a director"
+        )
+
+
 class FormRefused(RehabError):
     """A form was sent with values it cannot hold; nothing was recorded."""
 
@@ -212,7 +244,7 @@ class PersonNamed(RehabError):
     def __init__(self, code: str, field: str) -> None:
         self.code, self.field = code, field
         super().__init__(
-            f"{field} of case {code} names the person (their name or contact); "
+            f"{field} of case {code} names the person (their name, contact or date of birth); "
             f"{SCREEN_HINT}; nothing was changed"
         )
 
@@ -241,6 +273,18 @@ class CaseNotFound(RehabError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"no case {code} in the case store; `rehab plan list` shows the cases")
+
+
+class AmbiguousCode(RehabError):
+    """A code typed in a case that matches several cases stored, from before codes were
+    matched whatever the case of their letters, in none of them exactly."""
+
+    def __init__(self, code: str, stored: list[str]) -> None:
+        self.code, self.stored = code, stored
+        super().__init__(
+            f"{shown(code)} matches cases {listed(stored)}, which differ only in the case of "
+            "their letters: give the code exactly as one of them is written"
+        )
 
 
 class CasePurged(RehabError):
@@ -386,6 +430,21 @@ class NoSuchScope(TransitionRefused):
         self.scope = scope
         super().__init__(
             code, f"case {code} has no consent scope {shown(scope)}; its scopes: {listed(scopes)}"
+        )
+
+
+class UnknownScope(NoSuchScope):
+    """A consent scope the programme does not know (contract v3): not a domain, not
+    `statistics`, not declared under the staff directory's `consent_scopes`."""
+
+    def __init__(self, code: str, scope: str, known: list[str], file: str) -> None:
+        self.scope, self.known, self.file = scope, known, file
+        TransitionRefused.__init__(
+            self,
+            code,
+            f"case {code}: no consent scope {shown(scope)} is known to the programme; known "
+            f"scopes: {listed(known, limit=30)} (a programme declares others under "
+            f"consent_scopes in {file}); nothing was recorded",
         )
 
 
@@ -563,6 +622,28 @@ class WrongSecretKey(SecretKeyError):
         )
 
 
+class AuditKeyMissing(SecretKeyError):
+    """The audit log is chained under a key on the key mount, and the audit key file is gone."""
+
+    def __init__(self, key_file: Path) -> None:
+        super().__init__(
+            key_file,
+            f"the audit key file {key_file} is missing, but this case store's audit log is "
+            "chained under it: restore it from the key mount's backup",
+        )
+
+
+class AuditHeadMissing(SecretKeyError):
+    """The audit log is chained under a key, and the chain's head on the key mount is gone."""
+
+    def __init__(self, key_file: Path) -> None:
+        super().__init__(
+            key_file,
+            f"the audit chain's head {key_file} is missing, but this case store's audit log is "
+            "chained under a key: restore it from the key mount's backup",
+        )
+
+
 # --- the engine (Prefect) --------------------------------------------------------------------
 
 
@@ -578,14 +659,19 @@ class EngineUnreachable(RehabError):
 
 
 class EngineRefusedAuth(RehabError):
-    """The Prefect API refuses rehab's auth string; nothing was changed."""
+    """The Prefect API refuses rehab's auth string; nothing was changed. `auth_file` is None
+    for a server `rehab up` did not start: it is never sent REHAB_HOME's string."""
 
-    def __init__(self, url: str, auth_file: str) -> None:
+    def __init__(self, url: str, auth_file: str | None) -> None:
         self.url, self.auth_file = url, auth_file
+        where = (
+            f"is {auth_file} (made by `rehab up`) current? restart `rehab up`"
+            if auth_file
+            else "set PREFECT_API_AUTH_STRING to that server's PREFECT_SERVER_API_AUTH_STRING "
+            "(REHAB_HOME's string goes only to the server `rehab up` started)"
+        )
         super().__init__(
-            f"the Prefect server at {url} refuses rehab's auth string: put the server's "
-            f"PREFECT_SERVER_API_AUTH_STRING in {auth_file} (mode 0600) or in "
-            "PREFECT_API_AUTH_STRING; nothing was changed"
+            f"the Prefect server at {url} refused rehab's auth string: {where}; nothing was changed"
         )
 
 

@@ -10,8 +10,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationInfo, field_validator
 
+from plans.dates import BoundedDate
 from plans.errors import InvalidFile, Issue, RecordIssue
-from plans.loading import parse_model, too_big
+from plans.loading import FastTextDatesLoader, parse_model, too_big
 from plans.model import CaseCode, Person, Slug, Strict
 
 MAX_IMPORT_BYTES = 200_000_000  # some 500,000 records: far above any NGO's history
@@ -25,7 +26,7 @@ class ImportedConsent(Strict):
     scope: Slug
     given: bool
     by: str
-    date: dt.date
+    date: BoundedDate
 
 
 class ImportRecord(Strict):
@@ -34,10 +35,10 @@ class ImportRecord(Strict):
 
     case: CaseCode
     manager: str
-    identified_on: dt.date
+    identified_on: BoundedDate
     person: Person | None = None
     consents: list[ImportedConsent] = []
-    closed_on: dt.date | None = None
+    closed_on: BoundedDate | None = None
     outcome: Outcome | None = Field(default=None, validate_default=True)
     rule: Slug | None = Field(default=None, validate_default=True)
 
@@ -82,9 +83,8 @@ def read_records(name: str, text: str) -> list[Any]:
     """The file's list of raw records, or InvalidFile saying why it is not one."""
     if len(text) > MAX_IMPORT_BYTES:
         raise InvalidFile([Issue(name, "", f"larger than {MAX_IMPORT_BYTES:,} bytes")])
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on big files
     try:
-        raw = yaml.load(text, Loader=loader)  # a safe loader, C or Python
+        raw = yaml.load(text, Loader=FastTextDatesLoader)  # a safe loader, C or Python
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

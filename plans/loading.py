@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from plans.checks import check_plan
+from plans.checks import check_plan, check_span
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.errors import SCREEN_HINT, InvalidFile, Issue, shown
 from plans.model import Plan
@@ -23,6 +24,30 @@ UrlCheck = Callable[[str], str | None]
 MAX_FILE_BYTES = 2_000_000  # a plan or a directory is a few KB; a directory of 1,000 partners
 MAX_NODES = 200_000  # values after YAML aliases are expanded: far above any real file
 PRIVATE = frozenset({"person"})  # fields whose values are never quoted back
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _dates_as_text(base: Any) -> Any:
+    """`base` with YAML's dates left as text: PyYAML's timestamp constructor raises
+    ValueError on a day that does not exist (1990-02-30) while loading, which would abort
+    the whole file with no position; as text, the models parse each date, so the error
+    lands on its record and field."""
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in pairs if tag != _TIMESTAMP]
+        for first, pairs in base.yaml_implicit_resolvers.items()
+    }
+    loader: Any = type(
+        f"{base.__name__}DatesAsText", (base,), {"yaml_implicit_resolvers": resolvers}
+    )
+    loader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)
+    return loader
+
+
+TextDatesLoader = _dates_as_text(yaml.SafeLoader)
+# libyaml's parser where it is installed: ten times faster on a large import file.
+FastTextDatesLoader = _dates_as_text(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def too_big(data: Any, limit: int = MAX_NODES) -> bool:
@@ -117,29 +142,34 @@ def _step_label(raw: Any, loc: tuple[int | str, ...]) -> str:
     return ""
 
 
-def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
-    """The file's top-level mapping, or InvalidFile naming the line that is not YAML."""
+def read_text(path: Path | str) -> str:
+    """The file's text, or InvalidFile: missing, too large, or not UTF-8."""
     name = str(path)
     try:
-        if text is None:
-            with Path(path).open("rb") as file:
-                data = file.read(MAX_FILE_BYTES + 1)
-            if len(data) > MAX_FILE_BYTES:
-                raise InvalidFile(
-                    [
-                        Issue(
-                            name,
-                            "",
-                            f"larger than {MAX_FILE_BYTES:,} bytes: not a plan or directory file",
-                        )
-                    ]
-                )
-            text = data.decode("utf-8")
-        raw = yaml.safe_load(text)
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise InvalidFile(
+                [
+                    Issue(
+                        name,
+                        "",
+                        f"larger than {MAX_FILE_BYTES:,} bytes: not a plan or directory file",
+                    )
+                ]
+            )
+        return data.decode("utf-8")
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise InvalidFile([Issue(name, "", "no such file")]) from exc
     except UnicodeDecodeError as exc:
         raise InvalidFile([Issue(name, "", "not UTF-8 text")]) from exc
+
+
+def read_yaml(path: Path | str, text: str | None = None) -> dict[str, Any]:
+    """The file's top-level mapping, or InvalidFile naming the line that is not YAML."""
+    name = str(path)
+    try:
+        raw = yaml.load(read_text(path) if text is None else text, Loader=TextDatesLoader)  # safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
@@ -178,9 +208,11 @@ def parse_model(model: type[M], raw: dict[str, Any], file: str) -> tuple[M | Non
         return None, issues
 
 
-def load_partners(path: Path | str, url_check: UrlCheck | None = None) -> PartnerDirectory:
+def load_partners(
+    path: Path | str, url_check: UrlCheck | None = None, text: str | None = None
+) -> PartnerDirectory:
     """Read and check the partner directory; url_check refuses unusable notify URLs."""
-    model, issues = parse_model(PartnerDirectory, read_yaml(path), str(path))
+    model, issues = parse_model(PartnerDirectory, read_yaml(path, text), str(path))
     if model is not None and url_check is not None:
         for pid, partner in model.partners.items():
             for position, url in enumerate(partner.notify):
@@ -192,9 +224,11 @@ def load_partners(path: Path | str, url_check: UrlCheck | None = None) -> Partne
     return model
 
 
-def load_staff(path: Path | str, url_check: UrlCheck | None = None) -> StaffDirectory:
+def load_staff(
+    path: Path | str, url_check: UrlCheck | None = None, text: str | None = None
+) -> StaffDirectory:
     """Read and check the staff directory."""
-    model, issues = parse_model(StaffDirectory, read_yaml(path), str(path))
+    model, issues = parse_model(StaffDirectory, read_yaml(path, text), str(path))
     if model is not None:
         default = model.default_supervisor
         if default is not None and default not in model.with_role("supervisor"):
@@ -219,23 +253,29 @@ def load_staff(path: Path | str, url_check: UrlCheck | None = None) -> StaffDire
 def load_directories(
     partners: Path | str, staff: Path | str, url_check: UrlCheck | None = None
 ) -> Directories:
-    """Both directories, with every issue of both files reported together."""
+    """Both directories, with every issue of both files reported together. Each file is read
+    once: what is checked is what its digest (SHA-256 of its text) stands for."""
     issues: list[Issue] = []
     loaded: list[Any] = []
+    digests: list[str] = []
     for loader, path in ((load_partners, partners), (load_staff, staff)):
         try:
-            loaded.append(loader(path, url_check))
+            text = read_text(path)
+            loaded.append(loader(path, url_check, text))
+            digests.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
         except InvalidFile as exc:
             issues.extend(exc.issues)
     if issues:
         raise InvalidFile(issues)
-    return Directories(loaded[0], loaded[1], str(partners), str(staff))
+    return Directories(loaded[0], loaded[1], str(partners), str(staff), *digests)
 
 
 def parse_plan(raw: dict[str, Any], file: str, directories: Directories) -> Plan:
     """A plan from raw YAML data, checked on its own and against the directories."""
     plan, issues = parse_model(Plan, raw, file)
     issues += check_plan(raw, file, directories)
+    if plan is not None and not issues:  # its `after` is sound: no unknown step, no cycle
+        issues += check_span(plan, file)
     if plan is not None:
         issues += [
             Issue(file, path, f"names the person (their name or contact); {SCREEN_HINT}")

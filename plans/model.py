@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -20,7 +21,8 @@ from pydantic import (
 
 from plans.countries import EXAMPLE as COUNTRY_EXAMPLE
 from plans.countries import is_country
-from plans.durations import Duration
+from plans.dates import BoundedDate, LocalDateTime
+from plans.durations import Duration, PositiveDuration, format_duration
 
 Domain = Literal[
     "psychological", "medical", "legal", "financial", "employment", "housing", "humanitarian"
@@ -70,6 +72,9 @@ CaseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,40}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 
 DEFAULT_TIMEZONE = "Europe/Minsk"
+MAX_CHECK_INS = 10_000  # of one step: daily for 27 years, weekly for the 50 a duration allows
+MAX_REMINDERS = 10  # before each check-in
+MAX_STEPS = 500  # of one plan: the longest real plans have a few dozen
 
 
 def check_timezone(name: str) -> str:
@@ -82,18 +87,6 @@ def check_timezone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
-
-
-def _local_datetime(value: object) -> object:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a date and time like 2026-12-01T09:00") from exc
-    return value
-
-
-LocalDateTime = Annotated[datetime, BeforeValidator(_local_datetime)]
 
 
 class Strict(BaseModel):
@@ -138,7 +131,7 @@ def _upper(value: object) -> object:
 
 
 Country = Annotated[str, BeforeValidator(_upper), AfterValidator(_country)]
-PastDate = Annotated[date, AfterValidator(_not_future)]
+PastDate = Annotated[BoundedDate, AfterValidator(_not_future)]
 
 
 class Person(Strict):
@@ -198,10 +191,10 @@ class Person(Strict):
 class CheckIns(Strict):
     """Recurring check-ins while a step is open."""
 
-    every: Duration
+    every: PositiveDuration
     first: Duration | None = None
-    count: int | None = Field(default=None, ge=1)
-    remind: list[Duration] = []
+    count: int | None = Field(default=None, ge=1, le=MAX_CHECK_INS)
+    remind: list[Duration] = Field(default=[], max_length=MAX_REMINDERS)
     grace: Duration | None = None
 
     @property
@@ -230,6 +223,23 @@ class Step(Strict):
     due: Duration | None = None
     consent: list[Slug] = []
     check_ins: CheckIns | None = None
+    urgent: StrictBool = False  # contract v3: its referral ignores the partner's quiet hours
+
+    @field_validator("check_ins")
+    @classmethod
+    def _bounded_check_ins(cls, value: CheckIns | None, info: ValidationInfo) -> Any:
+        """A step's duration may hold only so many check-ins: every 1s for 50 years would
+        have the engine and `simulate` materialise more than a billion."""
+        duration = info.data.get("duration")
+        if value is not None and value.count is None and duration is not None:
+            held = max(0, (duration - value.first_after) // value.every + 1)
+            if held > MAX_CHECK_INS:
+                raise ValueError(
+                    f"every {format_duration(value.every)} within the step's duration "
+                    f"{format_duration(duration)} makes {held:,} check-ins, more than "
+                    f"{MAX_CHECK_INS:,}: give a longer every, a shorter duration or a count"
+                )
+        return value
 
     @property
     def open_ended(self) -> bool:
@@ -248,7 +258,7 @@ class Plan(Strict):
     start: LocalDateTime | None = None
     rules: list[Slug] = []
     person: Person | None = None
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
     # Extensions to the v1 contract:
     template: Slug | None = None
     escalate_after: Duration = timedelta(days=7)

@@ -1,67 +1,18 @@
 """Screening what travels unsealed (step titles and ids reach partners and Prefect; audit
-reasons and notes are read by staff) for the person's name or contact: case- and
+reasons and notes are read by staff) for the person's name, contact or date of birth: every
+text in one normal form (plans/folding.py: NFKC, no invisible format characters), case- and
 accent-insensitive, and across Cyrillic and Latin letters (security.md rule 7)."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from plans.birth_dates import mentions_date
+from plans.folding import digits, fold, normalise
 from plans.model import Person, Plan
 
-CYRILLIC = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіў",
-        [
-            "a",
-            "b",
-            "v",
-            "g",
-            "d",
-            "e",
-            "e",
-            "zh",
-            "z",
-            "i",
-            "i",
-            "k",
-            "l",
-            "m",
-            "n",
-            "o",
-            "p",
-            "r",
-            "s",
-            "t",
-            "u",
-            "f",
-            "kh",
-            "ts",
-            "ch",
-            "sh",
-            "shch",
-            "",
-            "y",
-            "",
-            "e",
-            "yu",
-            "ya",
-            "i",
-            "u",
-        ],
-        strict=True,
-    )
-)
 MIN_NAME = 3  # shorter name parts ("Li") would match too much
 MIN_DIGITS = 5  # a phone number's tail
-
-
-def fold(text: str) -> str:
-    """Lower case, no accents, Cyrillic spelt in Latin letters, words split by single spaces."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(CYRILLIC.get(ch, ch) for ch in text if not unicodedata.combining(ch))
-    text = text.replace("kh", "h").replace("j", "i").replace("y", "i")  # common spelling twins
-    return " ".join(re.findall(r"[a-z0-9]+", text))
 
 
 def _stem(word: str) -> str:
@@ -86,22 +37,25 @@ def _needles(person: Person) -> tuple[list[str], list[str], list[str]]:
         if len(w) >= MIN_NAME + 1 and not w.isdigit()
     ]
     words += [fold(m) for m in mailboxes if fold(m)]
-    digits = [
-        d for d in re.findall(r"\d+", re.sub(r"[\s\-().]", "", contact)) if len(d) >= MIN_DIGITS
+    numbers = [
+        d
+        for d in re.findall(r"\d+", re.sub(r"[\s\-().]", "", normalise(contact)))
+        if len(d) >= MIN_DIGITS
     ]
-    return stems, words, digits
+    return stems, words, numbers
 
 
 def names_person(text: str, person: Person) -> bool:
     """True if `text` holds a word starting like a part of the person's name (any case
-    ending), a word of their contact, or their number."""
-    stems, words, digits = _needles(person)
+    ending), a word of their contact, their number, or their date of birth in a common form."""
+    stems, words, numbers = _needles(person)
     folded = f" {fold(text)} "
-    plain_digits = re.sub(r"\D", "", text)
+    plain_digits = digits(text)
     return (
         any(f" {s}" in folded for s in stems)
         or any(f" {w} " in folded for w in words)
-        or any(d in plain_digits or d[-MIN_DIGITS - 2 :] in plain_digits for d in digits)
+        or any(d in plain_digits or d[-MIN_DIGITS - 2 :] in plain_digits for d in numbers)
+        or (person.birth_date is not None and mentions_date(text, person.birth_date))
     )
 
 

@@ -20,6 +20,7 @@ class Episode:
     ended_at: datetime | None = None
     outcome: str | None = None  # completed | cancelled | terminated
     rule: str | None = None  # the rule a terminated episode broke
+    not_delivered: bool = False  # completed, but no completed step's partner was ever told
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class StepFact:
     started_at: datetime | None
     ended_at: datetime | None
     state: str
+    delivered: bool = True  # False: completed, but its partner was never told (not help given)
 
 
 @dataclass(frozen=True)

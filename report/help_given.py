@@ -29,7 +29,7 @@ def _steps(people: list[Person], w: Window, attr: str) -> Counter[tuple[str, str
             if w.holds(s.started_at):
                 found[(row, "Started")] += 1
             if s.state in _ENDED and w.holds(s.ended_at):
-                found[(row, _ENDED[s.state])] += 1
+                found[(row, _ENDED[s.state] if s.delivered else "NotDelivered")] += 1
     return found
 
 
@@ -44,7 +44,8 @@ def _grid(t: Table, found: Counter[tuple[str, str]], rows: list[str]) -> None:
 
 
 def steps_by_help(people: list[Person], w: Window) -> Table:
-    """C1: steps started (referrals), completed, skipped and cancelled per type of help."""
+    """C1: steps started (referrals), completed, skipped, cancelled, and completed with their
+    partner never told (not delivered: not help given), per type of help."""
     t = table_for("C1", w, "spl_Type", "StepStatus", (*HELP_TYPES, "Total"), STEP_STATUSES)
     _grid(t, _steps(people, w, "help_type"), list(HELP_TYPES))
     return t
@@ -108,8 +109,8 @@ def consents(people: list[Person], w: Window, scopes: list[str]) -> Table:
 
 
 def plans(people: list[Person], w: Window) -> Table:
-    """D1: plans launched (first launches and relaunches), approved, completed, cancelled,
-    terminated."""
+    """D1: plans launched (first launches and relaunches), approved, completed (of them, not
+    delivered: no partner of their completed steps was ever told), cancelled, terminated."""
     t = table_for("D1", w, "PlanEvent", "Count", PLAN_EVENTS, ("Plans",))
     found: Counter[str] = Counter()
     for p in people:
@@ -120,6 +121,7 @@ def plans(people: list[Person], w: Window) -> Table:
             found["Approved"] += w.holds(e.approved_at)
             if e.outcome and w.holds(e.ended_at):
                 found[e.outcome.capitalize()] += 1
+                found["CompletedNotDelivered"] += e.not_delivered
     for code in PLAN_EVENTS:
         t.true[(code, "Plans")] = found[code]
     t.add_sum([("FirstLaunched", "Plans"), ("Relaunched", "Plans")], ("Launched", "Plans"))

@@ -13,6 +13,18 @@ from plans.errors import BadOption
 
 Kind = Literal["monthly", "quarterly", "yearly", "since-start"]
 EPOCH = date(2000, 1, 1)  # before any case; since-start tables begin here
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # the dates a plan or an import may hold (contract v3)
+MONTH = f"a month like 2026-11, from {FIRST_YEAR}-01 to {LAST_YEAR}-12"
+QUARTER = f"a quarter like 2026-Q4, from {FIRST_YEAR}-Q1 to {LAST_YEAR}-Q4"
+YEAR = f"a year like 2026, from {FIRST_YEAR} to {LAST_YEAR}"
+
+
+def _year(option: str, value: str, year: int, example: str) -> int:
+    """The period's year, or BadOption saying which years are valid: one outside them
+    (0001, 9999) would overflow the time arithmetic that cuts the period."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BadOption(option, value, example)
+    return year
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,8 @@ def monthly(value: str, tz: str) -> Period:
     """`YYYY-MM`."""
     match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", value.strip())
     if not match:
-        raise BadOption("--month", value, "a month like 2026-11")
-    year, month = int(match[1]), int(match[2])
+        raise BadOption("--month", value, MONTH)
+    year, month = _year("--month", value, int(match[1]), MONTH), int(match[2])
     return Period(
         "monthly", f"{year}-{month:02d}", date(year, month, 1), _month_after(year, month), tz
     )
@@ -73,8 +85,9 @@ def quarterly(value: str, tz: str) -> Period:
     """`YYYY-Qn`."""
     match = re.fullmatch(r"(\d{4})-[Qq]([1-4])", value.strip())
     if not match:
-        raise BadOption("--quarter", value, "a quarter like 2026-Q4")
-    year, quarter = int(match[1]), int(match[2])
+        raise BadOption("--quarter", value, QUARTER)
+    year = _year("--quarter", value, int(match[1]), QUARTER)
+    quarter = int(match[2])
     first = 3 * (quarter - 1) + 1
     return Period(
         "quarterly", f"{year}-Q{quarter}", date(year, first, 1), _month_after(year, first + 2), tz
@@ -84,8 +97,8 @@ def quarterly(value: str, tz: str) -> Period:
 def yearly(value: str, tz: str) -> Period:
     """`YYYY`."""
     if not re.fullmatch(r"\d{4}", value.strip()):
-        raise BadOption("--year", value, "a year like 2026")
-    year = int(value)
+        raise BadOption("--year", value, YEAR)
+    year = _year("--year", value, int(value), YEAR)
     return Period("yearly", str(year), date(year, 1, 1), date(year + 1, 1, 1), tz)
 
 

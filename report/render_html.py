@@ -8,9 +8,10 @@ from html import escape
 from itertools import groupby
 
 from report.release import Release
-from report.render_text import grouped, shown, span
+from report.render_text import grouped, method_labels, shown, span
 from report.tables import Cell
 from report.vocabulary import Lang, label, title
+from report.words import code_label, method_lines, period_name, word
 
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2em auto;max-width:60em;color:#222}
@@ -28,7 +29,8 @@ BAR_COLOURS = ("#3b6ea5", "#d07a2b", "#5a9e4b", "#b3474d", "#7b5ea7", "#8c6d31",
 
 def _table(cells: list[Cell], lang: Lang) -> str:
     cols = list(dict.fromkeys(c.code2 for c in cells))
-    head = "".join(f"<th>{escape(label(c, lang))}</th>" for c in cols)
+    dim1, dim2 = cells[0].dim1, cells[0].dim2
+    head = "".join(f"<th>{escape(code_label(c, dim2, lang))}</th>" for c in cols)
     rows = []
     for code1, row in groupby(cells, key=lambda c: c.code1):
         by_col = {c.code2: c for c in row}
@@ -38,7 +40,7 @@ def _table(cells: list[Cell], lang: Lang) -> str:
             else "<td></td>"
             for c in cols
         )
-        rows.append(f"<tr><td>{escape(label(code1, lang))}</td>{tds}</tr>")
+        rows.append(f"<tr><td>{escape(code_label(code1, dim1, lang))}</td>{tds}</tr>")
     return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -60,13 +62,14 @@ def bar_chart(cells: list[Cell], lang: Lang, *, skip: tuple[str, ...] = ("Total"
     y, parts = 0, []
     for code1, row in groupby(drawn, key=lambda c: c.code1):
         parts.append(
-            f'<text x="0" y="{y + 12}" font-weight="bold">{escape(label(code1, lang))}</text>'
+            f'<text x="0" y="{y + 12}" font-weight="bold">'
+            f"{escape(code_label(code1, drawn[0].dim1, lang))}</text>"
         )
         y += 16
         for c in row:
             width = max(1, round(360 * int(c.count or 0) / top))
             parts.append(
-                f'<text x="10" y="{y + 10}">{escape(label(c.code2, lang))}</text>'
+                f'<text x="10" y="{y + 10}">{escape(code_label(c.code2, c.dim2, lang))}</text>'
                 f'<rect x="220" y="{y}" width="{width}" height="12" fill="{colours[c.code2]}"/>'
                 f'<text x="{224 + width}" y="{y + 10}">{escape(shown(c, lang))}</text>'
             )
@@ -81,10 +84,11 @@ def to_html(release: Release, lang: Lang = "en") -> bytes:
     p = release.period
     out = [
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">',
-        f"<title>{escape(title('report', lang))} {escape(p.label)}</title>",
+        f"<title>{escape(title('report', lang))} {escape(period_name(p.label, lang))}</title>",
         f"<style>{CSS}</style></head><body>",
-        f"<h1>{escape(title('report', lang))}: {escape(p.label)}</h1>",
-        f'<p class="meta">{escape(span(release, lang))} · {escape(release.release_id)}</p>',
+        f"<h1>{escape(title('report', lang))}: {escape(period_name(p.label, lang))}</h1>",
+        f'<p class="meta">{escape(span(release, lang))} · {escape(word("release", lang))} '
+        f"{escape(release.release_id)}</p>",
     ]
     for (name, basis), cells in grouped(release):
         out.append(f"<h2>{escape(title(name, lang))} — {escape(label(basis, lang))}</h2>")
@@ -92,8 +96,7 @@ def to_html(release: Release, lang: Lang = "en") -> bytes:
             out.append(bar_chart(cells, lang, skip=("Total", "NotBrokenDown", "AllPeople")))
         out.append(_table(cells, lang))
     out.append(f"<h2>{escape(title('F', lang))}</h2><ul><li>{escape(label('hidden', lang))}</li>")
-    for key in ("threshold", "consent_basis", "vocabulary"):
-        out.append(f"<li>{escape(key)}: {escape(str(release.method.get(key, '')))}</li>")
-    out += [f"<li>{escape(rule)}</li>" for rule in release.method.get("rules", [])]
+    lines = method_lines(release.method, lang, method_labels(lang))
+    out += [f"<li>{escape(line)}</li>" for line in lines]
     out.append("</ul></body></html>")
     return "\n".join(out).encode()

@@ -12,6 +12,7 @@ from itertools import groupby
 from report.release import Release
 from report.tables import Cell
 from report.vocabulary import Lang, label, title
+from report.words import code_label, method_lines, period_name, word
 
 COLUMNS = (
     "release_id", "table", "basis", "period_start", "period_end",
@@ -92,25 +93,28 @@ def to_json(release: Release, lang: Lang = "en") -> bytes:
 def to_md(release: Release, lang: Lang = "en") -> bytes:
     """Markdown tables, one per table and basis, and the method."""
     p = release.period
-    lines = [f"# {title('report', lang)}: {p.label}", ""]
-    lines.append(f"{span(release, lang)} · release {release.release_id}")
+    lines = [f"# {title('report', lang)}: {period_name(p.label, lang)}", ""]
+    lines.append(f"{span(release, lang)} · {word('release', lang)} {release.release_id}")
     lines.append("")
     for (name, basis), cells in grouped(release):
         lines += [f"## {title(name, lang)} — {label(basis, lang)}", ""]
         cols = list(dict.fromkeys(c.code2 for c in cells))
-        lines.append("| | " + " | ".join(label(c, lang) for c in cols) + " |")
+        dim1, dim2 = cells[0].dim1, cells[0].dim2
+        lines.append("| | " + " | ".join(code_label(c, dim2, lang) for c in cols) + " |")
         lines.append("|---|" + "---|" * len(cols))
         for code1, row in groupby(cells, key=lambda c: c.code1):
             by_col = {c.code2: shown(c, lang) for c in row}
             lines.append(
-                f"| {label(code1, lang)} | " + " | ".join(by_col.get(c, "") for c in cols) + " |"
+                f"| {code_label(code1, dim1, lang)} | "
+                + " | ".join(by_col.get(c, "") for c in cols)
+                + " |"
             )
         lines.append("")
     lines += [f"## {title('F', lang)}", "", f"- {label('hidden', lang)}"]
-    lines += [
-        f"- {k}: {v}"
-        for k, v in release.method.items()
-        if k in ("threshold", "consent_basis", "vocabulary")
-    ]
-    lines += [f"- {rule}" for rule in release.method.get("rules", [])]
+    lines += [f"- {line}" for line in method_lines(release.method, lang, method_labels(lang))]
     return ("\n".join(lines) + "\n").encode()
+
+
+def method_labels(lang: Lang) -> dict[str, str]:
+    """The labels the method block names beside their codes."""
+    return {code: label(code, lang) for code in ("NotBrokenDown", "OtherCountries")}

@@ -61,7 +61,7 @@ GENDER = {
 GENDERS = tuple(GENDER.values())
 MAJORITY = ("Adult", "Minor", "Unknown")
 GROUPS = ("Women", "Men", "Girls", "Boys", "OtherOrUnknown")
-STEP_STATUSES = ("Started", "Completed", "Skipped", "Cancelled")
+STEP_STATUSES = ("Started", "Completed", "Skipped", "Cancelled", "NotDelivered")
 CHECK_IN_OUTCOMES = ("Attended", "Missed", "Rescheduled")
 CONSENT_STATUSES = ("Given", "Refused", "Withdrawn")
 PLAN_EVENTS = (
@@ -70,6 +70,7 @@ PLAN_EVENTS = (
     "Relaunched",
     "Approved",
     "Completed",
+    "CompletedNotDelivered",
     "Cancelled",
     "Terminated",
 )
@@ -150,6 +151,11 @@ _L: dict[str, tuple[str, str, str]] = {
     "Completed": ("Completed", "Завершено", "Завершана"),
     "Skipped": ("Skipped", "Пропущено", "Прапушчана"),
     "Cancelled": ("Cancelled", "Отменено", "Адменена"),
+    "NotDelivered": (
+        "Not delivered (partner never told)",
+        "Не доставлено (партнёр не узнал)",
+        "Не дастаўлена (партнёр не даведаўся)",
+    ),
     "Attended": ("Attended", "Состоялись", "Адбыліся"),
     "Missed": ("Missed", "Пропущены", "Прапушчаныя"),
     "Rescheduled": ("Rescheduled", "Перенесены", "Перанесеныя"),
@@ -177,6 +183,11 @@ _L: dict[str, tuple[str, str, str]] = {
     "FirstLaunched": ("of them first launches", "из них впервые", "з іх упершыню"),
     "Relaunched": ("of them relaunches", "из них повторно", "з іх паўторна"),
     "Approved": ("Approved", "Утверждено", "Зацверджана"),
+    "CompletedNotDelivered": (
+        "of them not delivered (no partner told)",
+        "из них не доставлено (партнёры не узнали)",
+        "з іх не дастаўлена (партнёры не даведаліся)",
+    ),
     "Terminated": ("Terminated", "Прекращено", "Спынена"),
     "AwaitingApproval": ("Awaiting approval", "Ждут утверждения", "Чакаюць зацвярджэння"),
     "Recorded": ("Recorded, not launched", "Учтены, не запущены", "Улічаныя, не запушчаныя"),
@@ -252,6 +263,11 @@ def label(code: str, lang: Lang) -> str:
     """The code's label in `lang`; a code without one (a country, a scope) is its own label."""
     names = _L.get(code) or TITLES.get(code)
     return names[LANGS.index(lang)] if names else code
+
+
+def has_label(code: str) -> bool:
+    """True if the code has a label of its own (else report.words says what it is)."""
+    return code in _L or code in TITLES
 
 
 def title(table: str, lang: Lang) -> str:

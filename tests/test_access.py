@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from casework import queries, services
+from casework.access import deciders
 from casework.store.db import Store
-from casework.store.tables import AuditRow
+from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories, StaffDirectory
 from plans.errors import NotAllowed, UnknownStaff
 from plans.model import Plan
@@ -200,3 +201,116 @@ def test_only_the_supervisor_changes_who_supervises_a_case(
         services.amend(store, staffed, plan=other, by="cm", now=T0 + 11 * S)
     services.amend(store, staffed, plan=other, by="sup", now=T0 + 12 * S)
     assert queries.case_status(store, code="BC-SUP-1")["supervisor"] == "sup2"
+
+
+# --- the directory as it is now (a stored supervisor counts only while her role allows it) ---
+
+
+def redrawn(staffed: Directories, *, default: str | None, **roles: str) -> Directories:
+    """The same staff with some roles changed, as the operator edits the directory."""
+    members = {
+        sid: {"name": sid, "role": roles.get(sid, role), "notify": []}
+        for sid, role in STAFF.items()
+    }
+    staff = StaffDirectory.model_validate({"default_supervisor": default, "staff": members})
+    return Directories(staffed.partners, staff)
+
+
+def test_a_supervisor_demoted_to_case_manager_no_longer_approves_and_the_default_supervisor_does(
+    store: Store, staffed: Directories
+) -> None:
+    awaiting(store, staffed, "BC-DEMOTE-1")
+    now = redrawn(staffed, default="sup2", sup="case-manager")
+    with pytest.raises(NotAllowed) as refused:
+        approve(store, now, "BC-DEMOTE-1", "sup")
+    assert str(refused.value) == (
+        "'sup' may not approve the plan on case BC-DEMOTE-1: its supervisor (sup2) or a "
+        "director may"
+    )
+    assert queries.case_status(store, code="BC-DEMOTE-1")["state"] == "awaiting-approval"
+    approve(store, now, "BC-DEMOTE-1", "sup2")
+    assert queries.case_status(store, code="BC-DEMOTE-1")["state"] == "active"
+
+
+def test_with_no_default_supervisor_a_demoted_supervisors_case_is_approved_by_directors_only(
+    store: Store, staffed: Directories
+) -> None:
+    awaiting(store, staffed, "BC-DEMOTE-2")
+    now = redrawn(staffed, default=None, sup="case-manager")
+    for who in ("sup", "sup2"):
+        with pytest.raises(NotAllowed, match=r": a director may$"):
+            approve(store, now, "BC-DEMOTE-2", who)
+    approve(store, now, "BC-DEMOTE-2", "dir")
+    assert queries.case_status(store, code="BC-DEMOTE-2")["state"] == "active"
+
+
+def test_a_demoted_supervisor_can_no_longer_act_on_the_case_she_supervised(
+    store: Store, staffed: Directories
+) -> None:
+    launched(store, staffed, "BC-DEMOTE-3")
+    now = redrawn(staffed, default="sup2", sup="case-manager")
+    with pytest.raises(NotAllowed):
+        consent(store, now, "BC-DEMOTE-3", "sup")
+    consent(store, now, "BC-DEMOTE-3", "sup2")
+
+
+def test_a_director_demoted_to_supervisor_no_longer_approves_cases_she_does_not_supervise(
+    store: Store, staffed: Directories
+) -> None:
+    awaiting(store, staffed, "BC-DEMOTE-4")
+    with pytest.raises(NotAllowed):
+        approve(store, redrawn(staffed, default="sup", dir="supervisor"), "BC-DEMOTE-4", "dir")
+
+
+def test_the_forms_lists_follow_the_directory_as_it_is_now(staffed: Directories) -> None:
+    case = {"manager": "cm", "supervisor": "sup"}
+    assert deciders(staffed, power="approve", **case) == ["sup", "dir"]
+    demoted = redrawn(staffed, default="sup2", sup="case-manager")
+    assert deciders(demoted, power="approve", **case) == ["sup2", "dir"]
+    assert deciders(demoted, power="act", **case) == ["cm", "sup2", "dir"]
+    alone = redrawn(staffed, default=None, sup="case-manager")
+    assert deciders(alone, power="approve", **case) == ["dir"]
+
+
+def test_the_supervisors_messages_go_to_whoever_supervises_the_case_now(
+    store: Store, staffed: Directories
+) -> None:
+    opened(store, staffed, "BC-DEMOTE-5")
+    now = redrawn(staffed, default="sup2", sup="case-manager")
+    breach(store, now, "BC-DEMOTE-5", "cm")
+    with store.session() as session:
+        told = session.scalars(
+            select(OutboxRow.recipient).where(
+                OutboxRow.case_code == "BC-DEMOTE-5", OutboxRow.kind == "plan-ended"
+            )
+        ).all()
+    assert sorted(told) == ["staff:cm", "staff:sup2"]
+
+
+def test_the_engines_escalations_go_to_whoever_supervises_the_case_now(
+    store: Store, staffed: Directories
+) -> None:
+    due = {
+        "id": "job",
+        "domain": "employment",
+        "title": "Job",
+        "partner": "brest-employment-centre",
+    }
+    services.launch(
+        store,
+        staffed,
+        plan=plan("BC-DEMOTE-6", {**due, "due": "5s"}),
+        by="cm",
+        now=T0,
+        approval_required=False,
+    )
+    now = redrawn(staffed, default="sup2", sup="case-manager")
+    for seconds in (6, 60, 3600, 7 * 86400 + 60):  # overdue, then escalated
+        services.reconcile(store, code="BC-DEMOTE-6", now=T0 + seconds * S, directories=now)
+    with store.session() as session:
+        told = session.scalars(
+            select(OutboxRow.recipient).where(
+                OutboxRow.case_code == "BC-DEMOTE-6", OutboxRow.kind == "overdue-escalated"
+            )
+        ).all()
+    assert told == ["staff:sup2"]

@@ -3,12 +3,14 @@ and nothing personal or secret in what is printed, logged or audited."""
 
 from __future__ import annotations
 
+import os
 import resource
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -267,22 +269,173 @@ def test_partners_check_names_channels_by_partner_and_scheme_only(
     home = tmp_path / "home"
     done = rehab({**env, "REHAB_PARTNERS_FILE": str(file)}, "partners", "check")
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert [line.split()[1:] for line in done.stdout.splitlines()] == [
+    # Each failed channel says why after "FAILED:", in apprise's words, its URL's parts removed.
+    assert [line.split()[1:4] for line in done.stdout.splitlines()] == [
         ["#0", "mailto", "ok"],
-        ["#1", "tgram", "FAILED"],
-        ["#2", "pover", "FAILED"],
-        ["#3", "mailto", "FAILED"],
+        ["#1", "tgram", "FAILED:"],
+        ["#2", "pover", "FAILED:"],
+        ["#3", "mailto", "FAILED:"],
     ]
     assert "3 of 4 channels failed" in done.stderr
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         with store.session() as session:
-            audited = [repr(r.detail) for r in session.scalars(select(AuditRow))]
+            rows = session.scalars(select(AuditRow)).all()
+            audited = [repr(r.detail) for r in rows]
+            checks = [r for r in rows if r.action != "directory-changed"]  # digests only
     finally:
         store.dispose()
-    assert len(audited) == 4
+    assert len(checks) == 4
     logs = "".join(p.read_text(errors="replace") for p in home.rglob("*.log"))
     for token in TOKENS:
         assert token not in done.stdout + done.stderr
         assert not any(token in row for row in audited)
         assert token not in logs
+
+
+def _plan_with_check_ins(tmp_path: Path, check_ins: dict[str, object], **step: object) -> Path:
+    raw = yaml.safe_load((EXAMPLES / "BC-2026-0042.yaml").read_text())
+    raw["steps"] = [
+        {
+            "id": "talk",
+            "domain": "psychological",
+            "title": "Talks",
+            "partner": "brest-psychologist",
+            "check_ins": check_ins,
+            **step,
+        }
+    ]
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_a_zero_recurrence_is_refused_by_validate_and_simulate_in_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    plan = _plan_with_check_ins(tmp_path, {"every": "0s"})
+    for command in ("validate", "simulate"):
+        line = one_line_error(rehab(env, "plan", command, str(plan)))
+        assert f"{plan}: steps[0].check_ins.every (step talk): '0s' is not positive" in line
+
+
+def test_simulate_refuses_a_timeline_of_millions_of_check_ins_naming_the_field(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    plan = _plan_with_check_ins(tmp_path, {"every": "1s"})  # open-ended: valid, to be completed
+    assert rehab(env, "plan", "validate", str(plan)).returncode == 0
+    line = one_line_error(rehab(env, "plan", "simulate", str(plan)))
+    assert f"{plan}: steps[0].check_ins.every: every 1s makes 31,536,000 check-ins" in line
+    assert "shorter --horizon" in line
+    short = rehab(
+        env, "plan", "simulate", str(plan), "--horizon", "10m", "--launch-at", "2026-12-01T09:00"
+    )
+    assert short.returncode == 0, short.stderr
+    assert "check-in #600 (assumed attended)" in short.stdout
+
+
+def test_a_duration_too_long_for_a_timedelta_is_one_line_naming_the_bound(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    plan = _plan_with_check_ins(tmp_path, {"every": "7d"}, duration="99999999999999999w")
+    line = one_line_error(rehab(env, "plan", "validate", str(plan)))
+    assert "steps[0].duration (step talk)" in line and "at most 50 years" in line
+    horizon = one_line_error(
+        rehab(
+            env,
+            "plan",
+            "simulate",
+            str(EXAMPLES / "BC-2026-0042.yaml"),
+            "--horizon",
+            "99999999999999999w",
+        )
+    )
+    assert horizon.startswith("error: --horizon '99999999999999999w' is not a duration")
+    launch_at = one_line_error(
+        rehab(
+            env,
+            "plan",
+            "simulate",
+            str(EXAMPLES / "BC-2026-0042.yaml"),
+            "--launch-at",
+            "0001-01-01",
+        )
+    )
+    assert "between 1900 and 2200" in launch_at
+
+
+def test_a_zero_clock_interval_is_one_line_naming_the_variable(env: dict[str, str]) -> None:
+    line = one_line_error(rehab({**env, "REHAB_CLOCK_INTERVAL": "0s"}, "plan", "list"))
+    assert line.startswith("error: REHAB_CLOCK_INTERVAL: '0s' is not positive")
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.symlink_to(p.parent / "nowhere"), "is a symbolic link to nothing"),
+        (
+            lambda p: (p.parent / "t").write_text("keep") and p.symlink_to(p.parent / "t"),
+            "is a symbolic link:",
+        ),
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: p.write_text("keep"), "already exists"),
+    ],
+)
+def test_plan_new_and_report_refuse_an_output_in_the_way_in_one_line(
+    env: dict[str, str], tmp_path: Path, make: Any, says: str
+) -> None:
+    out = tmp_path / "out.yaml"
+    make(out)
+    before = sorted((p.name, p.is_symlink(), p.is_dir()) for p in tmp_path.iterdir())
+    for args in (
+        ("plan", "new", "--template", "acute-crisis", "--case", "BC-2026-0100", "-o", str(out)),
+        ("report", "monthly", "--month", "2026-11", "-o", str(out)),
+    ):
+        line = one_line_error(rehab(env, *args))
+        assert line == f"error: {out} {says}" or line.startswith(f"error: {out} {says}"), line
+        assert line.endswith("nothing was written")
+    after = sorted((p.name, p.is_symlink(), p.is_dir()) for p in tmp_path.iterdir())
+    assert after == before, "nothing was written, through a link or otherwise"
+    assert not (tmp_path / "nowhere").exists()
+    if (tmp_path / "t").exists():
+        assert (tmp_path / "t").read_text() == "keep"
+
+
+def test_an_output_in_a_missing_folder_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "no-such-folder" / "plan.yaml"
+    line = one_line_error(
+        rehab(
+            env,
+            "plan",
+            "new",
+            "--template",
+            "acute-crisis",
+            "--case",
+            "BC-2026-0100",
+            "-o",
+            str(out),
+        )
+    )
+    assert line.startswith(f"error: {out} is in a folder that does not exist")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any folder")
+def test_an_output_in_a_folder_one_may_not_write_is_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    line = one_line_error(
+        rehab(
+            env,
+            "plan",
+            "new",
+            "--template",
+            "acute-crisis",
+            "--case",
+            "BC-2026-0100",
+            "-o",
+            str(locked / "p.yaml"),
+        )
+    )
+    assert "you may not write in that folder" in line

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
+from casework import services
+from casework.store.db import open_store
 from flows.cli import cli
-from tests.conftest import EXAMPLES, TEMPLATES
+from plans.errors import CaseAlreadyActive
+from plans.loading import load_directories, load_plan
+from tests.conftest import EXAMPLES, T0, TEMPLATES
 
 
 @pytest.fixture
@@ -113,7 +118,12 @@ def test_simulate_prints_the_timeline_in_the_plans_time_zone(env: dict[str, str]
     assert re.search(r"(?m)^Tue 2026-12-01 09:00\s+rehab-centre\s+step starts", text)
     assert "referral → Rehabilitation centre, Minsk (minsk-rehab-centre)" in text
     assert "reminder → Psychological support service, Brest (brest-psychologist)" in text
-    assert "held by quiet hours until Thu 2026-12-10 09:00" in text
+    # 2h before its 09:00 check-in is 07:00, in quiet hours until 09:00: it goes the evening before.
+    assert re.search(
+        r"(?m)^Wed 2026-12-09 20:50\s+psychologist\s+reminder of check-in #1 .*"
+        r"\(sent before quiet hours, which last past the check-in\)",
+        text,
+    )
     assert "medical-check: stays open until someone completes it" in text
     assert "Example Person" not in text
 
@@ -195,3 +205,115 @@ def test_a_note_comes_from_stdin_never_from_the_command_line(env: dict[str, str]
     assert empty.returncode == 1 and "nothing was written" in empty.stderr
     read = rehab(env, *consent, "--note", "-", stdin="She agreed\n")
     assert read.returncode == 1 and "no case BC-1" in read.stderr, "the note read, on to the case"
+
+
+def _launched(env: dict[str, str], code: str = "BC-2026-0042") -> None:
+    home = Path(env["REHAB_HOME"])
+    store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
+    try:
+        directories = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml")
+        plan = load_plan(EXAMPLES / "BC-2026-0042.yaml", directories)
+        services.launch(
+            store,
+            directories,
+            plan=plan.model_copy(update={"case": code}),
+            by="n-zdolnik",
+            now=T0,
+            approval_required=False,
+        )
+    finally:
+        store.dispose()
+
+
+def test_a_case_code_typed_in_other_letters_finds_the_case(env: dict[str, str]) -> None:
+    _launched(env)
+    status = rehab(env, "plan", "status", "bc-2026-0042", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["case"] == "BC-2026-0042"
+    done = rehab(
+        env, "consent", "record", "Bc-2026-0042", "--scope", "statistics", "--given", "--by",
+        "n-zdolnik",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("BC-2026-0042: consent given for statistics")
+    shown = rehab(env, "person", "show", "bc-2026-0042", "--reason", "a court's request")
+    assert shown.returncode == 0, shown.stderr
+    rows = json.loads(rehab(env, "audit", "show", "bc-2026-0042", "--json").stdout)
+    assert {"launch", "consent-given", "person-read"} <= {r["action"] for r in rows}
+    listed = json.loads(rehab(env, "plan", "list", "--json").stdout)
+    assert [r["case"] for r in listed] == ["BC-2026-0042"], "one case, spelt as it was stored"
+
+
+def test_a_plan_naming_a_stored_case_in_other_letters_is_that_case_never_a_second(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    _launched(env)
+    text_lower = (EXAMPLES / "BC-2026-0042.yaml").read_text().replace("BC-", "bc-")
+    lower = tmp_path / "lower.yaml"
+    lower.write_text(text_lower)
+    home = Path(env["REHAB_HOME"])
+    store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
+    try:
+        directories = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml")
+        with pytest.raises(CaseAlreadyActive, match="case BC-2026-0042 is already active"):
+            services.launch(
+                store,
+                directories,
+                plan=load_plan(lower, directories),
+                by="n-zdolnik",
+                now=T0,
+                approval_required=False,
+            )
+    finally:
+        store.dispose()
+    amended = rehab(env, "plan", "amend", str(lower), "--json")
+    assert amended.returncode == 0, amended.stderr
+    assert (json.loads(amended.stdout)["case"], json.loads(amended.stdout)["revision"]) == (
+        "BC-2026-0042",
+        2,
+    )
+    listed = json.loads(rehab(env, "plan", "list", "--json").stdout)
+    assert [(r["case"], r["revision"]) for r in listed] == [("BC-2026-0042", 2)]
+
+
+def test_two_stored_spellings_of_one_code_are_refused_as_ambiguous_unless_typed_exactly(
+    env: dict[str, str],
+) -> None:
+    # Possible only in a store written before codes were matched whatever their letters.
+    home = Path(env["REHAB_HOME"])
+    _launched(env, "BC-2026-0042")
+    store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
+    try:
+        with store.session() as session:
+            session.execute(
+                text(
+                    "INSERT INTO cases (code, episode, state, manager, supervisor, revision, "
+                    "start, wakes, created_at, updated_at, version) SELECT 'bc-2026-0042', "
+                    "episode, state, manager, supervisor, revision, start, wakes, created_at, "
+                    "updated_at, version FROM cases"
+                )
+            )
+    finally:
+        store.dispose()
+    assert rehab(env, "plan", "status", "bc-2026-0042").returncode == 0, "typed exactly"
+    line = rehab(env, "plan", "status", "Bc-2026-0042")
+    assert line.returncode == 1
+    assert "matches cases BC-2026-0042, bc-2026-0042" in line.stderr
+
+
+def test_consent_for_a_scope_the_programme_does_not_know_is_refused_naming_the_known(
+    env: dict[str, str],
+) -> None:
+    _launched(env)
+    done = rehab(
+        env, "consent", "record", "BC-2026-0042", "--scope", "medicl", "--given", "--by",
+        "n-zdolnik",
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no consent scope 'medicl' is known to the programme" in lines[0]
+    assert "medical, legal" in lines[0] and "child-psychological, education" in lines[0]
+    withdrawn = rehab(
+        env, "consent", "withdraw", "BC-2026-0042", "--scope", "medicl", "--by", "n-zdolnik"
+    )
+    assert withdrawn.returncode == 1 and "is known to the programme" in withdrawn.stderr

@@ -1,8 +1,12 @@
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
+from flows.settings import load_settings
 from plans.durations import format_duration, parse_duration
+from plans.errors import InvalidSettings
+from plans.model import CheckIns
 
 
 @pytest.mark.parametrize(
@@ -43,3 +47,49 @@ def test_months_are_refused_because_their_length_varies() -> None:
 @pytest.mark.parametrize("text", ["30s", "90s", "15m", "2h", "1d", "2w", "36h"])
 def test_formatting_round_trips(text: str) -> None:
     assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["99999999999999999w", "2610w", "18263d", "P99999999999999999D", "PT9999999999S"]
+)
+def test_a_duration_over_fifty_years_is_refused_naming_the_bound(text: str) -> None:
+    with pytest.raises(ValueError, match=r"too long: a duration is at most 50 years \(18262d\)"):
+        parse_duration(text)
+
+
+def test_fifty_years_is_the_longest_duration_and_zero_the_shortest() -> None:
+    assert parse_duration("18262d") == timedelta(days=18262)
+    assert parse_duration("0s") == timedelta(0)
+
+
+def test_a_duration_given_as_a_timedelta_is_bounded_too() -> None:
+    with pytest.raises(ValueError, match="at most 50 years"):
+        parse_duration(timedelta(days=20000))
+    with pytest.raises(ValueError, match="negative"):
+        parse_duration(timedelta(seconds=-1))
+
+
+@pytest.mark.parametrize("text", ["0s", "P0D", "PT0S"])
+def test_a_recurrence_of_zero_is_refused_as_not_positive(text: str) -> None:
+    with pytest.raises(ValidationError, match="not positive"):
+        CheckIns.model_validate({"every": text})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("REHAB_CLOCK_INTERVAL", "0s", "REHAB_CLOCK_INTERVAL: '0s' is not positive"),
+        ("REHAB_CLOCK_INTERVAL", "99999999999999999w", "REHAB_CLOCK_INTERVAL: '9999"),
+        ("REHAB_STALE_RUN_AFTER", "0s", "REHAB_STALE_RUN_AFTER: '0s' is not positive"),
+        ("REHAB_RUNNER_POLL", "P0D", "REHAB_RUNNER_POLL: 'P0D' is not positive"),
+        ("REHAB_SEND_RETRY_BASE", "0s", "REHAB_SEND_RETRY_BASE: '0s' is not positive"),
+        ("REHAB_SEND_RETRY_CAP", "2610w", "REHAB_SEND_RETRY_CAP: '2610w' is too long"),
+    ],
+)
+def test_a_duration_setting_of_zero_or_over_fifty_years_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InvalidSettings) as refused:
+        load_settings()
+    assert says in str(refused.value)

@@ -205,6 +205,7 @@ def test_a_director_or_the_records_own_people_import_it_and_no_one_else(
             actions = [
                 (r.actor, r.action, r.detail.get("why"))
                 for r in session.scalars(select(AuditRow).order_by(AuditRow.id))
+                if r.action != "directory-changed"  # the directories as the CLI first read them
             ]
     finally:
         store.dispose()
@@ -422,3 +423,58 @@ def test_imported_cases_count_in_the_programme_report_when_they_began_and_ended(
     month = cells("monthly", "--month", "2013-03")
     assert month[("D1", "period", "Completed", "Plans")] == 12, "counted when it ended"
     assert cells("monthly", "--month", "2013-04")[("D1", "period", "Completed", "Plans")] == 0
+
+
+def test_a_date_that_does_not_exist_or_is_out_of_range_names_its_record_and_field_only(
+    cli_env: dict[str, str], store_url: str, tmp_path: Path
+) -> None:
+    records = [
+        GOOD_OPEN,
+        {**GOOD_CLOSED, "case": "BC-2012-0009", "identified_on": date(1990, 2, 28)},
+        GOOD_TERMINATED,
+        {**GOOD_CLOSED, "case": "BC-2012-0010", "identified_on": date(1850, 1, 1)},
+        {
+            **GOOD_OPEN,
+            "case": "BC-2012-0011",
+            "person": {**GOOD_OPEN["person"], "birth_date": date(1986, 6, 5)},
+        },
+        {
+            **GOOD_CLOSED,
+            "case": "BC-2012-0012",
+            "consents": [
+                {"scope": "medicl", "given": True, "by": "n-zdolnik", "date": "2011-03-14"}
+            ],
+        },
+    ]
+    # Written as a YAML file would be: unquoted dates that PyYAML reads as timestamps.
+    text = _yaml(records).replace("1990-02-28", "1990-02-30").replace("1986-06-05", "1986-02-31")
+    path = tmp_path / "earlier.yaml"
+    path.write_text(text)
+    done = rehab(cli_env, "case", "import", str(path))
+    assert done.exit_code == 1, done.output
+    assert "Traceback" not in done.output and "unexpected" not in done.output
+    assert f"{path}: 6 records: imported 2, already there 0, refused 4" in done.stdout
+    assert "record 2: identified_on: not a day that exists: give one like 2011-03-14" in done.stdout
+    assert "record 4: identified_on: out of range: give a date between 1900 and 2200" in done.stdout
+    assert "record 5: person.birth_date: not a day that exists" in done.stdout
+    assert "record 6: consents[0].scope: unknown consent scope 'medicl'" in done.stdout
+    assert not any(v in done.output for v in ("1990-02-30", "1850-01-01", "1986-02-31"))
+    store = open_store(store_url, tmp_path / "home" / "secret.key")
+    try:
+        assert sorted(r["case"] for r in queries.list_cases(store)) == [
+            "BC-2019-0042",
+            "BC-2024-0311",
+        ]
+    finally:
+        store.dispose()
+
+
+def test_a_record_naming_a_stored_case_in_other_letters_is_that_case(
+    cli_env: dict[str, str], store_url: str
+) -> None:
+    assert rehab(cli_env, "case", "import", "-", stdin=_yaml([GOOD_CLOSED])).exit_code == 0
+    again = rehab(
+        cli_env, "case", "import", "-", stdin=_yaml([{**GOOD_CLOSED, "case": "bc-2011-0007"}])
+    )
+    assert again.exit_code == 0, again.output
+    assert "imported 0, already there 1, refused 0" in again.stdout

@@ -3,6 +3,8 @@ HTTP receiver. Time is passed in explicitly, so months take no time at all."""
 
 from __future__ import annotations
 
+import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,14 +18,16 @@ from sqlalchemy import select
 
 from casework import services
 from casework.messages import NOTICE_KINDS
-from casework.store.db import Store
+from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow, OutboxRow
+from notifications.apprise_log import url_parts, without_secrets
 from notifications.notifier import AppriseNotifier, RecordingNotifier
 from notifications.outbox import Policy, send_due
 from notifications.render import LANGUAGES, render
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.model import Plan
 from tests.conftest import T0
+from tests.e2e.harness import free_port
 from tests.endpoints import HttpReceiver, SmtpServer
 
 S, M = timedelta(seconds=1), timedelta(minutes=1)
@@ -170,25 +174,61 @@ def test_a_reminder_whose_check_in_has_come_is_not_sent_late(
     services.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
     services.reconcile(store, code="BC-MSG-1", now=T0 + 61 * M)  # the sender was down
-    assert send(store, dirs, T0 + 61 * M) == {"late": 1}
+    assert send(store, dirs, T0 + 61 * M) == {}
     assert [m.subject[:8] for m in smtp.to("intake@clinic.example")] == ["Referral"]
+    [reminder] = [r for r in outbox(store) if r.kind == "reminder" and r.occurrence[0] == "0"]
+    assert (reminder.status, reminder.last_error) == ("withdrawn", "its check-in has come")
 
 
 def test_a_reminder_inside_quiet_hours_arrives_when_they_end(
     store: Store, smtp: SmtpServer
 ) -> None:
     dirs = directories(smtp, quiet="20:00-08:00", language="en")
-    # Check-ins at 21:00 local; the reminder 30 minutes before falls in the quiet hours.
-    p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "1h", "remind": ["30m"]}))
+    # Check-ins at 10:00 local; the reminder 3 hours before falls in the quiet hours.
+    p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "14h", "remind": ["3h"]}))
     launch(store, dirs, p)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11))  # 20:00 local
+    services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11), directories=dirs)
     assert send(store, dirs, T0 + timedelta(hours=11)) == {"held": 1}, "the referral waits too"
-    assert send(store, dirs, T0 + timedelta(hours=11, minutes=30)) == {"held": 1}
+    assert send(store, dirs, T0 + timedelta(hours=22)) == {"held": 1}  # 07:00: the reminder
     next_morning = T0 + timedelta(hours=23)  # 08:00 local
     assert send(store, dirs, next_morning - S) == {}
     assert send(store, dirs, next_morning) == {"sent": 2}
     assert all(
         m.subject.startswith(("Referral", "Reminder")) for m in smtp.to("intake@clinic.example")
+    )
+
+
+def test_a_reminder_quiet_hours_would_hold_past_its_check_in_goes_before_they_begin(
+    store: Store, smtp: SmtpServer
+) -> None:
+    dirs = directories(smtp, quiet="20:00-08:00", language="en")
+    # Check-ins at 21:00 local; the reminder 30 minutes before would wait until 08:00.
+    p = plan(clinic_step(check_ins={"every": "1d", "first": "12h", "remind": ["30m"]}))
+    launch(store, dirs, p)
+    services.reconcile(store, code="BC-MSG-1", now=T0, directories=dirs)
+    assert send(store, dirs, T0) == {"sent": 1}, "the referral"
+    ten_to_eight = T0 + timedelta(hours=10, minutes=50)  # 19:50 local
+    assert send(store, dirs, ten_to_eight - S) == {}
+    assert send(store, dirs, ten_to_eight) == {"sent": 1}
+    assert [m.subject for m in smtp.to("intake@clinic.example")][1:] == [
+        "Reminder BC-MSG-1: Medical check on 2026-12-01 21:00 (Europe/Minsk)"
+    ]
+
+
+def test_a_reminder_held_by_quiet_hours_until_its_check_in_is_withdrawn_not_sent_late(
+    store: Store, smtp: SmtpServer
+) -> None:
+    dirs = directories(smtp, quiet="20:00-08:00", language="en")
+    p = plan(clinic_step(check_ins={"every": "1d", "first": "12h", "remind": ["30m"]}))
+    launch(store, dirs, p)
+    services.reconcile(store, code="BC-MSG-1", now=T0)  # queued as due: 20:30, inside them
+    send(store, dirs, T0)
+    assert send(store, dirs, T0 + timedelta(hours=11, minutes=30)) == {"withdrawn": 1}
+    assert send(store, dirs, T0 + timedelta(hours=23)) == {}, "nothing the next morning"
+    [reminder] = [r for r in outbox(store) if r.kind == "reminder"]
+    assert (reminder.status, reminder.last_error) == (
+        "withdrawn",
+        "quiet hours last until its check-in",
     )
 
 
@@ -331,7 +371,7 @@ def test_a_cancelled_step_gets_its_cancellation_and_no_more_reminders(
         "Referral BC-MSG-1: Medical check",
         "Cancelled BC-MSG-1: Medical check",
     ]
-    assert [r.status for r in outbox(store) if r.kind == "reminder"] == ["cancelled"]
+    assert [r.status for r in outbox(store) if r.kind == "reminder"] == ["withdrawn"]
 
 
 def test_an_amended_schedule_replaces_the_unsent_reminders(store: Store, smtp: SmtpServer) -> None:
@@ -393,6 +433,11 @@ def test_every_message_kind_renders_in_every_language(language: str) -> None:
             "failed_kind",
             "failed_recipient",
             "attempts",
+            "staff",  # a lockout's (notifications/context.staff_context)
+            "until",
+            "failures",
+            "window_minutes",
+            "lock_minutes",
         )
     }
     for kind in (*NOTICE_KINDS, "message-dead", "test"):
@@ -437,10 +482,106 @@ def test_partners_check_reports_which_channels_work(smtp: SmtpServer, tmp_path: 
         )
         assert done.returncode == 1
         lines = done.stdout.splitlines()
-        assert lines[0].split()[-1] == "ok" and lines[1].split()[-1] == "FAILED"
+        assert lines[0].split()[-1] == "ok" and lines[1].split()[3] == "FAILED:"
         assert "intake@clinic.example" not in done.stdout, "addresses are not printed"
         assert "1 of 2 channels failed" in done.stderr
         [mail] = smtp.to("intake@clinic.example")
         assert mail.subject == "rehab: праверачнае паведамленне"
     finally:
         down.stop()
+
+
+def test_partners_check_says_in_one_line_why_a_channel_failed_and_never_its_secrets(
+    tmp_path: Path,
+) -> None:
+    closed, erroring = free_port(), HttpReceiver(fail_first=-1).start()
+    secrets = ("s3cretpw", "tok3nXYZ", "qsecret", "intake@clinic.example", "127.0.0.1", "hook")
+    try:
+        partners = {
+            "partners": {
+                "clinic": {
+                    "name": "Clinic",
+                    "kind": "healthcare",
+                    "region": "Brest",
+                    "language": "en",
+                    "notify": [
+                        f"json://user:s3cretpw@127.0.0.1:{closed}/hook/tok3nXYZ?x=qsecret",
+                        f"mailto://user:s3cretpw@127.0.0.1:{closed}?to=intake@clinic.example"
+                        "&from=rehab@ngo.example&mode=insecure",
+                        erroring.url,
+                    ],
+                }
+            }
+        }
+        file = tmp_path / "partners.yaml"
+        file.write_text(yaml.safe_dump(partners))
+        env = {
+            "REHAB_HOME": str(tmp_path / "home"),
+            "REHAB_PARTNERS_FILE": str(file),
+            "PATH": "/usr/bin:/bin",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "flows", "partners", "check"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        as_json = subprocess.run(
+            [sys.executable, "-m", "flows", "partners", "check", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        erroring.stop()
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1 and len(lines) == 3, done.stdout + done.stderr
+    assert "json         FAILED: " in lines[0] and "Connection refused" in lines[0]
+    assert "mailto       FAILED: " in lines[1] and "Connection refused" in lines[1]
+    assert "FAILED: " in lines[2] and "500" in lines[2], lines[2]
+    reasons = [r["reason"] for r in json.loads(as_json.stdout)]
+    assert all(reasons) and reasons == [line.split("FAILED: ")[1] for line in lines]
+    everything = done.stdout + done.stderr + as_json.stdout + as_json.stderr
+    assert not any(s in everything for s in secrets), everything
+    store = open_store(
+        f"sqlite:///{tmp_path / 'home' / 'cases.db'}", tmp_path / "home" / "secret.key"
+    )
+    try:
+        with store.session() as session:
+            rows = session.scalars(select(AuditRow).where(AuditRow.actor == "partners-check"))
+            audited = json.dumps([r.detail for r in rows])
+    finally:
+        store.dispose()
+    assert not any(s in audited for s in secrets) and "reason" not in audited
+
+
+def test_apprise_tells_no_log_handler_what_it_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = f"json://user:s3cretpw@127.0.0.1:{free_port()}/hook/tok3nXYZ"
+    delivery = AppriseNotifier().send([url], "subject", "body")
+    assert delivery.failed == (0,) and "Connection refused" in (delivery.reason(0) or "")
+    assert not [r for r in caplog.records if r.name.startswith("apprise")]
+    assert "s3cretpw" not in caplog.text and "tok3nXYZ" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "tgram://123456:ABCdefTOKENxyz/987654",
+        "mailto://user:pa%24%24word@smtp.example.org?to=intake@centre.example",
+        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#channel",
+    ],
+)
+def test_a_failure_reason_keeps_none_of_its_urls_parts(url: str) -> None:
+    said = (
+        f"Failed to send to {url} via 123456:ABCdefTOKENxyz, smtp.example.org, pa$$word, "
+        "T1JJ3T3L2, TIiajkdnlazkcOXrIdevi7FQ (s...w) [Errno 111] Connection refused"
+    )
+    cleaned = without_secrets(said, url)
+    assert cleaned.endswith("[Errno 111] Connection refused")
+    assert not any(part in cleaned for part in url_parts(url)), cleaned
+    assert "s...w" not in cleaned

@@ -89,7 +89,7 @@ def test_a_referral_still_unsent_when_its_step_is_removed_is_withdrawn_with_noth
     send(store, dirs, T0 + timedelta(days=1))
     assert smtp.to("intake@clinic.example") == [], "never referred, so never cancelled"
     [referral] = [r for r in outbox(store) if r.kind == "referral" and r.step_id == "check"]
-    assert referral.status == "cancelled"
+    assert referral.status == "withdrawn"
 
 
 def two_supervisors(smtp: SmtpServer) -> Directories:

@@ -76,9 +76,16 @@ def test_a_person_set_on_stdin_is_read_back_only_by_show_and_every_read_is_audit
             assert not any(v in out for v in CLEAR), args
         assert [r.action for r in reads(store)] == ["person-set"], "status and list read none"
         shown = rehab(
-            env, "person", "show", "BC-2026-0042", "--reason", "court request 114", "--json"
+            env,
+            "person",
+            "show",
+            "BC-2026-0042",
+            "--reason",
+            "-",
+            "--json",
+            stdin="court request 114",
         )
-        again = rehab(env, "person", "show", "BC-2026-0042", "--reason", "a second look")
+        again = rehab(env, "person", "show", "BC-2026-0042", "--reason", "-", stdin="a second look")
         read_back = json.loads(shown.stdout)["person"]
         assert {k: v for k, v in read_back.items() if k in PERSON} == PERSON
         assert not any(v for k, v in read_back.items() if k not in PERSON), "nothing else set"
@@ -97,7 +104,9 @@ def test_a_person_set_on_stdin_is_read_back_only_by_show_and_every_read_is_audit
             "name",
         ]
         assert not any(v in json.dumps(r.detail, ensure_ascii=False) for r in rows for v in CLEAR)
-        naming = rehab(env, "person", "show", "BC-2026-0042", "--reason", "for alesia's file")
+        naming = rehab(
+            env, "person", "show", "BC-2026-0042", "--reason", "-", stdin="for alesia's file"
+        )
         assert naming.exit_code == 1 and "--reason of case BC-2026-0042 names the person" in (
             naming.stderr
         )
@@ -250,3 +259,27 @@ def test_status_and_list_never_carry_personal_data(store: Store, directories: Di
 def test_declined_names_are_caught_and_address_domains_are_not(text: str, named: bool) -> None:
     person = Person.model_validate({"name": "Мария Иванова", "contact": "maria.i@mail.example"})
     assert names_person(text, person) is named
+
+
+def test_person_set_with_a_day_that_does_not_exist_names_the_field_never_the_value(
+    tmp_path: Path, store_url: str, directories: Directories
+) -> None:
+    env = {"REHAB_HOME": str(tmp_path / "home"), "REHAB_DATABASE_URL": store_url}
+    assert rehab(env, "db", "upgrade").exit_code == 0
+    store = open_store(store_url, tmp_path / "home" / "secret.key")
+    try:
+        launched(store, directories)
+        for birth, says in (
+            ("1987-02-30", "not a day that exists: give one like 2011-03-14"),
+            ("1850-06-05", "out of range: give a date between 1900 and 2200"),
+        ):
+            done = rehab(env, "person", "set", "bc-2026-0042", stdin=f"birth_date: {birth}\n")
+            assert done.exit_code == 1, done.output
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(
+                f"error: <stdin>: person.birth_date: {says}"
+            )
+            assert birth not in done.output
+        assert reads(store) == [], "nothing was set"
+    finally:
+        store.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,158 @@ def test_a_staff_directory_whose_default_supervisor_is_no_supervisor_is_refused(
     with pytest.raises(InvalidFile) as caught:
         load_directories(EXAMPLES / "partners.yaml", file)
     assert caught.value.issues[0].path == "default_supervisor"
+
+
+def test_a_zero_or_negative_recurrence_is_refused_naming_the_field(
+    directories: Directories,
+) -> None:
+    for every in ("0s", "P0D", "-7d"):
+        issue = only(
+            refuse(directories, lambda p, e=every: p["steps"][2]["check_ins"].update(every=e))
+        )
+        assert issue.path == "steps[2].check_ins.every (step psychologist)", every
+        assert "not positive" in issue.message or "not a duration" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda p: p["steps"][0].update(duration="99999999999999999w"), "steps[0].duration"),
+        (lambda p: p["steps"][1].update(due="2610w"), "steps[1].due"),
+        (lambda p: p["steps"][1].update(start="P20000D"), "steps[1].start"),
+        (lambda p: p["steps"][2]["check_ins"].update(first="18263d"), "steps[2].check_ins.first"),
+        (
+            lambda p: p["steps"][2]["check_ins"].update(remind=["2d", "2610w"]),
+            "steps[2].check_ins.remind[1]",
+        ),
+        (lambda p: p["steps"][2]["check_ins"].update(grace="2610w"), "steps[2].check_ins.grace"),
+        (lambda p: p.update(escalate_after="2610w"), "escalate_after"),
+    ],
+)
+def test_a_duration_over_fifty_years_is_refused_in_every_field(
+    directories: Directories, change: Any, path: str
+) -> None:
+    issue = only(refuse(directories, change))
+    assert issue.path.split(" (step")[0] == path
+    assert "at most 50 years" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("start", "says"),
+    [
+        ("1899-12-31T23:59", "out of range: give a date between 1900 and 2200"),
+        ("2201-01-01T09:00", "out of range: give a date between 1900 and 2200"),
+        ("0001-01-01T00:00", "out of range: give a date between 1900 and 2200"),
+        ("2026-02-30T09:00", "not a date and time that exists"),
+    ],
+)
+def test_a_start_outside_1900_to_2200_or_that_does_not_exist_is_refused(
+    directories: Directories, start: str, says: str
+) -> None:
+    issue = only(refuse(directories, lambda p: p.update(start=start)))
+    assert issue.path == "start" and says in issue.message
+
+
+def test_a_step_whose_duration_holds_too_many_check_ins_is_refused(
+    directories: Directories,
+) -> None:
+    issue = only(refuse(directories, lambda p: p["steps"][2]["check_ins"].update(every="1s")))
+    assert issue.path == "steps[2].check_ins (step psychologist)"
+    assert "every 1s within the step's duration 8w makes 4,838,400 check-ins" in issue.message
+    assert "more than 10,000" in issue.message
+
+
+def test_a_count_of_check_ins_is_bounded(directories: Directories) -> None:
+    issue = only(refuse(directories, lambda p: p["steps"][2]["check_ins"].update(count=10**12)))
+    assert issue.path == "steps[2].check_ins.count (step psychologist)"
+
+
+def test_a_consent_scope_with_a_typo_is_refused_naming_the_known_ones(
+    directories: Directories,
+) -> None:
+    issue = only(refuse(directories, lambda p: p["steps"][1].update(consent=["medicl"])))
+    assert issue.path == "steps[1].consent[0]"
+    assert "unknown consent scope 'medicl'" in issue.message
+    assert "medical" in issue.message and "statistics" in issue.message
+    assert "child-psychological" in issue.message, "the programme's declared scopes are named"
+    assert "consent_scopes" in issue.message
+
+
+def test_scopes_the_programme_declares_and_statistics_are_accepted(
+    directories: Directories,
+) -> None:
+    raw = copy.deepcopy(GOOD)
+    raw["steps"][1]["consent"] = ["medical", "education", "statistics"]
+    assert parse_plan(raw, "plan.yaml", directories).steps[1].consent[1] == "education"
+
+
+def test_a_step_may_be_urgent_which_is_true_or_false_and_false_by_default(
+    directories: Directories,
+) -> None:
+    raw = copy.deepcopy(GOOD)
+    raw["steps"][0]["urgent"] = True
+    plan = parse_plan(raw, "plan.yaml", directories)
+    assert plan.steps[0].urgent is True and plan.steps[1].urgent is False
+    issue = only(refuse(directories, lambda p: p["steps"][0].update(urgent="maybe")))
+    assert issue.path == "steps[0].urgent (step rehab-centre)"
+
+
+def test_a_partner_waits_3_days_for_an_answer_by_default_and_zero_is_refused(
+    tmp_path: Path,
+) -> None:
+    partners = yaml.safe_load((EXAMPLES / "partners.yaml").read_text())
+    file = tmp_path / "partners.yaml"
+    file.write_text(yaml.safe_dump(partners))
+    loaded = load_directories(file, EXAMPLES / "staff.yaml").partners.partners
+    assert loaded["brest-clinic"].acknowledge_within == timedelta(days=3)
+    partners["partners"]["brest-clinic"]["acknowledge_within"] = "2d"
+    partners["partners"]["brest-psychologist"]["acknowledge_within"] = "0s"
+    partners["partners"]["minsk-rehab-centre"]["acknowledge_within"] = "99999999999999999w"
+    file.write_text(yaml.safe_dump(partners))
+    with pytest.raises(InvalidFile) as caught:
+        load_directories(file, EXAMPLES / "staff.yaml")
+    assert sorted(i.path for i in caught.value.issues) == [
+        "partners.brest-psychologist.acknowledge_within",
+        "partners.minsk-rehab-centre.acknowledge_within",
+    ]
+
+
+def test_a_retention_of_zero_or_over_fifty_years_is_refused(tmp_path: Path) -> None:
+    staff = yaml.safe_load((EXAMPLES / "staff.yaml").read_text())
+    file = tmp_path / "staff.yaml"
+    for retention, says in (("0s", "not positive"), ("99999999999999999w", "50 years")):
+        staff["retention"] = retention
+        file.write_text(yaml.safe_dump(staff))
+        with pytest.raises(InvalidFile) as caught:
+            load_directories(EXAMPLES / "partners.yaml", file)
+        assert [i.path for i in caught.value.issues] == ["retention"]
+        assert says in caught.value.issues[0].message
+
+
+def test_a_chain_of_steps_running_past_a_century_is_refused_naming_the_step(
+    directories: Directories,
+) -> None:
+    def chain(plan: Any) -> None:
+        first = plan["steps"][0]
+        plan["steps"] = [
+            {**first, "id": f"s{i}", "duration": "18262d", "after": [f"s{i - 1}"] if i else []}
+            for i in range(3)
+        ]
+
+    issue = only(refuse(directories, chain))
+    assert issue.path == "steps[2]"
+    assert "step s2 runs until 54786d after the plan's start" in issue.message
+    assert "100 years" in issue.message
+
+
+def test_a_plan_of_more_than_500_steps_is_refused_without_a_recursion_error(
+    directories: Directories,
+) -> None:
+    def many(plan: Any) -> None:
+        first = plan["steps"][0]
+        plan["steps"] = [
+            {**first, "id": f"s{i}", "after": [f"s{i - 1}"] if i else []} for i in range(5000)
+        ]
+
+    issue = only(refuse(directories, many))
+    assert issue.path == "steps" and "at most 500" in issue.message

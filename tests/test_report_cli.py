@@ -174,6 +174,18 @@ def test_a_file_is_a_release_recorded_as_aggregates_and_the_terminal_is_not(
         (("monthly", "--month", "2026-11", "--format", "pdf"), "--format 'pdf' is not one of md"),
         (("monthly", "--month", "2026-11", "--lang", "de"), "--lang 'de' is not one of en, ru, be"),
         (("monthly", "--month", "2099-01"), "the period 2099-01 has not begun yet"),
+        (
+            ("monthly", "--month", "0001-01"),
+            "--month '0001-01' is not a month like 2026-11, from 1900-01 to 2200-12",
+        ),
+        (("monthly", "--month", "9999-12"), "--month '9999-12' is not a month like 2026-11, from"),
+        (
+            ("quarterly", "--quarter", "0001-Q1"),
+            "--quarter '0001-Q1' is not a quarter like 2026-Q4, from 1900-Q1 to 2200-Q4",
+        ),
+        (("quarterly", "--quarter", "9999-Q4"), "--quarter '9999-Q4' is not a quarter like"),
+        (("yearly", "--year", "0001"), "--year '0001' is not a year like 2026, from 1900 to 2200"),
+        (("yearly", "--year", "9999"), "--year '9999' is not a year like 2026, from 1900 to 2200"),
     ],
 )
 def test_bad_arguments_are_refused_in_one_line(

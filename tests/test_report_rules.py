@@ -8,7 +8,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from plans.errors import BadOption, ThresholdTooLow
+from report import help_given
+from report.counting import Window
 from report.disclosure import publish
+from report.facts import Episode, Person, StepFact
+from report.help_given import steps_by_help
 from report.periods import monthly, quarterly, yearly
 from report.release import build, check_threshold
 from report.render_html import bar_chart
@@ -29,6 +33,14 @@ def test_periods_are_cut_in_the_programmes_zone() -> None:
     for bad in ("2026-13", "26-11", "2026-1"):
         with pytest.raises(BadOption, match="a month like 2026-11"):
             monthly(bad, "UTC")
+
+
+def test_periods_are_bounded_to_the_years_1900_to_2200() -> None:
+    for make, value in ((monthly, "1899-12"), (quarterly, "2201-Q1"), (yearly, "0001")):
+        with pytest.raises(BadOption, match="from 1900"):
+            make(value, "Europe/Minsk")
+    first, last = monthly("1900-01", "Europe/Minsk"), yearly("2200", "Europe/Minsk")
+    assert first.start_utc < last.end_utc, "the bounds themselves cut without overflow"
 
 
 def test_a_person_block_in_htcds_words_reads_as_the_same_codes() -> None:
@@ -161,3 +173,24 @@ def test_a_hidden_cell_draws_no_bar() -> None:
     ]
     svg = bar_chart(cells, "en")
     assert svg.count("<rect") == 1 and "Legal" not in svg
+
+
+def test_a_step_completed_with_its_partner_never_told_is_not_counted_as_help_given() -> None:
+    at = datetime(2026, 11, 10, tzinfo=UTC)
+    told = StepFact("SocialCare", "shelter", at, at, "completed")
+    never_told = StepFact("SocialCare", "shelter", at, at, "completed", delivered=False)
+    person = Person(at, None, steps=(told, never_told))
+    window = Window("cumulative", None, datetime(2026, 12, 1, tzinfo=UTC))
+    c1 = steps_by_help([person], window)
+    assert c1.true[("SocialCare", "Completed")] == 1
+    assert c1.true[("SocialCare", "NotDelivered")] == 1
+    assert c1.true[("Total", "NotDelivered")] == 1
+
+
+def test_a_plan_completed_with_no_partner_ever_told_is_counted_as_not_delivered() -> None:
+    at = datetime(2026, 11, 10, tzinfo=UTC)
+    ended = Episode(at, 1, ended_at=at, outcome="completed", not_delivered=True)
+    person = Person(at, None, episodes=(ended, Episode(at, 2, ended_at=at, outcome="completed")))
+    d1 = help_given.plans([person], Window("cumulative", None, datetime(2026, 12, 1, tzinfo=UTC)))
+    assert d1.true[("Completed", "Plans")] == 2
+    assert d1.true[("CompletedNotDelivered", "Plans")] == 1

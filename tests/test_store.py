@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casework import queries, services
 from casework.store import repository
+from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store, current_revision, head_revision, open_store
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
@@ -277,3 +278,39 @@ def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
     assert status["revision"] == 2, "the loser wrote no revision"
     kept = [s["id"] for s in status["steps"] if s["state"] != "cancelled"]
     assert len(kept) == wins[0], "the store holds the winner's plan, whole"
+
+
+def test_a_launch_of_a_code_waits_for_a_racing_one_in_other_letters(store: Store) -> None:
+    """Two spellings of one new code at one moment: the second looks only once the first
+    has committed, so it finds that case instead of making a second."""
+    took = threading.Event()
+    second_done = threading.Event()
+    with store.session() as first:
+        lock_code(first, "bc-2026-0777")
+
+        def second() -> None:
+            with store.session() as session:
+                took.set()
+                lock_code(session, "BC-2026-0777")
+            second_done.set()
+
+        racer = threading.Thread(target=second)
+        racer.start()
+        assert took.wait(10)
+        assert not second_done.wait(1.0), "the other spelling waits while the first holds it"
+    racer.join(30)
+    assert second_done.is_set(), "and goes on once the first transaction has ended"
+
+
+def test_a_code_typed_in_other_letters_is_the_stored_one(
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
+    launch(store, directories, example_plan)
+    with store.session() as session:
+        assert stored_code(session, "bc-2026-0042") == "BC-2026-0042"
+        assert stored_code(session, "bc-2026-9999") == "bc-2026-9999", "a new code as typed"
+    assert get_case_status_code(store, "Bc-2026-0042") == "BC-2026-0042"
+
+
+def get_case_status_code(store: Store, code: str) -> str:
+    return str(queries.case_status(store, code=code)["case"])

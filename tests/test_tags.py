@@ -152,6 +152,30 @@ def test_a_plan_whose_help_was_received_says_so() -> None:
     assert message(case) == "completed: help received"
 
 
+def test_a_completed_step_whose_partner_was_never_told_is_not_help_received() -> None:
+    case = Case.new(
+        make_plan(step("crisis-room", "housing", duration="1d")), T0, approval_required=False
+    )
+    advance(case, T0)
+    case.steps["crisis-room"].referral = "withdrawn"  # held, then its day was over
+    advance(case, T0 + D)
+    assert case.state == "completed" and outcome(case) == "not-delivered"
+    assert "ended:not-delivered" in tags(case, T0 + D)
+    assert message(case) == "completed: not delivered, its partner was never told: crisis-room"
+
+
+def test_a_plan_with_help_received_names_the_steps_that_were_never_delivered() -> None:
+    kit, room = step("kit", "humanitarian", duration="1d"), step("room", duration="1d")
+    case = Case.new(make_plan(kit, room), T0, approval_required=False)
+    advance(case, T0)
+    case.steps["kit"].referral, case.steps["room"].referral = "sent", "dead"
+    advance(case, T0 + D)
+    assert {"ended:help-received", "not-delivered"} <= set(tags(case, T0 + D))
+    assert message(case) == (
+        "completed: help received; not delivered (its partner was never told): room"
+    )
+
+
 def test_cancelled_and_terminated_plans_say_why() -> None:
     case = Case.new(make_plan(step("a"), rules=["sobriety"]), T0, approval_required=False)
     transitions.breach(case, "sobriety", T0)

@@ -116,3 +116,29 @@ def test_an_overdue_step_and_missed_check_ins_stand_out() -> None:
     markdown = plan_markdown(STATUS, [])
     assert "open **overdue**" in markdown
     assert "| 2 (1 missed) |" in markdown
+
+
+def test_a_step_never_delivered_and_the_messages_withdrawn_say_so_and_why() -> None:
+    status = {
+        **STATUS,
+        "steps": [
+            step("crisis-room", "brest-crisis-room", "completed", delivered=False),
+            *STATUS["steps"],
+        ],
+        "withdrawn": [
+            {
+                "kind": "referral",
+                "to": "partner:brest-crisis-room",
+                "step": "crisis-room",
+                "why": "the step was completed before its partner was told",
+            },
+            {"kind": "approval-request", "to": "staff:l-istomova", "step": None, "why": "x"},
+        ],
+    }
+    markdown = plan_markdown(status, [])
+    assert "completed **not delivered**" in markdown
+    assert (
+        "- referral to partner:brest-crisis-room (crisis-room): the step was completed before "
+        "its partner was told"
+    ) in markdown
+    assert "- approval-request to staff:l-istomova: x" in markdown

@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from casework.store import audit_chain
+from casework.store.audit_mount import AuditMount
 from casework.store.crypto import Sealer, load_or_create_key
 from casework.store.tables import CaseRow, StoreMeta
 from plans.errors import RehabError, StoreUnavailable
@@ -111,11 +113,13 @@ def _settle_case_keys(engine: Engine, sealer: Sealer) -> None:
 
 @dataclass
 class Store:
-    """An open case store: where sessions come from, and how personal data is sealed."""
+    """An open case store: where sessions come from, how personal data is sealed, and the
+    audit chain's keys and head on the key mount."""
 
     engine: Engine
     sealer: Sealer
     sessions: sessionmaker[Session]
+    audit: AuditMount
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -146,6 +150,8 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
                 sealer.verify(check)
             if "store_id" not in meta:
                 conn.execute(insert(StoreMeta).values(key="store_id", value=store_id))
+            mount = AuditMount(key_file, store_id.decode())
+            audit_chain.settle(conn, mount)
         _settle_case_keys(engine, sealer)
     except DBAPIError as exc:
         engine.dispose()
@@ -159,4 +165,5 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine, sealer, sessionmaker(engine, expire_on_commit=False))
+    sessions = sessionmaker(engine, expire_on_commit=False, info={audit_chain.MOUNT: mount})
+    return Store(engine, sealer, sessions, mount)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from casework.domain import Case, CheckIn, Consent, StepRun, next_wake
 from casework.messages import Notice
 from casework.store import audit_chain
+from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
 from casework.store.tables import (
     AuditRow,
@@ -28,10 +29,10 @@ from plans.model import Person, Plan, Step
 
 
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
-    """The case's row with its revisions, steps and consents, or None."""
+    """The case's row with its revisions, steps and consents, or None; `code` in any case."""
     return session.scalars(
         select(CaseRow)
-        .where(CaseRow.code == code)
+        .where(CaseRow.code == stored_code(session, code))
         .options(
             selectinload(CaseRow.revisions),
             selectinload(CaseRow.consents),
@@ -108,6 +109,7 @@ def to_domain(row: CaseRow) -> Case:
                 for c in srow.check_ins
             ],
             srow.needs_approval,
+            srow.referral,  # type: ignore[arg-type]  # validated on write
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -118,7 +120,8 @@ def to_domain(row: CaseRow) -> Case:
 def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) -> None:
     """Write the domain case's state back onto its rows; the version check guards races."""
     row.state, row.approved_at, row.reason = case.state, case.approved_at, case.reason
-    row.wake_at = next_wake(case)
+    if row.quarantined_at is None:  # a quarantined case wakes only when its Prefect side is due
+        row.wake_at = next_wake(case)
     row.updated_at = now
     existing = {s.step_id: s for s in row.steps if s.episode == row.episode}
     for run in case.steps.values():
@@ -129,6 +132,8 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         srow.state, srow.started_at, srow.ended_at = run.state, run.started_at, run.ended_at
         srow.overdue_level, srow.reason = run.overdue_level, run.reason
         srow.needs_approval = run.needs_approval
+        if srow.referral != run.referral:  # the outbox writes it too: only a change is written
+            srow.referral = run.referral
         by_seq = {c.seq: c for c in srow.check_ins}
         for ci in run.check_ins:
             crow = by_seq.get(ci.seq)
@@ -216,6 +221,25 @@ def make_due(*, row: CaseRow, at: datetime, only_sooner: bool = False) -> None:
     """The clock looks at the case at `at` (with `only_sooner`, never later than it would)."""
     if not only_sooner or row.wake_at is None or row.wake_at > at:
         row.wake_at = at
+
+
+def lift_quarantine(
+    session: Session, *, sealer: Sealer, row: CaseRow, by: str, why: str, now: datetime
+) -> None:
+    """The case is no longer set aside by the engine (audited), if it was: a person amended
+    its plan, or it ended (casework/quarantine.py)."""
+    if row.quarantined_at is None:
+        return
+    audit(
+        session,
+        sealer=sealer,
+        case_code=row.code,
+        actor=by,
+        action="quarantine-lifted",
+        now=now,
+        detail={"why": why, "reason": row.quarantine_reason or ""},
+    )
+    row.quarantined_at = row.quarantine_reason = None
 
 
 def count_wake(*, row: CaseRow) -> None:
@@ -310,35 +334,6 @@ def audit(
             note_sealed=sealer.seal_text(note, case=case_code),
         ),
     )
-
-
-def withdraw_stale_messages(
-    session: Session, *, case: Case, now: datetime, schedule: set[str] | None = None
-) -> set[str]:
-    """Withdraw unsent reminders of steps no longer open and, after an amendment, future ones
-    not in the new `schedule` (reminder keys): a partner whose step ended hears that alone.
-    A referral still waiting to go out for a step that ended is withdrawn too; the steps
-    whose referral was withdrawn are returned (their partner never heard of them)."""
-    open_steps = {sid for sid, run in case.steps.items() if run.state == "open"}
-    rows = session.scalars(
-        select(OutboxRow).where(
-            OutboxRow.case_code == case.code,
-            OutboxRow.kind.in_(("reminder", "referral")),
-            OutboxRow.status.in_(("pending", "sending")),
-        )
-    ).all()
-    unheard: set[str] = set()
-    for row in rows:
-        if row.kind == "referral":
-            # One being sent right now may reach the partner: then so must the cancellation.
-            if row.status == "pending" and row.step_id not in open_steps:
-                row.status, row.last_error = "cancelled", "the step ended before it was sent"
-                unheard.add(row.step_id or "")
-        elif row.step_id not in open_steps or (
-            schedule is not None and row.key not in schedule and row.due_at > now
-        ):
-            row.status, row.last_error = "cancelled", "the step ended or its schedule changed"
-    return unheard
 
 
 def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> int:

@@ -85,6 +85,10 @@ class CaseRow(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     wake_at: Mapped[datetime | None] = mapped_column(index=True)
     wakes: Mapped[int] = mapped_column(default=0)
+    # Set when the engine could not tend the case (security.md rule 13): it gets no more wakes
+    # until an amendment, a relaunch or its end; the reason names codes and ids only.
+    quarantined_at: Mapped[datetime | None]
+    quarantine_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -129,6 +133,8 @@ class StepRow(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     # Added by an amendment the supervisor has not approved yet: it may not start.
     needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Its partner's referral: pending, sent, withdrawn or dead (null: before this was kept).
+    referral: Mapped[str | None] = mapped_column(String(16))
     case: Mapped[CaseRow] = relationship(back_populates="steps")
     check_ins: Mapped[list[CheckInRow]] = relationship(order_by="CheckInRow.seq")
 
@@ -186,7 +192,7 @@ class OutboxRow(Base):
 
 class AuditRow(Base):
     """Who did what to which case, when. Append-only: the database refuses updates and deletes,
-    and each row carries the hash of the one before (casework/store/audit_chain.py)."""
+    and each row carries an HMAC of the one before (casework/store/audit_chain.py)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,6 +204,7 @@ class AuditRow(Base):
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # None: a SHA-256 row from before
 
 
 class ImportedCaseRow(Base):
@@ -247,6 +254,40 @@ class StaffCodeRow(Base):
     secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     enrolled_at: Mapped[datetime]
     last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DirectorySeenRow(Base):
+    """The digest of a directory file as last recorded in the audit log (`directory-changed`):
+    one row per directory, written by whichever reader first sees a new digest."""
+
+    __tablename__ = "directories_seen"
+    directory: Mapped[str] = mapped_column(String(16), primary_key=True)  # partners | staff
+    file: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+
+
+class StaffLockoutRow(Base):
+    """One staff id's lockout state: whether and until when she is locked, and how many times
+    she was; the row every failure of hers takes first, so failures are counted one at a time."""
+
+    __tablename__ = "staff_lockouts"
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    locked_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    locks: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class StaffFailureRow(Base):
+    """A proof of identity refused for a staff id (a wrong, expired or used code; later a
+    sign-in): counted towards a lockout while it is recent, then deleted."""
+
+    __tablename__ = "staff_failures"
+    __table_args__ = (Index("ix_staff_failures_staff_at", "staff_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))  # code | sign-in
 
 
 class ReportReleaseRow(Base):

@@ -35,8 +35,11 @@ def db_upgrade(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def up(ctx: Context, examples: bool) -> None:
     """Start the Prefect server (unless PREFECT_API_URL is set) and serve the plan engine."""
-    from flows.settings import EXAMPLES  # noqa: PLC0415  # keeps `rehab --help` fast
+    from flows.settings import EXAMPLES, load_settings  # noqa: PLC0415  # keeps `rehab --help` fast
     from flows.up import up as run_up  # noqa: PLC0415  # keeps `rehab --help` fast
 
+    # `rehab up` decides what the engine uses (from its environment) and records it; it
+    # never reads an earlier start's record.
+    ctx.settings = load_settings()
     files = sorted(p for p in EXAMPLES.glob("*.yaml") if p.stem not in ("partners", "staff"))
     run_up(ctx.app, examples=files if examples else [])

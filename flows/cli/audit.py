@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from casework import audit_log
-from flows.cli.context import Context, emit, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, pass_ctx
 from flows.render import local
 
 
@@ -15,7 +15,7 @@ def audit() -> None:
 
 
 @audit.command("show")
-@click.argument("code")
+@case_code_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @pass_ctx
 def audit_show(ctx: Context, code: str, as_json: bool) -> None:
@@ -37,7 +37,8 @@ def audit_show(ctx: Context, code: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_ctx
 def audit_verify(ctx: Context, as_json: bool) -> None:
-    """Check that no audit row was changed or deleted: exit 1 naming the first broken row."""
+    """Check that no audit row was changed, deleted, inserted or back-dated, against the audit
+    keys and head on the key mount: exit 1 naming the first broken row."""
     verdict = audit_log.verify(ctx.app.store)
     if as_json:
         emit(
@@ -46,10 +47,20 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
                 "rows": verdict.rows,
                 "broken_at": verdict.broken_at,
                 "why": verdict.why,
+                "behind": verdict.behind,
             }
         )
     elif verdict.ok:
-        click.echo(f"audit log intact: {verdict.rows} rows, each chained to the one before")
+        click.echo(
+            f"audit log intact: {verdict.rows} rows, each chained to the one before under the "
+            "audit key"
+            + (
+                f"; the key mount's head is {verdict.behind} rows behind (a crash after a commit;"
+                " the next row written moves it)"
+                if verdict.behind
+                else ""
+            )
+        )
     else:
         click.echo(f"audit log BROKEN: {verdict.why} ({verdict.rows} rows read)", err=True)
     if not verdict.ok:

@@ -8,7 +8,7 @@ from casework import services
 from casework.domain import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
 from casework.services import Outcome
 from flows import engine_client
-from flows.cli.context import Context, emit, note_option, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -35,7 +35,7 @@ def consent() -> None:
 
 
 @consent.command("record")
-@click.argument("code")
+@case_code_argument
 @click.option("--scope", "scopes", multiple=True, required=True, help="A consent scope.")
 @click.option("--given/--refused", required=True, help="What the person decided.")
 @click.option("--by", required=True, help="Staff id recording it.")
@@ -67,7 +67,7 @@ def consent_record(
 
 
 @consent.command("withdraw")
-@click.argument("code")
+@case_code_argument
 @click.option("--scope", "scopes", multiple=True, help="A consent scope.")
 @click.option("--all", "everything", is_flag=True, help="Withdraw all consent: the plan ends.")
 @click.option("--by", required=True, help="Staff id recording it.")
@@ -113,7 +113,7 @@ def checkin() -> None:
 
 
 @checkin.command("record")
-@click.argument("code")
+@case_code_argument
 @click.argument("step")
 @click.option("--outcome", type=click.Choice(RECORDED_OUTCOMES), required=True)
 @click.option("--by", required=True, help="Staff id recording it.")
@@ -149,7 +149,7 @@ def step() -> None:
 
 
 @step.command("complete")
-@click.argument("code")
+@case_code_argument
 @click.argument("step_id", metavar="STEP")
 @click.option("--by", required=True, help="Staff id recording it.")
 @note_option()
@@ -177,7 +177,7 @@ def rule() -> None:
 
 
 @rule.command("breach")
-@click.argument("code")
+@case_code_argument
 @click.option("--rule", "rule_name", required=True, help="The rule broken, e.g. sobriety.")
 @click.option("--by", required=True, help="Staff id recording it.")
 @note_option()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from flows import engine_client
-from flows.cli.context import Context, emit, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, pass_ctx, reason_option
 
 
 @click.group("case")
@@ -14,8 +14,8 @@ def case_group() -> None:
 
 
 @case_group.command("purge")
-@click.argument("code")
-@click.option("--reason", required=True, help="Why (kept in the audit log; never a name).")
+@case_code_argument
+@reason_option(argv_allowed=True)
 @click.option("--by", required=True, help="The director ordering it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx

@@ -15,8 +15,10 @@ import click
 from click.decorators import FC
 from sqlalchemy.exc import DBAPIError
 
+from casework.services import canonical_code
 from casework.store.db import database_reason
 from flows.app import App
+from flows.settings import Settings
 from plans.errors import EmptyNote, NoteOnCommandLine, NotTheOperator, RehabError
 
 
@@ -30,6 +32,7 @@ class Context:
 
     def __init__(self) -> None:
         self._app: App | None = None
+        self.settings: Settings | None = None  # None: the engine's (flows/engine_record.py)
         click.get_current_context().call_on_close(self.close)
 
     def close(self) -> None:
@@ -41,13 +44,24 @@ class Context:
     def app(self) -> App:
         """The composition root, built on first use, for REHAB_HOME's owner only."""
         if self._app is None:
-            app = App()
+            app = App(self.settings)
             refuse_strangers(app.settings.home_dir)
             self._app = app
         return self._app
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def case_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A CODE argument as the case store spells it, whatever the case of the letters typed
+    (contract v3), so the command, its output and its runs name the case one way."""
+    if value is None:
+        return None
+    return canonical_code(ctx.ensure_object(Context).app.store, value)
+
+
+case_code_argument = click.argument("code", callback=case_code)
 
 
 def _name(uid: int) -> str:
@@ -138,10 +152,38 @@ def _read_note(ctx: click.Context, param: click.Parameter, value: str | None) ->
         return None
     if value != "-":
         raise NoteOnCommandLine(option)
+    return _typed(option)
+
+
+def _typed(option: str) -> str:
+    """What the operator typed on stdin (or in $EDITOR at a terminal) for `option -`."""
     text = click.edit("") if sys.stdin.isatty() else sys.stdin.read()
     if not text or not text.strip():
         raise EmptyNote(option)
     return text.strip()
+
+
+def reason_option(*, argv_allowed: bool = False) -> Callable[[FC], FC]:
+    """A required `--reason`: `-` reads it from stdin (or $EDITOR), like a note; text on the
+    command line is refused unless the contract keeps it there (`argv_allowed`)."""
+
+    def read(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        if value == "-":
+            return _typed("--reason")
+        if not argv_allowed:
+            raise NoteOnCommandLine("--reason")
+        return value
+
+    where = "`-` reads it from stdin, or opens $EDITOR on a terminal"
+    if argv_allowed:
+        where += " (text given here is visible to every user of this machine)"
+    return click.option(
+        "--reason",
+        required=True,
+        callback=read,
+        metavar="-" if not argv_allowed else "TEXT|-",
+        help=f"Why (kept in the audit log; never a name or date of birth): {where}.",
+    )
 
 
 def note_option(name: str = "--note", what: str = "A note for the record") -> Callable[[FC], FC]:

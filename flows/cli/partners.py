@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from casework.store.repository import audit
@@ -34,14 +36,15 @@ def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
         for position, url in enumerate(entry.notify):
             delivery = app.notifier.send([url], subject, body)
             # A channel is named by its partner, position and scheme: a URL may hold a token.
-            results.append(
-                {
-                    "partner": pid,
-                    "channel": position,
-                    "scheme": scheme(url),
-                    "ok": delivery.delivered,
-                }
-            )
+            result: dict[str, Any] = {
+                "partner": pid,
+                "channel": position,
+                "scheme": scheme(url),
+                "ok": delivery.delivered,
+            }
+            if not delivery.delivered:  # apprise's words, the URL's parts removed
+                result["reason"] = delivery.reason(0) or "no reason given"
+            results.append(result)
     with app.store.session() as session:
         for r in results:
             audit(
@@ -51,16 +54,14 @@ def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
                 actor="partners-check",
                 action="test-message-sent" if r["ok"] else "test-message-failed",
                 now=app.now(),
-                detail=r,
+                detail={k: v for k, v in r.items() if k != "reason"},
             )
     if as_json:
         emit(results)
     else:
         for r in results:
-            click.echo(
-                f"{r['partner']:<28} #{r['channel']} {r['scheme']:<12} "
-                f"{'ok' if r['ok'] else 'FAILED'}"
-            )
+            verdict = "ok" if r["ok"] else f"FAILED: {r['reason']}"
+            click.echo(f"{r['partner']:<28} #{r['channel']} {r['scheme']:<12} {verdict}")
     failed = [r for r in results if not r["ok"]]
     if failed:
         click.echo(
@@ -69,3 +70,5 @@ def partners_check(ctx: Context, partner: str | None, as_json: bool) -> None:
             err=True,
         )
         raise click.exceptions.Exit(1)
+    if not as_json:
+        click.echo(f"all {len(results)} channels work ({app.directories.partners_file})")

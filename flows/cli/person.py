@@ -10,7 +10,7 @@ import click
 import yaml
 
 from casework import person as person_data
-from flows.cli.context import Context, emit, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, pass_ctx, reason_option
 from plans.errors import InvalidFile
 from plans.loading import parse_model, read_yaml
 from plans.model import Person, Strict
@@ -51,7 +51,7 @@ def person() -> None:
 
 
 @person.command("set")
-@click.argument("code")
+@case_code_argument
 @by_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
@@ -75,13 +75,14 @@ def person_set(ctx: Context, code: str, by: str | None, as_json: bool) -> None:
 
 
 @person.command("show")
-@click.argument("code")
-@click.option("--reason", required=True, help="Why it is read (audited; never a name).")
+@case_code_argument
+@reason_option()
 @by_option
 @click.option("--json", "as_json", is_flag=True, help="Print the data as JSON.")
 @pass_ctx
 def person_show(ctx: Context, code: str, reason: str, by: str | None, as_json: bool) -> None:
-    """Read the person's data: the read is audited with who and why."""
+    """Read the person's data: the read is audited with who and why (`--reason -`: the
+    reason from stdin, never argv)."""
     app = ctx.app
     shown = person_data.show_person(
         app.store, app.directories, code=code, reason=reason, by=by, now=app.now()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,13 +14,14 @@ from casework.domain import STORED_STATES
 from casework.programme import approval_required, predicted_approval
 from casework.simulation import simulate
 from flows import engine_client
-from flows.cli.context import Context, emit, note_option, pass_ctx
+from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
+from flows.cli.output import check_new_file, write_new_file
 from flows.render import simulation_json, simulation_text, status_text
+from plans.dates import RANGE, parse_datetime
 from plans.durations import EXAMPLE, parse_duration
 from plans.errors import (
     BadOption,
     InvalidFile,
-    OutputExists,
     UnknownTemplate,
     WrongRole,
 )
@@ -69,6 +69,8 @@ def plan_new(
             ctx.app.directories.staff_file,
             ctx.app.directories.staff.with_role("case-manager"),
         )
+    if output is not None:
+        check_new_file(output)
     # Functions, not replacement strings: a value is inserted as it is, never read as a pattern.
     text = re.sub(
         r"(?m)^case:.*$", lambda _: f"case: {case}", source.read_text(encoding="utf-8"), count=1
@@ -79,11 +81,7 @@ def plan_new(
     if output is None:
         click.echo(text, nl=False)
         return
-    if output.exists():
-        raise OutputExists(output)
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the case manager's alone
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
+    write_new_file(output, text.encode("utf-8"))  # the case manager's alone (0600)
     if as_json:
         emit({"case": case, "template": template, "file": str(output)})
         return
@@ -156,9 +154,11 @@ def plan_simulate(
     when = datetime.now(UTC)
     if launch_at:
         try:
-            when = datetime.fromisoformat(launch_at)
+            when = parse_datetime(launch_at)
         except ValueError:
-            raise BadOption("--launch-at", launch_at, "an ISO time like 2026-12-01T09:00") from None
+            raise BadOption(
+                "--launch-at", launch_at, f"an ISO time like 2026-12-01T09:00, {RANGE}"
+            ) from None
         when = when if when.tzinfo else when.replace(tzinfo=p.tz)
     sim = simulate(
         p,
@@ -166,6 +166,7 @@ def plan_simulate(
         launch_at=when,
         horizon=span,
         approval_required=predicted_approval(ctx.app.directories),
+        file=str(file),
     )
     if as_json:
         emit(simulation_json(sim))
@@ -193,6 +194,7 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
             app.store, app.directories, engine_default=None, now=app.now()
         ),
     )
+    p = p.model_copy(update={"case": outcome.code})  # as stored, however the file spells it
     run_id = engine.start_plan(app, p)
     result = {
         "case": p.case,
@@ -214,7 +216,7 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
 
 
 @plan.command("approve")
-@click.argument("code")
+@case_code_argument
 @click.option("--by", required=True, help="Staff id of the approving supervisor.")
 @note_option("--comment", "A comment for the record")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -244,15 +246,16 @@ def plan_amend(ctx: Context, file: Path, by: str | None, as_json: bool) -> None:
     p = _load(ctx, file)
     engine = engine_client.engine(app.settings)
     outcome = services.amend(app.store, app.directories, plan=p, by=by or p.manager, now=app.now())
-    wake = engine.after_change(app, p.case)
+    wake = engine.after_change(app, outcome.code)
     if as_json:
-        emit({"case": p.case, "state": outcome.state, "revision": outcome.revision, "plan": wake})
+        emit({"case": outcome.code, "state": outcome.state, "revision": outcome.revision,
+              "plan": wake})  # fmt: skip
     else:
-        click.echo(f"{p.case}: revision {outcome.revision} recorded; plan {wake}")
+        click.echo(f"{outcome.code}: revision {outcome.revision} recorded; plan {wake}")
 
 
 @plan.command("status")
-@click.argument("code")
+@case_code_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @pass_ctx
 def plan_status(ctx: Context, code: str, as_json: bool) -> None:
@@ -279,6 +282,7 @@ def plan_list(ctx: Context, state: str | None, manager: str | None, as_json: boo
         click.echo("no cases")
     for r in rows:
         click.echo(
-            f"{r['case']:<16} {r['state']:<18} {r['manager']:<14} "
+            f"{r['case']:<16} {r['state'] + (' QUARANTINED' if r['quarantined'] else ''):<18} "
+            f"{r['manager']:<14} "
             f"{r['template'] or '-':<24} rev {r['revision']}"
         )

@@ -21,7 +21,8 @@ from casework.report_source import (
     record_release,
 )
 from flows.cli.context import Context, emit, pass_ctx
-from plans.errors import BadOption, OutputExists, PeriodNotBegun
+from flows.cli.output import check_new_file, create_new_file
+from plans.errors import BadOption, PeriodNotBegun
 from plans.model import DEFAULT_TIMEZONE
 from report import periods
 from report.release import Release, build
@@ -82,8 +83,8 @@ def _run(
         raise BadOption("--format", fmt, "one of md, csv, json, html")
     if lang not in get_args(Lang):
         raise BadOption("--lang", lang, "one of en, ru, be")
-    if output is not None and output.exists():
-        raise OutputExists(output)
+    if output is not None:
+        check_new_file(output)  # before the store is read: a bad path is told at once
     app = ctx.app
     tz = app.directories.staff.timezone or DEFAULT_TIMEZONE
     period = make(tz)
@@ -109,7 +110,7 @@ def _run(
     if output is None:
         click.echo(data, nl=False)  # bytes go to the binary stream as they are
         return
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # aggregates, still ours
+    fd = create_new_file(output)  # aggregates, still ours (0600)
     try:
         # Recorded before it is written: a file that exists is always a release later ones
         # are checked against.

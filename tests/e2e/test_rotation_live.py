@@ -1,6 +1,7 @@
 """`rehab key rotate` while `rehab up` runs and plans are being launched: afterwards every
-case opens with the new key alone, the running door checks staff codes sealed under it, and
-the old key alone is refused."""
+case opens with the new key alone, the running door checks staff codes sealed under it, the
+audit log still verifies (the old audit key kept beside the new), and the old key alone is
+refused."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def test_rotation_while_the_engine_runs_keeps_every_case_open_with_the_new_key_a
 
         for n in range(1, 7):
             shown = rehab(
-                env, "person", "show", f"E2E-ROT-{n}", "--reason", "rotation check", "--json"
+                env, "person", "show", f"E2E-ROT-{n}", "--reason", "-", "--json", stdin="rotation"
             )
             assert shown.returncode == 0, shown.stderr
             assert json.loads(shown.stdout)["person"]["name"] == NAME.format(n=n)
@@ -126,6 +127,11 @@ def test_rotation_while_the_engine_runs_keeps_every_case_open_with_the_new_key_a
             timeout=90,
             what="the approval checked by the running engine",
         )
+        # The audit rows the running engine wrote after the rotation are chained under the new
+        # audit key; the old one stays beside it, so the rows before still verify.
+        verified = rehab(env, "audit", "verify")
+        assert verified.returncode == 0 and "audit log intact" in verified.stdout, verified.stderr
+        assert len((home / "secret.key.audit-keys").read_text().split()) == 2
 
         stale = tmp_path / "old.key"
         write_keys(stale, [old_key])

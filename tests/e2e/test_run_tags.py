@@ -107,8 +107,12 @@ def test_tags_and_messages_follow_an_amendment_a_missed_check_in_and_the_end(
         timeout=120,
         what="the plan whose check-ins were all missed to end",
     )
-    assert final["state"]["message"] == "completed with check-ins missed: every check-in of talk"
-    assert "ended:check-ins-missed" in final["tags"]
+    # The example directories' addresses reach no one: the psychologist was never told of the
+    # step, so it ends "not delivered" (tests/test_clock.py shows check-ins missed when told).
+    assert final["state"]["message"] == (
+        "completed: not delivered, its partner was never told: talk"
+    )
+    assert "ended:not-delivered" in final["tags"]
     assert not {"living", "missed", "attention", "domain:psychological"} & set(final["tags"])
 
     # The Event Feed tells the same story, each event related to the plan's run.

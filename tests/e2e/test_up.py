@@ -38,10 +38,11 @@ def rehab_env(home: Path, port: int, door_port: int | None = None) -> dict[str, 
     return env
 
 
-def rehab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def rehab(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flows", *args],
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

@@ -136,6 +136,30 @@ def test_up_with_examples_makes_the_saved_views_and_catches_the_messages(tmp_pat
         default = {**views["living plans"], "filters": views["living plans"]["filters"][:1]}
         assert "BC-2026-0042" not in runs_as_the_ui_lists_them(api, default, now)
         assert runs_as_the_ui_lists_them(api, views["needs attention"], now) == set()
+
+        # A newcomer's next commands, in a shell that names no port and no directories, use
+        # what the engine uses, as `rehab up` recorded it: the directories' copies sending to
+        # the catcher, and the server on its port.
+        bare = {k: v for k, v in env.items() if k != "REHAB_PREFECT_PORT"}
+        checked = subprocess.run(
+            [sys.executable, "-m", "flows", "partners", "check"],
+            env=bare,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert str(home / "example-directories" / "partners.yaml") in checked.stdout
+        shown = subprocess.run(
+            [sys.executable, "-m", "flows", "plan", "status", "BC-2026-0042"],
+            env=bare,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        assert f"http://127.0.0.1:{port}/runs/flow-run/{run_id.group(1)}" in shown
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGINT)
