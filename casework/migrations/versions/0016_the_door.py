@@ -1,14 +1,14 @@
 """the door: staff passwords (argon2), one-time invites and sessions (SHA-256 of the tokens)
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0015
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0009"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
