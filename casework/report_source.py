@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from casework import purged_history
 from casework.importing import moment
 from casework.store.db import Store
 from casework.store.repository import audit
@@ -75,9 +76,10 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
                 CaseRow.updated_at,
                 CaseRow.person_sealed,
                 CaseRow.start,
+                CaseRow.purged_history,
             )
         ).all()
-        imported = {
+        imported: dict[int, Any] = {
             r.case_id: r
             for r in session.execute(
                 select(
@@ -146,6 +148,15 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
         (a.case_id, a.episode): (a.decided_at if a.decision == "approved" else None)
         for a in approvals
     }
+    for case in cases:  # a purged case's history is kept only as the facts counted here
+        if case.purged_history is not None:
+            kept = purged_history.thaw(case.purged_history, kinds)
+            steps[case.id] += kept.steps
+            check_ins[case.id] += kept.check_ins
+            consents[case.id] += kept.consents
+            approved.update({(case.id, e): at for e, at in kept.approvals.items()})
+            if kept.imported is not None:
+                imported[case.id] = kept.imported
     zone = ZoneInfo(tz)
     people = []
     for case in cases:  # the one loop that unseals: each person only in memory, only here

@@ -26,6 +26,7 @@ import click
 from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
+from flows.logfiles import logged
 from flows.mail_catcher import inbox
 from flows.prefect_auth import auth_file
 from flows.prefect_server import server_command, server_environment
@@ -138,12 +139,14 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         server_command(port),
         env=server_environment(settings),
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        # `rehab up` has one thread when it starts its children, so preexec_fn is safe here.
+        # preexec_fn is safe here: `rehab up`'s only other threads are the log pumps, which
+        # wait in read() and hold no lock the child needs before exec.
         preexec_fn=_die_with_parent,  # noqa: PLW1509
     )
+    logged(server, log)
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -165,14 +168,16 @@ def start_runner(
     """Start the runner serving the deployments (and the clock)."""
     env = dict(os.environ, **engine_client.prefect_environment(settings), **(extra_env or {}))
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(int(settings.runner_poll.total_seconds()) or 1)
-    return subprocess.Popen(
+    runner = subprocess.Popen(
         [sys.executable, "-m", "flows.serve"],
         env=env,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509  # one thread, as above
+        preexec_fn=_die_with_parent,  # noqa: PLW1509  # pumps only, as above
     )
+    logged(runner, log)
+    return runner
 
 
 def stop(process: subprocess.Popen[bytes], name: str, timeout: float = 150) -> None:
