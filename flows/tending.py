@@ -178,9 +178,9 @@ def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
 # A plan's run may be ending (its last artifacts on their way) at the moment its case is
 # purged; for this long afterwards the clock deletes whatever of the case Prefect still holds.
 PURGE_FOLLOW_UP = timedelta(hours=1)
-# During the follow-up the store is compacted again this often: a transaction older than the
-# purge's (anywhere on a PostgreSQL server) keeps the deleted rows until it ends.
-COMPACT_AGAIN = timedelta(minutes=5)
+# During the follow-up the store is compacted again every this many clock ticks: a transaction
+# older than the purge's (anywhere on a PostgreSQL server) keeps the deleted rows until it ends.
+COMPACT_AGAIN_TICKS = 10
 _compacted: dict[int, datetime] = {}
 
 
@@ -196,7 +196,7 @@ def sweep_after_purges(app: App) -> int:
     runs = sum(app.prefect.delete_case(code) for code in codes)
     erasure.erase_files(app.settings.home_dir, codes, since=since)
     last = _compacted.get(id(app.store))
-    if last is None or app.now() - last >= COMPACT_AGAIN:
+    if last is None or app.now() - last >= app.settings.clock_interval * COMPACT_AGAIN_TICKS:
         app.store.compact(purge.TOUCHED)
         _compacted[id(app.store)] = app.now()
     return runs
