@@ -202,6 +202,16 @@ def sweep_after_purges(app: App) -> int:
     return runs
 
 
+def erase_after_stop(app: App) -> int:
+    """Once the embedded server has stopped (the end of `rehab up`), erase from the files what
+    it wrote of recently purged cases as it stopped (events it still held); how many rows
+    and lines went."""
+    from casework import purge  # noqa: PLC0415  # only for erasure
+
+    codes = purge.purged_since(app.store, since=app.now() - PURGE_FOLLOW_UP)
+    return erasure.erase_files(app.settings.home_dir, codes)
+
+
 def purge_past_retention(app: App) -> list[str]:
     """Erase every ended case past the programme's retention period (the clock's pass)."""
     from casework import purge  # noqa: PLC0415  # only for erasure

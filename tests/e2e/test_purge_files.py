@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,19 @@ def holding(files: dict[str, bytes], needle: str) -> list[str]:
     return sorted(name for name, data in files.items() if needle.lower().encode() in data.lower())
 
 
+def prefect_rows_naming(home: Path, code: str) -> list[str]:
+    """Where in Prefect's database `code` is, as `table.column`: what a failure names."""
+    found = []
+    with closing(sqlite3.connect(home / "prefect" / "prefect.db")) as db:
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        for (table,) in tables:
+            for column in [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]:
+                query = f'SELECT count(*) FROM "{table}" WHERE instr(lower("{column}"), ?) > 0'
+                if db.execute(query, (code.lower(),)).fetchone()[0]:
+                    found.append(f"{table}.{column}")
+    return found
+
+
 def live_and_purge(tmp_path: Path, env: dict[str, str]) -> dict[str, bytes]:
     """Run the story under `rehab up --examples`, stop it, and read every file of its home."""
     home = Path(env["REHAB_HOME"])
@@ -88,7 +103,7 @@ def live_and_purge(tmp_path: Path, env: dict[str, str]) -> dict[str, bytes]:
 
         wait_for(ended, timeout=120, what="the plan to end")
         done = rehab(
-            {**env, "REHAB_STAFF_FILE": str(staff)},
+            {**env, "REHAB_STAFF_FILE": str(staff), "REHAB_DEBUG": "1"},
             "case",
             "purge",
             CODE,
@@ -118,7 +133,9 @@ def test_after_a_purge_no_file_under_rehab_home_holds_the_case_on_sqlite(tmp_pat
     assert "prefect/prefect.db" in files and "cases.db" in files
     for title in TITLES:
         assert holding(files, title) == []
-    assert holding(files, CODE) == sorted(["cases.db", KEYRING]), "only the tombstones"
+    assert holding(files, CODE) == sorted(["cases.db", KEYRING]), prefect_rows_naming(
+        tmp_path / "home", CODE
+    )
     assert f"/{CODE} -\n".encode() in files[KEYRING], "the keyring's line is a tombstone"
     assert not names_beyond_its_tombstone(files["cases.db"], CODE, tmp_path)
 
@@ -131,7 +148,7 @@ def test_after_a_purge_no_file_or_table_holds_the_case_on_postgresql(
     files = live_and_purge(tmp_path, env)
     for title in TITLES:
         assert holding(files, title) == []
-    assert holding(files, CODE) == [KEYRING]
+    assert holding(files, CODE) == [KEYRING], prefect_rows_naming(tmp_path / "home", CODE)
     rows = every_row(fresh_postgres, but=("cases", "audit_log"))
     assert [table for table, held in rows.items() if CODE in held] == []
     engine = create_engine(fresh_postgres)
