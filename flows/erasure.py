@@ -125,17 +125,18 @@ def mail_files(home: Path) -> Path:
 
 def scrub_mail(home: Path, codes: list[str]) -> int:
     """Remove the mail catcher's messages naming one of `codes` (overwritten first) and
-    their lines in `received.log`; returns messages removed."""
+    their lines in `received.log` (those naming the code or the message's file); returns
+    messages removed."""
     inbox = mail_files(home)
     if not codes or not inbox.is_dir():
         return 0
-    removed = 0
+    removed = []
     for message in sorted(inbox.glob("*.eml")):
         if names_any(message.read_bytes(), codes):
             shred(message)
-            removed += 1
-    drop_lines(inbox / "received.log", codes)
-    return removed
+            removed.append(message.name)
+    drop_lines(inbox / "received.log", codes + removed)  # a line names its message's file
+    return len(removed)
 
 
 def scrub_logs(home: Path, codes: list[str]) -> int:
