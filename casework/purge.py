@@ -51,7 +51,9 @@ def purge(
         person = read_person(store.sealer, row)
         if person is not None and names_person(reason, person):
             raise ReasonNamesPerson(code)
-        row.purged_history = purged_history.freeze(session, row)
+        row.purged_history = purged_history.freeze(
+            session, row, None if person is None else person.model_dump(mode="json")
+        )
         purged_history.forget(session, row)
         row.person_sealed, row.reason, row.flow_run_id = None, None, None
         row.purged_at, row.wake_at = now, None

@@ -1,14 +1,14 @@
 """What a purged case leaves for the programme report (security.md rule 9, report.md): its
 tombstone row keeps the facts the report counts, and nothing else of its history.
 
-Kept: per step its episode, domain, partner id, state and when it started and ended; per
-counted check-in its domain, outcome and time; per consent decision its scope, status and
-time; per approval asked its episode and when it was given; an import's closing date, outcome
-and rule. Not kept: step ids, titles, notes, messages, who decided, the plan itself. So a
-purged case still counts in the aggregates (since the beginning, and in the periods already
-released, which the report's difference rule compares against), and its rows of history
-(plan revisions, steps, check-ins, consents, decisions, outbox, its import record) are
-deleted."""
+Kept: the day the person was identified (where recorded after the fact); per step its
+episode, domain, partner id, state and when it started and ended; per counted check-in its
+domain, outcome and time; per consent decision its scope, status and time; per approval asked
+its episode and when it was given; an import's closing date, outcome and rule. Not kept: step
+ids, titles, notes, messages, who decided, the plan itself. So a purged case still counts in
+the aggregates (since the beginning, and in the periods already released, which the report's
+difference rule compares against), and its rows of history (plan revisions, steps, check-ins,
+consents, decisions, outbox, its import record) are deleted."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from casework.store.tables import CaseRow, DecisionRow, ImportedCaseRow
 from report.facts import CheckInFact, ConsentFact, StepFact
 from report.vocabulary import HELP_TYPE
+from report.who import identified_on
 
 COUNTED_CHECK_INS = ("attended", "missed", "rescheduled")  # what the report reads
 
@@ -35,8 +36,9 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def freeze(session: Session, row: CaseRow) -> dict[str, Any]:
-    """The report's facts of the case, from its rows, before they are deleted."""
+def freeze(session: Session, row: CaseRow, person: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The report's facts of the case, from its rows and its unsealed `person` (only the
+    day it was identified, where recorded after the fact), before they are deleted."""
     planned: dict[tuple[int, str], tuple[str, str]] = {}
     for revision in row.revisions:  # in order: the newest revision's word wins
         for step in revision.plan.get("steps", []):
@@ -67,7 +69,9 @@ def freeze(session: Session, row: CaseRow) -> dict[str, Any]:
     imported = session.scalars(
         select(ImportedCaseRow).where(ImportedCaseRow.case_id == row.id)
     ).one_or_none()
+    on = identified_on(person)
     return {
+        "identified_on": None if on is None else on.isoformat(),
         "steps": steps,
         "check_ins": check_ins,
         "consents": [[c.scope, c.status, _at(c.at)] for c in row.consents],
@@ -103,11 +107,13 @@ class PurgedFacts:
     consents: list[ConsentFact] = field(default_factory=list)
     approvals: dict[int, datetime | None] = field(default_factory=dict)
     imported: ImportedFacts | None = None
+    identified_on: date | None = None
 
 
 def thaw(history: dict[str, Any], kinds: Mapping[str, str]) -> PurgedFacts:
     """The kept facts of a purged case, with partners as their kinds in the directory now."""
-    facts = PurgedFacts()
+    on = history.get("identified_on")
+    facts = PurgedFacts(identified_on=date.fromisoformat(on) if on else None)
     for episode, domain, partner, started, ended, state in history.get("steps", []):
         kind = kinds.get(partner, "unknown-partner")
         help_type = HELP_TYPE.get(domain, "SocialCare")

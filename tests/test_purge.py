@@ -422,3 +422,20 @@ def names_beyond_its_tombstone(store_file: bytes, code: str, tmp: Path) -> bool:
     left = copy.read_bytes().lower()
     copy.unlink()
     return code.lower().encode() in left
+
+
+def test_an_imported_case_purged_still_counts_for_when_it_began_and_ended(app: App) -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from casework import importing  # noqa: PLC0415
+    from casework.report_source import read_people  # noqa: PLC0415
+    from plans.imports import ImportRecord  # noqa: PLC0415
+    from tests.test_import import GOOD_CLOSED  # noqa: PLC0415
+
+    record = ImportRecord.model_validate({**GOOD_CLOSED, "case": "BC-2019-0007"})
+    importing.import_record(app.store, app.directories, record, position=1, by=None, now=T0)
+    [before] = read_people(app.store, app.directories, tz="Europe/Minsk")
+    assert before.episodes and before.consents, "there is history to count"
+    tending.purge_case(app, "BC-2019-0007", reason="she asked to be erased", by="d-director")
+    [after] = read_people(app.store, app.directories, tz="Europe/Minsk")
+    assert after == replace(before, who=None), "counted still, never broken down"
