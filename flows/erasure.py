@@ -17,12 +17,35 @@ from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flows.logfiles import drop_lines, names_any, shred
+from flows.logfiles import drop_lines, names_any, naming, shred
 
 log = logging.getLogger("rehab.erasure")
 PREFECT_BUSY_MS = 60_000  # the server holds its write lock for short transactions only
 TEXT_TYPES = re.compile(r"CHAR|TEXT|JSON|CLOB", re.IGNORECASE)
-NEVER = {"alembic_version"}  # Prefect's own bookkeeping: it names no case
+# Prefect's structure, which names no case, and its flow runs, which the API deletes by their
+# exact names (a longer code may begin with this one): never looked at here.
+NEVER = {
+    "alembic_version",
+    "agent",
+    "automation",
+    "block_document",
+    "block_document_reference",
+    "block_schema",
+    "block_schema_reference",
+    "block_type",
+    "concurrency_limit",
+    "concurrency_limit_v2",
+    "configuration",
+    "csrf_token",
+    "deployment",
+    "deployment_schedule",
+    "flow",
+    "flow_run",
+    "variable",
+    "work_pool",
+    "work_queue",
+    "worker",
+}
 
 
 def prefect_database(home: Path) -> Path:
@@ -36,8 +59,15 @@ def _stamp(moment: datetime) -> str:
 
 
 @contextmanager
-def _prefect(path: Path) -> Iterator[sqlite3.Connection]:
+def _prefect(path: Path, codes: list[str]) -> Iterator[sqlite3.Connection]:
+    named = naming(codes)
+
+    def names_case(value: object) -> int:  # SQL: names_case(column)
+        data = value if isinstance(value, bytes) else str(value).encode()
+        return int(named.search(data) is not None)
+
     with closing(sqlite3.connect(path, timeout=PREFECT_BUSY_MS / 1000, isolation_level=None)) as db:
+        db.create_function("names_case", 1, names_case, deterministic=True)
         db.execute(f"PRAGMA busy_timeout={PREFECT_BUSY_MS}")
         db.execute("PRAGMA secure_delete=ON")
         db.execute("PRAGMA foreign_keys=ON")  # as Prefect's own connections: cascades act
@@ -70,27 +100,29 @@ def scrub_prefect(home: Path, codes: list[str], *, since: datetime | None = None
     if not codes or not path.exists():
         return 0
     deleted = 0
-    with _prefect(path) as db:
+    with _prefect(path, codes) as db:
         db.execute("BEGIN IMMEDIATE")
         try:
             for code in codes:
                 needle = code.lower()
                 if since is None:
                     for table, columns in _text_columns(db).items():
-                        where = " OR ".join(f'instr(lower("{c}"), ?) > 0' for c in columns)
+                        where = " OR ".join(
+                            f'(instr(lower("{c}"), ?) > 0 AND names_case("{c}"))' for c in columns
+                        )
                         cursor = db.execute(
                             f'DELETE FROM "{table}" WHERE {where}', [needle] * len(columns)
                         )
                         deleted += cursor.rowcount
                 else:  # events of the run (resource) and of its task runs (related)
                     deleted += db.execute(
-                        "DELETE FROM events WHERE occurred >= ? AND (instr(lower(resource), ?)"
-                        " > 0 OR instr(lower(related), ?) > 0)",
-                        (_stamp(since), needle, needle),
+                        "DELETE FROM events WHERE occurred >= ? AND (names_case(resource)"
+                        " OR names_case(related)) AND instr(lower(resource || related), ?) > 0",
+                        (_stamp(since), needle),
                     ).rowcount
                     deleted += db.execute(
                         "DELETE FROM event_resources WHERE occurred >= ? AND "
-                        "instr(lower(resource), ?) > 0",
+                        "instr(lower(resource), ?) > 0 AND names_case(resource)",
                         (_stamp(since), needle),
                     ).rowcount
             # Events about the deleted runs name them by id: their resources go with them.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -59,10 +60,16 @@ def logged(process: subprocess.Popen[bytes], log: IO[str]) -> None:
         pump(process.stdout, Path(log.name))
 
 
+def naming(codes: list[str]) -> re.Pattern[bytes]:
+    """What names one of `codes`, in any letter case (artifact keys are lower case), and not
+    a longer code it begins (BC-1 is not named in BC-12 or BC-1-2)."""
+    alternatives = b"|".join(re.escape(code.encode()) for code in codes)
+    return re.compile(rb"(?<![A-Za-z0-9])(?:" + alternatives + rb")(?![A-Za-z0-9]|-[0-9])", re.I)
+
+
 def names_any(data: bytes, codes: list[str]) -> bool:
-    """True if `data` names one of `codes` (in any letter case: artifact keys are lower)."""
-    lowered = data.lower()
-    return any(code.lower().encode() in lowered for code in codes)
+    """True if `data` names one of `codes` (see `naming`)."""
+    return bool(codes) and naming(codes).search(data) is not None
 
 
 def drop_lines(path: Path, codes: list[str]) -> int:
@@ -78,8 +85,8 @@ def drop_lines(path: Path, codes: list[str]) -> int:
             data = os.pread(fd, size, 0)
             if not names_any(data, codes):
                 return 0
-            lines = data.splitlines(keepends=True)
-            kept = [line for line in lines if not names_any(line, codes)]
+            lines, named = data.splitlines(keepends=True), naming(codes)
+            kept = [line for line in lines if not named.search(line)]
             new = b"".join(kept)
             os.pwrite(fd, new, 0)
             os.pwrite(fd, b"\0" * (size - len(new)), len(new))

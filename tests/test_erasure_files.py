@@ -83,3 +83,21 @@ def test_a_purge_removes_the_cases_messages_from_the_mail_catcher(tmp_path: Path
     received = (inbox / "received.log").read_text()
     assert "BC-GONE-9" not in received and "BC-KEPT-9" in received
     assert len(received.splitlines()) == 1, "the reminder's line, naming only its file, too"
+
+
+def test_a_code_is_named_in_any_letter_case_but_not_inside_a_longer_code(tmp_path: Path) -> None:
+    log = tmp_path / "runner.log"
+    log.write_text(
+        "flow run 'BC-1' ended\n"
+        "artifact plan-bc-1-progress\n"
+        "BC-1 · approval waits\n"
+        "flow run 'BC-12' ended\n"
+        "flow run 'BC-1-2' ended\n"
+        "flow run 'XBC-1' ended\n"
+    )
+    assert drop_lines(log, ["BC-1"]) == 3
+    assert log.read_text().splitlines() == [
+        "flow run 'BC-12' ended",
+        "flow run 'BC-1-2' ended",
+        "flow run 'XBC-1' ended",
+    ]
