@@ -171,9 +171,36 @@ def scrub_mail(home: Path, codes: list[str]) -> int:
     return len(removed)
 
 
+# How far each log file was last found clean of which codes (its inode, its size then): the
+# clock's follow-up looks every tick for an hour, and reads only what was appended since.
+_clean: dict[tuple[Path, tuple[str, ...]], tuple[int, int]] = {}
+
+
+def _names_since_last_look(path: Path, codes: list[str]) -> bool:
+    key = (path, tuple(codes))
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return False
+    inode, upto = _clean.get(key, (stat.st_ino, 0))
+    start = upto if inode == stat.st_ino and upto <= stat.st_size else 0
+    overlap = max(len(code) for code in codes) + 2  # a code cut by the last look's end
+    with path.open("rb") as log:
+        log.seek(max(start - overlap, 0))
+        named = names_any(log.read(), codes)
+    if not named:
+        _clean[key] = (stat.st_ino, stat.st_size)
+    return named
+
+
 def scrub_logs(home: Path, codes: list[str]) -> int:
     """Take the lines naming one of `codes` out of every log file of `rehab up`."""
-    return sum(drop_lines(path, codes) for path in sorted((home / "logs").glob("*.log")))
+    dropped = 0
+    for path in sorted((home / "logs").glob("*.log")):
+        if _names_since_last_look(path, codes):
+            dropped += drop_lines(path, codes)
+            _clean.pop((path, tuple(codes)), None)
+    return dropped
 
 
 def erase_files(home: Path, codes: list[str], *, since: datetime | None = None) -> int:
