@@ -102,6 +102,8 @@ def live_and_purge(tmp_path: Path, env: dict[str, str]) -> dict[str, bytes]:
             return status["state"] == "cancelled"
 
         wait_for(ended, timeout=120, what="the plan to end")
+        logs = {n: d for n, d in every_file(home).items() if n.startswith("logs/")}
+        assert not [n for t in TITLES for n in holding(logs, t)], "logs never carry titles"
         done = rehab(
             {**env, "REHAB_STAFF_FILE": str(staff), "REHAB_DEBUG": "1"},
             "case",
