@@ -1,15 +1,18 @@
 """Erasure (security.md rule 9): a closed case is purged after the programme's retention
 period, or at once on a director's order. Its person, notes and data key are destroyed (so no
-copy of its sealed data, backups included, opens again), its queued messages withdrawn, and
-the audit log keeps a tombstone: the code, when, by whom, why. Its Prefect runs are deleted
+copy of its sealed data, backups included, opens again), its queued messages withdrawn, its
+rows of history deleted (the case row stays as its tombstone, with only the facts the report
+counts: casework/purged_history.py), and the audit log keeps a tombstone: the code, when, by
+whom, why. Its Prefect runs are deleted
 by the caller (flows/tending.py), since the store knows nothing of Prefect."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
+from casework import purged_history
 from casework.access import authorize_director
 from casework.domain import ENDED_CASE, IMPORTED
 from casework.services import canonical_code, transaction
@@ -21,6 +24,17 @@ from plans.errors import CaseStillOpen, ReasonNamesPerson
 from plans.screening import names_person
 
 RETENTION_ACTOR = "retention"
+# The tables a purge deletes from or rewrites a row of: compacted after it (Store.compact).
+TOUCHED = [
+    "cases",
+    "plan_revisions",
+    "steps",
+    "check_ins",
+    "consents",
+    "decisions",
+    "outbox",
+    "imported_cases",
+]
 
 
 def purge(
@@ -38,17 +52,20 @@ def purge(
         person = read_person(store.sealer, row)
         if person is not None and names_person(reason, person):
             raise ReasonNamesPerson(code)
-        row.person_sealed = None
-        for consent in row.consents:
-            consent.note_sealed = None
+        row.purged_history = purged_history.freeze(
+            session, row, None if person is None else person.model_dump(mode="json")
+        )
+        purged_history.forget(session, row)
+        row.person_sealed, row.reason, row.flow_run_id = None, None, None
         row.purged_at, row.wake_at = now, None
-        queued = session.scalars(
-            select(OutboxRow).where(
+        # Messages not sent yet are withdrawn; every message row goes (its key names the
+        # case, its step and partner), the audit log keeps what was sent, and to whom.
+        queued = session.scalar(
+            select(func.count()).where(
                 OutboxRow.case_code == code, OutboxRow.status.in_(("pending", "sending"))
             )
-        ).all()
-        for message in queued:
-            message.status, message.last_error = "cancelled", "the case was purged"
+        )
+        session.execute(delete(OutboxRow).where(OutboxRow.case_code == code))
         audit(
             session,
             sealer=store.sealer,
@@ -56,10 +73,11 @@ def purge(
             actor=by,
             action="case-purged",
             now=now,
-            detail={"reason": reason, "messages_withdrawn": len(queued)},
+            detail={"reason": reason, "messages_withdrawn": queued or 0},
         )
     # After the commit: if this process dies first, the store's next opening destroys it.
     store.sealer.destroy_case_keys([code])  # whatever was sealed with it, anywhere, is noise
+    store.compact(TOUCHED)
 
 
 def past_retention(store: Store, directories: Directories, *, now: datetime) -> list[str]:

@@ -6,12 +6,13 @@ codes (report/who.py). Releases are kept here too: aggregates only."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from casework import purged_history
 from casework.importing import moment
 from casework.store.db import Store
 from casework.store.repository import audit
@@ -76,9 +77,10 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
                 CaseRow.updated_at,
                 CaseRow.person_sealed,
                 CaseRow.start,
+                CaseRow.purged_history,
             )
         ).all()
-        imported = {
+        imported: dict[int, Any] = {
             r.case_id: r
             for r in session.execute(
                 select(
@@ -153,6 +155,18 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
         (a.case_id, a.episode): (a.decided_at if a.decision == "approved" else None)
         for a in approvals
     }
+    kept_on: dict[int, date] = {}
+    for case in cases:  # a purged case's history is kept only as the facts counted here
+        if case.purged_history is not None:
+            kept = purged_history.thaw(case.purged_history, kinds)
+            if kept.identified_on is not None:
+                kept_on[case.id] = kept.identified_on
+            steps[case.id] += kept.steps
+            check_ins[case.id] += kept.check_ins
+            consents[case.id] += kept.consents
+            approved.update({(case.id, e): at for e, at in kept.approvals.items()})
+            if kept.imported is not None:
+                imported[case.id] = kept.imported
     zone = ZoneInfo(tz)
     people = []
     for case in cases:  # the one loop that unseals: each person only in memory, only here
@@ -164,7 +178,7 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
         episodes = _episodes(case, history[case.code], steps[case.id], approved)
         if case.id in imported:  # its life before rehab, as the import recorded it
             episodes.insert(0, _imported_episode(case.start, imported[case.id], zone))
-        on = identified_on(person)
+        on = identified_on(person) or kept_on.get(case.id)
         if on is not None:
             at = datetime.combine(on, time(0), zone).astimezone(UTC)
         else:

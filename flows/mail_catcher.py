@@ -20,11 +20,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import yaml
 
+from flows.logfiles import append_line
+
 SENDER = "rehab@ngo.example"
 
 
 def inbox(home: Path) -> Path:
-    """Where the caught messages are: one .eml file each, and `received.log`, a line each."""
+    """Where the caught messages are: one .eml file each, and `received.log`, a line each
+    (a purge removes the case's: flows/erasure.py)."""
     return home / "mail"
 
 
@@ -60,10 +63,9 @@ class Catcher:
         self.count = itertools.count(1)
         self.lock = threading.Lock()
 
-    def _write(self, path: Path, data: bytes, append: bool = False) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_EXCL)
-        fd = os.open(path, flags, 0o600)
-        with os.fdopen(fd, "ab" if append else "wb") as out:
+    def _write(self, path: Path, data: bytes) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
             out.write(data)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  # aiosmtpd's hook name
@@ -75,7 +77,8 @@ class Catcher:
             self._write(self.directory / name, envelope.content)
             line = f"{at:%Y-%m-%d %H:%M:%S} UTC  to {', '.join(envelope.rcpt_tos)}  "
             line += f"{message['subject']}  ({name})\n"
-            self._write(self.directory / "received.log", line.encode(), append=True)
+            # Under the file's lock: a purge takes a case's lines out of it in place.
+            append_line(self.directory / "received.log", line.encode())
         return "250 OK"
 
 

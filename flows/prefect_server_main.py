@@ -1,5 +1,5 @@
-"""`prefect server start`, in this process, with SQLite write transactions begun IMMEDIATE:
-what `rehab up` runs as its embedded server.
+"""`prefect server start`, in this process, with SQLite write transactions begun IMMEDIATE and
+deletes that overwrite (secure delete): what `rehab up` runs as its embedded server.
 
 Prefect begins a write transaction on SQLite DEFERRED (only `with_for_update` gets IMMEDIATE):
 it reads first and takes the write lock at its first write. If another write commits in
@@ -42,9 +42,31 @@ def begin_writes_immediately() -> None:
     AioSqliteConfiguration.begin_transaction = begin_transaction  # type: ignore[method-assign]
 
 
+def delete_securely() -> None:
+    """Make every SQLite connection of Prefect's server overwrite what it deletes: a purged
+    case's runs, artifacts and logs leave no bytes in free pages (security.md rule 9)."""
+    from prefect.server.database.configurations import (  # noqa: PLC0415  # imports prefect
+        AioSqliteConfiguration,
+    )
+
+    prefects_own = AioSqliteConfiguration.setup_sqlite
+    if getattr(prefects_own, "rehab_secure_delete", False):
+        return
+
+    def setup_sqlite(self: AioSqliteConfiguration, conn: Any, record: Any) -> None:
+        prefects_own(self, conn, record)
+        cursor = conn.cursor()
+        cursor.execute("PRAGMA secure_delete = ON;")
+        cursor.close()
+
+    setup_sqlite.rehab_secure_delete = True  # type: ignore[attr-defined]
+    AioSqliteConfiguration.setup_sqlite = setup_sqlite  # type: ignore[method-assign]
+
+
 def main(argv: list[str]) -> None:
-    """Run `prefect server start <argv>` here, after the change above."""
+    """Run `prefect server start <argv>` here, after the changes above."""
     begin_writes_immediately()
+    delete_securely()
     from prefect.cli import app  # noqa: PLC0415
 
     sys.argv = ["prefect", "server", "start", *argv]  # Prefect's CLI reads its arguments there

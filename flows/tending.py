@@ -17,6 +17,7 @@ from casework.domain import Case
 from casework.events import Event
 from casework.services import Outcome
 from casework.store.repository import get_case_row, to_domain
+from flows import erasure
 from flows.app import App
 from flows.artifacts import artifact_key, plan_markdown, progress
 from flows.decision_forms import waiting_form
@@ -204,8 +205,9 @@ def tend_case(app: App, code: str) -> str:
 
 def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
     """Erase a case in the store (a director's order), then its runs and artifacts in
-    Prefect (the server sweeps their logs); returns how many runs were deleted. Run again,
-    it finishes what Prefect left."""
+    Prefect, and whatever names it in the files under REHAB_HOME (Prefect's database, the
+    logs, the mail catcher's messages); returns how many runs were deleted. Run again, it
+    finishes what was left."""
     from casework import purge  # noqa: PLC0415  # only for erasure
     from plans.errors import CasePurged  # noqa: PLC0415
 
@@ -215,20 +217,46 @@ def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
                 app.store, app.directories, code=code, reason=reason, by=by, now=app.now()
             )
         )
-    return app.prefect.delete_case(code)
+    runs = app.prefect.delete_case(code)
+    erasure.erase_files(app.settings.home_dir, [code])
+    return runs
 
 
 # A plan's run may be ending (its last artifacts on their way) at the moment its case is
 # purged; for this long afterwards the clock deletes whatever of the case Prefect still holds.
 PURGE_FOLLOW_UP = timedelta(hours=1)
+# During the follow-up the store is compacted again every this many clock ticks: a transaction
+# older than the purge's (anywhere on a PostgreSQL server) keeps the deleted rows until it ends.
+COMPACT_AGAIN_TICKS = 10
+_compacted: dict[int, datetime] = {}
 
 
 def sweep_after_purges(app: App) -> int:
-    """Delete what Prefect holds of recently purged cases (usually nothing); how many runs."""
+    """Delete what Prefect and the files under REHAB_HOME hold of recently purged cases
+    (usually nothing), and compact the store again now and then; how many runs."""
+    from casework import purge  # noqa: PLC0415  # only for erasure
+
+    since = app.now() - PURGE_FOLLOW_UP
+    codes = purge.purged_since(app.store, since=since)
+    if not codes:
+        return 0
+    runs = sum(app.prefect.delete_case(code) for code in codes)
+    erasure.erase_files(app.settings.home_dir, codes, since=since)
+    last = _compacted.get(id(app.store))
+    if last is None or app.now() - last >= app.settings.clock_interval * COMPACT_AGAIN_TICKS:
+        app.store.compact(purge.TOUCHED)
+        _compacted[id(app.store)] = app.now()
+    return runs
+
+
+def erase_after_stop(app: App) -> int:
+    """Once the embedded server has stopped (the end of `rehab up`), erase from the files what
+    it wrote of recently purged cases as it stopped (events it still held); how many rows
+    and lines went."""
     from casework import purge  # noqa: PLC0415  # only for erasure
 
     codes = purge.purged_since(app.store, since=app.now() - PURGE_FOLLOW_UP)
-    return sum(app.prefect.delete_case(code) for code in codes)
+    return erasure.erase_files(app.settings.home_dir, codes)
 
 
 def purge_past_retention(app: App) -> list[str]:
@@ -251,6 +279,7 @@ def purge_past_retention(app: App) -> list[str]:
             log.exception("could not erase case %s past retention", code)
             continue
         done.append(code)
+    erasure.erase_files(app.settings.home_dir, done)
     return done
 
 

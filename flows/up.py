@@ -28,6 +28,7 @@ from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
 from flows.engine_record import write_record
+from flows.logfiles import logged
 from flows.mail_catcher import inbox
 from flows.prefect_server import server_command, server_environment
 from flows.settings import Settings
@@ -134,12 +135,14 @@ def start_server(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         server_command(port),
         env=server_environment(settings),
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        # `rehab up` has one thread when it starts its children, so preexec_fn is safe here.
+        # preexec_fn is safe here: `rehab up`'s only other threads are the log pumps, which
+        # wait in read() and hold no lock the child needs before exec.
         preexec_fn=_die_with_parent,  # noqa: PLW1509
     )
+    logged(server, log)
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -162,11 +165,12 @@ def start_door(settings: Settings, log: IO[str]) -> subprocess.Popen[bytes]:
     door = subprocess.Popen(
         [sys.executable, "-m", "flows.door"],
         env=dict(os.environ, **engine_client.prefect_environment(settings)),
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509  # one thread, as above
+        preexec_fn=_die_with_parent,  # noqa: PLW1509  # pumps only, as above
     )
+    logged(door, log)  # through the pump: a purge takes a case's lines out of it
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if door.poll() is not None:
@@ -184,14 +188,16 @@ def start_runner(
     """Start the runner serving the deployments (and the clock)."""
     env = dict(os.environ, **engine_client.prefect_environment(settings), **(extra_env or {}))
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(int(settings.runner_poll.total_seconds()) or 1)
-    return subprocess.Popen(
+    runner = subprocess.Popen(
         [sys.executable, "-m", "flows.serve"],
         env=env,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509  # one thread, as above
+        preexec_fn=_die_with_parent,  # noqa: PLW1509  # pumps only, as above
     )
+    logged(runner, log)
+    return runner
 
 
 def stop(process: subprocess.Popen[bytes], name: str, timeout: float = 150) -> None:
@@ -239,6 +245,30 @@ def _watch(
             if process is not None and process.poll() is not None:
                 raise ProcessStopped(name, log, process.returncode)
         time.sleep(0.5)
+
+
+def _stop_all(
+    app: App,
+    door: subprocess.Popen[bytes],
+    runner: subprocess.Popen[bytes],
+    catcher: subprocess.Popen[bytes] | None,
+    server: subprocess.Popen[bytes] | None,
+) -> None:
+    """Stop the children, the door first (no new decisions), then the runner (it drains);
+    then erase what the stopping server still wrote of a case purged in the last hour."""
+    stop(door, "the door", timeout=10)
+    stop(runner, "the runner")
+    if catcher is not None:
+        stop(catcher, "the mail catcher", timeout=10)
+    if server is not None:
+        stop(server, "the Prefect server", timeout=30)
+        from flows.tending import erase_after_stop  # noqa: PLC0415  # imports prefect
+
+        try:
+            erase_after_stop(app)
+        except Exception as exc:  # the next start's clock follow-up tries again
+            click.echo(f"could not look for purged cases' traces ({type(exc).__name__})", err=True)
+    _pids_file(app.settings.home_dir).unlink(missing_ok=True)
 
 
 def up(app: App, *, examples: list[Path]) -> None:
@@ -308,11 +338,5 @@ def up(app: App, *, examples: list[Path]) -> None:
                 )
                 click.echo("stopping: letting runs in flight finish ...")
             finally:
-                stop(door, "the door", timeout=10)
-                stop(runner, "the runner")
-                if catcher is not None:
-                    stop(catcher, "the mail catcher", timeout=10)
-                if server is not None:
-                    stop(server, "the Prefect server", timeout=30)
-                _pids_file(home).unlink(missing_ok=True)
+                _stop_all(app, door, runner, catcher, server)
         click.echo("stopped.")

@@ -16,6 +16,7 @@ from casework.programme import approval_required
 from flows import engine_client
 from flows.app import App
 from flows.engine_record import write_record
+from flows.logfiles import logged
 from flows.mail_catcher import inbox, overlay_directories
 from flows.settings import EXAMPLES, Settings
 from plans.errors import ProcessStopped, RunNotCreated
@@ -42,11 +43,12 @@ def start_mail_catcher(
     catcher = subprocess.Popen(
         [sys.executable, "-m", "flows.mail_catcher", str(inbox(settings.home_dir)), str(port)],
         env=dict(os.environ, **engine_client.prefect_environment(settings)),  # marks it ours
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=preexec,  # noqa: PLW1509  # `rehab up` has one thread when it starts it
+        preexec_fn=preexec,  # noqa: PLW1509  # as in flows/up.py: pumps only
     )
+    logged(catcher, log)  # through the pump: a purge takes a case's lines out of it
     deadline = time.monotonic() + CATCHER_START_SECONDS
     while catcher.poll() is None and time.monotonic() < deadline:
         with socket.socket() as sock:

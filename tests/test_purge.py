@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from casework import audit_log, services
@@ -27,6 +27,7 @@ from plans.directories import Directories, StaffDirectory
 from plans.errors import CaseKeyDestroyed, CasePurged, CaseStillOpen, NotAllowed
 from plans.model import Person, Plan
 from tests.conftest import EXAMPLES, T0
+from tests.e2e.harness import wait_for
 
 SHE = Person.model_validate({"name": "Olga Sidorova", "contact": "olga.s@mail.example"})
 HE = Person.model_validate({"name": "Pavel Novik", "contact": "pavel.n@mail.example"})
@@ -238,3 +239,203 @@ def test_what_an_ending_run_publishes_after_the_purge_is_swept_by_the_clock(
     clock.at += tending.PURGE_FOLLOW_UP + timedelta(seconds=1)
     prefect.start_plan_run("BC-GONE-4", 1, [])
     assert tending.sweep_after_purges(app) == 0, "an hour on, the clock stops looking"
+
+
+# Step titles no other case has: whatever of them is left anywhere is this case's.
+TITLES = ["Quokka-shelter-stay-7731", "Wombat-clinic-visit-7732", "Numbat-counselling-7733"]
+
+
+def distinct_plan(plan: Plan) -> Plan:
+    steps = [s.model_copy(update={"title": t}) for s, t in zip(plan.steps, TITLES, strict=False)]
+    return plan.model_copy(update={"steps": steps + list(plan.steps[len(TITLES) :])})
+
+
+def lived(app: App, plan: Plan, code: str, clock: Clock) -> None:
+    """A case that launched, started steps, queued messages, and ended."""
+    launched(app, distinct_plan(plan), code, SHE)
+    clock.at = T0 + timedelta(days=3)
+    services.reconcile(app.store, code=code, now=app.now())
+    ended(app, code)
+
+
+def every_row(url: str, *, but: tuple[str, ...] = ()) -> dict[str, str]:
+    """Each table of the store (those in `but` left out) as the text of all its rows."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                table: " ".join(
+                    str(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{table}"'))
+                )
+                for table in inspect(engine).get_table_names()
+                if table not in but
+            }
+    finally:
+        engine.dispose()
+
+
+def test_a_purge_leaves_of_the_case_only_its_tombstone_and_audit_rows(
+    app: App, example_plan: Plan, store_url: str, clock: Clock
+) -> None:
+    lived(app, example_plan, "BC-ERASED-5", clock)
+    lived(app, example_plan, "BC-STAYS-5", clock)  # the same titles, in a case that stays
+    with app.store.session() as session:
+        gone_id = find_case_row(session, code="BC-ERASED-5").id  # type: ignore[union-attr]
+    before = every_row(store_url, but=("audit_log",))
+    assert sum("BC-ERASED-5" in rows for rows in before.values()) >= 2, "the case had rows"
+    on_postgres = store_url.startswith("postgresql")
+    if on_postgres:
+        assert pages_holding(store_url, TITLES[0]), "the pages held the titles"
+
+    tending.purge_case(app, "BC-ERASED-5", reason="she asked to be erased", by="d-director")
+
+    after = every_row(store_url, but=("cases", "audit_log"))
+    assert [t for t, rows in after.items() if "BC-ERASED-5" in rows] == []
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            for table in ("plan_revisions", "steps", "consents", "decisions", "imported_cases"):
+                held = conn.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE case_id = :id"), {"id": gone_id}
+                ).scalar()
+                assert held == 0, table
+            tomb = (
+                conn.execute(text("SELECT * FROM cases WHERE code = 'BC-ERASED-5'")).one()._asdict()
+            )
+            audit_text = " ".join(
+                str(r) for r in conn.execute(text("SELECT detail FROM audit_log"))
+            )
+            kept = conn.execute(text("SELECT count(*) FROM plan_revisions")).scalar()
+    finally:
+        engine.dispose()
+    assert kept, "the other case keeps its plan"
+    if on_postgres:  # the titles are the other case's too: delete its plan, then read
+        engine = create_engine(store_url)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM plan_revisions"))
+        engine.dispose()
+        # A transaction older than the delete (anywhere on the server) keeps its rows for a
+        # while: compacted again, as the clock's follow-up does.
+        wait_for(
+            lambda: (
+                app.store.compact(["plan_revisions"]) or not pages_holding(store_url, TITLES[0])
+            ),
+            timeout=60,
+            what="the rewritten pages without the titles",
+        )
+    assert tomb["person_sealed"] is None and tomb["flow_run_id"] is None
+    assert not any(t in str(tomb) or t in audit_text for t in TITLES)
+
+
+def test_a_purged_case_still_counts_in_the_programme_report(
+    app: App, example_plan: Plan, clock: Clock
+) -> None:
+    from casework.report_source import read_people  # noqa: PLC0415
+
+    lived(app, example_plan, "BC-COUNTED-6", clock)
+    before = read_people(app.store, app.directories, tz="Europe/Minsk")
+    assert before[0].steps and before[0].consents, "there is history to count"
+    tending.purge_case(app, "BC-COUNTED-6", reason="she asked to be erased", by="d-director")
+    assert read_people(app.store, app.directories, tz="Europe/Minsk") == before
+
+
+def pages_holding(url: str, needle: str) -> list[str]:
+    """The PostgreSQL relations (tables, indexes, TOAST) of the store whose pages hold
+    `needle`, read raw, dead rows and free space included (pageinspect)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+            relations = conn.execute(
+                text(
+                    "SELECT c.oid::regclass::text, pg_relation_size(c.oid) / 8192 FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE c.relkind IN ('r', 't', 'i') AND n.nspname IN ('public', 'pg_toast')"
+                    " AND (n.nspname = 'public' OR c.oid IN (SELECT reltoastrelid FROM pg_class"
+                    " JOIN pg_namespace p ON p.oid = relnamespace WHERE p.nspname = 'public'))"
+                )
+            ).all()
+            return [
+                name
+                for name, blocks in relations
+                if any(
+                    conn.execute(
+                        text("SELECT position(:n IN get_raw_page(:r, CAST(:b AS int)))"),
+                        {"n": needle.encode(), "r": name, "b": block},
+                    ).scalar()
+                    for block in range(blocks)
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def file_bytes(home: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(home)): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+
+
+def test_on_sqlite_no_byte_of_a_purged_case_is_left_in_the_store_files_but_its_tombstone(
+    tmp_path: Path, example_plan: Plan, clock: Clock
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    staff = (EXAMPLES / "staff.yaml").read_text() + "  d-director: {name: D, role: director}\n"
+    (home / "staff.yaml").write_text(staff)
+    settings = Settings(
+        home=home, database_url=f"sqlite:///{home / 'cases.db'}", staff_file=home / "staff.yaml"
+    )
+    app = App(settings, prefect=RecordingPrefect(), clock=clock)
+    try:
+        lived(app, example_plan, "BC-BYTES-7", clock)
+        seen = b"".join(file_bytes(home).values())
+        assert TITLES[0].encode() in seen and b"BC-BYTES-7" in seen, "the files held them"
+        tending.purge_case(app, "BC-BYTES-7", reason="she asked to be erased", by="d-director")
+        files = file_bytes(home)  # the store still open, as a running engine holds it
+    finally:
+        app.close()
+    for name, data in files.items():
+        for title in TITLES:
+            assert title.encode() not in data, f"{title} in {name}"
+    for name, data in files.items():  # the keyring keeps a tombstone line, the key gone
+        if name not in ("cases.db", "cases.db-wal", "secret.key.case-keys"):
+            assert b"BC-BYTES-7" not in data and b"bc-bytes-7" not in data, name
+    assert b"/BC-BYTES-7 -\n" in files["secret.key.case-keys"]
+    assert not files.get("cases.db-wal"), "the WAL is emptied after a purge"
+    assert not names_beyond_its_tombstone(files["cases.db"], "BC-BYTES-7", tmp_path)
+
+
+def names_beyond_its_tombstone(store_file: bytes, code: str, tmp: Path) -> bool:
+    """True if a case store's file names `code` (in any case) anywhere but in the case's
+    tombstone and its audit rows: these are taken out of a copy, their bytes overwritten,
+    and the copy read."""
+    copy = tmp / "copy.db"
+    copy.write_bytes(store_file)
+    db = sqlite3.connect(copy)
+    db.execute("PRAGMA secure_delete=ON")
+    triggers = db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    for (trigger,) in triggers:
+        db.execute(f'DROP TRIGGER "{trigger}"')
+    db.execute("DELETE FROM audit_log WHERE case_code = ?", (code,))
+    db.execute("DELETE FROM cases WHERE code = ?", (code,))
+    db.commit()
+    db.close()  # the last connection: its WAL goes into the file
+    left = copy.read_bytes().lower()
+    copy.unlink()
+    return code.lower().encode() in left
+
+
+def test_an_imported_case_purged_still_counts_for_when_it_began_and_ended(app: App) -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from casework import importing  # noqa: PLC0415
+    from casework.report_source import read_people  # noqa: PLC0415
+    from plans.imports import ImportRecord  # noqa: PLC0415
+    from tests.test_import import GOOD_CLOSED  # noqa: PLC0415
+
+    record = ImportRecord.model_validate({**GOOD_CLOSED, "case": "BC-2019-0007"})
+    importing.import_record(app.store, app.directories, record, position=1, by=None, now=T0)
+    [before] = read_people(app.store, app.directories, tz="Europe/Minsk")
+    assert before.episodes and before.consents, "there is history to count"
+    tending.purge_case(app, "BC-2019-0007", reason="she asked to be erased", by="d-director")
+    [after] = read_people(app.store, app.directories, tz="Europe/Minsk")
+    assert after == replace(before, who=None), "counted still, never broken down"

@@ -26,6 +26,7 @@ def test_rehab_up_starts_the_server_with_its_tuning(
 
     class Stopped:
         returncode = 1
+        stdout = None
 
         def __init__(self, argv: list[str], env: dict[str, str], **_: Any) -> None:
             started.append(env)

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +41,7 @@ def where(engine: Engine) -> str:
 
 def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     """An engine for the store; SQLite gets WAL, a busy timeout (seconds a writer waits for
-    another) and foreign keys."""
+    another), foreign keys and secure delete."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -54,6 +54,9 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            # A deleted row's bytes are overwritten, not left in a free page: what a purge
+            # deletes is gone from the file (security.md rule 9).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
@@ -126,6 +129,20 @@ class Store:
         """A session in one transaction: committed on success, rolled back on error."""
         with self.sessions.begin() as session:
             yield session
+
+    def compact(self, tables: list[str]) -> None:
+        """After a purge, leave no copy of the deleted rows in the database's files: on SQLite
+        (whose deletes overwrite, see `make_engine`) empty the WAL, which still holds the
+        pages as they were; on PostgreSQL rewrite the tables, as a plain VACUUM leaves dead
+        rows' bytes in the pages' free space (a table it does not own is skipped, with a
+        warning: run the purge as the tables' owner)."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.execute(text(f'VACUUM FULL "{table}"'))
 
     def dispose(self) -> None:
         """Close every pooled connection."""
