@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from prefect.settings import Settings as PrefectSettings
 
-from flows import up
+from flows import children
 from flows.prefect_server import SERVER_TUNING, server_command, server_environment
 from flows.prefect_server_main import begin_writes_immediately
 from flows.settings import Settings
@@ -35,12 +35,12 @@ def test_rehab_up_starts_the_server_with_its_tuning(
         def poll(self) -> int:
             return 1
 
-    monkeypatch.setattr(up.subprocess, "Popen", Stopped)
+    monkeypatch.setattr(children.subprocess, "Popen", Stopped)
     settings = Settings(home=tmp_path, prefect_port=4299, PREFECT_API_URL=None)
     log = io.StringIO()
     log.name = str(tmp_path / "server.log")
     with pytest.raises(ProcessStopped):
-        up.start_server(settings, log)  # type: ignore[arg-type]  # only its name is read
+        children.start_server(settings, log)  # type: ignore[arg-type]  # only its name is read
     [env] = started
     assert commands == [server_command(4299)]
     assert commands[0][1:3] == ["-m", "flows.prefect_server_main"], "writes begun IMMEDIATE"
