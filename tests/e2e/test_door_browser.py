@@ -23,6 +23,7 @@ from tests.e2e.test_up import rehab, rehab_env
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ALL_TIME = "type=range&startDate=2000-01-01T00:00:00.000Z&endDate=2999-12-31T23:59:59.000Z"
 playwright = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
 if not shutil.which("chromium"):
     pytest.skip(
@@ -125,8 +126,9 @@ def test_a_supervisor_approves_in_the_ui_and_a_case_manager_is_refused(
     assert up.status(code)["state"] == "awaiting-approval"
 
     supervisor = signed_in(browser, up, "l-istomova")
-    supervisor.goto(f"{up.url}/runs")
-    supervisor.get_by_text(f"{code} · approval").first.wait_for(timeout=60_000)
+    # The saved view "waiting on people", as its query: the tag `waiting`, over all time.
+    supervisor.goto(f"{up.url}/runs?tag=waiting&{ALL_TIME}")
+    supervisor.get_by_text(code).first.wait_for(timeout=60_000)
     submit_the_form(supervisor, up, run)
     supervisor.get_by_text("Flow run resumed").first.wait_for(timeout=60_000)
     wait_for(lambda: up.status(code)["state"] == "active", timeout=60, what="the approval")
