@@ -209,3 +209,14 @@ def count_refusal(store: Store, *, code: str, kind: str, scope: str) -> int:
                 row.attempts += 1
                 return row.attempts
     return 0
+
+
+def decision_by_run(store: Store, *, flow_run_id: str) -> Decision | None:
+    """The decision whose form is this flow run, or None (not a run rehab opened for one)."""
+    with store.session() as session:
+        row = session.scalars(
+            select(DecisionRow).where(DecisionRow.flow_run_id == flow_run_id).limit(1)
+        ).first()
+        if row is None:
+            return None
+        return _view(session.get_one(CaseRow, row.case_id), row)

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import pyotp
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
 
 from casework import lockout
 from casework.store.db import Store
@@ -48,7 +49,13 @@ def enrol(store: Store, directories: Directories, *, staff: str, now: datetime) 
 
 
 def check_code(
-    store: Store, directories: Directories, *, staff: str, code: str, now: datetime, case: str
+    store: Store,
+    directories: Directories,
+    *,
+    staff: str,
+    code: str,
+    now: datetime,
+    case: str | None,
 ) -> None:
     """Accept `code` of `staff` once, or raise CodeRefused (audited against `case`, without
     the code): locked, not enrolled, wrong or expired, or already used. Each refusal but
@@ -65,7 +72,7 @@ def check_code(
     raise CodeRefused(staff, why)
 
 
-def _refused(store: Store, *, staff: str, case: str, now: datetime, why: str) -> None:
+def _refused(store: Store, *, staff: str, case: str | None, now: datetime, why: str) -> None:
     """A refused code in the audit log, against the case its form was for."""
     with store.session() as session:
         audit(
@@ -77,6 +84,13 @@ def _refused(store: Store, *, staff: str, case: str, now: datetime, why: str) ->
             now=now,
             detail={"why": why},
         )
+
+
+def forget(session: Session, *, staff: str) -> None:
+    """Remove `staff`'s secret: no code of hers is accepted until she is enrolled again."""
+    row = session.get(StaffCodeRow, staff)
+    if row is not None:
+        session.delete(row)
 
 
 def _use(store: Store, *, staff: str, code: str, now: datetime) -> str | None:

@@ -1,7 +1,8 @@
-"""Take the README's pictures of the Prefect UI again: start `rehab up --examples` in a fresh
-home, run an example day (an approval, a plan with a check-in due), and photograph the UI with
-a real headless browser (Debian's chromium, driven by Playwright): the Runs page through a
-saved view, a plan's timeline artifact, a check-in's form, the Event Feed.
+"""Take the README's pictures again: start `rehab up --examples` in a fresh home, run an example
+day (an approval, a plan with a check-in due), sign in at the door as the example case manager
+and photograph what she sees with a real headless browser (Debian's chromium, driven by
+Playwright): the door's sign-in page, the Runs page through a saved view, a plan's timeline
+artifact, a check-in's form, the Event Feed.
 
     .venv/bin/python docs/screenshots.py            # writes docs/img/*.png
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pyotp
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,7 @@ steps:
      check_ins: {every: 14d, first: 5s, grace: 7d}}
   - {id: legal, domain: legal, title: Legal consultation, partner: brest-legal-aid}
 """
+PASSWORD = "an example password for the screenshots"
 T = TypeVar("T")
 
 
@@ -78,10 +81,12 @@ class Stack:
         self.env.update(
             REHAB_HOME=str(home),
             REHAB_PREFECT_PORT=str(port),
+            REHAB_PORT=str(door := free_port()),
             REHAB_CLOCK_INTERVAL="1s",
             REHAB_RUNNER_POLL="1s",
         )
-        self.ui = f"http://127.0.0.1:{port}"
+        self.ui = f"http://127.0.0.1:{door}"  # the door: what people open
+        self.prefect = f"http://127.0.0.1:{port}"  # behind it: the operator's view
         self.process: subprocess.Popen[str] | None = None
 
     def up(self) -> None:
@@ -119,16 +124,17 @@ class Stack:
         return (self.home / "prefect-auth").read_text().strip()
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        """The API as the UI calls it: with the auth string and a CSRF token."""
+        """Prefect's API behind the door, as the engine calls it: the auth string, a CSRF
+        token."""
         basic = httpx.BasicAuth(*self.auth.split(":", 1))
         headers = {}
         if method != "GET":
             token = httpx.get(
-                f"{self.ui}/api/csrf-token", params={"client": "shots"}, auth=basic, timeout=30
+                f"{self.prefect}/api/csrf-token", params={"client": "shots"}, auth=basic, timeout=30
             ).json()["token"]
             headers = {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "shots"}
         response = httpx.request(
-            method, f"{self.ui}/api{path}", json=body, auth=basic, headers=headers, timeout=30
+            method, f"{self.prefect}/api{path}", json=body, auth=basic, headers=headers, timeout=30
         )
         response.raise_for_status()
         return response.json() if response.content else None
@@ -140,8 +146,7 @@ class Stack:
 
 def example_day(stack: Stack) -> dict[str, str]:
     """What the pictures show: an approved example plan, and a plan with a check-in due."""
-    uri = json.loads(stack.rehab("staff", "enrol", "n-zdolnik", "--json"))["uri"]
-    stack.rehab("staff", "enrol", "l-istomova", "--json")
+    manager = json.loads(stack.rehab("staff", "enrol", "n-zdolnik", "--json"))
     stack.rehab("plan", "approve", "BC-2026-0042", "--by", "l-istomova")
     demo = stack.home / "BC-2026-0077.yaml"
     demo.write_text(DEMO)
@@ -158,17 +163,24 @@ def example_day(stack: Stack) -> dict[str, str]:
         )[0]["id"],
         "the timeline artifact",
     )
-    return {"form": form, "plan_run": plan_run, "artifact": artifact, "totp": uri}
+    return {"form": form, "plan_run": plan_run, "artifact": artifact, **manager}
 
 
-def sign_in(page: Page, stack: Stack) -> None:
-    """The UI asks for the auth string once; it keeps it in the browser's storage."""
-    page.goto(f"{stack.ui}/dashboard")
-    box = page.locator("input[type=password], input[type=text]").first
-    box.wait_for(timeout=30_000)
-    box.fill(stack.auth)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "login" not in url, timeout=30_000)
+def sign_in(page: Page, stack: Stack, day: dict[str, str]) -> None:
+    """The case manager follows her invite, sets her password and signs in at the door (the
+    sign-in page photographed on the way)."""
+    page.goto(day["invite"])
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/sign-in?password-set")
+    page.fill("#staff", day["staff"])
+    page.fill("#password", PASSWORD)
+    page.fill("#code", pyotp.parse_uri(day["uri"]).now())
+    path = IMG / "door-sign-in.png"
+    page.screenshot(path=str(path))
+    say(f"wrote {path.relative_to(ROOT)}")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/sign-in" not in url, timeout=30_000)
 
 
 def shoot(page: Page, url: str, name: str, *, ready: str | None = None) -> Path:
@@ -199,7 +211,10 @@ def check_fits(page: Page) -> None:
 @contextmanager
 def browser() -> Iterator[Page]:
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        )
         try:
             page = chromium.new_page(viewport={"width": WIDTH, "height": HEIGHT})
             yield page
@@ -219,7 +234,7 @@ def main() -> None:
         try:
             day = example_day(stack)
             with browser() as page:
-                sign_in(page, stack)
+                sign_in(page, stack, day)
                 # The saved view "living plans", as its query: a tag, over all time.
                 shoot(
                     page,

@@ -25,9 +25,11 @@ def _steps(steps: list[dict[str, Any]]) -> str:
 
 def describe(status: dict[str, Any], case: str, kind: str, scope: str) -> str:
     """The markdown shown above the form: what is being decided, case code only."""
+    power: Power = "approve" if kind in ("approval", "amendment") else "act"
+    who = ", ".join(f"`{s}`" for s in status.get("deciders", {}).get(power, [])) or "nobody yet"
     code_hint = (
-        "Choose your staff id, type the code your authenticator app shows now, and resume. "
-        "A wrong or used code changes nothing: the form waits again."
+        f"Resume to decide: you decide as yourself, signed in at the door. May decide: {who}. "
+        "Anyone else is refused, and nothing changes."
     )
     if kind == "approval":
         return (
@@ -88,13 +90,9 @@ FORMS = {
 }
 
 
-def form_for(app: App, status: dict[str, Any], kind: str) -> type[RunInput]:
-    """The form, with only those who may take this decision on this case in its list."""
-    power: Power = "approve" if kind in ("approval", "amendment") else "act"
-    eligible = deciders(
-        app.directories, power=power, manager=status["manager"], supervisor=status["supervisor"]
-    )
-    return FORMS[kind](eligible)
+def form_for(kind: str) -> type[RunInput]:
+    """The form of a decision of this kind."""
+    return FORMS[kind]()
 
 
 def pause_key(kind: str, scope: str, attempts: int) -> str:
@@ -106,8 +104,13 @@ def pause_key(kind: str, scope: str, attempts: int) -> str:
 def waiting_form(app: App, decision: Decision) -> tuple[type[RunInput], str]:
     """The form a decision's run waits with now, its description filled in, and its key."""
     case, kind, scope = decision.case, decision.kind, decision.scope
-    status = queries.case_status(app.store, code=case)  # one read for the list and the text
-    form = form_for(app, status, kind).with_initial_data(
-        description=describe(status, case, kind, scope)
-    )
+    status = queries.case_status(app.store, code=case)
+    powers: tuple[Power, ...] = ("act", "approve")
+    status["deciders"] = {
+        power: deciders(
+            app.directories, power=power, manager=status["manager"], supervisor=status["supervisor"]
+        )
+        for power in powers
+    }
+    form = form_for(kind).with_initial_data(description=describe(status, case, kind, scope))
     return form, pause_key(kind, scope, decision.attempts)

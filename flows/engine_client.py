@@ -50,6 +50,15 @@ def is_up(settings: Settings, timeout: float = 3.0) -> bool:
         return False
 
 
+def door_is_up(settings: Settings, timeout: float = 3.0) -> bool:
+    """True if the door answers its health check."""
+    try:
+        url = f"http://{settings.host}:{settings.port}/health"
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def lets_us_in(settings: Settings, timeout: float = 5.0) -> bool:
     """True if the Prefect API accepts rehab's auth string (or needs none)."""
     auth = auth_string(settings)

@@ -26,6 +26,8 @@ class EngineRecord(BaseModel):
     prefect_api_url: str | None  # None: the embedded server `rehab up` started
     prefect_port: int
     public_url: str | None
+    port: int = 4200  # the door (records written before it had one: the default)
+    host: str = "127.0.0.1"
     partners_file: Path
     staff_file: Path
 
@@ -41,6 +43,8 @@ def write_record(settings: Settings, *, partners_file: Path, staff_file: Path) -
         prefect_api_url=settings.prefect_api_url,
         prefect_port=settings.prefect_port,
         public_url=settings.public_url,
+        port=settings.port,
+        host=settings.host,
         partners_file=partners_file.resolve(),
         staff_file=staff_file.resolve(),
     )
@@ -84,8 +88,8 @@ def api_url(settings: Settings) -> str:
 
 
 def ui_url(settings: Settings) -> str:
-    """Where supervisors open the Prefect UI (behind a TLS proxy: REHAB_PUBLIC_URL)."""
-    return (settings.public_url or api_url(settings).removesuffix("/api")).rstrip("/")
+    """Where people open the UI: the door (behind a TLS proxy: REHAB_PUBLIC_URL)."""
+    return settings.door_url
 
 
 def _embedded(port: int) -> str:

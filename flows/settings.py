@@ -40,9 +40,11 @@ class Settings(BaseSettings):
     prefect_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PREFECT_API_URL", "REHAB_PREFECT_API_URL")
     )
-    prefect_port: int = 4200
+    prefect_port: int = 4209  # Prefect's server, behind the door, 127.0.0.1 only
     prefect_host: str = "127.0.0.1"  # where the embedded server listens
     public_url: str | None = None  # the UI's address as staff open it (a TLS proxy's)
+    port: int = 4200  # the door: the one web address for people
+    host: str = "127.0.0.1"  # where the door listens
 
     # The programme report's disclosure threshold (report.md): may be raised, never lowered.
     report_threshold: int = 11
@@ -72,6 +74,11 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """The case store's SQLAlchemy URL: REHAB_DATABASE_URL, else SQLite in REHAB_HOME."""
         return self.database_url or f"sqlite:///{self.home_dir / 'cases.db'}"
+
+    @property
+    def door_url(self) -> str:
+        """The door's address as people open it: REHAB_PUBLIC_URL, else its own."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def key_file(self) -> Path:

@@ -46,7 +46,7 @@ def start_mail_catcher(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=preexec,  # noqa: PLW1509  # as in flows/up.py: pumps only
+        preexec_fn=preexec,  # noqa: PLW1509  # as in flows/children.py: pumps only
     )
     logged(catcher, log)  # through the pump: a purge takes a case's lines out of it
     deadline = time.monotonic() + CATCHER_START_SECONDS

@@ -15,9 +15,9 @@ import pytest
 
 from casework import services
 from casework.store.db import open_store
+from flows.children import stop
 from flows.engine_record import read_record, record_file, write_record
 from flows.settings import EXAMPLES, Settings
-from flows.up import stop
 from flows.up_examples import mail_for_examples
 from plans.directories import Directories
 from plans.loading import load_plan
@@ -91,12 +91,12 @@ def test_the_record_is_private_to_the_operator_and_names_what_rehab_up_uses(
     assert record.prefect_api_url is None and record.prefect_port == Settings().prefect_port
 
 
-def test_plan_status_prints_the_address_of_the_server_rehab_up_started_on_another_port(
+def test_plan_status_prints_the_address_of_the_door_rehab_up_started_on_another_port(
     home: Path, directories: Directories
 ) -> None:
     port = free_port()
     write_record(
-        Settings(home=home, prefect_port=port, PREFECT_API_URL=None),
+        Settings(home=home, port=port, prefect_port=free_port(), PREFECT_API_URL=None),
         partners_file=EXAMPLES / "partners.yaml",
         staff_file=EXAMPLES / "staff.yaml",
     )
@@ -111,7 +111,7 @@ def test_plan_status_prints_the_address_of_the_server_rehab_up_started_on_anothe
         store.dispose()
     shown = rehab(home, "plan", "status", CODE)
     assert f"http://127.0.0.1:{port}/runs/flow-run/run-1" in shown.stdout, shown.stdout
-    own = rehab(home, "plan", "status", CODE, REHAB_PREFECT_PORT="4321")
+    own = rehab(home, "plan", "status", CODE, REHAB_PORT="4321")
     assert "http://127.0.0.1:4321/runs/flow-run/run-1" in own.stdout, "the environment wins"
 
 

@@ -1,22 +1,16 @@
-"""The decision forms as the default Prefect UI shows them: submittable whatever the staff
-directory holds, offering only those who may decide, checked by the server's own validator."""
+"""The decision forms as the default Prefect UI shows them: they ask what is decided, never who
+decides or a code (the signed-in person decides, security.md rule 2), carry no free text, and
+are submittable as the UI fills them; the text above them says who may decide."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
 from prefect.utilities import schema_tools
 
-from casework.access import deciders
-from flows.forms import approval_form, consent_form
-from plans.directories import Directories, StaffDirectory
+from flows.decision_forms import describe
+from flows.forms import approval_form, checkin_form, completion_form, consent_form
 from tests.e2e.harness import as_the_ui_fills_it
-
-
-def with_staff(directories: Directories, staff: dict[str, str]) -> Directories:
-    members = {sid: {"name": sid, "role": role, "notify": []} for sid, role in staff.items()}
-    return Directories(directories.partners, StaffDirectory.model_validate({"staff": members}))
 
 
 def server_accepts(schema: dict[str, object], values: dict[str, object]) -> bool:
@@ -24,58 +18,36 @@ def server_accepts(schema: dict[str, object], values: dict[str, object]) -> bool
     return not schema_tools.validate(values, schema, raise_on_error=False)
 
 
-def test_the_approval_form_with_the_one_shipped_supervisor_can_be_submitted(
-    directories: Directories,
-) -> None:
-    eligible = deciders(directories, power="approve", manager="n-zdolnik", supervisor="l-istomova")
-    assert eligible == ["l-istomova"]
-    form = approval_form(eligible)
-    schema = form.model_json_schema()
-    assert "const" not in json.dumps(schema), "a const is a disabled, empty box in the UI"
-    values = as_the_ui_fills_it(schema, {"approved_by": "l-istomova", "code": "042917"})
-    assert server_accepts(schema, values)
-    assert form.model_validate(values).approved_by == "l-istomova"  # type: ignore[attr-defined]  # a field of the generated form
+def test_no_form_asks_who_decides_or_a_code_or_free_text() -> None:
+    for form in (approval_form(), consent_form(), checkin_form(), completion_form()):
+        schema = form.model_json_schema()
+        fields = set(schema.get("properties", {}))
+        assert not fields & {"approved_by", "recorded_by", "code"}, form.__name__
+        free = [k for k, v in schema.get("properties", {}).items() if "enum" not in v]
+        assert free == [], f"no free text, which could name someone: {json.dumps(schema)}"
+        assert "const" not in json.dumps(schema), "a const is a disabled, empty box in the UI"
 
 
-def test_a_form_offers_only_those_who_may_decide_and_the_server_refuses_others(
-    directories: Directories,
-) -> None:
-    dirs = with_staff(
-        directories,
-        {
-            "cm": "case-manager",
-            "cm2": "case-manager",
-            "s1": "supervisor",
-            "s2": "supervisor",
-            "d": "director",
-        },
-    )
-    approve = approval_form(deciders(dirs, power="approve", manager="cm", supervisor="s1"))
-    schema = approve.model_json_schema()
-    assert schema["properties"]["approved_by"]["enum"] == ["s1", "d"]
-    assert server_accepts(
-        schema, as_the_ui_fills_it(schema, {"approved_by": "d", "code": "123456"})
-    )
-    for who in ("cm", "s2"):
-        assert not server_accepts(schema, {"approved_by": who, "code": "123456"}), who
-    assert not server_accepts(schema, {"approved_by": "s1"}), "no code: refused, it waits"
-    assert not server_accepts(schema, {"approved_by": "s1", "code": "12345"})
-    consent = consent_form(deciders(dirs, power="act", manager="cm", supervisor="s1"))
-    schema = consent.model_json_schema()
-    assert schema["properties"]["recorded_by"]["enum"] == ["cm", "s1", "d"]
-    assert server_accepts(
-        schema,
-        as_the_ui_fills_it(schema, {"decision": "given", "recorded_by": "cm", "code": "654321"}),
-    )
+def test_each_form_is_submittable_as_the_ui_fills_it() -> None:
+    for form, choose in (
+        (approval_form(), {}),
+        (consent_form(), {"decision": "given"}),
+        (checkin_form(), {"outcome": "missed"}),
+        (completion_form(), {}),
+    ):
+        schema = form.model_json_schema()
+        values = as_the_ui_fills_it(schema, choose)
+        assert server_accepts(schema, values), form.__name__
+        form.model_validate(values)
 
 
-def test_a_form_nobody_may_decide_says_so_and_refuses_whoever_is_typed() -> None:
-    form = approval_form([])
-    schema = form.model_json_schema()
-    field = schema["properties"]["approved_by"]
-    assert "nobody in the staff directory may take this decision" in field["description"]
-    assert server_accepts(
-        schema, as_the_ui_fills_it(schema, {"approved_by": "cm", "code": "111111"})
-    )
-    with pytest.raises(ValueError, match="may not take this decision"):
-        form.model_validate({"approved_by": "cm", "code": "111111"})
+def test_the_text_above_a_form_says_who_may_decide_and_asks_no_code() -> None:
+    status = {
+        "manager": "n-zdolnik",
+        "revision": 1,
+        "steps": [{"id": "stay", "domain": "housing", "partner": "brest-crisis-room"}],
+        "deciders": {"approve": ["l-istomova", "d-director"], "act": ["n-zdolnik"]},
+    }
+    text = describe(status, "BC-1", "approval", "")
+    assert "`l-istomova`, `d-director`" in text and "signed in at the door" in text
+    assert "code" not in text.lower()

@@ -5,15 +5,13 @@ time the server took the form, within a bound."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from prefect.settings import Settings as PrefectSettings
 
-from flows import form_time, up
+from flows import children
 from flows.prefect_server import SERVER_TUNING, server_command, server_environment
 from flows.prefect_server_main import begin_writes_immediately
 from flows.settings import Settings
@@ -37,12 +35,12 @@ def test_rehab_up_starts_the_server_with_its_tuning(
         def poll(self) -> int:
             return 1
 
-    monkeypatch.setattr(up.subprocess, "Popen", Stopped)
+    monkeypatch.setattr(children.subprocess, "Popen", Stopped)
     settings = Settings(home=tmp_path, prefect_port=4299, PREFECT_API_URL=None)
     log = io.StringIO()
     log.name = str(tmp_path / "server.log")
     with pytest.raises(ProcessStopped):
-        up.start_server(settings, log)  # type: ignore[arg-type]  # only its name is read
+        children.start_server(settings, log)  # type: ignore[arg-type]  # only its name is read
     [env] = started
     assert commands == [server_command(4299)]
     assert commands[0][1:3] == ["-m", "flows.prefect_server_main"], "writes begun IMMEDIATE"
@@ -58,52 +56,6 @@ def test_every_tuning_setting_is_one_prefect_reads(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv(name, value)
     tuned = PrefectSettings().server.services
     assert default.late_runs.enabled and not tuned.late_runs.enabled
-
-
-class Client:
-    def __init__(self, states: list[SimpleNamespace]) -> None:
-        self.states = states
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-    def read_flow_run_states(self, run_id: object) -> list[SimpleNamespace]:
-        return self.states
-
-
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-RUN = "6f0f8a52-8c1e-4d59-9d7c-2f1d2f0b4c11"
-
-
-@pytest.mark.parametrize(
-    ("resumed", "judged_at"),
-    [
-        (NOW - timedelta(seconds=70), NOW - timedelta(seconds=70)),  # waited for a process
-        (NOW - timedelta(minutes=50), NOW - timedelta(minutes=50)),
-        (NOW - timedelta(minutes=61), NOW),  # a stale state does not count
-        (NOW + timedelta(seconds=5), NOW),  # not in the future either
-        (None, NOW),  # never resumed through the API
-    ],
-)
-def test_a_code_is_judged_by_when_the_server_took_the_form(
-    monkeypatch: pytest.MonkeyPatch, resumed: datetime | None, judged_at: datetime
-) -> None:
-    from prefect.client import orchestration  # noqa: PLC0415
-    from prefect.runtime import flow_run  # noqa: PLC0415
-
-    states = [SimpleNamespace(name="Suspended", timestamp=NOW - timedelta(hours=1))]
-    if resumed is not None:
-        states.append(SimpleNamespace(name="Resuming", timestamp=resumed))
-    monkeypatch.setattr(flow_run, "get_id", lambda: RUN)
-    monkeypatch.setattr(orchestration, "get_client", lambda **_: Client(states))
-    assert form_time.submitted_at(NOW) == judged_at
-
-
-def test_outside_a_flow_run_a_code_is_judged_by_now() -> None:
-    assert form_time.submitted_at(NOW) == NOW
 
 
 def test_the_servers_sqlite_transactions_begin_immediate_so_a_form_waits_its_turn(

@@ -11,6 +11,7 @@ import click
 from flows.cli import (
     admin,
     audit,
+    auth,
     case,
     case_admin,
     case_import,
@@ -39,6 +40,7 @@ for command in (
     partners.partners,
     staff.staff,
     audit.audit,
+    auth.auth,
     person.person,
     key.key,
     case_admin.case_group,

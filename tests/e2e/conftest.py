@@ -30,4 +30,5 @@ def rehab(
     try:
         yield engine
     finally:
+        engine.stop_door()
         engine.stop_runner()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -181,6 +182,8 @@ class Rehab:
             **env,
         )
         self.runner: subprocess.Popen[bytes] | None = None
+        self._door: Door | None = None
+        self._people: dict[str, httpx.Client] = {}
 
     def start_runner(self, cwd: Path | None = None, pythonpath: Path | None = None) -> None:
         env = dict(self.env)
@@ -264,29 +267,55 @@ class Rehab:
         )
         return [r for r in runs if r["name"].startswith(f"{code} · ")]
 
-    def resume_as_the_ui(self, run_id: str, choose: dict[str, str]) -> dict[str, Any]:
-        """Submit a suspended run's form as the default UI does: read the form's schema from
-        the run input the run stored, fill it in as the UI would, resume."""
+    @property
+    def door(self) -> Door:
+        """This home's door (`python -m flows.door`), started on first use."""
+        if self._door is None:
+            self._door = Door(self)
+        return self._door
+
+    def stop_door(self) -> None:
+        if self._door is not None:
+            self._door.stop()
+            self._door = None
+
+    def person(self, staff: str) -> httpx.Client:
+        """A browser of `staff`, signed in at the door (enrolled once, as the operator does)."""
+        if staff not in self._people:
+            self._people[staff] = self.door.sign_in(staff)
+        return self._people[staff]
+
+    def decide_as(self, staff: str, run_id: str, choose: dict[str, str]) -> httpx.Response:
+        """Submit a decision run's form as `staff`, signed in, through the door, as the UI
+        fills it in."""
         keyset = self.flow_run(run_id)["state"]["state_details"]["run_input_keyset"]
         stored = self.api("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}")
         schema = json.loads(stored) if isinstance(stored, str) else stored
         values = as_the_ui_fills_it(schema, choose)
-        return dict(self.api("POST", f"/flow_runs/{run_id}/resume", {"run_input": values}))
+        browser = self.person(staff)
+        return browser.post(
+            f"/api/flow_runs/{run_id}/resume",
+            json={"run_input": values},
+            headers=ui_csrf(browser),
+        )
 
     def enrol(self, staff: str) -> pyotp.TOTP:
         """The staff member's authenticator, as `rehab staff enrol --json` sets one up."""
         uri = json.loads(self.rehab("staff", "enrol", staff, "--json").stdout)["uri"]
         return pyotp.parse_uri(uri)  # type: ignore[return-value]  # a TOTP URI gives a TOTP
 
-    def audit(self, code: str) -> list[tuple[str, str, dict[str, Any]]]:
-        """(actor, action, detail) of the case's audit rows, read from the store itself."""
+    def audit(self, code: str | None) -> list[tuple[str, str, dict[str, Any]]]:
+        """(actor, action, detail) of the case's audit rows (None: rows of no case), read
+        from the store itself."""
+        return [row for case, *row in self.audit_all() if case == code]  # type: ignore[misc]
+
+    def audit_all(self) -> list[tuple[str | None, str, str, dict[str, Any]]]:
+        """(case, actor, action, detail) of every audit row, oldest first."""
         store = open_store(f"sqlite:///{self.home / 'cases.db'}", self.home / "secret.key")
         try:
             with store.session() as session:
-                rows = session.scalars(
-                    select(AuditRow).where(AuditRow.case_code == code).order_by(AuditRow.id)
-                )
-                return [(r.actor, r.action, dict(r.detail)) for r in rows]
+                rows = session.scalars(select(AuditRow).order_by(AuditRow.id))
+                return [(r.case_code, r.actor, r.action, dict(r.detail)) for r in rows]
         finally:
             store.dispose()
 
@@ -294,6 +323,66 @@ class Rehab:
         path = self.home / f"{name}.yaml"
         path.write_text(text)
         return path
+
+
+PASSWORD = "a long password for the door"
+
+
+class Door:
+    """`python -m flows.door` for a test home, on a free port."""
+
+    def __init__(self, rehab: Rehab) -> None:
+        self.rehab, self.port = rehab, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {"REHAB_PORT": str(self.port), "REHAB_HOST": "127.0.0.1"}
+        log = (rehab.home / "door.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flows.door"],
+            env={**rehab.env, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self.up, timeout=60, what="the door to answer")
+
+    def up(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def sign_in(self, staff: str) -> httpx.Client:
+        """Enrol `staff` (`rehab staff enrol --json`), set her password through her invite,
+        sign her in; her browser, with its session cookie."""
+        data = json.loads(self.rehab.rehab("staff", "enrol", staff, "--json", env=self.env).stdout)
+        totp: pyotp.TOTP = pyotp.parse_uri(data["uri"])  # type: ignore[assignment]  # TOTP URI
+        browser = httpx.Client(base_url=self.url, timeout=120)
+        invite = data["invite"].removeprefix(self.url)
+        page = browser.get(invite)
+        done = browser.post(invite, data={"form": form_nonce(page.text), "password": PASSWORD})
+        assert done.status_code == 303, done.text
+        page = browser.get("/sign-in")
+        fields = {"staff": staff, "password": PASSWORD, "code": totp.now(), "next": "/"}
+        signed = browser.post("/sign-in", data={"form": form_nonce(page.text), **fields})
+        assert signed.status_code == 303, signed.text
+        return browser
+
+
+def form_nonce(page: str) -> str:
+    """The nonce a door page's form carries."""
+    match = re.search(r'name="form" value="([^"]+)"', page)
+    assert match, "the page's form carries its nonce"
+    return match.group(1)
+
+
+def ui_csrf(browser: httpx.Client) -> dict[str, str]:
+    """The CSRF headers Prefect's UI fetches (through the door) before any POST."""
+    client = "rehab-e2e-tests"
+    token = browser.get("/api/csrf-token", params={"client": client}).json()["token"]
+    return {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": client}
 
 
 def example_directories() -> dict[str, str]:

@@ -1,6 +1,6 @@
-"""A supervisor demoted in the staff directory while her approval form waits: on a real server
-and runner, her submission with a right code is refused, the form waits again offering the
-directory's default supervisor instead, and she approves (security.md rule 3)."""
+"""A supervisor demoted in the staff directory while her approval form waits: on a real server,
+runner and door, her session ends at once, signed in again as a case manager she is refused,
+and the directory's new supervisor approves (security.md rule 3)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.e2e.harness import PrefectServer, Rehab, wait_for
-from tests.e2e.test_forms import PLAN, approval_run, refused
+from tests.e2e.harness import PrefectServer, Rehab, ui_csrf, wait_for
+from tests.e2e.test_door import PLAN, approval_run
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +34,7 @@ def own(prefect_server: PrefectServer, tmp_path: Path) -> Iterator[tuple[Rehab, 
     try:
         yield engine, staff
     finally:
+        engine.stop_door()
         engine.stop_runner()
 
 
@@ -49,25 +50,30 @@ def demote(staff: Path) -> None:
     staff.write_text(text.replace("role: was-supervisor", "role: case-manager"), encoding="utf-8")
 
 
-def test_a_demoted_supervisors_right_code_is_refused_and_the_new_supervisor_approves(
+def test_a_demoted_supervisor_is_refused_and_the_new_supervisor_approves(
     own: tuple[Rehab, Path],
 ) -> None:
     rehab, staff = own
     code = "E2E-DEMOTE-1"
     rehab.rehab("plan", "launch", str(rehab.write_plan(code, PLAN.format(code=code))))
-    old, new = rehab.enrol("l-istomova"), rehab.enrol("a-kovalchuk")
-    run = approval_run(rehab, code, "approval-plan")  # offers l-istomova, as she was
+    run = approval_run(rehab, code, "approval-plan")
+    signed_in = rehab.person("l-istomova")
 
     demote(staff)
-    rehab.resume_as_the_ui(run, {"approved_by": "l-istomova", "code": old.now()})
-    run = approval_run(rehab, code, "approval-plan-1")
-    # The run checks what was sent against the form as the directory is now, which no longer
-    # offers her: it does not fit, so nothing is recorded (the refusal is audited).
-    assert refused(rehab, code) == [("unknown", "form-not-valid")]
+    ended = signed_in.post(
+        f"/api/flow_runs/{run}/resume", json={"run_input": {}}, headers={"Origin": rehab.door.url}
+    )
+    assert ended.status_code == 401, "her session ended when her role changed"
+    rehab._people.pop("l-istomova")
+    again = rehab.decide_as("l-istomova", run, {})  # signed in anew, as a case manager
+    assert again.status_code == 403, again.text
     assert rehab.status(code)["state"] == "awaiting-approval"
+    assert rehab.run_state(run) == "PAUSED"
 
-    with pytest.raises(AssertionError, match="is not offered"):
-        rehab.resume_as_the_ui(run, {"approved_by": "l-istomova", "code": old.now()})
-    rehab.resume_as_the_ui(run, {"approved_by": "a-kovalchuk", "code": new.now()})
+    browser = rehab.person("a-kovalchuk")
+    done = browser.post(
+        f"/api/flow_runs/{run}/resume", json={"run_input": {}}, headers=ui_csrf(browser)
+    )
+    assert done.status_code == 200, done.text
     wait_for(lambda: rehab.status(code)["state"] == "active", timeout=90, what=f"{code} approved")
     assert ("a-kovalchuk", "approve") in [(a, act) for a, act, _ in rehab.audit(code)]

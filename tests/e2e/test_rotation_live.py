@@ -1,5 +1,5 @@
 """`rehab key rotate` while `rehab up` runs and plans are being launched: afterwards every
-case opens with the new key alone, the running engine checks staff codes sealed under it, the
+case opens with the new key alone, the running door checks staff codes sealed under it, the
 audit log still verifies (the old audit key kept beside the new), and the old key alone is
 refused."""
 
@@ -11,11 +11,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pyotp
 import pytest
 
 from casework.store.crypto import write_keys
-from tests.e2e.harness import PrefectServer, as_the_ui_fills_it, free_port, start_up, wait_for
+from tests.e2e.harness import (
+    PASSWORD,
+    PrefectServer,
+    form_nonce,
+    free_port,
+    start_up,
+    ui_csrf,
+    wait_for,
+)
 from tests.e2e.test_up import rehab, rehab_env
 
 pytestmark = pytest.mark.e2e
@@ -60,8 +69,7 @@ def test_rotation_while_the_engine_runs_keeps_every_case_open_with_the_new_key_a
     env = rehab_env(home, port)
     up, _ = start_up(env)
     try:
-        uri = json.loads(rehab(env, "staff", "enrol", "l-istomova", "--json").stdout)["uri"]
-        supervisor = pyotp.parse_uri(uri)
+        enrolled = json.loads(rehab(env, "staff", "enrol", "l-istomova", "--json").stdout)
         for n in (1, 2, 3):
             assert launch(env, home, n).wait(timeout=120) == 0
         old_key = (home / "secret.key").read_bytes().strip()
@@ -81,23 +89,36 @@ def test_rotation_while_the_engine_runs_keeps_every_case_open_with_the_new_key_a
             assert shown.returncode == 0, shown.stderr
             assert json.loads(shown.stdout)["person"]["name"] == NAME.format(n=n)
 
-        # The running engine, which read the old key at its start, checks a staff code
-        # sealed under the new one.
+        # The running door, which read the old key at its start, checks a staff code sealed
+        # under the new one at sign-in, and her approval goes through.
+        door = f"http://127.0.0.1:{env['REHAB_PORT']}"
+        browser = httpx.Client(base_url=door, timeout=120)
+        invite = enrolled["invite"].removeprefix(door)
+        page = browser.get(invite)
+        assert (
+            browser.post(
+                invite, data={"form": form_nonce(page.text), "password": PASSWORD}
+            ).status_code
+            == 303
+        )
+        page = browser.get("/sign-in")
+        signed = browser.post(
+            "/sign-in",
+            data={
+                "form": form_nonce(page.text),
+                "staff": "l-istomova",
+                "password": PASSWORD,
+                "code": pyotp.parse_uri(enrolled["uri"]).now(),
+            },
+        )
+        assert signed.status_code == 303, signed.text
         auth = (home / "prefect-auth").read_text().strip()
         server = PrefectServer(home / "unused", port)
         run_id = approval_form(server, auth, "E2E-ROT-1")
-        run = server.call("GET", f"/flow_runs/{run_id}", auth=auth).json()
-        keyset = run["state"]["state_details"]["run_input_keyset"]
-        schema = server.call("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}", auth=auth)
-        stored = schema.json()
-        values = as_the_ui_fills_it(
-            json.loads(stored) if isinstance(stored, str) else stored,
-            {"approved_by": "l-istomova", "code": supervisor.now()},
+        resumed = browser.post(
+            f"/api/flow_runs/{run_id}/resume", json={"run_input": {}}, headers=ui_csrf(browser)
         )
-        resumed = server.call(
-            "POST", f"/flow_runs/{run_id}/resume", {"run_input": values}, auth=auth
-        )
-        assert resumed.json()["status"] == "ACCEPT"
+        assert resumed.status_code == 200, resumed.text
         wait_for(
             lambda: (
                 json.loads(rehab(env, "plan", "status", "E2E-ROT-1", "--json").stdout)["state"]

@@ -57,9 +57,8 @@ def test_a_cancel_in_the_ui_is_undone_for_a_living_plan_and_a_waiting_form(
         what="both cancels undone",
     )
     assert sorted(d["run"] for act, d in ui_actions(rehab, code)) == ["approval", "plan"]
-    supervisor = rehab.enrol("l-istomova")
-    done = rehab.resume_as_the_ui(form, {"approved_by": "l-istomova", "code": supervisor.now()})
-    assert done["status"] == "ACCEPT", "the form restored is the form: it still takes a decision"
+    done = rehab.decide_as("l-istomova", form, {})
+    assert done.status_code == 200, "the form restored is the form: it still takes a decision"
     wait_for(lambda: rehab.status(code)["state"] == "active", timeout=90, what="the approval")
 
 

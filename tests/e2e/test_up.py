@@ -25,11 +25,13 @@ steps:
 """
 
 
-def rehab_env(home: Path, port: int) -> dict[str, str]:
+def rehab_env(home: Path, port: int, door_port: int | None = None) -> dict[str, str]:
+    """`rehab up`'s environment for a test: Prefect on `port`, the door on a free port."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REHAB_"))}
     env.update(
         REHAB_HOME=str(home),
         REHAB_PREFECT_PORT=str(port),
+        REHAB_PORT=str(door_port or free_port()),
         REHAB_CLOCK_INTERVAL="1s",
         REHAB_RUNNER_POLL="1s",
     )
@@ -67,10 +69,15 @@ def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> N
             what="`rehab up` to be up",
             every=0,
         )
-        assert f"Prefect UI: http://127.0.0.1:{port}" in "".join(lines)
+        door = f"http://127.0.0.1:{env['REHAB_PORT']}"
+        assert f"rehab is up: {door}/" in "".join(lines), "one address for people: the door"
         auth_file = tmp_path / "home" / "prefect-auth"
-        assert f"sign in with the whole auth string in {auth_file}" in "".join(lines)
         assert auth_file.stat().st_mode & 0o777 == 0o600
+        assert auth_file.read_text().strip() not in "".join(lines), "never shown to a person"
+        assert "prefect-auth" not in "".join(lines)
+        assert httpx.get(f"{door}/health", timeout=5).json() == {"status": "up"}
+        assert httpx.get(f"{door}/api/flow_runs/filter", timeout=5).status_code == 401
+        assert httpx.get(f"{door}/", timeout=5).headers["location"].startswith("/sign-in")
         api = f"http://127.0.0.1:{port}/api"
         assert httpx.get(f"{api}/health", timeout=5).status_code == 200, "health stays open"
         assert httpx.get(f"{api}/admin/version", timeout=5).status_code == 401
@@ -103,6 +110,15 @@ def test_up_serves_refuses_a_second_start_and_stops_cleanly(tmp_path: Path) -> N
             check=False,
         )
         assert taken.returncode == 1 and f"port {port}" in taken.stderr
+        door_taken = subprocess.run(
+            [sys.executable, "-m", "flows", "up"],
+            env={**rehab_env(tmp_path / "third", free_port()), "REHAB_PORT": env["REHAB_PORT"]},
+            text=True,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        assert door_taken.returncode == 1 and f"port {env['REHAB_PORT']}" in door_taken.stderr
 
         plan = tmp_path / "plan.yaml"
         plan.write_text(PLAN)
@@ -165,7 +181,7 @@ def test_up_starts_again_after_it_was_killed_and_leaves_no_orphans(tmp_path: Pat
         every=0,
     )
     children = json.loads((tmp_path / "home" / "up.pids").read_text())
-    assert len(children) == 2, "the server and the runner"
+    assert len(children) == 3, "the server, the runner and the door"
     first.kill()  # SIGKILL to `rehab up` alone, as the OOM killer would
     first.wait()
 

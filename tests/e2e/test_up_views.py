@@ -140,7 +140,7 @@ def test_up_with_examples_makes_the_saved_views_and_catches_the_messages(tmp_pat
         # A newcomer's next commands, in a shell that names no port and no directories, use
         # what the engine uses, as `rehab up` recorded it: the directories' copies sending to
         # the catcher, and the server on its port.
-        bare = {k: v for k, v in env.items() if k != "REHAB_PREFECT_PORT"}
+        bare = {k: v for k, v in env.items() if k not in ("REHAB_PREFECT_PORT", "REHAB_PORT")}
         checked = subprocess.run(
             [sys.executable, "-m", "flows", "partners", "check"],
             env=bare,
@@ -159,7 +159,8 @@ def test_up_with_examples_makes_the_saved_views_and_catches_the_messages(tmp_pat
             timeout=120,
             check=True,
         ).stdout
-        assert f"http://127.0.0.1:{port}/runs/flow-run/{run_id.group(1)}" in shown
+        door = f"http://127.0.0.1:{env['REHAB_PORT']}"
+        assert f"{door}/runs/flow-run/{run_id.group(1)}" in shown, "the door's address"
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGINT)

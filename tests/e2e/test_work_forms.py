@@ -40,7 +40,6 @@ def states_of(rehab: Rehab, run_id: str) -> list[str]:
 def test_a_check_in_and_a_step_completion_are_recorded_from_their_forms(rehab: Rehab) -> None:
     rehab.rehab("plan", "launch", str(rehab.write_plan(CODE, PLAN)))
     rehab.rehab("plan", "approve", CODE, "--by", "l-istomova")
-    manager, supervisor = rehab.enrol("n-zdolnik"), rehab.enrol("l-istomova")
 
     checkin = form(rehab, f"{CODE} · check-in · psych #1")
     description = rehab.flow_run(checkin)["state"]["state_details"]
@@ -48,22 +47,20 @@ def test_a_check_in_and_a_step_completion_are_recorded_from_their_forms(rehab: R
     # Created started and suspended by the engine: never Pending, so no process was started.
     assert states_of(rehab, checkin) == ["RUNNING", "PAUSED"]
     assert rehab.flow_run(checkin)["infrastructure_pid"] is None
-    accepted = rehab.resume_as_the_ui(
-        checkin, {"outcome": "attended", "recorded_by": "n-zdolnik", "code": manager.now()}
-    )
-    assert accepted["status"] == "ACCEPT", accepted
+    accepted = rehab.decide_as("n-zdolnik", checkin, {"outcome": "attended"})
+    assert accepted.status_code == 200, accepted.text
     wait_for(
         lambda: rehab.status(CODE)["steps"][0]["check_ins"][0]["outcome"] == "attended",
         timeout=90,
         what="the check-in recorded",
     )
     wait_for(lambda: rehab.run_state(checkin) == "COMPLETED", timeout=90, what="the form done")
-    assert "PENDING" in states_of(rehab, checkin), "the runner ran it once submitted"
+    assert "PENDING" not in states_of(rehab, checkin), "the door ended it: no process ran"
     recorded = [d for a, act, d in rehab.audit(CODE) if act == "check-in"]
     assert recorded == [{"step": "psych", "outcome": "attended"}], "recorded once, by the form"
 
     completion = form(rehab, f"{CODE} · completion · psych")
-    rehab.resume_as_the_ui(completion, {"recorded_by": "l-istomova", "code": supervisor.now()})
+    assert rehab.decide_as("l-istomova", completion, {}).status_code == 200
     wait_for(lambda: rehab.status(CODE)["state"] == "completed", timeout=90, what="the plan to end")
     assert rehab.steps(CODE) == {"psych": "completed"}
     assert ("l-istomova", "step-complete") in [(a, act) for a, act, _ in rehab.audit(CODE)]
