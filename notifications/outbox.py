@@ -37,6 +37,7 @@ from notifications.context import (
 )
 from notifications.notifier import Notifier
 from notifications.render import render
+from notifications.words import in_language
 from plans.directories import Directories
 from plans.model import DEFAULT_TIMEZONE
 
@@ -149,7 +150,7 @@ def _compose_quarantined(
         "reason": case_row.quarantine_reason or "lifted since",
         "manager": case_row.manager,
     }
-    subject, body = render(row.kind, who.language, context)
+    subject, body = render(row.kind, who.language, in_language(context, who.language))
     return "send", who, subject, body
 
 

@@ -90,6 +90,10 @@ _PHRASES = {
         "every": "каждые {every}, первая {first}",
         "partner": "партнёр {id}",
         "staff": "сотрудник {id}",
+        "wake": "ошибка при обработке ({error})",
+        "too many": "одна обработка создала бы больше {limit} встреч этапа {step} "
+        "(периодичность {every})",
+        "lifted since": "карантин уже снят",
     },
     "be": {
         "consent withdrawn": "згода адклікана",
@@ -97,6 +101,10 @@ _PHRASES = {
         "every": "кожныя {every}, першая {first}",
         "partner": "партнёр {id}",
         "staff": "супрацоўнік {id}",
+        "wake": "памылка пры апрацоўцы ({error})",
+        "too many": "адна апрацоўка стварыла б больш за {limit} сустрэч этапу {step} "
+        "(перыядычнасць {every})",
+        "lifted since": "карантын ужо зняты",
     },
     "en": {"every": "every {every}, the first {first}"},
 }
@@ -133,6 +141,18 @@ def _reason(reason: str, language: str) -> str:
     breached = re.fullmatch(r"rule (\S+) breached", reason)
     if breached:
         return _PHRASES[language]["rule"].format(rule=breached.group(1))
+    # Why a case was quarantined (casework/quarantine.py, reason_for).
+    failed = re.fullmatch(r"its wake failed \((\w+)\)", reason)
+    if failed:
+        return _PHRASES[language]["wake"].format(error=failed.group(1))
+    large = re.fullmatch(
+        r"one wake would create more than (\d+) check-ins of step (\S+) "
+        r"\(check_ins\.every (\S+)\)",
+        reason,
+    )
+    if large:
+        limit, step, every = large.groups()
+        return _PHRASES[language]["too many"].format(limit=limit, step=step, every=every)
     return reason
 
 

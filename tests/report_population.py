@@ -104,11 +104,14 @@ def _person(rng: random.Random, i: int, kind: str, launched: date) -> dict[str, 
     return data
 
 
-def population(n: int = 360, *, seed: int = 7, start: date = date(2025, 1, 1)) -> list[Someone]:
-    """`n` people launched from `start` to late November 2026, with small groups on purpose,
-    a few imported cases and about a fifth without statistics consent."""
+def population(
+    n: int = 360, *, seed: int = 7, start: date = date(2025, 1, 1), end: date = date(2026, 11, 25)
+) -> list[Someone]:
+    """`n` people launched from `start` to `end` (late November 2026), with small groups on
+    purpose, a few imported cases and about a fifth without statistics consent. A plan ends
+    (or is relaunched) at most 100 days after its launch."""
     rng = random.Random(seed)
-    span = (date(2026, 11, 25) - start).days
+    span = (end - start).days
     special = ["organ-boy"] * 3 + ["marriage-man"] * 5 + ["moldova"] * 2 + ["other"] * 4
     people = []
     for i in range(n):
@@ -189,6 +192,9 @@ def step_titles(s: Someone) -> list[str]:
 def write(store: Store, people: list[Someone]) -> None:
     """Write the people's cases into the store, as its own rows and audit chain."""
     sealer = store.sealer
+    # The audit log is appended in time order (a row is never dated before the one it
+    # follows), as the engine writes it: launches and breaches are gathered, then chained.
+    history: list[dict[str, Any]] = []
     with store.session() as session:
         for s in people:
             at = s.launched_at or datetime(2015, 12, 31, tzinfo=UTC)
@@ -227,13 +233,13 @@ def write(store: Store, people: list[Someone]) -> None:
                 )
             )
             if s.launched_at:
-                audit(
-                    session,
-                    sealer=sealer,
-                    case_code=s.code,
-                    actor=MANAGERS[0],
-                    action="launch",
-                    now=at,
+                history.append(
+                    dict(
+                        case_code=s.code,
+                        actor=MANAGERS[0],
+                        action="launch",
+                        now=at,
+                    )
                 )
                 session.add(
                     DecisionRow(
@@ -284,14 +290,14 @@ def write(store: Store, people: list[Someone]) -> None:
                     )
                 )
             if s.ending and s.ending[0] == "terminated":
-                audit(
-                    session,
-                    sealer=sealer,
-                    case_code=s.code,
-                    actor=MANAGERS[0],
-                    action="rule-breach",
-                    now=day(s.ending[1]),
-                    detail={"rule": s.ending[2] or ""},
+                history.append(
+                    dict(
+                        case_code=s.code,
+                        actor=MANAGERS[0],
+                        action="rule-breach",
+                        now=day(s.ending[1]),
+                        detail={"rule": s.ending[2] or ""},
+                    )
                 )
             if s.relaunch_after is not None:
                 again = day(s.relaunch_after)
@@ -306,12 +312,14 @@ def write(store: Store, people: list[Someone]) -> None:
                         created_at=again,
                     )
                 )
-                audit(
-                    session,
-                    sealer=sealer,
-                    case_code=s.code,
-                    actor=MANAGERS[0],
-                    action="launch",
-                    now=again,
-                    detail={"episode": 2, "relaunch_of": "terminated"},
+                history.append(
+                    dict(
+                        case_code=s.code,
+                        actor=MANAGERS[0],
+                        action="launch",
+                        now=again,
+                        detail={"episode": 2, "relaunch_of": "terminated"},
+                    )
                 )
+        for entry in sorted(history, key=lambda e: e["now"]):
+            audit(session, sealer=sealer, **entry)

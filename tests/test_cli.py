@@ -236,7 +236,7 @@ def test_a_case_code_typed_in_other_letters_finds_the_case(env: dict[str, str]) 
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("BC-2026-0042: consent given for statistics")
-    shown = rehab(env, "person", "show", "bc-2026-0042", "--reason", "a court's request")
+    shown = rehab(env, "person", "show", "bc-2026-0042", "--reason", "-", stdin="a court's request")
     assert shown.returncode == 0, shown.stderr
     rows = json.loads(rehab(env, "audit", "show", "bc-2026-0042", "--json").stdout)
     assert {"launch", "consent-given", "person-read"} <= {r["action"] for r in rows}

@@ -39,6 +39,11 @@ def contexts() -> list[dict[str, Any]]:
         "partner": "Центр",
         "streak": 2,
         "attempts": 5,
+        "staff": "n-zdolnik",  # a lockout's: the staff id and when the lock ends
+        "until": "2026-12-08 09:15",
+        "failures": 5,
+        "window_minutes": 15,
+        "lock_minutes": 15,
     }
     return [
         {
@@ -53,6 +58,11 @@ def contexts() -> list[dict[str, Any]]:
         for state, reason in (
             ("cancelled", "consent withdrawn"),
             ("terminated", "rule talk breached"),
+            ("active", "its wake failed (TypeError)"),  # why a case was quarantined
+            (
+                "active",
+                "one wake would create more than 500 check-ins of step talk (check_ins.every 1m)",
+            ),
         )
         for domain in DOMAINS
         for kind in ("referral", "plan-ended", "step-cancelled")
