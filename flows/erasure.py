@@ -92,7 +92,9 @@ def _text_columns(db: sqlite3.Connection) -> dict[str, list[str]]:
     return found
 
 
-def scrub_prefect(home: Path, codes: list[str], *, since: datetime | None = None) -> int:
+def scrub_prefect(
+    home: Path, codes: list[str], *, since: datetime | None = None, vacuum: bool = False
+) -> int:
     """Delete every row of Prefect's database that names one of `codes` (in any letter case),
     and the logs of deleted runs; then empty the WAL. `since`: look only at events from then
     on and at orphan logs (the clock's follow-up after a purge). Returns rows deleted."""
@@ -142,6 +144,11 @@ def scrub_prefect(home: Path, codes: list[str], *, since: datetime | None = None
             db.execute("ROLLBACK")
             raise
         if deleted or since is None:
+            _empty_wal(db)
+        if vacuum:
+            # With no server writing (the end of `rehab up`), the file is rebuilt: no freed
+            # page or stale index cell of a deleted row is left in it.
+            db.execute("VACUUM")
             _empty_wal(db)
     return deleted
 
@@ -206,10 +213,15 @@ def scrub_logs(home: Path, codes: list[str]) -> int:
     return dropped
 
 
-def erase_files(home: Path, codes: list[str], *, since: datetime | None = None) -> int:
-    """Everything above, for `codes`; returns how many rows, messages and lines went."""
+def erase_files(
+    home: Path, codes: list[str], *, since: datetime | None = None, vacuum: bool = False
+) -> int:
+    """Everything above, for `codes` (`vacuum`: Prefect's database rebuilt too, only when its
+    server has stopped); returns how many rows, messages and lines went."""
     if not codes:
         return 0
     return (
-        scrub_prefect(home, codes, since=since) + scrub_mail(home, codes) + scrub_logs(home, codes)
+        scrub_prefect(home, codes, since=since, vacuum=vacuum)
+        + scrub_mail(home, codes)
+        + scrub_logs(home, codes)
     )

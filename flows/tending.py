@@ -256,7 +256,7 @@ def erase_after_stop(app: App) -> int:
     from casework import purge  # noqa: PLC0415  # only for erasure
 
     codes = purge.purged_since(app.store, since=app.now() - PURGE_FOLLOW_UP)
-    return erasure.erase_files(app.settings.home_dir, codes)
+    return erasure.erase_files(app.settings.home_dir, codes, vacuum=True)
 
 
 def purge_past_retention(app: App) -> list[str]:
