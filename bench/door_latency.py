@@ -2,7 +2,7 @@
 100 plans wake at once; what the door adds to each API call, beside calling Prefect directly.
 
     .venv/bin/python bench/door_latency.py --database sqlite|postgresql [--sessions 50]
-                                           [--due 100] [--seconds 60] [--think 2]
+                                           [--due 100] [--seconds 60] [--think 2] [--quiet 20]
 
 `--database` is both Prefect's server database and the case store (as bench/scale.py). The
 stack is bench/scale.py's (Prefect's server as `rehab up` starts it, rehab's runner) with the
@@ -15,24 +15,28 @@ staff enrol` makes them), her password set through her invite page, then signed 
 in the same 30 s step). Each session then fetches a CSRF token through the door, as Prefect's
 UI does, and the direct side one of its own with the auth string.
 
-During the storm (from the moment `--due` plans are all due, for `--seconds`), each session
-repeats, after a think time of `--think` s (±50 %), alternately `POST /api/flow_runs/filter`
-(a small body: the 10 latest runs) and `GET /api/flow_runs/ID` (one of the waking plans'
-runs), each sent twice at once in turn: through the door with her session cookie and straight
-to Prefect with the auth string, in alternating order, so both see the same moment. Every
-non-2xx answer and every exception, on either side, is a failed request: all are printed, and
-any through the door fails the run (exit status 1) after the figures are recorded.
+First for `--quiet` s with the plans parked, then during the storm (from the moment `--due`
+plans are all due, for `--seconds`), each session repeats, after a think time of `--think` s
+(±50 %), alternately `POST /api/flow_runs/filter` (a small body: the 10 latest runs) and
+`GET /api/flow_runs/ID` (one of the waking plans' runs), each sent twice, one right after
+the other: through the door with her session cookie and straight to Prefect with the auth
+string, which goes first alternating, so both see the same moment. Every non-2xx answer and
+every exception, on either side, is a failed request: all are printed, and any through the
+door fails the run (exit status 1) after the figures are recorded.
 
-Figures: p50 and p95 of each side, the door's added latency as the difference of those
-percentiles (`door_added_ms_p50`, `door_added_ms_p95`) and as the p50 and p95 of the paired
-differences (each read's door latency minus its direct twin's); printed as a table and
-merged into bench/results.json under the database's name.
+Figures (the storm's under `door_*`, the quiet phase's under `door_quiet_*`; the failures of
+both; the 1-minute load average at the storm's end): p50 and p95 of each side, the door's
+added latency as the difference of those percentiles (`door_added_ms_p50`,
+`door_added_ms_p95`) and as the p50 and p95 of the paired differences (each read's door
+latency minus its direct twin's); printed as a table and merged into bench/results.json under
+the database's name.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -179,26 +183,34 @@ def plan_runs(stack: Stack, prefix: str) -> list[str]:
     return [r["id"] for r in found if r["name"].startswith(f"{prefix}-")]
 
 
-def measure(stack: Stack, store: str, args: argparse.Namespace) -> tuple[dict[str, Any], Tally]:
-    """Sign the sessions in, park the plans, make them due at once, read through the storm."""
+def measure(
+    stack: Stack, store: str, args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Tally]]:
+    """Sign the sessions in, park the plans; read while all is quiet, then make the plans due
+    at once and read through the storm."""
     door = start_door(stack)
     say(f"door at {door}; signing in {args.sessions} staff")
     sessions = open_sessions(stack, door, args.sessions)
     far = datetime.now(UTC)
     launch_plans(stack, "DUE", args.due, far, "365d")
     runs = plan_runs(stack, "DUE")
-    due_at = make_due(store, "DUE", datetime.now(UTC) + timedelta(seconds=20))
-    say(f"{args.due} plans due at {due_at:%H:%M:%S}; {args.sessions} sessions read from then")
+    loads: list[float] = []
 
-    async def go() -> Tally:
+    async def go() -> dict[str, Tally]:
         try:
-            return await storm(sessions, runs, due_at.timestamp(), args.seconds, args.think)
+            say(f"quiet: {args.sessions} sessions read for {args.quiet:.0f} s")
+            quiet = await storm(sessions, runs, time.time(), args.quiet, args.think)
+            due_at = make_due(store, "DUE", datetime.now(UTC) + timedelta(seconds=20))
+            say(f"{args.due} plans due at {due_at:%H:%M:%S}; the sessions read from then")
+            busy = await storm(sessions, runs, due_at.timestamp(), args.seconds, args.think)
+            loads.append(os.getloadavg()[0])
+            return {"quiet": quiet, "storm": busy}
         finally:
             for s in sessions:
                 await s.door.aclose()
                 await s.direct.aclose()
 
-    tally = asyncio.run(go())
+    tallies = asyncio.run(go())
     engine = create_engine(store)
     started_query = select(func.count()).where(
         AuditRow.action == "step-started", AuditRow.case_code.like("DUE-%")
@@ -212,56 +224,70 @@ def measure(stack: Stack, store: str, args: argparse.Namespace) -> tuple[dict[st
     wait_for(lambda: started() >= args.due, timeout=15 * 60, what="the due plans to start", every=2)
     engine.dispose()
     say(f"{in_window} of {args.due} due plans started within the window")
-    door_ms, direct_ms = tally.side("door"), tally.side("direct")
-    if not door_ms or not direct_ms:
-        raise AssertionError(f"no request answered: {tally.failures[:5]}")
+    failures = [f for tally in tallies.values() for f in tally.failures]
     figures: dict[str, Any] = {
         "door_sessions": args.sessions,
         "door_due_at_once": args.due,
         "door_due_started_in_window": in_window,
         "door_window_s": args.seconds,
         "door_think_s": args.think,
-        "door_requests": tally.requests["door"],
-        "door_failed_requests": sum(f.startswith("door ") for f in tally.failures),
-        "door_direct_failed_requests": sum(f.startswith("direct ") for f in tally.failures),
-        "door_ms_p50": percentile(door_ms, 0.5),
-        "door_ms_p95": percentile(door_ms, 0.95),
-        "door_direct_ms_p50": percentile(direct_ms, 0.5),
-        "door_direct_ms_p95": percentile(direct_ms, 0.95),
-        "door_added_ms_p50": round(percentile(door_ms, 0.5) - percentile(direct_ms, 0.5), 3),
-        "door_added_ms_p95": round(percentile(door_ms, 0.95) - percentile(direct_ms, 0.95), 3),
-        "door_added_ms_paired_p50": round(statistics.median(tally.pairs), 3),
-        "door_added_ms_paired_p95": percentile(tally.pairs, 0.95),
+        "door_load_avg_1m": round(loads[0], 2),
+        "door_requests": sum(tally.requests["door"] for tally in tallies.values()),
+        "door_failed_requests": sum(f.startswith("door ") for f in failures),
+        "door_direct_failed_requests": sum(f.startswith("direct ") for f in failures),
     }
-    return figures, tally
+    figures |= latencies(tallies["storm"], "door")
+    figures |= latencies(tallies["quiet"], "door_quiet")
+    return figures, tallies
 
 
-def table(kind: str, figures: dict[str, Any], tally: Tally) -> None:
-    """The figures, and each kind of request side by side."""
+def latencies(tally: Tally, prefix: str) -> dict[str, float]:
+    """p50 and p95 through the door and directly, and what the door adds."""
+    door_ms, direct_ms = tally.side("door"), tally.side("direct")
+    if not door_ms or not direct_ms or not tally.pairs:
+        raise AssertionError(f"no request answered: {tally.failures[:5]}")
+    d50, d95 = percentile(door_ms, 0.5), percentile(door_ms, 0.95)
+    p50, p95 = percentile(direct_ms, 0.5), percentile(direct_ms, 0.95)
+    return {
+        f"{prefix}_ms_p50": d50,
+        f"{prefix}_ms_p95": d95,
+        f"{prefix}_direct_ms_p50": p50,
+        f"{prefix}_direct_ms_p95": p95,
+        f"{prefix}_added_ms_p50": round(d50 - p50, 3),
+        f"{prefix}_added_ms_p95": round(d95 - p95, 3),
+        f"{prefix}_added_ms_paired_p50": round(statistics.median(tally.pairs), 3),
+        f"{prefix}_added_ms_paired_p95": percentile(tally.pairs, 0.95),
+    }
+
+
+def table(kind: str, figures: dict[str, Any], tallies: dict[str, Tally]) -> None:
+    """The figures, and each kind of request side by side, quiet and in the storm."""
     print(
-        f"\n{kind}: {figures['door_sessions']} signed-in sessions reading while "
-        f"{figures['door_due_at_once']} plans wake at once"
+        f"\n{kind}: {figures['door_sessions']} signed-in sessions reading, quiet and while "
+        f"{figures['door_due_at_once']} plans wake at once (ms)"
     )
     print(
-        f"  {'request':<22} {'n':>6} {'door p50':>9} {'door p95':>9} "
+        f"  {'request':<30} {'n':>6} {'door p50':>9} {'door p95':>9} "
         f"{'direct p50':>11} {'direct p95':>11} {'added p50':>10} {'added p95':>10}"
     )
-    for name in ("filter", "get"):
-        door, direct = tally.ms.get(("door", name), []), tally.ms.get(("direct", name), [])
-        if not door or not direct:
-            continue
-        label = "POST flow_runs/filter" if name == "filter" else "GET flow_runs/ID"
-        d50, d95 = percentile(door, 0.5), percentile(door, 0.95)
-        p50, p95 = percentile(direct, 0.5), percentile(direct, 0.95)
-        print(
-            f"  {label:<22} {len(door):>6} {d50:>9.1f} {d95:>9.1f} {p50:>11.1f} "
-            f"{p95:>11.1f} {d50 - p50:>10.1f} {d95 - p95:>10.1f}"
-        )
+    for phase, tally in tallies.items():
+        for name in ("filter", "get"):
+            door, direct = tally.ms.get(("door", name), []), tally.ms.get(("direct", name), [])
+            if not door or not direct:
+                continue
+            label = f"{phase}: " + ("POST flow_runs/filter" if name == "filter" else "GET run")
+            d50, d95 = percentile(door, 0.5), percentile(door, 0.95)
+            p50, p95 = percentile(direct, 0.5), percentile(direct, 0.95)
+            print(
+                f"  {label:<30} {len(door):>6} {d50:>9.1f} {d95:>9.1f} {p50:>11.1f} "
+                f"{p95:>11.1f} {d50 - p50:>10.1f} {d95 - p95:>10.1f}"
+            )
     width = max(len(k) for k in figures)
     for key, value in figures.items():
         print(f"  {key:<{width}}  {value}")
-    for failure in tally.failures:
-        print(f"  FAILED {failure}")
+    for tally in tallies.values():
+        for failure in tally.failures:
+            print(f"  FAILED {failure}")
 
 
 def main() -> None:
@@ -272,6 +298,9 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100, help="plans that wake at one moment")
     parser.add_argument("--seconds", type=float, default=60, help="how long the sessions read")
     parser.add_argument("--think", type=float, default=2, help="a session's pause between reads")
+    parser.add_argument(
+        "--quiet", type=float, default=20, help="seconds of reading before the plans are due"
+    )
     parser.add_argument("--runner-limit", type=int, default=8)
     parser.add_argument("--no-record", action="store_true", help="print only (a trial run)")
     args = parser.parse_args()
@@ -304,10 +333,10 @@ def main() -> None:
         )
         try:
             stack.up()
-            figures, tally = measure(stack, store, args)
+            figures, tallies = measure(stack, store, args)
         finally:
             stack.stop()
-    table(args.database, figures, tally)
+    table(args.database, figures, tallies)
     if not args.no_record:
         record(args.database, figures)
     if figures["door_failed_requests"]:
