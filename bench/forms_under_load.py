@@ -235,7 +235,7 @@ def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
         # Every write the server lost to SQLite's lock, the forms' and its own services'.
         "server_lock_errors": log.count(LOCKED),
         # The door's own failures (its writes to the case store among them).
-        "door_errors": door_log.count("Traceback"),
+        "forms_door_errors": door_log.count("Traceback"),
     }
 
 
