@@ -187,7 +187,7 @@ def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
                         .where(AuditRow.action == action, AuditRow.case_code.like(f"{prefix}-%"))
                         .group_by(AuditRow.case_code)
                     ).all()
-                return {code: count for code, count in rows}
+                return {str(code): count for code, count in rows}
 
             wait_for(
                 lambda: sum(audited("step-started", "DUE").values()) >= due,
