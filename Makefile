@@ -39,6 +39,8 @@ bench: install
 	$(BIN)/python bench/scale.py --database sqlite --inprocess --due 30
 	$(BIN)/python bench/scale.py --database postgresql --inprocess --due 40
 	$(BIN)/python bench/forms_under_load.py
+	$(BIN)/python bench/door_latency.py --database sqlite
+	$(BIN)/python bench/door_latency.py --database postgresql
 	$(BIN)/python bench/artifact_growth.py
 	$(BIN)/python bench/import_cases.py
 	$(BIN)/python bench/report_cases.py --database sqlite

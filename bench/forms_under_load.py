@@ -1,13 +1,20 @@
-"""Benchmark: people's forms submitted while 100 plans wake at once, on SQLite: how many are
-refused on their first try (the server's 503 for "database is locked"), with the server as
-`rehab up` starts it and, side by side, without its SQLite tuning.
+"""Benchmark: people's forms submitted through the door while 100 plans wake at once, on
+SQLite: how many are refused on their first try (a 503 for "database is locked", or any other
+non-2xx), with the server as `rehab up` starts it and, side by side, plain `prefect server
+start` (without its SQLite tuning).
 
     .venv/bin/python bench/forms_under_load.py [--forms 24] [--due 100] [--spread 15]
 
 Each form is an approval of a plan waiting on one (its run Suspended with its form), sent by
-its own director as the Prefect UI sends it: the form read beforehand from the run's stored
-schema, a CSRF token of the person's own, then one POST /flow_runs/{id}/resume with a fresh
-one-time code, never retried. Afterwards each approval must be in the case store exactly once.
+its own director as the Prefect UI sends it through the door (`python -m flows.door` for the
+bench's home, on a free port): each director is enrolled (authenticator and invite, as `rehab
+staff enrol` makes them), sets her password through her invite and signs in once with her
+password and a code, before the storm (a code works once per 30 s step per person, so never
+per form). Then, with her session, the form read beforehand through the door from the run's
+stored schema, a CSRF token fetched through the door, and one POST /api/flow_runs/{id}/resume,
+never retried, which the door records in the case store as hers. Afterwards each approval must
+be in the case store exactly once. Forms carry no code any more, so `forms_code_refused` stays
+0; `forms_refused_in_store` counts decisions the services refused (and audited).
 Figures are printed and merged into bench/results.json under "sqlite".
 """
 
@@ -28,10 +35,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # after the path set-up
-import pyotp
 from sqlalchemy import create_engine, func, select
 
 from bench.common import make_due, record
+from bench.door import enrol, sign_in, start_door, ui_csrf
 from bench.scale import Stack, launch_plans, say
 from casework.store.tables import AuditRow
 from tests.e2e.harness import as_the_ui_fills_it, wait_for
@@ -71,58 +78,57 @@ def waiting_forms(stack: Stack, prefix: str) -> dict[str, str]:
     }
 
 
-def enrol(stack: Stack, count: int) -> list[pyotp.TOTP]:
-    """Each director's authenticator, as `rehab staff enrol` sets one up."""
-    from casework import staff_codes  # noqa: PLC0415  # needs the environment set first
-    from flows.app import App  # noqa: PLC0415
-
-    app = App()
-    uris = [
-        staff_codes.enrol(app.store, app.directories, staff=director(i), now=app.now())
-        for i in range(count)
-    ]
-    app.close()
-    return [pyotp.parse_uri(uri) for uri in uris]  # type: ignore[misc]  # TOTP URIs
-
-
 class Person:
-    """One director with the form of one plan open in the UI."""
+    """One director, signed in at the door, with the form of one plan open in the UI."""
 
-    def __init__(self, stack: Stack, i: int, run_id: str, totp: pyotp.TOTP) -> None:
-        self.stack, self.run_id, self.totp = stack, run_id, totp
-        self.who = director(i)
-        # Opened before the storm: the form (from the run's stored schema) and a CSRF token.
-        self.headers = stack.headers(client=f"ui-{self.who}")
-        get = {"Authorization": self.headers["Authorization"]}
-        run = httpx.get(f"{stack.api}/flow_runs/{run_id}", headers=get, timeout=60).json()
+    def __init__(self, browser: httpx.Client, who: str, run_id: str) -> None:
+        self.browser, self.who, self.run_id = browser, who, run_id
+        # Opened before the storm, through the door: the run, its form's stored schema and
+        # a CSRF token of her own.
+        run = browser.get(f"/api/flow_runs/{run_id}").json()
         keyset = run["state"]["state_details"]["run_input_keyset"]
-        stored = httpx.get(
-            f"{stack.api}/flow_runs/{run_id}/input/{keyset['schema']}", headers=get, timeout=60
-        ).json()
+        stored = browser.get(f"/api/flow_runs/{run_id}/input/{keyset['schema']}").json()
         schema = json.loads(stored) if isinstance(stored, str) else stored
-        self.values = as_the_ui_fills_it(schema, {"approved_by": self.who, "code": "000000"})
+        self.values = as_the_ui_fills_it(schema, {})
+        self.headers = ui_csrf(browser, f"ui-{who}")
         self.status = 0
         self.answer = ""
         self.seconds = 0.0
 
     def submit(self, at: float) -> None:
-        """Resume with a fresh code at `at` (time.time()), once."""
+        """Resume through the door at `at` (time.time()), once."""
         time.sleep(max(0.0, at - time.time()))
-        body = {"run_input": dict(self.values, code=self.totp.now())}
         began = time.monotonic()
         try:
-            response = httpx.post(
-                f"{self.stack.api}/flow_runs/{self.run_id}/resume",
-                json=body,
+            response = self.browser.post(
+                f"/api/flow_runs/{self.run_id}/resume",
+                json={"run_input": self.values},
                 headers=self.headers,
                 timeout=120,
             )
             self.status = response.status_code
             if response.is_success:
                 self.answer = response.json().get("status", "")
+            else:
+                self.answer = response.text[:200]
         except httpx.HTTPError as exc:
             self.answer = type(exc).__name__
         self.seconds = time.monotonic() - began
+
+
+def open_forms(
+    stack: Stack, door: str, runs: dict[str, str], forms: int, browsers: dict[str, httpx.Client]
+) -> list[Person]:
+    """Each director enrolled and signed in once at the door (her browser kept in
+    `browsers`), with one plan's approval form open."""
+    directors = [director(i) for i in range(forms)]
+    enrolled = enrol(stack, directors)
+    browsers.update({who: sign_in(door, who, *enrolled[who]) for who in directors})
+    say(f"{forms} directors signed in at the door")
+    return [
+        Person(browsers[directors[i]], directors[i], runs[code])
+        for i, code in enumerate(sorted(runs)[:forms])
+    ]
 
 
 def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
@@ -146,8 +152,10 @@ def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
         )
         for name in args.skip:  # to measure the tuning without one of its settings
             stack.server_env.pop(name, None)
+        browsers: dict[str, httpx.Client] = {}
         try:
             stack.up()
+            door = start_door(stack)
             far = datetime.now(UTC)
             say(f"{'tuned' if tuned else 'untuned'}: {forms} plans waiting for approval")
             launch_plans(stack, "FORM", forms, far, "365d", approval_required=True)
@@ -157,8 +165,7 @@ def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
                 what="the approval forms to wait",
                 every=2,
             )
-            totps = enrol(stack, forms)
-            people = [Person(stack, i, runs[code], totps[i]) for i, code in enumerate(sorted(runs))]
+            people = open_forms(stack, door, runs, forms, browsers)
             launch_plans(stack, "DUE", due, far, "365d")
             due_at = make_due(store, "DUE", datetime.now(UTC) + timedelta(seconds=20))
             say(f"{due} plans due at {due_at:%H:%M:%S}; forms sent over {spread:.0f} s from then")
@@ -180,7 +187,7 @@ def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
                         .where(AuditRow.action == action, AuditRow.case_code.like(f"{prefix}-%"))
                         .group_by(AuditRow.case_code)
                     ).all()
-                return {code: count for code, count in rows}
+                return {str(code): count for code, count in rows}
 
             wait_for(
                 lambda: sum(audited("step-started", "DUE").values()) >= due,
@@ -190,11 +197,10 @@ def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
             )
             sent = sum(p.status // 100 == 2 for p in people)
             say(f"{sent} of {forms} forms taken on the first try; waiting for the decisions")
-            try:  # each form taken ends in the store: recorded, or its code refused
+            try:  # each form taken ends in the store: recorded, or refused by the services
                 wait_for(
                     lambda: (
-                        len(audited("approve", "FORM"))
-                        + sum(audited("code-refused", "FORM").values())
+                        len(audited("approve", "FORM")) + sum(audited("refused", "FORM").values())
                         >= sent
                     ),
                     timeout=10 * 60,
@@ -205,23 +211,31 @@ def one_run(tuned: bool, args: argparse.Namespace) -> dict[str, Any]:
                 say(str(exc))
             approvals = audited("approve", "FORM")
             refused = audited("code-refused", "FORM")
+            refused_in_store = audited("refused", "FORM")
             engine.dispose()
         finally:
+            for browser in browsers.values():
+                browser.close()
             stack.stop()
         log = (folder / "server.log").read_text(errors="replace")
+        door_log = (folder / "door.log").read_text(errors="replace")
     failed = [p for p in people if p.status // 100 != 2]
     return {
         "forms_submitted": forms,
         "forms_failed_first_try": len(failed),
         "forms_failed_statuses": sorted({p.status or p.answer for p in failed}, key=str),
+        "forms_failed_answers": sorted({f"{p.status} {p.answer}"[:160] for p in failed}),
         "forms_not_accepted": sum(p.answer != "ACCEPT" for p in people),
         "forms_recorded_once": sum(count == 1 for count in approvals.values()),
         "forms_recorded_twice_or_more": sum(count > 1 for count in approvals.values()),
         "forms_code_refused": sum(refused.values()),
+        "forms_refused_in_store": sum(refused_in_store.values()),
         "form_post_p50_s": round(statistics.median(p.seconds for p in people), 3),
         "form_post_max_s": round(max(p.seconds for p in people), 3),
         # Every write the server lost to SQLite's lock, the forms' and its own services'.
         "server_lock_errors": log.count(LOCKED),
+        # The door's own failures (its writes to the case store among them).
+        "forms_door_errors": door_log.count("Traceback"),
     }
 
 
@@ -253,12 +267,17 @@ def main() -> None:
         )
         results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
     keys = list(results["tuned"])
-    print(f"\nforms sent while {args.due} plans wake at once (SQLite):")
+    print(f"\nforms sent through the door while {args.due} plans wake at once (SQLite):")
     print(f"  {'':<30}  " + "  ".join(f"{v:>10}" for v in results))
     for key in keys:
-        print(f"  {key:<30}  " + "  ".join(f"{r[key]!s:>10}" for r in results.values()))
+        if key != "forms_failed_answers":
+            print(f"  {key:<30}  " + "  ".join(f"{r[key]!s:>10}" for r in results.values()))
+    for variant, result in results.items():
+        for answer in result["forms_failed_answers"]:
+            print(f"  {variant} failed: {answer}")
     tuned, untuned = results["tuned"], results["untuned"]
-    figures: dict[str, Any] = {k: tuned[k] for k in keys if k != "forms_failed_statuses"}
+    listed = ("forms_failed_statuses", "forms_failed_answers")
+    figures: dict[str, Any] = {k: tuned[k] for k in keys if k not in listed}
     figures |= {
         "forms_due_at_once": args.due,
         "forms_failed_first_try_untuned": untuned["forms_failed_first_try"],

@@ -188,7 +188,7 @@ class Stack:
         return [self.processes[n].pid for n in names if n in self.processes]
 
     def stop(self) -> None:
-        for name in ("naive", "runner", "server"):
+        for name in ("door", "naive", "runner", "server"):
             process = self.processes.get(name)
             if process and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
