@@ -4,6 +4,7 @@ run shows is in flows/prefect_shown.py). The `PrefectApi` class is the real `Pre
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_paused_state
-from prefect.states import Cancelled, Completed, Running, Scheduled, Suspended
+from prefect.states import Cancelled, Cancelling, Completed, Running, Scheduled, Suspended
 
 from casework.decisions import Decision
 from flows.artifacts import artifact_key
@@ -158,14 +159,18 @@ def delete_case(code: str) -> int:
     page = 200  # the API's largest page
     with get_client(sync_client=True) as client:
         ours: list[UUID] = []
+        live: list[UUID] = []
         offset = 0
         while batch := client.read_flow_runs(
             flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=code)),
             limit=page,
             offset=offset,
         ):
-            ours += [r.id for r in batch if r.name == code or r.name.startswith(f"{code} · ")]
+            mine = [r for r in batch if r.name == code or r.name.startswith(f"{code} · ")]
+            ours += [r.id for r in mine]
+            live += [r.id for r in mine if r.state is not None and _has_process(r.state)]
             offset += len(batch)
+        _stop_processes(client, live)
         # The clock's sweep after a purge deletes the same things: what is gone already is
         # what the purge wanted.
         for run_id in ours:
@@ -179,6 +184,30 @@ def delete_case(code: str) -> int:
                 with suppress(ObjectNotFound):
                     client.delete_artifact(artifact.id)
     return len(ours)
+
+
+def _has_process(state: State) -> bool:
+    return state.type in (StateType.PENDING, StateType.RUNNING)
+
+
+def _stop_processes(client: SyncPrefectClient, runs: list[UUID], wait: float = 20) -> None:
+    """Have the runner end the processes of runs about to be deleted (Cancelling is what it
+    watches for): a process whose run vanished under it would wait on a run that is gone and
+    hold its runner's drain. What has not ended after `wait` seconds is deleted anyway."""
+    for run_id in runs:
+        with suppress(ObjectNotFound):
+            client.set_flow_run_state(run_id, Cancelling(message="the case is erased"), force=True)
+    deadline = time.monotonic() + wait
+    waiting = list(runs)
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.5)
+        still = []
+        for run_id in waiting:
+            with suppress(ObjectNotFound):
+                state = client.read_flow_run(run_id).state
+                if state is not None and state.type == StateType.CANCELLING:
+                    still.append(run_id)
+        waiting = still
 
 
 def cancelled_runs(since: datetime) -> list[str]:
