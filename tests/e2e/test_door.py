@@ -6,8 +6,12 @@ decides nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import httpx
 import pytest
+import websockets
 
 from tests.e2e.harness import Rehab, as_the_ui_fills_it, ui_csrf, wait_for
 
@@ -145,3 +149,28 @@ def test_prefect_holds_no_staff_code_password_or_session_after_forms(rehab: Reha
     assert session not in stored
     assert "code" not in {i.get("key") for i in inputs if isinstance(i, dict)}
     assert "a long password for the door" not in stored
+
+
+def test_the_uis_event_stream_opens_through_the_door_for_a_signed_in_person_only(
+    rehab: Rehab,
+) -> None:
+    url = rehab.door.url.replace("http", "ws", 1) + "/api/events/out"
+    session = rehab.person("a-kovalchuk").cookies.get("rehab_session")
+
+    async def first_answer(cookie: str | None, path: str = url) -> str:
+        headers = {"Cookie": f"rehab_session={cookie}"} if cookie else {}
+        try:
+            async with websockets.connect(
+                path,
+                subprotocols=["prefect"],
+                additional_headers=headers,  # type: ignore[list-item]  # a str is a Subprotocol
+            ) as socket:
+                await socket.send(json.dumps({"type": "auth", "token": None}))
+                return str(json.loads(await asyncio.wait_for(socket.recv(), 30))["type"])
+        except websockets.exceptions.WebSocketException as exc:
+            return type(exc).__name__
+
+    assert asyncio.run(first_answer(session)) == "auth_success", "the door gave the auth string"
+    assert asyncio.run(first_answer(None)) != "auth_success", "no session, no stream"
+    writes = url.replace("/events/out", "/events/in")
+    assert asyncio.run(first_answer(session, writes)) != "auth_success", "no stream of writes"
