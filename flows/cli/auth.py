@@ -6,7 +6,7 @@ import click
 
 from casework.store.repository import audit
 from flows import auth_rotation
-from flows.cli.context import Context, pass_ctx
+from flows.cli.context import Context, emit, pass_ctx
 from plans.errors import RehabError
 
 
@@ -34,8 +34,9 @@ def auth() -> None:
 
 
 @auth.command("rotate")
+@click.option("--json", "as_json", is_flag=True, help='Print {"renewed": true, "while_up": ...}.')
 @pass_ctx
-def auth_rotate(ctx: Context) -> None:
+def auth_rotate(ctx: Context, as_json: bool) -> None:
     """Give the embedded Prefect server a new auth string. While `rehab up` runs, it restarts
     the server, the runner and the door with it (runs in flight finish first); the old string
     opens nothing afterwards. Audited."""
@@ -57,6 +58,9 @@ def auth_rotate(ctx: Context) -> None:
             now=app.now(),
             detail={"while_up": live},
         )
+    if as_json:
+        emit({"renewed": True, "while_up": live})
+        return
     click.echo(
         "Prefect's auth string renewed: "
         + (

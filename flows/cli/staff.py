@@ -48,10 +48,14 @@ def staff_enrol(ctx: Context, staff_id: str, as_json: bool) -> None:
 
 @staff.command("revoke")
 @click.argument("staff_id", metavar="STAFF")
+@click.option("--json", "as_json", is_flag=True, help='Print {"staff": ..., "sessions_ended": N}.')
 @pass_ctx
-def staff_revoke(ctx: Context, staff_id: str) -> None:
+def staff_revoke(ctx: Context, staff_id: str, as_json: bool) -> None:
     """End STAFF's sessions at the door at once and refuse her sign-in until she is enrolled
     again (her password and authenticator secret are forgotten)."""
     app = ctx.app
     ended = door_access.revoke(app.store, staff=staff_id, now=app.now())
+    if as_json:
+        emit({"staff": staff_id, "sessions_ended": ended})
+        return
     click.echo(f"{staff_id}: {ended} session(s) ended; enrol her again to let her back in")
