@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from casework.store.db import Store, open_store
+from flows.prefect_fake import RecordingPrefect
 from plans.directories import Directories
 from plans.loading import load_directories, load_plan
 from plans.model import Plan
@@ -85,3 +86,25 @@ def store(store_url: str, tmp_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.dispose()
+
+
+class PaperClock:
+    """Time moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.at = T0
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def paper() -> PaperClock:
+    """A paper clock at T0."""
+    return PaperClock()
+
+
+@pytest.fixture
+def prefect() -> RecordingPrefect:
+    """The Prefect side's fake, recording every call."""
+    return RecordingPrefect()

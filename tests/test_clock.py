@@ -19,31 +19,11 @@ from flows.settings import Settings
 from notifications.notifier import RecordingNotifier
 from notifications.outbox import send_due
 from plans.model import Plan
-from tests.conftest import T0
+from tests.conftest import T0, PaperClock
 
 S = timedelta(seconds=1)
 INTERVAL, STALE = 60 * S, 120 * S
 CODE = "BC-CLOCK-1"
-
-
-class PaperClock:
-    """Time moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def paper() -> PaperClock:
-    return PaperClock()
-
-
-@pytest.fixture
-def prefect() -> RecordingPrefect:
-    return RecordingPrefect()
 
 
 @pytest.fixture

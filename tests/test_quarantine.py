@@ -25,31 +25,11 @@ from notifications.notifier import RecordingNotifier
 from notifications.outbox import send_due
 from plans.engine_errors import WakeTooLarge
 from plans.model import Plan
-from tests.conftest import T0
+from tests.conftest import T0, PaperClock
 
 S = timedelta(seconds=1)
 INTERVAL = 60 * S
 BAD, GOOD = "BC-BAD-1", "BC-GOOD-1"
-
-
-class PaperClock:
-    """Time moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def paper() -> PaperClock:
-    return PaperClock()
-
-
-@pytest.fixture
-def prefect() -> RecordingPrefect:
-    return RecordingPrefect()
 
 
 @pytest.fixture
