@@ -3,6 +3,7 @@ timeline and progress artifacts (one row each, updated in place), logs and event
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -86,7 +87,7 @@ def publish(
             if known is not None and _patched(client, known[0], data, description):
                 _shown[(run, artifact_key_)] = (known[0], data)
                 continue
-            created = client.create_artifact(
+            client.create_artifact(
                 ArtifactCreate(
                     key=artifact_key_,
                     type=kind,
@@ -95,9 +96,13 @@ def publish(
                     description=description,
                 )
             )
+            row = _one_row(client, run, artifact_key_)
+            if row is None or (row[1] != data and not _patched(client, row[0], data, description)):
+                continue  # deleted meanwhile (the case erased): nothing left to show on
+            kept = row[0]
             if len(_shown) >= _SHOWN_MAX:
                 _shown.clear()
-            _shown[(run, artifact_key_)] = (created.id, data)
+            _shown[(run, artifact_key_)] = (kept, data)
         if events:
             client.create_logs(
                 [
@@ -125,6 +130,26 @@ def _remember(client: SyncPrefectClient, run: UUID, keys: list[str]) -> None:
     for artifact in found:
         if artifact.key is not None and (run, artifact.key) not in _shown:
             _shown[(run, artifact.key)] = (artifact.id, artifact.data)
+
+
+def _one_row(client: SyncPrefectClient, run: UUID, key: str) -> tuple[UUID, Any] | None:
+    """Keep one row of the run's artifact: the oldest. The plan's run and the clock may both
+    find no row at a plan's first wake and both create one; each then deletes all but the
+    oldest (id breaks a tie), so they agree on the row that stays, whichever runs first."""
+    rows = client.read_artifacts(
+        artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[run])
+        ),
+        sort=ArtifactSort.CREATED_DESC,
+        limit=50,
+    )
+    if not rows:
+        return None
+    rows.sort(key=lambda row: (row.created, str(row.id)))
+    for extra in rows[1:]:
+        with suppress(ObjectNotFound):  # the other writer deleted it first
+            client.delete_artifact(extra.id)
+    return rows[0].id, rows[0].data
 
 
 def _patched(client: SyncPrefectClient, artifact_id: UUID, data: Any, description: str) -> bool:

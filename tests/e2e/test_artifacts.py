@@ -4,10 +4,15 @@ place on every wake, so Prefect's database does not grow a version per wake."""
 from __future__ import annotations
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
 from casework import queries
 from casework.store.db import open_store
-from tests.e2e.harness import Rehab, wait_for
+from flows import prefect_shown
+from tests.e2e.harness import AUTH, PrefectServer, Rehab, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -48,3 +53,31 @@ def test_a_plans_artifacts_are_one_row_each_after_ten_wakes(rehab: Rehab) -> Non
     }
     assert latest[keys[1]]["data"] == 100.0, "the UI shows the plan as it stands now"
     assert "completed" in latest[keys[0]]["data"]
+
+
+def test_two_writers_that_both_found_no_artifact_leave_one_row(
+    prefect_server: PrefectServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a plan's first wake its run and the clock may both read no artifact, then both
+    create one; whichever publishes last keeps the older row and deletes its own."""
+    with temporary_settings({PREFECT_API_URL: prefect_server.api, PREFECT_API_AUTH_STRING: AUTH}):
+        with get_client(sync_client=True) as client:
+            flow_id = client.create_flow_from_name("artifact-race")
+            run_id = client.request(
+                "POST", "/flow_runs/", json={"flow_id": str(flow_id), "name": "race"}
+            ).json()["id"]
+            # The other writer's row, created after this one looked and found nothing.
+            client.create_artifact(
+                ArtifactCreate(key="plan-race", type="markdown", data="theirs", flow_run_id=run_id)
+            )
+        monkeypatch.setattr(prefect_shown, "_remember", lambda *_: None)
+        monkeypatch.setattr(prefect_shown, "_shown", {})
+        prefect_shown.publish(
+            run_id, key="plan-race", code="RACE", markdown="mine", progress=50.0, events=[]
+        )
+        with get_client(sync_client=True) as client:
+            rows = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["plan-race"]))
+            )
+    assert len(rows) == 1, "one row, whoever created first"
+    assert rows[0].data == "mine", "the row kept shows what was published last"
