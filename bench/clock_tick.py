@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert  # after the path set-up
 
 from bench.common import database, median, percentile, record
-from casework import queries
+from casework.store import queries
 from casework.store.db import open_store
 from casework.store.tables import CaseRow, PlanRevisionRow
 

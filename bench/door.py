@@ -35,7 +35,7 @@ def enrol(stack: Stack, staff: list[str]) -> dict[str, tuple[pyotp.TOTP, str]]:
     """Each staff member's authenticator and invite token, as `rehab staff enrol` makes them
     (the same casework calls, in this process)."""
     os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_", "PREFECT_"))})
-    from casework import door_access, staff_codes  # noqa: PLC0415  # needs the env set first
+    from casework.services import door_access, staff_codes  # noqa: PLC0415  # env set first
     from flows.app import App  # noqa: PLC0415
 
     app = App()

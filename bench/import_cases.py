@@ -26,7 +26,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, database, median, record  # after the path set-up
-from casework import importing
+from casework.services import importing
 from casework.store.db import open_store
 from plans.errors import RecordIssue
 from plans.imports import ImportRecord, parse_record, read_records

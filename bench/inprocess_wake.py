@@ -10,8 +10,9 @@ task runs; `suspend_flow_run` proposes Suspended again and raises `Pause`, which
 here. Each wake then shows in the run's state history (Pending, Running, Suspended) and as
 three task runs.
 
-    python bench/inprocess_wake.py   # the environment of flows.serve; plans whose case code
-                                     # starts with INP are woken in process, others as today
+    python bench/inprocess_wake.py   # the environment of flows.processes.serve; plans whose
+                                     # case code starts with INP are woken in process, others
+                                     # as today
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Pending
 
-from casework import queries, services
-from casework.programme import approval_required
+from casework import services
+from casework.services.programme import approval_required
+from casework.store import queries
 from flows import clock, plan_flow, tending
 from flows.app import App
 from flows.plan_flow import rehabilitation_plan
-from flows.serve import serve
+from flows.processes.serve import serve
 
 PREFIX = "INP"  # the case codes of plans woken in process
 log = logging.getLogger("rehab.bench.inprocess")
@@ -112,7 +114,7 @@ def tick(app: App) -> Counter[str]:
 
 
 def main() -> None:
-    """Serve the deployments as flows.serve does, with this module's clock tick."""
+    """Serve the deployments as flows.processes.serve does, with this module's clock tick."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.umask(0o077)
     clock.tick = tick  # run_clock calls the module's tick

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import RESULTS, database  # noqa: E402  # after the path set-up above
-from casework.report_source import partner_kinds, read_people  # noqa: E402
 from casework.store.db import open_store  # noqa: E402
+from casework.store.report_source import partner_kinds, read_people  # noqa: E402
 from casework.store.repository import find_case_row  # noqa: E402
 from casework.store.tables import CaseRow  # noqa: E402
 from plans.loading import load_directories  # noqa: E402

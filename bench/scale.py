@@ -42,9 +42,9 @@ from bench.common import (
     rss_bytes,
 )
 from casework.store.tables import AuditRow, OutboxRow
-from flows import engine_client
-from flows.prefect_auth import ensure_auth_string
-from flows.prefect_server import server_command, server_environment
+from flows.prefect import engine_client
+from flows.prefect.auth import ensure_auth_string
+from flows.prefect.server import server_command, server_environment
 from flows.settings import Settings
 from tests.e2e.harness import basic, free_port, wait_for
 
@@ -89,7 +89,7 @@ class Stack:
         tuned: bool = True,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        self.runner = runner or [sys.executable, "-m", "flows.serve"]
+        self.runner = runner or [sys.executable, "-m", "flows.processes.serve"]
         self.tuned = tuned
         self.port = free_port()
         settings = Settings(home=folder / "home", prefect_port=self.port, PREFECT_API_URL=None)
@@ -218,7 +218,7 @@ def launch_plans(
     """Launch `count` plans through the CLI's code path; returns the seconds it took until all
     are parked (Suspended)."""
     from flows.app import App  # noqa: PLC0415  # needs the environment set first
-    from flows.engine_client import connect  # noqa: PLC0415
+    from flows.prefect.engine_client import connect  # noqa: PLC0415
     from plans.loading import load_plan  # noqa: PLC0415
 
     os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_", "PREFECT_"))})

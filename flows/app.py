@@ -10,9 +10,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from casework.directory_log import record_directories
+from casework.services.directory_log import record_directories
 from casework.store.db import Store, open_store
-from flows.engine_record import engine_settings
+from flows.home.engine_record import engine_settings
 from flows.settings import Settings
 from notifications.channels import check_url
 from notifications.notifier import AppriseNotifier, Notifier
@@ -22,7 +22,7 @@ from plans.errors import HomeExposed
 from plans.loading import load_directories
 
 if TYPE_CHECKING:
-    from flows.prefect_port import PrefectSide
+    from flows.prefect.port import PrefectSide
 
 _Stamp = tuple[int, int, int, int] | None
 
@@ -109,7 +109,7 @@ class App:
     @cached_property
     def prefect(self) -> PrefectSide:
         """The Prefect side: the API at PREFECT_API_URL."""
-        from flows.prefect_ops import PrefectApi  # noqa: PLC0415  # importing prefect takes a second
+        from flows.prefect.ops import PrefectApi  # noqa: PLC0415  # importing prefect takes a second
 
         return PrefectApi()
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from casework import queries, services
+from casework import services
+from casework.store import queries
 from flows import tending
 from flows.app import App
 from notifications.outbox import send_due
@@ -31,7 +32,8 @@ def tick(app: App) -> Counter[str]:
     """Do the work of every plan whose time has come: first all of it in the store (steps
     started, reminders queued), then its Prefect side; returns what was done, counted. One
     plan's trouble, wherever it arises, stops nothing for the others: a case that cannot be
-    tended is quarantined (casework/quarantine.py), any other failure tried again next tick."""
+    tended is quarantined (casework/services/quarantine.py), any other failure tried again
+    next tick."""
     done: Counter[str] = Counter()
     outcomes = []
     for code, run_id in queries.due_wakes(app.store, now=app.now()):

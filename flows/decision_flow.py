@@ -1,9 +1,9 @@
 """The decision flow: one short run per decision waiting on a person (approval of a plan or of
 an amendment, consent per scope, a due check-in's outcome, an open-ended step's completion).
 
-The engine creates the run already suspended with a typed form (flows/decision_forms.py), so a
-waiting decision costs no process. People submit it through the door, which records the
-decision in the case store as theirs and ends the run (flows/door/decide.py): nothing they send
+The engine creates the run already suspended with a typed form (flows/prefect/decision_forms.py), so
+a waiting decision costs no process. People submit it through the door, which records the decision
+in the case store as theirs and ends the run (flows/door/decide.py): nothing they send
 reaches Prefect. So when this flow runs, the decision is normally taken already, and it only
 says so. A run resumed some other way (by whoever holds Prefect's auth string, behind the door)
 decides nothing: the refusal is audited and the form waits again, under a new key.
@@ -16,9 +16,10 @@ from dataclasses import replace
 from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 
-from casework import decisions, services
+from casework import services
+from casework.store import decisions
 from flows import runtime, tending
-from flows.decision_forms import waiting_form
+from flows.prefect.decision_forms import waiting_form
 
 DEPLOYMENT = "decision"
 

@@ -1,6 +1,6 @@
 """The plan flow: one run per plan, alive for the plan's life.
 
-A launch creates the run started and Suspended, with no process (flows/prefect_ops.py); while
+A launch creates the run started and Suspended, with no process (flows/prefect/ops.py); while
 the plan lives, the engine's clock does time's work on the case store and shows it on this run
 (flows/tending.py), without a process.
 The run executes when the plan has ended, to end in its state, or after a crash: it then
@@ -21,9 +21,10 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed
 from prefect.utilities.engine import propose_state_sync
 
-from casework import queries, services
+from casework import services
+from casework.store import queries
 from flows import runtime, tending
-from flows.tags import state_message
+from flows.shown.tags import state_message
 
 DEPLOYMENT = "rehabilitation-plan"
 

@@ -11,18 +11,19 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import partial
 
-from casework import decisions, quarantine, queries, services, ui_actions
-from casework.access import supervisor_now
-from casework.domain import Case
-from casework.events import Event
-from casework.services import Outcome
+from casework import services
+from casework.domain.access import supervisor_now
+from casework.domain.case import Case
+from casework.domain.events import Event
+from casework.services import Outcome, quarantine, ui_actions
+from casework.store import decisions, queries
 from casework.store.repository import get_case_row, to_domain
-from flows import erasure
 from flows.app import App
-from flows.artifacts import artifact_key, plan_markdown, progress
-from flows.decision_forms import waiting_form
-from flows.run_events import prefect_event
-from flows.tags import case_tags, quarantine_message, quarantine_tags, state_message
+from flows.home import erasure
+from flows.prefect.decision_forms import waiting_form
+from flows.shown.artifacts import artifact_key, plan_markdown, progress
+from flows.shown.run_events import prefect_event
+from flows.shown.tags import case_tags, quarantine_message, quarantine_tags, state_message
 
 log = logging.getLogger("rehab.tending")
 
@@ -208,7 +209,7 @@ def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
     Prefect, and whatever names it in the files under REHAB_HOME (Prefect's database, the
     logs, the mail catcher's messages); returns how many runs were deleted. Run again, it
     finishes what was left."""
-    from casework import purge  # noqa: PLC0415  # only for erasure
+    from casework.services import purge  # noqa: PLC0415  # only for erasure
     from plans.errors import CasePurged  # noqa: PLC0415
 
     with suppress(CasePurged):  # erased in the store already: Prefect's side may be left
@@ -234,7 +235,7 @@ _compacted: dict[int, datetime] = {}
 def sweep_after_purges(app: App) -> int:
     """Delete what Prefect and the files under REHAB_HOME hold of recently purged cases
     (usually nothing), and compact the store again now and then; how many runs."""
-    from casework import purge  # noqa: PLC0415  # only for erasure
+    from casework.services import purge  # noqa: PLC0415  # only for erasure
 
     since = app.now() - PURGE_FOLLOW_UP
     codes = purge.purged_since(app.store, since=since)
@@ -253,7 +254,7 @@ def erase_after_stop(app: App) -> int:
     """Once the embedded server has stopped (the end of `rehab up`), erase from the files what
     it wrote of recently purged cases as it stopped (events it still held); how many rows
     and lines went."""
-    from casework import purge  # noqa: PLC0415  # only for erasure
+    from casework.services import purge  # noqa: PLC0415  # only for erasure
 
     codes = purge.purged_since(app.store, since=app.now() - PURGE_FOLLOW_UP)
     return erasure.erase_files(app.settings.home_dir, codes, vacuum=True)
@@ -261,7 +262,7 @@ def erase_after_stop(app: App) -> int:
 
 def purge_past_retention(app: App) -> list[str]:
     """Erase every ended case past the programme's retention period (the clock's pass)."""
-    from casework import purge  # noqa: PLC0415  # only for erasure
+    from casework.services import purge  # noqa: PLC0415  # only for erasure
 
     reason = f"retention period ({app.directories.staff.retention}) over"
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.domain import Case, checkin_time, miss_streak
-from casework.lockout import FAILURES_TO_LOCK, LOCK_FOR, WINDOW
+from casework.domain.case import Case, checkin_time, miss_streak
+from casework.services.lockout import FAILURES_TO_LOCK, LOCK_FOR, WINDOW
 from casework.store.tables import OutboxRow
 from notifications.words import in_language, schedule
 from plans.directories import Directories

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.access import supervisor_now
-from casework.messages import Notice, after_quiet_hours, gone, referral_gone
+from casework.domain.access import supervisor_now
+from casework.domain.notices import Notice, after_quiet_hours, gone, referral_gone
 from casework.store.db import Store
 from casework.store.repository import (
     audit,

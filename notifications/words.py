@@ -141,7 +141,7 @@ def _reason(reason: str, language: str) -> str:
     breached = re.fullmatch(r"rule (\S+) breached", reason)
     if breached:
         return _PHRASES[language]["rule"].format(rule=breached.group(1))
-    # Why a case was quarantined (casework/quarantine.py, reason_for).
+    # Why a case was quarantined (casework/services/quarantine.py, reason_for).
     failed = re.fullmatch(r"its wake failed \((\w+)\)", reason)
     if failed:
         return _PHRASES[language]["wake"].format(error=failed.group(1))

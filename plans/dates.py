@@ -3,8 +3,9 @@ that range is a typo, and one near year 1 or 9999 makes time arithmetic overflow
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator
 
@@ -58,3 +59,11 @@ def parse_datetime(value: object) -> datetime:
 
 BoundedDate = Annotated[date, BeforeValidator(parse_date)]
 LocalDateTime = Annotated[datetime, BeforeValidator(parse_datetime)]
+
+
+NOON = time(12)
+
+
+def moment(day: date, tz: ZoneInfo) -> datetime:
+    """The instant a day is kept as: noon there, in UTC (imported and reported days)."""
+    return datetime.combine(day, NOON, tzinfo=tz).astimezone(UTC)

@@ -1,5 +1,5 @@
 """What the report counts, as plain facts read from the case history: no names, no codes of
-people, nothing a table could not be made of. casework/report_source.py builds them."""
+people, nothing a table could not be made of. casework/store/report_source.py builds them."""
 
 from __future__ import annotations
 

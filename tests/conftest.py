@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from casework.store.db import Store, open_store
-from flows.prefect_fake import RecordingPrefect
+from flows.prefect.fake import RecordingPrefect
 from plans.directories import Directories
 from plans.loading import load_directories, load_plan
 from plans.model import Plan

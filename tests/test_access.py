@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from casework import queries, services
-from casework.access import deciders
+from casework import services
+from casework.domain.access import deciders
+from casework.store import queries
 from casework.store.db import Store
 from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories, StaffDirectory

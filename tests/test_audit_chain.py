@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
-from casework import audit_log, services
-from casework.keys import rotate
-from casework.store import audit_verify
+from casework import services
+from casework.services.keys import rotate
+from casework.store import audit_log, audit_verify
 from casework.store.audit_chain import GENESIS, row_hash, row_mac
 from casework.store.db import Store, _alembic_config, make_engine, open_store
 from casework.store.repository import audit

@@ -20,7 +20,7 @@ import pytest
 
 from casework import services
 from casework.store.db import open_store
-from flows.engine_record import write_record
+from flows.home.engine_record import write_record
 from flows.settings import Settings
 from plans.directories import Directories
 from plans.loading import load_plan

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import queries, services
+from casework import services
+from casework.store import queries
 from casework.store.tables import AuditRow
 from flows import clock, tending
 from flows.app import App
-from flows.prefect_fake import RecordingPrefect
+from flows.prefect.fake import RecordingPrefect
 from flows.settings import Settings
 from notifications.notifier import RecordingNotifier
 from notifications.outbox import send_due

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework.directory_log import record_directories
+from casework.services.directory_log import record_directories
 from casework.store.db import Store
 from casework.store.tables import AuditRow
 from flows.app import App

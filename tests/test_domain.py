@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from casework import transitions
-from casework.domain import Case, advance, next_wake
-from casework.events import (
+from casework.domain import transitions
+from casework.domain.case import Case, advance, next_wake
+from casework.domain.events import (
     AmendmentApproved,
     AmendmentToApprove,
     CheckInMissed,

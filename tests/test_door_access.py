@@ -11,8 +11,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from casework import door_access, staff_codes
-from casework.door_access import InviteRefused, PasswordRefused, SignInRefused
+from casework.services import door_access, staff_codes
+from casework.services.door_access import InviteRefused, PasswordRefused, SignInRefused
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
 from casework.store.tables import AuditRow

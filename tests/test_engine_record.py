@@ -15,10 +15,10 @@ import pytest
 
 from casework import services
 from casework.store.db import open_store
-from flows.children import stop
-from flows.engine_record import read_record, record_file, write_record
+from flows.home.engine_record import read_record, record_file, write_record
+from flows.processes.children import stop
+from flows.processes.up_examples import mail_for_examples
 from flows.settings import EXAMPLES, Settings
-from flows.up_examples import mail_for_examples
 from plans.directories import Directories
 from plans.loading import load_plan
 from tests.conftest import T0

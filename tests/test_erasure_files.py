@@ -11,9 +11,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import SimpleNamespace
 
-from flows import erasure
-from flows.logfiles import drop_lines, pump
-from flows.mail_catcher import Catcher
+from flows.home import erasure
+from flows.home.logfiles import drop_lines, pump
+from flows.processes.mail_catcher import Catcher
 from tests.e2e.harness import wait_for
 
 

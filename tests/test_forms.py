@@ -8,8 +8,8 @@ import json
 
 from prefect.utilities import schema_tools
 
-from flows.decision_forms import describe
-from flows.forms import approval_form, checkin_form, completion_form, consent_form
+from flows.prefect.decision_forms import describe
+from flows.prefect.forms import approval_form, checkin_form, completion_form, consent_form
 from tests.e2e.harness import as_the_ui_fills_it
 
 

@@ -15,7 +15,9 @@ import yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
-from casework import importing, queries, services
+from casework import services
+from casework.services import importing
+from casework.store import queries
 from casework.store.db import Store, open_store
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, ImportedCaseRow

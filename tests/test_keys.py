@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import keys, services
-from casework.person import store_person
+from casework import services
+from casework.services import keys
+from casework.services.person import store_person
 from casework.store.crypto import write_keys
 from casework.store.db import Store, open_store
 from casework.store.repository import get_case_row, read_person

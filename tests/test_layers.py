@@ -1,6 +1,7 @@
 """The shape of the code: packages depend one way (plans <- report <- casework <- notifications
-<- flows), no module imports itself round a cycle, and the domain and the report package import
-no database, Prefect or apprise."""
+<- flows), no module imports itself round a cycle, and the layers inside them hold: the domain
+and the report import no database, Prefect or apprise; the store knows no service; services
+never reach Prefect; the presenters are pure."""
 
 from __future__ import annotations
 
@@ -10,14 +11,21 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PACKAGES = ("plans", "report", "casework", "notifications", "flows")
-PURE = (
-    "casework.domain",
-    "casework.events",
-    "casework.transitions",
-    "casework.messages",
-    "casework.simulation",
-)
 INFRASTRUCTURE = ("sqlalchemy", "alembic", "prefect", "apprise", "httpx")
+# Each folder, and what it may never import (at import time).
+LAYERS = {
+    "casework.domain": (*INFRASTRUCTURE, "casework.store", "casework.services", "notifications"),
+    "casework.store": ("prefect", "apprise", "casework.services", "notifications", "flows"),
+    "casework.services": ("prefect", "apprise", "httpx", "notifications", "flows"),
+    "flows.shown": (
+        *INFRASTRUCTURE,
+        "casework.store",
+        "casework.services",
+        "flows.prefect",
+        "flows.processes",
+        "flows.app",
+    ),
+}
 
 
 def modules() -> dict[str, Path]:
@@ -90,11 +98,45 @@ def test_packages_depend_one_way() -> None:
             )
 
 
-def test_the_domain_imports_no_database_prefect_or_apprise() -> None:
+def inside(package: str, known: dict[str, Path]) -> list[str]:
+    return [m for m in known if m == package or m.startswith(f"{package}.")]
+
+
+def test_the_domain_and_the_report_import_no_database_prefect_or_apprise() -> None:
     known = modules()
-    report = [m for m in known if m == "report" or m.startswith("report.")]
+    report = inside("report", known)
     assert len(report) > 5, "the report package is pure too"
-    for module in (*PURE, *report):
+    for module in report:
         for imported in top_level_imports(known[module]):
             assert not imported.startswith(INFRASTRUCTURE), f"{module} imports {imported}"
-            assert not imported.startswith("casework.store"), f"{module} imports {imported}"
+            assert not imported.startswith("casework"), f"{module} imports {imported}"
+
+
+def test_each_layer_imports_nothing_it_must_not() -> None:
+    known = modules()
+    for layer, forbidden in LAYERS.items():
+        members = inside(layer, known)
+        assert len(members) > 3, f"{layer} holds its modules"
+        for module in members:
+            for imported in top_level_imports(known[module]):
+                assert not imported.startswith(forbidden), f"{module} imports {imported}"
+
+
+def test_every_module_lives_in_a_layer_folder() -> None:
+    """casework/ and flows/ hold folders, and at the top only what wires them together."""
+    top = {
+        "casework",
+        "flows",
+        "flows.__main__",
+        "flows.app",
+        "flows.settings",
+        "flows.runtime",
+        "flows.clock",
+        "flows.tending",
+        "flows.plan_flow",
+        "flows.decision_flow",
+    }
+    for module, path in modules().items():
+        parts = module.split(".")
+        if parts[0] in ("casework", "flows") and len(parts) == 2 and path.name != "__init__.py":
+            assert module in top, f"{module} sits at the top of {parts[0]}/: put it in a layer"

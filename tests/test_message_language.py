@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from casework.domain import CASE_STATES, STEP_STATES
-from casework.messages import NOTICE_KINDS
+from casework.domain.case import CASE_STATES, STEP_STATES
+from casework.domain.notices import NOTICE_KINDS
 from notifications.render import render
 from notifications.words import in_language, schedule
 from plans.model import Domain

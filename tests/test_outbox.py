@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import select
 
 from casework import services
-from casework.messages import NOTICE_KINDS
+from casework.domain.notices import NOTICE_KINDS
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow, OutboxRow
 from notifications.apprise_log import url_parts, without_secrets

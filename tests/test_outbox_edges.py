@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from casework import queries, services
-from casework.messages import Notice, after_quiet_hours
+from casework import services
+from casework.domain.notices import Notice, after_quiet_hours
+from casework.store import queries
 from casework.store.db import Store
 from casework.store.repository import queue_notices
 from casework.store.tables import AuditRow, OutboxRow

@@ -8,15 +8,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from casework import queries, services
-from casework.domain import Case
-from casework.messages import Notice
-from casework.report_source import read_people
+from casework import services
+from casework.domain.case import Case
+from casework.domain.notices import Notice
+from casework.store import queries
 from casework.store.db import Store
+from casework.store.report_source import read_people
 from casework.store.repository import get_case_row, queue_notices, to_domain
 from casework.store.tables import AuditRow
-from flows.render import status_text
-from flows.tags import case_tags, state_message
+from flows.shown.render import status_text
+from flows.shown.tags import case_tags, state_message
 from tests.conftest import T0
 from tests.endpoints import SmtpServer
 from tests.test_outbox import S, clinic_step, directories, launch, outbox, plan, send, smtp

@@ -13,8 +13,9 @@ import yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select, text
 
-from casework import person as person_data
-from casework import queries, services
+from casework import services
+from casework.services import person as person_data
+from casework.store import queries
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow
 from flows.cli import cli

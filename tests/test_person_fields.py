@@ -11,7 +11,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from casework import queries, services
+from casework import services
+from casework.store import queries
 from casework.store.db import Store
 from casework.store.repository import get_case_row
 from casework.store.tables import ConsentRow

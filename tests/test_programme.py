@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from casework.programme import approval_required
+from casework.services.programme import approval_required
 from casework.store.db import Store
 from casework.store.tables import AuditRow
 from flows.cli import cli

@@ -14,14 +14,15 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from casework import audit_log, services
-from casework.person import store_person
+from casework import services
+from casework.services.person import store_person
+from casework.store import audit_log
 from casework.store.db import open_store
 from casework.store.repository import find_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
 from flows import tending
 from flows.app import App
-from flows.prefect_fake import RecordingPrefect
+from flows.prefect.fake import RecordingPrefect
 from flows.settings import Settings
 from plans.directories import Directories, StaffDirectory
 from plans.errors import CaseKeyDestroyed, CasePurged, CaseStillOpen, NotAllowed
@@ -330,7 +331,7 @@ def test_a_purge_leaves_of_the_case_only_its_tombstone_and_audit_rows(
 def test_a_purged_case_still_counts_in_the_programme_report(
     app: App, example_plan: Plan, clock: Clock
 ) -> None:
-    from casework.report_source import read_people  # noqa: PLC0415
+    from casework.store.report_source import read_people  # noqa: PLC0415
 
     lived(app, example_plan, "BC-COUNTED-6", clock)
     before = read_people(app.store, app.directories, tz="Europe/Minsk")
@@ -427,8 +428,8 @@ def names_beyond_its_tombstone(store_file: bytes, code: str, tmp: Path) -> bool:
 def test_an_imported_case_purged_still_counts_for_when_it_began_and_ended(app: App) -> None:
     from dataclasses import replace  # noqa: PLC0415
 
-    from casework import importing  # noqa: PLC0415
-    from casework.report_source import read_people  # noqa: PLC0415
+    from casework.services import importing  # noqa: PLC0415
+    from casework.store.report_source import read_people  # noqa: PLC0415
     from plans.imports import ImportRecord  # noqa: PLC0415
     from tests.test_import import GOOD_CLOSED  # noqa: PLC0415
 

@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from casework import messages, queries, services
-from casework.domain import MAX_CHECK_INS_PER_WAKE, Case, advance
+from casework import services
+from casework.domain import notices as messages
+from casework.domain.case import MAX_CHECK_INS_PER_WAKE, Case, advance
+from casework.store import queries
 from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
 from flows import clock, tending
 from flows.app import App
-from flows.prefect_fake import RecordingPrefect
+from flows.prefect.fake import RecordingPrefect
 from flows.settings import Settings
 from notifications.notifier import RecordingNotifier
 from notifications.outbox import send_due

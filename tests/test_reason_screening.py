@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import person as person_data
 from casework import services
-from casework.purge import purge
+from casework.services import person as person_data
+from casework.services.purge import purge
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow
 from plans.birth_dates import _MONTH_WORDS, MONTHS, mentions_date

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from casework.report_source import partner_kinds, priors, read_people, record_release
 from casework.store.db import Store, open_store
+from casework.store.report_source import partner_kinds, priors, read_people, record_release
 from casework.store.repository import audit
 from plans.directories import Directories
 from report.facts import Person

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from casework.report_source import partner_kinds, priors, read_people
 from casework.store.db import open_store
+from casework.store.report_source import partner_kinds, priors, read_people
 from plans.directories import Directories
 from report.periods import since_start
 from report.release import Release, build

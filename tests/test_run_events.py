@@ -3,8 +3,8 @@ to its flow run, ids only, and stored once however often a wake publishes them."
 
 from __future__ import annotations
 
-from casework.events import CheckInMissed, ConsentRecorded, StepStarted
-from flows.run_events import event_name, prefect_event
+from casework.domain.events import CheckInMissed, ConsentRecorded, StepStarted
+from flows.shown.run_events import event_name, prefect_event
 from tests.conftest import T0
 
 

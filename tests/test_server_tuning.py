@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from prefect.settings import Settings as PrefectSettings
 
-from flows import children
-from flows.prefect_server import SERVER_TUNING, server_command, server_environment
-from flows.prefect_server_main import begin_writes_immediately
+from flows.prefect.server import SERVER_TUNING, server_command, server_environment
+from flows.processes import children
+from flows.processes.prefect_server_main import begin_writes_immediately
 from flows.settings import Settings
 from plans.errors import ProcessStopped
 
@@ -43,7 +43,9 @@ def test_rehab_up_starts_the_server_with_its_tuning(
         children.start_server(settings, log)  # type: ignore[arg-type]  # only its name is read
     [env] = started
     assert commands == [server_command(4299)]
-    assert commands[0][1:3] == ["-m", "flows.prefect_server_main"], "writes begun IMMEDIATE"
+    assert commands[0][1:3] == ["-m", "flows.processes.prefect_server_main"], (
+        "writes begun IMMEDIATE"
+    )
     assert SERVER_TUNING.items() <= env.items()
     assert env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] == "false"
     untuned = server_environment(settings, tuned=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.simulation import simulate
+from casework.domain.simulation import simulate
 from notifications.channels import check_url
 from plans.directories import Directories
 from plans.loading import load_directories, load_plan

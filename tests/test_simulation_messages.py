@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from casework.simulation import Simulation, Told, simulate
-from flows.render import simulation_text
+from casework.domain.simulation import Simulation, Told, simulate
+from flows.shown.render import simulation_text
 from plans.directories import Directories
 from plans.model import Plan
 from tests.conftest import T0

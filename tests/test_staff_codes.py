@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from casework import lockout, staff_codes
+from casework.services import lockout, staff_codes
 from casework.store.db import Store
 from casework.store.tables import AuditRow, OutboxRow, StaffCodeRow
 from flows.cli import cli

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from casework import queries, services
-from casework.store import repository
+from casework import services
+from casework.store import queries, repository
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store, current_revision, head_revision, open_store
 from casework.store.repository import get_case_row, read_person

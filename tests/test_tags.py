@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from casework import transitions
-from casework.domain import Case, advance
-from flows.tags import case_tags, outcome, retag, state_message
+from casework.domain import transitions
+from casework.domain.case import Case, advance
+from flows.shown.tags import case_tags, outcome, retag, state_message
 from plans.model import Plan
 from tests.conftest import T0
 

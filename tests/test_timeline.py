@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows.artifacts import plan_markdown
+from flows.shown.artifacts import plan_markdown
 
 # About 820 px of the artifact's column at a 1400 px window, at the UI's ~8.5 px a character
 # with the cells' padding counted as three characters a column.

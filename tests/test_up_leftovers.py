@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from flows.children import end_leftovers
+from flows.processes.children import end_leftovers
 
 
 def process_group(home: Path | None) -> subprocess.Popen[bytes]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from casework import decisions, services
+from casework import services
+from casework.store import decisions
 from casework.store.db import Store
 from plans.directories import Directories
 from plans.model import Plan

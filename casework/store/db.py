@@ -23,7 +23,7 @@ from casework.store.crypto import Sealer, load_or_create_key
 from casework.store.tables import CaseRow, StoreMeta
 from plans.errors import RehabError, StoreUnavailable
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def _alembic_config() -> Config:

@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from casework.domain import Case, CheckIn, Consent, StepRun, next_wake
-from casework.messages import Notice
+from casework.domain.case import Case, CheckIn, Consent, StepRun, next_wake
+from casework.domain.notices import Notice
 from casework.store import audit_chain
 from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
@@ -227,7 +227,7 @@ def lift_quarantine(
     session: Session, *, sealer: Sealer, row: CaseRow, by: str, why: str, now: datetime
 ) -> None:
     """The case is no longer set aside by the engine (audited), if it was: a person amended
-    its plan, or it ended (casework/quarantine.py)."""
+    its plan, or it ended (casework/services/quarantine.py)."""
     if row.quarantined_at is None:
         return
     audit(

@@ -84,7 +84,7 @@ class CaseRow(Base):
     purged_at: Mapped[datetime | None]  # erased: its person, notes and data key destroyed
     # A purged case's tombstone keeps only what the programme report counts: kinds of help,
     # partners, outcomes and their times; no step id, title, note or message
-    # (casework/purged_history.py).
+    # (casework/store/purged_history.py).
     purged_history: Mapped[dict[str, Any] | None]
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     wake_at: Mapped[datetime | None] = mapped_column(index=True)

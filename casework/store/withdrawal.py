@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.domain import Case
-from casework.messages import Notice, gone, referral_gone
+from casework.domain.case import Case
+from casework.domain.notices import Notice, gone, referral_gone
 from casework.store.tables import CaseRow, OutboxRow, StepRow
 
 

@@ -35,8 +35,8 @@ def db_upgrade(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def up(ctx: Context, examples: bool) -> None:
     """Start the Prefect server (unless PREFECT_API_URL is set) and serve the plan engine."""
+    from flows.processes.up import up as run_up  # noqa: PLC0415  # keeps `rehab --help` fast
     from flows.settings import EXAMPLES, load_settings  # noqa: PLC0415  # keeps `rehab --help` fast
-    from flows.up import up as run_up  # noqa: PLC0415  # keeps `rehab --help` fast
 
     # `rehab up` decides what the engine uses (from its environment) and records it; it
     # never reads an earlier start's record.

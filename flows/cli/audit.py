@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from casework import audit_log
+from casework.store import audit_log
 from flows.cli.context import Context, case_code_argument, emit, pass_ctx
-from flows.render import local
+from flows.shown.render import local
 
 
 @click.group()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from casework.store.repository import audit
-from flows import auth_rotation
 from flows.cli.context import Context, emit, pass_ctx
+from flows.prefect import auth_rotation
 from plans.errors import RehabError
 
 

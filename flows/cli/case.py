@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from casework import services
-from casework.domain import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
+from casework.domain.case import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
 from casework.services import Outcome
-from flows import engine_client
 from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
+from flows.prefect import engine_client
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 

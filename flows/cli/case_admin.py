@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from flows import engine_client
 from flows.cli.context import Context, case_code_argument, emit, pass_ctx, reason_option
+from flows.prefect import engine_client
 
 
 @click.group("case")

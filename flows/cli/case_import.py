@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import click
 
-from casework import importing
+from casework.services import importing
 from flows.cli.context import Context, emit, pass_ctx
 from plans.errors import InvalidFile, Issue, RecordIssue, RecordsRefused, UnknownStaff
 from plans.imports import MAX_IMPORT_BYTES, parse_record, read_records

@@ -32,7 +32,7 @@ class Context:
 
     def __init__(self) -> None:
         self._app: App | None = None
-        self.settings: Settings | None = None  # None: the engine's (flows/engine_record.py)
+        self.settings: Settings | None = None  # None: the engine's (flows/home/engine_record.py)
         click.get_current_context().call_on_close(self.close)
 
     def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from casework import keys
+from casework.services import keys
 from flows.cli.context import Context, emit, pass_ctx
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 import yaml
 
-from casework import person as person_data
+from casework.services import person as person_data
 from flows.cli.context import Context, case_code_argument, emit, pass_ctx, reason_option
 from plans.errors import InvalidFile
 from plans.loading import parse_model, read_yaml

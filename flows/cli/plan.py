@@ -9,14 +9,15 @@ from typing import Any
 
 import click
 
-from casework import queries, services
-from casework.domain import STORED_STATES
-from casework.programme import approval_required, predicted_approval
-from casework.simulation import simulate
-from flows import engine_client
+from casework import services
+from casework.domain.case import STORED_STATES
+from casework.domain.simulation import simulate
+from casework.services.programme import approval_required, predicted_approval
+from casework.store import queries
 from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
 from flows.cli.output import check_new_file, write_new_file
-from flows.render import simulation_json, simulation_text, status_text
+from flows.prefect import engine_client
+from flows.shown.render import simulation_json, simulation_text, status_text
 from plans.dates import RANGE, parse_datetime
 from plans.durations import EXAMPLE, parse_duration
 from plans.errors import (

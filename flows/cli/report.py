@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 import click
 
-from casework.report_source import (
+from casework.store.report_source import (
     audit_read,
     partner_kinds,
     priors,

@@ -7,7 +7,7 @@ import io
 import click
 import qrcode
 
-from casework import door_access, staff_codes
+from casework.services import door_access, staff_codes
 from flows.cli.context import Context, emit, pass_ctx
 
 

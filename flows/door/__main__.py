@@ -8,9 +8,10 @@ import os
 
 import uvicorn
 
-from flows import engine_client, prefect_auth
 from flows.app import App
 from flows.door.app import DoorConfig, make_door
+from flows.prefect import auth as prefect_auth
+from flows.prefect import engine_client
 
 
 def main() -> None:

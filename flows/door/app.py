@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from casework import door_access
-from casework.door_access import StaffSession
+from casework.services import door_access
+from casework.services.door_access import StaffSession
 from casework.store.repository import audit
 from flows.app import App
 from flows.door import decide, policy

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from casework import decisions, services
-from casework.decisions import Decision
+from casework import services
+from casework.store import decisions
+from casework.store.decisions import Decision
 from flows import tending
 from flows.app import App
 from plans.errors import RehabError

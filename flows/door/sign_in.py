@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from casework import door_access
+from casework.services import door_access
 from flows.door.app import COOKIE, Door
 from plans.errors import RehabError
 

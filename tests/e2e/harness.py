@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from casework.store.db import open_store
 from casework.store.tables import AuditRow
-from flows.prefect_server import server_command
+from flows.prefect.server import server_command
 from tests.conftest import EXAMPLES
 
 T = TypeVar("T")
@@ -191,7 +191,7 @@ class Rehab:
             env["PYTHONPATH"] = str(pythonpath)
         log = (self.home / "runner.log").open("ab")
         self.runner = subprocess.Popen(
-            [sys.executable, "-m", "flows.serve"],
+            [sys.executable, "-m", "flows.processes.serve"],
             env=env,
             cwd=cwd,
             stdout=log,

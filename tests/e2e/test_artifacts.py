@@ -9,9 +9,9 @@ from prefect.client.schemas.actions import ArtifactCreate
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-from casework import queries
+from casework.store import queries
 from casework.store.db import open_store
-from flows import prefect_shown
+from flows.prefect import publish as prefect_shown
 from tests.e2e.harness import AUTH, PrefectServer, Rehab, wait_for
 
 pytestmark = pytest.mark.e2e

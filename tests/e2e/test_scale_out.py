@@ -139,7 +139,7 @@ def test_plans_run_to_completion_on_a_work_pool_with_two_workers(
         timeout=120,
     )
     subprocess.run(
-        [sys.executable, "-m", "flows.deploy", "--work-pool", "rehab"],
+        [sys.executable, "-m", "flows.prefect.deploy", "--work-pool", "rehab"],
         env=engine.env,
         check=True,
         capture_output=True,
@@ -153,7 +153,7 @@ def test_plans_run_to_completion_on_a_work_pool_with_two_workers(
         for argv in (
             [prefect, "worker", "start", "--pool", "rehab", "--name", "worker-1"],
             [prefect, "worker", "start", "--pool", "rehab", "--name", "worker-2"],
-            [sys.executable, "-m", "flows.serve", "--clock-only"],
+            [sys.executable, "-m", "flows.processes.serve", "--clock-only"],
         )
     ]
     try:

@@ -100,7 +100,7 @@ def test_up_with_examples_makes_the_saved_views_and_catches_the_messages(tmp_pat
         views = {v["name"]: v for v in api.post("/saved_searches/filter", {})}
         assert set(views) == VIEWS
         again = subprocess.run(
-            [sys.executable, "-c", "from flows.views import ensure_views; ensure_views()"],
+            [sys.executable, "-c", "from flows.prefect.views import ensure_views; ensure_views()"],
             env={
                 **env,
                 "PREFECT_API_URL": api.url,

@@ -1,0 +1,268 @@
+"""Bringing in cases that began before rehab (`rehab case import`), so the programme's
+cumulative figures are whole. One record, one transaction: a case is recorded, not
+launched. An open one is in state `imported` (no plan, no flow run, never on the clock)
+until `rehab plan launch` starts its plan as a new episode; a closed one is in its outcome's
+state (completed, cancelled, terminated), like any ended case. When the person was identified
+and how the case ended live in `imported_cases`, which a later launch leaves alone; consents
+are consent rows of episode 1 with their own dates. A date is kept as noon of that day in the
+programme's time zone (the staff directory's, else the plans' default), so a period cut in
+any nearby zone puts it on that day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from casework.domain.access import authorize
+from casework.domain.case import IMPORTED
+from casework.services import canonical_code, record_refusal
+from casework.services.person import held_fields
+from casework.store.codes import lock_code, stored_code
+from casework.store.db import Store
+from casework.store.repository import audit, set_person
+from casework.store.tables import CaseRow, ConsentRow, ImportedCaseRow
+from plans.checks import unknown_scope
+from plans.dates import moment
+from plans.directories import Directories
+from plans.errors import AmbiguousCode, NotAllowed, RecordIssue, UnknownStaff, listed, shown
+from plans.imports import ImportRecord
+from plans.model import DEFAULT_TIMEZONE
+
+Done = Literal["imported", "already-there"]
+
+
+def _staff_issues(
+    directories: Directories, record: ImportRecord, position: int
+) -> list[RecordIssue]:
+    staff, file = directories.staff, directories.staff_file
+    issues: list[RecordIssue] = []
+    managers = staff.with_role("case-manager")
+    if record.manager not in staff.staff:
+        issues.append(
+            RecordIssue(
+                position,
+                "manager",
+                f"unknown staff id {shown(record.manager)}; case managers in {file}: "
+                f"{listed(managers)}",
+            )
+        )
+    elif record.manager not in managers:
+        issues.append(
+            RecordIssue(
+                position,
+                "manager",
+                f"{shown(record.manager)} is a {staff.staff[record.manager].role}, not a "
+                f"case manager; case managers: {listed(managers)}",
+            )
+        )
+    known = staff.known_scopes()
+    for i, consent in enumerate(record.consents):
+        if consent.scope not in known:
+            issues.append(
+                RecordIssue(
+                    position, f"consents[{i}].scope", unknown_scope(consent.scope, directories)
+                )
+            )
+        if consent.by not in staff.staff:
+            issues.append(
+                RecordIssue(
+                    position,
+                    f"consents[{i}].by",
+                    f"unknown staff id {shown(consent.by)}; staff in {file}: "
+                    f"{listed(list(staff.staff))}",
+                )
+            )
+    return issues
+
+
+def check_record(
+    directories: Directories, record: ImportRecord, *, position: int, today: date
+) -> list[RecordIssue]:
+    """What is wrong with a parsed record against the staff directory and the calendar."""
+    issues = _staff_issues(directories, record, position)
+    for path, day in record.dates():
+        if day > today:
+            issues.append(
+                RecordIssue(position, path, f"a date in the future (today is {today}): refused")
+            )
+    person = record.person
+    if person is not None and person.identified_on not in (None, record.identified_on):
+        issues.append(
+            RecordIssue(
+                position,
+                "person.identified_on",
+                "does not agree with identified_on; give one, or both alike",
+            )
+        )
+    return issues
+
+
+def canonical(record: ImportRecord) -> ImportRecord:
+    """The record as stored: the person's identification day filled in from the record's."""
+    person = record.person
+    if person is not None and person.identified_on is None:
+        person = person.model_copy(update={"identified_on": record.identified_on})
+    return record.model_copy(update={"person": person})
+
+
+def _existing(
+    session: Session, store: Store, row: CaseRow, record: ImportRecord, position: int
+) -> Done | list[RecordIssue]:
+    """A record whose case is there already: the same record again, or a refusal."""
+    if row.purged_at is not None:
+        return [
+            RecordIssue(position, "case", f"case {row.code} was purged: its code is not used again")
+        ]
+    imported = session.scalars(
+        select(ImportedCaseRow).where(ImportedCaseRow.case_id == row.id)
+    ).one_or_none()
+    same = imported is not None and store.sealer.open(
+        imported.record_sealed, case=row.code
+    ) == record.model_dump(mode="json")
+    if same:
+        return "already-there"
+    return [
+        RecordIssue(
+            position,
+            "case",
+            f"case {row.code} is already in the case store with other content: a duplicate "
+            "(change the record to match, or give the case another code)",
+        )
+    ]
+
+
+def _record(
+    session: Session,
+    store: Store,
+    directories: Directories,
+    record: ImportRecord,
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    """Write the case, its consents, its import row and the audit row, in `session`."""
+    tz = ZoneInfo(directories.staff.timezone or DEFAULT_TIMEZONE)  # the programme's zone
+    state = record.outcome or IMPORTED
+    closed = None if record.closed_on is None else moment(record.closed_on, tz)
+    row = CaseRow(
+        code=record.case,
+        episode=1,
+        state=state,
+        manager=record.manager,
+        supervisor=directories.staff.default_supervisor or "",
+        template=None,
+        revision=0,  # no plan in rehab yet
+        start=moment(record.identified_on, tz),
+        approved_at=None,
+        reason=f"rule {record.rule} breached" if record.rule else None,
+        wake_at=None,  # never on the clock
+        created_at=now,
+        # Retention counts from the day the case closed, as for a case closed in rehab.
+        updated_at=closed or now,
+        revisions=[],
+        steps=[],
+        consents=[],
+    )
+    set_person(row=row, sealer=store.sealer, person=record.person)
+    session.add(row)
+    session.flush()
+    for consent in sorted(record.consents, key=lambda c: c.date):
+        row.consents.append(
+            ConsentRow(
+                case_id=row.id,
+                episode=1,
+                scope=consent.scope,
+                status="given" if consent.given else "refused",
+                by=consent.by,
+                at=moment(consent.date, tz),
+                note_sealed=None,
+            )
+        )
+    session.add(
+        ImportedCaseRow(
+            case_id=row.id,
+            identified_on=record.identified_on,
+            closed_on=record.closed_on,
+            outcome=record.outcome,
+            rule=record.rule,
+            record_sealed=store.sealer.seal(record.model_dump(mode="json"), case=row.code),
+            imported_by=by,
+            imported_at=now,
+        )
+    )
+    audit(
+        session,
+        sealer=store.sealer,
+        case_code=record.case,
+        actor=by,
+        action="case-imported",
+        now=now,
+        detail={
+            "state": state,
+            "consents": [f"{c.scope}:{'given' if c.given else 'refused'}" for c in record.consents],
+            "fields": held_fields(record.person),
+        },
+    )
+
+
+def import_record(
+    store: Store,
+    directories: Directories,
+    record: ImportRecord,
+    *,
+    position: int,
+    by: str | None,
+    now: datetime,
+) -> Done | list[RecordIssue]:
+    """Bring in one case in one transaction: "imported", "already-there" (the same record was
+    imported before), or why it was refused. `by`: on whose behalf (default: its manager),
+    who must be allowed to launch the case (its manager, its supervisor or a director)."""
+    today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
+    issues = check_record(directories, record, position=position, today=today)
+    if issues:
+        return issues
+    record = canonical(record)
+    # A case already stored is that case however the record spells its code (contract v3).
+    try:
+        record = record.model_copy(update={"case": canonical_code(store, record.case)})
+    except AmbiguousCode as exc:
+        return [RecordIssue(position, "case", str(exc))]
+    who = by or record.manager
+    try:
+        authorize(
+            directories,
+            by=who,
+            power="act",
+            action="import the case",
+            code=record.case,
+            manager=record.manager,
+            supervisor=directories.staff.default_supervisor or "",
+        )
+    except (UnknownStaff, NotAllowed) as exc:
+        why = exc.as_data()["error"]
+        record_refusal(store, code=record.case, by=who, doing="import the case", why=why, now=now)
+        return [RecordIssue(position, "manager", str(exc))]
+    try:
+        with store.session() as session:
+            lock_code(session, record.case)  # one case per code, however its letters are typed
+            record = record.model_copy(update={"case": stored_code(session, record.case)})
+            row = session.scalars(select(CaseRow).where(CaseRow.code == record.case)).one_or_none()
+            if row is not None:
+                return _existing(session, store, row, record, position)
+            _record(session, store, directories, record, by=who, now=now)
+    except (IntegrityError, StaleDataError):  # the same code written at the same moment
+        return [
+            RecordIssue(
+                position,
+                "case",
+                f"case {record.case} was written by someone else "
+                "at the same moment; import the file again",
+            )
+        ]
+    return "imported"

@@ -1,0 +1,348 @@
+"""What the programme report reads from the case store, in a few bulk queries (cases,
+launches and endings from the audit log, plan revisions, steps, check-ins, consents,
+approvals), with each person unsealed in memory in one tight loop and reduced at once to
+codes (report/who.py). Releases are kept here too: aggregates only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from casework.store import purged_history
+from casework.store.db import Store
+from casework.store.repository import audit
+from casework.store.tables import (
+    AuditRow,
+    CaseRow,
+    CheckInRow,
+    ConsentRow,
+    DecisionRow,
+    ImportedCaseRow,
+    PlanRevisionRow,
+    ReportReleaseRow,
+    StepRow,
+)
+from plans.dates import moment
+from plans.directories import Directories
+from plans.model import STATISTICS_SCOPE as STATISTICS
+from report.facts import CheckInFact, ConsentFact, Episode, Person, StepFact
+from report.periods import Period
+from report.release import Release
+from report.tables import Basis, Prior
+from report.vocabulary import CASE_STATES, HELP_TYPE
+from report.who import identified_on, who
+
+ENDINGS = (
+    "rule-breach",
+    "plan-terminated",
+    "plan-completed",
+    "plan-cancelled",
+    "consent-withdrawn-all",
+)
+ENDED = ("completed", "cancelled", "terminated")
+UNDELIVERED = ("pending", "withdrawn", "dead")  # a completed step's partner was never told
+
+
+def _plans(store: Store) -> dict[tuple[int, int, str], tuple[str, str]]:
+    """(case id, episode, step id) -> (domain, partner id), the newest revision's word."""
+    found: dict[tuple[int, int, str], tuple[str, str]] = {}
+    with store.session() as session:
+        rows = session.execute(
+            select(PlanRevisionRow.case_id, PlanRevisionRow.episode, PlanRevisionRow.plan).order_by(
+                PlanRevisionRow.case_id, PlanRevisionRow.episode, PlanRevisionRow.revision
+            )
+        )
+        for case_id, episode, plan in rows:
+            for step in plan.get("steps", []):
+                found[(case_id, episode, step["id"])] = (step["domain"], step["partner"])
+    return found
+
+
+def read_people(store: Store, directories: Directories, *, tz: str) -> list[Person]:
+    """Every case as a person the report may count (purged ones too, never broken down)."""
+    kinds = {pid: p.kind for pid, p in directories.partners.partners.items()}
+    plans = _plans(store)
+    with store.session() as session:
+        cases = session.execute(
+            select(
+                CaseRow.id,
+                CaseRow.code,
+                CaseRow.state,
+                CaseRow.episode,
+                CaseRow.created_at,
+                CaseRow.updated_at,
+                CaseRow.person_sealed,
+                CaseRow.start,
+                CaseRow.purged_history,
+            )
+        ).all()
+        imported: dict[int, Any] = {
+            r.case_id: r
+            for r in session.execute(
+                select(
+                    ImportedCaseRow.case_id,
+                    ImportedCaseRow.closed_on,
+                    ImportedCaseRow.outcome,
+                    ImportedCaseRow.rule,
+                )
+            )
+        }
+        audit_rows = session.execute(
+            select(AuditRow.case_code, AuditRow.at, AuditRow.action, AuditRow.detail)
+            .where(AuditRow.action.in_(("launch", *ENDINGS)))
+            .order_by(AuditRow.id)
+        ).all()
+        step_rows = session.execute(
+            select(
+                StepRow.id,
+                StepRow.case_id,
+                StepRow.episode,
+                StepRow.step_id,
+                StepRow.state,
+                StepRow.started_at,
+                StepRow.ended_at,
+                StepRow.referral,
+            )
+        ).all()
+        check_rows = session.execute(
+            select(CheckInRow.step_row_id, CheckInRow.at, CheckInRow.outcome).where(
+                CheckInRow.outcome.in_(("attended", "missed", "rescheduled"))
+            )
+        ).all()
+        consent_rows = session.execute(
+            select(ConsentRow.case_id, ConsentRow.scope, ConsentRow.status, ConsentRow.at).order_by(
+                ConsentRow.id
+            )
+        ).all()
+        approvals = session.execute(
+            select(
+                DecisionRow.case_id,
+                DecisionRow.episode,
+                DecisionRow.decision,
+                DecisionRow.decided_at,
+            ).where(DecisionRow.kind == "approval")
+        ).all()
+    history: dict[str, list[Any]] = defaultdict(list)
+    for row in audit_rows:
+        history[row.case_code].append(row)
+    steps: dict[int, list[tuple[int, StepFact]]] = defaultdict(list)
+    step_of: dict[int, tuple[int, str]] = {}
+    for s in step_rows:
+        domain, partner = plans.get((s.case_id, s.episode, s.step_id), ("other", ""))
+        help_type = HELP_TYPE.get(domain, "SocialCare")
+        step_of[s.id] = (s.case_id, help_type)
+        fact = StepFact(
+            help_type,
+            kinds.get(partner, "unknown-partner"),
+            s.started_at,
+            s.ended_at,
+            s.state,
+            delivered=not (s.state == "completed" and s.referral in UNDELIVERED),
+        )
+        steps[s.case_id].append((s.episode, fact))
+    check_ins: dict[int, list[CheckInFact]] = defaultdict(list)
+    for c in check_rows:
+        case_id, help_type = step_of[c.step_row_id]
+        check_ins[case_id].append(CheckInFact(help_type, c.at, c.outcome))
+    consents: dict[int, list[ConsentFact]] = defaultdict(list)
+    for k in consent_rows:
+        consents[k.case_id].append(ConsentFact(k.scope, k.status, k.at))
+    approved: dict[tuple[int, int], datetime | None] = {
+        (a.case_id, a.episode): (a.decided_at if a.decision == "approved" else None)
+        for a in approvals
+    }
+    kept_on: dict[int, date] = {}
+    for case in cases:  # a purged case's history is kept only as the facts counted here
+        if case.purged_history is not None:
+            kept = purged_history.thaw(case.purged_history, kinds)
+            if kept.identified_on is not None:
+                kept_on[case.id] = kept.identified_on
+            steps[case.id] += kept.steps
+            check_ins[case.id] += kept.check_ins
+            consents[case.id] += kept.consents
+            approved.update({(case.id, e): at for e, at in kept.approvals.items()})
+            if kept.imported is not None:
+                imported[case.id] = kept.imported
+    zone = ZoneInfo(tz)
+    people = []
+    for case in cases:  # the one loop that unseals: each person only in memory, only here
+        person = (
+            store.sealer.open(case.person_sealed, case=case.code)
+            if case.person_sealed is not None
+            else None
+        )
+        episodes = _episodes(case, history[case.code], steps[case.id], approved)
+        if case.id in imported:  # its life before rehab, as the import recorded it
+            episodes.insert(0, _imported_episode(case.start, imported[case.id], zone))
+        on = identified_on(person) or kept_on.get(case.id)
+        if on is not None:
+            at = datetime.combine(on, time(0), zone).astimezone(UTC)
+        else:
+            at = episodes[0].launched_at if episodes else case.created_at
+        counted = person is not None and _statistics_given(consents[case.id], history[case.code])
+        people.append(
+            Person(
+                identified_at=at,
+                who=who(person, identified=at.astimezone(zone).date()) if counted else None,
+                episodes=tuple(episodes),
+                steps=tuple(f for _, f in steps[case.id]),
+                check_ins=tuple(check_ins[case.id]),
+                consents=tuple(consents[case.id]),
+                closed_state=CASE_STATES.get(case.state)
+                if not episodes and case.state in ENDED
+                else None,
+            )
+        )
+    return people
+
+
+def _imported_episode(start: datetime, row: Any, zone: ZoneInfo) -> Episode:
+    """A case's help before rehab, from its import: from its identification to its closing
+    (each kept as noon of the day in the programme's zone), and how it ended."""
+    ended = None if row.closed_on is None else moment(row.closed_on, zone)
+    return Episode(
+        launched_at=start,
+        number=1,
+        ended_at=ended,
+        outcome=row.outcome if ended is not None else None,
+        rule=row.rule,
+    )
+
+
+def _statistics_given(consents: list[ConsentFact], rows: list[Any]) -> bool:
+    """The latest `statistics` decision is `given`, and no withdrawal of every consent came
+    after it (a missing record means not given)."""
+    decisions = [c for c in consents if c.scope == STATISTICS]
+    if not decisions or decisions[-1].status != "given":
+        return False
+    withdrawn_all = [r.at for r in rows if r.action == "consent-withdrawn-all"]
+    return not withdrawn_all or max(withdrawn_all) < decisions[-1].at
+
+
+def _episodes(
+    case: Any,
+    rows: list[Any],
+    steps: list[tuple[int, StepFact]],
+    approved: dict[tuple[int, int], datetime | None],
+) -> list[Episode]:
+    """The case's episodes from its launches; each one's end from the next launch (what it
+    relaunched), the audit rows that end plans and its steps' ends."""
+    launches = [r for r in rows if r.action == "launch"]
+    episodes = []
+    for i, launch in enumerate(launches):
+        number = int(launch.detail.get("episode", 1)) if launch.detail else 1
+        nxt = launches[i + 1] if i + 1 < len(launches) else None
+        until = nxt.at if nxt is not None else None
+        outcome = (nxt.detail or {}).get("relaunch_of") if nxt is not None else case.state
+        outcome = outcome if outcome in ENDED else None
+        inside = [
+            r
+            for r in rows
+            if r.action != "launch" and r.at >= launch.at and (until is None or r.at < until)
+        ]
+        rule = next((r.detail.get("rule") for r in reversed(inside) if r.detail.get("rule")), None)
+        ends = [r.at for r in inside] + [f.ended_at for e, f in steps if e == number and f.ended_at]
+        ended_at = None
+        if outcome is not None:
+            ended_at = max(ends) if ends else (until or case.updated_at)
+        episodes.append(
+            Episode(
+                launched_at=launch.at,
+                number=number,
+                approval_asked=(case.id, number) in approved,
+                approved_at=approved.get((case.id, number)),
+                ended_at=ended_at,
+                outcome=outcome,
+                rule=rule if outcome == "terminated" else None,
+                not_delivered=outcome == "completed" and _none_delivered(number, steps),
+            )
+        )
+    return episodes
+
+
+def _none_delivered(episode: int, steps: list[tuple[int, StepFact]]) -> bool:
+    """Its steps were completed, yet no partner of them was ever told: not help received."""
+    done = [f for e, f in steps if e == episode and f.state == "completed"]
+    return bool(done) and not any(f.delivered for f in done)
+
+
+def partner_kinds(directories: Directories) -> list[str]:
+    """Every partner kind the directory names (rows shown even when 0)."""
+    return sorted({p.kind for p in directories.partners.partners.values()})
+
+
+def priors(store: Store, period: Period) -> Any:
+    """For a table and basis: the earlier releases it is compared with (period tables: those
+    whose period contains it or lies inside it), and the last one (cumulative tables)."""
+    with store.session() as session:
+        rows = session.scalars(select(ReportReleaseRow).order_by(ReportReleaseRow.id)).all()
+        kept = [
+            (
+                r.table_name,
+                r.basis,
+                r.period_start,
+                r.period_end,
+                Prior(
+                    r.release_id,
+                    r.period_start,
+                    r.period_end,
+                    {(c[0], c[1]): (c[2], c[3], c[4]) for c in r.cells},
+                ),
+            )
+            for r in rows
+        ]
+    start, end = period.start.isoformat(), period.end.isoformat()
+
+    def lookup(name: str, basis: Basis) -> tuple[list[Prior], Prior | None]:
+        mine = [(s, e, p) for n, b, s, e, p in kept if n == name and b == basis]
+        if basis == "cumulative":
+            return [], (mine[-1][2] if mine else None)
+        related = [p for s, e, p in mine if (s <= start and end <= e) or (start <= s and e <= end)]
+        return related, None
+
+    return lookup
+
+
+def record_release(store: Store, release: Release, *, now: datetime) -> None:
+    """Keep what the release published (aggregates only), one row per table and basis."""
+    by_table: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
+    for c in release.cells:
+        by_table[(c.table, c.basis)].append([c.code1, c.code2, c.count, c.flag, c.as_of])
+    with store.session() as session:
+        for (name, basis), cells in by_table.items():
+            session.add(
+                ReportReleaseRow(
+                    release_id=release.release_id,
+                    table_name=name,
+                    basis=basis,
+                    kind=release.period.kind,
+                    period_start=release.period.start.isoformat(),
+                    period_end=release.period.end.isoformat(),
+                    created_at=now,
+                    cells=cells,
+                )
+            )
+
+
+def audit_read(store: Store, *, period: Period, cases: int, release_id: str, now: datetime) -> None:
+    """Every read of personal data is audited (security.md rule 7): the report's read of every
+    person, as one row naming no case: the period, how many cases, the release."""
+    with store.session() as session:
+        audit(
+            session,
+            sealer=store.sealer,
+            case_code=None,
+            actor="operator",
+            action="report-read",
+            now=now,
+            detail={
+                "reason": "programme report",
+                "period": period.label,
+                "cases": cases,
+                "release": release_id,
+            },
+        )

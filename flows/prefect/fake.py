@@ -1,0 +1,121 @@
+"""A recording fake of the Prefect side, for fast tests of the engine's branches: it keeps the
+runs it made and the calls it had, answers `wake_run` with the state it is told, and fails the
+calls it is told to fail (as an unreachable server would)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect.input import RunInput
+
+from casework.store.decisions import Decision
+from flows.shown.tags import retag
+
+
+class PrefectDown(ConnectionError):
+    """What the fake raises for a call it was told to fail."""
+
+
+@dataclass
+class RecordingPrefect:
+    """Flow runs as a dict; every call appended to `calls` as (name, first argument)."""
+
+    failing: set[str] = field(default_factory=set)  # names of calls that raise PrefectDown
+    states: dict[str, str] = field(default_factory=dict)  # run id -> what wake_run answers
+    runs: dict[str, str] = field(default_factory=dict)  # run id -> its name
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # run id -> its tags
+    messages: dict[str, str] = field(default_factory=dict)  # run id -> its state message
+    emitted: list[dict[str, Any]] = field(default_factory=list)  # Prefect events, in order
+    timelines: dict[str, str] = field(default_factory=dict)  # run id -> its timeline markdown
+    forms: dict[str, tuple[type[RunInput], str]] = field(default_factory=dict)  # run -> form, key
+
+    def _call(self, name: str, subject: str) -> None:
+        self.calls.append((name, subject))
+        if name in self.failing:
+            raise PrefectDown(name)
+
+    def called(self, name: str) -> list[str]:
+        """The subjects of every call of `name`, in order."""
+        return [subject for call, subject in self.calls if call == name]
+
+    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
+        """A run id per case and episode, as the idempotency key makes it."""
+        self._call("start_plan_run", code)
+        run_id = f"run-{code}-{episode}"
+        self.runs[run_id] = code
+        if self.states.get(run_id, "deleted") == "deleted":  # new, or made again
+            self.states[run_id] = "suspended"
+            self.tags[run_id] = ["rehab", *tags]  # the deployment's tag, as served
+        return run_id
+
+    def emit_events(self, events: list[dict[str, Any]]) -> None:
+        """Keep them."""
+        self._call("emit_events", str(len(events)))
+        self.emitted.extend(events)
+
+    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+        """Keep the tags as the real run would have them, and the message of a waiting run."""
+        self._call("label_run", flow_run_id)
+        self.tags[flow_run_id] = retag(self.tags.get(flow_run_id, []), tags)
+        if message is not None and self.states.get(flow_run_id, "suspended") == "suspended":
+            self.messages[flow_run_id] = message
+
+    def publish(
+        self,
+        flow_run_id: str,
+        *,
+        key: str,
+        code: str,
+        markdown: str,
+        progress: float,
+        events: list[tuple[datetime, str]],
+    ) -> None:
+        """Keep the timeline and the event lines shown on the run."""
+        self._call("publish", flow_run_id)
+        self.timelines[flow_run_id] = markdown
+        self.published.setdefault(flow_run_id, []).extend(events)
+
+    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
+        """A run named as the real one is, waiting with the form under `key`."""
+        self._call("open_decision_run", decision.run_name)
+        run_id = f"decision-{decision.idempotency_key}"
+        self.runs[run_id] = decision.run_name
+        self.forms[run_id] = (form, key)
+        return run_id
+
+    def settle_decision_run(self, decision: Decision) -> None:
+        """Record it."""
+        self._call("settle_decision_run", decision.run_name)
+
+    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+        """The state it was told, or "resumed" when asked to resume a suspended run."""
+        self._call("wake_run", flow_run_id)
+        state = self.states.get(flow_run_id, "suspended")
+        if state == "suspended" and resume:
+            self.states[flow_run_id] = "running"
+            return "resumed"
+        return state
+
+    def delete_case(self, code: str) -> int:
+        """Forget the case's runs."""
+        self._call("delete_case", code)
+        gone = [r for r, name in self.runs.items() if name == code or name.startswith(f"{code} · ")]
+        for run_id in gone:
+            del self.runs[run_id]
+            self.published.pop(run_id, None)
+        return len(gone)
+
+    def cancelled_runs(self, since: datetime) -> list[str]:
+        """Runs it was told are cancelled."""
+        self._call("cancelled_runs", since.isoformat())
+        return [run for run, state in self.states.items() if state == "cancelled"]
+
+    def restore_run(self, flow_run_id: str, message: str) -> None:
+        """Waiting again, as the real one leaves it."""
+        self._call("restore_run", flow_run_id)
+        self.states[flow_run_id] = "suspended"
+        self.published.setdefault(flow_run_id, []).append((datetime.now(UTC), message))

@@ -1,0 +1,69 @@
+"""The Prefect side of the engine as a small interface: what the clock, the CLI and the flows
+ask of Prefect. `flows/prefect/ops.py` is the real one; `flows/prefect/fake.py`, beside it,
+records the calls for fast tests of the engine's branches."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from prefect.input import RunInput
+
+from casework.store.decisions import Decision
+
+
+class PrefectSide(Protocol):
+    """Flow runs of plans and decisions, their artifacts and logs."""
+
+    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
+        """Create the plan's flow run already waiting; the same episode gets the same run."""
+        ...
+
+    def publish(
+        self,
+        flow_run_id: str,
+        *,
+        key: str,
+        code: str,
+        markdown: str,
+        progress: float,
+        events: list[tuple[datetime, str]],
+    ) -> None:
+        """Show the plan's timeline and progress on its run, and what happened as its logs."""
+        ...
+
+    def emit_events(self, events: list[dict[str, Any]]) -> None:
+        """Record Prefect events (flows/shown/run_events.py) in its event store."""
+        ...
+
+    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+        """Set the engine's tags on a plan's run (keeping others' tags) and, if it waits and
+        `message` is given, its state message."""
+        ...
+
+    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
+        """Create the flow run that waits for a person to take this decision, already
+        waiting with its form under `key` (no process until it is submitted)."""
+        ...
+
+    def settle_decision_run(self, decision: Decision) -> None:
+        """Tell a decision run what was decided elsewhere, or end it if no longer needed."""
+        ...
+
+    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+        """Make a plan run execute if it must; returns its state, or what was done."""
+        ...
+
+    def delete_case(self, code: str) -> int:
+        """Delete every flow run of the case (plan and decisions, all episodes) and their
+        artifacts (the server sweeps their logs); returns how many runs there were."""
+        ...
+
+    def cancelled_runs(self, since: datetime) -> list[str]:
+        """Ids of plan and decision runs that ended Cancelled since `since`."""
+        ...
+
+    def restore_run(self, flow_run_id: str, message: str) -> None:
+        """Make a cancelled run wait again as before (a decision's form included), saying
+        why in its state message and logs."""
+        ...

@@ -1,0 +1,168 @@
+"""What a plan's run shows in the Prefect UI, through its API: tags and state message, the
+timeline and progress artifacts (one row each, updated in place), logs and events."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.actions import ArtifactCreate, LogCreate
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
+from prefect.client.schemas.sorting import ArtifactSort
+from prefect.exceptions import ObjectNotFound
+from prefect.states import Suspended
+
+from flows.shown.tags import retag
+
+
+def emit_events(events: list[dict[str, Any]]) -> None:
+    """Record Prefect events in the server's event store (one request for the batch)."""
+    with get_client(sync_client=True) as client:
+        client.request("POST", "/events", json=events).raise_for_status()
+
+
+def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+    """Set the engine's tags on the run, keeping others' (`rehab`), and, while it waits, its
+    state message: a new Suspended state only when the message changes, so the run's state
+    history shows where the plan stood, not every wake."""
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(UUID(flow_run_id))
+        except ObjectNotFound:  # deleted in the UI: the wake that finds it makes a new one
+            return
+        new = retag(run.tags, tags)
+        if new != run.tags:
+            client.update_flow_run(run.id, tags=new)
+        state = run.state
+        if message is None or state is None or not state.is_paused() or state.message == message:
+            return
+        client.set_flow_run_state(
+            run.id,
+            Suspended(timeout_seconds=None, pause_key="waiting", message=message),
+            force=True,
+        )
+
+
+# (run, key) -> (artifact id, what it shows): what this process last published, so a wake
+# sends only what changed and needs no read first. Lost on restart; then one read refills it.
+_shown: dict[tuple[UUID, str], tuple[UUID, Any]] = {}
+_SHOWN_MAX = 50_000
+
+
+def publish(
+    flow_run_id: str,
+    *,
+    key: str,
+    code: str,
+    markdown: str,
+    progress: float,
+    events: list[tuple[datetime, str]],
+) -> None:
+    """Show the plan's timeline and progress on its run, and what the engine did as its logs.
+    Each artifact is one row, updated in place: a living run is never vacuumed, so a new
+    version per wake would grow Prefect's database for the plan's whole life. An update is a
+    plain PATCH, without the client's `prefect.artifact.updated` event: the Event Feed tells
+    the plan's story, not each redraw of its timeline."""
+    run = UUID(flow_run_id)
+    shown: list[tuple[str, str, Any, str]] = [
+        (key, "markdown", markdown, f"Plan {code}: timeline and states"),
+        (f"{key}-progress", "progress", progress, f"Plan {code}: share of steps ended"),
+    ]
+    with get_client(sync_client=True) as client:
+        unknown = [k for k, *_ in shown if (run, k) not in _shown]
+        if unknown:
+            _remember(client, run, unknown)
+        for artifact_key_, kind, data, description in shown:
+            known = _shown.get((run, artifact_key_))
+            if known is not None and known[1] == data:
+                continue
+            if known is not None and _patched(client, known[0], data, description):
+                _shown[(run, artifact_key_)] = (known[0], data)
+                continue
+            client.create_artifact(
+                ArtifactCreate(
+                    key=artifact_key_,
+                    type=kind,
+                    data=data,
+                    flow_run_id=run,
+                    description=description,
+                )
+            )
+            row = _one_row(client, run, artifact_key_)
+            if row is None or (row[1] != data and not _patched(client, row[0], data, description)):
+                continue  # deleted meanwhile (the case erased): nothing left to show on
+            kept = row[0]
+            if len(_shown) >= _SHOWN_MAX:
+                _shown.clear()
+            _shown[(run, artifact_key_)] = (kept, data)
+        if events:
+            client.create_logs(
+                [
+                    LogCreate(
+                        name="rehab.engine",
+                        level=20,
+                        message=message,
+                        timestamp=at,
+                        flow_run_id=run,
+                    )
+                    for at, message in events
+                ]
+            )
+
+
+def _remember(client: SyncPrefectClient, run: UUID, keys: list[str]) -> None:
+    """Read the run's artifacts of these keys (the newest of each: what the UI shows)."""
+    found = client.read_artifacts(
+        artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=[run])
+        ),
+        sort=ArtifactSort.CREATED_DESC,
+        limit=10,
+    )
+    for artifact in found:
+        if artifact.key is not None and (run, artifact.key) not in _shown:
+            _shown[(run, artifact.key)] = (artifact.id, artifact.data)
+
+
+def _one_row(client: SyncPrefectClient, run: UUID, key: str) -> tuple[UUID, Any] | None:
+    """Keep one row of the run's artifact: the oldest. The plan's run and the clock may both
+    find no row at a plan's first wake and both create one; each then deletes all but the
+    oldest (id breaks a tie), so they agree on the row that stays, whichever runs first."""
+    rows = client.read_artifacts(
+        artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[run])
+        ),
+        sort=ArtifactSort.CREATED_DESC,
+        limit=50,
+    )
+    if not rows:
+        return None
+    rows.sort(key=lambda row: (row.created, str(row.id)))
+    for extra in rows[1:]:
+        with suppress(ObjectNotFound):  # the other writer deleted it first
+            client.delete_artifact(extra.id)
+    return rows[0].id, rows[0].data
+
+
+def _patched(client: SyncPrefectClient, artifact_id: UUID, data: Any, description: str) -> bool:
+    """Update an artifact in place; False if it is gone (deleted meanwhile)."""
+    try:
+        client.request(
+            "PATCH",
+            "/artifacts/{id}",
+            json={"data": data, "description": description},
+            path_params={"id": artifact_id},
+        )
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return False
+        raise
+    return True

@@ -1,0 +1,77 @@
+"""`prefect server start`, in this process, with SQLite write transactions begun IMMEDIATE and
+deletes that overwrite (secure delete): what `rehab up` runs as its embedded server.
+
+Prefect begins a write transaction on SQLite DEFERRED (only `with_for_update` gets IMMEDIATE):
+it reads first and takes the write lock at its first write. If another write commits in
+between, SQLite refuses the upgrade at once, whatever the busy timeout, and the server answers
+503. A person's form (a resume: read the run, then write its state and input) is such a
+transaction, and while many plans wake it met the wake storm's writes now and then
+(bench/forms_under_load.py). Begun IMMEDIATE, a transaction takes the write lock first and
+waits its turn under the 60 s busy timeout instead of failing. Reads outside transactions are
+untouched (Prefect emits no BEGIN for them), and PostgreSQL is untouched.
+
+    python -m flows.processes.prefect_server_main --host 127.0.0.1 --port 4200
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
+
+def begin_writes_immediately() -> None:
+    """Make every transaction Prefect's server begins on SQLite an IMMEDIATE one."""
+    from prefect.server.database.configurations import (  # noqa: PLC0415  # imports prefect
+        AioSqliteConfiguration,
+    )
+
+    deferred_or_not = AioSqliteConfiguration.begin_transaction
+    if getattr(deferred_or_not, "rehab_immediate", False):
+        return
+
+    @asynccontextmanager
+    async def begin_transaction(
+        self: AioSqliteConfiguration, session: Any, with_for_update: bool = False
+    ) -> AsyncGenerator[Any, None]:
+        async with deferred_or_not(self, session, with_for_update=True) as transaction:
+            yield transaction
+
+    begin_transaction.rehab_immediate = True  # type: ignore[attr-defined]
+    AioSqliteConfiguration.begin_transaction = begin_transaction  # type: ignore[method-assign]
+
+
+def delete_securely() -> None:
+    """Make every SQLite connection of Prefect's server overwrite what it deletes: a purged
+    case's runs, artifacts and logs leave no bytes in free pages (security.md rule 9)."""
+    from prefect.server.database.configurations import (  # noqa: PLC0415  # imports prefect
+        AioSqliteConfiguration,
+    )
+
+    prefects_own = AioSqliteConfiguration.setup_sqlite
+    if getattr(prefects_own, "rehab_secure_delete", False):
+        return
+
+    def setup_sqlite(self: AioSqliteConfiguration, conn: Any, record: Any) -> None:
+        prefects_own(self, conn, record)
+        cursor = conn.cursor()
+        cursor.execute("PRAGMA secure_delete = ON;")
+        cursor.close()
+
+    setup_sqlite.rehab_secure_delete = True  # type: ignore[attr-defined]
+    AioSqliteConfiguration.setup_sqlite = setup_sqlite  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    """Run `prefect server start <argv>` here, after the changes above."""
+    begin_writes_immediately()
+    delete_securely()
+    from prefect.cli import app  # noqa: PLC0415
+
+    sys.argv = ["prefect", "server", "start", *argv]  # Prefect's CLI reads its arguments there
+    app()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,214 @@
+"""What a plan's flow run says in the Prefect UI: its tags (what a supervisor filters runs by)
+and its state message (where the plan stands now), computed from the case's domain state.
+Pure: no database, no Prefect. Case codes, step ids, domains and staff ids only, never a
+person's data (docs/architecture.md, "Tags and state messages")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from casework.domain.case import Case, StepRun, checkin_time, miss_streak, next_wake
+from casework.domain.notices import undelivered
+from flows.shown.render import local
+from plans.model import Step
+
+ENDING_WITHIN = timedelta(days=7)  # "ending": every step left ends by time alone within this
+OPEN_OR_PENDING = frozenset({"pending", "awaiting-consent", "open"})
+
+# Tags the engine owns on a plan's run: refreshed on every wake, the rest (`rehab`) kept.
+OWNED = frozenset(
+    {
+        "plan",
+        "living",
+        "waiting",
+        "attention",
+        "overdue",
+        "missed",
+        "ending",
+        "failed",
+        "not-delivered",
+    }
+)
+OWNED_PREFIXES = ("manager:", "supervisor:", "domain:", "template:", "waiting:", "ended:")
+
+
+def owned(tag: str) -> bool:
+    """True for a tag the engine sets and removes; False for others' tags (kept as they are)."""
+    return tag in OWNED or tag.startswith(OWNED_PREFIXES)
+
+
+def retag(current: list[str], wanted: list[str]) -> list[str]:
+    """The run's new tags: others' tags as they are, the engine's own replaced by `wanted`."""
+    return list(dict.fromkeys([t for t in current if not owned(t)] + wanted))
+
+
+def missed(run: StepRun) -> bool:
+    """An open step whose latest check-in that has an outcome was missed (miss streak > 0):
+    the person has not come since. Recording attended or rescheduled for it, or a later
+    check-in attended, clears it; recording it as missed keeps it."""
+    if run.state != "open":
+        return False
+    resolved = [c for c in run.check_ins if c.outcome != "pending"]
+    return bool(resolved) and miss_streak(run, resolved[-1].seq) > 0
+
+
+def step_end(step: Step, run: StepRun) -> datetime | None:
+    """When an open step ends by time alone at the latest (its duration, or its last
+    check-in's grace period); None for a step only a person can end."""
+    if run.started_at is None:
+        return None
+    if step.duration is not None:
+        return run.started_at + step.duration
+    ci = step.check_ins
+    if ci is not None and ci.count is not None:
+        last = checkin_time(step, run, ci.count - 1)
+        return None if last is None else last + ci.grace_period
+    return None
+
+
+def ending(case: Case, now: datetime) -> bool:
+    """An active plan whose every step left is open and ends by time alone within
+    ENDING_WITHIN: nothing pending, waiting for consent or for an amendment's approval."""
+    if case.state != "active" or case.awaiting_amendment_approval:
+        return False
+    left = [
+        (s, case.steps[s.id]) for s in case.plan.steps if case.steps[s.id].state in OPEN_OR_PENDING
+    ]
+    if not left or any(run.state != "open" for _, run in left):
+        return False
+    ends = [step_end(step, run) for step, run in left]
+    return all(end is not None and end <= now + ENDING_WITHIN for end in ends)
+
+
+def all_missed(case: Case) -> list[str]:
+    """Steps that ended with check-ins, every one of them missed."""
+    return [
+        sid
+        for sid, run in case.steps.items()
+        if run.check_ins and all(c.outcome == "missed" for c in run.check_ins)
+    ]
+
+
+def outcome(case: Case) -> str | None:
+    """How an ended plan ended: `help-received`, `check-ins-missed` (a step's check-ins were
+    all missed), `nothing-delivered` (no step completed), `not-delivered` (every completed
+    step's partner was never told), `cancelled` or `terminated`."""
+    if not case.ended:
+        return None
+    if case.state != "completed":
+        return case.state
+    completed = [sid for sid, run in case.steps.items() if run.state == "completed"]
+    if not completed:
+        return "nothing-delivered"
+    if set(completed) <= set(undelivered(case)):
+        return "not-delivered"
+    return "check-ins-missed" if all_missed(case) else "help-received"
+
+
+def case_tags(case: Case, *, supervisor: str, now: datetime) -> list[str]:
+    """The tags of the plan's run now: who, which domains are open or pending, and what needs
+    someone (see docs/architecture.md for each)."""
+    plan = case.plan
+    tags = ["plan", f"manager:{plan.manager}", f"supervisor:{supervisor}"]
+    if plan.template:
+        tags.append(f"template:{plan.template}")
+    how = outcome(case)
+    if how is not None:
+        unheard = how in ("help-received", "check-ins-missed") and undelivered(case)
+        return [*tags, f"ended:{how}", *(["not-delivered"] if unheard else [])]
+    tags.append("living")
+    tags += sorted(
+        {f"domain:{s.domain}" for s in plan.steps if case.steps[s.id].state in OPEN_OR_PENDING}
+    )
+    waiting = []
+    if case.state == "awaiting-approval" or case.awaiting_amendment_approval:
+        waiting.append("waiting:approval")
+    if case.waiting_consent:
+        waiting.append("waiting:consent")
+    attention = []
+    if any(run.overdue_level > 0 and run.state == "open" for run in case.steps.values()):
+        attention.append("overdue")
+    if any(missed(run) for run in case.steps.values()):
+        attention.append("missed")
+    tags += (["waiting", *waiting] if waiting else []) + (
+        ["attention", *attention] if attention else []
+    )
+    if ending(case, now):
+        tags.append("ending")
+    return tags
+
+
+def _when(at: datetime, case: Case) -> str:
+    return f"{local(at, case.plan.tz)} {case.plan.timezone}"
+
+
+def next_check_in(case: Case) -> tuple[str, datetime] | None:
+    """The open step whose check-in comes first, and when."""
+    upcoming = []
+    for step in case.plan.steps:
+        run = case.steps[step.id]
+        if run.state == "open":
+            pending = [c.at for c in run.check_ins if c.outcome == "pending"]
+            at = checkin_time(step, run, len(run.check_ins))
+            upcoming += [(t, step.id) for t in [*pending, *([at] if at else [])]]
+    if not upcoming:
+        return None
+    at, step_id = min(upcoming)
+    return step_id, at
+
+
+def state_message(case: Case, *, supervisor: str) -> str:
+    """Where the plan stands now, in one line: waiting for whom, what is late, the next
+    check-in in the plan's time zone, or how it ended."""
+    how = outcome(case)
+    unheard = ", ".join(undelivered(case))
+    also = f"; not delivered (its partner was never told): {unheard}" if unheard else ""
+    if how == "help-received":
+        return f"completed: help received{also}"
+    if how == "check-ins-missed":
+        missed_all = ", ".join(all_missed(case))
+        return f"completed with check-ins missed: every check-in of {missed_all}{also}"
+    if how == "not-delivered":
+        return f"completed: not delivered, its partner was never told: {unheard}"
+    if how == "nothing-delivered":
+        return "completed: no step was carried out (all skipped or cancelled)"
+    if how is not None:
+        return f"{how}: {case.reason or 'ended'}"
+    if case.state == "awaiting-approval":
+        return f"waiting for approval by the supervisor ({supervisor})"
+    parts = []
+    if case.awaiting_amendment_approval:
+        parts.append(f"amendment waiting for approval by the supervisor ({supervisor})")
+    if case.waiting_consent:
+        parts.append(f"waiting for consent: {', '.join(case.waiting_consent)}")
+    overdue = [sid for sid, run in case.steps.items() if run.overdue_level and run.state == "open"]
+    if overdue:
+        parts.append(f"overdue: {', '.join(overdue)}")
+    misses = [sid for sid, run in case.steps.items() if missed(run)]
+    if misses:
+        parts.append(f"check-in missed: {', '.join(misses)}")
+    upcoming = next_check_in(case)
+    if upcoming is not None:
+        parts.append(f"next check-in {upcoming[0]} {_when(upcoming[1], case)}")
+    opened = [sid for sid, run in case.steps.items() if run.state == "open"]
+    if not parts and opened:
+        parts.append(f"open: {', '.join(opened)}")
+    elif not parts:
+        first = next_wake(case)
+        parts.append(
+            "waiting for its first step"
+            + (f", due {_when(first, case)}" if first is not None else "")
+        )
+    return "; ".join(parts)
+
+
+def quarantine_tags(*, manager: str, supervisor: str, template: str | None) -> list[str]:
+    """The tags of a plan the engine set aside (casework/services/quarantine.py): `failed` and who,
+    from its case row alone (its plan may be what cannot be read)."""
+    tags = ["plan", f"manager:{manager}", f"supervisor:{supervisor}"]
+    return [*tags, *([f"template:{template}"] if template else []), "living", "failed"]
+
+
+def quarantine_message(reason: str) -> str:
+    """The state message of a plan set aside: why, and what brings it back."""
+    return f"quarantined: {reason}; no more wakes until the plan is fixed (rehab plan amend)"
