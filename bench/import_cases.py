@@ -82,10 +82,8 @@ def import_all(url: str, key: Path, records: list[ImportRecord]) -> tuple[float,
     done: dict[str, int] = {}
     try:
         started = time.perf_counter()
-        for position, item in enumerate(records, start=1):
-            result = importing.import_record(
-                store, directories, item, position=position, by=None, now=NOW
-            )
+        numbered = list(enumerate(records, start=1))
+        for result in importing.import_records(store, directories, numbered, by=None, now=NOW):
             what = "refused" if isinstance(result, list) else result
             done[what] = done.get(what, 0) + 1
         return time.perf_counter() - started, done

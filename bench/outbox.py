@@ -58,6 +58,9 @@ class TimingNotifier:
         self.inner = AppriseNotifier(throttle=0)
         self.delivered_at: list[float] = []
 
+    def batch(self) -> Any:
+        return self.inner.batch()
+
     def send(self, urls: list[str], subject: str, body: str) -> Delivery:
         delivery = self.inner.send(urls, subject, body)
         if delivery.delivered:

@@ -78,7 +78,7 @@ def _when(at: datetime | None, tz: ZoneInfo) -> str:
 
 
 def message_context(
-    session: Session,
+    session: Session | None,
     directories: Directories,
     row: OutboxRow,
     case: Case,
@@ -101,6 +101,7 @@ def message_context(
     if step is not None and step.id in case.steps:
         context.update(_step_context(case, step, row, directories, tz, who.language))
     if row.kind == "message-dead":
+        assert session is not None, "a message-dead notice is written in a session"
         failed = session.scalars(select(OutboxRow).where(OutboxRow.id == int(row.occurrence))).one()
         context.update(
             failed_kind=failed.kind, failed_recipient=failed.recipient, attempts=failed.attempts

@@ -4,11 +4,14 @@ real one; the recording fake beside it is for unit tests of the outbox logic."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import apprise
 
+from notifications import smtp_pool
 from notifications.apprise_log import held_records, quiet_apprise, why_failed
 
 
@@ -51,7 +54,23 @@ class AppriseNotifier:
     def __init__(self, *, throttle: float | None = None) -> None:
         self._throttle = throttle
         self._log = logging.getLogger("rehab.notify")
+        self.pool: smtp_pool.Pool | None = None
         quiet_apprise()
+        smtp_pool.install()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """E-mail sent inside the block, from any thread, reuses open connections to the same
+        server (notifications/smtp_pool.py); they are closed at its end."""
+        if self.pool is not None:  # already inside one
+            yield
+            return
+        self.pool = smtp_pool.Pool()
+        try:
+            yield
+        finally:
+            pool, self.pool = self.pool, None
+            pool.close()
 
     def send(self, urls: list[str], subject: str, body: str) -> Delivery:
         """Try every channel. The text is declared plain, so apprise escapes it for HTML and
@@ -81,8 +100,17 @@ class AppriseNotifier:
             return False
         if self._throttle is not None:
             plugin.request_rate_per_sec = self._throttle
-        # notify() answers falsy on failure (it does not raise).
-        return bool(plugin.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT))
+        pool = self.pool
+        with pool.using() if pool is not None else nullcontext():
+            # notify() answers falsy on failure (it does not raise).
+            sent = plugin.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT)
+        return bool(sent)
+
+
+def batch(notifier: Notifier) -> AbstractContextManager[None]:
+    """The notifier's `batch()` block if it has one (apprise's does), else nothing."""
+    begin = getattr(notifier, "batch", None)
+    return begin() if callable(begin) else nullcontext()
 
 
 @dataclass

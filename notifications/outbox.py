@@ -8,25 +8,17 @@ import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from casework.domain.access import supervisor_now
-from casework.domain.notices import Notice, after_quiet_hours, gone, referral_gone
+from casework.domain.case import Case
+from casework.domain.notices import after_quiet_hours, gone, referral_gone
 from casework.store.db import Store
-from casework.store.repository import (
-    audit,
-    get_case_row,
-    queue_notices,
-    step_as_planned,
-    to_domain,
-)
-from casework.store.tables import CaseRow, OutboxRow
-from casework.store.withdrawal import mark_referral, referral_withdrawn, withdraw
+from casework.store.repository import get_case_row, has_plan, step_as_planned, to_domain
+from casework.store.tables import CaseRow, OutboxRow, StepRow
 from notifications.context import (
     Recipient,
     message_context,
@@ -35,30 +27,16 @@ from notifications.context import (
     reminded_check_in,
     staff_context,
 )
-from notifications.notifier import Notifier
+from notifications.notifier import Notifier, batch
+from notifications.outcomes import Marker, Policy, dead, failed, release, withdrawn
 from notifications.render import render
 from notifications.words import in_language
 from plans.directories import Directories
 from plans.model import DEFAULT_TIMEZONE
 
+__all__ = ["Policy", "send_due"]
+
 log = logging.getLogger("rehab.outbox")
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How hard to try: attempts before a message is dead, backoff, the claim's lease."""
-
-    max_attempts: int = 5
-    retry_base: timedelta = timedelta(seconds=30)
-    retry_cap: timedelta = timedelta(hours=1)
-    lease: timedelta = timedelta(minutes=5)
-    batch: int = 200
-    workers: int = 8
-
-    def backoff(self, attempts: int) -> timedelta:
-        """Delay before attempt `attempts + 1`: doubling from retry_base, capped."""
-        delay: timedelta = self.retry_base * (2 ** max(attempts - 1, 0))
-        return min(delay, self.retry_cap)
 
 
 def _claim(store: Store, now: datetime, policy: Policy) -> list[int]:
@@ -81,27 +59,98 @@ def send_due(
 ) -> Counter[str]:
     """Send every message that is due; returns how many were sent, held, retried, dead."""
 
+    marker = Marker(store, directories, now=now, policy=policy)
+    claimed = _claim(store, now, policy)
+    snapshot = _snapshot(store, claimed)
+
     def one(message_id: int) -> str:
         try:
-            return _send_one(store, directories, notifier, message_id, now=now, policy=policy)
+            quick = _quick(snapshot, directories, message_id, now)
+            if quick is not None:
+                delivery = notifier.send(quick[0].urls, quick[1], quick[2])
+                return marker.mark(message_id, delivery)
+            return _send_one(store, directories, notifier, marker, message_id, now=now)
         except Exception as exc:  # one broken message must not stop the others
             log.warning("message %s could not be processed (%s)", message_id, type(exc).__name__)
             why = f"{type(exc).__name__} in the outbox"
-            return _release(store, directories, message_id, now, policy=policy, why=why)
+            return release(store, directories, message_id, now, policy=policy, why=why)
 
-    claimed = _claim(store, now, policy)
-    if policy.workers <= 1 or len(claimed) <= 1:
-        return Counter(one(m) for m in claimed)
-    # Delivery waits on the network (an SMTP handshake costs tens of ms): send in parallel.
-    with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
-        return Counter(pool.map(one, claimed))
+    # Within a pass, e-mail to one server goes over connections kept open (notifier.py).
+    with batch(notifier):
+        if policy.workers <= 1 or len(claimed) <= 1:
+            return Counter(one(m) for m in claimed)
+        # Delivery waits on the network: send in parallel.
+        with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
+            return Counter(pool.map(one, claimed))
+
+
+Known = tuple[CaseRow, Case | None]  # a case's row as read at the pass's start, its domain case
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The claimed rows and their cases, read at a pass's start in a few queries, not a
+    dozen per message. A message found about to be sent from it is sent without reading
+    again (as if the pass had read each case just then); any other outcome (held, withdrawn,
+    dead, an error) is decided again from the store in a transaction of its own."""
+
+    rows: dict[int, OutboxRow]
+    cases: dict[str, Known]
+
+
+def _snapshot(store: Store, claimed: list[int]) -> _Snapshot:
+    with store.session() as session:
+        rows = {
+            r.id: r for r in session.scalars(select(OutboxRow).where(OutboxRow.id.in_(claimed)))
+        }
+        codes = {r.case_code for r in rows.values() if r.case_code}
+        cases: dict[str, Known] = {}
+        for row in session.scalars(
+            select(CaseRow)
+            .where(CaseRow.code.in_(codes), CaseRow.purged_at.is_(None))
+            .options(
+                selectinload(CaseRow.revisions),
+                selectinload(CaseRow.consents),
+                selectinload(CaseRow.steps).selectinload(StepRow.check_ins),
+            )
+        ):
+            cases[row.code] = (row, _domain(row))
+    return _Snapshot(rows, cases)
+
+
+def _domain(row: CaseRow) -> Case | None:
+    try:
+        return to_domain(row) if has_plan(row) else None
+    except Exception:  # a broken plan: its messages are decided one at a time from the store
+        return None
+
+
+def _quick(
+    snapshot: _Snapshot, directories: Directories, message_id: int, now: datetime
+) -> tuple[Recipient, str, str] | None:
+    """(to whom, subject, body) if the snapshot says the message goes now; else None."""
+    row = snapshot.rows.get(message_id)
+    if row is None or row.kind == "message-dead":  # the failed message is read from the store
+        return None
+    known = snapshot.cases.get(row.case_code) if row.case_code else None
+    if row.case_code and known is None:
+        return None
+    try:
+        verdict, who, subject, body = _compose(None, directories, row, now, known)
+    except Exception:  # decided again from the store, where a failure is recorded
+        return None
+    return (who, subject, body) if verdict == "send" and who is not None else None
 
 
 def _compose(
-    session: Session, directories: Directories, row: OutboxRow, now: datetime
+    session: Session | None,
+    directories: Directories,
+    row: OutboxRow,
+    now: datetime,
+    known: Known | None = None,
 ) -> tuple[str, Recipient | None, str, str]:
     """What to do with a claimed row: ("send", who, subject, body), or ("dead" | "withdrawn" |
-    "held", ...) with the reason in place of the subject."""
+    "held", ...) with the reason in place of the subject. Without a session, from `known`."""
     who = recipient(directories, row.recipient)
     if who is None:
         return "dead", None, "recipient no longer in the directories", ""
@@ -111,10 +160,13 @@ def _compose(
             row.next_attempt_at = arrives
             return "held", who, "", ""
         return "send", who, *render(row.kind, who.language, staff_context(directories, row, who))
-    case_row = get_case_row(session, code=row.case_code)
+    if known is None:
+        assert session is not None
+        known = (get_case_row(session, code=row.case_code), None)
+    case_row, case = known
     if row.kind == "case-quarantined":  # written from the row: its plan may be what is broken
         return _compose_quarantined(row, case_row, who, now)
-    case = to_domain(case_row)
+    case = case or to_domain(case_row)
     why = (
         referral_gone(row.step_id, case)
         if row.kind == "referral"
@@ -158,180 +210,27 @@ def _send_one(
     store: Store,
     directories: Directories,
     notifier: Notifier,
+    marker: Marker,
     message_id: int,
     *,
     now: datetime,
-    policy: Policy,
 ) -> str:
+    policy = marker.policy
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)
         try:
             verdict, who, subject, body = _compose(session, directories, row, now)
         except Exception as exc:  # a message that cannot be written is a failed attempt
             log.warning("message %s could not be written (%s)", message_id, type(exc).__name__)
-            return _failed(
-                store,
-                session,
-                row,
-                now,
-                policy=policy,
-                why=f"could not be written ({type(exc).__name__})",
-                directories=directories,
-            )
+            why = f"could not be written ({type(exc).__name__})"
+            return failed(store, session, row, now, policy=policy, why=why, directories=directories)
         if verdict == "dead":
-            return _dead(store, session, row, now, why=subject, directories=directories)
+            return dead(store, session, row, now, why=subject, directories=directories)
         if verdict == "withdrawn":
-            return _withdrawn(store, session, row, now, subject)
+            return withdrawn(store, session, row, now, subject)
         if verdict == "held":
             row.status = "pending"
             return "held"
     assert who is not None
     delivery = notifier.send(who.urls, subject, body)  # outside any transaction: it is slow
-    with store.session() as session:
-        row = session.get_one(OutboxRow, message_id)
-        if delivery.delivered:
-            row.attempts += 1
-            row.status, row.sent_at = "sent", now
-            if row.kind == "referral" and row.step_id:
-                mark_referral(session, code=row.case_code, step_id=row.step_id, state="sent")
-            row.last_error = (
-                f"channels failed: {list(delivery.failed)}" if delivery.failed else None
-            )
-            _record(
-                store,
-                session,
-                row,
-                "message-sent",
-                now=now,
-                detail={
-                    "key": row.key,
-                    "attempt": row.attempts,
-                    "ok": list(delivery.ok),
-                    "failed": list(delivery.failed),
-                },
-            )
-            return "sent"
-        return _failed(
-            store,
-            session,
-            row,
-            now,
-            policy=policy,
-            why=f"channels failed: {list(delivery.failed)}" if delivery.failed else "no channel",
-            directories=directories,
-        )
-
-
-def _record(
-    store: Store,
-    session: Session,
-    row: OutboxRow,
-    action: str,
-    *,
-    now: datetime,
-    detail: dict[str, Any],
-) -> None:
-    """The outbox's audit row about one message (its key names it; never its text)."""
-    audit(
-        session,
-        sealer=store.sealer,
-        case_code=row.case_code or None,
-        actor="outbox",
-        action=action,
-        now=now,
-        detail=detail,
-    )
-
-
-def _failed(
-    store: Store,
-    session: Session,
-    row: OutboxRow,
-    now: datetime,
-    *,
-    policy: Policy,
-    why: str,
-    directories: Directories,
-) -> str:
-    """One more failed attempt: tried again after the backoff, or dead after the last."""
-    row.attempts += 1
-    row.last_error = why
-    if row.attempts >= policy.max_attempts:
-        return _dead(store, session, row, now, why=why, directories=directories)
-    row.status, row.next_attempt_at = "pending", now + policy.backoff(row.attempts)
-    _record(
-        store,
-        session,
-        row,
-        "message-failed",
-        now=now,
-        detail={"key": row.key, "attempt": row.attempts, "why": why},
-    )
-    return "retry"
-
-
-def _release(
-    store: Store,
-    directories: Directories,
-    message_id: int,
-    now: datetime,
-    *,
-    policy: Policy,
-    why: str,
-) -> str:
-    """After an error outside any attempt's own handling: count it, so that no message stays
-    claimed; if even that fails, the claim's lease lets the next pass take it again."""
-    try:
-        with store.session() as session:
-            row = session.get_one(OutboxRow, message_id)
-            if row.status != "sending":
-                return "error"
-            return _failed(
-                store, session, row, now, policy=policy, why=why, directories=directories
-            )
-    except Exception as exc:
-        log.warning(
-            "message %s stays claimed until its lease ends (%s)", message_id, type(exc).__name__
-        )
-        return "error"
-
-
-def _withdrawn(store: Store, session: Session, row: OutboxRow, now: datetime, why: str) -> str:
-    """Not sent, because what it was about has gone; a referral's step is marked so, and its
-    manager is told when the step ran its time (`withdrawal.referral_withdrawn`)."""
-    withdraw(row, why)
-    _record(store, session, row, "message-withdrawn", now=now, detail={"key": row.key, "why": why})
-    if row.kind == "referral" and row.step_id:
-        mark_referral(session, code=row.case_code, step_id=row.step_id, state="withdrawn")
-        queue_notices(session, now=now, notices=referral_withdrawn(session, row, now))
-    return "withdrawn"
-
-
-def _dead(
-    store: Store,
-    session: Session,
-    row: OutboxRow,
-    now: datetime,
-    *,
-    why: str,
-    directories: Directories,
-) -> str:
-    row.status, row.last_error = "dead", why
-    if row.kind == "referral" and row.step_id:
-        mark_referral(session, code=row.case_code, step_id=row.step_id, state="dead")
-    _record(store, session, row, "message-dead", now=now, detail={"key": row.key, "why": why})
-    # Never a loop of notices about notices; a staff message's loss is in the audit log.
-    if row.kind != "message-dead" and row.case_code:
-        case = session.scalars(select(CaseRow).where(CaseRow.code == row.case_code)).one()
-        boss = supervisor_now(directories, case.supervisor)
-        queue_notices(
-            session,
-            now=now,
-            notices=[
-                Notice(
-                    "message-dead", f"staff:{staff}", row.case_code, now, row.step_id, str(row.id)
-                )
-                for staff in dict.fromkeys(s for s in (boss, case.manager) if s)
-            ],
-        )
-    return "dead"
+    return marker.mark(message_id, delivery)

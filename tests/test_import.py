@@ -480,3 +480,26 @@ def test_a_record_naming_a_stored_case_in_other_letters_is_that_case(
     )
     assert again.exit_code == 0, again.output
     assert "imported 0, already there 1, refused 0" in again.stdout
+
+
+def test_a_bulk_import_with_refusals_between_leaves_the_audit_chain_whole(tmp_path: Path) -> None:
+    env = {
+        "REHAB_HOME": str(tmp_path / "home"),
+        "REHAB_DATABASE_URL": f"sqlite:///{tmp_path / 'cases.db'}",
+    }
+    records = [
+        {
+            "case": f"BC-2011-{n:04d}",
+            "manager": "a-kovalchuk" if n % 3 else "n-zdolnik",  # a-kovalchuk may not act for these
+            "identified_on": "2011-01-01",
+        }
+        for n in range(600)
+    ]
+    done = rehab(env, "case", "import", "-", "--by", "a-kovalchuk", stdin=_yaml(records))
+    assert done.exit_code == 1
+    assert "imported 400, already there 0, refused 200" in done.stdout
+    changed = [dict(r, identified_on="2011-02-02") if n % 2 else r for n, r in enumerate(records)]
+    again = rehab(env, "case", "import", "-", "--by", "a-kovalchuk", stdin=_yaml(changed))
+    assert "imported 0, already there 200, refused 400" in again.stdout
+    verified = rehab(env, "audit", "verify")
+    assert verified.exit_code == 0, verified.output

@@ -1,12 +1,12 @@
-"""Bringing in cases that began before rehab (`rehab case import`), so the programme's
-cumulative figures are whole. One record, one transaction: a case is recorded, not
-launched. An open one is in state `imported` (no plan, no flow run, never on the clock)
+"""Bringing in cases that began before rehab (`rehab case import`), so the programme's cumulative
+figures are whole. A batch of records to a transaction, a SAVEPOINT each: a case is recorded,
+not launched. An open one is in state `imported` (no plan, no flow run, never on the clock)
 until `rehab plan launch` starts its plan as a new episode; a closed one is in its outcome's
 state (completed, cancelled, terminated), like any ended case. When the person was identified
 and how the case ended live in `imported_cases`, which a later launch leaves alone; consents
 are consent rows of episode 1 with their own dates. A date is kept as noon of that day in the
-programme's time zone (the staff directory's, else the plans' default), so a period cut in
-any nearby zone puts it on that day."""
+programme's time zone (the staff directory's, else the plans' default), so a period cut in any
+nearby zone puts it on that day."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.domain.access import authorize
 from casework.domain.case import IMPORTED
-from casework.services import canonical_code, record_refusal
 from casework.services.person import held_fields
+from casework.store import audit_chain
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
 from casework.store.repository import audit, set_person
@@ -211,6 +211,9 @@ def _record(
     )
 
 
+BATCH = 250  # records per transaction (sharing its commit and the audit head's move); divides 500
+
+
 def import_record(
     store: Store,
     directories: Directories,
@@ -220,17 +223,78 @@ def import_record(
     by: str | None,
     now: datetime,
 ) -> Done | list[RecordIssue]:
-    """Bring in one case in one transaction: "imported", "already-there" (the same record was
-    imported before), or why it was refused. `by`: on whose behalf (default: its manager),
-    who must be allowed to launch the case (its manager, its supervisor or a director)."""
+    """Bring in one case: "imported", "already-there" (the same record was imported before),
+    or why it was refused (see `import_records`)."""
+    return import_records(store, directories, [(position, record)], by=by, now=now)[0]
+
+
+def import_records(
+    store: Store,
+    directories: Directories,
+    records: list[tuple[int, ImportRecord]],
+    *,
+    by: str | None,
+    now: datetime,
+) -> list[Done | list[RecordIssue]]:
+    """Bring in (position, record) pairs, BATCH to a transaction, each record in a SAVEPOINT
+    of its own: a refused record leaves nothing behind and the others go in. For each:
+    "imported", "already-there", or why it was refused. `by`: on whose behalf (default: its
+    manager), who must be allowed to launch the case (its manager, its supervisor or a
+    director)."""
+    done: list[Done | list[RecordIssue]] = []
+    for start in range(0, len(records), BATCH):
+        done += _batch(store, directories, records[start : start + BATCH], by=by, now=now)
+    return done
+
+
+def _batch(
+    store: Store,
+    directories: Directories,
+    records: list[tuple[int, ImportRecord]],
+    *,
+    by: str | None,
+    now: datetime,
+) -> list[Done | list[RecordIssue]]:
     today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
-    issues = check_record(directories, record, position=position, today=today)
-    if issues:
-        return issues
-    record = canonical(record)
+    done: list[Done | list[RecordIssue] | None] = []
+    ready: list[tuple[int, int, ImportRecord]] = []
+    for position, record in records:
+        issues = check_record(directories, record, position=position, today=today)
+        done.append(issues or None)
+        if not issues:
+            ready.append((len(done) - 1, position, canonical(record)))
+    if not ready:
+        return [d for d in done if d is not None]
+    with store.session() as session:
+        # New cases' data keys in one write of the keyring, not one (and its sync) each.
+        lowered = [r.case.lower() for _, _, r in ready]
+        there = set(
+            session.scalars(
+                select(func.lower(CaseRow.code)).where(func.lower(CaseRow.code).in_(lowered))
+            )
+        )
+        store.sealer.ensure_case_keys([r.case for _, _, r in ready if r.case.lower() not in there])
+        for index, position, record in ready:
+            done[index] = _one(
+                session, store, directories, record, position=position, by=by, now=now
+            )
+    return [d for d in done if d is not None]
+
+
+def _one(
+    session: Session,
+    store: Store,
+    directories: Directories,
+    record: ImportRecord,
+    *,
+    position: int,
+    by: str | None,
+    now: datetime,
+) -> Done | list[RecordIssue]:
+    """One record of a batch, in `session`."""
     # A case already stored is that case however the record spells its code (contract v3).
     try:
-        record = record.model_copy(update={"case": canonical_code(store, record.case)})
+        record = record.model_copy(update={"case": stored_code(session, record.case)})
     except AmbiguousCode as exc:
         return [RecordIssue(position, "case", str(exc))]
     who = by or record.manager
@@ -246,10 +310,19 @@ def import_record(
         )
     except (UnknownStaff, NotAllowed) as exc:
         why = exc.as_data()["error"]
-        record_refusal(store, code=record.case, by=who, doing="import the case", why=why, now=now)
+        with audit_chain.savepoint(session):  # in this transaction: it holds the audit chain
+            audit(
+                session,
+                sealer=store.sealer,
+                case_code=record.case,
+                actor=who,
+                action="refused",
+                now=now,
+                detail={"doing": "import the case", "why": why},
+            )
         return [RecordIssue(position, "manager", str(exc))]
     try:
-        with store.session() as session:
+        with audit_chain.savepoint(session):
             lock_code(session, record.case)  # one case per code, however its letters are typed
             record = record.model_copy(update={"case": stored_code(session, record.case)})
             row = session.scalars(select(CaseRow).where(CaseRow.code == record.case)).one_or_none()

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -154,8 +156,8 @@ def seal_holds(keys: dict[str, AuditKey], row: AuditRow) -> bool:
     return key is not None and hmac.compare_digest(row_mac(key, row), row.row_hash or "")
 
 
-def append(session: Session, row: AuditRow) -> None:
-    """Chain `row` to the last one, under the current audit key, and add it."""
+def _place(session: Session) -> _Appending:
+    """This transaction's place in the chain, taken (locks and tip) on its first append."""
     chain = session.info.get(_CHAIN)
     if chain is None:
         mount = mount_of(session)
@@ -173,6 +175,12 @@ def append(session: Session, row: AuditRow) -> None:
             mount.unlock(fd)
             raise
         session.info[_CHAIN] = chain
+    return chain
+
+
+def append(session: Session, row: AuditRow) -> None:
+    """Chain `row` to the last one, under the current audit key, and add it."""
+    chain = _place(session)
     if chain.at is not None and row.at < chain.at:
         # A writer that read the clock before a racing writer's row went in is recorded at
         # that row's time: rows are never dated before the one they follow.
@@ -182,6 +190,22 @@ def append(session: Session, row: AuditRow) -> None:
     session.add(row)
     chain.mac, chain.at, chain.row = row.row_hash, row.at, row
     chain.meta.value = row.row_hash.encode()
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A SAVEPOINT for one item of a batch (one imported record, one sent message): if it is
+    rolled back, so are its audit rows, and the chain goes on from the row before them. The
+    chain's place is taken first, outside it: locks taken inside would go with it."""
+    chain = _place(session)
+    before = (chain.mac, chain.at, chain.row)
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        chain.mac, chain.at, chain.row = before
+        chain.meta.value = chain.mac.encode()
+        raise
 
 
 @event.listens_for(Session, "after_commit")

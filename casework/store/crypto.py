@@ -113,6 +113,13 @@ class Sealer:
         """Give the case a data key unless it has one; a purged case never gets one again."""
         self._data_key(code, make=True)
 
+    def ensure_case_keys(self, codes: list[str]) -> int:
+        """Give each case a data key unless it has one, all in one write of the keyring (a
+        bulk import's); returns how many were made."""
+        return self._keyring.add_many(
+            [self._prefix + c for c in codes], lambda: self._master.encrypt(Fernet.generate_key())
+        )
+
     def has_case_key(self, code: str) -> bool:
         """Whether the case's data is sealed with a data key of its own (not the master key)."""
         wrapped = self._keyring.get(self._prefix + code)
@@ -156,7 +163,9 @@ class Sealer:
         def fresh() -> bytes:
             return self._master.encrypt(Fernet.generate_key())
 
-        wrapped = self._keyring.add(name, fresh) if make else self._keyring.get(name)
+        wrapped = self._keyring.get(name)  # read without the writers' lock while it is there
+        if wrapped is None and make:
+            wrapped = self._keyring.add(name, fresh)
         if wrapped is None:
             return None  # sealed before cases had data keys: the master key opens it
         if wrapped == DESTROYED:

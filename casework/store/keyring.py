@@ -55,6 +55,16 @@ class Keyring:
             self._append(name, wrapped)
             return wrapped
 
+    def add_many(self, names: list[str], make: Callable[[], bytes]) -> int:
+        """Make a key for each of `names` that has none (never for a destroyed one), in one
+        append and one sync; returns how many were made."""
+        with self._locked():
+            have = self._read()
+            fresh = [(n, make()) for n in dict.fromkeys(names) if n not in have]
+            if fresh:
+                self._append_lines(fresh)
+            return len(fresh)
+
     def rewrite(self, change: Callable[[str, bytes], bytes]) -> int:
         """Replace each live entry's wrapped key by `change(name, wrapped)` in one atomic
         write; returns how many changed. Tombstones stay."""
@@ -131,6 +141,9 @@ class Keyring:
             os.close(fd)  # closing releases the lock
 
     def _append(self, name: str, wrapped: bytes) -> None:
+        self._append_lines([(name, wrapped)])
+
+    def _append_lines(self, lines: list[tuple[str, bytes]]) -> None:
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(fd, "ab") as out:
             size = os.fstat(fd).st_size
@@ -139,7 +152,7 @@ class Keyring:
                 with self._path.open("rb") as f:
                     f.seek(size - 1)
                     lead = b"" if f.read(1) == b"\n" else b"\n"
-            out.write(lead + name.encode() + b" " + wrapped + b"\n")
+            out.write(lead + b"".join(n.encode() + b" " + w + b"\n" for n, w in lines))
             out.flush()
             os.fsync(out.fileno())
         self._seen = None

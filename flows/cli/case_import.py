@@ -1,5 +1,5 @@
-"""`rehab case import FILE`: cases that began before rehab, recorded (not launched) one
-transaction per record; a summary at the end, exit 1 if any record was refused."""
+"""`rehab case import FILE`: cases that began before rehab, recorded (not launched), a
+SAVEPOINT per record in batches; a summary at the end, exit 1 if any record was refused."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from flows.cli.context import Context, emit, pass_ctx
 from plans.errors import InvalidFile, Issue, RecordIssue, RecordsRefused, UnknownStaff
 from plans.imports import MAX_IMPORT_BYTES, parse_record, read_records
 
-PROGRESS_EVERY = 500  # records between two progress lines when stderr is not a terminal
+PROGRESS_EVERY = 500  # records between progress lines off a terminal (importing.BATCH divides it)
 
 
 class Progress:
@@ -85,20 +85,23 @@ def case_import(ctx: Context, file: str, by: str | None, as_json: bool) -> None:
     counts = {"imported": 0, "already-there": 0}
     refused: list[RecordIssue] = []
     progress = Progress(len(raws), sys.stderr)
-    for position, raw in enumerate(raws, start=1):
-        parsed = parse_record(raw, position)
-        done = (
-            parsed
-            if isinstance(parsed, list)
-            else importing.import_record(
-                app.store, app.directories, parsed, position=position, by=by, now=app.now()
-            )
+    # Records go in batches (importing.BATCH to a transaction); progress is told per batch.
+    for start in range(0, len(raws), importing.BATCH):
+        parsed = [
+            (position, parse_record(raw, position))
+            for position, raw in enumerate(raws[start : start + importing.BATCH], start=start + 1)
+        ]
+        good = [(p, r) for p, r in parsed if not isinstance(r, list)]
+        results = iter(
+            importing.import_records(app.store, app.directories, good, by=by, now=app.now())
         )
-        if isinstance(done, list):
-            refused += done
-        else:
-            counts[done] += 1
-        progress.step(position)
+        for _, item in parsed:
+            done = item if isinstance(item, list) else next(results)
+            if isinstance(done, list):
+                refused += done
+            else:
+                counts[done] += 1
+        progress.step(start + len(parsed))
     progress.end()
     summary: dict[str, Any] = {
         "file": name,
