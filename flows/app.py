@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from casework.services.directory_log import record_directories
 from casework.store.db import Store, open_store
+from casework.store.errors import HomeExposed
 from flows.home.engine_record import engine_settings
 from flows.settings import Settings
 from notifications.channels import check_url
 from notifications.notifier import AppriseNotifier, Notifier
 from notifications.outbox import Policy
 from plans.directories import Directories
-from plans.errors import HomeExposed
 from plans.loading import load_directories
 
 if TYPE_CHECKING:

@@ -210,7 +210,7 @@ def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
     logs, the mail catcher's messages); returns how many runs were deleted. Run again, it
     finishes what was left."""
     from casework.services import purge  # noqa: PLC0415  # only for erasure
-    from plans.errors import CasePurged  # noqa: PLC0415
+    from casework.store.errors import CasePurged  # noqa: PLC0415
 
     with suppress(CasePurged):  # erased in the store already: Prefect's side may be left
         services.retry_on_conflict(

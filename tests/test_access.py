@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from casework import services
 from casework.domain.access import deciders
+from casework.domain.errors import NotAllowed, UnknownStaff
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories, StaffDirectory
-from plans.errors import NotAllowed, UnknownStaff
 from plans.model import Plan
 from tests.conftest import T0
 

@@ -24,11 +24,11 @@ from casework.services.keys import rotate
 from casework.store import audit_log, audit_verify
 from casework.store.audit_chain import GENESIS, row_hash, row_mac
 from casework.store.db import Store, _alembic_config, make_engine, open_store
+from casework.store.errors import AuditKeyMissing, SecretKeyExposed
 from casework.store.repository import audit
 from casework.store.tables import AuditRow
 from flows.cli import cli
 from plans.directories import Directories
-from plans.errors import AuditKeyMissing, SecretKeyExposed
 from plans.model import Plan
 from tests.audit_tamper import (
     as_the_engine,

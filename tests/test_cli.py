@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from casework import services
+from casework.domain.errors import CaseAlreadyActive
 from casework.store.db import open_store
 from flows.cli import cli
-from plans.errors import CaseAlreadyActive
 from plans.loading import load_directories, load_plan
 from tests.conftest import EXAMPLES, T0, TEMPLATES
 

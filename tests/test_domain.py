@@ -9,6 +9,7 @@ import pytest
 
 from casework.domain import transitions
 from casework.domain.case import Case, advance, next_wake
+from casework.domain.errors import ConsentNotGiven, TransitionRefused
 from casework.domain.events import (
     AmendmentApproved,
     AmendmentToApprove,
@@ -16,7 +17,6 @@ from casework.domain.events import (
     ConsentNeeded,
     StepOverdue,
 )
-from plans.errors import ConsentNotGiven, TransitionRefused
 from plans.model import Plan
 from tests.conftest import T0
 

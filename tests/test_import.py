@@ -19,11 +19,11 @@ from casework import services
 from casework.services import importing
 from casework.store import queries
 from casework.store.db import Store, open_store
+from casework.store.errors import NoPlanYet
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, ImportedCaseRow
 from flows.cli import cli
 from plans.directories import Directories
-from plans.errors import NoPlanYet
 from plans.imports import ImportRecord
 from plans.loading import load_plan
 from plans.model import Plan

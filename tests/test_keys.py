@@ -13,10 +13,10 @@ from casework.services import keys
 from casework.services.person import store_person
 from casework.store.crypto import write_keys
 from casework.store.db import Store, open_store
+from casework.store.errors import SecretKeyExposed, WrongSecretKey
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import CaseRow
 from plans.directories import Directories
-from plans.errors import SecretKeyExposed, WrongSecretKey
 from plans.model import Person, Plan
 from tests.conftest import T0
 

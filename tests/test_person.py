@@ -14,13 +14,13 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select, text
 
 from casework import services
+from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services import person as person_data
 from casework.store import queries
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow
 from flows.cli import cli
 from plans.directories import Directories
-from plans.errors import PersonNamed, ReasonNamesPerson
 from plans.loading import load_plan
 from plans.model import Person, Plan
 from plans.screening import names_person

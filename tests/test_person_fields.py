@@ -12,13 +12,14 @@ import yaml
 from sqlalchemy import select
 
 from casework import services
+from casework.domain.errors import NoSuchScope
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.repository import get_case_row
 from casework.store.tables import ConsentRow
 from plans.countries import ALPHA_2
 from plans.directories import Directories
-from plans.errors import InvalidFile, NoSuchScope
+from plans.errors import InvalidFile
 from plans.loading import load_plan
 from plans.model import Person, Plan
 from plans.screening import screen

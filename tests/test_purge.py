@@ -15,9 +15,11 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from casework import services
+from casework.domain.errors import CaseStillOpen, NotAllowed
 from casework.services.person import store_person
 from casework.store import audit_log
 from casework.store.db import open_store
+from casework.store.errors import CaseKeyDestroyed, CasePurged
 from casework.store.repository import find_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
 from flows import tending
@@ -25,7 +27,6 @@ from flows.app import App
 from flows.prefect.fake import RecordingPrefect
 from flows.settings import Settings
 from plans.directories import Directories, StaffDirectory
-from plans.errors import CaseKeyDestroyed, CasePurged, CaseStillOpen, NotAllowed
 from plans.model import Person, Plan
 from tests.conftest import EXAMPLES, T0
 from tests.e2e.harness import wait_for

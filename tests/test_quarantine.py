@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from casework import services
 from casework.domain import notices as messages
 from casework.domain.case import MAX_CHECK_INS_PER_WAKE, Case, advance
+from casework.domain.errors import WakeTooLarge
 from casework.store import queries
 from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
 from flows import clock, tending
@@ -25,7 +26,6 @@ from flows.prefect.fake import RecordingPrefect
 from flows.settings import Settings
 from notifications.notifier import RecordingNotifier
 from notifications.outbox import send_due
-from plans.engine_errors import WakeTooLarge
 from plans.model import Plan
 from tests.conftest import T0, PaperClock
 

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from casework import services
+from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services import person as person_data
 from casework.services.purge import purge
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow
 from plans.birth_dates import _MONTH_WORDS, MONTHS, mentions_date
 from plans.directories import Directories, StaffDirectory
-from plans.errors import PersonNamed, ReasonNamesPerson
 from plans.folding import fold
 from plans.loading import load_plan
 from plans.model import Person

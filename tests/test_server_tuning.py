@@ -13,9 +13,9 @@ from prefect.settings import Settings as PrefectSettings
 
 from flows.prefect.server import SERVER_TUNING, server_command, server_environment
 from flows.processes import children
+from flows.processes.errors import ProcessStopped
 from flows.processes.prefect_server_main import begin_writes_immediately
 from flows.settings import Settings
-from plans.errors import ProcessStopped
 
 
 def test_rehab_up_starts_the_server_with_its_tuning(

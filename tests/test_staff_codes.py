@@ -13,14 +13,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from casework.domain.errors import UnknownStaff
 from casework.services import lockout, staff_codes
+from casework.services.errors import CodeRefused, StaffLocked
 from casework.store.db import Store
 from casework.store.tables import AuditRow, OutboxRow, StaffCodeRow
 from flows.cli import cli
 from notifications.notifier import RecordingNotifier
 from notifications.outbox import Policy, send_due
 from plans.directories import Directories, StaffDirectory
-from plans.errors import CodeRefused, StaffLocked, UnknownStaff
 from plans.loading import load_directories
 from tests.conftest import EXAMPLES, T0
 

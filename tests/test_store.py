@@ -14,10 +14,11 @@ from casework import services
 from casework.store import queries, repository
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store, current_revision, head_revision, open_store
+from casework.store.errors import Conflict, SecretKeyError
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories
-from plans.errors import Conflict, RehabError, SecretKeyError
+from plans.errors import RehabError
 from plans.model import Plan
 from tests.conftest import T0
 

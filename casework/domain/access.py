@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from casework.domain.errors import NotAllowed, UnknownStaff
 from plans.directories import Directories
-from plans.errors import NotAllowed, UnknownStaff
 
 Power = Literal["act", "approve"]
 SUPERVISING = frozenset({"supervisor", "director"})  # the roles that may supervise a case

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from casework.domain.errors import NoSuchStep, WakeTooLarge
 from casework.domain.events import (
     CheckInDue,
     CheckInMissed,
@@ -23,8 +24,6 @@ from casework.domain.events import (
     StepStarted,
 )
 from plans.durations import format_duration
-from plans.engine_errors import WakeTooLarge
-from plans.errors import NoSuchStep
 from plans.model import Plan, Step
 
 CaseState = Literal["awaiting-approval", "active", "completed", "cancelled", "terminated"]

@@ -14,6 +14,18 @@ from casework.domain.case import (
     StepRun,
     end_step,
 )
+from casework.domain.errors import (
+    CaseNotInState,
+    ConsentNeverGiven,
+    ConsentNotGiven,
+    NoCheckIns,
+    NoCheckInWaiting,
+    NoSuchRule,
+    NoSuchScope,
+    NothingToApprove,
+    PlanOfAnotherCase,
+    StepNotOpen,
+)
 from casework.domain.events import (
     AmendmentApproved,
     AmendmentToApprove,
@@ -28,18 +40,6 @@ from casework.domain.events import (
     StepCancelled,
     StepCompleted,
     StepRescheduled,
-)
-from plans.errors import (
-    CaseNotInState,
-    ConsentNeverGiven,
-    ConsentNotGiven,
-    NoCheckIns,
-    NoCheckInWaiting,
-    NoSuchRule,
-    NoSuchScope,
-    NothingToApprove,
-    PlanOfAnotherCase,
-    StepNotOpen,
 )
 from plans.model import Plan
 

@@ -22,11 +22,19 @@ from casework.domain.case import (
     RecordedOutcome,
     advance,
 )
+from casework.domain.errors import (
+    CaseAlreadyActive,
+    NotAllowed,
+    PersonNamed,
+    UnknownScope,
+    UnknownStaff,
+)
 from casework.domain.events import ApprovalRequested, Event, PlanLaunched, StepStarted
 from casework.domain.notices import Notice, notices_for, upcoming_reminders
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
 from casework.store.decisions import amendment_scope, check_in_scope, record_decision
+from casework.store.errors import CasePurged, Conflict
 from casework.store.repository import (
     add_consent,
     add_revision,
@@ -48,15 +56,6 @@ from casework.store.repository import (
 from casework.store.tables import CaseRow
 from casework.store.withdrawal import told_of_withdrawal, withdraw_stale_messages
 from plans.directories import Directories
-from plans.errors import (
-    CaseAlreadyActive,
-    CasePurged,
-    Conflict,
-    NotAllowed,
-    PersonNamed,
-    UnknownScope,
-    UnknownStaff,
-)
 from plans.model import Person, Plan
 from plans.screening import names_person, screen
 

@@ -18,12 +18,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from casework.domain.errors import UnknownStaff
 from casework.services import lockout, staff_codes
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
 from casework.store.repository import audit
 from plans.directories import Directories
-from plans.errors import RehabError, UnknownStaff
+from plans.errors import RehabError
 
 INVITE_LIFETIME = timedelta(hours=72)
 IDLE_LIMIT = timedelta(minutes=30)

@@ -21,16 +21,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casework.domain.access import authorize
 from casework.domain.case import IMPORTED
+from casework.domain.errors import NotAllowed, UnknownStaff
 from casework.services.person import held_fields
 from casework.store import audit_chain
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
+from casework.store.errors import AmbiguousCode
 from casework.store.repository import audit, set_person
 from casework.store.tables import CaseRow, ConsentRow, ImportedCaseRow
 from plans.checks import unknown_scope
 from plans.dates import moment
 from plans.directories import Directories
-from plans.errors import AmbiguousCode, NotAllowed, RecordIssue, UnknownStaff, listed, shown
+from plans.errors import RecordIssue, listed, shown
 from plans.imports import ImportRecord
 from plans.model import DEFAULT_TIMEZONE
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services import canonical_code, guard, record_refusal
 from casework.store.db import Store
 from casework.store.repository import (
@@ -16,7 +17,6 @@ from casework.store.repository import (
     set_person,
 )
 from plans.directories import Directories
-from plans.errors import PersonNamed, ReasonNamesPerson
 from plans.model import Person
 from plans.screening import names_person, screen
 

@@ -14,13 +14,13 @@ from sqlalchemy import delete, func, select
 
 from casework.domain.access import authorize_director
 from casework.domain.case import ENDED_CASE, IMPORTED
+from casework.domain.errors import CaseStillOpen, ReasonNamesPerson
 from casework.services import canonical_code, transaction
 from casework.store import purged_history
 from casework.store.db import Store
 from casework.store.repository import audit, get_case_row, read_person
 from casework.store.tables import CaseRow, OutboxRow
 from plans.directories import Directories
-from plans.errors import CaseStillOpen, ReasonNamesPerson
 from plans.screening import names_person
 
 RETENTION_ACTOR = "retention"

@@ -19,13 +19,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from casework.domain.case import ENDED_CASE, IMPORTED
+from casework.domain.errors import WakeTooLarge
 from casework.domain.notices import Notice
 from casework.services import ENGINE, Outcome, retry_on_conflict, transaction
 from casework.store.db import Store
+from casework.store.errors import CaseNotFound, CasePurged, Conflict, StoreUnavailable
 from casework.store.repository import audit, queue_notices
 from casework.store.tables import CaseRow, OutboxRow
-from plans.engine_errors import WakeTooLarge
-from plans.errors import CaseNotFound, CasePurged, Conflict, StoreUnavailable
 
 REASON_CHARS = 300  # the column's width
 

@@ -12,12 +12,13 @@ import pyotp
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
+from casework.domain.errors import UnknownStaff
 from casework.services import lockout
+from casework.services.errors import CodeRefused, StaffLocked
 from casework.store.db import Store
 from casework.store.repository import audit
 from casework.store.tables import StaffCodeRow
 from plans.directories import Directories
-from plans.errors import CodeRefused, StaffLocked, UnknownStaff
 
 ISSUER = "rehab"
 DRIFT_STEPS = 1  # a code of the 30 s before or after is accepted too (phones' clocks drift)

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, event, inspect, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from casework.store.audit_mount import AuditKey, AuditMount, Head, Mark
+from casework.store.errors import AuditHeadMissing, AuditKeyMissing
 from casework.store.tables import AuditRow, StoreMeta
-from plans.errors import AuditHeadMissing, AuditKeyMissing
 
 HEAD = "audit_head"  # store_meta key: the row appenders lock (it holds the last HMAC too)
 GENESIS = ""

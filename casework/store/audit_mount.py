@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from plans.errors import AuditKeyMissing, SecretKeyExposed, SecretKeyUnreadable
+from casework.store.errors import AuditKeyMissing, SecretKeyExposed, SecretKeyUnreadable
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from casework.store.errors import AmbiguousCode
 from casework.store.tables import CaseRow
-from plans.errors import AmbiguousCode
 
 
 def _folded(code: str) -> Any:

@@ -10,8 +10,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from casework.store.keyring import DESTROYED, Keyring
-from plans.errors import (
+from casework.store.errors import (
     CaseKeyDestroyed,
     NotASecretKey,
     SecretKeyExposed,
@@ -19,6 +18,7 @@ from plans.errors import (
     SecretKeyUnreadable,
     WrongSecretKey,
 )
+from casework.store.keyring import DESTROYED, Keyring
 
 CHECK_PLAINTEXT = b"rehab case store key check"
 

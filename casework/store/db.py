@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from casework.store import audit_chain
 from casework.store.audit_mount import AuditMount
 from casework.store.crypto import Sealer, load_or_create_key
+from casework.store.errors import StoreUnavailable
 from casework.store.tables import CaseRow, StoreMeta
-from plans.errors import RehabError, StoreUnavailable
+from plans.errors import RehabError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

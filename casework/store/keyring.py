@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from plans.errors import SecretKeyExposed, SecretKeyUnreadable
+from casework.store.errors import SecretKeyExposed, SecretKeyUnreadable
 
 DESTROYED = b"-"
 

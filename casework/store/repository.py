@@ -15,6 +15,7 @@ from casework.domain.notices import Notice
 from casework.store import audit_chain
 from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
+from casework.store.errors import CaseNotFound, CasePurged, NoPlanYet
 from casework.store.tables import (
     AuditRow,
     CaseRow,
@@ -24,7 +25,6 @@ from casework.store.tables import (
     PlanRevisionRow,
     StepRow,
 )
-from plans.errors import CaseNotFound, CasePurged, NoPlanYet
 from plans.model import Person, Plan, Step
 
 

@@ -10,9 +10,10 @@ from typing import IO, Any
 
 import click
 
+from casework.domain.errors import UnknownStaff
 from casework.services import importing
 from flows.cli.context import Context, emit, pass_ctx
-from plans.errors import InvalidFile, Issue, RecordIssue, RecordsRefused, UnknownStaff
+from plans.errors import InvalidFile, Issue, RecordIssue, RecordsRefused
 from plans.imports import MAX_IMPORT_BYTES, parse_record, read_records
 
 PROGRESS_EVERY = 500  # records between progress lines off a terminal (importing.BATCH divides it)

@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError
 from casework.services import canonical_code
 from casework.store.db import database_reason
 from flows.app import App
+from flows.cli.errors import EmptyNote, NoteOnCommandLine, NotTheOperator
 from flows.settings import Settings
-from plans.errors import EmptyNote, NoteOnCommandLine, NotTheOperator, RehabError
+from plans.errors import RehabError
 
 
 def emit(data: Any) -> None:

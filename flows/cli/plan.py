@@ -15,17 +15,13 @@ from casework.domain.simulation import simulate
 from casework.services.programme import approval_required, predicted_approval
 from casework.store import queries
 from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
+from flows.cli.errors import WrongRole
 from flows.cli.output import check_new_file, write_new_file
 from flows.prefect import engine_client
 from flows.shown.render import simulation_json, simulation_text, status_text
 from plans.dates import RANGE, parse_datetime
 from plans.durations import EXAMPLE, parse_duration
-from plans.errors import (
-    BadOption,
-    InvalidFile,
-    UnknownTemplate,
-    WrongRole,
-)
+from plans.errors import BadOption, InvalidFile, UnknownTemplate
 from plans.loading import load_plan
 from plans.model import Plan
 

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from casework.domain.errors import NotAllowed
 from casework.services import door_access
 from casework.services.door_access import StaffSession
 from casework.store.repository import audit
@@ -25,7 +26,7 @@ from flows.app import App
 from flows.door import decide, policy
 from flows.door.proxy import Upstream
 from plans.directories import Directories
-from plans.errors import NotAllowed, RehabError
+from plans.errors import RehabError
 
 COOKIE = "rehab_session"
 NO_STORE = {"Cache-Control": "no-store"}

@@ -10,8 +10,8 @@ import httpx
 from flows.app import App
 from flows.home.engine_record import api_url, talks_to_embedded_server, ui_url
 from flows.prefect.auth import auth_file, auth_string
+from flows.prefect.errors import EngineRefusedAuth, EngineUnreachable, RunNotCreated
 from flows.settings import Settings
-from plans.errors import EngineRefusedAuth, EngineUnreachable, RunNotCreated
 from plans.model import Plan
 
 # api_url and ui_url live with the engine's record; they are this module's too, as before.

@@ -24,8 +24,8 @@ import click
 from flows.home.logfiles import logged
 from flows.prefect import engine_client
 from flows.prefect.server import server_command, server_environment
+from flows.processes.errors import AlreadyUp, PortTaken, ProcessStopped
 from flows.settings import Settings
-from plans.errors import AlreadyUp, PortTaken, ProcessStopped
 
 SERVER_START_SECONDS = 120
 LEFTOVER_GRACE_SECONDS = 5

@@ -19,6 +19,7 @@ from casework.services.programme import approval_required
 from flows.app import App
 from flows.home.engine_record import write_record
 from flows.prefect import auth_rotation, engine_client
+from flows.prefect.errors import EngineUnreachable
 from flows.processes.children import (
     die_with_parent,
     end_leftovers,
@@ -30,10 +31,10 @@ from flows.processes.children import (
     start_server,
     stop,
 )
+from flows.processes.errors import ProcessStopped
 from flows.processes.mail_catcher import inbox
 from flows.processes.up_examples import launch_examples, mail_for_examples, saved_views
 from flows.settings import Settings
-from plans.errors import EngineUnreachable, ProcessStopped
 
 
 def banner(app: App, *, launched: list[str], mail: subprocess.Popen[bytes] | None) -> str:

@@ -17,9 +17,10 @@ from flows.app import App
 from flows.home.engine_record import write_record
 from flows.home.logfiles import logged
 from flows.prefect import engine_client
+from flows.prefect.errors import RunNotCreated
+from flows.processes.errors import ProcessStopped
 from flows.processes.mail_catcher import inbox, overlay_directories
 from flows.settings import EXAMPLES, Settings
-from plans.errors import ProcessStopped, RunNotCreated
 
 CATCHER_START_SECONDS = 30
 

@@ -1,0 +1,35 @@
+"""What proving who one is refuses: a staff code wrong, replayed or locked out, a form
+not to be taken."""
+
+from __future__ import annotations
+
+from plans.errors import RehabError, shown
+
+
+class CodeRefused(RehabError):
+    """A staff code that is not right now, or was used already: nothing was recorded."""
+
+    def __init__(self, staff: str, why: str) -> None:
+        self.staff, self.why = staff, why
+        super().__init__(f"the code of {shown(staff)} was refused ({why}); nothing was recorded")
+
+
+class StaffLocked(CodeRefused):
+    """A staff id locked after too many refused codes: even a right one is refused until then."""
+
+    def __init__(self, staff: str, until: str) -> None:
+        self.until = until
+        super().__init__(
+            staff, f"locked after repeated refused codes until {until}; ask a director"
+        )
+
+
+class FormRefused(RehabError):
+    """A form was sent with values it cannot hold; nothing was recorded."""
+
+    def __init__(self, code: str, kind: str) -> None:
+        self.code, self.kind = code, kind
+        super().__init__(
+            f"the {kind} form of case {code} was sent with values it cannot hold; nothing "
+            "was recorded"
+        )
