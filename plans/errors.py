@@ -13,7 +13,7 @@ one line and exit 1 (a page, at the door); anything else is a defect and shows a
     ├── CaseNotFound, CasePurged,     casework/store/errors.py: the case store and its keys
     │   Conflict, StoreUnavailable, SecretKeyError (WrongSecretKey, AuditKeyMissing, ...)
     ├── CodeRefused (StaffLocked),    casework/services/errors.py: proving who one is
-    │   FormRefused; InviteRefused, SignInRefused (casework/services/door_access.py)
+    │   FormRefused, InviteRefused, PasswordRefused, SignInRefused
     ├── EngineUnreachable,            flows/prefect/errors.py: the Prefect side
     │   EngineRefusedAuth, RunNotCreated
     ├── AlreadyUp, PortTaken,         flows/processes/errors.py: `rehab up` and its children

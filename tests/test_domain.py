@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from casework.domain import transitions
-from casework.domain.case import Case, advance, next_wake
+from casework.domain.case import Case, next_wake
 from casework.domain.errors import ConsentNotGiven, TransitionRefused
 from casework.domain.events import (
     AmendmentApproved,
@@ -17,6 +17,7 @@ from casework.domain.events import (
     ConsentNeeded,
     StepOverdue,
 )
+from casework.domain.time_passes import advance
 from plans.model import Plan
 from tests.conftest import T0
 

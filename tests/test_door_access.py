@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from casework.services import door_access, staff_codes
-from casework.services.door_access import InviteRefused, PasswordRefused, SignInRefused
+from casework.services.errors import InviteRefused, PasswordRefused, SignInRefused
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
 from casework.store.tables import AuditRow

@@ -16,8 +16,9 @@ from sqlalchemy.exc import OperationalError
 
 from casework import services
 from casework.domain import notices as messages
-from casework.domain.case import MAX_CHECK_INS_PER_WAKE, Case, advance
+from casework.domain.case import MAX_CHECK_INS_PER_WAKE, Case
 from casework.domain.errors import WakeTooLarge
+from casework.domain.time_passes import advance
 from casework.store import queries
 from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
 from flows import clock, tending

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from casework.store.db import open_store
-from casework.store.report_source import partner_kinds, priors, read_people
+from casework.store.report_releases import priors
+from casework.store.report_source import partner_kinds, read_people
 from plans.directories import Directories
 from report.periods import since_start
 from report.release import Release, build

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from casework.domain import transitions
-from casework.domain.case import Case, advance
+from casework.domain.case import Case
+from casework.domain.time_passes import advance
 from flows.shown.tags import case_tags, outcome, retag, state_message
 from plans.model import Plan
 from tests.conftest import T0

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from casework.domain.case import ENDED_STEP, Case, advance, next_wake
+from casework.domain.case import ENDED_STEP, Case, next_wake
 from casework.domain.events import (
     ApprovalRequested,
     CheckInDue,
@@ -17,6 +17,7 @@ from casework.domain.events import (
     StepSkipped,
 )
 from casework.domain.notices import Notice, after_quiet_hours, notices_for, upcoming_reminders
+from casework.domain.time_passes import advance
 from casework.domain.transitions import approve, decide_consent, record_outcome
 from plans.directories import Directories
 from plans.durations import format_duration

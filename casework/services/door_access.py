@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from casework.domain.errors import UnknownStaff
 from casework.services import lockout, staff_codes
+from casework.services.errors import InviteRefused, PasswordRefused, SignInRefused
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
 from casework.store.repository import audit
@@ -33,31 +34,6 @@ MIN_PASSWORD = 12  # NIST SP 800-63B: length over composition rules
 MAX_PASSWORD = 256  # argon2 takes any length; a bound keeps a request from costing minutes
 
 _hasher = PasswordHasher()
-
-
-class InviteRefused(RehabError):
-    """An invite link that is unknown, used or expired."""
-
-    def __init__(self, why: str) -> None:
-        self.why = why
-        super().__init__(f"this invite link {why}: ask the operator for a new one")
-
-
-class PasswordRefused(RehabError):
-    """A new password that is too short or too long."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            f"choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters "
-            "(a few words you will remember)"
-        )
-
-
-class SignInRefused(RehabError):
-    """One answer, whichever part was wrong, so a guess learns nothing."""
-
-    def __init__(self) -> None:
-        super().__init__("staff id, password or code not accepted")
 
 
 @dataclass(frozen=True)
@@ -127,7 +103,7 @@ def set_password(store: Store, *, token: str, password: str, now: datetime) -> s
     """Use the invite once to set its staff member's password; returns her id. Her sessions
     end (a new password is a new start)."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise PasswordRefused
+        raise PasswordRefused(MIN_PASSWORD, MAX_PASSWORD)
     hashed = _hasher.hash(password)
     with store.session() as session:
         row = session.get(StaffInviteRow, _digest(token))
@@ -182,7 +158,7 @@ def sign_in(
                 now=now,
                 detail={"why": why} if member is not None else {"why": "unknown staff id"},
             )
-        raise SignInRefused
+        raise SignInRefused()
     assert member is not None
     token = secrets.token_urlsafe(32)
     digest = _digest(token)

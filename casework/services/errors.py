@@ -1,5 +1,5 @@
-"""What proving who one is refuses: a staff code wrong, replayed or locked out, a form
-not to be taken."""
+"""What proving who one is refuses: a staff code wrong, replayed or locked out, a form not to
+be taken, an invite link or a new password refused, a sign-in at the door refused."""
 
 from __future__ import annotations
 
@@ -33,3 +33,29 @@ class FormRefused(RehabError):
             f"the {kind} form of case {code} was sent with values it cannot hold; nothing "
             "was recorded"
         )
+
+
+class InviteRefused(RehabError):
+    """An invite link that is unknown, used or expired."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(f"this invite link {why}: ask the operator for a new one")
+
+
+class PasswordRefused(RehabError):
+    """A new password that is too short or too long."""
+
+    def __init__(self, min_chars: int, max_chars: int) -> None:
+        self.min_chars, self.max_chars = min_chars, max_chars
+        super().__init__(
+            f"choose a password of {min_chars} to {max_chars} characters "
+            "(a few words you will remember)"
+        )
+
+
+class SignInRefused(RehabError):
+    """One answer, whichever part was wrong, so a guess learns nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("staff id, password or code not accepted")

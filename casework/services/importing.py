@@ -10,7 +10,7 @@ nearby zone puts it on that day."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.domain.access import authorize
 from casework.domain.case import IMPORTED
 from casework.domain.errors import NotAllowed, UnknownStaff
+from casework.services.import_checks import canonical, check_record
 from casework.services.person import held_fields
 from casework.store import audit_chain
 from casework.store.codes import lock_code, stored_code
@@ -29,88 +30,13 @@ from casework.store.db import Store
 from casework.store.errors import AmbiguousCode
 from casework.store.repository import audit, set_person
 from casework.store.tables import CaseRow, ConsentRow, ImportedCaseRow
-from plans.checks import unknown_scope
 from plans.dates import moment
 from plans.directories import Directories
-from plans.errors import RecordIssue, listed, shown
+from plans.errors import RecordIssue
 from plans.imports import ImportRecord
 from plans.model import DEFAULT_TIMEZONE
 
 Done = Literal["imported", "already-there"]
-
-
-def _staff_issues(
-    directories: Directories, record: ImportRecord, position: int
-) -> list[RecordIssue]:
-    staff, file = directories.staff, directories.staff_file
-    issues: list[RecordIssue] = []
-    managers = staff.with_role("case-manager")
-    if record.manager not in staff.staff:
-        issues.append(
-            RecordIssue(
-                position,
-                "manager",
-                f"unknown staff id {shown(record.manager)}; case managers in {file}: "
-                f"{listed(managers)}",
-            )
-        )
-    elif record.manager not in managers:
-        issues.append(
-            RecordIssue(
-                position,
-                "manager",
-                f"{shown(record.manager)} is a {staff.staff[record.manager].role}, not a "
-                f"case manager; case managers: {listed(managers)}",
-            )
-        )
-    known = staff.known_scopes()
-    for i, consent in enumerate(record.consents):
-        if consent.scope not in known:
-            issues.append(
-                RecordIssue(
-                    position, f"consents[{i}].scope", unknown_scope(consent.scope, directories)
-                )
-            )
-        if consent.by not in staff.staff:
-            issues.append(
-                RecordIssue(
-                    position,
-                    f"consents[{i}].by",
-                    f"unknown staff id {shown(consent.by)}; staff in {file}: "
-                    f"{listed(list(staff.staff))}",
-                )
-            )
-    return issues
-
-
-def check_record(
-    directories: Directories, record: ImportRecord, *, position: int, today: date
-) -> list[RecordIssue]:
-    """What is wrong with a parsed record against the staff directory and the calendar."""
-    issues = _staff_issues(directories, record, position)
-    for path, day in record.dates():
-        if day > today:
-            issues.append(
-                RecordIssue(position, path, f"a date in the future (today is {today}): refused")
-            )
-    person = record.person
-    if person is not None and person.identified_on not in (None, record.identified_on):
-        issues.append(
-            RecordIssue(
-                position,
-                "person.identified_on",
-                "does not agree with identified_on; give one, or both alike",
-            )
-        )
-    return issues
-
-
-def canonical(record: ImportRecord) -> ImportRecord:
-    """The record as stored: the person's identification day filled in from the record's."""
-    person = record.person
-    if person is not None and person.identified_on is None:
-        person = person.model_copy(update={"identified_on": record.identified_on})
-    return record.model_copy(update={"person": person})
 
 
 def _existing(

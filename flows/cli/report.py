@@ -13,13 +13,8 @@ from typing import Any, get_args
 
 import click
 
-from casework.store.report_source import (
-    audit_read,
-    partner_kinds,
-    priors,
-    read_people,
-    record_release,
-)
+from casework.store.report_releases import audit_read, priors, record_release
+from casework.store.report_source import partner_kinds, read_people
 from flows.cli.context import Context, emit, pass_ctx
 from flows.cli.output import check_new_file, create_new_file
 from plans.errors import BadOption, PeriodNotBegun

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from casework.services import door_access
+from casework.services.errors import PasswordRefused
 from flows.door.app import COOKIE, Door
 from plans.errors import RehabError
 
@@ -166,7 +167,7 @@ class Pages:
                 password=fields.get("password", ""),
                 now=now,
             )
-        except door_access.PasswordRefused as exc:
+        except PasswordRefused as exc:
             staff = await run_in_threadpool(door_access.invited_staff, store, token=token, now=now)
             return self._page(
                 "invite.html",
