@@ -43,7 +43,7 @@ def reconcile(case: str) -> dict[str, Any]:
 def tend(case: str) -> None:
     """Open a decision run for each decision the case waits on; close those already taken."""
     app = runtime.app()
-    for name in tending.tend_decisions(app, code=case, open_new=True):
+    for name in tending.sync_decision_runs(app, code=case, open_new=True):
         get_run_logger().warning("could not open or settle %s; next wake tries again", name)
 
 

@@ -23,7 +23,7 @@ from flows.home import erasure
 from flows.prefect.decision_forms import waiting_form
 from flows.shown.artifacts import artifact_key, plan_markdown, progress
 from flows.shown.run_events import prefect_event
-from flows.shown.tags import case_tags, quarantine_message, quarantine_tags, state_message
+from flows.shown.tags import case_tags, quarantine_state_message, quarantine_tags, state_message
 
 log = logging.getLogger("rehab.tending")
 
@@ -74,7 +74,7 @@ def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
             tags = quarantine_tags(
                 manager=row.manager, supervisor=row.supervisor, template=row.template
             )
-            return tags, quarantine_message(row.quarantine_reason)
+            return tags, quarantine_state_message(row.quarantine_reason)
     case, supervisor = case_view(app, code)
     message = None if case.ended else state_message(case, supervisor=supervisor)
     return case_tags(case, supervisor=supervisor, now=app.now()), message
@@ -135,9 +135,9 @@ def follow_up(app: App, outcome: Outcome) -> str:
     if outcome.quarantined is not None:
         return show_quarantine(app, outcome.code, outcome.flow_run_id, again_after)
     try:
-        failed = tend_decisions(app, code=outcome.code, open_new=True)
+        failed = sync_decision_runs(app, code=outcome.code, open_new=True)
         show(app, outcome.code, outcome.flow_run_id, event_lines(outcome), outcome.events)
-        woke = app.prefect.wake_run(
+        woke = app.prefect.resume_or_restart_run(
             outcome.flow_run_id,
             stale_after=app.settings.stale_run_after,
             resume=outcome.state in FINAL,
@@ -172,7 +172,7 @@ def show_quarantine(
     return message or "quarantined"
 
 
-def tend_decisions(app: App, *, code: str, open_new: bool) -> list[str]:
+def sync_decision_runs(app: App, *, code: str, open_new: bool) -> list[str]:
     """Tell decision runs about decisions taken elsewhere (and, with `open_new`, open a run for
     each decision still waiting). Returns the decisions that failed, to be tried again."""
     failed = []

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.domain.case import Case, checkin_time, miss_streak
+from casework.domain.case import Case, check_in_time, miss_streak
 from casework.services.lockout import FAILURES_TO_LOCK, LOCK_FOR, WINDOW
 from casework.store.tables import OutboxRow
 from notifications.words import in_language, schedule
@@ -70,7 +70,7 @@ def reminded_check_in(case: Case, row: OutboxRow) -> datetime | None:
     run = case.steps.get(row.step_id or "")
     if run is None or not seq.isdigit() or run.id not in {s.id for s in case.plan.steps}:
         return None
-    return checkin_time(case.plan.step(run.id), run, int(seq))
+    return check_in_time(case.plan.step(run.id), run, int(seq))
 
 
 def _when(at: datetime | None, tz: ZoneInfo) -> str:
@@ -128,7 +128,7 @@ def _step_context(  # noqa: PLR0917  # the message's parts, each needed
         "streak": "",
     }
     if step.check_ins is not None and run.started_at is not None:
-        first = checkin_time(step, run, 0)
+        first = check_in_time(step, run, 0)
         every = format_duration(step.check_ins.every)
         out["schedule"] = schedule(every, _when(first, tz), language) if first else ""
     seq_text = row.occurrence.split("@")[0]
@@ -137,10 +137,10 @@ def _step_context(  # noqa: PLR0917  # the message's parts, each needed
         and seq_text.isdigit()
     ):
         seq = int(seq_text)
-        at = run.check_ins[seq].at if seq < len(run.check_ins) else checkin_time(step, run, seq)
+        at = run.check_ins[seq].at if seq < len(run.check_ins) else check_in_time(step, run, seq)
         out.update(at=_when(at, tz), number=seq + 1, streak=miss_streak(run, seq))
     elif row.kind in ("step-overdue", "overdue-escalated") and step.due and run.started_at:
         out["at"] = _when(run.started_at + step.due, tz)
     elif row.kind == "step-rescheduled" and run.started_at:
-        out["at"] = _when(checkin_time(step, run, len(run.check_ins)), tz)
+        out["at"] = _when(check_in_time(step, run, len(run.check_ins)), tz)
     return out

@@ -106,7 +106,7 @@ def withdraw(store: Store, dirs: Directories, code: str, by: str) -> object:
 
 
 def check_in(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.record_checkin(
+    return services.record_check_in(
         store, dirs, code=code, step="check", outcome="attended", by=by, now=T0 + 11 * S
     )
 

@@ -23,7 +23,7 @@ from casework import services
 from casework.services.keys import rotate
 from casework.store import audit_log, audit_verify
 from casework.store.audit_chain import GENESIS, row_hash, row_mac
-from casework.store.db import Store, _alembic_config, make_engine, open_store
+from casework.store.db import Store, _alembic_config, make_sql_engine, open_store
 from casework.store.errors import AuditKeyMissing, SecretKeyExposed
 from casework.store.repository import audit
 from casework.store.tables import AuditRow
@@ -377,7 +377,7 @@ def test_a_legacy_sha256_store_upgraded_still_verifies_and_then_continues_with_h
 def make_legacy_store(url: str, *, rows: int) -> list[str]:
     """A store as it stood before audit keys (migration 0009), with `rows` audit rows chained
     by SHA-256; their hashes."""
-    engine = make_engine(url)
+    engine = make_sql_engine(url)
     hashes, prev = [], GENESIS
     with engine.begin() as conn:
         config = _alembic_config()

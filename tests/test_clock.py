@@ -163,7 +163,7 @@ def test_an_ended_plan_stays_on_the_clock_until_its_run_has_ended(
     assert clock.tick(app) == {"resumed": 1}
     assert queries.case_status(app.store, code=CODE)["state"] == "completed"
     assert wake_at(app) == paper.at + STALE, "looked at again in case the run crashes"
-    prefect.states[run_id] = "crashed"  # what the real wake_run reschedules
+    prefect.states[run_id] = "crashed"  # what the real resume_or_restart_run reschedules
     paper.at += STALE
     assert clock.tick(app) == {"crashed": 1}
     prefect.states[run_id] = "completed"

@@ -70,7 +70,7 @@ def test_a_missed_check_in_recorded_before_its_notice_went_is_not_announced(
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "grace": "5m"})))
     services.reconcile(store, code="BC-MSG-1", now=T0)
     services.reconcile(store, code="BC-MSG-1", now=T0 + H + 5 * M)  # marked missed
-    services.record_checkin(
+    services.record_check_in(
         store, dirs, code="BC-MSG-1", step="check", outcome="attended", by="cm", now=T0 + H + 6 * M
     )
     send(store, dirs, T0 + H + 7 * M)

@@ -63,7 +63,7 @@ def test_a_check_in_recorded_in_the_cli_closes_its_form_and_the_next_one_opens_w
         services.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=days))
         opened(store, "BC-DAY-1", timedelta(days=days))
     at = T0 + timedelta(days=7, hours=2)
-    services.record_checkin(
+    services.record_check_in(
         store,
         directories,
         code="BC-DAY-1",
@@ -94,7 +94,7 @@ def test_a_form_records_the_check_in_it_names_not_an_older_one(
     )
     services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
     services.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=14))  # #1 and #2 due
-    services.record_checkin(
+    services.record_check_in(
         store,
         directories,
         code="BC-DAY-1",

@@ -44,7 +44,7 @@ class CheckIn:
 
 
 @dataclass
-class StepRun:
+class StepProgress:
     """What has happened to one step."""
 
     id: str
@@ -75,7 +75,7 @@ class Case:
     start: datetime
     state: CaseState = "awaiting-approval"
     approved_at: datetime | None = None
-    steps: dict[str, StepRun] = field(default_factory=dict)
+    steps: dict[str, StepProgress] = field(default_factory=dict)
     consents: dict[str, Consent] = field(default_factory=dict)
     reason: str | None = None
 
@@ -83,12 +83,12 @@ class Case:
     def new(cls, plan: Plan, start: datetime, *, approval_required: bool) -> Case:
         """A case as launched: awaiting approval, or active from its start."""
         case = cls(code=plan.case, plan=plan.without_person(), start=start)
-        case.steps = {s.id: StepRun(s.id) for s in plan.steps}
+        case.steps = {s.id: StepProgress(s.id) for s in plan.steps}
         if not approval_required:
             case.state, case.approved_at = "active", start
         return case
 
-    def run(self, step_id: str) -> StepRun:
+    def run(self, step_id: str) -> StepProgress:
         """What has happened to a step; NoSuchStep naming the plan's steps if unknown."""
         if step_id not in self.steps:
             raise NoSuchStep(self.code, step_id, list(self.steps))
@@ -120,7 +120,7 @@ class Case:
         ]
 
 
-def checkin_time(step: Step, run: StepRun, seq: int) -> datetime | None:
+def check_in_time(step: Step, run: StepProgress, seq: int) -> datetime | None:
     """When check-in `seq` of an open step falls, or None if the schedule has no such one."""
     ci = step.check_ins
     if ci is None or run.started_at is None or (ci.count is not None and seq >= ci.count):
@@ -146,12 +146,12 @@ def ready_at(case: Case, step: Step) -> datetime | None:
     return max(times)
 
 
-def end_step(run: StepRun, state: StepState, at: datetime, reason: str | None = None) -> None:
+def end_step(run: StepProgress, state: StepState, at: datetime, reason: str | None = None) -> None:
     """Close a step with the state it ended in and why."""
     run.state, run.ended_at, run.reason = state, at, reason
 
 
-def miss_streak(run: StepRun, seq: int) -> int:
+def miss_streak(run: StepProgress, seq: int) -> int:
     """How many check-ins in a row, up to and including number `seq`, were missed."""
     streak = 0
     for earlier in reversed(run.check_ins[: seq + 1]):
@@ -178,7 +178,7 @@ def next_wake(case: Case) -> datetime | None:
             if ready is not None:
                 times.append(ready)
         if run.state == "open" and run.started_at is not None:
-            at = checkin_time(step, run, len(run.check_ins))
+            at = check_in_time(step, run, len(run.check_ins))
             if at is not None:
                 times.append(at)
             if step.duration is not None:

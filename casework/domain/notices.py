@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from casework.domain.case import Case, checkin_time
+from casework.domain.case import Case, check_in_time
 from casework.domain.events import (
     AmendmentToApprove,
     ApprovalRequested,
@@ -126,7 +126,7 @@ def upcoming_reminders(case: Case, directories: Directories | None = None) -> li
         run = case.steps[step.id]
         if run.state != "open" or step.check_ins is None:
             continue
-        at = checkin_time(step, run, len(run.check_ins))
+        at = check_in_time(step, run, len(run.check_ins))
         if at is None:
             continue
         for lead in step.check_ins.remind:

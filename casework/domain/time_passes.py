@@ -12,8 +12,8 @@ from casework.domain.case import (
     MAX_CHECK_INS_PER_WAKE,
     Case,
     CheckIn,
-    StepRun,
-    checkin_time,
+    StepProgress,
+    check_in_time,
     end_step,
     miss_streak,
     ready_at,
@@ -61,14 +61,16 @@ def advance(case: Case, now: datetime, *, limit: int = MAX_CHECK_INS_PER_WAKE) -
     return events
 
 
-def _progress(run: StepRun) -> tuple[str, int, int, int]:
+def _progress(run: StepProgress) -> tuple[str, int, int, int]:
     """Everything `advance` can change about a step, to know when to go round again."""
     pending = sum(1 for c in run.check_ins if c.outcome == "pending")
     escalated = sum(1 for c in run.check_ins if c.escalated)
     return run.state, len(run.check_ins), run.overdue_level, pending + 1000 * escalated
 
 
-def _maybe_start(case: Case, step: Step, run: StepRun, now: datetime, events: list[Event]) -> None:
+def _maybe_start(
+    case: Case, step: Step, run: StepProgress, now: datetime, events: list[Event]
+) -> None:
     failed = [d for d in step.after if case.steps[d].state in ("skipped", "cancelled")]
     if failed:
         end_step(run, "skipped", now, f"prerequisite {failed[0]} was {case.steps[failed[0]].state}")
@@ -113,10 +115,16 @@ class _Budget:
 
 
 def _advance_open(
-    case: Case, step: Step, run: StepRun, now: datetime, events: list[Event], *, budget: _Budget
+    case: Case,
+    step: Step,
+    run: StepProgress,
+    now: datetime,
+    events: list[Event],
+    *,
+    budget: _Budget,
 ) -> None:
     assert run.started_at is not None  # an open step has started
-    while (at := checkin_time(step, run, len(run.check_ins))) is not None and at <= now:
+    while (at := check_in_time(step, run, len(run.check_ins))) is not None and at <= now:
         budget.spend(step)
         run.check_ins.append(CheckIn(len(run.check_ins), at))
         events.append(CheckInDue(now, step.id, len(run.check_ins) - 1))
@@ -143,7 +151,9 @@ def _advance_open(
                 events.append(StepOverdue(now, step.id, level))
 
 
-def _mark_missed(case: Case, step: Step, run: StepRun, now: datetime, events: list[Event]) -> None:
+def _mark_missed(
+    case: Case, step: Step, run: StepProgress, now: datetime, events: list[Event]
+) -> None:
     if step.check_ins is None:
         return
     grace = step.check_ins.grace_period

@@ -11,7 +11,7 @@ from casework.domain.case import (
     Consent,
     ConsentStatus,
     RecordedOutcome,
-    StepRun,
+    StepProgress,
     end_step,
 )
 from casework.domain.errors import (
@@ -203,7 +203,7 @@ def amend(case: Case, plan: Plan, now: datetime, *, revision: int) -> list[Event
                 events.append(StepCancelled(now, step_id, "removed by amendment"))
     for step in plan.steps:
         if step.id not in case.steps:
-            case.steps[step.id] = StepRun(step.id)
+            case.steps[step.id] = StepProgress(step.id)
             events.append(StepAdded(now, step.id))
         else:
             run = case.steps[step.id]

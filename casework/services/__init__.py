@@ -548,7 +548,7 @@ def withdraw_all(
     )
 
 
-def record_checkin(
+def record_check_in(
     store: Store,
     directories: Directories,
     *,

@@ -40,7 +40,7 @@ def where(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+def make_sql_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     """An engine for the store; SQLite gets WAL, a busy timeout (seconds a writer waits for
     another), foreign keys and secure delete."""
     parsed = make_url(url)
@@ -133,7 +133,7 @@ class Store:
 
     def compact(self, tables: list[str]) -> None:
         """After a purge, leave no copy of the deleted rows in the database's files: on SQLite
-        (whose deletes overwrite, see `make_engine`) empty the WAL, which still holds the
+        (whose deletes overwrite, see `make_sql_engine`) empty the WAL, which still holds the
         pages as they were; on PostgreSQL rewrite the tables, as a plain VACUUM leaves dead
         rows' bytes in the pages' free space (a table it does not own is skipped, with a
         warning: run the purge as the tables' owner)."""
@@ -152,7 +152,7 @@ class Store:
 
 def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store:
     """Open the store: migrate it if needed, then check the secret key against it."""
-    engine = make_engine(url, busy_timeout=busy_timeout)
+    engine = make_sql_engine(url, busy_timeout=busy_timeout)
     try:
         if current_revision(engine) != head_revision():
             upgrade(engine)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from casework.domain.case import checkin_time
+from casework.domain.case import check_in_time
 from casework.domain.notices import undelivered
 from casework.store.db import Store
 from casework.store.repository import get_case_row, has_plan, to_domain
@@ -62,7 +62,7 @@ def case_status(store: Store, *, code: str) -> dict[str, Any]:
     for step_id, run in case.steps.items():
         step = case.plan.step(step_id) if step_id in plan_ids else None
         next_at = (
-            checkin_time(step, run, len(run.check_ins))
+            check_in_time(step, run, len(run.check_ins))
             if (step is not None and run.state == "open")
             else None
         )

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from casework.domain.case import Case, CheckIn, Consent, StepRun, next_wake
+from casework.domain.case import Case, CheckIn, Consent, StepProgress, next_wake
 from casework.domain.notices import Notice
 from casework.store import audit_chain
 from casework.store.codes import stored_code
@@ -97,7 +97,7 @@ def to_domain(row: CaseRow) -> Case:
     for srow in row.steps:
         if srow.episode != row.episode:
             continue
-        case.steps[srow.step_id] = StepRun(
+        case.steps[srow.step_id] = StepProgress(
             srow.step_id,
             srow.state,  # type: ignore[arg-type]  # validated on write
             srow.started_at,

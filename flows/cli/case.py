@@ -130,7 +130,7 @@ def checkin_record(
     as_json: bool,
 ) -> None:
     """Record the outcome of the step's oldest check-in still waiting for one."""
-    result = services.record_checkin(
+    result = services.record_check_in(
         ctx.app.store,
         ctx.app.directories,
         code=code,

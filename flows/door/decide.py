@@ -61,7 +61,7 @@ def record(app: App, decision: Decision, *, by: str, values: dict[str, Any]) -> 
             Literal["attended", "missed", "rescheduled"],
             _choice(decision, values, "outcome", ["attended", "missed", "rescheduled"]),
         )
-        services.record_checkin(
+        services.record_check_in(
             app.store,
             app.directories,
             code=case,

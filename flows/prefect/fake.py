@@ -1,6 +1,6 @@
-"""A recording fake of the Prefect side, for fast tests of the engine's branches: it keeps the
-runs it made and the calls it had, answers `wake_run` with the state it is told, and fails the
-calls it is told to fail (as an unreachable server would)."""
+"""A recording fake of the Prefect side, for fast tests of the engine's branches: it keeps the runs
+it made and the calls it had, answers `resume_or_restart_run` with the state it is told, and
+fails the calls it is told to fail (as an unreachable server would)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class RecordingPrefect:
     """Flow runs as a dict; every call appended to `calls` as (name, first argument)."""
 
     failing: set[str] = field(default_factory=set)  # names of calls that raise PrefectDown
-    states: dict[str, str] = field(default_factory=dict)  # run id -> what wake_run answers
+    states: dict[str, str] = field(default_factory=dict)  # run id -> what it answers
     runs: dict[str, str] = field(default_factory=dict)  # run id -> its name
     calls: list[tuple[str, str]] = field(default_factory=list)
     published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
@@ -91,9 +91,11 @@ class RecordingPrefect:
         """Record it."""
         self._call("settle_decision_run", decision.run_name)
 
-    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+    def resume_or_restart_run(
+        self, flow_run_id: str, *, stale_after: timedelta, resume: bool
+    ) -> str:
         """The state it was told, or "resumed" when asked to resume a suspended run."""
-        self._call("wake_run", flow_run_id)
+        self._call("resume_or_restart_run", flow_run_id)
         state = self.states.get(flow_run_id, "suspended")
         if state == "suspended" and resume:
             self.states[flow_run_id] = "running"

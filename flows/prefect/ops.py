@@ -123,7 +123,7 @@ def settle_decision_run(decision: Decision) -> None:
             client.set_flow_run_state(UUID(decision.flow_run_id), final, force=True)
 
 
-def wake_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+def resume_or_restart_run(flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
     """Make a plan run execute: resume it if it sleeps (with `resume`), reschedule it if it
     crashed or has hung in Running past `stale_after`. Returns its state, or what was done;
     "deleted" if it is gone."""
@@ -295,9 +295,11 @@ class PrefectApi:
         """See `settle_decision_run`."""
         settle_decision_run(decision)
 
-    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
-        """See `wake_run`."""
-        return wake_run(flow_run_id, stale_after=stale_after, resume=resume)
+    def resume_or_restart_run(
+        self, flow_run_id: str, *, stale_after: timedelta, resume: bool
+    ) -> str:
+        """See `resume_or_restart_run`."""
+        return resume_or_restart_run(flow_run_id, stale_after=stale_after, resume=resume)
 
     def delete_case(self, code: str) -> int:
         """See `delete_case`."""

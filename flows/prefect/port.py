@@ -50,7 +50,9 @@ class PrefectSide(Protocol):
         """Tell a decision run what was decided elsewhere, or end it if no longer needed."""
         ...
 
-    def wake_run(self, flow_run_id: str, *, stale_after: timedelta, resume: bool) -> str:
+    def resume_or_restart_run(
+        self, flow_run_id: str, *, stale_after: timedelta, resume: bool
+    ) -> str:
         """Make a plan run execute if it must; returns its state, or what was done."""
         ...
 

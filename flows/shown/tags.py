@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from casework.domain.case import Case, StepRun, checkin_time, miss_streak, next_wake
+from casework.domain.case import Case, StepProgress, check_in_time, miss_streak, next_wake
 from casework.domain.notices import undelivered
 from flows.shown.render import local
 from plans.model import Step
@@ -42,7 +42,7 @@ def retag(current: list[str], wanted: list[str]) -> list[str]:
     return list(dict.fromkeys([t for t in current if not owned(t)] + wanted))
 
 
-def missed(run: StepRun) -> bool:
+def missed(run: StepProgress) -> bool:
     """An open step whose latest check-in that has an outcome was missed (miss streak > 0):
     the person has not come since. Recording attended or rescheduled for it, or a later
     check-in attended, clears it; recording it as missed keeps it."""
@@ -52,7 +52,7 @@ def missed(run: StepRun) -> bool:
     return bool(resolved) and miss_streak(run, resolved[-1].seq) > 0
 
 
-def step_end(step: Step, run: StepRun) -> datetime | None:
+def step_end(step: Step, run: StepProgress) -> datetime | None:
     """When an open step ends by time alone at the latest (its duration, or its last
     check-in's grace period); None for a step only a person can end."""
     if run.started_at is None:
@@ -61,7 +61,7 @@ def step_end(step: Step, run: StepRun) -> datetime | None:
         return run.started_at + step.duration
     ci = step.check_ins
     if ci is not None and ci.count is not None:
-        last = checkin_time(step, run, ci.count - 1)
+        last = check_in_time(step, run, ci.count - 1)
         return None if last is None else last + ci.grace_period
     return None
 
@@ -149,7 +149,7 @@ def next_check_in(case: Case) -> tuple[str, datetime] | None:
         run = case.steps[step.id]
         if run.state == "open":
             pending = [c.at for c in run.check_ins if c.outcome == "pending"]
-            at = checkin_time(step, run, len(run.check_ins))
+            at = check_in_time(step, run, len(run.check_ins))
             upcoming += [(t, step.id) for t in [*pending, *([at] if at else [])]]
     if not upcoming:
         return None
@@ -209,6 +209,6 @@ def quarantine_tags(*, manager: str, supervisor: str, template: str | None) -> l
     return [*tags, *([f"template:{template}"] if template else []), "living", "failed"]
 
 
-def quarantine_message(reason: str) -> str:
+def quarantine_state_message(reason: str) -> str:
     """The state message of a plan set aside: why, and what brings it back."""
     return f"quarantined: {reason}; no more wakes until the plan is fixed (rehab plan amend)"
