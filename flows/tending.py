@@ -14,6 +14,7 @@ from functools import partial
 from casework import services
 from casework.domain.access import supervisor_now
 from casework.domain.case import Case
+from casework.domain.decision_kinds import KINDS
 from casework.domain.events import Event
 from casework.services import Outcome, quarantine, ui_actions
 from casework.store import decisions, queries
@@ -116,7 +117,7 @@ def waiting_on(decision: decisions.Decision, *, manager: str, supervisor: str) -
     """`check-in · psych #1: the case manager n-zdolnik`: what waits, on whom (its form's
     run name without the case code)."""
     what = decision.run_name.removeprefix(f"{decision.case} · ")
-    if decision.kind in ("approval", "amendment"):
+    if KINDS[decision.kind].power == "approve":
         return f"{what}: the supervisor `{supervisor}`"
     return f"{what}: the case manager `{manager}`"
 

@@ -13,15 +13,14 @@ one line and exit 1 (a page, at the door); anything else is a defect and shows a
     ├── CaseNotFound, CasePurged,     casework/store/errors.py: the case store and its keys
     │   Conflict, StoreUnavailable, SecretKeyError (WrongSecretKey, AuditKeyMissing, ...)
     ├── CodeRefused (StaffLocked),    casework/services/errors.py: proving who one is
-    │   FormRefused, InviteRefused, PasswordRefused, SignInRefused
+    │   FormRefused, InviteRefused, PasswordRefused, SignInRefused, ValueRefused
     ├── EngineUnreachable,            flows/prefect/errors.py: the Prefect side
     │   EngineRefusedAuth, RunNotCreated
     ├── AlreadyUp, PortTaken,         flows/processes/errors.py: `rehab up` and its children
     │   ProcessStopped
     ├── WrongRole, NotTheOperator,    flows/cli/errors.py: how the command was called
     │   NoteOnCommandLine, EmptyNote
-    └── NotADecision, AlreadyDecided, flows/door/decide.py: a form at the door
-        ValueRefused
+    └── NotADecision, AlreadyDecided  flows/door/decide.py: a form at the door
 
 `plans` is the bottom layer, so every package may raise the errors here; a layer's own errors
 are raised by it and those above it, never below."""

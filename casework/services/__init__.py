@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.domain import transitions
 from casework.domain.access import Power, authorize, supervisor_now
 from casework.domain.case import ENDED_CASE, IMPORTED, Case, ConsentStatus, RecordedOutcome
+from casework.domain.decision_kinds import amendment_scope, check_in_scope
 from casework.domain.errors import (
     CaseAlreadyActive,
     NotAllowed,
@@ -27,7 +28,7 @@ from casework.domain.notices import Notice, notices_for, upcoming_reminders
 from casework.domain.time_passes import advance
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
-from casework.store.decisions import amendment_scope, check_in_scope, record_decision
+from casework.store.decisions import record_decision
 from casework.store.errors import CasePurged, Conflict
 from casework.store.repository import (
     add_consent,

@@ -1,5 +1,6 @@
 """What proving who one is refuses: a staff code wrong, replayed or locked out, a form not to
-be taken, an invite link or a new password refused, a sign-in at the door refused."""
+be taken, an invite link or a new password refused, a sign-in at the door refused, a
+form's value outside what its decision can be."""
 
 from __future__ import annotations
 
@@ -59,3 +60,14 @@ class SignInRefused(RehabError):
 
     def __init__(self) -> None:
         super().__init__("staff id, password or code not accepted")
+
+
+class ValueRefused(RehabError):
+    """A form value outside what the decision can be."""
+
+    def __init__(self, code: str, kind: str, field: str, valid: list[str]) -> None:
+        self.code, self.kind, self.field = code, kind, field
+        super().__init__(
+            f"the {kind} form of case {code} needs {field}: one of {', '.join(valid)}; "
+            "nothing was recorded"
+        )

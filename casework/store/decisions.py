@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.domain.case import Case
+from casework.domain.decision_kinds import KINDS, needed
 from casework.store.db import Store
 from casework.store.repository import get_case_row, to_domain
 from casework.store.tables import CaseRow, DecisionRow
@@ -39,28 +39,8 @@ class Decision:
     @property
     def run_name(self) -> str:
         """`<case> · consent · <scope>`, `<case> · check-in · <step> #<n>`, `<case> · approval`."""
-        scope = self.scope
-        if self.kind == "check-in":
-            step, number = check_in_of(scope)
-            scope = f"{step} #{number}"
+        scope = KINDS[self.kind].shown(self.scope) if self.kind in KINDS else self.scope
         return " · ".join(p for p in (self.case, self.kind, scope) if p)
-
-
-def amendment_scope(revision: int) -> str:
-    """The scope of the decision on the amendments up to plan revision `revision`."""
-    return f"rev-{revision}"
-
-
-def check_in_scope(step: str, seq: int) -> str:
-    """The scope of the decision on a step's check-in number `seq` (from 0): `psych-3`
-    (Prefect's form keys take letters, digits and dashes only)."""
-    return f"{step}-{seq + 1}"
-
-
-def check_in_of(scope: str) -> tuple[str, int]:
-    """The step and the check-in's number (from 1) a check-in decision's scope names."""
-    step, number = scope.rsplit("-", 1)
-    return step, int(number)
 
 
 def _view(case: CaseRow, row: DecisionRow) -> Decision:
@@ -111,18 +91,10 @@ def sync_decisions(store: Store, *, code: str, now: datetime) -> list[Decision]:
     return the ones whose flow run must be created or told."""
     with store.session() as session:
         case = get_case_row(session, code=code)
-        domain = to_domain(case)
-        needed: set[tuple[str, str]] = set()
-        if domain.state == "awaiting-approval":
-            needed.add(("approval", ""))
-        if domain.state == "active":
-            needed |= {("consent", scope) for scope in domain.waiting_consent}
-            if domain.awaiting_amendment_approval:
-                needed.add(("amendment", amendment_scope(case.revision)))
-            needed |= _work_waiting(domain)
+        wanted = needed(to_domain(case), case.revision)
         rows = _rows(session, case)
         have = {(r.kind, r.scope) for r in rows}
-        for kind, scope in sorted(needed - have):
+        for kind, scope in sorted(wanted - have):
             row = DecisionRow(
                 case_id=case.id,
                 episode=case.episode,
@@ -135,7 +107,7 @@ def sync_decisions(store: Store, *, code: str, now: datetime) -> list[Decision]:
             session.add(row)
             rows.append(row)
         for row in rows:
-            if row.status == "waiting" and (row.kind, row.scope) not in needed:
+            if row.status == "waiting" and (row.kind, row.scope) not in wanted:
                 row.status = "obsolete"  # e.g. consent recorded in advance, or the case ended
         return [
             _view(case, r)
@@ -143,25 +115,6 @@ def sync_decisions(store: Store, *, code: str, now: datetime) -> list[Decision]:
             if (r.status == "waiting" and r.flow_run_id is None)
             or (r.status != "waiting" and not r.settled and r.flow_run_id)
         ]
-
-
-def _work_waiting(case: Case) -> set[tuple[str, str]]:
-    """The check-ins due and not yet recorded, and the open steps only a person can complete
-    (open-ended ones): each is a form in the UI."""
-    plan_steps = {s.id: s for s in case.plan.steps}
-    waiting: set[tuple[str, str]] = set()
-    for run in case.steps.values():
-        step = plan_steps.get(run.id)
-        if run.state != "open" or step is None:
-            continue
-        waiting |= {
-            ("check-in", check_in_scope(run.id, c.seq))
-            for c in run.check_ins
-            if c.outcome == "pending"
-        }
-        if step.open_ended:
-            waiting.add(("completion", run.id))
-    return waiting
 
 
 def get_decision(store: Store, *, code: str, kind: str, scope: str) -> Decision | None:

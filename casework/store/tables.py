@@ -230,14 +230,14 @@ class ImportedCaseRow(Base):
 
 
 class DecisionRow(Base):
-    """A decision a person must take (approval, or consent for one scope), and its flow run."""
+    """A decision a person must take (a kind in casework/domain/decision_kinds), its run."""
 
     __tablename__ = "decisions"
     __table_args__ = (UniqueConstraint("case_id", "episode", "kind", "scope"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     episode: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(16))  # approval | consent
+    kind: Mapped[str] = mapped_column(String(16))  # casework/domain/decision_kinds.KINDS
     scope: Mapped[str] = mapped_column(String(64), default="")
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | decided

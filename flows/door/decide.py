@@ -5,9 +5,10 @@ then ends the form's run, as the CLI does. Nothing she sends is stored in Prefec
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any
 
 from casework import services
+from casework.services import decide
 from casework.store import decisions
 from casework.store.decisions import Decision
 from flows import tending
@@ -33,55 +34,19 @@ class AlreadyDecided(RehabError):
         )
 
 
-class ValueRefused(RehabError):
-    """A form value outside what the decision can be."""
-
-    def __init__(self, code: str, kind: str, field: str, valid: list[str]) -> None:
-        self.code, self.kind, self.field = code, kind, field
-        super().__init__(
-            f"the {kind} form of case {code} needs {field}: one of {', '.join(valid)}; "
-            "nothing was recorded"
-        )
-
-
-def _choice(decision: Decision, values: dict[str, Any], field: str, valid: list[str]) -> str:
-    value = values.get(field)
-    if value not in valid:
-        raise ValueRefused(decision.case, decision.kind, field, valid)
-    return str(value)
-
-
 def record(app: App, decision: Decision, *, by: str, values: dict[str, Any]) -> None:
     """Record `by`'s decision from the form's values, as the CLI would; roles are checked by
     the services, which audit a refusal and change nothing."""
-    case, kind, scope, now = decision.case, decision.kind, decision.scope, app.now()
-    if kind == "check-in":
-        step_id, number = decisions.check_in_of(scope)
-        outcome = cast(
-            Literal["attended", "missed", "rescheduled"],
-            _choice(decision, values, "outcome", ["attended", "missed", "rescheduled"]),
-        )
-        services.record_check_in(
-            app.store,
-            app.directories,
-            code=case,
-            step=step_id,
-            seq=number - 1,
-            outcome=outcome,
-            by=by,
-            now=now,
-        )
-    elif kind == "completion":
-        services.complete_step(app.store, app.directories, code=case, step=scope, by=by, now=now)
-    elif kind == "consent":
-        status = cast(
-            Literal["given", "refused"], _choice(decision, values, "decision", ["given", "refused"])
-        )
-        services.record_consent(
-            app.store, app.directories, code=case, scopes=[scope], status=status, by=by, now=now
-        )
-    else:
-        services.approve(app.store, app.directories, code=case, by=by, now=now)
+    decide.record(
+        app.store,
+        app.directories,
+        code=decision.case,
+        kind=decision.kind,
+        scope=decision.scope,
+        values=values,
+        by=by,
+        now=app.now(),
+    )
 
 
 def submit(app: App, *, run: str, by: str, values: dict[str, Any]) -> Decision:

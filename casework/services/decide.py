@@ -1,0 +1,93 @@
+"""Recording a decision taken in its form: one recorder per kind of decision
+(casework/domain/decision_kinds), each the same service the CLI uses, so roles are checked and
+refusals audited there. The door calls `record` with what the signed-in person sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from casework import services
+from casework.domain.case import ConsentStatus, RecordedOutcome
+from casework.domain.decision_kinds import KINDS, check_in_of
+from casework.services.errors import ValueRefused
+from casework.store.db import Store
+from plans.directories import Directories
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A decision as its form was sent: the case, its scope, the form's choice ("" if it asks
+    none), who sent it and when."""
+
+    code: str
+    scope: str
+    answer: str
+    by: str
+    now: datetime
+
+
+Recorder = Callable[[Store, Directories, Taken], services.Outcome]
+
+
+def _approve(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
+    # One service approves the plan or its amendment, whichever the case waits for.
+    return services.approve(store, dirs, code=t.code, by=t.by, now=t.now)
+
+
+def _consent(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
+    status = cast(ConsentStatus, t.answer)  # one of the kind's choice, checked by `answer`
+    return services.record_consent(
+        store, dirs, code=t.code, scopes=[t.scope], status=status, by=t.by, now=t.now
+    )
+
+
+def _check_in(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
+    step, number = check_in_of(t.scope)
+    outcome = cast(RecordedOutcome, t.answer)  # one of the kind's choice, checked by `answer`
+    return services.record_check_in(
+        store, dirs, code=t.code, step=step, seq=number - 1, outcome=outcome, by=t.by, now=t.now
+    )
+
+
+def _complete(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
+    return services.complete_step(store, dirs, code=t.code, step=t.scope, by=t.by, now=t.now)
+
+
+RECORDERS: dict[str, Recorder] = {
+    "approval": _approve,
+    "amendment": _approve,
+    "consent": _consent,
+    "check-in": _check_in,
+    "completion": _complete,
+}
+
+
+def answer(code: str, kind: str, values: Mapping[str, Any]) -> str:
+    """The form's one choice, checked against what the kind allows ("" if it asks none)."""
+    choice = KINDS[kind].choice
+    if choice is None:
+        return ""
+    value = values.get(choice.field)
+    if value not in choice.values:
+        raise ValueRefused(code, kind, choice.field, list(choice.values))
+    return str(value)
+
+
+def record(
+    store: Store,
+    directories: Directories,
+    *,
+    code: str,
+    kind: str,
+    scope: str,
+    values: Mapping[str, Any],
+    by: str,
+    now: datetime,
+) -> services.Outcome:
+    """Record `by`'s decision from the form's values, as the CLI would; a value outside the
+    kind's choice is refused before anything is recorded."""
+    taken = Taken(code, scope, answer(code, kind, values), by, now)
+    return RECORDERS[kind](store, directories, taken)
