@@ -1,8 +1,13 @@
-"""Shared fixtures: the shipped directories, and a fresh case store on SQLite and PostgreSQL."""
+"""Shared fixtures: the shipped directories, and a fresh case store on SQLite and PostgreSQL.
+
+Each test's store is a copy of one migrated per session (per xdist worker): a copied SQLite
+file, or a PostgreSQL database made from a migrated template. Alembic runs once, not per test;
+`tests/integration/test_migrations.py` runs every migration from empty."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from casework.store.db import Store, open_store
+from casework.store.db import Store, make_engine, open_store, upgrade
 from flows.prefect_fake import RecordingPrefect
 from plans.directories import Directories
 from plans.loading import load_directories, load_plan
@@ -25,6 +30,18 @@ POSTGRES_URL = os.environ.get(
     "REHAB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+# xdist names its workers gw0, gw1...; each gets databases of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, the folder it is in: `-m unit`, `-m "not e2e"`."""
+    tests = ROOT / "tests"
+    for item in items:
+        parts = item.path.relative_to(tests).parts
+        if len(parts) > 1 and parts[0] in TIERS:
+            item.add_marker(parts[0])
 
 
 @pytest.fixture(scope="session")
@@ -56,24 +73,91 @@ def postgres_admin_url() -> str:
     return POSTGRES_URL
 
 
+def _database(admin_url: str, name: str, template: str | None = None) -> str:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            like = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{like}'))
+    finally:
+        admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _new_name(kind: str) -> str:
+    return f"rehab_{kind}_{WORKER}_{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
 def fresh_postgres(postgres_admin_url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"rehab_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    name = _new_name("test")
+    url = _database(postgres_admin_url, name)
     try:
-        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop(postgres_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str) -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session, copied for each test."""
+    name = _new_name("template")
+    engine = make_engine(_database(postgres_admin_url, name))
+    try:
+        upgrade(engine)
+        engine.dispose()  # CREATE DATABASE ... TEMPLATE needs it unconnected
+        yield name
+    finally:
+        engine.dispose()
+        _drop(postgres_admin_url, name)
+
+
+@pytest.fixture
+def migrated_postgres(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
+    """A new PostgreSQL database at the head migration, made from the template."""
+    name = _new_name("test")
+    url = _database(postgres_admin_url, name, template=postgres_template)
+    try:
+        yield url
+    finally:
+        _drop(postgres_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "cases.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection's close folds the WAL into the file
+    assert not path.with_name("cases.db-wal").exists()
+    return path
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The case store's URL: a file in tmp_path, or a fresh PostgreSQL database."""
+    """The case store's URL, migrated to head: a file in tmp_path, or a new PostgreSQL
+    database."""
+    if request.param == "sqlite":
+        path = tmp_path / "cases.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return str(request.getfixturevalue("migrated_postgres"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL where no store is yet: a file name in tmp_path, or an empty PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'cases.db'}"
     return str(request.getfixturevalue("fresh_postgres"))

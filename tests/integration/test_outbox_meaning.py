@@ -19,7 +19,16 @@ from flows.render import status_text
 from flows.tags import case_tags, state_message
 from tests.conftest import T0
 from tests.endpoints import SmtpServer
-from tests.test_outbox import S, clinic_step, directories, launch, outbox, plan, send, smtp
+from tests.integration.test_outbox import (
+    S,
+    clinic_step,
+    directories,
+    launch,
+    outbox,
+    plan,
+    send,
+    smtp,
+)
 
 __all__ = ["smtp"]  # the fixture, shared with test_outbox
 
