@@ -33,6 +33,7 @@ T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 # xdist names its workers gw0, gw1...; each gets databases of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 TIERS = ("unit", "integration", "e2e")
+ROLES_LOCK = 7_311_042  # any number; the same in every worker
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -98,8 +99,10 @@ def _new_name(kind: str) -> str:
 
 
 @pytest.fixture
-def fresh_postgres(postgres_admin_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+def fresh_postgres(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards. (After the
+    template's migration made the cluster's roles: a test's own migration makes none, so
+    two xdist workers never both create one.)"""
     name = _new_name("test")
     url = _database(postgres_admin_url, name)
     try:
@@ -113,12 +116,21 @@ def postgres_template(postgres_admin_url: str) -> Iterator[str]:
     """A PostgreSQL database migrated to head once per session, copied for each test."""
     name = _new_name("template")
     engine = make_engine(_database(postgres_admin_url, name))
+    admin = create_engine(postgres_admin_url)
     try:
-        upgrade(engine)
+        # Roles are the cluster's, not a database's: on a new cluster two workers migrating at
+        # once would both create `rehab_engine`. One at a time, under an advisory lock.
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ROLES_LOCK})
+            try:
+                upgrade(engine)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ROLES_LOCK})
         engine.dispose()  # CREATE DATABASE ... TEMPLATE needs it unconnected
         yield name
     finally:
         engine.dispose()
+        admin.dispose()
         _drop(postgres_admin_url, name)
 
 
