@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from casework.store.db import Store, make_engine, open_store, upgrade
 from flows.prefect_fake import RecordingPrefect
@@ -134,15 +135,56 @@ def postgres_template(postgres_admin_url: str) -> Iterator[str]:
         _drop(postgres_admin_url, name)
 
 
-@pytest.fixture
-def migrated_postgres(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
-    """A new PostgreSQL database at the head migration, made from the template."""
+class Emptied:
+    """This worker's copy of the template, put back as the template left it before each test:
+    every table emptied (TRUNCATE, its sequences restarted), the migrations' own rows put back.
+    Quicker than a database per test (CREATE DATABASE, DROP DATABASE)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url, poolclass=NullPool)
+        with self.engine.connect() as conn:
+            self.tables = MetaData()
+            self.tables.reflect(conn)
+            self.rows = {
+                t: [dict(r._mapping) for r in conn.execute(table.select())]
+                for t, table in self.tables.tables.items()
+                if t != "alembic_version"
+            }
+
+    def empty(self) -> str:
+        """Empty it, ending the connections a test before left open; its URL."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            names = ", ".join(f'"{t}"' for t in self.rows)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for t, rows in self.rows.items():
+                if rows:
+                    conn.execute(self.tables.tables[t].insert(), rows)
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def postgres_emptied(postgres_admin_url: str, postgres_template: str) -> Iterator[Emptied]:
+    """This worker's migrated database, shared by its tests one after another."""
     name = _new_name("test")
-    url = _database(postgres_admin_url, name, template=postgres_template)
+    emptied = Emptied(_database(postgres_admin_url, name, template=postgres_template))
     try:
-        yield url
+        yield emptied
     finally:
+        emptied.engine.dispose()
         _drop(postgres_admin_url, name)
+
+
+@pytest.fixture
+def migrated_postgres(postgres_emptied: Emptied) -> str:
+    """A PostgreSQL database at the head migration, as the migrations leave it."""
+    return postgres_emptied.empty()
 
 
 @pytest.fixture(scope="session")
