@@ -1,8 +1,8 @@
 """Shared fixtures: the shipped directories, and a fresh case store on SQLite and PostgreSQL.
 
-Each test's store is a copy of one migrated per session (per xdist worker): a copied SQLite
-file, or a PostgreSQL database made from a migrated template. Alembic runs once, not per test;
-`tests/integration/test_migrations.py` runs every migration from empty."""
+Alembic runs once per session (per xdist worker), not per test: a test's SQLite store is a copy
+of a file migrated once, its PostgreSQL store the worker's database migrated once and emptied
+before each test. `tests/integration/test_migrations.py` runs every migration from empty."""
 
 from __future__ import annotations
 
@@ -75,12 +75,11 @@ def postgres_admin_url() -> str:
     return POSTGRES_URL
 
 
-def _database(admin_url: str, name: str, template: str | None = None) -> str:
+def _database(admin_url: str, name: str) -> str:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            like = f' TEMPLATE "{template}"' if template else ""
-            conn.execute(text(f'CREATE DATABASE "{name}"{like}'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
@@ -100,10 +99,10 @@ def _new_name(kind: str) -> str:
 
 
 @pytest.fixture
-def fresh_postgres(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
+def fresh_postgres(postgres_admin_url: str, postgres_emptied: Emptied) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards. (After the
-    template's migration made the cluster's roles: a test's own migration makes none, so
-    two xdist workers never both create one.)"""
+    worker's first migration made the cluster's roles: a test's own migration makes none,
+    so two xdist workers never both create one.)"""
     name = _new_name("test")
     url = _database(postgres_admin_url, name)
     try:
@@ -112,33 +111,10 @@ def fresh_postgres(postgres_admin_url: str, postgres_template: str) -> Iterator[
         _drop(postgres_admin_url, name)
 
 
-@pytest.fixture(scope="session")
-def postgres_template(postgres_admin_url: str) -> Iterator[str]:
-    """A PostgreSQL database migrated to head once per session, copied for each test."""
-    name = _new_name("template")
-    engine = make_engine(_database(postgres_admin_url, name))
-    admin = create_engine(postgres_admin_url)
-    try:
-        # Roles are the cluster's, not a database's: on a new cluster two workers migrating at
-        # once would both create `rehab_engine`. One at a time, under an advisory lock.
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ROLES_LOCK})
-            try:
-                upgrade(engine)
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ROLES_LOCK})
-        engine.dispose()  # CREATE DATABASE ... TEMPLATE needs it unconnected
-        yield name
-    finally:
-        engine.dispose()
-        admin.dispose()
-        _drop(postgres_admin_url, name)
-
-
 class Emptied:
-    """This worker's copy of the template, put back as the template left it before each test:
-    every table emptied (TRUNCATE, its sequences restarted), the migrations' own rows put back.
-    Quicker than a database per test (CREATE DATABASE, DROP DATABASE)."""
+    """A migrated database put back before each test as the migrations left it: every table
+    emptied (TRUNCATE, its sequences restarted), the migrations' own rows put back. Quicker
+    than a database per test (CREATE DATABASE from a template, DROP DATABASE)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -170,14 +146,26 @@ class Emptied:
 
 
 @pytest.fixture(scope="session")
-def postgres_emptied(postgres_admin_url: str, postgres_template: str) -> Iterator[Emptied]:
-    """This worker's migrated database, shared by its tests one after another."""
+def postgres_emptied(postgres_admin_url: str) -> Iterator[Emptied]:
+    """This worker's PostgreSQL database, migrated once, shared by its tests one at a time."""
     name = _new_name("test")
-    emptied = Emptied(_database(postgres_admin_url, name, template=postgres_template))
+    engine = make_engine(_database(postgres_admin_url, name))
+    admin = create_engine(postgres_admin_url)
     try:
+        # Roles are the cluster's, not a database's: on a new cluster two workers migrating at
+        # once would both create `rehab_engine`. One at a time, under an advisory lock.
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ROLES_LOCK})
+            try:
+                upgrade(engine)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ROLES_LOCK})
+        emptied = Emptied(engine.url.render_as_string(hide_password=False))
         yield emptied
-    finally:
         emptied.engine.dispose()
+    finally:
+        engine.dispose()
+        admin.dispose()
         _drop(postgres_admin_url, name)
 
 
