@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test test-fast lint format bench screenshots clean
+.PHONY: install up test test-fast test-unit lint format bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -16,11 +16,18 @@ $(VENV)/.installed: pyproject.toml
 up: install
 	$(BIN)/rehab up --examples
 
+# On every core (pytest-xdist); a test file stays on one worker, so the fixtures its tests
+# share (a Prefect server, a population of cases) are made once. No test collected fails.
+XDIST := -n auto --dist loadfile
+
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest $(XDIST) tests/unit tests/integration
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit
 
 lint: install
 	$(BIN)/ruff check .

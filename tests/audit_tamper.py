@@ -1,6 +1,7 @@
 """What someone who can write the case store's database (not its key mount) can do to the audit
-log, for tests/test_audit_chain.py: change rows past the append-only triggers, re-make the
-chain with plain SHA-256, move the database's head, insert rows as the engine's role."""
+log, for tests/integration/test_audit_chain.py: change rows past the append-only triggers,
+re-make the chain with plain SHA-256, move the database's head, insert rows as the engine's
+role."""
 
 from __future__ import annotations
 

@@ -1,18 +1,24 @@
-"""Shared fixtures: the shipped directories, and a fresh case store on SQLite and PostgreSQL."""
+"""Shared fixtures: the shipped directories, and a fresh case store on SQLite and PostgreSQL.
+
+Alembic runs once per session (per xdist worker), not per test: a test's SQLite store is a copy
+of a file migrated once, its PostgreSQL store the worker's database migrated once and emptied
+before each test. `tests/integration/test_migrations.py` runs every migration from empty."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
-from casework.store.db import Store, open_store
+from casework.store.db import Store, make_sql_engine, open_store, upgrade
 from flows.prefect.fake import RecordingPrefect
 from plans.directories import Directories
 from plans.loading import load_directories, load_plan
@@ -25,6 +31,19 @@ POSTGRES_URL = os.environ.get(
     "REHAB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+# xdist names its workers gw0, gw1...; each gets databases of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+TIERS = ("unit", "integration", "e2e")
+ROLES_LOCK = 7_311_042  # any number; the same in every worker
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, the folder it is in: `-m unit`, `-m "not e2e"`."""
+    tests = ROOT / "tests"
+    for item in items:
+        parts = item.path.relative_to(tests).parts
+        if len(parts) > 1 and parts[0] in TIERS:
+            item.add_marker(parts[0])
 
 
 @pytest.fixture(scope="session")
@@ -56,24 +75,131 @@ def postgres_admin_url() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture
-def fresh_postgres(postgres_admin_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"rehab_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+def _database(admin_url: str, name: str) -> str:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
-        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
+        admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
         admin.dispose()
+
+
+def _new_name(kind: str) -> str:
+    return f"rehab_{kind}_{WORKER}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def fresh_postgres(postgres_admin_url: str, postgres_emptied: Emptied) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards. (After the
+    worker's first migration made the cluster's roles: a test's own migration makes none,
+    so two xdist workers never both create one.)"""
+    name = _new_name("test")
+    url = _database(postgres_admin_url, name)
+    try:
+        yield url
+    finally:
+        _drop(postgres_admin_url, name)
+
+
+class Emptied:
+    """A migrated database put back before each test as the migrations left it: every table
+    emptied (TRUNCATE, its sequences restarted), the migrations' own rows put back. Quicker
+    than a database per test (CREATE DATABASE from a template, DROP DATABASE)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url, poolclass=NullPool)
+        with self.engine.connect() as conn:
+            self.tables = MetaData()
+            self.tables.reflect(conn)
+            self.rows = {
+                t: [dict(r._mapping) for r in conn.execute(table.select())]
+                for t, table in self.tables.tables.items()
+                if t != "alembic_version"
+            }
+
+    def empty(self) -> str:
+        """Empty it, ending the connections a test before left open; its URL."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            names = ", ".join(f'"{t}"' for t in self.rows)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for t, rows in self.rows.items():
+                if rows:
+                    conn.execute(self.tables.tables[t].insert(), rows)
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def postgres_emptied(postgres_admin_url: str) -> Iterator[Emptied]:
+    """This worker's PostgreSQL database, migrated once, shared by its tests one at a time."""
+    name = _new_name("test")
+    engine = make_sql_engine(_database(postgres_admin_url, name))
+    admin = create_engine(postgres_admin_url)
+    try:
+        # Roles are the cluster's, not a database's: on a new cluster two workers migrating at
+        # once would both create `rehab_engine`. One at a time, under an advisory lock.
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ROLES_LOCK})
+            try:
+                upgrade(engine)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ROLES_LOCK})
+        emptied = Emptied(engine.url.render_as_string(hide_password=False))
+        yield emptied
+        emptied.engine.dispose()
+    finally:
+        engine.dispose()
+        admin.dispose()
+        _drop(postgres_admin_url, name)
+
+
+@pytest.fixture
+def migrated_postgres(postgres_emptied: Emptied) -> str:
+    """A PostgreSQL database at the head migration, as the migrations leave it."""
+    return postgres_emptied.empty()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "cases.db"
+    engine = make_sql_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection's close folds the WAL into the file
+    assert not path.with_name("cases.db-wal").exists()
+    return path
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The case store's URL: a file in tmp_path, or a fresh PostgreSQL database."""
+    """The case store's URL, migrated to head: a file in tmp_path, or a new PostgreSQL
+    database."""
+    if request.param == "sqlite":
+        path = tmp_path / "cases.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return str(request.getfixturevalue("migrated_postgres"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL where no store is yet: a file name in tmp_path, or an empty PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'cases.db'}"
     return str(request.getfixturevalue("fresh_postgres"))

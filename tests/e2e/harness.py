@@ -4,6 +4,7 @@ command, with time compressed to seconds."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import re
@@ -34,10 +35,24 @@ def basic(auth: str) -> str:
     return "Basic " + base64.b64encode(auth.encode()).decode()
 
 
+# Ports below Linux's ephemeral range (32768 up), a block for each xdist worker: two workers,
+# or a port the kernel hands an outgoing connection, never get the same one.
+PORT_BLOCK = 1000
+_next_port = 20000 + PORT_BLOCK * int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+_ports = itertools.cycle(range(_next_port, _next_port + PORT_BLOCK))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, from this worker's block, not handed out again soon."""
+    for _ in range(PORT_BLOCK):
+        port = next(_ports)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {_next_port}..{_next_port + PORT_BLOCK - 1}")
 
 
 def wait_for(check: Callable[[], T], *, timeout: float, what: str, every: float = 0.5) -> T:

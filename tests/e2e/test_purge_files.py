@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import EXAMPLES
 from tests.e2e.harness import free_port, start_up, wait_for
 from tests.e2e.test_up import rehab_env
-from tests.test_purge import every_row, names_beyond_its_tombstone, pages_holding
+from tests.integration.test_purge import every_row, names_beyond_its_tombstone, pages_holding
 
 pytestmark = pytest.mark.e2e
 

@@ -108,7 +108,8 @@ def test_tags_and_messages_follow_an_amendment_a_missed_check_in_and_the_end(
         what="the plan whose check-ins were all missed to end",
     )
     # The example directories' addresses reach no one: the psychologist was never told of the
-    # step, so it ends "not delivered" (tests/test_clock.py shows check-ins missed when told).
+    # step, so it ends "not delivered" (tests/integration/test_clock.py shows check-ins missed
+    # when told).
     assert final["state"]["message"] == (
         "completed: not delivered, its partner was never told: talk"
     )

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from casework.store.db import open_store
 from casework.store.tables import AuditRow, ReportReleaseRow
 from plans.directories import Directories
+from tests.integration.test_cli import rehab
 from tests.report_population import MANAGERS, Someone, population, step_titles, write
-from tests.test_cli import rehab
 
 FORMATS = ("md", "csv", "json", "html")
 

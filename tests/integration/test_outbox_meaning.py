@@ -20,7 +20,16 @@ from flows.shown.render import status_text
 from flows.shown.tags import case_tags, state_message
 from tests.conftest import T0
 from tests.endpoints import SmtpServer
-from tests.test_outbox import S, clinic_step, directories, launch, outbox, plan, send, smtp
+from tests.integration.test_outbox import (
+    S,
+    clinic_step,
+    directories,
+    launch,
+    outbox,
+    plan,
+    send,
+    smtp,
+)
 
 __all__ = ["smtp"]  # the fixture, shared with test_outbox
 

@@ -432,7 +432,7 @@ def test_an_imported_case_purged_still_counts_for_when_it_began_and_ended(app: A
     from casework.services import importing  # noqa: PLC0415
     from casework.store.report_source import read_people  # noqa: PLC0415
     from plans.imports import ImportRecord  # noqa: PLC0415
-    from tests.test_import import GOOD_CLOSED  # noqa: PLC0415
+    from tests.integration.test_import import GOOD_CLOSED  # noqa: PLC0415
 
     record = ImportRecord.model_validate({**GOOD_CLOSED, "case": "BC-2019-0007"})
     importing.import_record(app.store, app.directories, record, position=1, by=None, now=T0)

@@ -351,10 +351,10 @@ def test_concurrent_appends_from_two_processes_stay_one_chain(
 
 
 def test_a_legacy_sha256_store_upgraded_still_verifies_and_then_continues_with_hmacs(
-    store_url: str, tmp_path: Path, example_plan: Plan, directories: Directories
+    empty_store_url: str, tmp_path: Path, example_plan: Plan, directories: Directories
 ) -> None:
-    legacy_hashes = make_legacy_store(store_url, rows=3)
-    store = open_store(store_url, tmp_path / "secret.key")
+    legacy_hashes = make_legacy_store(empty_store_url, rows=3)
+    store = open_store(empty_store_url, tmp_path / "secret.key")
     try:
         head = store.audit.read_head()
         assert head is not None and head.start.mac == legacy_hashes[-1]
