@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from casework import services
+from casework.services import unit_of_work
 from casework.store import queries
 from flows import tending
 from flows.app import App
@@ -35,7 +35,7 @@ def tick(app: App) -> Counter[str]:
     tended is quarantined (casework/services/quarantine.py), any other failure tried again
     next tick."""
     done: Counter[str] = Counter()
-    outcomes = []
+    changes = []
     for code, run_id in queries.due_wakes(app.store, now=app.now()):
         if run_id is None:  # launched, but its run could not be created then
             try:
@@ -45,22 +45,22 @@ def tick(app: App) -> Counter[str]:
                 log.exception("could not create the flow run of plan %s", code)
                 done["errors"] += 1
         try:
-            outcomes.append(tending.reconcile(app, code))
+            changes.append(tending.reconcile(app, code))
         except Exception:  # not the case's own trouble (e.g. the store busy): next tick
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
 
-    def follow_up(outcome: services.Outcome) -> str:
+    def follow_up(changed: unit_of_work.Changed) -> str:
         try:
-            said = tending.follow_up(app, outcome)
+            said = tending.follow_up(app, changed)
         except Exception:
-            log.exception("could not update the flow run of plan %s", outcome.code)
+            log.exception("could not update the flow run of plan %s", changed.code)
             return "errors"
-        return "quarantined" if outcome.quarantined is not None else said
+        return "quarantined" if changed.quarantined is not None else said
 
-    if outcomes:
+    if changes:
         with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
-            done.update(pool.map(follow_up, outcomes))
+            done.update(pool.map(follow_up, changes))
     return done
 
 

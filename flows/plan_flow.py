@@ -21,7 +21,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed
 from prefect.utilities.engine import propose_state_sync
 
-from casework import services
+from casework.services import engine
 from casework.store import queries
 from flows import runtime, tending
 from flows.shown.tags import state_message
@@ -102,7 +102,7 @@ def rehabilitation_plan(case: str) -> State | str:
     # decides nothing: the plan was looked at now). The clock looks once more just after the
     # run waits again, to put back its state message (a suspend from inside sets none).
     app = runtime.app()
-    services.look_again(app.store, code=case, at=app.now() + app.settings.clock_interval)
+    engine.look_again(app.store, code=case, at=app.now() + app.settings.clock_interval)
     # Fresh key per wake: the store counts wakes, so a re-run never reuses a resumed key.
     wakes = queries.wake_count(app.store, code=case)
     suspend_flow_run(key=f"wake-{wakes}", timeout=None)

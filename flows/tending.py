@@ -11,11 +11,11 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import partial
 
-from casework import services
 from casework.domain.access import supervisor_now
 from casework.domain.case import Case
 from casework.domain.events import Event
-from casework.services import Outcome, quarantine, ui_actions
+from casework.services import engine, quarantine, ui_actions, unit_of_work
+from casework.services.unit_of_work import Changed
 from casework.store import decisions, queries
 from casework.store.repository import get_case_row, to_domain
 from flows.app import App
@@ -31,13 +31,13 @@ FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
 
 
-def reconcile(app: App, code: str) -> Outcome:
+def reconcile(app: App, code: str) -> Changed:
     """Apply everything due now to the case; a racing change by a person means: try again.
     A case whose wake fails for a reason of its own is quarantined (security.md rule 13)
     and comes back as it stands, set aside; trouble that is not the case's is raised."""
     try:
-        return services.retry_on_conflict(
-            lambda: services.reconcile(
+        return unit_of_work.retry_on_conflict(
+            lambda: engine.reconcile(
                 app.store, code=code, now=app.now(), directories=app.directories
             )
         )
@@ -49,10 +49,10 @@ def reconcile(app: App, code: str) -> Outcome:
             # Where, not what: an error's text may quote stored values.
             where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
             log.error("plan %s quarantined: %s\n%s", code, reason, where.rstrip())
-        return quarantine.outcome(app.store, code=code)
+        return quarantine.as_it_stands(app.store, code=code)
 
 
-def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
+def event_lines(outcome: Changed) -> list[tuple[datetime, str]]:
     """What the engine did, one line per event, for the run's logs: codes and ids only."""
     return [(e.at, e.line()) for e in outcome.events]
 
@@ -121,13 +121,13 @@ def waiting_on(decision: decisions.Decision, *, manager: str, supervisor: str) -
     return f"{what}: the case manager `{manager}`"
 
 
-def follow_up(app: App, outcome: Outcome) -> str:
+def follow_up(app: App, outcome: Changed) -> str:
     """The Prefect side of a change: decision runs opened or settled, the run's artifacts and
     logs updated, and the run resumed only if the plan has ended (so it ends in its state).
     If Prefect cannot be reached the case stays due, and the clock tries again."""
 
     def again_after(delay: timedelta) -> None:
-        services.look_again(app.store, code=outcome.code, at=app.now() + delay)
+        engine.look_again(app.store, code=outcome.code, at=app.now() + delay)
 
     if outcome.flow_run_id is None:  # being created: the clock makes sure it is
         again_after(app.settings.clock_interval)
@@ -213,7 +213,7 @@ def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
     from plans.errors import CasePurged  # noqa: PLC0415
 
     with suppress(CasePurged):  # erased in the store already: Prefect's side may be left
-        services.retry_on_conflict(
+        unit_of_work.retry_on_conflict(
             lambda: purge.purge(
                 app.store, app.directories, code=code, reason=reason, by=by, now=app.now()
             )
@@ -274,7 +274,7 @@ def purge_past_retention(app: App) -> list[str]:
     done = []
     for code in purge.past_retention(app.store, app.directories, now=app.now()):
         try:
-            services.retry_on_conflict(partial(erase, code))
+            unit_of_work.retry_on_conflict(partial(erase, code))
             app.prefect.delete_case(code)
         except Exception:  # one case's trouble keeps no other from its erasure; next pass
             log.exception("could not erase case %s past retention", code)
@@ -299,7 +299,7 @@ def new_run(app: App, code: str) -> str:
     with app.store.session() as session:
         episode = get_case_row(session, code=code).episode
     run_id = app.prefect.start_plan_run(code, episode, run_labels(app, code)[0])
-    services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+    engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
     return run_id
 
 
@@ -330,7 +330,7 @@ def answer_ui_cancels(app: App, *, since: datetime) -> int:
             app.prefect.restore_run(run_id, UNDONE)
             ui_actions.record_undone(app.store, owner=owner, action="ui-cancel-undone", now=now)
             if owner.kind == "plan":
-                services.look_again(app.store, code=owner.code, at=now)  # shown afresh next tick
+                engine.look_again(app.store, code=owner.code, at=now)  # shown afresh next tick
         except Exception:  # one run's trouble keeps no other waiting Cancelled
             log.exception("could not undo the UI's Cancel of run %s", run_id)
             failed.append(run_id)

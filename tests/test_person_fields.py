@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from casework import services
+from casework.services import engine, plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.repository import get_case_row
@@ -184,7 +184,9 @@ def test_screening_still_finds_the_name_with_the_new_fields_set(example_plan: Pl
 
 
 def _launch(store: Store, directories: Directories, plan: Plan) -> None:
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
 
 
 def test_statistics_consent_is_recorded_for_a_plan_no_step_of_which_needs_it(
@@ -193,7 +195,7 @@ def test_statistics_consent_is_recorded_for_a_plan_no_step_of_which_needs_it(
     assert "statistics" not in example_plan.consent_scopes
     _launch(store, directories, example_plan)
     before = queries.case_status(store, code="BC-2026-0042")
-    services.record_consent(
+    recording.record_consent(
         store,
         directories,
         code="BC-2026-0042",
@@ -217,7 +219,7 @@ def test_a_scope_no_step_needs_other_than_statistics_is_still_refused(
 ) -> None:
     _launch(store, directories, example_plan)
     with pytest.raises(NoSuchScope, match="statistics"):
-        services.record_consent(
+        recording.record_consent(
             store,
             directories,
             code="BC-2026-0042",
@@ -232,7 +234,7 @@ def test_withdrawing_all_consent_withdraws_statistics_too(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     _launch(store, directories, example_plan)
-    services.record_consent(
+    recording.record_consent(
         store,
         directories,
         code="BC-2026-0042",
@@ -241,7 +243,7 @@ def test_withdrawing_all_consent_withdraws_statistics_too(
         by="n-zdolnik",
         now=T0,
     )
-    services.withdraw_all(store, directories, code="BC-2026-0042", by="n-zdolnik", now=T0)
+    recording.withdraw_all(store, directories, code="BC-2026-0042", by="n-zdolnik", now=T0)
     status = queries.case_status(store, code="BC-2026-0042")
     assert status["state"] == "cancelled"
     assert status["consents"]["statistics"]["status"] == "withdrawn"
@@ -256,7 +258,7 @@ def test_a_step_that_lists_statistics_waits_for_it(
     steps = [s.model_copy(update={"consent": ["statistics"]}) for s in example_plan.steps[:1]]
     plan = example_plan.model_copy(update={"steps": steps})
     _launch(store, directories, plan)
-    services.reconcile(store, code=plan.case, now=T0 + timedelta(hours=4))
+    engine.reconcile(store, code=plan.case, now=T0 + timedelta(hours=4))
     status = queries.case_status(store, code=plan.case)
     assert status["waiting_consent"] == ["statistics"]
     assert status["steps"][0]["state"] == "awaiting-consent"

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from casework import services
+from casework.services import engine, plan_changes, recording
 from casework.services.person import store_person
 from casework.store import audit_log
 from casework.store.db import open_store
@@ -61,12 +61,12 @@ def app(tmp_path: Path, store_url: str, clock: Clock) -> Iterator[App]:
 
 def launched(app: App, plan: Plan, code: str, person: Person) -> None:
     p = plan.model_copy(update={"case": code, "person": None})
-    services.launch(
+    plan_changes.launch(
         app.store, app.directories, plan=p, by="n-zdolnik", now=app.now(), approval_required=False
     )
     app.prefect.start_plan_run(code, 1, [])
     store_person(app.store, app.directories, code=code, person=person, by=None, now=app.now())
-    services.record_consent(
+    recording.record_consent(
         app.store,
         app.directories,
         code=code,
@@ -79,7 +79,7 @@ def launched(app: App, plan: Plan, code: str, person: Person) -> None:
 
 
 def ended(app: App, code: str) -> None:
-    services.withdraw_all(app.store, app.directories, code=code, by="n-zdolnik", now=app.now())
+    recording.withdraw_all(app.store, app.directories, code=code, by="n-zdolnik", now=app.now())
 
 
 def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
@@ -116,7 +116,7 @@ def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
     )
     assert audit_log.verify(app.store).ok
     with pytest.raises(CasePurged):
-        services.launch(
+        plan_changes.launch(
             app.store,
             app.directories,
             plan=example_plan.model_copy(update={"case": "BC-GONE-1", "person": None}),
@@ -255,7 +255,7 @@ def lived(app: App, plan: Plan, code: str, clock: Clock) -> None:
     """A case that launched, started steps, queued messages, and ended."""
     launched(app, distinct_plan(plan), code, SHE)
     clock.at = T0 + timedelta(days=3)
-    services.reconcile(app.store, code=code, now=app.now())
+    engine.reconcile(app.store, code=code, now=app.now())
     ended(app, code)
 
 

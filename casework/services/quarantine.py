@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from casework.domain.case import ENDED_CASE, IMPORTED
 from casework.domain.notices import Notice
-from casework.services import ENGINE, Outcome, retry_on_conflict, transaction
+from casework.services.unit_of_work import ENGINE, Changed, retry_on_conflict, transaction
 from casework.store.db import Store
 from casework.store.repository import audit, queue_notices
 from casework.store.tables import CaseRow, OutboxRow
@@ -116,11 +116,11 @@ def park(store: Store, *, code: str) -> None:
     retry_on_conflict(write)
 
 
-def outcome(store: Store, *, code: str) -> Outcome:
+def as_it_stands(store: Store, *, code: str) -> Changed:
     """The case as it stands, read from its row alone (its plan may be what is broken)."""
     with store.session() as session:
         row = _row(session, code)
-        return Outcome(
+        return Changed(
             row.code,
             row.state,
             (),

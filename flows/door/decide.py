@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from casework import services
+from casework.services import engine, recording
 from casework.store import decisions
 from casework.store.decisions import Decision
 from flows import tending
@@ -61,7 +61,7 @@ def record(app: App, decision: Decision, *, by: str, values: dict[str, Any]) -> 
             Literal["attended", "missed", "rescheduled"],
             _choice(decision, values, "outcome", ["attended", "missed", "rescheduled"]),
         )
-        services.record_checkin(
+        recording.record_checkin(
             app.store,
             app.directories,
             code=case,
@@ -72,16 +72,16 @@ def record(app: App, decision: Decision, *, by: str, values: dict[str, Any]) -> 
             now=now,
         )
     elif kind == "completion":
-        services.complete_step(app.store, app.directories, code=case, step=scope, by=by, now=now)
+        recording.complete_step(app.store, app.directories, code=case, step=scope, by=by, now=now)
     elif kind == "consent":
         status = cast(
             Literal["given", "refused"], _choice(decision, values, "decision", ["given", "refused"])
         )
-        services.record_consent(
+        recording.record_consent(
             app.store, app.directories, code=case, scopes=[scope], status=status, by=by, now=now
         )
     else:
-        services.approve(app.store, app.directories, code=case, by=by, now=now)
+        recording.approve(app.store, app.directories, code=case, by=by, now=now)
 
 
 def submit(app: App, *, run: str, by: str, values: dict[str, Any]) -> Decision:
@@ -96,7 +96,7 @@ def submit(app: App, *, run: str, by: str, values: dict[str, Any]) -> Decision:
     try:
         tending.tend_case(app, decision.case)  # settles the form's run, wakes the plan
     except Exception:  # recorded in the store; the clock ends the run
-        services.look_again(app.store, code=decision.case, at=app.now())
+        engine.look_again(app.store, code=decision.case, at=app.now())
     done = decisions.decision_by_run(app.store, flow_run_id=run)
     assert done is not None
     return done
