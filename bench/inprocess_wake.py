@@ -35,8 +35,8 @@ from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Pending
 
-from casework.services import unit_of_work
 from casework.services.programme import approval_required
+from casework.services.wake import Woken
 from casework.store import queries
 from flows import clock, plan_flow, tending
 from flows.app import App
@@ -77,7 +77,7 @@ def tick(app: App) -> Counter[str]:
     plans are reconciled first and followed up by API calls, as the clock does."""
     done: Counter[str] = Counter()
     due = queries.due_wakes(app.store, now=app.now())
-    changes: list[unit_of_work.Changed] = []
+    changes: list[Woken] = []
     ours: list[tuple[str, str]] = []
     for code, run_id in due:
         try:
@@ -91,11 +91,11 @@ def tick(app: App) -> Counter[str]:
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
 
-    def today(changed: unit_of_work.Changed) -> str:
+    def today(woken: Woken) -> str:
         try:
-            return tending.follow_up(app, changed)
+            return tending.follow_up(app, woken)
         except Exception:
-            log.exception("could not update the flow run of plan %s", changed.code)
+            log.exception("could not update the flow run of plan %s", woken.code)
             return "errors"
 
     def in_process(job: tuple[str, str]) -> str:

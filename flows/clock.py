@@ -11,9 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from casework.services import unit_of_work
+from casework.services.wake import Woken
 from casework.store import queries
-from flows import tending
+from flows import erasing, tending
 from flows.app import App
 from notifications.outbox import send_due
 
@@ -50,13 +50,13 @@ def tick(app: App) -> Counter[str]:
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
 
-    def follow_up(changed: unit_of_work.Changed) -> str:
+    def follow_up(woken: Woken) -> str:
         try:
-            said = tending.follow_up(app, changed)
+            said = tending.follow_up(app, woken)
         except Exception:
-            log.exception("could not update the flow run of plan %s", changed.code)
+            log.exception("could not update the flow run of plan %s", woken.code)
             return "errors"
-        return "quarantined" if changed.quarantined is not None else said
+        return "quarantined" if woken.changed.quarantined is not None else said
 
     if changes:
         with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
@@ -76,8 +76,8 @@ def _each_pass(app: App, looked: datetime, done: Counter[str]) -> datetime:
     except Exception:  # e.g. Prefect away: the same look again next tick
         log.exception("could not look for runs cancelled in the UI")
     passes: tuple[tuple[str, Callable[[], int]], ...] = (
-        ("purged", lambda: len(tending.purge_past_retention(app))),
-        ("purged-runs-swept", lambda: tending.sweep_after_purges(app)),
+        ("purged", lambda: len(erasing.purge_past_retention(app))),
+        ("purged-runs-swept", lambda: erasing.sweep_after_purges(app)),
     )
     for name, work in passes:
         try:

@@ -25,12 +25,17 @@ def reconcile(
     (the supervisor's to whom `directories` names now; reminders placed around the partners'
     quiet hours)."""
     with CaseChange(store, code, now=now, directories=directories, queue_reminders=True) as work:
-        if work.row.quarantined_at is None:  # set aside until a person acts: time does nothing
-            count_wake(row=work.row)
-            work.events += advance(work.case, now)
-        for e in work.events:  # one audit row per event
-            work.audit(e.kind, actor=ENGINE, detail=e.facts())
+        time_passes(work)
     return work.changed
+
+
+def time_passes(work: CaseChange) -> None:
+    """Apply to the case what time made due by the change's `now`, one audit row per event."""
+    if work.row.quarantined_at is None:  # set aside until a person acts: time does nothing
+        count_wake(row=work.row)
+        work.events += advance(work.case, work.now)
+    for e in work.events:
+        work.audit(e.kind, actor=ENGINE, detail=e.facts())
 
 
 def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:

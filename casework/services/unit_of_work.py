@@ -153,8 +153,8 @@ class CaseChange:
             self.row = get_case_row(self.session, code=self.code)
             self.case = to_domain(self.row)
         except BaseException:
-            if not self._stack.__exit__(*sys.exc_info()):
-                raise
+            self._stack.__exit__(*sys.exc_info())
+            raise
         self.earlier = self.case.plan  # an amendment replaces it; removed steps' partners hear
         return self
 
@@ -187,15 +187,16 @@ class CaseChange:
         kind: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
-        if kind is None:
-            try:
-                self.write()
-            except BaseException:
-                if not self._stack.__exit__(*sys.exc_info()):
-                    raise
-                return False
-        return bool(self._stack.__exit__(kind, exc, tb))
+    ) -> None:
+        if kind is not None:  # the change failed: nothing of it is written
+            self._stack.__exit__(kind, exc, tb)
+            return
+        try:
+            self.write()
+        except BaseException:
+            self._stack.__exit__(*sys.exc_info())
+            raise
+        self._stack.close()  # commits; a racing change makes it a Conflict
 
     def _write(self) -> Changed:
         session, row, case, now = self.session, self.row, self.case, self.now

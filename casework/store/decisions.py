@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from casework.domain.case import Case
@@ -111,38 +111,46 @@ def sync_decisions(store: Store, *, code: str, now: datetime) -> list[Decision]:
     return the ones whose flow run must be created or told."""
     with store.session() as session:
         case = get_case_row(session, code=code)
-        domain = to_domain(case)
-        needed: set[tuple[str, str]] = set()
-        if domain.state == "awaiting-approval":
-            needed.add(("approval", ""))
-        if domain.state == "active":
-            needed |= {("consent", scope) for scope in domain.waiting_consent}
-            if domain.awaiting_amendment_approval:
-                needed.add(("amendment", amendment_scope(case.revision)))
-            needed |= _work_waiting(domain)
-        rows = _rows(session, case)
-        have = {(r.kind, r.scope) for r in rows}
-        for kind, scope in sorted(needed - have):
-            row = DecisionRow(
-                case_id=case.id,
-                episode=case.episode,
-                kind=kind,
-                scope=scope,
-                status="waiting",
-                settled=False,
-                created_at=now,
-            )
-            session.add(row)
-            rows.append(row)
-        for row in rows:
-            if row.status == "waiting" and (row.kind, row.scope) not in needed:
-                row.status = "obsolete"  # e.g. consent recorded in advance, or the case ended
-        return [
-            _view(case, r)
-            for r in rows
-            if (r.status == "waiting" and r.flow_run_id is None)
-            or (r.status != "waiting" and not r.settled and r.flow_run_id)
-        ]
+        return sync_in(session, case=case, domain=to_domain(case), now=now)[0]
+
+
+def sync_in(
+    session: Session, *, case: CaseRow, domain: Case, now: datetime
+) -> tuple[list[Decision], list[Decision]]:
+    """`sync_decisions` on a case already loaded in `session`; also returns the decisions
+    still waiting on a person."""
+    needed: set[tuple[str, str]] = set()
+    if domain.state == "awaiting-approval":
+        needed.add(("approval", ""))
+    if domain.state == "active":
+        needed |= {("consent", scope) for scope in domain.waiting_consent}
+        if domain.awaiting_amendment_approval:
+            needed.add(("amendment", amendment_scope(case.revision)))
+        needed |= _work_waiting(domain)
+    rows = _rows(session, case)
+    have = {(r.kind, r.scope) for r in rows}
+    for kind, scope in sorted(needed - have):
+        row = DecisionRow(
+            case_id=case.id,
+            episode=case.episode,
+            kind=kind,
+            scope=scope,
+            status="waiting",
+            settled=False,
+            created_at=now,
+        )
+        session.add(row)
+        rows.append(row)
+    for row in rows:
+        if row.status == "waiting" and (row.kind, row.scope) not in needed:
+            row.status = "obsolete"  # e.g. consent recorded in advance, or the case ended
+    told = [
+        _view(case, r)
+        for r in rows
+        if (r.status == "waiting" and r.flow_run_id is None)
+        or (r.status != "waiting" and not r.settled and r.flow_run_id)
+    ]
+    return told, [_view(case, r) for r in rows if r.status == "waiting"]
 
 
 def _work_waiting(case: Case) -> set[tuple[str, str]]:
@@ -175,8 +183,12 @@ def get_decision(store: Store, *, code: str, kind: str, scope: str) -> Decision 
 def waiting(store: Store, *, code: str) -> list[Decision]:
     """The decisions of the case's current episode still waiting on a person."""
     with store.session() as session:
-        case = get_case_row(session, code=code)
-        return [_view(case, r) for r in _rows(session, case) if r.status == "waiting"]
+        return waiting_in(session, case=get_case_row(session, code=code))
+
+
+def waiting_in(session: Session, *, case: CaseRow) -> list[Decision]:
+    """`waiting` for a case already loaded in `session`."""
+    return [_view(case, r) for r in _rows(session, case) if r.status == "waiting"]
 
 
 def set_decision_run(
@@ -197,6 +209,33 @@ def set_decision_run(
                     row.flow_run_id = flow_run_id
                 if settled is not None:
                     row.settled = settled
+
+
+def set_run_of(
+    store: Store,
+    *,
+    case_id: int,
+    decision: Decision,
+    flow_run_id: str | None = None,
+    settled: bool | None = None,
+) -> None:
+    """`set_decision_run` for a case whose row id is known: the case row is not read again."""
+    values: dict[str, object] = {}
+    if flow_run_id is not None:
+        values["flow_run_id"] = flow_run_id
+    if settled is not None:
+        values["settled"] = settled
+    with store.session() as session:
+        session.execute(
+            update(DecisionRow)
+            .where(
+                DecisionRow.case_id == case_id,
+                DecisionRow.episode == decision.episode,
+                DecisionRow.kind == decision.kind,
+                DecisionRow.scope == decision.scope,
+            )
+            .values(values)
+        )
 
 
 def count_refusal(store: Store, *, code: str, kind: str, scope: str) -> int:
