@@ -77,7 +77,7 @@ def tick(app: App) -> Counter[str]:
     plans are reconciled first and followed up by API calls, as the clock does."""
     done: Counter[str] = Counter()
     due = queries.due_wakes(app.store, now=app.now())
-    changes: list[Woken] = []
+    wakes: list[Woken] = []
     ours: list[tuple[str, str]] = []
     for code, run_id in due:
         try:
@@ -86,7 +86,7 @@ def tick(app: App) -> Counter[str]:
             else:
                 if run_id is None:
                     tending.new_run(app, code)
-                changes.append(tending.reconcile(app, code))
+                wakes.append(tending.reconcile(app, code))
         except Exception:
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
@@ -108,7 +108,7 @@ def tick(app: App) -> Counter[str]:
     # The pool waits for every wake before the next tick: a plan whose flow is running is
     # still due in the store until its reconcile task has run, and must not be woken twice.
     with ThreadPoolExecutor(clock.FOLLOW_UP_THREADS, thread_name_prefix="rehab-wake") as pool:
-        done.update(pool.map(today, changes))
+        done.update(pool.map(today, wakes))
         done.update(pool.map(in_process, ours))
     return done
 

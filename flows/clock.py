@@ -35,7 +35,7 @@ def tick(app: App) -> Counter[str]:
     tended is quarantined (casework/services/quarantine.py), any other failure tried again
     next tick."""
     done: Counter[str] = Counter()
-    changes = []
+    wakes: list[Woken] = []
     for code, run_id in queries.due_wakes(app.store, now=app.now()):
         if run_id is None:  # launched, but its run could not be created then
             try:
@@ -45,7 +45,7 @@ def tick(app: App) -> Counter[str]:
                 log.exception("could not create the flow run of plan %s", code)
                 done["errors"] += 1
         try:
-            changes.append(tending.reconcile(app, code))
+            wakes.append(tending.reconcile(app, code))
         except Exception:  # not the case's own trouble (e.g. the store busy): next tick
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
@@ -58,9 +58,9 @@ def tick(app: App) -> Counter[str]:
             return "errors"
         return "quarantined" if woken.changed.quarantined is not None else said
 
-    if changes:
+    if wakes:
         with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
-            done.update(pool.map(follow_up, changes))
+            done.update(pool.map(follow_up, wakes))
     return done
 
 
