@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from casework.domain import notices as messages
 from casework.domain.case import MAX_CHECK_INS_PER_WAKE, Case, advance
-from casework.services import engine, plan_changes, recording, unit_of_work
+from casework.services import engine, plan_changes, recording, wake
 from casework.store import queries
 from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
 from flows import clock, tending
@@ -228,16 +228,14 @@ def test_trouble_that_is_not_the_cases_own_makes_it_due_again_without_a_quaranti
 ) -> None:
     launch(app, plan(BAD))
     launch(app, plan(GOOD))
-    real = engine.reconcile
+    real = wake.wake
 
-    def store_away_for_bad(
-        store: Any, *, code: str, now: datetime, **kw: Any
-    ) -> unit_of_work.Changed:
+    def store_away_for_bad(store: Any, *, code: str, now: datetime, **kw: Any) -> wake.Woken:
         if code == BAD:
             raise OperationalError("SELECT", {}, Exception("server closed the connection"))
         return real(store, code=code, now=now, **kw)
 
-    monkeypatch.setattr(engine, "reconcile", store_away_for_bad)
+    monkeypatch.setattr(wake, "wake", store_away_for_bad)
     assert clock.tick(app) == {"errors": 1, "updated": 1}
     assert status(app, BAD)["quarantined"] is None
     assert status(app, BAD)["wake_at"] is not None, "still due: the next tick tries again"
