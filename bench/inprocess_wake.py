@@ -35,8 +35,8 @@ from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Pending
 
-from casework import services
 from casework.services.programme import approval_required
+from casework.services.wake import Woken
 from casework.store import queries
 from flows import clock, plan_flow, tending
 from flows.app import App
@@ -77,7 +77,7 @@ def tick(app: App) -> Counter[str]:
     plans are reconciled first and followed up by API calls, as the clock does."""
     done: Counter[str] = Counter()
     due = queries.due_wakes(app.store, now=app.now())
-    outcomes: list[services.Outcome] = []
+    wakes: list[Woken] = []
     ours: list[tuple[str, str]] = []
     for code, run_id in due:
         try:
@@ -86,16 +86,16 @@ def tick(app: App) -> Counter[str]:
             else:
                 if run_id is None:
                     tending.new_run(app, code)
-                outcomes.append(tending.reconcile(app, code))
+                wakes.append(tending.reconcile(app, code))
         except Exception:
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
 
-    def today(outcome: services.Outcome) -> str:
+    def today(woken: Woken) -> str:
         try:
-            return tending.follow_up(app, outcome)
+            return tending.follow_up(app, woken)
         except Exception:
-            log.exception("could not update the flow run of plan %s", outcome.code)
+            log.exception("could not update the flow run of plan %s", woken.code)
             return "errors"
 
     def in_process(job: tuple[str, str]) -> str:
@@ -108,7 +108,7 @@ def tick(app: App) -> Counter[str]:
     # The pool waits for every wake before the next tick: a plan whose flow is running is
     # still due in the store until its reconcile task has run, and must not be woken twice.
     with ThreadPoolExecutor(clock.FOLLOW_UP_THREADS, thread_name_prefix="rehab-wake") as pool:
-        done.update(pool.map(today, outcomes))
+        done.update(pool.map(today, wakes))
         done.update(pool.map(in_process, ours))
     return done
 

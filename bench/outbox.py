@@ -25,7 +25,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from casework import services  # noqa: E402  # after the path set-up above
+from casework.services import engine, plan_changes  # noqa: E402  # after the path set-up above
 from casework.store.db import open_store  # noqa: E402
 from casework.store.tables import OutboxRow  # noqa: E402
 from notifications.notifier import AppriseNotifier, Delivery  # noqa: E402
@@ -117,10 +117,10 @@ def build(url: str, key: Path, port: int, messages: int) -> tuple[Any, Directori
                 ],
             }
         )
-        services.launch(
+        plan_changes.launch(
             store, dirs, plan=plan, by="cm", now=t0 - timedelta(days=1), approval_required=False
         )
-        services.reconcile(store, code=plan.case, now=t0 - timedelta(days=1))
+        engine.reconcile(store, code=plan.case, now=t0 - timedelta(days=1))
     with store.session() as session:  # the referrals the launches queued are already "sent"
         session.query(OutboxRow).update({"status": "sent"})
         rows = [

@@ -222,7 +222,7 @@ def launch_plans(
     from plans.loading import load_plan  # noqa: PLC0415
 
     os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_", "PREFECT_"))})
-    from casework import services  # noqa: PLC0415
+    from casework.services import plan_changes  # noqa: PLC0415
 
     app = App()
     engine = connect(app.settings)
@@ -233,7 +233,7 @@ def launch_plans(
             case=f"{prefix}-{i:05d}", start=start.strftime("%Y-%m-%dT%H:%M:%S"), offset=offset
         )
         plan = load_plan(f"{prefix}.yaml", app.directories, text=text_)
-        services.launch(
+        plan_changes.launch(
             app.store,
             app.directories,
             plan=plan,

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from casework import services
+from casework.services.wake import Woken
 from casework.store import queries
-from flows import tending
+from flows import erasing, tending
 from flows.app import App
 from notifications.outbox import send_due
 
@@ -35,7 +35,7 @@ def tick(app: App) -> Counter[str]:
     tended is quarantined (casework/services/quarantine.py), any other failure tried again
     next tick."""
     done: Counter[str] = Counter()
-    outcomes = []
+    wakes: list[Woken] = []
     for code, run_id in queries.due_wakes(app.store, now=app.now()):
         if run_id is None:  # launched, but its run could not be created then
             try:
@@ -45,22 +45,22 @@ def tick(app: App) -> Counter[str]:
                 log.exception("could not create the flow run of plan %s", code)
                 done["errors"] += 1
         try:
-            outcomes.append(tending.reconcile(app, code))
+            wakes.append(tending.reconcile(app, code))
         except Exception:  # not the case's own trouble (e.g. the store busy): next tick
             log.exception("could not reconcile plan %s", code)
             done["errors"] += 1
 
-    def follow_up(outcome: services.Outcome) -> str:
+    def follow_up(woken: Woken) -> str:
         try:
-            said = tending.follow_up(app, outcome)
+            said = tending.follow_up(app, woken)
         except Exception:
-            log.exception("could not update the flow run of plan %s", outcome.code)
+            log.exception("could not update the flow run of plan %s", woken.code)
             return "errors"
-        return "quarantined" if outcome.quarantined is not None else said
+        return "quarantined" if woken.changed.quarantined is not None else said
 
-    if outcomes:
+    if wakes:
         with ThreadPoolExecutor(FOLLOW_UP_THREADS, thread_name_prefix="rehab-follow-up") as pool:
-            done.update(pool.map(follow_up, outcomes))
+            done.update(pool.map(follow_up, wakes))
     return done
 
 
@@ -76,8 +76,8 @@ def _each_pass(app: App, looked: datetime, done: Counter[str]) -> datetime:
     except Exception:  # e.g. Prefect away: the same look again next tick
         log.exception("could not look for runs cancelled in the UI")
     passes: tuple[tuple[str, Callable[[], int]], ...] = (
-        ("purged", lambda: len(tending.purge_past_retention(app))),
-        ("purged-runs-swept", lambda: tending.sweep_after_purges(app)),
+        ("purged", lambda: len(erasing.purge_past_retention(app))),
+        ("purged-runs-swept", lambda: erasing.sweep_after_purges(app)),
     )
     for name, work in passes:
         try:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 
-from casework import services
+from casework.services import unit_of_work
 from casework.store import decisions
 from flows import runtime, tending
 from flows.prefect.decision_forms import waiting_form
@@ -40,7 +40,7 @@ def decision(case: str, kind: str, scope: str = "") -> str:
     suspend_flow_run(wait_for_input=form_type, key=key, timeout=None)
     record = decisions.get_decision(app.store, code=case, kind=kind, scope=scope)
     if record is not None and record.status == "waiting":
-        services.record_refusal(
+        unit_of_work.record_refusal(
             app.store,
             code=case,
             by="prefect-api",

@@ -21,7 +21,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed
 from prefect.utilities.engine import propose_state_sync
 
-from casework import services
+from casework.services import engine
 from casework.store import queries
 from flows import runtime, tending
 from flows.shown.tags import state_message
@@ -32,11 +32,15 @@ DEPLOYMENT = "rehabilitation-plan"
 @task(cache_policy=NO_CACHE, persist_result=False)
 def reconcile(case: str) -> dict[str, Any]:
     """Apply everything due now to the case."""
-    outcome = tending.reconcile(runtime.app(), case)
+    woken = tending.reconcile(runtime.app(), case)
     log = get_run_logger()
-    for _, line in tending.event_lines(outcome):
+    for _, line in tending.event_lines(woken.changed):
         log.info("%s", line)
-    return {"state": outcome.state, "wake_at": outcome.wake_at}
+    # How an ended plan ended, from the wake's view: its run's final message.
+    message = None
+    if woken.case is not None and woken.changed.state in tending.FINAL:
+        message = state_message(woken.case, supervisor=woken.supervisor)
+    return {"state": woken.changed.state, "wake_at": woken.changed.wake_at, "message": message}
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -89,8 +93,10 @@ def rehabilitation_plan(case: str) -> State | str:
     if state in tending.FINAL:
         # How it ended, in words a supervisor can tell apart: help received, or check-ins
         # all missed; consent withdrawn; which rule was breached.
-        ended, supervisor = tending.case_view(runtime.app(), case)
-        message = state_message(ended, supervisor=supervisor)
+        message = now["message"]
+        if message is None:  # set aside as it ended: its plan read afresh
+            ended, supervisor = tending.case_view(runtime.app(), case)
+            message = state_message(ended, supervisor=supervisor)
         if state == "completed":
             return Completed(message=message)
         return end_cancelled(
@@ -102,7 +108,7 @@ def rehabilitation_plan(case: str) -> State | str:
     # decides nothing: the plan was looked at now). The clock looks once more just after the
     # run waits again, to put back its state message (a suspend from inside sets none).
     app = runtime.app()
-    services.look_again(app.store, code=case, at=app.now() + app.settings.clock_interval)
+    engine.look_again(app.store, code=case, at=app.now() + app.settings.clock_interval)
     # Fresh key per wake: the store counts wakes, so a re-run never reuses a resumed key.
     wakes = queries.wake_count(app.store, code=case)
     suspend_flow_run(key=f"wake-{wakes}", timeout=None)

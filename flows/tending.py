@@ -1,26 +1,26 @@
 """The engine's work on a plan when its time comes or a person changes it, done without a
 flow-run process: reconcile the case in the store, tend its decision runs, show the result on
-its flow run. The run executes only to end (and after a crash); see docs/architecture.md."""
+its flow run. The wake reads the case once (casework/services/wake.py) and everything after
+it works from that view. The run executes only to end (and after a crash); see
+docs/architecture.md."""
 
 from __future__ import annotations
 
 import logging
 import traceback
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from datetime import datetime, timedelta
-from functools import partial
 
-from casework import services
 from casework.domain.access import supervisor_now
 from casework.domain.case import Case
 from casework.domain.decision_kinds import KINDS
 from casework.domain.events import Event
-from casework.services import Outcome, quarantine, ui_actions
+from casework.services import engine, quarantine, ui_actions, wake
+from casework.services.unit_of_work import Changed, retry_on_conflict
+from casework.services.wake import Woken
 from casework.store import decisions, queries
 from casework.store.repository import get_case_row, to_domain
 from flows.app import App
-from flows.home import erasure
 from flows.prefect.decision_forms import waiting_form
 from flows.shown.artifacts import artifact_key, plan_markdown, progress
 from flows.shown.run_events import prefect_event
@@ -32,15 +32,13 @@ FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
 
 
-def reconcile(app: App, code: str) -> Outcome:
+def reconcile(app: App, code: str) -> Woken:
     """Apply everything due now to the case; a racing change by a person means: try again.
     A case whose wake fails for a reason of its own is quarantined (security.md rule 13)
     and comes back as it stands, set aside; trouble that is not the case's is raised."""
     try:
-        return services.retry_on_conflict(
-            lambda: services.reconcile(
-                app.store, code=code, now=app.now(), directories=app.directories
-            )
+        return retry_on_conflict(
+            lambda: wake.wake(app.store, code=code, now=app.now(), directories=app.directories)
         )
     except Exception as exc:
         if quarantine.is_transient(exc):
@@ -50,12 +48,12 @@ def reconcile(app: App, code: str) -> Outcome:
             # Where, not what: an error's text may quote stored values.
             where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
             log.error("plan %s quarantined: %s\n%s", code, reason, where.rstrip())
-        return quarantine.outcome(app.store, code=code)
+        return wake.set_aside(app.store, code=code)
 
 
-def event_lines(outcome: Outcome) -> list[tuple[datetime, str]]:
+def event_lines(changed: Changed) -> list[tuple[datetime, str]]:
     """What the engine did, one line per event, for the run's logs: codes and ids only."""
-    return [(e.at, e.line()) for e in outcome.events]
+    return [(e.at, e.line()) for e in changed.events]
 
 
 def case_view(app: App, code: str) -> tuple[Case, str]:
@@ -67,37 +65,41 @@ def case_view(app: App, code: str) -> tuple[Case, str]:
 
 
 def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
+    """The plan run's tags and, while the plan lives, its state message, read afresh."""
+    return labels(app, wake.seen(app.store, code=code, directories=app.directories))
+
+
+def labels(app: App, seen: Woken) -> tuple[list[str], str | None]:
     """The plan run's tags and, while the plan lives, its state message (an ended plan's run
     gets its final message from the flow as it ends)."""
-    with app.store.session() as session:
-        row = get_case_row(session, code=code)
-        if row.quarantine_reason is not None:  # from the row: its plan may be what is broken
-            tags = quarantine_tags(
-                manager=row.manager, supervisor=row.supervisor, template=row.template
-            )
-            return tags, quarantine_state_message(row.quarantine_reason)
-    case, supervisor = case_view(app, code)
+    reason = seen.changed.quarantined
+    if reason is not None or seen.case is None:  # from the row: its plan may be what broke
+        tags = quarantine_tags(
+            manager=seen.manager, supervisor=seen.stored_supervisor, template=seen.template
+        )
+        return tags, quarantine_state_message(reason or "")
+    case, supervisor = seen.case, seen.supervisor
     message = None if case.ended else state_message(case, supervisor=supervisor)
     return case_tags(case, supervisor=supervisor, now=app.now()), message
 
 
 def show(
     app: App,
-    code: str,
+    seen: Woken | str,
     flow_run_id: str,
     events: list[tuple[datetime, str]],
     happened: Sequence[Event] = (),
 ) -> None:
     """Publish the plan's timeline and progress on its run, and the events as its logs (and,
-    `happened`, as Prefect events); set its tags and state message to what is true now."""
-    status = queries.case_status(app.store, code=code)
+    `happened`, as Prefect events); set its tags and state message to what is true now.
+    `seen` is the wake's view of the case, or its code (read afresh)."""
+    if isinstance(seen, str):
+        seen = wake.seen(app.store, code=seen, directories=app.directories)
+    code, status = seen.code, seen.status
+    if status is None:  # set aside just now, read from its row alone
+        status = queries.case_status(app.store, code=code)
     waiting = [
-        waiting_on(
-            d,
-            manager=status["manager"],
-            supervisor=supervisor_now(app.directories, status["supervisor"]),
-        )
-        for d in decisions.waiting(app.store, code=code)
+        waiting_on(d, manager=seen.manager, supervisor=seen.supervisor) for d in seen.waiting
     ]
     app.prefect.publish(
         flow_run_id,
@@ -109,7 +111,7 @@ def show(
     )
     if happened:
         app.prefect.emit_events([prefect_event(code, flow_run_id, e) for e in happened])
-    tags, message = run_labels(app, code)
+    tags, message = labels(app, seen)
     app.prefect.label_run(flow_run_id, tags=tags, message=message)
 
 
@@ -122,54 +124,56 @@ def waiting_on(decision: decisions.Decision, *, manager: str, supervisor: str) -
     return f"{what}: the case manager `{manager}`"
 
 
-def follow_up(app: App, outcome: Outcome) -> str:
+def follow_up(app: App, woken: Woken) -> str:
     """The Prefect side of a change: decision runs opened or settled, the run's artifacts and
     logs updated, and the run resumed only if the plan has ended (so it ends in its state).
-    If Prefect cannot be reached the case stays due, and the clock tries again."""
+    If Prefect cannot be reached the case stays due, and the clock tries again. All of it
+    from the wake's view of the case: the store is read again only to write what was done."""
+    changed = woken.changed
 
     def again_after(delay: timedelta) -> None:
-        services.look_again(app.store, code=outcome.code, at=app.now() + delay)
+        engine.look_again(app.store, code=changed.code, at=app.now() + delay)
 
-    if outcome.flow_run_id is None:  # being created: the clock makes sure it is
+    if changed.flow_run_id is None:  # being created: the clock makes sure it is
         again_after(app.settings.clock_interval)
         return "no flow run yet"
-    if outcome.quarantined is not None:
-        return show_quarantine(app, outcome.code, outcome.flow_run_id, again_after)
+    if changed.quarantined is not None:
+        return show_quarantine(app, woken, changed.flow_run_id, again_after)
     try:
-        failed = sync_decision_runs(app, code=outcome.code, open_new=True)
-        show(app, outcome.code, outcome.flow_run_id, event_lines(outcome), outcome.events)
+        failed = tend_listed(app, woken)
+        show(app, woken, changed.flow_run_id, event_lines(changed), changed.events)
         woke = app.prefect.resume_or_restart_run(
-            outcome.flow_run_id,
+            changed.flow_run_id,
             stale_after=app.settings.stale_run_after,
-            resume=outcome.state in FINAL,
+            resume=changed.state in FINAL,
         )
     except Exception:
         again_after(app.settings.clock_interval)
         raise
-    if woke == "deleted" and outcome.state not in FINAL:
-        return recreate_run(app, outcome.code)
+    if woke == "deleted" and changed.state not in FINAL:
+        return recreate_run(app, woken)
     said = "updated" if woke == "suspended" else woke  # a living plan's run waits on
     if failed:
         again_after(app.settings.clock_interval)
         return f"{said}; will retry {', '.join(failed)}"
-    if outcome.state in FINAL and woke not in ENDED:
+    if changed.state in FINAL and woke not in ENDED:
         # Until its run has ended, an ended plan stays on the clock: a crash gets a restart.
         again_after(app.settings.stale_run_after)
     return said
 
 
 def show_quarantine(
-    app: App, code: str, flow_run_id: str, again_after: Callable[[timedelta], None]
+    app: App, woken: Woken, flow_run_id: str, again_after: Callable[[timedelta], None]
 ) -> str:
     """A case set aside: its run tagged `failed` with the reason as its state message (it
     stays Suspended), then off the clock until a person acts."""
-    tags, message = run_labels(app, code)
+    tags, message = labels(app, woken)
     try:
         app.prefect.label_run(flow_run_id, tags=tags, message=message)
     except Exception:
         again_after(app.settings.clock_interval)
         raise
-    quarantine.park(app.store, code=code)
+    quarantine.park(app.store, code=woken.code)
     return message or "quarantined"
 
 
@@ -200,89 +204,32 @@ def sync_decision_runs(app: App, *, code: str, open_new: bool) -> list[str]:
     return failed
 
 
+def tend_listed(app: App, woken: Woken) -> list[str]:
+    """`sync_decision_runs` for the decisions the wake synced: their forms described from the
+    wake's status, their runs remembered by the case's row id (the case is not read again)."""
+    failed = []
+    for decision in woken.to_tend:
+        try:
+            if decision.status == "waiting":
+                status = None if woken.status is None else dict(woken.status)
+                form, key = waiting_form(app, decision, status=status)
+                run_id = app.prefect.open_decision_run(decision, form=form, key=key)
+                decisions.set_run_of(
+                    app.store, case_id=woken.case_id, decision=decision, flow_run_id=run_id
+                )
+            else:
+                app.prefect.settle_decision_run(decision)
+                decisions.set_run_of(
+                    app.store, case_id=woken.case_id, decision=decision, settled=True
+                )
+        except Exception:  # the caller carries on; the next wake tries this decision again
+            failed.append(decision.run_name)
+    return failed
+
+
 def tend_case(app: App, code: str) -> str:
     """Reconcile one case and follow it up in Prefect; returns the plan run's state."""
     return follow_up(app, reconcile(app, code))
-
-
-def purge_case(app: App, code: str, *, reason: str, by: str) -> int:
-    """Erase a case in the store (a director's order), then its runs and artifacts in
-    Prefect, and whatever names it in the files under REHAB_HOME (Prefect's database, the
-    logs, the mail catcher's messages); returns how many runs were deleted. Run again, it
-    finishes what was left."""
-    from casework.services import purge  # noqa: PLC0415  # only for erasure
-    from casework.store.errors import CasePurged  # noqa: PLC0415
-
-    with suppress(CasePurged):  # erased in the store already: Prefect's side may be left
-        services.retry_on_conflict(
-            lambda: purge.purge(
-                app.store, app.directories, code=code, reason=reason, by=by, now=app.now()
-            )
-        )
-    runs = app.prefect.delete_case(code)
-    erasure.erase_files(app.settings.home_dir, [code])
-    return runs
-
-
-# A plan's run may be ending (its last artifacts on their way) at the moment its case is
-# purged; for this long afterwards the clock deletes whatever of the case Prefect still holds.
-PURGE_FOLLOW_UP = timedelta(hours=1)
-# During the follow-up the store is compacted again every this many clock ticks: a transaction
-# older than the purge's (anywhere on a PostgreSQL server) keeps the deleted rows until it ends.
-COMPACT_AGAIN_TICKS = 10
-_compacted: dict[int, datetime] = {}
-
-
-def sweep_after_purges(app: App) -> int:
-    """Delete what Prefect and the files under REHAB_HOME hold of recently purged cases
-    (usually nothing), and compact the store again now and then; how many runs."""
-    from casework.services import purge  # noqa: PLC0415  # only for erasure
-
-    since = app.now() - PURGE_FOLLOW_UP
-    codes = purge.purged_since(app.store, since=since)
-    if not codes:
-        return 0
-    runs = sum(app.prefect.delete_case(code) for code in codes)
-    erasure.erase_files(app.settings.home_dir, codes, since=since)
-    last = _compacted.get(id(app.store))
-    if last is None or app.now() - last >= app.settings.clock_interval * COMPACT_AGAIN_TICKS:
-        app.store.compact(purge.TOUCHED)
-        _compacted[id(app.store)] = app.now()
-    return runs
-
-
-def erase_after_stop(app: App) -> int:
-    """Once the embedded server has stopped (the end of `rehab up`), erase from the files what
-    it wrote of recently purged cases as it stopped (events it still held); how many rows
-    and lines went."""
-    from casework.services import purge  # noqa: PLC0415  # only for erasure
-
-    codes = purge.purged_since(app.store, since=app.now() - PURGE_FOLLOW_UP)
-    return erasure.erase_files(app.settings.home_dir, codes, vacuum=True)
-
-
-def purge_past_retention(app: App) -> list[str]:
-    """Erase every ended case past the programme's retention period (the clock's pass)."""
-    from casework.services import purge  # noqa: PLC0415  # only for erasure
-
-    reason = f"retention period ({app.directories.staff.retention}) over"
-
-    def erase(code: str) -> None:
-        purge.purge(
-            app.store, None, code=code, reason=reason, by=purge.RETENTION_ACTOR, now=app.now()
-        )
-
-    done = []
-    for code in purge.past_retention(app.store, app.directories, now=app.now()):
-        try:
-            services.retry_on_conflict(partial(erase, code))
-            app.prefect.delete_case(code)
-        except Exception:  # one case's trouble keeps no other from its erasure; next pass
-            log.exception("could not erase case %s past retention", code)
-            continue
-        done.append(code)
-    erasure.erase_files(app.settings.home_dir, done)
-    return done
 
 
 UNDONE = (
@@ -295,26 +242,27 @@ RECREATED = (
 )
 
 
-def new_run(app: App, code: str) -> str:
+def new_run(app: App, code: str, seen: Woken | None = None) -> str:
     """Create the flow run of the case's current episode (already waiting) and remember it."""
-    with app.store.session() as session:
-        episode = get_case_row(session, code=code).episode
-    run_id = app.prefect.start_plan_run(code, episode, run_labels(app, code)[0])
-    services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+    if seen is None:
+        seen = wake.seen(app.store, code=code, directories=app.directories)
+    run_id = app.prefect.start_plan_run(code, seen.episode, labels(app, seen)[0])
+    engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
     return run_id
 
 
-def recreate_run(app: App, code: str) -> str:
+def recreate_run(app: App, woken: Woken) -> str:
     """A living plan whose run was deleted (in the UI) gets a new one, audited, its story
     shown on it from the store."""
-    run_id = new_run(app, code)
+    code = woken.code
+    run_id = new_run(app, code, woken)
     ui_actions.record_undone(
         app.store,
         owner=ui_actions.RunOwner(code, "plan"),
         action="plan-run-recreated",
         now=app.now(),
     )
-    show(app, code, run_id, [(app.now(), RECREATED)])
+    show(app, woken, run_id, [(app.now(), RECREATED)])
     return "recreated"
 
 
@@ -331,7 +279,7 @@ def answer_ui_cancels(app: App, *, since: datetime) -> int:
             app.prefect.restore_run(run_id, UNDONE)
             ui_actions.record_undone(app.store, owner=owner, action="ui-cancel-undone", now=now)
             if owner.kind == "plan":
-                services.look_again(app.store, code=owner.code, at=now)  # shown afresh next tick
+                engine.look_again(app.store, code=owner.code, at=now)  # shown afresh next tick
         except Exception:  # one run's trouble keeps no other waiting Cancelled
             log.exception("could not undo the UI's Cancel of run %s", run_id)
             failed.append(run_id)

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from casework import services
 from casework.domain.case import ConsentStatus, RecordedOutcome
 from casework.domain.decision_kinds import KINDS, check_in_of
+from casework.services import recording
 from casework.services.errors import ValueRefused
+from casework.services.unit_of_work import Changed
 from casework.store.db import Store
 from plans.directories import Directories
 
@@ -29,31 +30,31 @@ class Taken:
     now: datetime
 
 
-Recorder = Callable[[Store, Directories, Taken], services.Outcome]
+Recorder = Callable[[Store, Directories, Taken], Changed]
 
 
-def _approve(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
+def _approve(store: Store, dirs: Directories, t: Taken) -> Changed:
     # One service approves the plan or its amendment, whichever the case waits for.
-    return services.approve(store, dirs, code=t.code, by=t.by, now=t.now)
+    return recording.approve(store, dirs, code=t.code, by=t.by, now=t.now)
 
 
-def _consent(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
+def _consent(store: Store, dirs: Directories, t: Taken) -> Changed:
     status = cast(ConsentStatus, t.answer)  # one of the kind's choice, checked by `answer`
-    return services.record_consent(
+    return recording.record_consent(
         store, dirs, code=t.code, scopes=[t.scope], status=status, by=t.by, now=t.now
     )
 
 
-def _check_in(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
+def _check_in(store: Store, dirs: Directories, t: Taken) -> Changed:
     step, number = check_in_of(t.scope)
     outcome = cast(RecordedOutcome, t.answer)  # one of the kind's choice, checked by `answer`
-    return services.record_check_in(
+    return recording.record_check_in(
         store, dirs, code=t.code, step=step, seq=number - 1, outcome=outcome, by=t.by, now=t.now
     )
 
 
-def _complete(store: Store, dirs: Directories, t: Taken) -> services.Outcome:
-    return services.complete_step(store, dirs, code=t.code, step=t.scope, by=t.by, now=t.now)
+def _complete(store: Store, dirs: Directories, t: Taken) -> Changed:
+    return recording.complete_step(store, dirs, code=t.code, step=t.scope, by=t.by, now=t.now)
 
 
 RECORDERS: dict[str, Recorder] = {
@@ -86,7 +87,7 @@ def record(
     values: Mapping[str, Any],
     by: str,
     now: datetime,
-) -> services.Outcome:
+) -> Changed:
     """Record `by`'s decision from the form's values, as the CLI would; a value outside the
     kind's choice is refused before anything is recorded."""
     taken = Taken(code, scope, answer(code, kind, values), by, now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
-from casework.services import canonical_code, guard, record_refusal
+from casework.services.unit_of_work import canonical_code, guard, record_refusal
 from casework.store.db import Store
 from casework.store.repository import (
     audit,

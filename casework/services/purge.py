@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from casework.domain.access import authorize_director
 from casework.domain.case import ENDED_CASE, IMPORTED
 from casework.domain.errors import CaseStillOpen, ReasonNamesPerson
-from casework.services import canonical_code, transaction
+from casework.services.unit_of_work import canonical_code, transaction
 from casework.store import purged_history
 from casework.store.db import Store
 from casework.store.repository import audit, get_case_row, read_person

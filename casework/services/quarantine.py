@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from casework.domain.case import ENDED_CASE, IMPORTED
 from casework.domain.errors import WakeTooLarge
 from casework.domain.notices import Notice
-from casework.services import ENGINE, Outcome, retry_on_conflict, transaction
+from casework.services.unit_of_work import ENGINE, retry_on_conflict, transaction
 from casework.store.db import Store
 from casework.store.errors import CaseNotFound, CasePurged, Conflict, StoreUnavailable
 from casework.store.repository import audit, queue_notices
@@ -114,18 +114,3 @@ def park(store: Store, *, code: str) -> None:
                 row.wake_at = None
 
     retry_on_conflict(write)
-
-
-def outcome(store: Store, *, code: str) -> Outcome:
-    """The case as it stands, read from its row alone (its plan may be what is broken)."""
-    with store.session() as session:
-        row = _row(session, code)
-        return Outcome(
-            row.code,
-            row.state,
-            (),
-            row.wake_at,
-            row.revision,
-            row.flow_run_id,
-            quarantined=row.quarantine_reason,
-        )

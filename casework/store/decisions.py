@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from casework.domain.case import Case
 from casework.domain.decision_kinds import KINDS, needed
 from casework.store.db import Store
 from casework.store.repository import get_case_row, to_domain
@@ -91,30 +92,39 @@ def sync_decisions(store: Store, *, code: str, now: datetime) -> list[Decision]:
     return the ones whose flow run must be created or told."""
     with store.session() as session:
         case = get_case_row(session, code=code)
-        wanted = needed(to_domain(case), case.revision)
-        rows = _rows(session, case)
-        have = {(r.kind, r.scope) for r in rows}
-        for kind, scope in sorted(wanted - have):
-            row = DecisionRow(
-                case_id=case.id,
-                episode=case.episode,
-                kind=kind,
-                scope=scope,
-                status="waiting",
-                settled=False,
-                created_at=now,
-            )
-            session.add(row)
-            rows.append(row)
-        for row in rows:
-            if row.status == "waiting" and (row.kind, row.scope) not in wanted:
-                row.status = "obsolete"  # e.g. consent recorded in advance, or the case ended
-        return [
-            _view(case, r)
-            for r in rows
-            if (r.status == "waiting" and r.flow_run_id is None)
-            or (r.status != "waiting" and not r.settled and r.flow_run_id)
-        ]
+        return sync_in(session, case=case, domain=to_domain(case), now=now)[0]
+
+
+def sync_in(
+    session: Session, *, case: CaseRow, domain: Case, now: datetime
+) -> tuple[list[Decision], list[Decision]]:
+    """`sync_decisions` on a case already loaded in `session`; also returns the decisions
+    still waiting on a person."""
+    wanted = needed(domain, case.revision)
+    rows = _rows(session, case)
+    have = {(r.kind, r.scope) for r in rows}
+    for kind, scope in sorted(wanted - have):
+        row = DecisionRow(
+            case_id=case.id,
+            episode=case.episode,
+            kind=kind,
+            scope=scope,
+            status="waiting",
+            settled=False,
+            created_at=now,
+        )
+        session.add(row)
+        rows.append(row)
+    for row in rows:
+        if row.status == "waiting" and (row.kind, row.scope) not in wanted:
+            row.status = "obsolete"  # e.g. consent recorded in advance, or the case ended
+    told = [
+        _view(case, r)
+        for r in rows
+        if (r.status == "waiting" and r.flow_run_id is None)
+        or (r.status != "waiting" and not r.settled and r.flow_run_id)
+    ]
+    return told, [_view(case, r) for r in rows if r.status == "waiting"]
 
 
 def get_decision(store: Store, *, code: str, kind: str, scope: str) -> Decision | None:
@@ -128,8 +138,12 @@ def get_decision(store: Store, *, code: str, kind: str, scope: str) -> Decision 
 def waiting(store: Store, *, code: str) -> list[Decision]:
     """The decisions of the case's current episode still waiting on a person."""
     with store.session() as session:
-        case = get_case_row(session, code=code)
-        return [_view(case, r) for r in _rows(session, case) if r.status == "waiting"]
+        return waiting_in(session, case=get_case_row(session, code=code))
+
+
+def waiting_in(session: Session, *, case: CaseRow) -> list[Decision]:
+    """`waiting` for a case already loaded in `session`."""
+    return [_view(case, r) for r in _rows(session, case) if r.status == "waiting"]
 
 
 def set_decision_run(
@@ -150,6 +164,33 @@ def set_decision_run(
                     row.flow_run_id = flow_run_id
                 if settled is not None:
                     row.settled = settled
+
+
+def set_run_of(
+    store: Store,
+    *,
+    case_id: int,
+    decision: Decision,
+    flow_run_id: str | None = None,
+    settled: bool | None = None,
+) -> None:
+    """`set_decision_run` for a case whose row id is known: the case row is not read again."""
+    values: dict[str, object] = {}
+    if flow_run_id is not None:
+        values["flow_run_id"] = flow_run_id
+    if settled is not None:
+        values["settled"] = settled
+    with store.session() as session:
+        session.execute(
+            update(DecisionRow)
+            .where(
+                DecisionRow.case_id == case_id,
+                DecisionRow.episode == decision.episode,
+                DecisionRow.kind == decision.kind,
+                DecisionRow.scope == decision.scope,
+            )
+            .values(values)
+        )
 
 
 def count_refusal(store: Store, *, code: str, kind: str, scope: str) -> int:

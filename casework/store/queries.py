@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from casework.domain.case import check_in_time
+from casework.domain.case import Case, check_in_time
 from casework.domain.notices import undelivered
 from casework.store.db import Store
 from casework.store.repository import get_case_row, has_plan, to_domain
@@ -22,31 +23,36 @@ def _iso(at: datetime | None) -> str | None:
 def case_status(store: Store, *, code: str) -> dict[str, Any]:
     """The case as the contract's `plan status --json` describes it (plus a few extras)."""
     with store.session() as session:
-        row = get_case_row(session, code=code)
-        if not has_plan(row):
-            return _imported_status(row)
-        code = row.code  # as stored, however it was typed
+        return status_in(session, get_case_row(session, code=code))
+
+
+def status_in(session: Session, row: CaseRow, case: Case | None = None) -> dict[str, Any]:
+    """`case_status` of a row already loaded in `session` (and its domain `case`, if built)."""
+    if not has_plan(row):
+        return _imported_status(row)
+    code = row.code  # as stored, however it was typed
+    if case is None:
         try:
             case = to_domain(row)
         except Exception:  # a case set aside for a plan that no longer loads: its rows
             if row.quarantined_at is None:
                 raise
             return _quarantined_rows_status(row)
-        messages = session.execute(
-            select(OutboxRow.step_id, OutboxRow.status, func.count())
-            .where(OutboxRow.case_code == code)
-            .group_by(OutboxRow.step_id, OutboxRow.status)
-        ).all()
-        withdrawn = session.execute(
-            select(OutboxRow.kind, OutboxRow.recipient, OutboxRow.step_id, OutboxRow.last_error)
-            .where(OutboxRow.case_code == code, OutboxRow.status == "withdrawn")
-            .order_by(OutboxRow.id)
-        ).all()
-        per_recipient = session.execute(
-            select(OutboxRow.recipient, OutboxRow.status, func.count(), func.max(OutboxRow.sent_at))
-            .where(OutboxRow.case_code == code)
-            .group_by(OutboxRow.recipient, OutboxRow.status)
-        ).all()
+    messages = session.execute(
+        select(OutboxRow.step_id, OutboxRow.status, func.count())
+        .where(OutboxRow.case_code == code)
+        .group_by(OutboxRow.step_id, OutboxRow.status)
+    ).all()
+    withdrawn = session.execute(
+        select(OutboxRow.kind, OutboxRow.recipient, OutboxRow.step_id, OutboxRow.last_error)
+        .where(OutboxRow.case_code == code, OutboxRow.status == "withdrawn")
+        .order_by(OutboxRow.id)
+    ).all()
+    per_recipient = session.execute(
+        select(OutboxRow.recipient, OutboxRow.status, func.count(), func.max(OutboxRow.sent_at))
+        .where(OutboxRow.case_code == code)
+        .group_by(OutboxRow.recipient, OutboxRow.status)
+    ).all()
     by_step: dict[str | None, dict[str, int]] = {}
     for step_id, status, count in messages:
         by_step.setdefault(step_id, {})[status] = count

@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import click
 
-from casework import services
 from casework.domain.case import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
-from casework.services import Outcome
+from casework.services import recording
+from casework.services.unit_of_work import Changed
 from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
 from flows.prefect import engine_client
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
-def _done(ctx: Context, code: str, what: str, outcome: Outcome, as_json: bool) -> None:
+def _done(ctx: Context, code: str, what: str, changed: Changed, as_json: bool) -> None:
     wake = engine_client.engine(ctx.app.settings).after_change(ctx.app, code)
     if as_json:
         emit(
             {
                 "case": code,
                 "did": what,
-                "state": outcome.state,
-                "revision": outcome.revision,
+                "state": changed.state,
+                "revision": changed.revision,
                 "plan": wake,
             }
         )
     else:
-        click.echo(f"{code}: {what}; case {outcome.state}; plan {wake}")
+        click.echo(f"{code}: {what}; case {changed.state}; plan {wake}")
 
 
 @click.group()
@@ -53,7 +53,7 @@ def consent_record(
 ) -> None:
     """Record consent given or refused for one or more scopes."""
     status: ConsentStatus = "given" if given else "refused"
-    outcome = services.record_consent(
+    changed = recording.record_consent(
         ctx.app.store,
         ctx.app.directories,
         code=code,
@@ -63,7 +63,7 @@ def consent_record(
         now=ctx.app.now(),
         note=note,
     )
-    _done(ctx, code, f"consent {status} for {', '.join(scopes)}", outcome, as_json)
+    _done(ctx, code, f"consent {status} for {', '.join(scopes)}", changed, as_json)
 
 
 @consent.command("withdraw")
@@ -89,12 +89,12 @@ def consent_withdraw(
         raise click.UsageError("give either --scope S (one or more) or --all")
     app = ctx.app
     if everything:
-        outcome = services.withdraw_all(
+        changed = recording.withdraw_all(
             app.store, app.directories, code=code, by=by, now=app.now(), note=note
         )
-        _done(ctx, code, "all consent withdrawn", outcome, as_json)
+        _done(ctx, code, "all consent withdrawn", changed, as_json)
     else:
-        outcome = services.record_consent(
+        changed = recording.record_consent(
             app.store,
             app.directories,
             code=code,
@@ -104,7 +104,7 @@ def consent_withdraw(
             now=app.now(),
             note=note,
         )
-        _done(ctx, code, f"consent withdrawn for {', '.join(scopes)}", outcome, as_json)
+        _done(ctx, code, f"consent withdrawn for {', '.join(scopes)}", changed, as_json)
 
 
 @click.group()
@@ -130,7 +130,7 @@ def checkin_record(
     as_json: bool,
 ) -> None:
     """Record the outcome of the step's oldest check-in still waiting for one."""
-    result = services.record_check_in(
+    result = recording.record_check_in(
         ctx.app.store,
         ctx.app.directories,
         code=code,
@@ -159,7 +159,7 @@ def step_complete(
     ctx: Context, code: str, step_id: str, by: str, note: str | None, as_json: bool
 ) -> None:
     """Mark an open step completed."""
-    outcome = services.complete_step(
+    changed = recording.complete_step(
         ctx.app.store,
         ctx.app.directories,
         code=code,
@@ -168,7 +168,7 @@ def step_complete(
         now=ctx.app.now(),
         note=note,
     )
-    _done(ctx, code, f"step {step_id} completed", outcome, as_json)
+    _done(ctx, code, f"step {step_id} completed", changed, as_json)
 
 
 @click.group()
@@ -188,7 +188,7 @@ def rule_breach(
 ) -> None:
     """Record a breach of a programme rule: the plan is terminated; coming back needs a
     supervisor's approval."""
-    outcome = services.breach(
+    changed = recording.breach(
         ctx.app.store,
         ctx.app.directories,
         code=code,
@@ -197,4 +197,4 @@ def rule_breach(
         now=ctx.app.now(),
         note=note,
     )
-    _done(ctx, code, f"rule {rule_name} breached", outcome, as_json)
+    _done(ctx, code, f"rule {rule_name} breached", changed, as_json)

@@ -23,7 +23,7 @@ def case_purge(ctx: Context, code: str, reason: str, by: str, as_json: bool) -> 
     """Erase an ended case at once: its person, notes and data key destroyed (no backup opens
     them again), its queued messages withdrawn, its Prefect runs and artifacts deleted (their
     logs at the server's next orphan sweep); the audit log keeps who, when and why."""
-    from flows.tending import purge_case  # noqa: PLC0415  # imports prefect
+    from flows.erasing import purge_case  # noqa: PLC0415  # imports prefect
 
     app = ctx.app
     engine_client.connect(app.settings)  # Prefect's side must go too: refuse if it is away

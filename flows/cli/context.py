@@ -15,7 +15,7 @@ import click
 from click.decorators import FC
 from sqlalchemy.exc import DBAPIError
 
-from casework.services import canonical_code
+from casework.services.unit_of_work import canonical_code
 from casework.store.db import database_reason
 from flows.app import App
 from flows.cli.errors import EmptyNote, NoteOnCommandLine, NotTheOperator

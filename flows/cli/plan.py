@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from casework import services
 from casework.domain.case import STORED_STATES
 from casework.domain.simulation import simulate
+from casework.services import plan_changes, recording
 from casework.services.programme import approval_required, predicted_approval
 from casework.store import queries
 from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
@@ -181,7 +181,7 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
     app = ctx.app
     p = _load(ctx, file)
     engine = engine_client.connect(app.settings)  # refuse before recording anything
-    outcome = services.launch(
+    changed = plan_changes.launch(
         app.store,
         app.directories,
         plan=p,
@@ -191,11 +191,11 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
             app.store, app.directories, engine_default=None, now=app.now()
         ),
     )
-    p = p.model_copy(update={"case": outcome.code})  # as stored, however the file spells it
+    p = p.model_copy(update={"case": changed.code})  # as stored, however the file spells it
     run_id = engine.start_plan(app, p)
     result = {
         "case": p.case,
-        "state": outcome.state,
+        "state": changed.state,
         "flow_run_id": run_id,
         "url": engine.run_url(run_id),
     }
@@ -206,7 +206,7 @@ def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None
             f"{p.case}  flow run {run_id}  {result['url']}"
             + (
                 "  (waiting for the supervisor's approval)"
-                if outcome.state == "awaiting-approval"
+                if changed.state == "awaiting-approval"
                 else ""
             )
         )
@@ -222,12 +222,12 @@ def plan_approve(ctx: Context, code: str, by: str, comment: str | None, as_json:
     """Approve a plan that waits for a supervisor."""
     app = ctx.app
     engine = engine_client.engine(app.settings)
-    outcome = services.approve(
+    changed = recording.approve(
         app.store, app.directories, code=code, by=by, now=app.now(), comment=comment
     )
     wake = engine.after_change(app, code)
     if as_json:
-        emit({"case": code, "state": outcome.state, "approved_by": by, "plan": wake})
+        emit({"case": code, "state": changed.state, "approved_by": by, "plan": wake})
     else:
         click.echo(f"{code}: approved by {by}; plan {wake}")
 
@@ -242,13 +242,15 @@ def plan_amend(ctx: Context, file: Path, by: str | None, as_json: bool) -> None:
     app = ctx.app
     p = _load(ctx, file)
     engine = engine_client.engine(app.settings)
-    outcome = services.amend(app.store, app.directories, plan=p, by=by or p.manager, now=app.now())
-    wake = engine.after_change(app, outcome.code)
+    changed = plan_changes.amend(
+        app.store, app.directories, plan=p, by=by or p.manager, now=app.now()
+    )
+    wake = engine.after_change(app, changed.code)
     if as_json:
-        emit({"case": outcome.code, "state": outcome.state, "revision": outcome.revision,
+        emit({"case": changed.code, "state": changed.state, "revision": changed.revision,
               "plan": wake})  # fmt: skip
     else:
-        click.echo(f"{outcome.code}: revision {outcome.revision} recorded; plan {wake}")
+        click.echo(f"{changed.code}: revision {changed.revision} recorded; plan {wake}")
 
 
 @plan.command("status")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from casework import services
-from casework.services import decide
+from casework.services import decide, engine
 from casework.store import decisions
 from casework.store.decisions import Decision
 from flows import tending
@@ -61,7 +60,7 @@ def submit(app: App, *, run: str, by: str, values: dict[str, Any]) -> Decision:
     try:
         tending.tend_case(app, decision.case)  # settles the form's run, wakes the plan
     except Exception:  # recorded in the store; the clock ends the run
-        services.look_again(app.store, code=decision.case, at=app.now())
+        engine.look_again(app.store, code=decision.case, at=app.now())
     done = decisions.decision_by_run(app.store, flow_run_id=run)
     assert done is not None
     return done

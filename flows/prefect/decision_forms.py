@@ -126,10 +126,14 @@ def pause_key(kind: str, scope: str, attempts: int) -> str:
     return f"{kind}-{scope or 'plan'}" + (f"-{attempts}" if attempts else "")
 
 
-def waiting_form(app: App, decision: Decision) -> tuple[type[RunInput], str]:
-    """The form a decision's run waits with now, its description filled in, and its key."""
+def waiting_form(
+    app: App, decision: Decision, status: dict[str, Any] | None = None
+) -> tuple[type[RunInput], str]:
+    """The form a decision's run waits with now, its description filled in, and its key
+    (`status`: the case's, if already read)."""
     case, kind, scope = decision.case, decision.kind, decision.scope
-    status = queries.case_status(app.store, code=case)
+    if status is None:
+        status = queries.case_status(app.store, code=case)
     powers: tuple[Power, ...] = ("act", "approve")
     status["deciders"] = {
         power: deciders(

@@ -136,7 +136,7 @@ class Running:
             stop(self.catcher, "the mail catcher", timeout=10)
         if self.server is not None:
             stop(self.server, "the Prefect server", timeout=30)
-            from flows.tending import erase_after_stop  # noqa: PLC0415  # imports prefect
+            from flows.erasing import erase_after_stop  # noqa: PLC0415  # imports prefect
 
             try:
                 erase_after_stop(app)

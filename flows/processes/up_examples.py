@@ -112,7 +112,7 @@ def saved_views(settings: Settings) -> str:
 
 def launch_examples(app: App, files: list[Path]) -> list[str]:
     """Launch the example plans that are not in the case store yet (for a first look)."""
-    from casework import services  # noqa: PLC0415  # only for --examples
+    from casework.services import plan_changes  # noqa: PLC0415  # only for --examples
     from casework.store import queries  # noqa: PLC0415  # only for --examples
     from plans.loading import load_plan  # noqa: PLC0415  # only for --examples
 
@@ -123,7 +123,7 @@ def launch_examples(app: App, files: list[Path]) -> list[str]:
         plan = load_plan(file, app.directories)
         if plan.case in known:
             continue
-        services.launch(
+        plan_changes.launch(
             app.store,
             app.directories,
             plan=plan,

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from casework import services
 from casework.domain.access import deciders
 from casework.domain.errors import NotAllowed, UnknownStaff
+from casework.services import engine, plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.tables import AuditRow, OutboxRow
@@ -58,11 +58,11 @@ def plan(code: str, *extra: dict[str, Any]) -> Plan:
 
 def opened(store: Store, dirs: Directories, code: str) -> None:
     """An active case whose medical step is open with a check-in due."""
-    services.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=False)
-    services.record_consent(
+    plan_changes.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=False)
+    recording.record_consent(
         store, dirs, code=code, scopes=["medical"], status="given", by="cm", now=T0
     )
-    services.reconcile(store, code=code, now=T0 + 10 * S)
+    engine.reconcile(store, code=code, now=T0 + 10 * S)
 
 
 Setup = Callable[[Store, Directories, str], None]
@@ -70,17 +70,17 @@ Act = Callable[[Store, Directories, str, str], object]
 
 
 def launched(store: Store, dirs: Directories, code: str) -> None:
-    services.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=False)
+    plan_changes.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=False)
 
 
 def awaiting(store: Store, dirs: Directories, code: str) -> None:
-    services.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=True)
+    plan_changes.launch(store, dirs, plan=plan(code), by="cm", now=T0, approval_required=True)
 
 
 def amended(store: Store, dirs: Directories, code: str) -> None:
     opened(store, dirs, code)
     added = {"id": "legal", "domain": "legal", "title": "Legal aid", "partner": "brest-legal-aid"}
-    services.amend(store, dirs, plan=plan(code, added), by="cm", now=T0 + 11 * S)
+    plan_changes.amend(store, dirs, plan=plan(code, added), by="cm", now=T0 + 11 * S)
 
 
 def nothing(store: Store, dirs: Directories, code: str) -> None:
@@ -88,39 +88,39 @@ def nothing(store: Store, dirs: Directories, code: str) -> None:
 
 
 def approve(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.approve(store, dirs, code=code, by=by, now=T0 + 12 * S)
+    return recording.approve(store, dirs, code=code, by=by, now=T0 + 12 * S)
 
 
 def launch(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.launch(store, dirs, plan=plan(code), by=by, now=T0, approval_required=False)
+    return plan_changes.launch(store, dirs, plan=plan(code), by=by, now=T0, approval_required=False)
 
 
 def consent(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.record_consent(
+    return recording.record_consent(
         store, dirs, code=code, scopes=["medical"], status="given", by=by, now=T0 + S
     )
 
 
 def withdraw(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.withdraw_all(store, dirs, code=code, by=by, now=T0 + 11 * S)
+    return recording.withdraw_all(store, dirs, code=code, by=by, now=T0 + 11 * S)
 
 
 def check_in(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.record_check_in(
+    return recording.record_check_in(
         store, dirs, code=code, step="check", outcome="attended", by=by, now=T0 + 11 * S
     )
 
 
 def complete(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.complete_step(store, dirs, code=code, step="check", by=by, now=T0 + 11 * S)
+    return recording.complete_step(store, dirs, code=code, step="check", by=by, now=T0 + 11 * S)
 
 
 def breach(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.breach(store, dirs, code=code, rule="sobriety", by=by, now=T0 + 11 * S)
+    return recording.breach(store, dirs, code=code, rule="sobriety", by=by, now=T0 + 11 * S)
 
 
 def amend(store: Store, dirs: Directories, code: str, by: str) -> object:
-    return services.amend(store, dirs, plan=plan(code), by=by, now=T0 + 11 * S)
+    return plan_changes.amend(store, dirs, plan=plan(code), by=by, now=T0 + 11 * S)
 
 
 ACT = {"cm", "sup", "dir"}  # the case's manager or supervisor, or a director
@@ -184,10 +184,10 @@ def test_a_relaunch_is_judged_by_the_cases_own_roles_not_the_files(
     store: Store, staffed: Directories
 ) -> None:
     opened(store, staffed, "BC-TAKE-1")
-    services.breach(store, staffed, code="BC-TAKE-1", rule="sobriety", by="cm", now=T0 + 11 * S)
+    recording.breach(store, staffed, code="BC-TAKE-1", rule="sobriety", by="cm", now=T0 + 11 * S)
     mine = plan("BC-TAKE-1").model_copy(update={"supervisor": "sup2"})
     with pytest.raises(NotAllowed, match="relaunch the case with another manager or supervisor"):
-        services.launch(
+        plan_changes.launch(
             store, staffed, plan=mine, by="sup2", now=T0 + 12 * S, approval_required=False
         )
     assert queries.case_status(store, code="BC-TAKE-1")["state"] == "terminated"
@@ -199,8 +199,8 @@ def test_only_the_supervisor_changes_who_supervises_a_case(
     opened(store, staffed, "BC-SUP-1")
     other = plan("BC-SUP-1").model_copy(update={"supervisor": "sup2"})
     with pytest.raises(NotAllowed, match="change who manages or supervises the case"):
-        services.amend(store, staffed, plan=other, by="cm", now=T0 + 11 * S)
-    services.amend(store, staffed, plan=other, by="sup", now=T0 + 12 * S)
+        plan_changes.amend(store, staffed, plan=other, by="cm", now=T0 + 11 * S)
+    plan_changes.amend(store, staffed, plan=other, by="sup", now=T0 + 12 * S)
     assert queries.case_status(store, code="BC-SUP-1")["supervisor"] == "sup2"
 
 
@@ -297,7 +297,7 @@ def test_the_engines_escalations_go_to_whoever_supervises_the_case_now(
         "title": "Job",
         "partner": "brest-employment-centre",
     }
-    services.launch(
+    plan_changes.launch(
         store,
         staffed,
         plan=plan("BC-DEMOTE-6", {**due, "due": "5s"}),
@@ -307,7 +307,7 @@ def test_the_engines_escalations_go_to_whoever_supervises_the_case_now(
     )
     now = redrawn(staffed, default="sup2", sup="case-manager")
     for seconds in (6, 60, 3600, 7 * 86400 + 60):  # overdue, then escalated
-        services.reconcile(store, code="BC-DEMOTE-6", now=T0 + seconds * S, directories=now)
+        engine.reconcile(store, code="BC-DEMOTE-6", now=T0 + seconds * S, directories=now)
     with store.session() as session:
         told = session.scalars(
             select(OutboxRow.recipient).where(

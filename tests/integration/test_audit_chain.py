@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
-from casework import services
+from casework.services import engine, plan_changes, recording
 from casework.services.keys import rotate
 from casework.store import audit_log, audit_verify
 from casework.store.audit_chain import GENESIS, row_hash, row_mac
@@ -44,11 +44,11 @@ from tests.conftest import T0
 @pytest.fixture
 def logged(store: Store, example_plan: Plan, directories: Directories) -> list[int]:
     """A store with a few audit rows; their ids, in order."""
-    services.launch(
+    plan_changes.launch(
         store, directories, plan=example_plan, by="n-zdolnik", now=T0, approval_required=True
     )
-    services.approve(store, directories, code=example_plan.case, by="l-istomova", now=T0)
-    services.reconcile(store, code=example_plan.case, now=T0)
+    recording.approve(store, directories, code=example_plan.case, by="l-istomova", now=T0)
+    engine.reconcile(store, code=example_plan.case, now=T0)
     with store.session() as session:
         return list(session.scalars(select(AuditRow.id).order_by(AuditRow.id)))
 
@@ -98,7 +98,7 @@ def test_audit_verify_and_show_on_the_command_line(
         store = open_store(
             f"sqlite:///{tmp_path / 'home' / 'cases.db'}", tmp_path / "home" / "secret.key"
         )
-        services.launch(
+        plan_changes.launch(
             store, directories, plan=example_plan, by="n-zdolnik", now=T0, approval_required=True
         )
         store.dispose()
@@ -359,7 +359,7 @@ def test_a_legacy_sha256_store_upgraded_still_verifies_and_then_continues_with_h
         head = store.audit.read_head()
         assert head is not None and head.start.mac == legacy_hashes[-1]
         assert audit_log.verify(store) == audit_verify.Verdict(3)
-        services.launch(
+        plan_changes.launch(
             store, directories, plan=example_plan, by="n-zdolnik", now=T0, approval_required=True
         )
         with store.session() as session:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from casework import services
+from casework.services import engine, plan_changes
 from casework.store.db import open_store
 from flows.home.engine_record import write_record
 from flows.settings import Settings
@@ -159,11 +159,11 @@ def test_prefects_own_client_sends_a_foreign_server_no_string_of_rehab_home(
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         plan = load_plan(EXAMPLES / "BC-2026-0042.yaml", directories).without_person()
-        services.launch(
+        plan_changes.launch(
             store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
         )
         # Its run, as if it had been created: the command then updates it through Prefect.
-        services.set_flow_run(store, code=plan.case, flow_run_id=str(uuid.uuid4()), now=T0)
+        engine.set_flow_run(store, code=plan.case, flow_run_id=str(uuid.uuid4()), now=T0)
     finally:
         store.dispose()
     done = rehab(

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from casework import services
+from casework.services import plan_changes
 from casework.store.db import open_store
 from casework.store.tables import AuditRow
 from plans.directories import Directories
@@ -183,7 +183,7 @@ def launched(env: dict[str, str], tmp_path: Path, directories: Directories) -> d
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         plan = load_plan(EXAMPLES / "BC-2026-0042.yaml", directories)
-        services.launch(
+        plan_changes.launch(
             store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
         )
     finally:

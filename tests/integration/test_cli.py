@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from casework import services
 from casework.domain.errors import CaseAlreadyActive
+from casework.services import plan_changes
 from casework.store.db import open_store
 from flows.cli import cli
 from plans.loading import load_directories, load_plan
@@ -213,7 +213,7 @@ def _launched(env: dict[str, str], code: str = "BC-2026-0042") -> None:
     try:
         directories = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml")
         plan = load_plan(EXAMPLES / "BC-2026-0042.yaml", directories)
-        services.launch(
+        plan_changes.launch(
             store,
             directories,
             plan=plan.model_copy(update={"case": code}),
@@ -256,7 +256,7 @@ def test_a_plan_naming_a_stored_case_in_other_letters_is_that_case_never_a_secon
     try:
         directories = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml")
         with pytest.raises(CaseAlreadyActive, match="case BC-2026-0042 is already active"):
-            services.launch(
+            plan_changes.launch(
                 store,
                 directories,
                 plan=load_plan(lower, directories),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import services
+from casework.services import engine, plan_changes, recording
 from casework.store import queries
 from casework.store.tables import AuditRow
 from flows import clock, tending
@@ -58,7 +58,7 @@ def plan(**step: object) -> Plan:
 
 
 def launch(app: App, p: Plan, *, approval: bool = False, with_run: bool = True) -> None:
-    services.launch(
+    plan_changes.launch(
         app.store,
         app.directories,
         plan=p,
@@ -68,7 +68,7 @@ def launch(app: App, p: Plan, *, approval: bool = False, with_run: bool = True) 
     )
     if with_run:
         run_id = app.prefect.start_plan_run(CODE, 1, [])
-        services.set_flow_run(app.store, code=CODE, flow_run_id=run_id, now=app.now())
+        engine.set_flow_run(app.store, code=CODE, flow_run_id=run_id, now=app.now())
 
 
 def wake_at(app: App) -> datetime | None:
@@ -146,7 +146,7 @@ def test_a_decision_taken_in_the_cli_settles_its_waiting_run(
 ) -> None:
     launch(app, plan(), approval=True)
     clock.tick(app)
-    services.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
+    recording.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
     assert tending.tend_case(app, CODE) == "updated"
     assert prefect.called("settle_decision_run") == [f"{CODE} · approval"]
     assert queries.case_status(app.store, code=CODE)["state"] == "active"
@@ -177,7 +177,7 @@ def test_one_plans_trouble_does_not_stop_the_clock_for_the_others(
 ) -> None:
     launch(app, plan())
     other = Plan.model_validate({**plan().model_dump(mode="json"), "case": "BC-CLOCK-2"})
-    services.launch(
+    plan_changes.launch(
         app.store,
         app.directories,
         plan=other,
@@ -200,7 +200,7 @@ def test_each_wake_sets_the_runs_tags_and_message_to_what_is_true_now(
     clock.tick(app)
     assert {"rehab", "living", "waiting:approval", "domain:medical"} <= set(prefect.tags[run_id])
     assert prefect.messages[run_id] == "waiting for approval by the supervisor (l-istomova)"
-    services.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
+    recording.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
     tending.tend_case(app, CODE)
     assert "waiting:approval" not in prefect.tags[run_id]
     assert prefect.messages[run_id].startswith("next check-in check ")
@@ -253,7 +253,7 @@ def test_a_cancel_from_the_prefect_ui_on_a_waiting_form_is_undone_but_not_on_a_t
     prefect.states[form] = "cancelled"
     assert tending.answer_ui_cancels(app, since=T0) == 1
     assert ("prefect-ui", "ui-cancel-undone", {"run": "approval"}) in actions(app)
-    services.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
+    recording.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
     prefect.states[form] = "cancelled"  # as the engine itself ends a form no longer needed
     assert tending.answer_ui_cancels(app, since=T0) == 0
 

@@ -11,10 +11,10 @@ from typing import Any, get_args
 
 import pytest
 
-from casework import services
 from casework.domain.access import Power, deciders
 from casework.domain.decision_kinds import KINDS
 from casework.domain.errors import NotAllowed
+from casework.services import engine, plan_changes
 from casework.services.decide import RECORDERS, record
 from casework.services.errors import ValueRefused
 from casework.store import decisions, queries
@@ -82,7 +82,7 @@ def shown(store: Store, dirs: Directories, kind: str, scope: str) -> str:
 def decide_waiting(store: Store, dirs: Directories, at: datetime) -> set[str]:
     """As a wake does, then as people do at the door: each waiting decision's text shown, its
     form sent by someone its kind refuses, then by someone it admits. The kinds decided."""
-    services.reconcile(store, code=CODE, now=at)
+    engine.reconcile(store, code=CODE, now=at)
     done = set()
     for d in decisions.sync_decisions(store, code=CODE, now=at):
         if d.status != "waiting":
@@ -113,11 +113,11 @@ def decide_waiting(store: Store, dirs: Directories, at: datetime) -> set[str]:
 def test_the_store_opens_a_decision_of_every_kind_and_each_is_recorded_as_its_rule_says(
     store: Store, staffed: Directories
 ) -> None:
-    services.launch(store, staffed, plan=plan(), by="cm", now=T0, approval_required=True)
+    plan_changes.launch(store, staffed, plan=plan(), by="cm", now=T0, approval_required=True)
     seen = decide_waiting(store, staffed, T0)  # the plan's approval
     seen |= decide_waiting(store, staffed, T0 + S)  # consent to its step
     added = {"id": "legal", "domain": "legal", "title": "Legal aid", "partner": "brest-legal-aid"}
-    services.amend(store, staffed, plan=plan(added), by="cm", now=T0 + 2 * S)
+    plan_changes.amend(store, staffed, plan=plan(added), by="cm", now=T0 + 2 * S)
     seen |= decide_waiting(store, staffed, T0 + 3 * S)  # the amendment, then its open-ended step
     seen |= decide_waiting(store, staffed, T0 + 12 * S)  # a check-in due
     assert seen == set(KINDS)
@@ -126,8 +126,8 @@ def test_the_store_opens_a_decision_of_every_kind_and_each_is_recorded_as_its_ru
 def test_a_value_outside_the_forms_choice_is_refused_and_nothing_is_recorded(
     store: Store, staffed: Directories
 ) -> None:
-    services.launch(store, staffed, plan=plan(), by="cm", now=T0, approval_required=False)
-    services.reconcile(store, code=CODE, now=T0)
+    plan_changes.launch(store, staffed, plan=plan(), by="cm", now=T0, approval_required=False)
+    engine.reconcile(store, code=CODE, now=T0)
     opened = decisions.sync_decisions(store, code=CODE, now=T0)
     assert ("consent", "medical") in {(d.kind, d.scope) for d in opened}
     for values in ({"decision": "withdrawn"}, {}):

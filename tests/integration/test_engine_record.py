@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from casework import services
+from casework.services import engine, plan_changes
 from casework.store.db import open_store
 from flows.home.engine_record import read_record, record_file, write_record
 from flows.processes.children import stop
@@ -103,10 +103,10 @@ def test_plan_status_prints_the_address_of_the_door_rehab_up_started_on_another_
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         plan = load_plan(EXAMPLES / f"{CODE}.yaml", directories).without_person()
-        services.launch(
+        plan_changes.launch(
             store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
         )
-        services.set_flow_run(store, code=CODE, flow_run_id="run-1", now=T0)
+        engine.set_flow_run(store, code=CODE, flow_run_id="run-1", now=T0)
     finally:
         store.dispose()
     shown = rehab(home, "plan", "status", CODE)

@@ -15,8 +15,7 @@ import yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
-from casework import services
-from casework.services import importing
+from casework.services import importing, plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store, open_store
 from casework.store.errors import NoPlanYet
@@ -297,7 +296,7 @@ def test_an_imported_case_is_recorded_not_launched_and_the_clock_leaves_it_alone
     ended = queries.case_status(store, code="BC-2019-0042")
     assert ended["reason"] == "rule sobriety breached"
     with pytest.raises(NoPlanYet, match="launch one for it first"):
-        services.record_consent(
+        recording.record_consent(
             store,
             directories,
             code="BC-2024-0311",
@@ -318,7 +317,7 @@ def test_launching_an_imported_open_case_starts_its_plan_as_a_new_episode(
 ) -> None:
     _import(store, directories, GOOD_OPEN)
     plan = _plan_for(directories, "BC-2024-0311", "a-kovalchuk")
-    outcome = services.launch(
+    outcome = plan_changes.launch(
         store, directories, plan=plan, by="a-kovalchuk", now=NOW, approval_required=False
     )
     assert outcome.state == "active"
@@ -341,7 +340,7 @@ def test_a_case_imported_as_terminated_comes_back_only_through_approval(
 ) -> None:
     _import(store, directories, GOOD_TERMINATED)
     plan = _plan_for(directories, "BC-2019-0042", "n-zdolnik")
-    outcome = services.launch(
+    outcome = plan_changes.launch(
         store, directories, plan=plan, by="n-zdolnik", now=NOW, approval_required=False
     )
     assert outcome.state == "awaiting-approval"

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import services
-from casework.services import keys
+from casework.services import keys, plan_changes
 from casework.services.person import store_person
 from casework.store.crypto import write_keys
 from casework.store.db import Store, open_store
@@ -27,7 +26,9 @@ TWO = Person.model_validate({"name": "Irina Petrova", "contact": "irina.p@mail.e
 def two_cases(store: Store, directories: Directories, plan: Plan) -> None:
     for code, person in (("BC-KEY-1", ONE), ("BC-KEY-2", TWO)):
         p = plan.model_copy(update={"case": code, "person": None})
-        services.launch(store, directories, plan=p, by="n-zdolnik", now=T0, approval_required=False)
+        plan_changes.launch(
+            store, directories, plan=p, by="n-zdolnik", now=T0, approval_required=False
+        )
         store_person(store, directories, code=code, person=person, by=None, now=T0)
 
 

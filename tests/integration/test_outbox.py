@@ -16,8 +16,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from casework import services
 from casework.domain.notices import NOTICE_KINDS
+from casework.services import engine, plan_changes, recording
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow, OutboxRow
 from notifications.apprise_log import url_parts, without_secrets
@@ -119,7 +119,7 @@ def clinic_step(**extra: Any) -> dict[str, Any]:
 
 
 def launch(store: Store, dirs: Directories, p: Plan, approval: bool = False) -> None:
-    services.launch(store, dirs, plan=p, by="cm", now=T0, approval_required=approval)
+    plan_changes.launch(store, dirs, plan=p, by="cm", now=T0, approval_required=approval)
 
 
 def send(store: Store, dirs: Directories, at: datetime, policy: Policy = FAST) -> dict[str, int]:
@@ -136,8 +136,8 @@ def test_a_referral_reaches_the_partner_in_its_language_exactly_once(
 ) -> None:
     dirs = directories(smtp)
     launch(store, dirs, plan(clinic_step()))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + S)  # queueing again is a no-op
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + S)  # queueing again is a no-op
     assert send(store, dirs, T0 + S) == {"sent": 1}
     assert send(store, dirs, T0 + 2 * S) == {}
     [mail] = smtp.to("intake@clinic.example")
@@ -151,12 +151,12 @@ def test_reminders_arrive_at_their_lead_times_before_each_check_in(
 ) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m", "1m"]})))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
     assert send(store, dirs, T0 + 49 * M) == {}
     assert send(store, dirs, T0 + 50 * M) == {"sent": 1}
     assert send(store, dirs, T0 + 59 * M) == {"sent": 1}
-    services.reconcile(store, code="BC-MSG-1", now=T0 + 60 * M)  # check-in 1: next reminders
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + 60 * M)  # check-in 1: next reminders
     assert send(store, dirs, T0 + 110 * M) == {"sent": 1}
     subjects = [m.subject for m in smtp.to("intake@clinic.example")]
     assert subjects[1:] == [
@@ -171,9 +171,9 @@ def test_a_reminder_whose_check_in_has_come_is_not_sent_late(
 ) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]})))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + 61 * M)  # the sender was down
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + 61 * M)  # the sender was down
     assert send(store, dirs, T0 + 61 * M) == {}
     assert [m.subject[:8] for m in smtp.to("intake@clinic.example")] == ["Referral"]
     [reminder] = [r for r in outbox(store) if r.kind == "reminder" and r.occurrence[0] == "0"]
@@ -187,7 +187,7 @@ def test_a_reminder_inside_quiet_hours_arrives_when_they_end(
     # Check-ins at 10:00 local; the reminder 3 hours before falls in the quiet hours.
     p = plan(clinic_step(start="11h", check_ins={"every": "1d", "first": "14h", "remind": ["3h"]}))
     launch(store, dirs, p)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11), directories=dirs)
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=11), directories=dirs)
     assert send(store, dirs, T0 + timedelta(hours=11)) == {"held": 1}, "the referral waits too"
     assert send(store, dirs, T0 + timedelta(hours=22)) == {"held": 1}  # 07:00: the reminder
     next_morning = T0 + timedelta(hours=23)  # 08:00 local
@@ -205,7 +205,7 @@ def test_a_reminder_quiet_hours_would_hold_past_its_check_in_goes_before_they_be
     # Check-ins at 21:00 local; the reminder 30 minutes before would wait until 08:00.
     p = plan(clinic_step(check_ins={"every": "1d", "first": "12h", "remind": ["30m"]}))
     launch(store, dirs, p)
-    services.reconcile(store, code="BC-MSG-1", now=T0, directories=dirs)
+    engine.reconcile(store, code="BC-MSG-1", now=T0, directories=dirs)
     assert send(store, dirs, T0) == {"sent": 1}, "the referral"
     ten_to_eight = T0 + timedelta(hours=10, minutes=50)  # 19:50 local
     assert send(store, dirs, ten_to_eight - S) == {}
@@ -221,7 +221,7 @@ def test_a_reminder_held_by_quiet_hours_until_its_check_in_is_withdrawn_not_sent
     dirs = directories(smtp, quiet="20:00-08:00", language="en")
     p = plan(clinic_step(check_ins={"every": "1d", "first": "12h", "remind": ["30m"]}))
     launch(store, dirs, p)
-    services.reconcile(store, code="BC-MSG-1", now=T0)  # queued as due: 20:30, inside them
+    engine.reconcile(store, code="BC-MSG-1", now=T0)  # queued as due: 20:30, inside them
     send(store, dirs, T0)
     assert send(store, dirs, T0 + timedelta(hours=11, minutes=30)) == {"withdrawn": 1}
     assert send(store, dirs, T0 + timedelta(hours=23)) == {}, "nothing the next morning"
@@ -239,7 +239,7 @@ def test_a_receiver_that_fails_twice_then_recovers_gets_the_message_once(
     try:
         dirs = directories(smtp, clinic=[receiver.url])
         launch(store, dirs, plan(clinic_step()))
-        services.reconcile(store, code="BC-MSG-1", now=T0)
+        engine.reconcile(store, code="BC-MSG-1", now=T0)
         assert send(store, dirs, T0) == {"retry": 1}
         assert send(store, dirs, T0 + S) == {"retry": 1}, "retried after the first backoff"
         assert send(store, dirs, T0 + 2 * S) == {}, "the backoff doubles"
@@ -263,7 +263,7 @@ def test_a_receiver_that_never_recovers_is_dead_and_the_supervisor_is_told(
     try:
         dirs = directories(smtp, clinic=[receiver.url])
         launch(store, dirs, plan(clinic_step()))
-        services.reconcile(store, code="BC-MSG-1", now=T0)
+        engine.reconcile(store, code="BC-MSG-1", now=T0)
         results = [send(store, dirs, T0 + k * 10 * S) for k in range(4)]
         assert results[:3] == [{"retry": 1}, {"retry": 1}, {"dead": 1}]
         assert results[3] == {"sent": 2}, "the supervisor and the case manager are told"
@@ -284,7 +284,7 @@ def test_a_recipient_with_several_channels_is_reached_if_any_works(
     try:
         dirs = directories(smtp, clinic=[dead_end.url, smtp.url("intake@clinic.example")])
         launch(store, dirs, plan(clinic_step()))
-        services.reconcile(store, code="BC-MSG-1", now=T0)
+        engine.reconcile(store, code="BC-MSG-1", now=T0)
         assert send(store, dirs, T0) == {"sent": 1}
         [row] = outbox(store)
         assert row.status == "sent" and row.last_error == "channels failed: [0]"
@@ -310,11 +310,11 @@ def test_no_message_of_a_whole_plan_carries_personal_data(store: Store, smtp: Sm
         person=True,
     )
     launch(store, dirs, p, approval=True)
-    services.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0)
+    recording.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0)
     for minute in range(0, 200, 1):
         now = T0 + minute * M
         if minute == 3:
-            services.record_consent(
+            recording.record_consent(
                 store,
                 dirs,
                 code="BC-MSG-1",
@@ -325,8 +325,8 @@ def test_no_message_of_a_whole_plan_carries_personal_data(store: Store, smtp: Sm
                 note="agreed; staying with her aunt in Pinsk",
             )
         if minute == 150:
-            services.withdraw_all(store, dirs, code="BC-MSG-1", by="cm", now=now)
-        services.reconcile(store, code="BC-MSG-1", now=now)
+            recording.withdraw_all(store, dirs, code="BC-MSG-1", by="cm", now=now)
+        engine.reconcile(store, code="BC-MSG-1", now=now)
         send(store, dirs, now)
     kinds = {r.kind for r in outbox(store)}
     assert {
@@ -362,9 +362,9 @@ def test_a_cancelled_step_gets_its_cancellation_and_no_more_reminders(
 ) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]})))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
-    services.withdraw_all(store, dirs, code="BC-MSG-1", by="cm", now=T0 + M)
+    recording.withdraw_all(store, dirs, code="BC-MSG-1", by="cm", now=T0 + M)
     send(store, dirs, T0 + 2 * M)
     send(store, dirs, T0 + 2 * 60 * M)
     assert [m.subject for m in smtp.to("intake@clinic.example")] == [
@@ -378,11 +378,11 @@ def test_an_amended_schedule_replaces_the_unsent_reminders(store: Store, smtp: S
     dirs = directories(smtp, language="en")
     p = plan(clinic_step(check_ins={"every": "1h", "remind": ["10m"]}))
     launch(store, dirs, p)
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
     amended = plan(clinic_step(check_ins={"every": "2h", "remind": ["10m"]}))
-    services.amend(store, dirs, plan=amended, by="cm", now=T0 + M)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + M)
+    plan_changes.amend(store, dirs, plan=amended, by="cm", now=T0 + M)
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + M)
     send(store, dirs, T0 + 2 * M)
     send(store, dirs, T0 + 60 * M)
     send(store, dirs, T0 + 120 * M)
@@ -404,7 +404,7 @@ def test_a_partner_hears_only_about_its_own_steps(store: Store, smtp: SmtpServer
             {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"},
         ),
     )
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     send(store, dirs, T0)
     assert [m.subject for m in smtp.to("desk@shelter.example")] == ["Накіраванне BC-MSG-1: Shelter"]
     assert "Medical" not in smtp.to("desk@shelter.example")[0].body

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from casework import services
 from casework.domain.notices import Notice, after_quiet_hours
+from casework.services import engine, plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.repository import queue_notices
@@ -74,9 +74,9 @@ def test_the_partner_of_a_step_an_amendment_removed_is_told_it_is_cancelled(
     dirs = directories(smtp, language="en")
     stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
     launch(store, dirs, plan(clinic_step(), stay))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     assert send(store, dirs, T0) == {"sent": 2}, "both referrals"
-    services.amend(store, dirs, plan=plan(stay), by="cm", now=T0 + M)
+    plan_changes.amend(store, dirs, plan=plan(stay), by="cm", now=T0 + M)
     assert send(store, dirs, T0 + 2 * M) == {"sent": 1}
     assert [m.subject for m in smtp.to("intake@clinic.example")] == [
         "Referral BC-MSG-1: Medical check",
@@ -93,9 +93,9 @@ def test_a_referral_still_unsent_when_its_step_is_removed_is_withdrawn_with_noth
     dirs = directories(smtp, language="en", quiet="00:00-23:59")  # the clinic is asleep
     stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
     launch(store, dirs, plan(clinic_step(), stay))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     assert send(store, dirs, T0) == {"held": 1, "sent": 1}
-    services.amend(store, dirs, plan=plan(stay), by="cm", now=T0 + M)
+    plan_changes.amend(store, dirs, plan=plan(stay), by="cm", now=T0 + M)
     send(store, dirs, T0 + timedelta(days=1))
     assert smtp.to("intake@clinic.example") == [], "never referred, so never cancelled"
     [referral] = [r for r in outbox(store) if r.kind == "referral" and r.step_id == "check"]
@@ -135,13 +135,13 @@ def test_an_amended_supervisor_is_asked_to_approve_and_told_from_then_on(
             "supervisor": "boss2",
         }
     )
-    services.amend(store, dirs, plan=amended, by="boss", now=T0 + M)
+    plan_changes.amend(store, dirs, plan=amended, by="boss", now=T0 + M)
     assert queries.case_status(store, code="BC-MSG-1")["supervisor"] == "boss2"
     send(store, dirs, T0 + M)
     assert [m.subject for m in smtp.to("deputy@ngo.example")] == [asked]
-    services.approve(store, dirs, code="BC-MSG-1", by="boss2", now=T0 + 2 * M)
+    recording.approve(store, dirs, code="BC-MSG-1", by="boss2", now=T0 + 2 * M)
     for hours in range(1, 4):  # three check-ins missed in a row: the supervisor hears of it
-        services.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=hours, minutes=5))
+        engine.reconcile(store, code="BC-MSG-1", now=T0 + timedelta(hours=hours, minutes=5))
     send(store, dirs, T0 + timedelta(hours=4))
     assert any(m.subject.startswith("Repeated misses") for m in smtp.to("deputy@ngo.example"))
     assert [m.subject for m in smtp.to("boss@ngo.example")] == [asked], (
@@ -158,7 +158,7 @@ def test_markup_in_a_step_title_reaches_the_partner_as_text_not_as_a_link(
         '<img src="http://track.example/pixel.gif">'
     )
     launch(store, dirs, plan(clinic_step(title=title)))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     assert send(store, dirs, T0) == {"sent": 1}
     [mail] = smtp.to("intake@clinic.example")
     assert mail.html == [], "plain text only: no HTML part in which markup would come alive"
@@ -229,8 +229,8 @@ def launch_at(store: Store, dirs: Directories, at: datetime) -> None:
             "steps": [clinic_step()],
         }
     )
-    services.launch(store, dirs, plan=p, by="cm", now=at, approval_required=False)
-    services.reconcile(store, code="BC-MSG-1", now=at)
+    plan_changes.launch(store, dirs, plan=p, by="cm", now=at, approval_required=False)
+    engine.reconcile(store, code="BC-MSG-1", now=at)
     with store.session() as session:
         [row] = session.scalars(select(OutboxRow)).all()
         assert row.kind == "referral" and row.due_at == at
@@ -241,10 +241,10 @@ def test_an_amendment_adding_a_step_asks_the_supervisor_and_the_step_waits_for_a
 ) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step()))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
-    services.amend(store, dirs, plan=plan(clinic_step(), stay), by="cm", now=T0 + M)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + 2 * M)
+    plan_changes.amend(store, dirs, plan=plan(clinic_step(), stay), by="cm", now=T0 + M)
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + 2 * M)
     send(store, dirs, T0 + 2 * M)
     assert [m.subject for m in smtp.to("boss@ngo.example")] == [
         "Plan BC-MSG-1: an amendment waits for your approval"
@@ -252,7 +252,7 @@ def test_an_amendment_adding_a_step_asks_the_supervisor_and_the_step_waits_for_a
     assert smtp.to("desk@shelter.example") == [], "the new partner hears nothing yet"
     status = queries.case_status(store, code="BC-MSG-1")
     assert status["awaiting_amendment_approval"] == ["stay"]
-    services.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0 + 3 * M)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + 3 * M)
+    recording.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0 + 3 * M)
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + 3 * M)
     send(store, dirs, T0 + 3 * M)
     assert [m.subject for m in smtp.to("desk@shelter.example")] == ["Накіраванне BC-MSG-1: Shelter"]

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from casework import services
 from casework.domain.case import Case
 from casework.domain.notices import Notice
+from casework.services import engine, recording
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.report_source import read_people
@@ -41,7 +41,7 @@ def test_an_approval_request_still_unsent_when_the_plan_is_approved_is_withdrawn
 ) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step()), approval=True)
-    services.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0 + 34 * S)
+    recording.approve(store, dirs, code="BC-MSG-1", by="boss", now=T0 + 34 * S)
     send(store, dirs, T0 + 35 * S)
     assert smtp.to("boss@ngo.example") == [], "nobody asks her to approve an approved plan"
     [request] = [r for r in outbox(store) if r.kind == "approval-request"]
@@ -55,8 +55,8 @@ def test_a_message_whose_reason_went_before_the_sender_took_it_is_withdrawn_and_
 ) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(consent=["medical"])))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
-    services.record_consent(
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
+    recording.record_consent(
         store, dirs, code="BC-MSG-1", scopes=["medical"], status="given", by="cm", now=T0 + S
     )
     with store.session() as session:  # as a racing wake might have queued it a moment before
@@ -77,9 +77,9 @@ def test_a_missed_check_in_recorded_before_its_notice_went_is_not_announced(
 ) -> None:
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step(check_ins={"every": "1h", "grace": "5m"})))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
-    services.reconcile(store, code="BC-MSG-1", now=T0 + H + 5 * M)  # marked missed
-    services.record_check_in(
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + H + 5 * M)  # marked missed
+    recording.record_check_in(
         store, dirs, code="BC-MSG-1", step="check", outcome="attended", by="cm", now=T0 + H + 6 * M
     )
     send(store, dirs, T0 + H + 7 * M)
@@ -95,7 +95,7 @@ def test_an_urgent_referral_reaches_its_partner_inside_quiet_hours(
     crisis = clinic_step(id="crisis-room", domain="housing", duration="1d", urgent=True)
     launch(store, dirs, plan(crisis))
     at = T0 - 97 * M  # 07:23 local
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     assert send(store, dirs, at + 2 * H) == {"sent": 1}
     assert send(store, dirs, T0 - 90 * M) == {}  # nothing more, and nothing held
     [mail] = smtp.to("intake@clinic.example")
@@ -108,9 +108,9 @@ def test_a_referral_whose_step_ran_its_time_unsent_is_withdrawn_aloud_and_not_he
 ) -> None:
     dirs = directories(smtp, quiet="00:00-23:59", language="en")  # the clinic never wakes
     launch(store, dirs, plan(clinic_step(id="crisis-room", domain="housing", duration="1d")))
-    services.reconcile(store, code="BC-MSG-1", now=T0)
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
     assert send(store, dirs, T0) == {"held": 1}
-    services.reconcile(store, code="BC-MSG-1", now=T0 + D)  # the one-day step ends
+    engine.reconcile(store, code="BC-MSG-1", now=T0 + D)  # the one-day step ends
     send(store, dirs, T0 + D + S)
     assert smtp.to("intake@clinic.example") == []
     [told] = [m for m in smtp.to("cm@ngo.example") if m.subject.startswith("Not delivered")]

@@ -13,9 +13,9 @@ import yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select, text
 
-from casework import services
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services import person as person_data
+from casework.services import plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow
@@ -49,7 +49,9 @@ def launched(store: Store, directories: Directories) -> Plan:
     plan = load_plan(EXAMPLES / "BC-2026-0042.yaml", directories).model_copy(
         update={"person": None}
     )
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
     return plan
 
 
@@ -128,14 +130,14 @@ def test_the_raw_database_holds_none_of_the_person_after_set_amend_and_notes(
         by="n-zdolnik",
         now=T0,
     )
-    services.amend(
+    plan_changes.amend(
         store,
         directories,
         plan=plan.model_copy(update={"person": Person.model_validate(PERSON)}),
         by="n-zdolnik",
         now=T0,
     )
-    services.record_consent(
+    recording.record_consent(
         store,
         directories,
         code=plan.case,
@@ -175,11 +177,11 @@ def test_titles_ids_and_notes_naming_the_person_are_refused_naming_the_field(
     steps[1]["title"] = "Medical check for ALESIA"  # Latin for her Cyrillic name
     named = Plan.model_validate({**plan.model_dump(mode="json"), "steps": steps})
     with pytest.raises(PersonNamed) as refused:
-        services.amend(store, directories, plan=named, by="n-zdolnik", now=T0)
+        plan_changes.amend(store, directories, plan=named, by="n-zdolnik", now=T0)
     assert str(refused.value).startswith("steps[1].title of case BC-2026-0042 names the person")
     assert "ALESIA" not in str(refused.value)
     with pytest.raises(PersonNamed, match="the note of case"):
-        services.record_consent(
+        recording.record_consent(
             store,
             directories,
             code=plan.case,

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from casework import services
 from casework.domain.errors import NoSuchScope
+from casework.services import engine, plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.repository import get_case_row
@@ -185,7 +185,9 @@ def test_screening_still_finds_the_name_with_the_new_fields_set(example_plan: Pl
 
 
 def _launch(store: Store, directories: Directories, plan: Plan) -> None:
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
 
 
 def test_statistics_consent_is_recorded_for_a_plan_no_step_of_which_needs_it(
@@ -194,7 +196,7 @@ def test_statistics_consent_is_recorded_for_a_plan_no_step_of_which_needs_it(
     assert "statistics" not in example_plan.consent_scopes
     _launch(store, directories, example_plan)
     before = queries.case_status(store, code="BC-2026-0042")
-    services.record_consent(
+    recording.record_consent(
         store,
         directories,
         code="BC-2026-0042",
@@ -218,7 +220,7 @@ def test_a_scope_no_step_needs_other_than_statistics_is_still_refused(
 ) -> None:
     _launch(store, directories, example_plan)
     with pytest.raises(NoSuchScope, match="statistics"):
-        services.record_consent(
+        recording.record_consent(
             store,
             directories,
             code="BC-2026-0042",
@@ -233,7 +235,7 @@ def test_withdrawing_all_consent_withdraws_statistics_too(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     _launch(store, directories, example_plan)
-    services.record_consent(
+    recording.record_consent(
         store,
         directories,
         code="BC-2026-0042",
@@ -242,7 +244,7 @@ def test_withdrawing_all_consent_withdraws_statistics_too(
         by="n-zdolnik",
         now=T0,
     )
-    services.withdraw_all(store, directories, code="BC-2026-0042", by="n-zdolnik", now=T0)
+    recording.withdraw_all(store, directories, code="BC-2026-0042", by="n-zdolnik", now=T0)
     status = queries.case_status(store, code="BC-2026-0042")
     assert status["state"] == "cancelled"
     assert status["consents"]["statistics"]["status"] == "withdrawn"
@@ -257,7 +259,7 @@ def test_a_step_that_lists_statistics_waits_for_it(
     steps = [s.model_copy(update={"consent": ["statistics"]}) for s in example_plan.steps[:1]]
     plan = example_plan.model_copy(update={"steps": steps})
     _launch(store, directories, plan)
-    services.reconcile(store, code=plan.case, now=T0 + timedelta(hours=4))
+    engine.reconcile(store, code=plan.case, now=T0 + timedelta(hours=4))
     status = queries.case_status(store, code=plan.case)
     assert status["waiting_consent"] == ["statistics"]
     assert status["steps"][0]["state"] == "awaiting-consent"

@@ -14,15 +14,15 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from casework import services
 from casework.domain.errors import CaseStillOpen, NotAllowed
+from casework.services import engine, plan_changes, recording
 from casework.services.person import store_person
 from casework.store import audit_log
 from casework.store.db import open_store
 from casework.store.errors import CaseKeyDestroyed, CasePurged
 from casework.store.repository import find_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
-from flows import tending
+from flows import erasing
 from flows.app import App
 from flows.prefect.fake import RecordingPrefect
 from flows.settings import Settings
@@ -62,12 +62,12 @@ def app(tmp_path: Path, store_url: str, clock: Clock) -> Iterator[App]:
 
 def launched(app: App, plan: Plan, code: str, person: Person) -> None:
     p = plan.model_copy(update={"case": code, "person": None})
-    services.launch(
+    plan_changes.launch(
         app.store, app.directories, plan=p, by="n-zdolnik", now=app.now(), approval_required=False
     )
     app.prefect.start_plan_run(code, 1, [])
     store_person(app.store, app.directories, code=code, person=person, by=None, now=app.now())
-    services.record_consent(
+    recording.record_consent(
         app.store,
         app.directories,
         code=code,
@@ -80,7 +80,7 @@ def launched(app: App, plan: Plan, code: str, person: Person) -> None:
 
 
 def ended(app: App, code: str) -> None:
-    services.withdraw_all(app.store, app.directories, code=code, by="n-zdolnik", now=app.now())
+    recording.withdraw_all(app.store, app.directories, code=code, by="n-zdolnik", now=app.now())
 
 
 def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
@@ -92,9 +92,9 @@ def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
     prefect = app.prefect
     assert isinstance(prefect, RecordingPrefect)
     with pytest.raises(NotAllowed, match="a director may"):
-        tending.purge_case(app, "BC-GONE-1", reason="she asked", by="l-istomova")
+        erasing.purge_case(app, "BC-GONE-1", reason="she asked", by="l-istomova")
     assert (
-        tending.purge_case(app, "BC-GONE-1", reason="she asked to be erased", by="d-director") == 1
+        erasing.purge_case(app, "BC-GONE-1", reason="she asked to be erased", by="d-director") == 1
     )
     assert prefect.called("delete_case") == ["BC-GONE-1"]
     assert "run-BC-GONE-1-1" not in prefect.runs and "run-BC-KEPT-1-1" in prefect.runs
@@ -117,7 +117,7 @@ def test_a_directors_purge_erases_the_case_and_leaves_a_tombstone(
     )
     assert audit_log.verify(app.store).ok
     with pytest.raises(CasePurged):
-        services.launch(
+        plan_changes.launch(
             app.store,
             app.directories,
             plan=example_plan.model_copy(update={"case": "BC-GONE-1", "person": None}),
@@ -162,7 +162,7 @@ def test_a_backup_taken_before_a_purge_no_longer_opens_that_case_but_opens_the_o
     [gone_key] = [ln for ln in keyring(app) if b"/BC-GONE-2 " in ln]
     app.store.dispose()  # PostgreSQL copies a database no one is connected to
     with copy_of(store_url) as backup_url:
-        tending.purge_case(app, "BC-GONE-2", reason="she asked to be erased", by="d-director")
+        erasing.purge_case(app, "BC-GONE-2", reason="she asked to be erased", by="d-director")
         assert gone_key.split()[1] not in app.store.sealer.keyring.path.read_bytes()
         backup = open_store(backup_url, app.settings.key_file)
         try:
@@ -189,7 +189,7 @@ def test_a_purge_cut_short_before_the_key_was_destroyed_is_finished_when_the_sto
     launched(app, example_plan, "BC-GONE-3", SHE)
     ended(app, "BC-GONE-3")
     monkeypatch.setattr(app.store.sealer, "destroy_case_keys", lambda codes: 0)  # the crash
-    tending.purge_case(app, "BC-GONE-3", reason="she asked to be erased", by="d-director")
+    erasing.purge_case(app, "BC-GONE-3", reason="she asked to be erased", by="d-director")
     assert app.store.sealer.has_case_key("BC-GONE-3")
     monkeypatch.undo()
     reopened = open_store(store_url, app.settings.key_file)
@@ -203,7 +203,7 @@ def test_a_purge_cut_short_before_the_key_was_destroyed_is_finished_when_the_sto
 def test_an_open_case_is_not_purged(app: App, example_plan: Plan) -> None:
     launched(app, example_plan, "BC-OPEN-1", SHE)
     with pytest.raises(CaseStillOpen, match="end it first"):
-        tending.purge_case(app, "BC-OPEN-1", reason="asked", by="d-director")
+        erasing.purge_case(app, "BC-OPEN-1", reason="asked", by="d-director")
 
 
 def test_the_clock_purges_closed_cases_past_retention_and_no_others(
@@ -213,10 +213,10 @@ def test_the_clock_purges_closed_cases_past_retention_and_no_others(
     launched(app, example_plan, "BC-LIVE-1", HE)
     ended(app, "BC-OLD-1")
     clock.at = T0 + timedelta(days=29)
-    assert tending.purge_past_retention(app) == []
+    assert erasing.purge_past_retention(app) == []
     clock.at = T0 + timedelta(days=31)
-    assert tending.purge_past_retention(app) == ["BC-OLD-1"]
-    assert tending.purge_past_retention(app) == [], "once"
+    assert erasing.purge_past_retention(app) == ["BC-OLD-1"]
+    assert erasing.purge_past_retention(app) == [], "once"
     with app.store.session() as session:
         [tomb] = session.scalars(select(AuditRow).where(AuditRow.action == "case-purged")).all()
     assert tomb.actor == "retention" and "30" in tomb.detail["reason"]
@@ -232,15 +232,15 @@ def test_what_an_ending_run_publishes_after_the_purge_is_swept_by_the_clock(
 ) -> None:
     launched(app, example_plan, "BC-GONE-4", SHE)
     ended(app, "BC-GONE-4")
-    tending.purge_case(app, "BC-GONE-4", reason="she asked to be erased", by="d-director")
+    erasing.purge_case(app, "BC-GONE-4", reason="she asked to be erased", by="d-director")
     prefect = app.prefect
     assert isinstance(prefect, RecordingPrefect)
     prefect.start_plan_run("BC-GONE-4", 1, [])  # the run that was ending, published again
-    assert tending.sweep_after_purges(app) == 1
+    assert erasing.sweep_after_purges(app) == 1
     assert not any(name == "BC-GONE-4" for name in prefect.runs.values())
-    clock.at += tending.PURGE_FOLLOW_UP + timedelta(seconds=1)
+    clock.at += erasing.PURGE_FOLLOW_UP + timedelta(seconds=1)
     prefect.start_plan_run("BC-GONE-4", 1, [])
-    assert tending.sweep_after_purges(app) == 0, "an hour on, the clock stops looking"
+    assert erasing.sweep_after_purges(app) == 0, "an hour on, the clock stops looking"
 
 
 # Step titles no other case has: whatever of them is left anywhere is this case's.
@@ -256,7 +256,7 @@ def lived(app: App, plan: Plan, code: str, clock: Clock) -> None:
     """A case that launched, started steps, queued messages, and ended."""
     launched(app, distinct_plan(plan), code, SHE)
     clock.at = T0 + timedelta(days=3)
-    services.reconcile(app.store, code=code, now=app.now())
+    engine.reconcile(app.store, code=code, now=app.now())
     ended(app, code)
 
 
@@ -289,7 +289,7 @@ def test_a_purge_leaves_of_the_case_only_its_tombstone_and_audit_rows(
     if on_postgres:
         assert pages_holding(store_url, TITLES[0]), "the pages held the titles"
 
-    tending.purge_case(app, "BC-ERASED-5", reason="she asked to be erased", by="d-director")
+    erasing.purge_case(app, "BC-ERASED-5", reason="she asked to be erased", by="d-director")
 
     after = every_row(store_url, but=("cases", "audit_log"))
     assert [t for t, rows in after.items() if "BC-ERASED-5" in rows] == []
@@ -337,7 +337,7 @@ def test_a_purged_case_still_counts_in_the_programme_report(
     lived(app, example_plan, "BC-COUNTED-6", clock)
     before = read_people(app.store, app.directories, tz="Europe/Minsk")
     assert before[0].steps and before[0].consents, "there is history to count"
-    tending.purge_case(app, "BC-COUNTED-6", reason="she asked to be erased", by="d-director")
+    erasing.purge_case(app, "BC-COUNTED-6", reason="she asked to be erased", by="d-director")
     assert read_people(app.store, app.directories, tz="Europe/Minsk") == before
 
 
@@ -391,7 +391,7 @@ def test_on_sqlite_no_byte_of_a_purged_case_is_left_in_the_store_files_but_its_t
         lived(app, example_plan, "BC-BYTES-7", clock)
         seen = b"".join(file_bytes(home).values())
         assert TITLES[0].encode() in seen and b"BC-BYTES-7" in seen, "the files held them"
-        tending.purge_case(app, "BC-BYTES-7", reason="she asked to be erased", by="d-director")
+        erasing.purge_case(app, "BC-BYTES-7", reason="she asked to be erased", by="d-director")
         files = file_bytes(home)  # the store still open, as a running engine holds it
     finally:
         app.close()
@@ -438,6 +438,6 @@ def test_an_imported_case_purged_still_counts_for_when_it_began_and_ended(app: A
     importing.import_record(app.store, app.directories, record, position=1, by=None, now=T0)
     [before] = read_people(app.store, app.directories, tz="Europe/Minsk")
     assert before.episodes and before.consents, "there is history to count"
-    tending.purge_case(app, "BC-2019-0007", reason="she asked to be erased", by="d-director")
+    erasing.purge_case(app, "BC-2019-0007", reason="she asked to be erased", by="d-director")
     [after] = read_people(app.store, app.directories, tz="Europe/Minsk")
     assert after == replace(before, who=None), "counted still, never broken down"

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from casework import services
 from casework.domain import notices as messages
 from casework.domain.case import MAX_CHECK_INS_PER_WAKE, Case
 from casework.domain.errors import WakeTooLarge
 from casework.domain.time_passes import advance
+from casework.services import engine, plan_changes, recording, wake
 from casework.store import queries
 from casework.store.tables import AuditRow, CaseRow, OutboxRow, PlanRevisionRow
 from flows import clock, tending
@@ -66,11 +66,11 @@ def plan(code: str, **check_ins: object) -> Plan:
 
 
 def launch(app: App, p: Plan) -> str:
-    services.launch(
+    plan_changes.launch(
         app.store, app.directories, plan=p, by="n-zdolnik", now=app.now(), approval_required=False
     )
     run_id = app.prefect.start_plan_run(p.case, 1, [])
-    services.set_flow_run(app.store, code=p.case, flow_run_id=run_id, now=app.now())
+    engine.set_flow_run(app.store, code=p.case, flow_run_id=run_id, now=app.now())
     return run_id
 
 
@@ -172,7 +172,7 @@ def test_an_amendment_that_fixes_the_plan_lifts_the_quarantine_and_the_case_is_t
     clock.tick(app)
     paper.at = T0 + 2 * 3600 * S
     clock.tick(app)
-    services.amend(app.store, app.directories, plan=plan(BAD), by="n-zdolnik", now=app.now())
+    plan_changes.amend(app.store, app.directories, plan=plan(BAD), by="n-zdolnik", now=app.now())
     assert status(app, BAD)["quarantined"] is None
     assert ("n-zdolnik", "quarantine-lifted") in audit_actions(app, BAD)
     assert clock.tick(app) == {"updated": 1}
@@ -184,7 +184,7 @@ def test_an_amendment_that_fixes_the_plan_lifts_the_quarantine_and_the_case_is_t
 def test_approving_a_plan_the_engine_cannot_tend_records_the_approval_and_says_quarantined(
     app: App, prefect: RecordingPrefect, paper: PaperClock
 ) -> None:
-    services.launch(
+    plan_changes.launch(
         app.store,
         app.directories,
         plan=plan(BAD),
@@ -195,7 +195,7 @@ def test_approving_a_plan_the_engine_cannot_tend_records_the_approval_and_says_q
     # A stored plan that still loads (every 0s no longer does: it is quarantined as invalid)
     # but that one wake cannot tend: check-ins every second, first looked at two hours on.
     hand_edit(app, BAD, every="1s", first="1s")
-    services.approve(app.store, app.directories, code=BAD, by="l-istomova", now=app.now())
+    recording.approve(app.store, app.directories, code=BAD, by="l-istomova", now=app.now())
     paper.at = T0 + 2 * 3600 * S
     said = tending.tend_case(app, BAD)  # what `rehab plan approve` prints after "plan"
     assert said == "no flow run yet", "its run comes from the clock; the store's work is done"
@@ -218,7 +218,7 @@ def test_a_case_raising_while_its_messages_are_queued_is_quarantined_and_the_oth
             raise KeyError("a stored value")
         return real(event, case, supervisor, **kw)
 
-    monkeypatch.setattr("casework.services.notices_for", breaks_for_bad)
+    monkeypatch.setattr("casework.services.unit_of_work.notices_for", breaks_for_bad)
     assert clock.tick(app) == {"quarantined": 1, "updated": 1}
     assert status(app, BAD)["quarantined"]["reason"] == "its wake failed (KeyError)"
     assert status(app, GOOD)["steps"][0]["state"] == "open"
@@ -229,14 +229,14 @@ def test_trouble_that_is_not_the_cases_own_makes_it_due_again_without_a_quaranti
 ) -> None:
     launch(app, plan(BAD))
     launch(app, plan(GOOD))
-    real = services.reconcile
+    real = wake.wake
 
-    def store_away_for_bad(store: Any, *, code: str, now: datetime, **kw: Any) -> services.Outcome:
+    def store_away_for_bad(store: Any, *, code: str, now: datetime, **kw: Any) -> wake.Woken:
         if code == BAD:
             raise OperationalError("SELECT", {}, Exception("server closed the connection"))
         return real(store, code=code, now=now, **kw)
 
-    monkeypatch.setattr(services, "reconcile", store_away_for_bad)
+    monkeypatch.setattr(wake, "wake", store_away_for_bad)
     assert clock.tick(app) == {"errors": 1, "updated": 1}
     assert status(app, BAD)["quarantined"] is None
     assert status(app, BAD)["wake_at"] is not None, "still due: the next tick tries again"

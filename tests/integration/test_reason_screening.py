@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import services
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services import person as person_data
+from casework.services import plan_changes, recording
 from casework.services.purge import purge
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow
@@ -66,7 +66,7 @@ def home(tmp_path: Path, directories: Directories) -> Iterator[Path]:
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         plan = load_plan(EXAMPLES / f"{CODE}.yaml", directories).without_person()
-        services.launch(
+        plan_changes.launch(
             store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
         )
         person_data.store_person(store, directories, code=CODE, person=MARIA, by=None, now=T0)
@@ -181,15 +181,17 @@ def test_step_titles_ids_and_notes_get_the_same_screening(
     store: Store, directories: Directories
 ) -> None:
     plan = load_plan(EXAMPLES / f"{CODE}.yaml", directories).without_person()
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
     person_data.store_person(store, directories, code=CODE, person=MARIA, by=None, now=T0)
     steps = [s.model_dump(mode="json") for s in plan.steps]
     steps[1]["title"] = f"Medical check, M{ZWSP}aria"
     titled = plan.model_validate({**plan.model_dump(mode="json"), "steps": steps})
     with pytest.raises(PersonNamed, match=r"^steps\[1\]\.title of case"):
-        services.amend(store, directories, plan=titled, by="n-zdolnik", now=T0)
+        plan_changes.amend(store, directories, plan=titled, by="n-zdolnik", now=T0)
     with pytest.raises(PersonNamed, match=r"^the note of case"):
-        services.record_consent(
+        recording.record_consent(
             store,
             directories,
             code=CODE,
@@ -205,9 +207,11 @@ def test_a_purge_reason_holding_her_birth_date_or_a_hidden_name_is_refused(
     store: Store, directories: Directories
 ) -> None:
     plan = load_plan(EXAMPLES / f"{CODE}.yaml", directories).without_person()
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
     person_data.store_person(store, directories, code=CODE, person=MARIA, by=None, now=T0)
-    services.withdraw_all(store, directories, code=CODE, by="n-zdolnik", now=T0)
+    recording.withdraw_all(store, directories, code=CODE, by="n-zdolnik", now=T0)
     staff = StaffDirectory.model_validate(
         {"staff": {"d-director": {"name": "D", "role": "director"}}}
     )

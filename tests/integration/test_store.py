@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from casework import services
+from casework.services import engine, plan_changes, recording, unit_of_work
 from casework.store import queries, repository
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store, current_revision, head_revision, open_store
@@ -26,7 +26,7 @@ PERSONAL = ("Example Person One", "+375 00 000-00-00", "1991", "sexual")
 
 
 def launch(store: Store, directories: Directories, plan: Plan, approval: bool = True) -> None:
-    services.launch(
+    plan_changes.launch(
         store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=approval
     )
 
@@ -48,8 +48,8 @@ def test_a_case_moves_through_approval_consent_and_time(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     launch(store, directories, example_plan)
-    services.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
-    services.record_consent(
+    recording.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
+    recording.record_consent(
         store,
         directories,
         code="BC-2026-0042",
@@ -59,7 +59,7 @@ def test_a_case_moves_through_approval_consent_and_time(
         now=T0,
         note="told face to face",
     )
-    services.record_consent(
+    recording.record_consent(
         store,
         directories,
         code="BC-2026-0042",
@@ -68,28 +68,28 @@ def test_a_case_moves_through_approval_consent_and_time(
         by="n-zdolnik",
         now=T0,
     )
-    outcome = services.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(days=3))
+    changed = engine.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(days=3))
     states = {s["id"]: s["state"] for s in queries.case_status(store, code="BC-2026-0042")["steps"]}
     assert states == {"rehab-centre": "open", "medical-check": "open", "psychologist": "skipped"}
-    assert outcome.wake_at == T0 + timedelta(days=14)
+    assert changed.wake_at == T0 + timedelta(days=14)
 
 
 def test_person_changes_wake_the_plan_at_once(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     launch(store, directories, example_plan)
-    outcome = services.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
-    assert outcome.wake_at == T0
+    changed = recording.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
+    assert changed.wake_at == T0
 
 
 def test_work_the_engine_could_not_finish_makes_the_case_due_again_never_later(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     launch(store, directories, example_plan, approval=False)
-    services.reconcile(store, code="BC-2026-0042", now=T0)
+    engine.reconcile(store, code="BC-2026-0042", now=T0)
     assert queries.due_wakes(store, now=T0 + timedelta(minutes=1)) == []
-    services.look_again(store, code="BC-2026-0042", at=T0 + timedelta(minutes=1))
-    services.look_again(store, code="BC-2026-0042", at=T0 + timedelta(days=30))
+    engine.look_again(store, code="BC-2026-0042", at=T0 + timedelta(minutes=1))
+    engine.look_again(store, code="BC-2026-0042", at=T0 + timedelta(days=30))
     assert [code for code, _ in queries.due_wakes(store, now=T0 + timedelta(minutes=1))] == [
         "BC-2026-0042"
     ]
@@ -100,7 +100,7 @@ def test_the_outbox_queues_each_message_once(
 ) -> None:
     launch(store, directories, example_plan, approval=False)
     for _ in range(3):
-        services.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(hours=1))
+        engine.reconcile(store, code="BC-2026-0042", now=T0 + timedelta(hours=1))
     with store.session() as session:
         keys = session.scalars(select(OutboxRow.key)).all()
     assert keys == ["BC-2026-0042|rehab-centre|referral||partner:minsk-rehab-centre"]
@@ -121,7 +121,7 @@ def test_no_personal_data_is_stored_in_clear_text(
     store: Store, directories: Directories, example_plan: Plan, tmp_path: Path
 ) -> None:
     launch(store, directories, example_plan)
-    services.record_consent(
+    recording.record_consent(
         store,
         directories,
         code="BC-2026-0042",
@@ -199,7 +199,7 @@ def test_the_store_migrates_itself_once(store_url: str, tmp_path: Path) -> None:
 
 def test_an_unknown_case_is_a_clear_error(store: Store, directories: Directories) -> None:
     with pytest.raises(RehabError, match="no case BC-0000"):
-        services.approve(store, directories, code="BC-0000", by="l-istomova", now=T0)
+        recording.approve(store, directories, code="BC-0000", by="l-istomova", now=T0)
 
 
 def test_a_second_launch_of_an_active_case_is_refused_and_changes_nothing(
@@ -215,10 +215,10 @@ def test_a_case_terminated_for_a_breach_relaunches_only_through_approval(
     store: Store, directories: Directories, example_plan: Plan
 ) -> None:
     launch(store, directories, example_plan, approval=False)
-    services.breach(
+    recording.breach(
         store, directories, code="BC-2026-0042", rule="sobriety", by="n-zdolnik", now=T0
     )
-    outcome = services.launch(
+    changed = plan_changes.launch(
         store,
         directories,
         plan=example_plan,
@@ -226,7 +226,7 @@ def test_a_case_terminated_for_a_breach_relaunches_only_through_approval(
         now=T0 + timedelta(days=1),
         approval_required=False,
     )
-    assert outcome.state == "awaiting-approval"
+    assert changed.state == "awaiting-approval"
     status = queries.case_status(store, code="BC-2026-0042")
     assert status["episode"] == 2 and all(s["state"] == "pending" for s in status["steps"])
     with store.session() as session:
@@ -239,8 +239,8 @@ def test_amendments_are_revisions(
 ) -> None:
     launch(store, directories, example_plan)
     amended = example_plan.model_copy(update={"steps": example_plan.steps[:2]})
-    outcome = services.amend(store, directories, plan=amended, by="n-zdolnik", now=T0)
-    assert outcome.revision == 2
+    changed = plan_changes.amend(store, directories, plan=amended, by="n-zdolnik", now=T0)
+    assert changed.revision == 2
     status = queries.case_status(store, code="BC-2026-0042")
     assert {s["id"]: s["state"] for s in status["steps"]}["psychologist"] == "cancelled"
 
@@ -256,13 +256,15 @@ def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
         barrier.wait()  # both have read revision 1 before either writes
         return real_add_revision(*args, **kwargs)
 
-    monkeypatch.setattr(services, "add_revision", add_revision_in_step)
+    monkeypatch.setattr(plan_changes, "add_revision", add_revision_in_step)
     results: dict[int, object] = {}
 
     def amend(steps: int) -> None:
         plan = example_plan.model_copy(update={"steps": example_plan.steps[:steps]})
         try:
-            results[steps] = services.amend(store, directories, plan=plan, by="n-zdolnik", now=T0)
+            results[steps] = plan_changes.amend(
+                store, directories, plan=plan, by="n-zdolnik", now=T0
+            )
         except RehabError as exc:
             results[steps] = exc
 
@@ -272,7 +274,7 @@ def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
     for t in threads:
         t.join()
     conflicts = [n for n, r in results.items() if isinstance(r, Conflict)]
-    wins = [n for n, r in results.items() if isinstance(r, services.Outcome)]
+    wins = [n for n, r in results.items() if isinstance(r, unit_of_work.Changed)]
     assert len(conflicts) == 1 and len(wins) == 1, results
     assert "changed by someone else" in str(results[conflicts[0]])
     status = queries.case_status(store, code="BC-2026-0042")

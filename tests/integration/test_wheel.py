@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import casework, notifications
-from casework import services
+from casework.services import engine, plan_changes
 from casework.store.db import open_store
 from notifications.notifier import AppriseNotifier
 from notifications.outbox import Policy, send_due
@@ -43,8 +43,8 @@ plan = Plan.model_validate({"case": "BC-WHEEL-1", "manager": "cm", "steps": [
     {"id": "check", "domain": "medical", "title": "Medical check", "partner": "clinic"}]})
 store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
 now = datetime.now(UTC)
-services.launch(store, dirs, plan=plan, by="cm", now=now, approval_required=False)
-services.reconcile(store, code="BC-WHEEL-1", now=now)
+plan_changes.launch(store, dirs, plan=plan, by="cm", now=now, approval_required=False)
+engine.reconcile(store, code="BC-WHEEL-1", now=now)
 sent = send_due(store, dirs, AppriseNotifier(), now=now, policy=Policy())
 print(json.dumps({"sent": dict(sent), "from": [casework.__file__, notifications.__file__]}))
 """

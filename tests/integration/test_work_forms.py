@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from casework import services
+from casework.services import engine, plan_changes, recording
 from casework.store import decisions
 from casework.store.db import Store
 from plans.directories import Directories
@@ -45,10 +45,12 @@ def test_a_due_check_in_and_an_open_ended_step_each_wait_as_a_form(
     store: Store, directories: Directories
 ) -> None:
     plan = Plan.model_validate(PLAN)
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
-    services.reconcile(store, code="BC-DAY-1", now=T0)
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
+    engine.reconcile(store, code="BC-DAY-1", now=T0)
     assert opened(store, "BC-DAY-1", timedelta(0)) == {"BC-DAY-1 · completion · psych": "waiting"}
-    services.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=7))
+    engine.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=7))
     assert opened(store, "BC-DAY-1", timedelta(days=7)) == {
         "BC-DAY-1 · check-in · psych #1": "waiting"
     }
@@ -58,12 +60,14 @@ def test_a_check_in_recorded_in_the_cli_closes_its_form_and_the_next_one_opens_w
     store: Store, directories: Directories
 ) -> None:
     plan = Plan.model_validate(PLAN)
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
     for days in (0, 7):
-        services.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=days))
+        engine.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=days))
         opened(store, "BC-DAY-1", timedelta(days=days))
     at = T0 + timedelta(days=7, hours=2)
-    services.record_check_in(
+    recording.record_check_in(
         store,
         directories,
         code="BC-DAY-1",
@@ -80,7 +84,7 @@ def test_a_check_in_recorded_in_the_cli_closes_its_form_and_the_next_one_opens_w
         "attended",
         "n-zdolnik",
     ), "its run is told the outcome, not left waiting"
-    services.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=14))
+    engine.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=14))
     assert opened(store, "BC-DAY-1", timedelta(days=14)) == {
         "BC-DAY-1 · check-in · psych #2": "waiting"
     }
@@ -92,9 +96,11 @@ def test_a_form_records_the_check_in_it_names_not_an_older_one(
     plan = Plan.model_validate(
         {**PLAN, "steps": [{**PLAN["steps"][0], "check_ins": {"every": "7d", "grace": "10d"}}]}  # type: ignore[index]  # the dict above
     )
-    services.launch(store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False)
-    services.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=14))  # #1 and #2 due
-    services.record_check_in(
+    plan_changes.launch(
+        store, directories, plan=plan, by="n-zdolnik", now=T0, approval_required=False
+    )
+    engine.reconcile(store, code="BC-DAY-1", now=T0 + timedelta(days=14))  # #1 and #2 due
+    recording.record_check_in(
         store,
         directories,
         code="BC-DAY-1",

@@ -1,0 +1,61 @@
+"""The engine's own changes to a case: what time made due (a wake), which flow run carries
+it, and when it looks at the case again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from casework.domain.time_passes import advance
+from casework.services.unit_of_work import (
+    ENGINE,
+    CaseChange,
+    Changed,
+    retry_on_conflict,
+    transaction,
+)
+from casework.store.db import Store
+from casework.store.repository import count_wake, get_case_row, make_due, record_flow_run
+from plans.directories import Directories
+
+
+def reconcile(
+    store: Store, *, code: str, now: datetime, directories: Directories | None = None
+) -> Changed:
+    """The engine's work on a wake: apply what time made due, queue the messages it causes
+    (the supervisor's to whom `directories` names now; reminders placed around the partners'
+    quiet hours)."""
+    with CaseChange(store, code, now=now, directories=directories, queue_reminders=True) as work:
+        time_passes(work)
+    return work.changed
+
+
+def time_passes(work: CaseChange) -> None:
+    """Apply to the case what time made due by the change's `now`, one audit row per event."""
+    if work.row.quarantined_at is None:  # set aside until a person acts: time does nothing
+        count_wake(row=work.row)
+        work.events += advance(work.case, work.now)
+    for e in work.events:
+        work.audit(e.kind, actor=ENGINE, detail=e.facts())
+
+
+def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:
+    """Remember which Prefect flow run carries the case's current episode. The clock may be
+    reconciling the case at the same moment; this write does not depend on it, so it is
+    simply made again."""
+
+    def write() -> None:
+        with transaction(store, code) as session:
+            record_flow_run(row=get_case_row(session, code=code), flow_run_id=flow_run_id, now=now)
+
+    retry_on_conflict(write)
+
+
+def look_again(store: Store, *, code: str, at: datetime) -> None:
+    """Make the case due again by `at` (never later than it already is): what the engine
+    could not finish is tried again."""
+
+    def write() -> None:
+        with transaction(store, code) as session:
+            make_due(row=get_case_row(session, code=code), at=at, only_sooner=True)
+
+    retry_on_conflict(write)
