@@ -175,27 +175,44 @@ def show_quarantine(
 
 def sync_decision_runs(app: App, *, code: str, open_new: bool) -> list[str]:
     """Tell decision runs about decisions taken elsewhere (and, with `open_new`, open a run for
-    each decision still waiting). Returns the decisions that failed, to be tried again."""
+    each decision still waiting, all in one go). Returns the decisions that failed, to be
+    tried again."""
     failed = []
+    opening = []
     for decision in decisions.sync_decisions(app.store, code=code, now=app.now()):
-        if decision.status == "waiting" and not open_new:
+        if decision.status == "waiting":
+            if open_new:
+                opening.append(decision)
             continue
         try:
-            if decision.status == "waiting":
-                form, key = waiting_form(app, decision)
-                decisions.set_decision_run(
-                    app.store,
-                    code=code,
-                    kind=decision.kind,
-                    scope=decision.scope,
-                    flow_run_id=app.prefect.open_decision_run(decision, form=form, key=key),
-                )
-            else:
-                app.prefect.settle_decision_run(decision)
-                decisions.set_decision_run(
-                    app.store, code=code, kind=decision.kind, scope=decision.scope, settled=True
-                )
+            app.prefect.settle_decision_run(decision)
+            decisions.set_decision_run(
+                app.store, code=code, kind=decision.kind, scope=decision.scope, settled=True
+            )
         except Exception:  # the caller carries on; the next wake tries this decision again
+            failed.append(decision.run_name)
+    openings = []
+    for decision in opening:
+        try:
+            openings.append((decision, *waiting_form(app, decision)))
+        except Exception:  # as below: tried again at the next wake
+            failed.append(decision.run_name)
+    if not openings:
+        return failed
+    try:
+        opened = app.prefect.open_decision_runs(openings)
+    except Exception:  # Prefect unreachable: every one is tried again at the next wake
+        opened = {}
+    for decision, _, _ in openings:
+        try:
+            decisions.set_decision_run(
+                app.store,
+                code=code,
+                kind=decision.kind,
+                scope=decision.scope,
+                flow_run_id=opened[decision.idempotency_key],
+            )
+        except Exception:  # not opened, or not recorded: the next wake tries it again
             failed.append(decision.run_name)
     return failed
 
@@ -299,7 +316,8 @@ def new_run(app: App, code: str) -> str:
     """Create the flow run of the case's current episode (already waiting) and remember it."""
     with app.store.session() as session:
         episode = get_case_row(session, code=code).episode
-    run_id = app.prefect.start_plan_run(code, episode, run_labels(app, code)[0])
+    tags, message = run_labels(app, code)
+    run_id = app.prefect.start_plan_run(code, episode, tags, message)
     services.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
     return run_id
 
