@@ -39,7 +39,7 @@ def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None
     only reorder them is not sent."""
     run_id = UUID(flow_run_id)
     with prefect_client() as client:
-        run = recent.take(run_id)  # a run launched just now: as its launch left it
+        run = recent.take(run_id, created=True)  # launched just now: as the launch left it
         if run is None:
             try:
                 run = client.read_flow_run(run_id)

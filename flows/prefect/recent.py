@@ -26,11 +26,12 @@ def remember(run: FlowRun, *, new: bool = False) -> None:
         _runs[run.id] = (time.monotonic(), run, new)
 
 
-def take(run_id: UUID) -> FlowRun | None:
-    """The run as last kept, if that was within FRESH_FOR seconds; forgotten as it is taken."""
+def take(run_id: UUID, *, created: bool = False) -> FlowRun | None:
+    """The run as last kept, if that was within FRESH_FOR seconds (and, with `created`, kept
+    by its creation); forgotten as it is taken, whatever it was."""
     with _lock:
         kept = _runs.pop(run_id, None)
-    if kept is None or time.monotonic() - kept[0] > FRESH_FOR:
+    if kept is None or time.monotonic() - kept[0] > FRESH_FOR or (created and not kept[2]):
         return None
     return kept[1]
 
