@@ -178,6 +178,10 @@ class Stack:
             time.sleep(1 + attempt)
         raise AssertionError("not reached")
 
+    def shown(self, prefix: str, since: datetime) -> list[dict[str, Any]]:
+        """The markdown artifacts of `prefix` plans updated since `since` (see `artifacts`)."""
+        return artifacts(self, prefix, since)
+
     def deployments(self) -> set[str]:
         return {d["name"] for d in self.api_post("/deployments/filter", {})}
 

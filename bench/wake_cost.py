@@ -66,27 +66,38 @@ def _measure(stack: Any, code: Path, store: str, *, plans: int, template: str) -
     launched = json.loads(done.stdout.strip().splitlines()[-1])
     time.sleep(3)  # the runner's share of the launches (their wakes) settles
     cpu1 = cpu_seconds(stack.pids(*names))
-    due_at = make_due(store, "DUE", datetime.now(UTC) + timedelta(seconds=10))
+    due_at = make_due(store, "DUE", datetime.now(UTC) + timedelta(seconds=12))
     engine = create_engine(store)
     started = select(func.count()).where(
         AuditRow.action == "step-started", AuditRow.case_code.like("DUE-%")
     )
-    time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
-    cpu2 = cpu_seconds(stack.pids(*names))
+    # What server and runner burn with nothing to do (the clock's and the runner's polls), so
+    # that the wakes' own share can be told apart.
+    idle_from, idle_cpu = time.monotonic(), cpu_seconds(stack.pids(*names))
+    time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 1))
+    cpu2, began = cpu_seconds(stack.pids(*names)), time.monotonic()
+    idle_per_s = (cpu2 - idle_cpu) / (began - idle_from)
     with engine.connect() as conn:
         wait_for(
-            lambda: conn.execute(started).scalar_one() >= min(due, launches),
+            lambda: conn.execute(started).scalar_one() >= due,
             timeout=900,
             what="the due plans to start",
             every=1,
         )
-    time.sleep(5)  # the last wakes' Prefect calls end after the store's step-started
-    cpu3 = cpu_seconds(stack.pids(*names))
+    # Done when every due plan's run shows its started step (the wake's Prefect side ended).
+    wait_for(
+        lambda: len({a["key"] for a in stack.shown("DUE", due_at)}) >= due,
+        timeout=900,
+        what="the runs to show the started steps",
+        every=2,
+    )
+    cpu3, ended = cpu_seconds(stack.pids(*names)), time.monotonic()
     engine.dispose()
     return {
         "launches_per_s": launches / launched["seconds"],
         "cpu_s_per_launch": (launched["cpu_s"] + cpu1 - cpu0) / launches,
-        "cpu_s_per_wake": (cpu3 - cpu2) / min(due, launches),
+        "cpu_s_per_wake": (cpu3 - cpu2) / due,
+        "cpu_s_per_wake_net_of_idle": (cpu3 - cpu2 - idle_per_s * (ended - began)) / due,
     }
 
 
