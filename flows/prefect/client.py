@@ -6,8 +6,9 @@ a wake made several. Here a client is made once and lent to one caller at a time
 token is its own, so two threads never race to replace each other's. The clock's follow-up
 threads live for one tick, so clients are kept in a pool, not per thread.
 
-A client belongs to one server and auth string (PREFECT_API_URL, PREFECT_API_AUTH_STRING as
-they are now): after `rehab auth rotate` a process given the new string gets new clients. A
+A client belongs to one server and auth string (PREFECT_API_URL, PREFECT_API_AUTH_STRING in
+Prefect's settings as they are now): `rehab auth rotate` restarts the runner with the new
+string, and a process whose settings change in place gets new clients all the same. A
 client that met a broken connection or a refused auth is closed rather than lent again, so
 the next call connects afresh (a restarted server, a new auth string)."""
 
