@@ -5,11 +5,15 @@ way and DBOS, against a real Prefect server started for the run.
                                     [--warm-up 50] [--naive-plans 40]
     .venv/bin/python bench/scale.py --database sqlite|postgresql --inprocess [--due 50]
                                     [--rounds 3]
+    .venv/bin/python bench/scale.py --database sqlite|postgresql --compare-with REF
+                                    [--due 50] [--rounds 3]
 
 `--database` is both Prefect's server database and the case store. Figures are printed as a
 table and merged into bench/results.json under the database's name. `--inprocess` measures
 only the CPU (and Prefect database bytes) per wake of today's design beside the prototype that
 executes the plan flow in the clock's process (bench/inprocess_wake.py, bench/wake_compare.py).
+`--compare-with REF` measures a launch's and a wake's CPU, and launches per second, of this
+tree beside commit REF's, rounds alternating (bench/wake_cost.py).
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class Stack:
         runner_limit: int,
         runner: list[str] | None = None,
         *,
+        code: Path = ROOT,
         tuned: bool = True,
         extra_env: dict[str, str] | None = None,
     ) -> None:
@@ -115,6 +120,9 @@ class Stack:
             REHAB_RUNNER_LIMIT=str(runner_limit),
             **(extra_env or {}),
         )
+        self.code = code  # the tree whose runner runs (an earlier commit's, to compare)
+        if code != ROOT:
+            self.env["PYTHONPATH"] = str(code)
         self.folder = folder
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._csrf: dict[str, str] = {}
@@ -126,7 +134,7 @@ class Stack:
             env=env or self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=self.code,
             start_new_session=True,
         )
 
@@ -169,6 +177,10 @@ class Stack:
                 return response.json()
             time.sleep(1 + attempt)
         raise AssertionError("not reached")
+
+    def shown(self, prefix: str, since: datetime) -> list[dict[str, Any]]:
+        """The markdown artifacts of `prefix` plans updated since `since` (see `artifacts`)."""
+        return artifacts(self, prefix, since)
 
     def deployments(self) -> set[str]:
         return {d["name"] for d in self.api_post("/deployments/filter", {})}
@@ -474,7 +486,26 @@ def main() -> None:
     parser.add_argument(
         "--runner-limit", type=int, default=8, help="flow runs the runner executes at once"
     )
+    parser.add_argument(
+        "--compare-with",
+        metavar="REF",
+        help="only a launch's and a wake's cost, this tree beside commit REF's (wake_cost.py)",
+    )
     args = parser.parse_args()
+    if args.compare_with:
+        from bench.wake_cost import compare  # noqa: PLC0415
+
+        figures = compare(
+            Stack,
+            args.compare_with,
+            args.database,
+            rounds=args.rounds,
+            plans=args.due,
+            template=PLAN,
+        )
+        record(args.database, figures)
+        print(json.dumps({args.database: figures}, indent=2))
+        return
     with (
         tempfile.TemporaryDirectory() as tmp,
         database(args.database, Path(tmp)) as store,

@@ -179,50 +179,81 @@ def show_quarantine(
 
 def sync_decision_runs(app: App, *, code: str, open_new: bool) -> list[str]:
     """Tell decision runs about decisions taken elsewhere (and, with `open_new`, open a run for
-    each decision still waiting). Returns the decisions that failed, to be tried again."""
+    each decision still waiting, all in one go). Returns the decisions that failed, to be
+    tried again."""
     failed = []
+    opening = []
     for decision in decisions.sync_decisions(app.store, code=code, now=app.now()):
-        if decision.status == "waiting" and not open_new:
+        if decision.status == "waiting":
+            if open_new:
+                opening.append(decision)
             continue
         try:
-            if decision.status == "waiting":
-                form, key = waiting_form(app, decision)
-                decisions.set_decision_run(
-                    app.store,
-                    code=code,
-                    kind=decision.kind,
-                    scope=decision.scope,
-                    flow_run_id=app.prefect.open_decision_run(decision, form=form, key=key),
-                )
-            else:
-                app.prefect.settle_decision_run(decision)
-                decisions.set_decision_run(
-                    app.store, code=code, kind=decision.kind, scope=decision.scope, settled=True
-                )
+            app.prefect.settle_decision_run(decision)
+            decisions.set_decision_run(
+                app.store, code=code, kind=decision.kind, scope=decision.scope, settled=True
+            )
         except Exception:  # the caller carries on; the next wake tries this decision again
+            failed.append(decision.run_name)
+    openings = []
+    for decision in opening:
+        try:
+            openings.append((decision, *waiting_form(app, decision)))
+        except Exception:  # as below: tried again at the next wake
+            failed.append(decision.run_name)
+    if not openings:
+        return failed
+    try:
+        opened = app.prefect.open_decision_runs(openings)
+    except Exception:  # Prefect unreachable: every one is tried again at the next wake
+        opened = {}
+    for decision, _, _ in openings:
+        try:
+            decisions.set_decision_run(
+                app.store,
+                code=code,
+                kind=decision.kind,
+                scope=decision.scope,
+                flow_run_id=opened[decision.idempotency_key],
+            )
+        except Exception:  # not opened, or not recorded: the next wake tries it again
             failed.append(decision.run_name)
     return failed
 
 
 def tend_listed(app: App, woken: Woken) -> list[str]:
     """`sync_decision_runs` for the decisions the wake synced: their forms described from the
-    wake's status, their runs remembered by the case's row id (the case is not read again)."""
+    wake's status and opened in one request, their runs remembered by the case's row id (the
+    case is not read again)."""
     failed = []
+    openings = []
+    status = None if woken.status is None else dict(woken.status)
     for decision in woken.to_tend:
         try:
             if decision.status == "waiting":
-                status = None if woken.status is None else dict(woken.status)
-                form, key = waiting_form(app, decision, status=status)
-                run_id = app.prefect.open_decision_run(decision, form=form, key=key)
-                decisions.set_run_of(
-                    app.store, case_id=woken.case_id, decision=decision, flow_run_id=run_id
-                )
+                openings.append((decision, *waiting_form(app, decision, status=status)))
             else:
                 app.prefect.settle_decision_run(decision)
                 decisions.set_run_of(
                     app.store, case_id=woken.case_id, decision=decision, settled=True
                 )
         except Exception:  # the caller carries on; the next wake tries this decision again
+            failed.append(decision.run_name)
+    if not openings:
+        return failed
+    try:
+        opened = app.prefect.open_decision_runs(openings)
+    except Exception:  # Prefect unreachable: every one is tried again at the next wake
+        opened = {}
+    for decision, _, _ in openings:
+        try:
+            decisions.set_run_of(
+                app.store,
+                case_id=woken.case_id,
+                decision=decision,
+                flow_run_id=opened[decision.idempotency_key],
+            )
+        except Exception:  # not opened, or not recorded: the next wake tries it again
             failed.append(decision.run_name)
     return failed
 
@@ -246,7 +277,8 @@ def new_run(app: App, code: str, seen: Woken | None = None) -> str:
     """Create the flow run of the case's current episode (already waiting) and remember it."""
     if seen is None:
         seen = wake.seen(app.store, code=code, directories=app.directories)
-    run_id = app.prefect.start_plan_run(code, seen.episode, labels(app, seen)[0])
+    tags, message = labels(app, seen)
+    run_id = app.prefect.start_plan_run(code, seen.episode, tags, message)
     engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
     return run_id
 

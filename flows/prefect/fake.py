@@ -4,6 +4,7 @@ fails the calls it is told to fail (as an unreachable server would)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +43,9 @@ class RecordingPrefect:
         """The subjects of every call of `name`, in order."""
         return [subject for call, subject in self.calls if call == name]
 
-    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
+    def start_plan_run(
+        self, code: str, episode: int, tags: list[str], message: str | None = None
+    ) -> str:
         """A run id per case and episode, as the idempotency key makes it."""
         self._call("start_plan_run", code)
         run_id = f"run-{code}-{episode}"
@@ -50,6 +53,8 @@ class RecordingPrefect:
         if self.states.get(run_id, "deleted") == "deleted":  # new, or made again
             self.states[run_id] = "suspended"
             self.tags[run_id] = ["rehab", *tags]  # the deployment's tag, as served
+            if message is not None:
+                self.messages[run_id] = message
         return run_id
 
     def emit_events(self, events: list[dict[str, Any]]) -> None:
@@ -79,13 +84,22 @@ class RecordingPrefect:
         self.timelines[flow_run_id] = markdown
         self.published.setdefault(flow_run_id, []).extend(events)
 
-    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
-        """A run named as the real one is, waiting with the form under `key`."""
-        self._call("open_decision_run", decision.run_name)
-        run_id = f"decision-{decision.idempotency_key}"
-        self.runs[run_id] = decision.run_name
-        self.forms[run_id] = (form, key)
-        return run_id
+    def open_decision_runs(
+        self, openings: Sequence[tuple[Decision, type[RunInput], str]]
+    ) -> dict[str, str]:
+        """Runs named as the real ones are, each waiting with its form under its key; one
+        `open_decision_run` call recorded per decision (each may be told to fail)."""
+        opened = {}
+        for decision, form, key in openings:
+            try:
+                self._call("open_decision_run", decision.run_name)
+            except PrefectDown:
+                continue
+            run_id = f"decision-{decision.idempotency_key}"
+            self.runs[run_id] = decision.run_name
+            self.forms[run_id] = (form, key)
+            opened[decision.idempotency_key] = run_id
+        return opened
 
     def settle_decision_run(self, decision: Decision) -> None:
         """Record it."""

@@ -5,12 +5,13 @@ run shows is in flows/prefect/publish.py). The `PrefectApi` class is the real `P
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import LogCreate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -24,86 +25,21 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import State, StateType
-from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
-from prefect.input import RunInput
-from prefect.input.run_input import keyset_from_paused_state
-from prefect.states import Cancelled, Cancelling, Completed, Running, Scheduled, Suspended
+from prefect.states import Cancelled, Cancelling, Completed, Scheduled, Suspended
 
 from casework.store.decisions import Decision
+from flows.prefect import recent
+from flows.prefect.client import prefect_client
+from flows.prefect.creating import (
+    DECISION_FLOW,
+    PLAN_FLOW,
+    Opening,
+    open_decision_runs,
+    start_plan_run,
+)
 from flows.prefect.publish import emit_events, label_run, publish
 from flows.shown.artifacts import artifact_key
-
-PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
-PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
-DECISION_DEPLOYMENT = f"{DECISION_FLOW}/decision"
-
-
-LAUNCHING = "Launching"
-
-
-def start_plan_run(code: str, episode: int, tags: list[str]) -> str:
-    """Create the plan's flow run (named by its case code) already Suspended: a launch costs
-    API calls, not a process. The same episode gets the same run.
-
-    The run is created Running, then Suspended: Prefect counts a run that never started as
-    late from its first state on (`estimated_start_time_delta`), so a living plan would show
-    "(3d late)" in the runs list. A start at its launch makes its lateness zero for good."""
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(PLAN_DEPLOYMENT)
-        run = client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={"case": code},
-            name=code,
-            tags=tags,
-            idempotency_key=f"{code}/{episode}",
-            state=Running(name=LAUNCHING, message="launched"),
-        )
-        if run.state is not None and run.state.name == LAUNCHING:
-            # Created now, or a launch that stopped here: wait. (If this call fails, the
-            # clock reschedules the run after REHAB_STALE_RUN_AFTER, and it suspends itself.)
-            client.set_flow_run_state(
-                run.id,
-                Suspended(timeout_seconds=None, pause_key="launch", message="launched"),
-                force=True,
-            )
-    return str(run.id)
-
-
-def open_decision_run(decision: Decision, *, form: type[RunInput], key: str) -> str:
-    """Create the flow run that waits for a person to take this decision, already Suspended
-    with its form, as the flow itself would suspend: no process runs until someone submits
-    it. The same decision gets the same run; a creation that stopped half-way is finished."""
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(DECISION_DEPLOYMENT)
-        run = client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={"case": decision.case, "kind": decision.kind, "scope": decision.scope},
-            name=decision.run_name,
-            tags=[f"decision:{decision.kind}"],
-            idempotency_key=decision.idempotency_key,
-            state=Running(name=LAUNCHING, message="opened"),  # not "late": see start_plan_run
-        )
-        if run.state is not None and run.state.name == LAUNCHING:
-            _wait_with_form(client, run.id, form=form, key=key)
-    return str(run.id)
-
-
-def _wait_with_form(
-    client: SyncPrefectClient, run: UUID, *, form: type[RunInput], key: str
-) -> None:
-    """Suspend a run with a form, as `suspend_flow_run` does from inside it: through the
-    orchestration rules, so the key is recorded as fired and the flow, resumed, gets what
-    was sent; then the form's schema and description under the state's keys."""
-    state: State[Any] = Suspended(
-        timeout_seconds=None, pause_key=key, message="waiting for a person"
-    )
-    keyset = keyset_from_paused_state(state)
-    state.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
-    result = client.set_flow_run_state(run, state)
-    if result.status != SetStateStatus.ACCEPT:
-        raise RuntimeError(f"decision run {run} could not wait: {result.details}")
-    form.save(keyset, flow_run_id=run)
 
 
 def settle_decision_run(decision: Decision) -> None:
@@ -117,7 +53,7 @@ def settle_decision_run(decision: Decision) -> None:
         final: State = Completed(message=f"{decision.kind} {decision.scope}: {who}".strip())
     else:
         final = Cancelled(message="no longer needed: decided in advance, or the plan ended")
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         run = client.read_flow_run(UUID(decision.flow_run_id))
         if run.state is not None and (run.state.is_paused() or run.state.is_scheduled()):
             client.set_flow_run_state(UUID(decision.flow_run_id), final, force=True)
@@ -127,11 +63,13 @@ def resume_or_restart_run(flow_run_id: str, *, stale_after: timedelta, resume: b
     """Make a plan run execute: resume it if it sleeps (with `resume`), reschedule it if it
     crashed or has hung in Running past `stale_after`. Returns its state, or what was done;
     "deleted" if it is gone."""
-    with get_client(sync_client=True) as client:
-        try:
-            run = client.read_flow_run(UUID(flow_run_id))
-        except ObjectNotFound:
-            return "deleted"  # in the UI: the clock makes the plan a new run
+    with prefect_client() as client:
+        run = recent.take(UUID(flow_run_id))  # as this wake's labelling just read it
+        if run is None:
+            try:
+                run = client.read_flow_run(UUID(flow_run_id))
+            except ObjectNotFound:
+                return "deleted"  # in the UI: the clock makes the plan a new run
         state = run.state
         if state is None:
             return "unknown"
@@ -157,7 +95,7 @@ def delete_case(code: str) -> int:
     returns how many runs there were. Their logs, which Prefect keeps apart, go with the
     server's orphan sweep (`rehab up` runs it hourly)."""
     page = 200  # the API's largest page
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         ours: list[UUID] = []
         live: list[UUID] = []
         offset = 0
@@ -213,7 +151,7 @@ def _stop_processes(client: SyncPrefectClient, runs: list[UUID], wait: float = 2
 def cancelled_runs(since: datetime) -> list[str]:
     """Plan and decision runs that ended Cancelled since `since`, whoever cancelled them (the
     engine's own cancels are of runs nothing waits on any more: the caller tells them apart)."""
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[PLAN_FLOW, DECISION_FLOW])),
             flow_run_filter=FlowRunFilter(
@@ -229,7 +167,7 @@ def restore_run(flow_run_id: str, message: str) -> None:
     """Make a cancelled run wait again as it waited before: the same pause key and, for a
     decision, the same form (its stored schema is found by the same keys)."""
     run = UUID(flow_run_id)
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         waited = next(
             (s for s in reversed(client.read_flow_run_states(run)) if s.is_paused()), None
         )
@@ -260,9 +198,11 @@ def restore_run(flow_run_id: str, message: str) -> None:
 class PrefectApi:
     """The real Prefect side: the functions above, through the API at PREFECT_API_URL."""
 
-    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
+    def start_plan_run(
+        self, code: str, episode: int, tags: list[str], message: str | None = None
+    ) -> str:
         """See `start_plan_run`."""
-        return start_plan_run(code, episode, tags)
+        return start_plan_run(code, episode, tags, message)
 
     def publish(
         self,
@@ -287,9 +227,9 @@ class PrefectApi:
         """See `label_run`."""
         label_run(flow_run_id, tags=tags, message=message)
 
-    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
-        """See `open_decision_run`."""
-        return open_decision_run(decision, form=form, key=key)
+    def open_decision_runs(self, openings: Sequence[Opening]) -> dict[str, str]:
+        """See `open_decision_runs`."""
+        return open_decision_runs(openings)
 
     def settle_decision_run(self, decision: Decision) -> None:
         """See `settle_decision_run`."""

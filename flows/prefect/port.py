@@ -4,6 +4,7 @@ records the calls for fast tests of the engine's branches."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -15,8 +16,11 @@ from casework.store.decisions import Decision
 class PrefectSide(Protocol):
     """Flow runs of plans and decisions, their artifacts and logs."""
 
-    def start_plan_run(self, code: str, episode: int, tags: list[str]) -> str:
-        """Create the plan's flow run already waiting; the same episode gets the same run."""
+    def start_plan_run(
+        self, code: str, episode: int, tags: list[str], message: str | None = None
+    ) -> str:
+        """Create the plan's flow run already waiting (with `message` as its state message);
+        the same episode gets the same run."""
         ...
 
     def publish(
@@ -41,9 +45,12 @@ class PrefectSide(Protocol):
         `message` is given, its state message."""
         ...
 
-    def open_decision_run(self, decision: Decision, *, form: type[RunInput], key: str) -> str:
-        """Create the flow run that waits for a person to take this decision, already
-        waiting with its form under `key` (no process until it is submitted)."""
+    def open_decision_runs(
+        self, openings: Sequence[tuple[Decision, type[RunInput], str]]
+    ) -> dict[str, str]:
+        """Create the flow runs that wait for people to take these decisions (each with its
+        form under its key; no process until one is submitted), together. Returns the run ids
+        by the decisions' idempotency keys; a decision missing there failed."""
         ...
 
     def settle_decision_run(self, decision: Decision) -> None:

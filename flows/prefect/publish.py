@@ -9,46 +9,59 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import ArtifactCreate, LogCreate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
 )
+from prefect.client.schemas.objects import State
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Suspended
 
+from flows.prefect import recent
+from flows.prefect.client import prefect_client
 from flows.shown.tags import retag
 
 
 def emit_events(events: list[dict[str, Any]]) -> None:
     """Record Prefect events in the server's event store (one request for the batch)."""
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         client.request("POST", "/events", json=events).raise_for_status()
 
 
 def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None:
     """Set the engine's tags on the run, keeping others' (`rehab`), and, while it waits, its
     state message: a new Suspended state only when the message changes, so the run's state
-    history shows where the plan stood, not every wake."""
-    with get_client(sync_client=True) as client:
-        try:
-            run = client.read_flow_run(UUID(flow_run_id))
-        except ObjectNotFound:  # deleted in the UI: the wake that finds it makes a new one
-            return
+    history shows where the plan stood, not every wake. Tags are a set: an update that would
+    only reorder them is not sent."""
+    run_id = UUID(flow_run_id)
+    with prefect_client() as client:
+        run = recent.take(run_id, created=True)  # launched just now: as the launch left it
+        if run is None:
+            try:
+                run = client.read_flow_run(run_id)
+            except ObjectNotFound:  # deleted in the UI: the wake that finds it makes a new one
+                return
         new = retag(run.tags, tags)
-        if new != run.tags:
+        if set(new) != set(run.tags):
             client.update_flow_run(run.id, tags=new)
+            run = run.model_copy(update={"tags": new})
         state = run.state
-        if message is None or state is None or not state.is_paused() or state.message == message:
-            return
-        client.set_flow_run_state(
-            run.id,
-            Suspended(timeout_seconds=None, pause_key="waiting", message=message),
-            force=True,
-        )
+        if (
+            message is not None
+            and state is not None
+            and state.is_paused()
+            and state.message != message
+        ):
+            waiting: State[Any] = Suspended(
+                timeout_seconds=None, pause_key="waiting", message=message
+            )
+            result = client.set_flow_run_state(run.id, waiting, force=True)
+            run = run.model_copy(update={"state": result.state or waiting})
+        recent.remember(run)  # the wake's resume check reads it from here
 
 
 # (run, key) -> (artifact id, what it shows): what this process last published, so a wake
@@ -76,9 +89,10 @@ def publish(
         (key, "markdown", markdown, f"Plan {code}: timeline and states"),
         (f"{key}-progress", "progress", progress, f"Plan {code}: share of steps ended"),
     ]
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
+        new_run = recent.is_new(run)  # created by this process just now: shows nothing yet
         unknown = [k for k, *_ in shown if (run, k) not in _shown]
-        if unknown:
+        if unknown and not new_run:
             _remember(client, run, unknown)
         for artifact_key_, kind, data, description in shown:
             known = _shown.get((run, artifact_key_))
@@ -96,6 +110,7 @@ def publish(
                     description=description,
                 )
             )
+            # Even on a run made just now: the clock may be publishing on it too.
             row = _one_row(client, run, artifact_key_)
             if row is None or (row[1] != data and not _patched(client, row[0], data, description)):
                 continue  # deleted meanwhile (the case erased): nothing left to show on

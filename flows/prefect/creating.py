@@ -1,0 +1,186 @@
+"""Creating the engine's flow runs: a plan's run at its launch, and the runs that wait for a
+person's decision, each already waiting, so no process runs until something must execute.
+
+A run is created Running (named `Launching`), then Suspended: Prefect counts a run that never
+started as late from its first state on (`estimated_start_time_delta`), so a living plan would
+show "(3d late)" in the runs list; a start at its creation makes its lateness zero for good.
+That Suspended state is written once, with the message the run shows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import httpx
+import orjson  # Prefect's own dependency: RunInput.save stores values with it
+from prefect._internal.pydantic.v2_schema import create_v2_schema
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import DeploymentFlowRunCreate
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun, State
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.exceptions import ObjectNotFound
+from prefect.input import RunInput
+from prefect.input.run_input import Keyset, keyset_from_paused_state
+from prefect.states import Running, Suspended, to_state_create
+
+from casework.store.decisions import Decision
+from flows.prefect import recent
+from flows.prefect.client import prefect_client
+
+PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
+PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
+DECISION_DEPLOYMENT = f"{DECISION_FLOW}/decision"
+LAUNCHING = "Launching"
+BULK_LIMIT = 100  # the server's own limit on one bulk creation
+
+Opening = tuple[Decision, type[RunInput], str]  # the decision, its form, the pause key
+
+_deployments: dict[tuple[str, str], UUID] = {}  # (API address, name) -> id
+_deployments_lock = threading.Lock()
+
+
+def deployment_id(client: SyncPrefectClient, name: str) -> UUID:
+    """The deployment's id, read once per server (a deployment keeps its id when served again)."""
+    where = (str(client.api_url), name)
+    with _deployments_lock:
+        known = _deployments.get(where)
+    if known is None:
+        known = client.read_deployment_by_name(name).id
+        with _deployments_lock:
+            _deployments[where] = known
+    return known
+
+
+def forget_deployment(client: SyncPrefectClient, name: str) -> None:
+    """Drop a cached id the server no longer knows (the deployment was deleted and made anew)."""
+    with _deployments_lock:
+        _deployments.pop((str(client.api_url), name), None)
+
+
+def start_plan_run(code: str, episode: int, tags: list[str], message: str | None) -> str:
+    """Create the plan's flow run (named by its case code), waiting with `message` as its state
+    message. The same episode gets the same run."""
+    with prefect_client() as client:
+        for attempt in (1, 2):
+            try:
+                run = client.create_flow_run_from_deployment(
+                    deployment_id(client, PLAN_DEPLOYMENT),
+                    parameters={"case": code},
+                    name=code,
+                    tags=tags,
+                    idempotency_key=f"{code}/{episode}",
+                    state=Running(name=LAUNCHING, message="launched"),
+                )
+                break
+            except ObjectNotFound:
+                forget_deployment(client, PLAN_DEPLOYMENT)
+                if attempt == 2:
+                    raise
+        if run.state is not None and run.state.name == LAUNCHING:
+            # Created now, or a launch that stopped here: wait. (If this call fails, the
+            # clock reschedules the run after REHAB_STALE_RUN_AFTER, and it suspends itself.)
+            waiting: State[Any] = Suspended(
+                timeout_seconds=None, pause_key="launch", message=message or "launched"
+            )
+            result = client.set_flow_run_state(run.id, waiting, force=True)
+            # What the wake that follows the launch would read back: known already.
+            recent.remember(run.model_copy(update={"state": result.state or waiting}), new=True)
+    return str(run.id)
+
+
+def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
+    """Create the flow runs that wait for people to take these decisions, in one request per
+    hundred, each already Suspended with its form, as the flow itself would suspend. The same
+    decision gets the same run; a creation that stopped half-way is finished. Returns the run
+    ids by the decisions' idempotency keys; a decision missing there failed (try it again)."""
+    opened: dict[str, str] = {}
+    with prefect_client() as client:
+        for first in range(0, len(openings), BULK_LIMIT):
+            batch = openings[first : first + BULK_LIMIT]
+            created = _create_in_bulk(client, [d for d, _, _ in batch])
+            runs = _read_runs(client, [r for r in created if r is not None])
+            for (decision, form, key), run_id in zip(batch, created, strict=True):
+                run = runs.get(run_id) if run_id is not None else None
+                if run is None:
+                    continue
+                if run.state is not None and run.state.name == LAUNCHING:
+                    try:
+                        _wait_with_form(client, run.id, form=form, key=key)
+                    except (RuntimeError, httpx.HTTPError):
+                        continue  # this one is tried again at the next wake
+                opened[decision.idempotency_key] = str(run.id)
+    return opened
+
+
+def _create_in_bulk(client: SyncPrefectClient, decisions: list[Decision]) -> list[UUID | None]:
+    body = [
+        DeploymentFlowRunCreate(
+            parameters={"case": d.case, "kind": d.kind, "scope": d.scope},
+            name=d.run_name,
+            tags=[f"decision:{d.kind}"],
+            idempotency_key=d.idempotency_key,
+            state=to_state_create(Running(name=LAUNCHING, message="opened")),
+        ).model_dump(mode="json", exclude_unset=True)
+        for d in decisions
+    ]
+    for attempt in (1, 2):
+        try:
+            response = client.request(
+                "POST",
+                "/deployments/{id}/create_flow_run/bulk",  # type: ignore[arg-type]  # newer than the client's list of routes
+                json=body,
+                path_params={"id": deployment_id(client, DECISION_DEPLOYMENT)},
+            )
+            break
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 404 or attempt == 2:
+                raise
+            forget_deployment(client, DECISION_DEPLOYMENT)
+    results: list[dict[str, Any]] = response.json()["results"]
+    return [
+        UUID(r["flow_run_id"]) if r["status"] == "CREATED" and r["flow_run_id"] else None
+        for r in results
+    ]
+
+
+def _read_runs(client: SyncPrefectClient, ids: list[UUID]) -> dict[UUID, FlowRun]:
+    if not ids:
+        return {}
+    runs = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids)
+    )
+    return {run.id: run for run in runs}
+
+
+def _wait_with_form(
+    client: SyncPrefectClient, run: UUID, *, form: type[RunInput], key: str
+) -> None:
+    """Suspend a run with a form, as `suspend_flow_run` does from inside it: through the
+    orchestration rules, so the key is recorded as fired and the flow, resumed, gets what
+    was sent; then the form's schema and description under the state's keys (as
+    `RunInput.save` stores them, through this client)."""
+    state: State[Any] = Suspended(
+        timeout_seconds=None, pause_key=key, message="waiting for a person"
+    )
+    keyset = keyset_from_paused_state(state)
+    state.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
+    result = client.set_flow_run_state(run, state)
+    if result.status != SetStateStatus.ACCEPT:
+        raise RuntimeError(f"decision run {run} could not wait: {result.details}")
+    save_form(client, run, form, keyset)
+
+
+def save_form(client: SyncPrefectClient, run: UUID, form: type[RunInput], keyset: Keyset) -> None:
+    """Store a form's schema and description on a run, as `RunInput.save` would."""
+    schema = create_v2_schema(form.__name__, model_base=form)
+    client.create_flow_run_input(run, keyset["schema"], _json(schema))
+    description = form._description if isinstance(form._description, str) else None
+    if description:
+        client.create_flow_run_input(run, keyset["description"], _json(description))
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,41 @@
+"""What the Prefect side keeps of a run between the calls of one wake: taken once, good for a
+few seconds, and a labelling trusts only what a creation kept (a person may have retagged
+the run in the UI since any earlier read)."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from prefect.client.schemas.objects import FlowRun
+
+from flows.prefect import recent
+
+
+def a_run() -> FlowRun:
+    return FlowRun(id=uuid4(), name="BC-1", flow_id=uuid4(), tags=["rehab"])
+
+
+def test_a_kept_run_is_taken_once() -> None:
+    run = a_run()
+    recent.remember(run)
+    assert recent.take(run.id) == run
+    assert recent.take(run.id) is None, "taken already: the next call reads the server"
+
+
+def test_a_run_kept_too_long_ago_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = a_run()
+    recent.remember(run)
+    later = recent.time.monotonic() + recent.FRESH_FOR + 1
+    monkeypatch.setattr(recent.time, "monotonic", lambda: later)
+    assert recent.take(run.id) is None
+
+
+def test_only_a_creation_is_new_and_trusted_for_labels() -> None:
+    created, read = a_run(), a_run()
+    recent.remember(created, new=True)
+    recent.remember(read)
+    assert recent.is_new(created.id) and not recent.is_new(read.id)
+    assert recent.take(read.id, created=True) is None, "an earlier read is not trusted"
+    assert recent.take(read.id) is None, "and it is forgotten all the same"
+    assert recent.take(created.id, created=True) == created
