@@ -21,6 +21,7 @@ from casework.store import audit_chain
 from casework.store.audit_mount import AuditMount
 from casework.store.crypto import Sealer, load_or_create_key
 from casework.store.errors import StoreUnavailable
+from casework.store.link_key import LinkKey
 from casework.store.tables import CaseRow, StoreMeta
 from plans.errors import RehabError
 
@@ -124,6 +125,7 @@ class Store:
     sealer: Sealer
     sessions: sessionmaker[Session]
     audit: AuditMount
+    links: LinkKey
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -184,4 +186,4 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
         engine.dispose()
         raise
     sessions = sessionmaker(engine, expire_on_commit=False, info={audit_chain.MOUNT: mount})
-    return Store(engine, sealer, sessions, mount)
+    return Store(engine, sealer, sessions, mount, LinkKey(key_file))

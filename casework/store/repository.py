@@ -110,6 +110,7 @@ def to_domain(row: CaseRow) -> Case:
             ],
             srow.needs_approval,
             srow.referral,  # type: ignore[arg-type]  # validated on write
+            srow.accepted,
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -132,6 +133,8 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         srow.state, srow.started_at, srow.ended_at = run.state, run.started_at, run.ended_at
         srow.overdue_level, srow.reason = run.overdue_level, run.reason
         srow.needs_approval = run.needs_approval
+        if srow.accepted != run.accepted:
+            srow.accepted = run.accepted
         if srow.referral != run.referral:  # the outbox writes it too: only a change is written
             srow.referral = run.referral
         by_seq = {c.seq: c for c in srow.check_ins}

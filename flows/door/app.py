@@ -187,10 +187,11 @@ def make_door(
     app: App, config: DoorConfig, *, directories: Callable[[], Directories] | None = None
 ) -> Starlette:
     """The door's ASGI app over `app`'s store and directories and Prefect at `config`."""
-    from flows.door import sign_in  # noqa: PLC0415  # its handlers need a Door built first
+    from flows.door import partner_page, sign_in  # noqa: PLC0415  # they need a Door built first
 
     door = Door(app, config, directories=directories)
     pages = sign_in.Pages(door)
+    partners = partner_page.PartnerPage(door)
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     routes: list[Any] = [
         Route("/health", door.health, methods=["GET"]),
@@ -199,6 +200,8 @@ def make_door(
         Route("/sign-out", pages.sign_out, methods=["POST"]),
         Route("/invite/{token}", pages.invite_page, methods=["GET"]),
         Route("/invite/{token}", pages.invite_use, methods=["POST"]),
+        Route("/p/{token}", partners.show, methods=["GET", "HEAD"]),
+        Route("/p/{token}", partners.answer, methods=["POST"]),
         Route("/ui-settings", door.ui_settings, methods=["GET"]),
         WebSocketRoute("/api/{rest:path}", door.stream),
         Route("/{rest:path}", door.through, methods=methods),

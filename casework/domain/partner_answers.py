@@ -1,0 +1,128 @@
+"""What a partner's answer through its link does to a case: accept or decline a referral,
+report how a check-in went, ask for another date. Its events carry ids and fixed words only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from casework.domain.case import Case, by_staff, miss_streak
+from casework.domain.errors import LinkRefused
+from casework.domain.events import CheckInMissed, Event, StepEvent
+from casework.domain.partner_links import DECLINE_REASONS, Link
+
+
+@dataclass(frozen=True)
+class ReferralAccepted(StepEvent):
+    """The step's partner accepted the referral."""
+
+    KIND = "referral-accepted"
+    partner: str
+
+
+@dataclass(frozen=True)
+class ReferralDeclined(StepEvent):
+    """The step's partner declined the referral (`reason` from DECLINE_REASONS): the step
+    waits for another partner (an amendment)."""
+
+    KIND = "referral-declined"
+    partner: str
+    reason: str
+
+    def note(self) -> str:
+        """The reason."""
+        return self.reason
+
+
+@dataclass(frozen=True)
+class CheckInReported(StepEvent):
+    """The step's partner reported how check-in `occurrence` went (the case manager may
+    correct it)."""
+
+    KIND = "check-in-reported"
+    occurrence: int
+    outcome: str
+    partner: str
+
+    def note(self) -> str:
+        """The outcome."""
+        return self.outcome
+
+
+@dataclass(frozen=True)
+class AnotherDateAsked(StepEvent):
+    """The step's partner asked for another date for check-in `occurrence`; nothing moves
+    until the case manager decides."""
+
+    KIND = "another-date-asked"
+    occurrence: int
+    partner: str
+    wanted: str  # an ISO date
+
+
+def still_the_partners(case: Case, link: Link) -> None:
+    """Refuse a link whose step is gone from the plan or no longer its partner's."""
+    steps = {s.id: s for s in case.plan.steps}
+    step = steps.get(link.step)
+    if step is None or step.partner != link.partner or link.step not in case.steps:
+        raise LinkRefused("gone")
+
+
+def answered(case: Case, link: Link) -> str | None:
+    """What the case already holds as the answer to the link's question, or None (a request
+    for another date is kept only as the partner's answer, in the store)."""
+    run = case.steps[link.step]
+    if link.choice == "another-date":
+        return None
+    if link.question == "referral":
+        if run.accepted is None:
+            return None
+        return "accept" if run.accepted else "decline"
+    seq = link.seq
+    if seq is None or seq >= len(run.check_ins):
+        return None
+    ci = run.check_ins[seq]
+    if ci.outcome == "pending" or (ci.outcome == "missed" and ci.recorded_by is None):
+        return None
+    return ci.outcome if ci.outcome in ("attended", "missed") else "recorded"
+
+
+def answer(
+    case: Case, link: Link, now: datetime, *, reason: str | None, wanted: date | None
+) -> list[Event]:
+    """Apply the link's choice to the case (reported by `partner:<id>`); LinkRefused when the
+    question is no longer open."""
+    still_the_partners(case, link)
+    if answered(case, link) is not None:
+        raise LinkRefused("answered")
+    run = case.steps[link.step]
+    if link.question == "referral":
+        if run.state != "open":
+            raise LinkRefused("gone")
+        if link.choice == "accept":
+            run.accepted = True
+            return [ReferralAccepted(now, link.step, link.partner)]
+        if reason not in DECLINE_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(DECLINE_REASONS)}")
+        run.accepted = False
+        return [ReferralDeclined(now, link.step, link.partner, reason)]
+    seq = link.seq
+    if seq is None or run.state != "open":
+        raise LinkRefused("gone")
+    if link.choice == "another-date":
+        if wanted is None:
+            raise ValueError("the date asked for is missing")
+        return [AnotherDateAsked(now, link.step, seq, link.partner, wanted.isoformat())]
+    if seq >= len(run.check_ins):
+        raise LinkRefused("early")
+    ci = run.check_ins[seq]
+    ci.outcome, ci.recorded_by = link.choice, f"partner:{link.partner}"  # type: ignore[assignment]  # attended or missed
+    events: list[Event] = [CheckInReported(now, link.step, seq, link.choice, link.partner)]
+    if link.choice == "missed":
+        events.append(CheckInMissed(now, link.step, seq, miss_streak(run, seq)))
+    return events
+
+
+def partner_reported(recorded_by: str | None) -> bool:
+    """Whether a check-in's outcome came from its partner's link."""
+    return recorded_by is not None and not by_staff(recorded_by)
