@@ -66,9 +66,14 @@ def test_a_flipped_byte_anywhere_makes_the_link_unknown() -> None:
 
 
 def test_another_cases_payload_under_this_links_mac_is_unknown() -> None:
-    mine, theirs = sign(accept(), KEY), sign(
-        Link("BC-2026-0057", "medical-check", "e1", "brest-clinic", "accept", T0 + REFERRAL_VALID),
-        KEY,
+    mine, theirs = (
+        sign(accept(), KEY),
+        sign(
+            Link(
+                "BC-2026-0057", "medical-check", "e1", "brest-clinic", "accept", T0 + REFERRAL_VALID
+            ),
+            KEY,
+        ),
     )
     assert refused(theirs.split(".")[0] + "." + mine.split(".")[1]) == "unknown"
 

@@ -220,6 +220,7 @@ class LinkRefused(RehabError):
     guessed, another key's), `expired`, `gone` (the case was purged or its step is no longer
     the partner's) or `answered` (the question was answered already)."""
 
-    def __init__(self, why: str) -> None:
-        self.why = why
+    def __init__(self, why: str, link: object = None) -> None:
+        self.why, self.link = why, link  # the link itself, when it was ours (to speak its
+        # partner's language)
         super().__init__(f"this link cannot be used: {why}")

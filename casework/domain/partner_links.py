@@ -111,7 +111,7 @@ def read(token: str, key: bytes, *, now: datetime) -> Link:
         raise LinkRefused("unknown") from None
     link = Link(case, step, occurrence, partner, choice, datetime.fromtimestamp(expires, UTC))
     if now >= link.expires:
-        raise LinkRefused("expired")
+        raise LinkRefused("expired", link)
     return link
 
 

@@ -67,16 +67,16 @@ def look(store: Store, token: str, *, now: datetime) -> Asked:
     try:
         link = read(token, store.links.secret(), now=now)
     except LinkRefused as exc:
-        return Asked(exc.why)
+        return Asked(exc.why, exc.link if isinstance(exc.link, Link) else None)
     with store.session() as session:
         row = find_case_row(session, code=link.case)
         if row is None or row.purged_at is not None or link.episode != row.episode:
-            return Asked("gone")
+            return Asked("gone", link)
         case = to_domain(row)
         try:
             still_the_partners(case, link)
         except LinkRefused as exc:
-            return Asked(exc.why)
+            return Asked(exc.why, link)
         title, when = _about(case, link)
         stored = _stored_answer(session, link)
         if stored is not None:
@@ -85,7 +85,7 @@ def look(store: Store, token: str, *, now: datetime) -> Asked:
         if already is not None:
             return Asked("answered", link, title, when, already)
         if case.steps[link.step].state != "open" or case.ended:
-            return Asked("gone")
+            return Asked("gone", link)
         if link.question == "check-in" and link.slot != "another-date" and when and when > now:
             return Asked("early", link, title, when)  # how it went is told after it
         return Asked("open", link, title, when)

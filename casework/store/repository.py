@@ -142,7 +142,14 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
             crow = by_seq.get(ci.seq)
             if crow is None:
                 srow.check_ins.append(
-                    CheckInRow(seq=ci.seq, at=ci.at, outcome=ci.outcome, escalated=ci.escalated)
+                    CheckInRow(
+                        seq=ci.seq,
+                        at=ci.at,
+                        outcome=ci.outcome,
+                        escalated=ci.escalated,
+                        recorded_by=ci.recorded_by,  # come and answered in one change
+                        recorded_at=now if ci.recorded_by else None,
+                    )
                 )
                 continue
             if (crow.outcome, crow.recorded_by) != (ci.outcome, ci.recorded_by):

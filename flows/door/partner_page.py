@@ -26,6 +26,8 @@ from flows.door.sign_in import _HEADERS, _templates
 from notifications.render import phrase
 from plans.model import DEFAULT_TIMEZONE
 
+# What a link that cannot be used answers (and nothing about its case).
+REFUSED = {"unknown": 404, "expired": 410, "gone": 410}
 # Per address: this many requests to /p/ in a minute, then 429 (the rest of the door goes on).
 BURST, WINDOW = 30, 60.0
 
@@ -72,10 +74,10 @@ class PartnerPage:
         language, zone = self._where(asked)
         link = asked.link
         values: dict[str, object] = {"lang": language, "title": "rehab", "message_class": "done"}
-        if asked.status in ("unknown", "expired", "gone") or link is None:
+        if asked.status in REFUSED or link is None:
             # Nothing about the case: a purged case's link says only that it is gone.
             values.update(message=phrase(language, asked.status), message_class="problem")
-            return self._html(values, status)
+            return self._html(values, REFUSED.get(asked.status, status))
         when = "" if asked.when is None else f"{asked.when.astimezone(zone):%Y-%m-%d %H:%M}"
         values.update(
             title=phrase(language, "title", case=link.case),
@@ -142,7 +144,7 @@ class PartnerPage:
         store, now = self.door.app.store, self.door.now()
         asked = await run_in_threadpool(look, store, token, now=now)
         if asked.status != "open" or asked.link is None:
-            return self._render(token, asked, status=409 if asked.status == "answered" else 410)
+            return self._render(token, asked, status=409)
         form = await request.form()
         nonce, reason = str(form.get("nonce", "")), str(form.get("reason", "")) or None
         wanted = _date(str(form.get("wanted", "")))
