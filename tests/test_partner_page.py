@@ -300,3 +300,29 @@ def test_a_burst_to_the_links_is_limited_per_address_and_the_door_goes_on(
     codes = [door.get(url).status_code for _ in range(40)]
     assert codes[0] == 200 and codes[-1] == 429
     assert door.get("/health").status_code == 200
+
+
+def test_a_referral_left_unanswered_tells_the_manager_once(
+    app: App, door: TestClient, referral: dict[str, str], paper: PaperClock
+) -> None:
+    wake = queries.case_status(app.store, code=CODE)["wake_at"]
+    assert wake is not None and wake <= (T0 + 3 * H + 3 * D).isoformat()  # the clock comes then
+    paper.at = T0 + 3 * H + 3 * D - timedelta(minutes=1)
+    services.reconcile(app.store, code=CODE, now=app.now(), directories=app.directories)
+    assert to_staff(app, "referral-unanswered") == []
+    for _ in range(2):
+        paper.at += 2 * H
+        services.reconcile(app.store, code=CODE, now=app.now(), directories=app.directories)
+    assert to_staff(app, "referral-unanswered") == ["staff:n-zdolnik"]
+    [(_, subject, _)] = [m for m in deliver(app) if "Нет ответа" in m[1]]
+    assert CODE in subject
+
+
+def test_an_answered_referral_is_never_chased(
+    app: App, door: TestClient, referral: dict[str, str], paper: PaperClock
+) -> None:
+    url = referral["Принять направление"]
+    door.post(url, data={"nonce": nonce(door.get(url).text)})
+    paper.at += 10 * D
+    services.reconcile(app.store, code=CODE, now=app.now(), directories=app.directories)
+    assert to_staff(app, "referral-unanswered") == []

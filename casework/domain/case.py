@@ -57,6 +57,7 @@ class StepProgress:
     needs_approval: bool = False  # added by an amendment the supervisor has not approved
     referral: Referral | None = None  # the engine's: "pending" once queued, then the outbox's
     accepted: bool | None = None  # the partner's answer to the referral (None: no answer yet)
+    acknowledge_told: bool = False  # its manager was told the referral went unanswered
 
 
 @dataclass

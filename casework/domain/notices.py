@@ -22,7 +22,12 @@ from casework.domain.events import (
     StepRescheduled,
     StepStarted,
 )
-from casework.domain.partner_answers import AnotherDateAsked, CheckInReported, ReferralDeclined
+from casework.domain.partner_answers import (
+    AnotherDateAsked,
+    CheckInReported,
+    ReferralDeclined,
+    ReferralUnanswered,
+)
 from plans.directories import Directories, quiet_bounds
 from plans.model import Plan
 
@@ -122,6 +127,8 @@ def notices_for(
             return [to("check-in-reported", manager, str(seq))]
         case AnotherDateAsked(occurrence=seq, wanted=wanted):
             return [to("another-date-asked", manager, f"{seq}@{wanted}")]
+        case ReferralUnanswered():
+            return [to("referral-unanswered", manager)]
         case PlanCompleted():
             return [to("plan-completed", manager)]
         case PlanCancelled() | PlanTerminated():

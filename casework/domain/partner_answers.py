@@ -3,8 +3,9 @@ report how a check-in went, ask for another date. Its events carry ids and fixed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from casework.domain.case import Case, by_staff, miss_streak
 from casework.domain.errors import LinkRefused
@@ -58,6 +59,49 @@ class AnotherDateAsked(StepEvent):
     occurrence: int
     partner: str
     wanted: str  # an ISO date
+
+
+@dataclass(frozen=True)
+class ReferralUnanswered(StepEvent):
+    """The step's partner has not answered its referral within its `acknowledge_within`: the
+    case manager is told, once."""
+
+    KIND = "referral-unanswered"
+    partner: str
+
+
+SENDING = ("pending", "sent")
+
+
+def _waiting_answer(case: Case) -> list[tuple[str, str, datetime]]:
+    """(step, partner, started) of each open step whose referral went and has no answer."""
+    out = []
+    for step in case.plan.steps:
+        run = case.steps.get(step.id)
+        if run is None or run.state != "open" or run.started_at is None:
+            continue
+        # Sent, or still on its way (held by quiet hours): a partner who never heard of it
+        # has not answered either, and its manager should know.
+        if run.accepted is None and not run.acknowledge_told and run.referral in SENDING:
+            out.append((step.id, step.partner, run.started_at))
+    return out
+
+
+def unanswered(case: Case, within: Mapping[str, timedelta], now: datetime) -> list[Event]:
+    """Referrals their partner left unanswered longer than its `within` (by partner id): the
+    case manager is told of each once."""
+    events: list[Event] = []
+    for step_id, partner, started in _waiting_answer(case):
+        if partner in within and started + within[partner] <= now:
+            case.steps[step_id].acknowledge_told = True
+            events.append(ReferralUnanswered(now, step_id, partner))
+    return events
+
+
+def next_unanswered(case: Case, within: Mapping[str, timedelta]) -> datetime | None:
+    """When the next referral still waiting for its answer will have waited too long."""
+    times = [s + within[p] for _, p, s in _waiting_answer(case) if p in within]
+    return min(times, default=None)
 
 
 def still_the_partners(case: Case, link: Link) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from casework.domain.errors import (
 )
 from casework.domain.events import ApprovalRequested, Event, PlanLaunched, StepStarted
 from casework.domain.notices import Notice, notices_for, upcoming_reminders
+from casework.domain.partner_answers import next_unanswered, unanswered
 from casework.domain.time_passes import advance
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
@@ -695,14 +696,26 @@ def reconcile(
     (the supervisor's to whom `directories` names now; reminders placed around the partners'
     quiet hours)."""
 
+    within = answer_windows(directories)
+    ask_again: list[datetime] = []
+
     def apply(session: Session, row: CaseRow, case: Case) -> list[Event]:
         if row.quarantined_at is not None:  # set aside until a person acts: time does nothing
             return []
         count_wake(row=row)
-        return advance(case, now)
+        events = advance(case, now)
+        for event in events:
+            if isinstance(event, StepStarted):  # as _change marks it: its referral is queued
+                case.steps[event.step_id].referral = "pending"
+        events += unanswered(case, within, now)
+        deadline = next_unanswered(case, within)
+        ask_again[:] = [] if deadline is None else [deadline]  # the clock comes back then
+        return events
 
     def record(session: Session, row: CaseRow, events: list[Event]) -> None:
         _audit_events(session, store, row, events, actor=ENGINE, now=now)  # one row per event
+        for deadline in ask_again:  # after save_domain, which set wake_at from the case alone
+            make_due(row=row, at=deadline, only_sooner=True)
 
     return _change(
         store,
@@ -714,6 +727,13 @@ def reconcile(
         new_schedule=False,
         directories=directories,
     )
+
+
+def answer_windows(directories: Directories | None) -> dict[str, timedelta]:
+    """How long each partner has to answer a referral (`acknowledge_within`)."""
+    if directories is None:
+        return {}
+    return {pid: p.acknowledge_within for pid, p in directories.partners.partners.items()}
 
 
 def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:

@@ -111,6 +111,7 @@ def to_domain(row: CaseRow) -> Case:
             srow.needs_approval,
             srow.referral,  # type: ignore[arg-type]  # validated on write
             srow.accepted,
+            bool(srow.acknowledge_told),
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -135,6 +136,8 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         srow.needs_approval = run.needs_approval
         if srow.accepted != run.accepted:
             srow.accepted = run.accepted
+        if bool(srow.acknowledge_told) != run.acknowledge_told:
+            srow.acknowledge_told = run.acknowledge_told
         if srow.referral != run.referral:  # the outbox writes it too: only a change is written
             srow.referral = run.referral
         by_seq = {c.seq: c for c in srow.check_ins}
