@@ -58,6 +58,7 @@ class StepProgress:
     referral: Referral | None = None  # the engine's: "pending" once queued, then the outbox's
     accepted: bool | None = None  # the partner's answer to the referral (None: no answer yet)
     acknowledge_told: bool = False  # its manager was told the referral went unanswered
+    answered_at: datetime | None = None  # when the partner answered the referral
 
 
 @dataclass

@@ -143,6 +143,7 @@ def answer(
     if link.question == "referral":
         if run.state != "open":
             raise LinkRefused("gone")
+        run.answered_at = now
         if link.choice == "accept":
             run.accepted = True
             return [ReferralAccepted(now, link.step, link.partner)]

@@ -112,6 +112,7 @@ def to_domain(row: CaseRow) -> Case:
             srow.referral,  # type: ignore[arg-type]  # validated on write
             srow.accepted,
             bool(srow.acknowledge_told),
+            srow.answered_at,
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -138,6 +139,8 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
             srow.accepted = run.accepted
         if bool(srow.acknowledge_told) != run.acknowledge_told:
             srow.acknowledge_told = run.acknowledge_told
+        if srow.answered_at != run.answered_at:
+            srow.answered_at = run.answered_at
         if srow.referral != run.referral:  # the outbox writes it too: only a change is written
             srow.referral = run.referral
         by_seq = {c.seq: c for c in srow.check_ins}

@@ -141,6 +141,7 @@ class StepRow(Base):
     referral: Mapped[str | None] = mapped_column(String(16))
     accepted: Mapped[bool | None]  # its partner's answer to the referral, through its link
     acknowledge_told: Mapped[bool | None]  # the manager was told the referral went unanswered
+    answered_at: Mapped[datetime | None]  # when its partner answered the referral
     case: Mapped[CaseRow] = relationship(back_populates="steps")
     check_ins: Mapped[list[CheckInRow]] = relationship(order_by="CheckInRow.seq")
 

@@ -18,6 +18,7 @@ def upgrade() -> None:
     with op.batch_alter_table("steps") as batch:
         batch.add_column(sa.Column("accepted", sa.Boolean(), nullable=True))
         batch.add_column(sa.Column("acknowledge_told", sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column("answered_at", sa.DateTime(), nullable=True))
     op.create_table(
         "partner_answers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -45,5 +46,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_partner_answers_case_code"), table_name="partner_answers")
     op.drop_table("partner_answers")
     with op.batch_alter_table("steps") as batch:
+        batch.drop_column("answered_at")
         batch.drop_column("acknowledge_told")
         batch.drop_column("accepted")
