@@ -326,3 +326,15 @@ def test_an_answered_referral_is_never_chased(
     paper.at += 10 * D
     services.reconcile(app.store, code=CODE, now=app.now(), directories=app.directories)
     assert to_staff(app, "referral-unanswered") == []
+
+
+def test_a_link_sent_with_another_method_is_refused_and_its_token_kept_nowhere(
+    app: App, door: TestClient, referral: dict[str, str]
+) -> None:
+    url = referral["Принять направление"]
+    token = url.removeprefix("/p/")
+    assert door.put(url, content=b"{}").status_code == 401
+    with app.store.session() as session:
+        kept = [str(r.detail) for r in session.scalars(select(AuditRow))]
+    assert any("a partner's link" in d for d in kept)
+    assert not any(token[:40] in d for d in kept)

@@ -102,7 +102,7 @@ class Door:
                 now=self.now(),
                 detail={
                     "method": request.method,
-                    "path": request.url.path[:200],
+                    "path": _shown_path(request.url.path),
                     "session": who.session if who else None,
                     "why": why[:120],
                 },
@@ -181,6 +181,11 @@ class Door:
             await socket.close(code=1008)
             return
         await self.upstream.relay(socket)
+
+
+def _shown_path(path: str) -> str:
+    """A path as the audit log may keep it: a partner's link is a capability, never kept."""
+    return "/p/(a partner's link)" if path.startswith("/p/") else path[:200]
 
 
 def make_door(
