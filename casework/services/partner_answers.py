@@ -18,7 +18,7 @@ from casework.domain.events import Event
 from casework.domain.partner_answers import answer, answered, still_the_partners
 from casework.domain.partner_links import Link, read
 from casework.domain.time_passes import advance
-from casework.services import ENGINE, _audit_events, _change
+from casework.services import ENGINE, _audit_events, _change, retry_on_conflict
 from casework.store.db import Store
 from casework.store.decisions import record_decision
 from casework.store.partner_tables import PartnerAnswerRow
@@ -151,7 +151,7 @@ def respond(
             detail=facts,
         )
 
-    try:
+    def change() -> None:
         _change(
             store,
             link.case,
@@ -162,6 +162,9 @@ def respond(
             new_schedule=False,
             directories=directories,
         )
+
+    try:
+        retry_on_conflict(change)  # the clock may be tending the case at this moment
     except LinkRefused as exc:
         return Asked(exc.why, link, seen.title, seen.when)
     except IntegrityError:  # answered at the same moment through another of its links
