@@ -1,7 +1,10 @@
 """Benchmark: queue N messages (default 10,000) and deliver them through apprise to a local
 SMTP server; print messages per second and the p50/p95 delay from due time to delivery.
 
-    .venv/bin/python bench/outbox.py [--messages 10000] [--database-url URL]
+    .venv/bin/python bench/outbox.py [--messages 10000] [--database-url URL] [--links]
+
+With `--links`, the same burst is sent twice, without and with partners' answer links (each
+reminder then carries three signed links), and the two rates are printed side by side.
 
 All messages fall due at the same moment (the worst case: a burst), so the delay of the
 k-th message is its wait in the queue. The SMTP server runs in its own process.
@@ -28,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from casework.services import engine, plan_changes  # noqa: E402  # after the path set-up above
 from casework.store.db import open_store  # noqa: E402
 from casework.store.tables import OutboxRow  # noqa: E402
+from notifications.links import PartnerLinks  # noqa: E402
 from notifications.notifier import AppriseNotifier, Delivery  # noqa: E402
 from notifications.outbox import Policy, send_due  # noqa: E402
 from plans.directories import Directories, PartnerDirectory, StaffDirectory  # noqa: E402
@@ -145,14 +149,22 @@ def build(url: str, key: Path, port: int, messages: int) -> tuple[Any, Directori
     return store, dirs, t0
 
 
-def run(url: str, messages: int, port: int) -> dict[str, Any]:
+def run(url: str, messages: int, port: int, *, links: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         store, dirs, t0 = build(url.format(tmp=tmp), Path(tmp) / "key", port, messages)
         notifier = TimingNotifier()
+        signed = PartnerLinks("https://door.example", store.links.secret()) if links else None
         start = time.time()
         due = t0.timestamp()
         while True:
-            done = send_due(store, dirs, notifier, now=datetime.now(UTC), policy=Policy(batch=500))
+            done = send_due(
+                store,
+                dirs,
+                notifier,
+                now=datetime.now(UTC),
+                policy=Policy(batch=500),
+                links=signed,
+            )
             sent = len(notifier.delivered_at)
             print(
                 f"  delivered {sent:>6} / {messages}  ({time.time() - start:6.1f} s)",
@@ -179,6 +191,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--database-url", default="sqlite:///{tmp}/cases.db")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "outbox-results.json")
+    parser.add_argument("--links", action="store_true", help="also send with answer links")
     args = parser.parse_args()
     from tests.e2e.harness import free_port  # noqa: PLC0415  # the test helpers are dev-only
 
@@ -189,6 +202,7 @@ def main() -> None:
     ready.wait(30)
     try:
         result = run(args.database_url, args.messages, port)
+        linked = run(args.database_url, args.messages, port, links=True) if args.links else None
     finally:
         sink.terminate()
     result["received_by_smtp"] = count.value
@@ -198,6 +212,13 @@ def main() -> None:
         f"{result['seconds']:>7}  {result['messages_per_s']:>5}  {result['delay_p50_s']:>8} s"
         f"  {result['delay_p95_s']:>8} s"
     )
+    if linked is not None:
+        ratio = round(linked["messages_per_s"] / result["messages_per_s"], 2)
+        result["with_links_messages_per_s"] = linked["messages_per_s"]
+        print(
+            f"\nwithout links {result['messages_per_s']} msg/s, with links "
+            f"{linked['messages_per_s']} msg/s: ratio {ratio}"
+        )
     args.output.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -16,6 +16,7 @@ from casework.store.errors import HomeExposed
 from flows.home.engine_record import engine_settings
 from flows.settings import Settings
 from notifications.channels import check_url
+from notifications.links import PartnerLinks
 from notifications.notifier import AppriseNotifier, Notifier
 from notifications.outbox import Policy
 from plans.directories import Directories
@@ -127,6 +128,11 @@ class App:
             retry_base=s.send_retry_base,
             retry_cap=s.send_retry_cap,
         )
+
+    @property
+    def partner_links(self) -> PartnerLinks:
+        """How partners' messages link to their answer pages at the door (REHAB_PUBLIC_URL)."""
+        return PartnerLinks(self.settings.door_url, self.store.links.secret())
 
     @staticmethod
     def now() -> datetime:

@@ -113,7 +113,12 @@ def run_outbox(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             sent = send_due(
-                app.store, app.directories, app.notifier, now=app.now(), policy=app.send_policy
+                app.store,
+                app.directories,
+                app.notifier,
+                now=app.now(),
+                policy=app.send_policy,
+                links=app.partner_links,
             )
             if sent:
                 log.info("outbox: %s", dict(sent))

@@ -14,10 +14,20 @@ from sqlalchemy.orm import Session
 from casework.domain.case import Case, check_in_time, miss_streak
 from casework.services.lockout import FAILURES_TO_LOCK, LOCK_FOR, WINDOW
 from casework.store.tables import OutboxRow
+from notifications.render import phrase
 from notifications.words import in_language, schedule
 from plans.directories import Directories
 from plans.durations import format_duration
 from plans.model import DEFAULT_TIMEZONE, Step
+
+ABOUT_A_CHECK_IN = frozenset({
+    "reminder",
+    "check-in-missed",
+    "missed-again",
+    "missed-not-followed-up",
+    "check-in-reported",
+    "another-date-asked",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,13 +142,17 @@ def _step_context(  # noqa: PLR0917  # the message's parts, each needed
         every = format_duration(step.check_ins.every)
         out["schedule"] = schedule(every, _when(first, tz), language) if first else ""
     seq_text = row.occurrence.split("@")[0]
-    if (
-        row.kind in ("reminder", "check-in-missed", "missed-again", "missed-not-followed-up")
-        and seq_text.isdigit()
-    ):
+    if row.kind in ABOUT_A_CHECK_IN and seq_text.isdigit():
         seq = int(seq_text)
         at = run.check_ins[seq].at if seq < len(run.check_ins) else check_in_time(step, run, seq)
         out.update(at=_when(at, tz), number=seq + 1, streak=miss_streak(run, seq))
+        outcome = run.check_ins[seq].outcome if seq < len(run.check_ins) else ""
+        if row.kind == "check-in-reported" and outcome in ("attended", "missed"):
+            out["reported"] = phrase(language, f"choice-{outcome}")
+        if row.kind == "another-date-asked":
+            out["wanted"] = row.occurrence.partition("@")[2]
+    elif row.kind == "referral-declined":
+        out["why"] = phrase(language, f"reason-{row.occurrence}")
     elif row.kind in ("step-overdue", "overdue-escalated") and step.due and run.started_at:
         out["at"] = _when(run.started_at + step.due, tz)
     elif row.kind == "step-rescheduled" and run.started_at:

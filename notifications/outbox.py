@@ -27,6 +27,7 @@ from notifications.context import (
     reminded_check_in,
     staff_context,
 )
+from notifications.links import PartnerLinks
 from notifications.notifier import Notifier, batch
 from notifications.outcomes import Marker, Policy, dead, failed, release, withdrawn
 from notifications.render import render
@@ -55,9 +56,16 @@ def _claim(store: Store, now: datetime, policy: Policy) -> list[int]:
 
 
 def send_due(
-    store: Store, directories: Directories, notifier: Notifier, *, now: datetime, policy: Policy
+    store: Store,
+    directories: Directories,
+    notifier: Notifier,
+    *,
+    now: datetime,
+    policy: Policy,
+    links: PartnerLinks | None = None,
 ) -> Counter[str]:
-    """Send every message that is due; returns how many were sent, held, retried, dead."""
+    """Send every message that is due; returns how many were sent, held, retried, dead.
+    With `links`, partners' referrals and reminders carry their answer links."""
 
     marker = Marker(store, directories, now=now, policy=policy)
     claimed = _claim(store, now, policy)
@@ -65,11 +73,11 @@ def send_due(
 
     def one(message_id: int) -> str:
         try:
-            quick = _quick(snapshot, directories, message_id, now)
+            quick = _quick(snapshot, directories, message_id, now, links)
             if quick is not None:
                 delivery = notifier.send(quick[0].urls, quick[1], quick[2])
                 return marker.mark(message_id, delivery)
-            return _send_one(store, directories, notifier, marker, message_id, now=now)
+            return _send_one(store, directories, notifier, marker, message_id, now=now, links=links)
         except Exception as exc:  # one broken message must not stop the others
             log.warning("message %s could not be processed (%s)", message_id, type(exc).__name__)
             why = f"{type(exc).__name__} in the outbox"
@@ -126,7 +134,11 @@ def _domain(row: CaseRow) -> Case | None:
 
 
 def _quick(
-    snapshot: _Snapshot, directories: Directories, message_id: int, now: datetime
+    snapshot: _Snapshot,
+    directories: Directories,
+    message_id: int,
+    now: datetime,
+    links: PartnerLinks | None,
 ) -> tuple[Recipient, str, str] | None:
     """(to whom, subject, body) if the snapshot says the message goes now; else None."""
     row = snapshot.rows.get(message_id)
@@ -136,7 +148,7 @@ def _quick(
     if row.case_code and known is None:
         return None
     try:
-        verdict, who, subject, body = _compose(None, directories, row, now, known)
+        verdict, who, subject, body = _compose(None, directories, row, now, known, links=links)
     except Exception:  # decided again from the store, where a failure is recorded
         return None
     return (who, subject, body) if verdict == "send" and who is not None else None
@@ -148,6 +160,8 @@ def _compose(
     row: OutboxRow,
     now: datetime,
     known: Known | None = None,
+    *,
+    links: PartnerLinks | None = None,
 ) -> tuple[str, Recipient | None, str, str]:
     """What to do with a claimed row: ("send", who, subject, body), or ("dead" | "withdrawn" |
     "held", ...) with the reason in place of the subject. Without a session, from `known`."""
@@ -183,9 +197,10 @@ def _compose(
     if arrives > now:
         row.next_attempt_at = arrives
         return "held", who, "", ""
-    subject, body = render(
-        row.kind, who.language, message_context(session, directories, row, case, who, step=step)
-    )
+    context = message_context(session, directories, row, case, who, step=step)
+    if links is not None:
+        context["links"] = links.for_message(row, case_row, case, now=now, language=who.language)
+    subject, body = render(row.kind, who.language, context)
     return "send", who, subject, body
 
 
@@ -214,12 +229,13 @@ def _send_one(
     message_id: int,
     *,
     now: datetime,
+    links: PartnerLinks | None,
 ) -> str:
     policy = marker.policy
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)
         try:
-            verdict, who, subject, body = _compose(session, directories, row, now)
+            verdict, who, subject, body = _compose(session, directories, row, now, links=links)
         except Exception as exc:  # a message that cannot be written is a failed attempt
             log.warning("message %s could not be written (%s)", message_id, type(exc).__name__)
             why = f"could not be written ({type(exc).__name__})"

@@ -38,3 +38,9 @@ def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str]
     subject = _template(language, kind, "subject").render(context).strip()
     body = _template(language, kind, "body").render(context).strip()
     return subject, body
+
+
+def phrase(language: str, key: str, **values: Any) -> str:
+    """One phrase of the partners' answer page (catalog `partner-page`) in `language`."""
+    language = language if language in LANGUAGES else "en"
+    return _template(language, "partner-page", key).render(values).strip()

@@ -33,6 +33,8 @@ class StepFact:
     ended_at: datetime | None
     state: str
     delivered: bool = True  # False: completed, but its partner was never told (not help given)
+    accepted: bool | None = None  # its partner's answer to the referral, through its link
+    answered_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class CheckInFact:
     help_type: str
     at: datetime
     outcome: str  # attended | missed | rescheduled
+    partner_kind: str = "unknown-partner"
+    partner_reported: bool = False  # recorded by its partner through its link
 
 
 @dataclass(frozen=True)

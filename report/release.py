@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plans.errors import ThresholdTooLow
-from report import counting, help_given
+from report import counting, help_given, partners
 from report.disclosure import MINIMUM_THRESHOLD, locks, publish
 from report.facts import Person
 from report.periods import Period
@@ -92,6 +92,8 @@ def _basis(
     put(c2, {("Total", c): ("Total", c) for c in c2.cols}, "C1")
     put(help_given.check_ins(people, w, threshold))
     put(help_given.consents(people, w, scopes))
+    c5 = partners.responsiveness(people, w, partner_kinds)
+    put(c5, {(k, "Referred"): (k, "Started") for k in c2.rows}, "C2")
     # First launches are, but for cases recorded after the fact, the people identified.
     put(help_given.plans(people, w), {("FirstLaunched", "Plans"): everyone}, "A1")
     put(help_given.terminations(people, w), {("Total", "Plans"): ("Terminated", "Plans")}, "D1")

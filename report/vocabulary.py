@@ -205,6 +205,23 @@ _L: dict[str, tuple[str, str, str]] = {
         "Дзён ад запуску да першага кроку",
     ),
     "N": ("n", "n", "n"),
+    # partners' responsiveness (C5)
+    "Referred": ("Referrals", "Направления", "Накіраванні"),
+    "Answered": ("Answered", "С ответом", "З адказам"),
+    "Accepted": ("Accepted", "Приняты", "Прынятыя"),
+    "CheckIns": ("Check-ins recorded", "Записано встреч", "Запісана сустрэч"),
+    "PartnerReported": ("Reported by the partner", "Сообщено партнёром", "Паведамлена партнёрам"),
+    "ShareAnsweredPct": ("Share answered, %", "Доля с ответом, %", "Доля з адказам, %"),
+    "MedianHoursToAccept": (
+        "Median hours to accept",
+        "Медиана часов до принятия",
+        "Медыяна гадзін да прыняцця",
+    ),
+    "SharePartnerReportedPct": (
+        "Share reported by the partner, %",
+        "Доля сообщённых партнёром, %",
+        "Доля паведамленых партнёрам, %",
+    ),
     "MedianDays": ("Median, days", "Медиана, дней", "Медыяна, дзён"),
     "Count": ("Count", "Число", "Колькасць"),
     # bases
@@ -240,6 +257,11 @@ TITLES: dict[str, tuple[str, str, str]] = {
         "C. Сустрэчы па відах дапамогі",
     ),
     "C4": ("C. Consents by scope", "C. Согласия по сферам", "C. Згоды па сферах"),
+    "C5": (
+        "C. Partners' responsiveness by partner kind",
+        "C. Отзывчивость партнёров по видам",
+        "C. Адгукальнасць партнёраў па відах",
+    ),
     "D1": ("D. Plans", "D. Планы", "D. Планы"),
     "D2": ("D. Terminated by rule", "D. Прекращено по правилам", "D. Спынена па правілах"),
     "D3": (

@@ -56,6 +56,9 @@ class StepProgress:
     check_ins: list[CheckIn] = field(default_factory=list)
     needs_approval: bool = False  # added by an amendment the supervisor has not approved
     referral: Referral | None = None  # the engine's: "pending" once queued, then the outbox's
+    accepted: bool | None = None  # the partner's answer to the referral (None: no answer yet)
+    acknowledge_told: bool = False  # its manager was told the referral went unanswered
+    answered_at: datetime | None = None  # when the partner answered the referral
 
 
 @dataclass
@@ -162,8 +165,15 @@ def miss_streak(run: StepProgress, seq: int) -> int:
 
 
 def unfollowed(ci: CheckIn) -> bool:
-    """Marked missed by the clock and nobody has recorded anything since."""
-    return ci.outcome == "missed" and ci.recorded_by is None and not ci.escalated
+    """Marked missed by the clock (or reported missed by its partner) and no staff member has
+    recorded anything since."""
+    return ci.outcome == "missed" and not by_staff(ci.recorded_by) and not ci.escalated
+
+
+def by_staff(recorded_by: str | None) -> bool:
+    """Whether a check-in's outcome was recorded by a staff member (not the clock or a
+    partner's link, `partner:<id>`)."""
+    return recorded_by is not None and not recorded_by.startswith("partner:")
 
 
 def next_wake(case: Case) -> datetime | None:

@@ -213,3 +213,14 @@ class CaseQuarantined(RehabError):
             f"case {code} is quarantined: {reason}; the engine tends it again once "
             "`rehab plan amend FILE` gives it a plan it can tend"
         )
+
+
+class LinkRefused(RehabError):
+    """A partner's link that cannot be used: `why` is `unknown` (not one we signed: altered,
+    guessed, another key's), `expired`, `gone` (the case was purged or its step is no longer
+    the partner's) or `answered` (the question was answered already)."""
+
+    def __init__(self, why: str, link: object = None) -> None:
+        self.why, self.link = why, link  # the link itself, when it was ours (to speak its
+        # partner's language)
+        super().__init__(f"this link cannot be used: {why}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from casework.domain.case import Case, check_in_time
+from casework.domain.case import Case, by_staff, check_in_time
 from casework.domain.events import (
     AmendmentToApprove,
     ApprovalRequested,
@@ -21,6 +21,12 @@ from casework.domain.events import (
     StepOverdue,
     StepRescheduled,
     StepStarted,
+)
+from casework.domain.partner_answers import (
+    AnotherDateAsked,
+    CheckInReported,
+    ReferralDeclined,
+    ReferralUnanswered,
 )
 from plans.directories import Directories, quiet_bounds
 from plans.model import Plan
@@ -43,6 +49,10 @@ NOTICE_KINDS = (
     "case-quarantined",
     "staff-locked",  # about a staff member, not a case (casework/services/lockout.py)
     "referral-withdrawn",
+    "referral-declined",  # a partner's answers through its links (partner_answers.py)
+    "check-in-reported",
+    "another-date-asked",
+    "referral-unanswered",
 )
 # A reminder that quiet hours would hold until its check-in goes this long before they begin.
 BEFORE_QUIET = timedelta(minutes=10)
@@ -111,6 +121,14 @@ def notices_for(
             return [to("step-overdue", manager, "1")]
         case StepOverdue():
             return [to("overdue-escalated", boss, "2")]
+        case ReferralDeclined(reason=reason):
+            return [to("referral-declined", manager, reason), to("referral-declined", boss, reason)]
+        case CheckInReported(occurrence=seq):
+            return [to("check-in-reported", manager, str(seq))]
+        case AnotherDateAsked(occurrence=seq, wanted=wanted):
+            return [to("another-date-asked", manager, f"{seq}@{wanted}")]
+        case ReferralUnanswered():
+            return [to("referral-unanswered", manager)]
         case PlanCompleted():
             return [to("plan-completed", manager)]
         case PlanCancelled() | PlanTerminated():
@@ -234,7 +252,7 @@ def gone(kind: str, step: str | None, occurrence: str, case: Case) -> str | None
         check_in = run.check_ins[int(seq)]
         if check_in.outcome != "missed":
             return "the check-in was recorded"
-        if kind == "missed-not-followed-up" and check_in.recorded_by is not None:
+        if kind == "missed-not-followed-up" and by_staff(check_in.recorded_by):
             return "the check-in was followed up"
     return None
 

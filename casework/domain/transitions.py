@@ -156,6 +156,14 @@ def record_outcome(
     chosen = [c for c in run.check_ins if seq is None or c.seq == seq]
     pending = [c for c in chosen if c.outcome == "pending"]
     auto_missed = [c for c in chosen if c.outcome == "missed" and c.recorded_by is None]
+    # A partner's report (through its link) stays open to the case manager's correction for
+    # the check-in's follow-up window (two grace periods after it).
+    window = 2 * case.plan.step(step_id).check_ins.grace_period  # type: ignore[union-attr]  # checked above
+    reported = [
+        c for c in chosen if (c.recorded_by or "").startswith("partner:") and now <= c.at + window
+    ]
+    if not by.startswith("partner:"):
+        auto_missed += reported
     target = pending[0] if pending else (auto_missed[-1] if auto_missed else None)
     if target is None:
         raise NoCheckInWaiting(case.code, step_id)

@@ -3,8 +3,10 @@ it, and when it looks at the case again."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from casework.domain.events import StepStarted
+from casework.domain.partner_answers import next_unanswered, unanswered
 from casework.domain.time_passes import advance
 from casework.services.unit_of_work import (
     ENGINE,
@@ -30,12 +32,27 @@ def reconcile(
 
 
 def time_passes(work: CaseChange) -> None:
-    """Apply to the case what time made due by the change's `now`, one audit row per event."""
+    """Apply to the case what time made due by the change's `now`, and the referrals left
+    unanswered past their partner's `acknowledge_within`; one audit row per event."""
     if work.row.quarantined_at is None:  # set aside until a person acts: time does nothing
         count_wake(row=work.row)
-        work.events += advance(work.case, work.now)
+        events = advance(work.case, work.now)
+        for event in events:
+            if isinstance(event, StepStarted):  # as the change marks it: its referral is queued
+                work.case.steps[event.step_id].referral = "pending"
+        within = answer_windows(work.directories)
+        events += unanswered(work.case, within, work.now)
+        work.wake_by = next_unanswered(work.case, within)  # the clock comes back then
+        work.events += events
     for e in work.events:
         work.audit(e.kind, actor=ENGINE, detail=e.facts())
+
+
+def answer_windows(directories: Directories | None) -> dict[str, timedelta]:
+    """How long each partner has to answer a referral (`acknowledge_within`)."""
+    if directories is None:
+        return {}
+    return {pid: p.acknowledge_within for pid, p in directories.partners.partners.items()}
 
 
 def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) -> None:

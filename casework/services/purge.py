@@ -18,6 +18,7 @@ from casework.domain.errors import CaseStillOpen, ReasonNamesPerson
 from casework.services.unit_of_work import canonical_code, transaction
 from casework.store import purged_history
 from casework.store.db import Store
+from casework.store.partner_tables import PartnerAnswerRow
 from casework.store.repository import audit, get_case_row, read_person
 from casework.store.tables import CaseRow, OutboxRow
 from plans.directories import Directories
@@ -34,6 +35,7 @@ TOUCHED = [
     "decisions",
     "outbox",
     "imported_cases",
+    "partner_answers",
 ]
 
 
@@ -66,6 +68,7 @@ def purge(
             )
         )
         session.execute(delete(OutboxRow).where(OutboxRow.case_code == code))
+        session.execute(delete(PartnerAnswerRow).where(PartnerAnswerRow.case_code == code))
         audit(
             session,
             sealer=store.sealer,

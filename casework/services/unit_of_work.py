@@ -143,6 +143,7 @@ class CaseChange:
     new_schedule: bool = False
     queue_reminders: bool = False
     due_now: bool = False  # a person's change: the plan looks at the case at once
+    wake_by: datetime | None = None  # the engine looks at the case again by then at the latest
     events: list[Event] = field(default_factory=list)
     _audits: list[_AuditEntry] = field(default_factory=list)
     _stack: ExitStack = field(default_factory=ExitStack)
@@ -224,6 +225,8 @@ class CaseChange:
         save_domain(session, row=row, case=case, now=now)
         if self.due_now:
             make_due(row=row, at=now)
+        if self.wake_by is not None:  # save_domain set wake_at from the case alone
+            make_due(row=row, at=self.wake_by, only_sooner=True)
         for entry in self._audits:
             audit(
                 session,

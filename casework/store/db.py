@@ -18,6 +18,7 @@ from casework.store import audit_chain
 from casework.store.audit_mount import AuditMount
 from casework.store.crypto import Sealer, load_or_create_key
 from casework.store.errors import StoreUnavailable
+from casework.store.link_key import LinkKey
 from casework.store.tables import CaseRow, StoreMeta
 from plans.errors import RehabError
 
@@ -129,6 +130,7 @@ class Store:
     sealer: Sealer
     sessions: sessionmaker[Session]
     audit: AuditMount
+    links: LinkKey
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -189,4 +191,4 @@ def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store
         engine.dispose()
         raise
     sessions = sessionmaker(engine, expire_on_commit=False, info={audit_chain.MOUNT: mount})
-    return Store(engine, sealer, sessions, mount)
+    return Store(engine, sealer, sessions, mount, LinkKey(key_file))

@@ -54,10 +54,12 @@ def freeze(session: Session, row: CaseRow, person: Mapping[str, Any] | None) -> 
                 _at(step_row.started_at),
                 _at(step_row.ended_at),
                 step_row.state,
+                step_row.accepted,
+                _at(step_row.answered_at),
             ]
         )
         check_ins += [
-            [domain, _at(c.at), c.outcome]
+            [domain, _at(c.at), c.outcome, partner, (c.recorded_by or "").startswith("partner:")]
             for c in step_row.check_ins
             if c.outcome in COUNTED_CHECK_INS
         ]
@@ -114,17 +116,32 @@ def thaw(history: dict[str, Any], kinds: Mapping[str, str]) -> PurgedFacts:
     """The kept facts of a purged case, with partners as their kinds in the directory now."""
     on = history.get("identified_on")
     facts = PurgedFacts(identified_on=date.fromisoformat(on) if on else None)
-    for episode, domain, partner, started, ended, state in history.get("steps", []):
+    for episode, domain, partner, started, ended, state, *answer in history.get("steps", []):
         kind = kinds.get(partner, "unknown-partner")
         help_type = HELP_TYPE.get(domain, "SocialCare")
-        facts.steps.append(
-            (episode, StepFact(help_type, kind, _moment(started), _moment(ended), state))
+        accepted, answered = [*answer, None, None][:2]  # frozen before partners answered: none
+        fact = StepFact(
+            help_type,
+            kind,
+            _moment(started),
+            _moment(ended),
+            state,
+            accepted=accepted,
+            answered_at=_moment(answered),
         )
-    for domain, at, outcome in history.get("check_ins", []):
+        facts.steps.append((episode, fact))
+    for domain, at, outcome, *by in history.get("check_ins", []):
         moment = _moment(at)
+        partner, reported = [*by, "", False][:2]
         if moment is not None:
             facts.check_ins.append(
-                CheckInFact(HELP_TYPE.get(domain, "SocialCare"), moment, outcome)
+                CheckInFact(
+                    HELP_TYPE.get(domain, "SocialCare"),
+                    moment,
+                    outcome,
+                    kinds.get(partner, "unknown-partner"),
+                    bool(reported),
+                )
             )
     for scope, status, at in history.get("consents", []):
         moment = _moment(at)

@@ -84,12 +84,16 @@ def status_in(session: Session, row: CaseRow, case: Case | None = None) -> dict[
                 "reason": run.reason,
                 "overdue": run.overdue_level > 0,
                 "next_check_in": _iso(next_at),
-                "check_ins": [{"at": _iso(c.at), "outcome": c.outcome} for c in run.check_ins],
+                "check_ins": [
+                    {"at": _iso(c.at), "outcome": c.outcome, "recorded_by": c.recorded_by}
+                    for c in run.check_ins
+                ],
                 "messages": by_step.get(step_id, {}),
                 "in_current_revision": step is not None,
                 "needs_approval": run.needs_approval,
                 "referral": run.referral,
                 "delivered": _delivered(run.referral, step_id in unheard),
+                "accepted": run.accepted,
             }
         )
     return {
@@ -145,8 +149,12 @@ def _quarantined_rows_status(row: CaseRow) -> dict[str, Any]:
                 "partner": None,
                 "state": s.state,
                 "next_check_in": None,
-                "check_ins": [{"at": _iso(c.at), "outcome": c.outcome} for c in s.check_ins],
+                "check_ins": [
+                    {"at": _iso(c.at), "outcome": c.outcome, "recorded_by": c.recorded_by}
+                    for c in s.check_ins
+                ],
                 "overdue": s.overdue_level > 0,
+                "accepted": s.accepted,
                 "messages": {},
             }
             for s in row.steps

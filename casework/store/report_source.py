@@ -6,6 +6,7 @@ codes (report/who.py). Releases are kept here too: aggregates only."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -101,12 +102,14 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
                 StepRow.started_at,
                 StepRow.ended_at,
                 StepRow.referral,
+                StepRow.accepted,
+                StepRow.answered_at,
             )
         ).all()
         check_rows = session.execute(
-            select(CheckInRow.step_row_id, CheckInRow.at, CheckInRow.outcome).where(
-                CheckInRow.outcome.in_(("attended", "missed", "rescheduled"))
-            )
+            select(
+                CheckInRow.step_row_id, CheckInRow.at, CheckInRow.outcome, CheckInRow.recorded_by
+            ).where(CheckInRow.outcome.in_(("attended", "missed", "rescheduled")))
         ).all()
         consent_rows = session.execute(
             select(ConsentRow.case_id, ConsentRow.scope, ConsentRow.status, ConsentRow.at).order_by(
@@ -125,24 +128,24 @@ def read_people(store: Store, directories: Directories, *, tz: str) -> list[Pers
     for row in audit_rows:
         history[row.case_code].append(row)
     steps: dict[int, list[tuple[int, StepFact]]] = defaultdict(list)
-    step_of: dict[int, tuple[int, str]] = {}
+    step_of: dict[int, tuple[int, str, str]] = {}
     for s in step_rows:
         domain, partner = plans.get((s.case_id, s.episode, s.step_id), ("other", ""))
         help_type = HELP_TYPE.get(domain, "SocialCare")
-        step_of[s.id] = (s.case_id, help_type)
+        kind = kinds.get(partner, "unknown-partner")
+        step_of[s.id] = (s.case_id, help_type, kind)
         fact = StepFact(
             help_type,
-            kinds.get(partner, "unknown-partner"),
+            kind,
             s.started_at,
             s.ended_at,
             s.state,
             delivered=not (s.state == "completed" and s.referral in UNDELIVERED),
+            accepted=s.accepted,
+            answered_at=s.answered_at,
         )
         steps[s.case_id].append((s.episode, fact))
-    check_ins: dict[int, list[CheckInFact]] = defaultdict(list)
-    for c in check_rows:
-        case_id, help_type = step_of[c.step_row_id]
-        check_ins[case_id].append(CheckInFact(help_type, c.at, c.outcome))
+    check_ins = _check_in_facts(check_rows, step_of)
     consents: dict[int, list[ConsentFact]] = defaultdict(list)
     for k in consent_rows:
         consents[k.case_id].append(ConsentFact(k.scope, k.status, k.at))
@@ -268,3 +271,16 @@ def _none_delivered(episode: int, steps: list[tuple[int, StepFact]]) -> bool:
 def partner_kinds(directories: Directories) -> list[str]:
     """Every partner kind the directory names (rows shown even when 0)."""
     return sorted({p.kind for p in directories.partners.partners.values()})
+
+
+def _check_in_facts(
+    rows: Sequence[Any], step_of: Mapping[int, tuple[int, str, str]]
+) -> dict[int, list[CheckInFact]]:
+    """Each case's recorded check-ins: type of help, partner kind, and whether the partner
+    reported it through its link."""
+    check_ins: dict[int, list[CheckInFact]] = defaultdict(list)
+    for c in rows:
+        case_id, help_type, kind = step_of[c.step_row_id]
+        by_partner = (c.recorded_by or "").startswith("partner:")
+        check_ins[case_id].append(CheckInFact(help_type, c.at, c.outcome, kind, by_partner))
+    return check_ins

@@ -110,6 +110,9 @@ def to_domain(row: CaseRow) -> Case:
             ],
             srow.needs_approval,
             srow.referral,  # type: ignore[arg-type]  # validated on write
+            srow.accepted,
+            bool(srow.acknowledge_told),
+            srow.answered_at,
         )
     for crow in row.consents:
         if crow.episode == row.episode:
@@ -132,6 +135,12 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         srow.state, srow.started_at, srow.ended_at = run.state, run.started_at, run.ended_at
         srow.overdue_level, srow.reason = run.overdue_level, run.reason
         srow.needs_approval = run.needs_approval
+        if srow.accepted != run.accepted:
+            srow.accepted = run.accepted
+        if bool(srow.acknowledge_told) != run.acknowledge_told:
+            srow.acknowledge_told = run.acknowledge_told
+        if srow.answered_at != run.answered_at:
+            srow.answered_at = run.answered_at
         if srow.referral != run.referral:  # the outbox writes it too: only a change is written
             srow.referral = run.referral
         by_seq = {c.seq: c for c in srow.check_ins}
@@ -139,7 +148,14 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
             crow = by_seq.get(ci.seq)
             if crow is None:
                 srow.check_ins.append(
-                    CheckInRow(seq=ci.seq, at=ci.at, outcome=ci.outcome, escalated=ci.escalated)
+                    CheckInRow(
+                        seq=ci.seq,
+                        at=ci.at,
+                        outcome=ci.outcome,
+                        escalated=ci.escalated,
+                        recorded_by=ci.recorded_by,  # come and answered in one change
+                        recorded_at=now if ci.recorded_by else None,
+                    )
                 )
                 continue
             if (crow.outcome, crow.recorded_by) != (ci.outcome, ci.recorded_by):

@@ -139,6 +139,9 @@ class StepRow(Base):
     needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Its partner's referral: pending, sent, withdrawn or dead (null: before this was kept).
     referral: Mapped[str | None] = mapped_column(String(16))
+    accepted: Mapped[bool | None]  # its partner's answer to the referral, through its link
+    acknowledge_told: Mapped[bool | None]  # the manager was told the referral went unanswered
+    answered_at: Mapped[datetime | None]  # when its partner answered the referral
     case: Mapped[CaseRow] = relationship(back_populates="steps")
     check_ins: Mapped[list[CheckInRow]] = relationship(order_by="CheckInRow.seq")
 

@@ -102,7 +102,7 @@ class Door:
                 now=self.now(),
                 detail={
                     "method": request.method,
-                    "path": request.url.path[:200],
+                    "path": _shown_path(request.url.path),
                     "session": who.session if who else None,
                     "why": why[:120],
                 },
@@ -183,14 +183,20 @@ class Door:
         await self.upstream.relay(socket)
 
 
+def _shown_path(path: str) -> str:
+    """A path as the audit log may keep it: a partner's link is a capability, never kept."""
+    return "/p/(a partner's link)" if path.startswith("/p/") else path[:200]
+
+
 def make_door(
     app: App, config: DoorConfig, *, directories: Callable[[], Directories] | None = None
 ) -> Starlette:
     """The door's ASGI app over `app`'s store and directories and Prefect at `config`."""
-    from flows.door import sign_in  # noqa: PLC0415  # its handlers need a Door built first
+    from flows.door import partner_page, sign_in  # noqa: PLC0415  # they need a Door built first
 
     door = Door(app, config, directories=directories)
     pages = sign_in.Pages(door)
+    partners = partner_page.PartnerPage(door)
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     routes: list[Any] = [
         Route("/health", door.health, methods=["GET"]),
@@ -199,6 +205,8 @@ def make_door(
         Route("/sign-out", pages.sign_out, methods=["POST"]),
         Route("/invite/{token}", pages.invite_page, methods=["GET"]),
         Route("/invite/{token}", pages.invite_use, methods=["POST"]),
+        Route("/p/{token}", partners.show, methods=["GET", "HEAD"]),
+        Route("/p/{token}", partners.answer, methods=["POST"]),
         Route("/ui-settings", door.ui_settings, methods=["GET"]),
         WebSocketRoute("/api/{rest:path}", door.stream),
         Route("/{rest:path}", door.through, methods=methods),

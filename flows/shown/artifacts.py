@@ -53,6 +53,7 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
     for s in status["steps"]:
         state = s["state"] + (" **overdue**" if s["overdue"] else "")
         state += " **not delivered**" if s.get("delivered") is False else ""
+        state += {True: " · accepted", False: " **declined**"}.get(s.get("accepted"), "")
         lines.append(
             f"| {STATE_MARK.get(s['state'], '')} | `{s['id']}` | {s['domain'] or '-'} | "
             f"`{s['partner'] or '-'}` | {state} |"
@@ -64,9 +65,12 @@ def plan_markdown(status: dict[str, Any], decisions: list[str]) -> str:
     ]
     for s in status["steps"]:
         missed = sum(1 for c in s["check_ins"] if c["outcome"] == "missed")
+        told = sum(1 for c in s["check_ins"] if (c.get("recorded_by") or "").startswith("partner:"))
+        by_partner = f", {told} partner-reported" if told else ""
         lines.append(
             f"| `{s['id']}` | {_short(s['started_at'], tz)} | {_short(s['ended_at'], tz)} | "
-            f"{_short(s['next_check_in'], tz)} | {len(s['check_ins'])} ({missed} missed) |"
+            f"{_short(s['next_check_in'], tz)} | {len(s['check_ins'])} ({missed} missed"
+            f"{by_partner}) |"
         )
     if status.get("messages"):
         lines += ["", "| to | sent | pending | dead | last delivery |", "|---|---|---|---|---|"]

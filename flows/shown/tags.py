@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from casework.domain.case import Case, StepProgress, check_in_time, miss_streak, next_wake
 from casework.domain.notices import undelivered
+from casework.domain.partner_answers import partner_reported
 from flows.shown.render import local
 from plans.model import Step
 
@@ -27,9 +28,19 @@ OWNED = frozenset(
         "ending",
         "failed",
         "not-delivered",
+        "declined",
+        "partner-reported",
     }
 )
-OWNED_PREFIXES = ("manager:", "supervisor:", "domain:", "template:", "waiting:", "ended:")
+OWNED_PREFIXES = (
+    "manager:",
+    "supervisor:",
+    "domain:",
+    "template:",
+    "waiting:",
+    "ended:",
+    "accepted:",
+)
 
 
 def owned(tag: str) -> bool:
@@ -130,9 +141,15 @@ def case_tags(case: Case, *, supervisor: str, now: datetime) -> list[str]:
         attention.append("overdue")
     if any(missed(run) for run in case.steps.values()):
         attention.append("missed")
+    open_runs = [run for run in case.steps.values() if run.state == "open"]
+    if any(run.accepted is False for run in open_runs):
+        attention.append("declined")  # the step waits for another partner
     tags += (["waiting", *waiting] if waiting else []) + (
         ["attention", *attention] if attention else []
     )
+    tags += sorted(f"accepted:{run.id}" for run in open_runs if run.accepted)
+    if any(run.check_ins and partner_reported(run.check_ins[-1].recorded_by) for run in open_runs):
+        tags.append("partner-reported")
     if ending(case, now):
         tags.append("ending")
     return tags

@@ -106,7 +106,9 @@ def test_when_prefect_cannot_be_reached_the_store_moves_on_and_the_case_is_due_n
     prefect.failing.clear()
     paper.at = T0 + INTERVAL
     assert clock.tick(app) == {"updated": 1}
-    assert wake_at(app) is None, "nothing more until a person acts"
+    # Nothing more until a person acts, or the partner leaves the referral unanswered for
+    # its `acknowledge_within` (3 days by default).
+    assert wake_at(app) == T0 + timedelta(days=3)
 
 
 def test_a_decision_run_that_could_not_be_opened_is_tried_again(
