@@ -20,8 +20,11 @@ up: install
 # share (a Prefect server, a population of cases) are made once. No test collected fails.
 XDIST := -n auto --dist loadfile
 
+# The end-to-end tier runs one test at a time: its plans live on compressed clocks (seconds for
+# days), and two Prefect stacks side by side on two cores made those timings miss.
 test: install
-	$(BIN)/python -m pytest $(XDIST)
+	$(BIN)/python -m pytest $(XDIST) tests/unit tests/integration
+	$(BIN)/python -m pytest tests/e2e
 
 test-fast: install
 	$(BIN)/python -m pytest $(XDIST) tests/unit tests/integration
