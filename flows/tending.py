@@ -10,6 +10,7 @@ import logging
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from casework.domain.access import supervisor_now
 from casework.domain.case import Case
@@ -201,24 +202,13 @@ def sync_decision_runs(app: App, *, code: str, open_new: bool) -> list[str]:
             openings.append((decision, *waiting_form(app, decision)))
         except Exception:  # as below: tried again at the next wake
             failed.append(decision.run_name)
-    if not openings:
-        return failed
-    try:
-        opened = app.prefect.open_decision_runs(openings)
-    except Exception:  # Prefect unreachable: every one is tried again at the next wake
-        opened = {}
-    for decision, _, _ in openings:
-        try:
-            decisions.set_decision_run(
-                app.store,
-                code=code,
-                kind=decision.kind,
-                scope=decision.scope,
-                flow_run_id=opened[decision.idempotency_key],
-            )
-        except Exception:  # not opened, or not recorded: the next wake tries it again
-            failed.append(decision.run_name)
-    return failed
+    return failed + _open_forms(
+        app,
+        openings,
+        lambda decision, run_id: decisions.set_decision_run(
+            app.store, code=code, kind=decision.kind, scope=decision.scope, flow_run_id=run_id
+        ),
+    )
 
 
 def tend_listed(app: App, woken: Woken) -> list[str]:
@@ -239,20 +229,32 @@ def tend_listed(app: App, woken: Woken) -> list[str]:
                 )
         except Exception:  # the caller carries on; the next wake tries this decision again
             failed.append(decision.run_name)
+    return failed + _open_forms(
+        app,
+        openings,
+        lambda decision, run_id: decisions.set_run_of(
+            app.store, case_id=woken.case_id, decision=decision, flow_run_id=run_id
+        ),
+    )
+
+
+def _open_forms(
+    app: App,
+    openings: list[tuple[decisions.Decision, Any, str]],
+    remember: Callable[[decisions.Decision, str], None],
+) -> list[str]:
+    """Open the decisions' form runs in one request and `remember` each run; returns the
+    decisions that failed, which the next wake tries again."""
     if not openings:
-        return failed
+        return []
     try:
         opened = app.prefect.open_decision_runs(openings)
     except Exception:  # Prefect unreachable: every one is tried again at the next wake
         opened = {}
+    failed = []
     for decision, _, _ in openings:
         try:
-            decisions.set_run_of(
-                app.store,
-                case_id=woken.case_id,
-                decision=decision,
-                flow_run_id=opened[decision.idempotency_key],
-            )
+            remember(decision, opened[decision.idempotency_key])
         except Exception:  # not opened, or not recorded: the next wake tries it again
             failed.append(decision.run_name)
     return failed
