@@ -71,3 +71,11 @@ class ValueRefused(RehabError):
             f"the {kind} form of case {code} needs {field}: one of {', '.join(valid)}; "
             "nothing was recorded"
         )
+
+
+class FieldRefused(RehabError):
+    """A value typed into a page (a note, a reason) that cannot be taken as it is."""
+
+    def __init__(self, field: str, expected: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: needs {expected}; nothing was recorded")

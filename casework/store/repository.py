@@ -10,9 +10,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from casework.domain.case import Case, CheckIn, Consent, StepProgress, next_wake
+from casework.domain.case import Case, CheckIn, Consent, StepProgress, check_in_time, next_wake
 from casework.domain.notices import Notice
 from casework.store import audit_chain
+from casework.store.acting import current_session
 from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
 from casework.store.errors import CaseNotFound, CasePurged, NoPlanYet
@@ -127,6 +128,7 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
         row.wake_at = next_wake(case)
     row.updated_at = now
     existing = {s.step_id: s for s in row.steps if s.episode == row.episode}
+    planned = {s.id: s for s in case.plan.steps}
     for run in case.steps.values():
         srow = existing.get(run.id)
         if srow is None:
@@ -143,6 +145,14 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
             srow.answered_at = run.answered_at
         if srow.referral != run.referral:  # the outbox writes it too: only a change is written
             srow.referral = run.referral
+        step = planned.get(run.id)
+        next_at = (
+            check_in_time(step, run, len(run.check_ins))
+            if step is not None and run.state == "open"
+            else None
+        )
+        if srow.next_check_in_at != next_at:
+            srow.next_check_in_at = next_at
         by_seq = {c.seq: c for c in srow.check_ins}
         for ci in run.check_ins:
             crow = by_seq.get(ci.seq)
@@ -346,10 +356,18 @@ def audit(
             case_code=case_code,
             actor=actor,
             action=action,
-            detail=detail or {},
+            detail=_with_session(detail),
             note_sealed=sealer.seal_text(note, case=case_code),
         ),
     )
+
+
+def _with_session(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """The row's detail, naming the door session the change came through (if it did)."""
+    through = current_session()
+    if through is None or (detail and "session" in detail):
+        return detail or {}
+    return {**(detail or {}), "session": through}
 
 
 def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> int:

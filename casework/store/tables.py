@@ -142,6 +142,8 @@ class StepRow(Base):
     accepted: Mapped[bool | None]  # its partner's answer to the referral, through its link
     acknowledge_told: Mapped[bool | None]  # the manager was told the referral went unanswered
     answered_at: Mapped[datetime | None]  # when its partner answered the referral
+    # When its next check-in falls (open steps only), kept for the staff's day page.
+    next_check_in_at: Mapped[datetime | None] = mapped_column(index=True)
     case: Mapped[CaseRow] = relationship(back_populates="steps")
     check_ins: Mapped[list[CheckInRow]] = relationship(order_by="CheckInRow.seq")
 

@@ -192,11 +192,26 @@ def make_door(
     app: App, config: DoorConfig, *, directories: Callable[[], Directories] | None = None
 ) -> Starlette:
     """The door's ASGI app over `app`'s store and directories and Prefect at `config`."""
-    from flows.door import partner_page, sign_in  # noqa: PLC0415  # they need a Door built first
+    from flows.door import (  # noqa: PLC0415  # they need a Door built first
+        case_actions,
+        case_page,
+        day_page,
+        partner_page,
+        plan_page,
+        sign_in,
+        staff_page,
+    )
 
     door = Door(app, config, directories=directories)
     pages = sign_in.Pages(door)
     partners = partner_page.PartnerPage(door)
+    staff = staff_page.StaffPages(door)
+    day, new_plan, case = (
+        day_page.DayPage(staff),
+        plan_page.PlanPage(staff),
+        case_page.CasePage(staff),
+    )
+    actions = case_actions.CaseActions(case)
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     routes: list[Any] = [
         Route("/health", door.health, methods=["GET"]),
@@ -207,6 +222,12 @@ def make_door(
         Route("/invite/{token}", pages.invite_use, methods=["POST"]),
         Route("/p/{token}", partners.show, methods=["GET", "HEAD"]),
         Route("/p/{token}", partners.answer, methods=["POST"]),
+        Route("/rehab/day", day.show, methods=["GET"]),
+        Route("/rehab/plans/new", new_plan.show, methods=["GET"]),
+        Route("/rehab/plans/new", new_plan.post, methods=["POST"]),
+        Route("/rehab/cases/{code}", case.show, methods=["GET"]),
+        Route("/rehab/cases/{code}/{action}", actions.post, methods=["POST"]),
+        Route("/rehab", lambda _: RedirectResponse("/rehab/day", 303), methods=["GET"]),
         Route("/ui-settings", door.ui_settings, methods=["GET"]),
         WebSocketRoute("/api/{rest:path}", door.stream),
         Route("/{rest:path}", door.through, methods=methods),

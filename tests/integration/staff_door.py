@@ -1,0 +1,111 @@
+"""A door for the staff pages' tests: a real case store on SQLite, the door's ASGI app under
+Starlette's TestClient, the Prefect side a recording fake, and staff signed in as themselves
+(enrolled, invited, password set, signed in through the service the sign-in page calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from casework.services import door_access, staff_codes
+from flows.app import App
+from flows.door.app import COOKIE, DoorConfig, make_door
+from flows.prefect.fake import RecordingPrefect
+from flows.settings import Settings
+from notifications.notifier import RecordingNotifier
+from tests.conftest import ROOT, PaperClock
+
+DOOR = "https://door.example"
+PASSWORD = "correct horse battery staple"
+JSON = {"accept": "application/json"}
+# The example directory, with a director and a second supervisor, and plans that need approval.
+STAFF = {
+    "default_supervisor": "l-istomova",
+    "approval": "required",
+    "staff": {
+        "n-zdolnik": {"name": "N. Zdolnik", "role": "case-manager", "language": "ru"},
+        "a-kovalchuk": {"name": "A. Kovalchuk", "role": "case-manager", "language": "en"},
+        "l-istomova": {"name": "L. Istomova", "role": "supervisor", "language": "en"},
+        "o-other": {"name": "O. Other", "role": "supervisor", "language": "be"},
+        "d-director": {"name": "D. Director", "role": "director", "language": "en"},
+    },
+}
+
+
+@pytest.fixture
+def app(tmp_path: Path, paper: PaperClock) -> Iterator[App]:
+    staff_file = tmp_path / "staff.yaml"
+    staff_file.write_text(yaml.safe_dump(STAFF))
+    settings = Settings(
+        home=tmp_path / "home",
+        public_url=DOOR,
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        staff_file=staff_file,
+        partners_file=ROOT / "plans" / "examples" / "partners.yaml",
+    )
+    engine = App(settings, prefect=RecordingPrefect(), notifier=RecordingNotifier(), clock=paper)
+    yield engine
+    engine.close()
+
+
+class Desk:
+    """One staff member's browser: her cookie, and her pages' CSRF token."""
+
+    def __init__(self, client: TestClient, staff: str) -> None:
+        self.client, self.staff = client, staff
+
+    def get(self, path: str, **kw: Any) -> Any:
+        """A page as JSON."""
+        return self.client.get(path, headers=JSON, **kw)
+
+    def csrf(self) -> str:
+        """The token her day page hands her."""
+        return str(self.get("/rehab/day").json()["csrf"])
+
+    def post(self, path: str, data: dict[str, Any], *, csrf: str | None = None) -> Any:
+        """A change as her page's form sends it, the answer as JSON."""
+        token = self.csrf() if csrf is None else csrf
+        return self.client.post(path, data={**data, "csrf": token}, headers=JSON)
+
+
+def sign_in(app: App, staff: str) -> str:
+    """Her session token, as the sign-in page sets it."""
+    store, directories = app.store, app.directories
+    totp = pyotp.parse_uri(staff_codes.enrol(store, directories, staff=staff, now=app.now()))
+    invite = door_access.invite(store, directories, staff=staff, now=app.now())
+    door_access.set_password(store, token=invite, password=PASSWORD, now=app.now())
+    token, _ = door_access.sign_in(
+        store,
+        directories,
+        staff=staff,
+        password=PASSWORD,
+        code=totp.at(app.now()),
+        now=app.now(),
+    )
+    return token
+
+
+@pytest.fixture
+def desks(app: App) -> Iterator[dict[str, Desk]]:
+    """A signed-in desk per staff member."""
+    config = DoorConfig(prefect_url="http://127.0.0.1:9", auth_string=None, public_url=DOOR)
+    door = make_door(app, config)
+    clients: list[TestClient] = []
+    found: dict[str, Desk] = {}
+    for staff in STAFF["staff"]:
+        client = TestClient(door, base_url=DOOR)
+        client.__enter__()
+        clients.append(client)
+        client.cookies.set(COOKIE, sign_in(app, staff))
+        found[staff] = Desk(client, staff)
+    try:
+        yield found
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)

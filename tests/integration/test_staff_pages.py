@@ -1,0 +1,165 @@
+"""A case manager's day through the door's own pages, as JSON (`Accept: application/json`):
+each action allowed or refused by role as security.md says, each an audit row naming her and
+her session; notes and the person's data read back only with a reason."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from casework.store.tables import AuditRow
+from flows.app import App
+from flows.prefect.fake import RecordingPrefect
+from tests.integration.staff_door import JSON, Desk, app, desks  # noqa: F401  # fixtures
+
+CODE = "BC-DAY-1"
+
+
+def new_plan(desk: Desk, **fields: str) -> object:
+    form = {
+        "template": "acute-crisis",
+        "case": CODE,
+        "manager": desk.staff,
+        "partner.medical-check": "brest-clinic",
+        "do": "launch",
+    }
+    return desk.post("/rehab/plans/new", {**form, **fields})
+
+
+def audit_rows(app: App, action: str) -> list[AuditRow]:
+    with app.store.session() as session:
+        return list(session.scalars(select(AuditRow).where(AuditRow.action == action)).all())
+
+
+def launched(desks: dict[str, Desk]) -> None:
+    answer = new_plan(desks["n-zdolnik"])
+    assert answer.status_code == 200, answer.text  # type: ignore[attr-defined]
+
+
+def test_a_signed_out_visitor_is_sent_to_sign_in(desks: dict[str, Desk]) -> None:
+    client = desks["n-zdolnik"].client
+    client.cookies.clear()
+    page = client.get("/rehab/day", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/sign-in?next=/rehab/day"
+    assert client.get("/rehab/day", headers=JSON).status_code == 401
+
+
+def test_a_plan_with_a_wrong_field_is_refused_at_that_field_then_launched(
+    app: App, desks: dict[str, Desk]
+) -> None:
+    manager = desks["n-zdolnik"]
+    wrong = new_plan(manager, case="x")
+    assert wrong.status_code == 422
+    assert [i["field"] for i in wrong.json()["issues"]] == ["case"]
+    assert "is not a case code" in wrong.json()["issues"][0]["message"]
+    preview = manager.post("/rehab/plans/new", {"template": "acute-crisis", "case": CODE,
+                                                "manager": "n-zdolnik", "do": "preview"})  # fmt: skip
+    assert preview.json()["ok"] and preview.json()["preview"]["events"]
+    done = new_plan(manager)
+    assert done.status_code == 200, done.text
+    assert done.json()["case"] == CODE and done.json()["state"] == "awaiting-approval"
+    assert isinstance(app.prefect, RecordingPrefect)
+    assert app.prefect.called("start_plan_run") == [CODE]
+    (row,) = audit_rows(app, "launch")
+    assert row.actor == "n-zdolnik" and row.detail.get("session")
+
+
+def test_her_day_lists_only_her_cases_and_her_supervisor_sees_the_approval(
+    desks: dict[str, Desk],
+) -> None:
+    launched(desks)
+    supervisor = desks["l-istomova"].get("/rehab/day").json()
+    assert [c["case"] for c in supervisor["awaiting_approval"]] == [CODE]
+    assert desks["a-kovalchuk"].get("/rehab/day").json()["cases"] == 0
+    assert desks["n-zdolnik"].get("/rehab/day").json()["cases"] == 1
+    assert desks["d-director"].get("/rehab/day").json()["awaiting_approval"][0]["case"] == CODE
+
+
+def test_another_manager_may_neither_open_nor_change_her_case(
+    app: App, desks: dict[str, Desk]
+) -> None:
+    launched(desks)
+    other = desks["a-kovalchuk"]
+    assert other.get(f"/rehab/cases/{CODE}").status_code == 403
+    refused = other.post(f"/rehab/cases/{CODE}/note", {"note": "a note"})
+    assert refused.status_code == 403
+    assert not audit_rows(app, "note")
+    assert {r.actor for r in audit_rows(app, "refused")} == {"a-kovalchuk"}
+
+
+def test_only_its_supervisor_or_a_director_approves(app: App, desks: dict[str, Desk]) -> None:
+    launched(desks)
+    assert desks["n-zdolnik"].post(f"/rehab/cases/{CODE}/approve", {}).status_code == 403
+    assert desks["o-other"].post(f"/rehab/cases/{CODE}/approve", {}).status_code == 403
+    approved = desks["l-istomova"].post(f"/rehab/cases/{CODE}/approve", {})
+    assert approved.status_code == 200, approved.text
+    assert desks["n-zdolnik"].get(f"/rehab/cases/{CODE}").json()["status"]["state"] == "active"
+
+
+def test_her_consent_and_check_in_are_recorded_as_hers(app: App, desks: dict[str, Desk]) -> None:
+    launched(desks)
+    desks["d-director"].post(f"/rehab/cases/{CODE}/approve", {})
+    manager = desks["n-zdolnik"]
+    given = manager.post(f"/rehab/cases/{CODE}/consent", {"scopes": "medical", "status": "given"})
+    assert given.status_code == 200, given.text
+    case = manager.get(f"/rehab/cases/{CODE}").json()
+    assert case["status"]["consents"]["medical"]["status"] == "given"
+    step = case["open_steps"][0]
+    checked = manager.post(f"/rehab/cases/{CODE}/check-in", {"step": step, "outcome": "attended"})
+    assert checked.status_code == 200, checked.text
+    bad = manager.post(f"/rehab/cases/{CODE}/check-in", {"step": step, "outcome": "maybe"})
+    assert bad.status_code == 422 and "outcome" in bad.json()["detail"]
+
+
+def test_a_note_is_read_back_only_with_a_reason_and_the_read_is_audited(
+    app: App, desks: dict[str, Desk]
+) -> None:
+    launched(desks)
+    manager = desks["n-zdolnik"]
+    text = "She asked that the clinic call in the mornings only."
+    assert manager.post(f"/rehab/cases/{CODE}/note", {"note": text}).status_code == 200
+    assert manager.post(f"/rehab/cases/{CODE}/notes", {"reason": ""}).status_code == 422
+    read = manager.post(f"/rehab/cases/{CODE}/notes", {"reason": "preparing the check-in"})
+    assert [n["text"] for n in read.json()["notes"]] == [text]
+    (row,) = audit_rows(app, "notes-read")
+    assert row.detail["reason"] == "preparing the check-in" and row.detail["session"]
+    (written,) = audit_rows(app, "note")
+    assert text not in str(written.detail) and written.note_sealed is not None
+
+
+def test_the_person_is_shown_only_with_a_reason_and_never_cached(
+    app: App, desks: dict[str, Desk]
+) -> None:
+    launched(desks)
+    manager = desks["n-zdolnik"]
+    stored = manager.post(
+        f"/rehab/cases/{CODE}/person", {"name": "Alena Test", "birth_year": "1999"}
+    )
+    assert stored.status_code == 200, stored.text
+    shown = manager.post(f"/rehab/cases/{CODE}/person-show", {"reason": "calling her back"})
+    assert shown.json()["person"]["name"] == "Alena Test"
+    assert shown.headers["cache-control"] == "no-store"
+    page = manager.client.post(
+        f"/rehab/cases/{CODE}/person-show", data={"reason": "x", "csrf": manager.csrf()}
+    )
+    assert "Alena Test" in page.text and page.headers["cache-control"] == "no-store"
+    (row, _) = audit_rows(app, "person-read")
+    assert row.actor == "n-zdolnik" and row.detail["reason"] == "calling her back"
+
+
+def test_a_change_without_her_pages_token_or_from_another_site_is_refused(
+    app: App, desks: dict[str, Desk]
+) -> None:
+    launched(desks)
+    manager = desks["n-zdolnik"]
+    assert manager.post(f"/rehab/cases/{CODE}/note", {"note": "x"}, csrf="").status_code == 403
+    other_token = desks["a-kovalchuk"].csrf()
+    replayed = manager.post(f"/rehab/cases/{CODE}/note", {"note": "x"}, csrf=other_token)
+    assert replayed.status_code == 403
+    cross = manager.client.post(
+        f"/rehab/cases/{CODE}/note",
+        data={"note": "x", "csrf": manager.csrf()},
+        headers={**JSON, "origin": "https://evil.example"},
+    )
+    assert cross.status_code == 403
+    assert not audit_rows(app, "note")
+    assert len(audit_rows(app, "door-refused")) == 3
