@@ -60,6 +60,10 @@ class Desk:
     def __init__(self, client: TestClient, staff: str) -> None:
         self.client, self.staff = client, staff
 
+    def sign_in_again(self, app: App) -> None:
+        """A new session (hers ends after 30 idle minutes: a test's clock moves days)."""
+        self.client.cookies.set(COOKIE, sign_in(app, self.staff))
+
     def get(self, path: str, **kw: Any) -> Any:
         """A page as JSON."""
         return self.client.get(path, headers=JSON, **kw)
@@ -91,21 +95,33 @@ def sign_in(app: App, staff: str) -> str:
     return token
 
 
+class Desks:
+    """A desk per staff member, signed in when first used (argon2 makes a sign-in cost)."""
+
+    def __init__(self, app: App) -> None:
+        config = DoorConfig(prefect_url="http://127.0.0.1:9", auth_string=None, public_url=DOOR)
+        self.app, self.door = app, make_door(app, config)
+        self.open: dict[str, Desk] = {}
+
+    def __getitem__(self, staff: str) -> Desk:
+        if staff not in self.open:
+            client = TestClient(self.door, base_url=DOOR)
+            client.__enter__()
+            client.cookies.set(COOKIE, sign_in(self.app, staff))
+            self.open[staff] = Desk(client, staff)
+        return self.open[staff]
+
+    def close(self) -> None:
+        """Every desk's client closed."""
+        for desk in self.open.values():
+            desk.client.__exit__(None, None, None)
+
+
 @pytest.fixture
-def desks(app: App) -> Iterator[dict[str, Desk]]:
-    """A signed-in desk per staff member."""
-    config = DoorConfig(prefect_url="http://127.0.0.1:9", auth_string=None, public_url=DOOR)
-    door = make_door(app, config)
-    clients: list[TestClient] = []
-    found: dict[str, Desk] = {}
-    for staff in STAFF["staff"]:
-        client = TestClient(door, base_url=DOOR)
-        client.__enter__()
-        clients.append(client)
-        client.cookies.set(COOKIE, sign_in(app, staff))
-        found[staff] = Desk(client, staff)
+def desks(app: App) -> Iterator[Desks]:
+    """A signed-in desk per staff member, on demand."""
+    found = Desks(app)
     try:
         yield found
     finally:
-        for client in clients:
-            client.__exit__(None, None, None)
+        found.close()

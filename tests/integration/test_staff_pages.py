@@ -4,12 +4,19 @@ her session; notes and the person's data read back only with a reason."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from casework.store.tables import AuditRow
+from flows import tending
 from flows.app import App
 from flows.prefect.fake import RecordingPrefect
-from tests.integration.staff_door import JSON, Desk, app, desks  # noqa: F401  # fixtures
+from tests.conftest import PaperClock
+from tests.integration import staff_door
+from tests.integration.staff_door import JSON, Desk, Desks
+
+app, desks = staff_door.app, staff_door.desks  # the fixtures, for this module's tests
 
 CODE = "BC-DAY-1"
 
@@ -30,12 +37,12 @@ def audit_rows(app: App, action: str) -> list[AuditRow]:
         return list(session.scalars(select(AuditRow).where(AuditRow.action == action)).all())
 
 
-def launched(desks: dict[str, Desk]) -> None:
+def launched(desks: Desks) -> None:
     answer = new_plan(desks["n-zdolnik"])
     assert answer.status_code == 200, answer.text  # type: ignore[attr-defined]
 
 
-def test_a_signed_out_visitor_is_sent_to_sign_in(desks: dict[str, Desk]) -> None:
+def test_a_signed_out_visitor_is_sent_to_sign_in(desks: Desks) -> None:
     client = desks["n-zdolnik"].client
     client.cookies.clear()
     page = client.get("/rehab/day", follow_redirects=False)
@@ -44,15 +51,15 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(desks: dict[str, Desk]) -> None
 
 
 def test_a_plan_with_a_wrong_field_is_refused_at_that_field_then_launched(
-    app: App, desks: dict[str, Desk]
+    app: App, desks: Desks
 ) -> None:
     manager = desks["n-zdolnik"]
     wrong = new_plan(manager, case="x")
     assert wrong.status_code == 422
     assert [i["field"] for i in wrong.json()["issues"]] == ["case"]
     assert "is not a case code" in wrong.json()["issues"][0]["message"]
-    preview = manager.post("/rehab/plans/new", {"template": "acute-crisis", "case": CODE,
-                                                "manager": "n-zdolnik", "do": "preview"})  # fmt: skip
+    form = {"template": "acute-crisis", "case": CODE, "manager": "n-zdolnik", "do": "preview"}
+    preview = manager.post("/rehab/plans/new", form)
     assert preview.json()["ok"] and preview.json()["preview"]["events"]
     done = new_plan(manager)
     assert done.status_code == 200, done.text
@@ -64,7 +71,7 @@ def test_a_plan_with_a_wrong_field_is_refused_at_that_field_then_launched(
 
 
 def test_her_day_lists_only_her_cases_and_her_supervisor_sees_the_approval(
-    desks: dict[str, Desk],
+    desks: Desks,
 ) -> None:
     launched(desks)
     supervisor = desks["l-istomova"].get("/rehab/day").json()
@@ -74,9 +81,7 @@ def test_her_day_lists_only_her_cases_and_her_supervisor_sees_the_approval(
     assert desks["d-director"].get("/rehab/day").json()["awaiting_approval"][0]["case"] == CODE
 
 
-def test_another_manager_may_neither_open_nor_change_her_case(
-    app: App, desks: dict[str, Desk]
-) -> None:
+def test_another_manager_may_neither_open_nor_change_her_case(app: App, desks: Desks) -> None:
     launched(desks)
     other = desks["a-kovalchuk"]
     assert other.get(f"/rehab/cases/{CODE}").status_code == 403
@@ -86,7 +91,7 @@ def test_another_manager_may_neither_open_nor_change_her_case(
     assert {r.actor for r in audit_rows(app, "refused")} == {"a-kovalchuk"}
 
 
-def test_only_its_supervisor_or_a_director_approves(app: App, desks: dict[str, Desk]) -> None:
+def test_only_its_supervisor_or_a_director_approves(app: App, desks: Desks) -> None:
     launched(desks)
     assert desks["n-zdolnik"].post(f"/rehab/cases/{CODE}/approve", {}).status_code == 403
     assert desks["o-other"].post(f"/rehab/cases/{CODE}/approve", {}).status_code == 403
@@ -95,7 +100,9 @@ def test_only_its_supervisor_or_a_director_approves(app: App, desks: dict[str, D
     assert desks["n-zdolnik"].get(f"/rehab/cases/{CODE}").json()["status"]["state"] == "active"
 
 
-def test_her_consent_and_check_in_are_recorded_as_hers(app: App, desks: dict[str, Desk]) -> None:
+def test_her_consent_and_check_in_are_recorded_as_hers(
+    app: App, desks: Desks, paper: PaperClock
+) -> None:
     launched(desks)
     desks["d-director"].post(f"/rehab/cases/{CODE}/approve", {})
     manager = desks["n-zdolnik"]
@@ -104,14 +111,21 @@ def test_her_consent_and_check_in_are_recorded_as_hers(app: App, desks: dict[str
     case = manager.get(f"/rehab/cases/{CODE}").json()
     assert case["status"]["consents"]["medical"]["status"] == "given"
     step = case["open_steps"][0]
+    early = manager.post(f"/rehab/cases/{CODE}/check-in", {"step": step, "outcome": "attended"})
+    assert early.status_code == 422 and "none is due yet" in early.json()["detail"]
+    paper.at += timedelta(days=7, hours=1)
+    tending.tend_case(app, CODE)
+    manager.sign_in_again(app)
     checked = manager.post(f"/rehab/cases/{CODE}/check-in", {"step": step, "outcome": "attended"})
     assert checked.status_code == 200, checked.text
+    (check_in,) = manager.get(f"/rehab/cases/{CODE}").json()["status"]["steps"][0]["check_ins"]
+    assert check_in["outcome"] == "attended" and check_in["recorded_by"] == "n-zdolnik"
     bad = manager.post(f"/rehab/cases/{CODE}/check-in", {"step": step, "outcome": "maybe"})
     assert bad.status_code == 422 and "outcome" in bad.json()["detail"]
 
 
 def test_a_note_is_read_back_only_with_a_reason_and_the_read_is_audited(
-    app: App, desks: dict[str, Desk]
+    app: App, desks: Desks
 ) -> None:
     launched(desks)
     manager = desks["n-zdolnik"]
@@ -126,9 +140,7 @@ def test_a_note_is_read_back_only_with_a_reason_and_the_read_is_audited(
     assert text not in str(written.detail) and written.note_sealed is not None
 
 
-def test_the_person_is_shown_only_with_a_reason_and_never_cached(
-    app: App, desks: dict[str, Desk]
-) -> None:
+def test_the_person_is_shown_only_with_a_reason_and_never_cached(app: App, desks: Desks) -> None:
     launched(desks)
     manager = desks["n-zdolnik"]
     stored = manager.post(
@@ -147,7 +159,7 @@ def test_the_person_is_shown_only_with_a_reason_and_never_cached(
 
 
 def test_a_change_without_her_pages_token_or_from_another_site_is_refused(
-    app: App, desks: dict[str, Desk]
+    app: App, desks: Desks
 ) -> None:
     launched(desks)
     manager = desks["n-zdolnik"]
