@@ -20,6 +20,7 @@ class Episode:
     ended_at: datetime | None = None
     outcome: str | None = None  # completed | cancelled | terminated
     rule: str | None = None  # the rule a terminated episode broke
+    closed: str | None = None  # why staff closed it (`rehab case close --reason`), if they did
     not_delivered: bool = False  # completed, but no completed step's partner was ever told
 
 

@@ -11,6 +11,8 @@ from report.facts import Person
 from report.tables import Table
 from report.vocabulary import (
     CHECK_IN_OUTCOMES,
+    CLOSING_CODES,
+    CLOSINGS,
     CONSENT_STATUSES,
     HELP_TYPES,
     PLAN_EVENTS,
@@ -142,6 +144,23 @@ def terminations(people: list[Person], w: Window) -> Table:
         t.true[(r, "Plans")] = found[r]
     t.true[("Total", "Plans")] = sum(found.values())
     t.add_sum([(r, "Plans") for r in rows], ("Total", "Plans"))
+    return t
+
+
+def closings(people: list[Person], w: Window) -> Table:
+    """D4: plans closed by staff per reason (`rehab case close`): goals met among D1's
+    Completed, the others among its Cancelled."""
+    t = table_for("D4", w, "ClosingReason", "Count", (*CLOSING_CODES, "Total"), ("Plans",))
+    found = Counter(
+        CLOSINGS[e.closed]
+        for p in people
+        for e in p.episodes
+        if e.closed in CLOSINGS and e.outcome and w.holds(e.ended_at)
+    )
+    for code in CLOSING_CODES:
+        t.true[(code, "Plans")] = found[code]
+    t.true[("Total", "Plans")] = sum(found.values())
+    t.add_sum([(code, "Plans") for code in CLOSING_CODES], ("Total", "Plans"))
     return t
 
 

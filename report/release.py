@@ -99,6 +99,7 @@ def _basis(
     put(help_given.terminations(people, w), {("Total", "Plans"): ("Terminated", "Plans")}, "D1")
     if w.basis == "cumulative":
         put(help_given.states(people, w), {("Total", "Cases"): everyone}, "A1")
+    put(help_given.closings(people, w))
     approvals = {("LaunchToApproval", "N"): ("Approved", "Plans")}
     put(help_given.timeliness(people, w), approvals, "D1")
     return out

@@ -82,6 +82,16 @@ CASE_STATES = {
     "terminated": "Terminated",
 }
 STATE_CODES = (*CASE_STATES.values(), "Recorded")
+# Why staff closed a case (`rehab case close --reason`) -> the report's code. CTDC and HTCDS
+# have no codes for how assistance ended, so these are the programme's own, in their style.
+CLOSINGS = {
+    "moved-away": "ClosedMovedAway",
+    "lost-contact": "ClosedLostContact",
+    "transferred": "ClosedTransferred",
+    "deceased": "ClosedDeceased",
+    "goals-met": "ClosedGoalsMet",
+}
+CLOSING_CODES = tuple(CLOSINGS.values())
 
 _L: dict[str, tuple[str, str, str]] = {
     # people
@@ -189,6 +199,15 @@ _L: dict[str, tuple[str, str, str]] = {
         "з іх не дастаўлена (партнёры не даведаліся)",
     ),
     "Terminated": ("Terminated", "Прекращено", "Спынена"),
+    "ClosedMovedAway": ("Moved away", "Переехал(а)", "Пераехаў(ла)"),
+    "ClosedLostContact": ("Contact lost", "Связь потеряна", "Сувязь страчана"),
+    "ClosedTransferred": (
+        "Transferred to another organisation",
+        "Передан(а) другой организации",
+        "Перададзены(ая) іншай арганізацыі",
+    ),
+    "ClosedDeceased": ("Deceased", "Умер(ла)", "Памёр(ла)"),
+    "ClosedGoalsMet": ("Goals of the plan met", "Цели плана достигнуты", "Мэты плана дасягнуты"),
     "AwaitingApproval": ("Awaiting approval", "Ждут утверждения", "Чакаюць зацвярджэння"),
     "Recorded": ("Recorded, not launched", "Учтены, не запущены", "Улічаныя, не запушчаныя"),
     "Plans": ("Plans", "Планов", "Планаў"),
@@ -268,6 +287,11 @@ TITLES: dict[str, tuple[str, str, str]] = {
         "D. Cases by state at the period's end",
         "D. Случаи по состоянию на конец периода",
         "D. Выпадкі па стане на канец перыяду",
+    ),
+    "D4": (
+        "D. Plans closed by staff, per reason",
+        "D. Планы, закрытые сотрудниками, по причинам",
+        "D. Планы, закрытыя супрацоўнікамі, па прычынах",
     ),
     "E1": ("E. Timeliness", "E. Сроки", "E. Тэрміны"),
     "F": ("F. Method", "F. Методика", "F. Методыка"),

@@ -81,6 +81,7 @@ class Case:
     steps: dict[str, StepProgress] = field(default_factory=dict)
     consents: dict[str, Consent] = field(default_factory=dict)
     reason: str | None = None
+    closed_to: str | None = None  # the organisation a case closed `transferred` went to
 
     @classmethod
     def new(cls, plan: Plan, start: datetime, *, approval_required: bool) -> Case:

@@ -224,3 +224,23 @@ class LinkRefused(RehabError):
         self.why, self.link = why, link  # the link itself, when it was ours (to speak its
         # partner's language)
         super().__init__(f"this link cannot be used: {why}")
+
+
+class UnknownCloseReason(TransitionRefused):
+    """`rehab case close --reason` outside the reasons a case may be closed for."""
+
+    def __init__(self, code: str, reason: str, valid: tuple[str, ...]) -> None:
+        self.reason, self.valid = reason, list(valid)
+        super().__init__(
+            code,
+            f"case {code} cannot be closed for --reason {shown(reason)}: the reason is one of "
+            f"{', '.join(valid)}; nothing was changed",
+        )
+
+
+class ClosedToRefused(TransitionRefused):
+    """`--to` (the organisation a case is transferred to) missing, not wanted, or too long."""
+
+    def __init__(self, code: str, reason: str, why: str) -> None:
+        self.reason, self.why = reason, why
+        super().__init__(code, f"case {code}, --reason {reason}: --to {why}; nothing was changed")

@@ -109,7 +109,7 @@ def withdraw_all(case: Case, now: datetime) -> list[Event]:
     events: list[Event] = [ConsentRecorded(now, "all", "withdrawn")]
     for scope in withdrawn_by_all(case):
         case.consents[scope] = Consent("withdrawn", now)
-    events += _end_all(case, now, "consent withdrawn")
+    events += end_all(case, now, "consent withdrawn")
     case.state, case.reason = "cancelled", "consent withdrawn"
     events.append(PlanCancelled(now, "consent withdrawn"))
     return events
@@ -121,13 +121,14 @@ def breach(case: Case, rule: str, now: datetime) -> list[Event]:
         raise CaseNotInState(case.code, case.state, "end it: it has already ended")
     if rule not in case.plan.rules:
         raise NoSuchRule(case.code, rule, list(case.plan.rules))
-    events = _end_all(case, now, f"rule {rule} breached")
+    events = end_all(case, now, f"rule {rule} breached")
     case.state, case.reason = "terminated", f"rule {rule} breached"
     events.append(PlanTerminated(now, rule))
     return events
 
 
-def _end_all(case: Case, now: datetime, reason: str) -> list[Event]:
+def end_all(case: Case, now: datetime, reason: str) -> list[Event]:
+    """Every step not ended yet is cancelled for `reason`; partners of open steps are told."""
     events: list[Event] = []
     for run in case.steps.values():
         if run.state not in ENDED_STEP:

@@ -59,6 +59,7 @@ def purge(
         )
         purged_history.forget(session, row)
         row.person_sealed, row.reason, row.flow_run_id = None, None, None
+        row.closed_to = None  # where she went: gone with her person
         row.purged_at, row.wake_at = now, None
         # Messages not sent yet are withdrawn; every message row goes (its key names the
         # case, its step and partner), the audit log keeps what was sent, and to whom.

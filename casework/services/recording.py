@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from casework.domain import transitions
 from casework.domain.access import Power
@@ -32,7 +33,7 @@ def person_change(
     action: str,
     now: datetime,
     note: str | None = None,
-    detail: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
     new_schedule: bool = False,
 ) -> Iterator[CaseChange]:
     """A person's change, if their role allows it (`power`, `doing` naming it): one audit row

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.domain.case import Case, check_in_time
+from casework.domain.closing import closing_of
 from casework.domain.notices import undelivered
 from casework.store.db import Store
 from casework.store.repository import get_case_row, has_plan, to_domain
@@ -109,6 +110,8 @@ def status_in(session: Session, row: CaseRow, case: Case | None = None) -> dict[
         "start": _iso(row.start),
         "approved_at": _iso(row.approved_at),
         "reason": row.reason,
+        "ended_reason": closing_of(row.reason),  # why staff closed it (`rehab case close`)
+        "closed_to": row.closed_to,  # the organisation a transferred case went to
         "wake_at": _iso(row.wake_at),
         "consents": {
             scope: {"status": c.status, "at": _iso(c.at)} for scope, c in case.consents.items()
@@ -187,6 +190,8 @@ def _imported_status(row: CaseRow) -> dict[str, Any]:
         "start": _iso(row.start),
         "approved_at": None,
         "reason": row.reason,
+        "ended_reason": closing_of(row.reason),  # why staff closed it (`rehab case close`)
+        "closed_to": row.closed_to,  # the organisation a transferred case went to
         "wake_at": None,
         "consents": {
             c.scope: {"status": c.status, "at": _iso(c.at)}

@@ -38,6 +38,7 @@ ENDINGS = (
     "plan-completed",
     "plan-cancelled",
     "consent-withdrawn-all",
+    "case-closed",  # `rehab case close`: its detail says why (casework/services/closing.py)
 )
 ENDED = ("completed", "cancelled", "terminated")
 UNDELIVERED = ("pending", "withdrawn", "dead")  # a completed step's partner was never told
@@ -243,6 +244,9 @@ def _episodes(
             if r.action != "launch" and r.at >= launch.at and (until is None or r.at < until)
         ]
         rule = next((r.detail.get("rule") for r in reversed(inside) if r.detail.get("rule")), None)
+        closed = next(
+            (r.detail.get("reason") for r in reversed(inside) if r.action == "case-closed"), None
+        )
         ends = [r.at for r in inside] + [f.ended_at for e, f in steps if e == number and f.ended_at]
         ended_at = None
         if outcome is not None:
@@ -256,6 +260,7 @@ def _episodes(
                 ended_at=ended_at,
                 outcome=outcome,
                 rule=rule if outcome == "terminated" else None,
+                closed=closed if outcome in ("completed", "cancelled") else None,
                 not_delivered=outcome == "completed" and _none_delivered(number, steps),
             )
         )

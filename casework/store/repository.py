@@ -94,6 +94,7 @@ def to_domain(row: CaseRow) -> Case:
         state=row.state,  # type: ignore[arg-type]  # validated on write
         approved_at=row.approved_at,
         reason=row.reason,
+        closed_to=row.closed_to,
     )
     for srow in row.steps:
         if srow.episode != row.episode:
@@ -124,6 +125,7 @@ def to_domain(row: CaseRow) -> Case:
 def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) -> None:
     """Write the domain case's state back onto its rows; the version check guards races."""
     row.state, row.approved_at, row.reason = case.state, case.approved_at, case.reason
+    row.closed_to = case.closed_to
     if row.quarantined_at is None:  # a quarantined case wakes only when its Prefect side is due
         row.wake_at = next_wake(case)
     row.updated_at = now

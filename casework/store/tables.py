@@ -77,6 +77,9 @@ class CaseRow(Base):
     start: Mapped[datetime]
     approved_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(200))
+    # Where a case closed `transferred` went: an organisation's name, screened like a step
+    # title; never sent to Prefect (casework/domain/closing.py).
+    closed_to: Mapped[str | None] = mapped_column(String(120))
     person_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Where stores before the keyring kept the case's wrapped data key; opening the store moves
     # it to the keyring beside the master key (store/keyring.py) and leaves None here.

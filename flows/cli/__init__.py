@@ -14,6 +14,7 @@ from flows.cli import (
     auth,
     case,
     case_admin,
+    case_close,
     case_import,
     key,
     partners,
@@ -50,6 +51,7 @@ for command in (
 ):
     cli.add_command(command)
 case_admin.case_group.add_command(case_import.case_import)
+case_admin.case_group.add_command(case_close.case_close)
 
 
 def _quiet_prefect_workers() -> None:

@@ -98,6 +98,8 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
     ]
     if status.get("reason"):
         lines.append(f"  reason: {status['reason']}")
+    if status.get("closed_to"):
+        lines.append(f"  transferred to: {status['closed_to']}")
     if status.get("quarantined"):
         q = status["quarantined"]
         lines.append(

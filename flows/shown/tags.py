@@ -180,6 +180,8 @@ def state_message(case: Case, *, supervisor: str) -> str:
     how = outcome(case)
     unheard = ", ".join(undelivered(case))
     also = f"; not delivered (its partner was never told): {unheard}" if unheard else ""
+    if how is not None and case.state == "completed" and case.reason:  # staff closed it so
+        return f"completed: {case.reason}{also}"
     if how == "help-received":
         return f"completed: help received{also}"
     if how == "check-ins-missed":
