@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from casework.domain.access import deciders
 from casework.domain.errors import NotAllowed, UnknownStaff
-from casework.services import engine, plan_changes, recording
+from casework.services import closing, engine, plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store
 from casework.store.tables import AuditRow, OutboxRow
@@ -119,6 +119,12 @@ def breach(store: Store, dirs: Directories, code: str, by: str) -> object:
     return recording.breach(store, dirs, code=code, rule="sobriety", by=by, now=T0 + 11 * S)
 
 
+def close(store: Store, dirs: Directories, code: str, by: str) -> object:
+    return closing.close_case(
+        store, dirs, code=code, reason="moved-away", to=None, by=by, now=T0 + 11 * S
+    )
+
+
 def amend(store: Store, dirs: Directories, code: str, by: str) -> object:
     return plan_changes.amend(store, dirs, plan=plan(code), by=by, now=T0 + 11 * S)
 
@@ -132,6 +138,7 @@ TABLE: list[tuple[str, Setup, Act, set[str]]] = [
     ("checkin record", opened, check_in, ACT),
     ("step complete", opened, complete, ACT),
     ("rule breach", opened, breach, ACT),
+    ("case close", opened, close, ACT),
     ("plan amend", opened, amend, ACT),
     ("plan approve (the plan)", awaiting, approve, APPROVE),
     ("plan approve (an amendment)", amended, approve, APPROVE),
