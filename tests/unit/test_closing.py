@@ -9,6 +9,7 @@ from casework.domain import closing
 from casework.domain.case import Case, next_wake
 from casework.domain.errors import CaseNotInState, ClosedToRefused, UnknownCloseReason
 from casework.domain.time_passes import advance
+from flows.shown.tags import state_message
 from report.vocabulary import CLOSINGS
 from tests.conftest import T0
 from tests.unit.test_domain import S, active, kinds, make_plan, step
@@ -89,3 +90,12 @@ def test_other_endings_are_not_closings() -> None:
 
 def test_the_report_has_a_code_for_every_close_reason() -> None:
     assert set(CLOSINGS) == set(closing.CLOSE_REASONS)
+
+
+def test_the_runs_state_message_says_why_it_was_closed() -> None:
+    case = opened()
+    closing.close(case, "goals-met", None, T0 + S)
+    assert state_message(case, supervisor="l-istomova") == "completed: closed: goals-met"
+    case = opened()
+    closing.close(case, "transferred", "Vilnius Shelter", T0 + S)
+    assert state_message(case, supervisor="l-istomova") == "cancelled: closed: transferred"
