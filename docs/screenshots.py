@@ -2,7 +2,9 @@
 day (an approval, a plan with a check-in due), sign in at the door as the example case manager
 and photograph what she sees with a real headless browser (Debian's chromium, driven by
 Playwright): the door's sign-in page, the Runs page through a saved view, a plan's timeline
-artifact, a check-in's form, the Event Feed.
+artifact, a check-in's form, the Event Feed; then the staff's own pages along a case manager's
+whole day (her day, a new plan with a problem and its preview, the approval's send-back, an
+amendment's change, the case page).
 
     .venv/bin/python docs/screenshots.py            # writes docs/img/*.png
 
@@ -222,6 +224,33 @@ def browser() -> Iterator[Page]:
             chromium.close()
 
 
+def staff_day_shots(stack: Stack) -> None:
+    """The staff's own pages: a case manager's whole day (tests/e2e/staff_day.py), each page
+    photographed as she and her supervisor see it."""
+    sys.path.insert(0, str(ROOT))
+    from tests.e2e import staff_day  # noqa: PLC0415  # the same day the browser test drives
+
+    def shot(page: Page, name: str) -> None:
+        path = IMG / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        say(f"wrote {path.relative_to(ROOT)}")
+
+    enrolment = {
+        staff: json.loads(stack.rehab("staff", "enrol", staff, "--json"))
+        for staff in ("n-zdolnik", "l-istomova")
+    }
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            manager, supervisor = (
+                staff_day.sign_in(chromium, stack.ui, enrolment[s], s, PASSWORD)
+                for s in ("n-zdolnik", "l-istomova")
+            )
+            staff_day.whole_day(manager, supervisor, stack.ui, shoot=shot)
+        finally:
+            chromium.close()
+
+
 def main() -> None:
     """Start the stack, run the day, take the pictures, stop the stack."""
     IMG.mkdir(parents=True, exist_ok=True)
@@ -262,6 +291,7 @@ def main() -> None:
                     "prefect-events",
                     ready="rehab.step.started",
                 )
+            staff_day_shots(stack)
         finally:
             stack.down()
 
