@@ -11,7 +11,7 @@ from casework.domain.errors import PersonNamed
 from casework.services.recording import person_change
 from casework.services.unit_of_work import Changed, canonical_code, record_refusal
 from casework.store.db import Store
-from casework.store.repository import read_person
+from casework.store.repository import get_case_row, read_person
 from plans.directories import Directories
 from plans.screening import names_person
 
@@ -33,28 +33,35 @@ def close_case(
     """Close a living case for `reason` (one of CLOSE_REASONS; `to`, the organisation, for
     `transferred` alone): its open and waiting steps cancelled, their partners told, its
     pending messages withdrawn; the case completed (`goals-met`) or cancelled. One audit row
-    `case-closed` with {reason, to}; a refusal is audited too."""
+    `case-closed` with its reason, the organisation in its sealed note; a refusal is audited
+    too."""
     code = canonical_code(store, code)
     name = closing.check_closing(code, reason, to)
-    try:
-        with person_change(
-            store,
-            directories,
-            code,
-            by=by,
-            power="act",
-            doing=DOING,
-            action=ACTION,
-            now=now,
-            note=note,
-            detail={"reason": reason, "to": name},
-        ) as work:
-            person = read_person(store.sealer, work.row)
-            if name is not None and person is not None and names_person(name, person):
-                raise PersonNamed(code, "--to")
-            work.events += closing.close(work.case, reason, name, now)
-    except PersonNamed as refused:
-        if refused.field == "--to":  # the note's own refusal is audited by person_change
+    if name is not None:  # where she went must not name her (its refusal audited)
+        with store.session() as session:
+            person = read_person(store.sealer, get_case_row(session, code=code))
+        if person is not None and names_person(name, person):
             record_refusal(store, code=code, by=by, doing=DOING, why="to-names-person", now=now)
-        raise
+            raise PersonNamed(code, "--to")
+    with person_change(
+        store,
+        directories,
+        code,
+        by=by,
+        power="act",
+        doing=DOING,
+        action=ACTION,
+        now=now,
+        # Where she went is sealed with the case's key, so a purge leaves no trace of it in
+        # the audit log (security.md rule 9); the row says only that there was a transfer.
+        note=_sealed_note(name, note),
+        detail={"reason": reason, "to": "(sealed)" if name else None},
+    ) as work:
+        work.events += closing.close(work.case, reason, name, now)
     return work.changed
+
+
+def _sealed_note(to: str | None, note: str | None) -> str | None:
+    """The audit row's sealed note: the organisation she was transferred to, and the note."""
+    parts = ([f"transferred to: {to}"] if to else []) + ([note] if note else [])
+    return "\n".join(parts) or None

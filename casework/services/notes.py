@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from casework.domain.errors import ReasonNamesPerson
+from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services.errors import FieldRefused
 from casework.services.unit_of_work import canonical_code, guard, record_refusal
 from casework.store.db import Store
@@ -62,6 +62,13 @@ def write_note(
     if not text or len(text) > MAX_NOTE:
         raise FieldRefused("note", f"1 to {MAX_NOTE} characters of text")
     _check(store, directories, code=code, by=by, doing="write a note", now=now)
+    with store.session() as session:
+        person = read_person(store.sealer, get_case_row(session, code=code))
+    if person is not None and names_person(text, person):  # security.md rule 7: screened
+        record_refusal(
+            store, code=code, by=by, doing="write a note", why="note-names-person", now=now
+        )
+        raise PersonNamed(code, "the note")
     with store.session() as session:
         audit(
             session,

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from casework.domain.case import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
 from casework.services import engine, notes, plan_changes, recording
 from casework.services import person as person_data
+from casework.services.closing import close_case
 from casework.services.errors import FieldRefused
 from flows import tending
 from flows.door.case_page import CasePage
@@ -55,6 +56,7 @@ class CaseActions:
             "person": self.set_person,
             "person-show": self.show_person,
             "approve": self.approve,
+            "close": self.close,
         }
 
     async def post(self, request: Request) -> Response:
@@ -230,3 +232,20 @@ class CaseActions:
         )
         self._tend(code)
         return "plan approved", {}
+
+    def close(self, staff: Staff, code: str, fields: Fields) -> Result:
+        """The case ended for a reason (and, for a transfer, to whom)."""
+        store, directories, now = self._env()
+        reason = fields.get("reason", "").strip()
+        changed = close_case(
+            store,
+            directories,
+            code=code,
+            reason=reason,
+            to=fields.get("to", "").strip() or None,
+            by=staff.id,
+            now=now,
+            note=_note(fields),
+        )
+        self._tend(code)
+        return f"case closed ({reason}): {changed.state}", {}

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from casework.domain.access import deciders
 from casework.domain.case import RECORDED_OUTCOMES
+from casework.domain.closing import CLOSE_REASONS
 from casework.services.unit_of_work import canonical_code, record_refusal
 from casework.store import decisions, queries
 from casework.store.errors import CaseNotFound
@@ -21,7 +22,6 @@ from flows.door.staff_page import Staff, StaffPages, problem_data
 from plans.errors import RehabError
 
 LIVING = ("awaiting-approval", "active")
-CLOSE_REASONS = ("moved-away", "lost-contact", "transferred", "deceased", "goals-met")
 
 
 class CasePage:

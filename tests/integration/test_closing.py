@@ -122,7 +122,11 @@ def test_a_transfer_keeps_the_organisation_in_the_store_only(
     assert status["closed_to"] == "Vilnius Shelter Network"
     assert "Vilnius" not in status["reason"]  # the reason reaches Prefect's state message
     [row] = [r for r in audit_rows(store) if r.action == "case-closed"]
-    assert row.detail == {"reason": "transferred", "to": "Vilnius Shelter Network"}
+    assert row.detail == {"reason": "transferred", "to": "(sealed)"}  # a purge destroys it
+    assert row.note_sealed is not None
+    assert (
+        store.sealer.open(row.note_sealed, case=CODE) == "transferred to: Vilnius Shelter Network"
+    )
 
 
 def test_partners_of_open_steps_are_told_and_unsent_messages_withdrawn(

@@ -175,3 +175,29 @@ def test_a_change_without_her_pages_token_or_from_another_site_is_refused(
     assert cross.status_code == 403
     assert not audit_rows(app, "note")
     assert len(audit_rows(app, "door-refused")) == 3
+
+
+def test_she_ends_a_case_for_a_reason_and_a_transfer_names_its_organisation(
+    app: App, desks: Desks
+) -> None:
+    launched(desks)
+    manager = desks["n-zdolnik"]
+    bad = manager.post(f"/rehab/cases/{CODE}/close", {"reason": "bored"})
+    assert bad.status_code == 422 and "moved-away" in bad.json()["detail"]
+    no_org = manager.post(f"/rehab/cases/{CODE}/close", {"reason": "transferred"})
+    assert no_org.status_code == 422
+    assert (
+        desks["a-kovalchuk"]
+        .post(f"/rehab/cases/{CODE}/close", {"reason": "moved-away"})
+        .status_code
+        == 403
+    )
+    closed = manager.post(
+        f"/rehab/cases/{CODE}/close", {"reason": "transferred", "to": "Vilnius Shelter Network"}
+    )
+    assert closed.status_code == 200, closed.text
+    status = manager.get(f"/rehab/cases/{CODE}").json()["status"]
+    assert status["state"] == "cancelled" and status["ended_reason"] == "transferred"
+    assert status["closed_to"] == "Vilnius Shelter Network"
+    (row,) = audit_rows(app, "case-closed")
+    assert row.actor == "n-zdolnik" and row.detail["session"]
