@@ -81,6 +81,9 @@ class Case:
     steps: dict[str, StepProgress] = field(default_factory=dict)
     consents: dict[str, Consent] = field(default_factory=dict)
     reason: str | None = None
+    # Sent back to its case manager by the supervisor (awaiting approval still): until amended.
+    sent_back_by: str | None = None
+    sent_back_at: datetime | None = None
 
     @classmethod
     def new(cls, plan: Plan, start: datetime, *, approval_required: bool) -> Case:

@@ -71,3 +71,14 @@ class ValueRefused(RehabError):
             f"the {kind} form of case {code} needs {field}: one of {', '.join(valid)}; "
             "nothing was recorded"
         )
+
+
+class CommentRequired(RehabError):
+    """A plan sent back without a word of why."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(
+            f"comment: say what case {code}'s plan needs before it is approved (required, "
+            "non-empty); nothing was recorded"
+        )

@@ -108,6 +108,7 @@ def status_in(session: Session, row: CaseRow, case: Case | None = None) -> dict[
         "timezone": case.plan.timezone,
         "start": _iso(row.start),
         "approved_at": _iso(row.approved_at),
+        "sent_back": _sent_back(row),
         "reason": row.reason,
         "wake_at": _iso(row.wake_at),
         "consents": {
@@ -123,6 +124,13 @@ def status_in(session: Session, row: CaseRow, case: Case | None = None) -> dict[
             for kind, to, step_id, why in withdrawn
         ],
     }
+
+
+def _sent_back(row: CaseRow) -> dict[str, str | None] | None:
+    """Who sent the plan back to its case manager and when, until she amends it; or None."""
+    if row.sent_back_at is None:
+        return None
+    return {"by": row.sent_back_by, "at": _iso(row.sent_back_at)}
 
 
 def _quarantine(row: CaseRow) -> dict[str, str | None] | None:
@@ -141,6 +149,7 @@ def _quarantined_rows_status(row: CaseRow) -> dict[str, Any]:
         revision=row.revision,
         template=row.template,
         approved_at=_iso(row.approved_at),
+        sent_back=_sent_back(row),
         quarantined=_quarantine(row),
         steps=[
             {
@@ -186,6 +195,7 @@ def _imported_status(row: CaseRow) -> dict[str, Any]:
         "timezone": DEFAULT_TIMEZONE,
         "start": _iso(row.start),
         "approved_at": None,
+        "sent_back": None,
         "reason": row.reason,
         "wake_at": None,
         "consents": {

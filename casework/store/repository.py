@@ -93,6 +93,8 @@ def to_domain(row: CaseRow) -> Case:
         state=row.state,  # type: ignore[arg-type]  # validated on write
         approved_at=row.approved_at,
         reason=row.reason,
+        sent_back_by=row.sent_back_by,
+        sent_back_at=row.sent_back_at,
     )
     for srow in row.steps:
         if srow.episode != row.episode:
@@ -123,6 +125,7 @@ def to_domain(row: CaseRow) -> Case:
 def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) -> None:
     """Write the domain case's state back onto its rows; the version check guards races."""
     row.state, row.approved_at, row.reason = case.state, case.approved_at, case.reason
+    row.sent_back_by, row.sent_back_at = case.sent_back_by, case.sent_back_at
     if row.quarantined_at is None:  # a quarantined case wakes only when its Prefect side is due
         row.wake_at = next_wake(case)
     row.updated_at = now

@@ -76,6 +76,9 @@ class CaseRow(Base):
     revision: Mapped[int] = mapped_column(default=1)
     start: Mapped[datetime]
     approved_at: Mapped[datetime | None]
+    # A plan awaiting approval its supervisor sent back: by whom and when, until it is amended.
+    sent_back_by: Mapped[str | None] = mapped_column(String(64))
+    sent_back_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(200))
     person_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Where stores before the keyring kept the case's wrapped data key; opening the store moves
