@@ -49,6 +49,8 @@ def test_the_operator_sends_a_plan_back_on_the_supervisors_behalf_with_a_comment
     done = rehab(env, *command, "--comment", "-", stdin="The shelter step needs a date.\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{CODE}: sent back to its case manager by l-istomova")
+    shown = rehab(env, "plan", "status", CODE).stdout
+    assert "sent back by l-istomova" in shown and "Traceback" not in shown
     status = json.loads(rehab(env, "plan", "status", CODE, "--json").stdout)
     assert status["state"] == "awaiting-approval"
     assert status["sent_back"]["by"] == "l-istomova" and status["sent_back"]["at"]
