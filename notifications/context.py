@@ -108,6 +108,10 @@ def message_context(
         "step": row.step_id or "",
         "manager": f"{manager.name} ({case.plan.manager})" if manager else case.plan.manager,
     }
+    if row.kind == "plan-sent-back":  # its occurrence: `<staff id>@<when>`
+        sender = row.occurrence.partition("@")[0]
+        known = directories.staff.staff.get(sender)
+        context["by"] = f"{known.name} ({sender})" if known else sender
     if step is not None and step.id in case.steps:
         context.update(_step_context(case, step, row, directories, tz, who.language))
     if row.kind == "message-dead":

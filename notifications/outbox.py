@@ -31,6 +31,7 @@ from notifications.links import PartnerLinks
 from notifications.notifier import Notifier, batch
 from notifications.outcomes import Marker, Policy, dead, failed, release, withdrawn
 from notifications.render import render
+from notifications.staff_links import case_url, staff_links
 from notifications.words import in_language
 from plans.directories import Directories
 from plans.model import DEFAULT_TIMEZONE
@@ -144,6 +145,8 @@ def _quick(
     row = snapshot.rows.get(message_id)
     if row is None or row.kind == "message-dead":  # the failed message is read from the store
         return None
+    if row.case_code and row.recipient.startswith("staff:"):
+        return None  # its link names the form waiting now: read from the store
     known = snapshot.cases.get(row.case_code) if row.case_code else None
     if row.case_code and known is None:
         return None
@@ -178,8 +181,9 @@ def _compose(
         assert session is not None
         known = (get_case_row(session, code=row.case_code), None)
     case_row, case = known
+    door = links.public_url if links is not None else ""
     if row.kind == "case-quarantined":  # written from the row: its plan may be what is broken
-        return _compose_quarantined(row, case_row, who, now)
+        return _compose_quarantined(row, case_row, who, now, door)
     case = case or to_domain(case_row)
     why = (
         referral_gone(row.step_id, case)
@@ -200,12 +204,14 @@ def _compose(
     context = message_context(session, directories, row, case, who, step=step)
     if links is not None:
         context["links"] = links.for_message(row, case_row, case, now=now, language=who.language)
+    if row.recipient.startswith("staff:"):  # staff have the door, not a shell: links
+        context.update(staff_links(door, session, row, case_row))
     subject, body = render(row.kind, who.language, context)
     return "send", who, subject, body
 
 
 def _compose_quarantined(
-    row: OutboxRow, case_row: CaseRow, who: Recipient, now: datetime
+    row: OutboxRow, case_row: CaseRow, who: Recipient, now: datetime, door: str
 ) -> tuple[str, Recipient | None, str, str]:
     """The supervisor's notice that the engine set a case aside: code, reason, manager."""
     arrives = after_quiet_hours(now, who.quiet_hours, who.tz or ZoneInfo(DEFAULT_TIMEZONE))
@@ -216,6 +222,7 @@ def _compose_quarantined(
         "case": case_row.code,
         "reason": case_row.quarantine_reason or "lifted since",
         "manager": case_row.manager,
+        "case_url": case_url(door, case_row.code),
     }
     subject, body = render(row.kind, who.language, in_language(context, who.language))
     return "send", who, subject, body

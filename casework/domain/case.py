@@ -82,6 +82,9 @@ class Case:
     consents: dict[str, Consent] = field(default_factory=dict)
     reason: str | None = None
     closed_to: str | None = None  # the organisation a case closed `transferred` went to
+    # Sent back to its case manager by the supervisor (awaiting approval still): until amended.
+    sent_back_by: str | None = None
+    sent_back_at: datetime | None = None
 
     @classmethod
     def new(cls, plan: Plan, start: datetime, *, approval_required: bool) -> Case:

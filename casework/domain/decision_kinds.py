@@ -23,6 +23,7 @@ class Choice:
 
     field: str
     values: tuple[str, ...]
+    default: str | None = None  # what a form sent without the field means
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class DecisionKind:
     scope_format: str  # what a scope looks like, for the docs and the tests
     choice: Choice | None = None  # None: resuming the form is the decision
     shown: Callable[[str], str] = str  # the scope as the run's name shows it
+
+
+def approval_scope(revision: int) -> str:
+    """The scope of the decision on a plan awaiting approval at plan revision `revision`: ""
+    for the plan as launched, `rev-<n>` once amended (each a form of its own, so a plan sent
+    back and amended is asked about anew)."""
+    return "" if revision <= 1 else f"rev-{revision}"
 
 
 def amendment_scope(revision: int) -> str:
@@ -57,7 +65,9 @@ def check_in_of(scope: str) -> tuple[str, int]:
 
 
 def _approval(case: Case, revision: int) -> list[str]:
-    return [""] if case.state == "awaiting-approval" else []
+    # A plan sent back waits on its case manager's amendment, not on a form.
+    waiting = case.state == "awaiting-approval" and case.sent_back_at is None
+    return [approval_scope(revision)] if waiting else []
 
 
 def _amendment(case: Case, revision: int) -> list[str]:
@@ -104,7 +114,13 @@ def _check_in_shown(scope: str) -> str:
 KINDS: dict[str, DecisionKind] = {
     k.name: k
     for k in (
-        DecisionKind("approval", "approve", _approval, scope_format=""),
+        DecisionKind(
+            "approval",
+            "approve",
+            _approval,
+            scope_format='"" (as launched) or rev-<revision>',
+            choice=Choice("decision", ("approve", "send-back"), default="approve"),
+        ),
         DecisionKind("amendment", "approve", _amendment, scope_format="rev-<revision>"),
         DecisionKind(
             "consent",

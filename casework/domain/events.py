@@ -73,10 +73,25 @@ class PlanLaunched(Event):
 
 @dataclass(frozen=True)
 class ApprovalRequested(Event):
-    """The plan (of this episode) waits for its supervisor's approval."""
+    """The plan (of this episode) waits for its supervisor's approval; `revision`: again,
+    amended after it was sent back (0: the first time)."""
 
     KIND = "approval-requested"
     episode: int
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class PlanSentBack(Event):
+    """The supervisor sent the plan back to its case manager (her comment is sealed in the
+    store, never here): it waits for her amendment, then for approval again."""
+
+    KIND = "plan-sent-back"
+    by: str
+
+    def note(self) -> str:
+        """Who sent it back."""
+        return f"by {self.by}"
 
 
 @dataclass(frozen=True)

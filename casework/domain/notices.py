@@ -16,6 +16,7 @@ from casework.domain.events import (
     Event,
     PlanCancelled,
     PlanCompleted,
+    PlanSentBack,
     PlanTerminated,
     StepCancelled,
     StepOverdue,
@@ -42,6 +43,7 @@ NOTICE_KINDS = (
     "step-overdue",
     "overdue-escalated",
     "approval-request",
+    "plan-sent-back",
     "amendment-request",
     "consent-request",
     "plan-completed",
@@ -98,8 +100,11 @@ def notices_for(
 
     partner = _partner(event.step, case.plan, earlier)
     match event:
-        case ApprovalRequested(episode=episode):
-            return [to("approval-request", boss, str(episode))]
+        case ApprovalRequested(episode=episode, revision=revision):
+            again = f"/rev-{revision}" if revision else ""  # asked anew after a send back
+            return [to("approval-request", boss, f"{episode}{again}")]
+        case PlanSentBack(by=by, at=at):
+            return [to("plan-sent-back", manager, f"{by}@{at.isoformat()}")]
         case AmendmentToApprove(revision=revision, at=at):
             return [to("amendment-request", boss, f"rev-{revision}@{at.isoformat()}")]
         case StepStarted() if partner:
@@ -235,6 +240,12 @@ def gone(kind: str, step: str | None, occurrence: str, case: Case) -> str | None
     run = case.steps.get(step or "")
     if kind == "approval-request" and case.state != "awaiting-approval":
         return "the plan was decided on" if case.approved_at else "the plan ended"
+    if kind == "approval-request" and case.sent_back_at is not None:
+        return "the plan was sent back"
+    if kind == "plan-sent-back" and (
+        case.state != "awaiting-approval" or case.sent_back_at is None
+    ):
+        return "the plan was amended" if case.state == "awaiting-approval" else "it was decided"
     if kind == "amendment-request" and not case.awaiting_amendment_approval:
         return "the amendment was decided on"
     if kind == "consent-request":

@@ -35,6 +35,7 @@ from casework.domain.events import (
     PlanAmended,
     PlanApproved,
     PlanCancelled,
+    PlanSentBack,
     PlanTerminated,
     StepAdded,
     StepCancelled,
@@ -50,11 +51,29 @@ def _require_active(case: Case, doing: str) -> None:
 
 
 def approve(case: Case, now: datetime) -> list[Event]:
-    """The supervisor approves a plan that awaits approval."""
+    """The supervisor approves a plan that awaits approval (and not sent back: it waits for
+    its case manager's amendment)."""
     if case.state != "awaiting-approval":
         raise CaseNotInState(case.code, case.state, "approve it: it is not awaiting approval")
+    if case.sent_back_at is not None:
+        raise CaseNotInState(
+            case.code, case.state, "approve it: it was sent back and waits for its amendment"
+        )
     case.state, case.approved_at = "active", now
     return [PlanApproved(now)]
+
+
+def send_back(case: Case, by: str, now: datetime) -> list[Event]:
+    """The supervisor sends a plan awaiting approval back to its case manager: it stays
+    awaiting approval, and waits for her amendment before anyone is asked again."""
+    if case.state != "awaiting-approval":
+        raise CaseNotInState(case.code, case.state, "send it back: it is not awaiting approval")
+    if case.sent_back_at is not None:
+        raise CaseNotInState(
+            case.code, case.state, "send it back: it was sent back already and not amended since"
+        )
+    case.sent_back_by, case.sent_back_at = by, now
+    return [PlanSentBack(now, by)]
 
 
 def approve_amendment(case: Case, now: datetime) -> list[Event]:
@@ -236,5 +255,7 @@ def amend(case: Case, plan: Plan, now: datetime, *, revision: int) -> list[Event
             events.append(AmendmentToApprove(now, revision, tuple(waiting)))
     # Steps removed long ago stay in history; the plan's start never moves once launched.
     case.plan = plan.without_person()
+    # A plan sent back is amended as asked: it waits for its supervisor's approval again.
+    case.sent_back_by = case.sent_back_at = None
     events.append(PlanAmended(now))
     return events

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from casework.domain.case import ConsentStatus, RecordedOutcome
 from casework.domain.decision_kinds import KINDS, check_in_of
-from casework.services import recording
+from casework.services import recording, send_back
 from casework.services.errors import ValueRefused
 from casework.services.unit_of_work import Changed
 from casework.store.db import Store
@@ -21,20 +21,25 @@ from plans.directories import Directories
 @dataclass(frozen=True)
 class Taken:
     """A decision as its form was sent: the case, its scope, the form's choice ("" if it asks
-    none), who sent it and when."""
+    none), who sent it and when, and her comment ("" if none; recorded sealed, never kept in
+    Prefect: the door records the form itself)."""
 
     code: str
     scope: str
     answer: str
     by: str
     now: datetime
+    comment: str = ""
 
 
+COMMENT = "comment"  # the free-text field of a form that has one (the approval's send back)
 Recorder = Callable[[Store, Directories, Taken], Changed]
 
 
 def _approve(store: Store, dirs: Directories, t: Taken) -> Changed:
     # One service approves the plan or its amendment, whichever the case waits for.
+    if t.answer == "send-back":
+        return send_back.send_back(store, dirs, code=t.code, comment=t.comment, by=t.by, now=t.now)
     return recording.approve(store, dirs, code=t.code, by=t.by, now=t.now)
 
 
@@ -71,7 +76,7 @@ def answer(code: str, kind: str, values: Mapping[str, Any]) -> str:
     choice = KINDS[kind].choice
     if choice is None:
         return ""
-    value = values.get(choice.field)
+    value = values.get(choice.field, choice.default)
     if value not in choice.values:
         raise ValueRefused(code, kind, choice.field, list(choice.values))
     return str(value)
@@ -90,5 +95,7 @@ def record(
 ) -> Changed:
     """Record `by`'s decision from the form's values, as the CLI would; a value outside the
     kind's choice is refused before anything is recorded."""
-    taken = Taken(code, scope, answer(code, kind, values), by, now)
+    comment = values.get(COMMENT)
+    text = comment if isinstance(comment, str) else ""
+    taken = Taken(code, scope, answer(code, kind, values), by, now, text)
     return RECORDERS[kind](store, directories, taken)

@@ -79,3 +79,14 @@ class FieldRefused(RehabError):
     def __init__(self, field: str, expected: str) -> None:
         self.field = field
         super().__init__(f"{field}: needs {expected}; nothing was recorded")
+
+
+class CommentRequired(RehabError):
+    """A plan sent back without a word of why."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(
+            f"comment: say what case {code}'s plan needs before it is approved (required, "
+            "non-empty); nothing was recorded"
+        )

@@ -167,8 +167,11 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
     ) as work:
         row, case = work.row, work.case
         _refuse_naming(plan, plan.person or read_person(store.sealer, row))
+        sent_back = case.sent_back_at is not None
         work.events += transitions.amend(case, plan, now, revision=row.revision + 1)
-        if supervisor != row.supervisor and case.state == "awaiting-approval":
+        if sent_back:  # amended as its supervisor asked: she is asked again
+            work.events.append(ApprovalRequested(now, row.episode, revision=row.revision + 1))
+        elif supervisor != row.supervisor and case.state == "awaiting-approval":
             # The new supervisor decides now: they are asked, as the first one was.
             work.events.append(ApprovalRequested(now, row.episode))
         add_revision(work.session, row=row, plan=plan, supervisor=supervisor, by=by, now=now)

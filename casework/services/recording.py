@@ -11,7 +11,7 @@ from typing import Any
 from casework.domain import transitions
 from casework.domain.access import Power
 from casework.domain.case import ConsentStatus, RecordedOutcome
-from casework.domain.decision_kinds import amendment_scope, check_in_scope
+from casework.domain.decision_kinds import amendment_scope, approval_scope, check_in_scope
 from casework.domain.errors import PersonNamed, UnknownScope
 from casework.services.unit_of_work import CaseChange, Changed, guard, record_refusal
 from casework.store.db import Store
@@ -35,9 +35,11 @@ def person_change(
     note: str | None = None,
     detail: dict[str, Any] | None = None,
     new_schedule: bool = False,
+    screened: bool = True,
 ) -> Iterator[CaseChange]:
     """A person's change, if their role allows it (`power`, `doing` naming it): one audit row
-    naming them; the plan looks at the case at once."""
+    naming them (and its note, sealed; `screened`: refused if it names the person); the plan
+    looks at the case at once."""
     with store.session() as session:
         row = get_case_row(session, code=code)
         code = row.code  # as stored, however it was typed
@@ -54,7 +56,7 @@ def person_change(
         supervisor=supervisor,
         now=now,
     )
-    if note is not None and person is not None and names_person(note, person):
+    if screened and note is not None and person is not None and names_person(note, person):
         record_refusal(store, code=code, by=by, doing=doing, why="note-names-person", now=now)
         raise PersonNamed(code, "the note")
     with CaseChange(
@@ -88,7 +90,7 @@ def approve(
     ) as work:
         if work.case.state == "awaiting-approval":
             work.events += transitions.approve(work.case, now)
-            kind, scope = "approval", ""
+            kind, scope = "approval", approval_scope(work.row.revision)
         else:
             work.events += transitions.approve_amendment(work.case, now)
             kind, scope = "amendment", amendment_scope(work.row.revision)

@@ -31,6 +31,8 @@ class Decision:
     decided_by: str | None
     settled: bool
     attempts: int = 0  # submissions of its form refused (a wrong code, someone not allowed)
+    manager: str = ""  # the case's people now (its run's tags)
+    supervisor: str = ""
 
     @property
     def idempotency_key(self) -> str:
@@ -56,6 +58,8 @@ def _view(case: CaseRow, row: DecisionRow) -> Decision:
         row.decided_by,
         row.settled,
         row.attempts,
+        case.manager,
+        case.supervisor,
     )
 
 

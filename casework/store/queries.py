@@ -109,6 +109,7 @@ def status_in(session: Session, row: CaseRow, case: Case | None = None) -> dict[
         "timezone": case.plan.timezone,
         "start": _iso(row.start),
         "approved_at": _iso(row.approved_at),
+        "sent_back": _sent_back(row),
         "reason": row.reason,
         "ended_reason": closing_of(row.reason),  # why staff closed it (`rehab case close`)
         "closed_to": row.closed_to,  # the organisation a transferred case went to
@@ -128,6 +129,13 @@ def status_in(session: Session, row: CaseRow, case: Case | None = None) -> dict[
     }
 
 
+def _sent_back(row: CaseRow) -> dict[str, str | None] | None:
+    """Who sent the plan back to its case manager and when, until she amends it; or None."""
+    if row.sent_back_at is None:
+        return None
+    return {"by": row.sent_back_by, "at": _iso(row.sent_back_at)}
+
+
 def _quarantine(row: CaseRow) -> dict[str, str | None] | None:
     """Why and since when the engine set the case aside (services/quarantine.py), or None."""
     if row.quarantined_at is None:
@@ -144,6 +152,7 @@ def _quarantined_rows_status(row: CaseRow) -> dict[str, Any]:
         revision=row.revision,
         template=row.template,
         approved_at=_iso(row.approved_at),
+        sent_back=_sent_back(row),
         quarantined=_quarantine(row),
         steps=[
             {
@@ -189,6 +198,7 @@ def _imported_status(row: CaseRow) -> dict[str, Any]:
         "timezone": DEFAULT_TIMEZONE,
         "start": _iso(row.start),
         "approved_at": None,
+        "sent_back": None,
         "reason": row.reason,
         "ended_reason": closing_of(row.reason),  # why staff closed it (`rehab case close`)
         "closed_to": row.closed_to,  # the organisation a transferred case went to

@@ -95,6 +95,8 @@ def to_domain(row: CaseRow) -> Case:
         approved_at=row.approved_at,
         reason=row.reason,
         closed_to=row.closed_to,
+        sent_back_by=row.sent_back_by,
+        sent_back_at=row.sent_back_at,
     )
     for srow in row.steps:
         if srow.episode != row.episode:
@@ -126,6 +128,7 @@ def save_domain(session: Session, *, row: CaseRow, case: Case, now: datetime) ->
     """Write the domain case's state back onto its rows; the version check guards races."""
     row.state, row.approved_at, row.reason = case.state, case.approved_at, case.reason
     row.closed_to = case.closed_to
+    row.sent_back_by, row.sent_back_at = case.sent_back_by, case.sent_back_at
     if row.quarantined_at is None:  # a quarantined case wakes only when its Prefect side is due
         row.wake_at = next_wake(case)
     row.updated_at = now

@@ -76,6 +76,9 @@ class CaseRow(Base):
     revision: Mapped[int] = mapped_column(default=1)
     start: Mapped[datetime]
     approved_at: Mapped[datetime | None]
+    # A plan awaiting approval its supervisor sent back: by whom and when, until it is amended.
+    sent_back_by: Mapped[str | None] = mapped_column(String(64))
+    sent_back_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(200))
     # Where a case closed `transferred` went: an organisation's name, screened like a step
     # title; never sent to Prefect (casework/domain/closing.py).

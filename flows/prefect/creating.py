@@ -29,6 +29,7 @@ from prefect.states import Running, Suspended, to_state_create
 from casework.store.decisions import Decision
 from flows.prefect import recent
 from flows.prefect.client import prefect_client
+from flows.shown.tags import decision_tags
 
 PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
 PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
@@ -120,7 +121,7 @@ def _create_in_bulk(client: SyncPrefectClient, decisions: list[Decision]) -> lis
         DeploymentFlowRunCreate(
             parameters={"case": d.case, "kind": d.kind, "scope": d.scope},
             name=d.run_name,
-            tags=[f"decision:{d.kind}"],
+            tags=decision_tags(d.kind, manager=d.manager, supervisor=d.supervisor),
             idempotency_key=d.idempotency_key,
             state=to_state_create(Running(name=LAUNCHING, message="opened")),
         ).model_dump(mode="json", exclude_unset=True)

@@ -18,7 +18,13 @@ from casework.domain.decision_kinds import KINDS, check_in_of
 from casework.store import queries
 from casework.store.decisions import Decision
 from flows.app import App
-from flows.prefect.forms import approval_form, checkin_form, completion_form, consent_form
+from flows.prefect.forms import (
+    amendment_form,
+    approval_form,
+    checkin_form,
+    completion_form,
+    consent_form,
+)
 from plans.model import DEFAULT_TIMEZONE
 
 
@@ -30,7 +36,8 @@ def _approval(status: dict[str, Any], case: str, scope: str, how: str) -> str:
     return (
         f"## Approve plan {case}\n\nCase manager `{status['manager']}` launched this "
         f"plan (revision {status['revision']}). Its steps:\n\n{_steps(status['steps'])}"
-        f"\n\n{how} `rehab plan status {case}` shows the whole timeline."
+        f"\n\nApprove it, or send it back to the case manager with a comment saying what it "
+        f"needs (the comment is kept sealed in the case store, never here). {how}"
     )
 
 
@@ -97,7 +104,7 @@ class KindForm:
 # One entry per kind of casework/domain/decision_kinds.KINDS (tests/test_decision_kinds.py).
 FORMS: dict[str, KindForm] = {
     "approval": KindForm(approval_form, _approval),
-    "amendment": KindForm(approval_form, _amendment),
+    "amendment": KindForm(amendment_form, _amendment),
     "consent": KindForm(consent_form, _consent),
     "check-in": KindForm(checkin_form, _check_in),
     "completion": KindForm(completion_form, _completion),

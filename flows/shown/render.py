@@ -106,6 +106,12 @@ def status_text(status: dict[str, Any], ui_url: str | None) -> str:
             f"  QUARANTINED since {local(q['at'], tz)}: {q['reason']}; the engine does nothing "
             "more for it until `rehab plan amend FILE` fixes its plan"
         )
+    if status.get("sent_back"):
+        back = status["sent_back"]
+        lines.append(
+            f"  sent back by {back['by']} {local(back['at'], tz)}: waits for its case manager's "
+            "amendment, then for approval again"
+        )
     if status.get("imported"):
         lines.append(
             "  imported: it began before rehab and has no plan here; `rehab plan launch FILE` "

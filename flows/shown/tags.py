@@ -132,7 +132,9 @@ def case_tags(case: Case, *, supervisor: str, now: datetime) -> list[str]:
         {f"domain:{s.domain}" for s in plan.steps if case.steps[s.id].state in OPEN_OR_PENDING}
     )
     waiting = []
-    if case.state == "awaiting-approval" or case.awaiting_amendment_approval:
+    if case.state == "awaiting-approval" and case.sent_back_at is not None:
+        waiting.append("waiting:amendment")  # sent back: its case manager amends it
+    elif case.state == "awaiting-approval" or case.awaiting_amendment_approval:
         waiting.append("waiting:approval")
     if case.waiting_consent:
         waiting.append("waiting:consent")
@@ -193,6 +195,8 @@ def state_message(case: Case, *, supervisor: str) -> str:
         return "completed: no step was carried out (all skipped or cancelled)"
     if how is not None:
         return f"{how}: {case.reason or 'ended'}"
+    if case.state == "awaiting-approval" and case.sent_back_by is not None:
+        return f"sent back by {case.sent_back_by}: waiting for its case manager's amendment"
     if case.state == "awaiting-approval":
         return f"waiting for approval by the supervisor ({supervisor})"
     parts = []
@@ -219,6 +223,12 @@ def state_message(case: Case, *, supervisor: str) -> str:
             + (f", due {_when(first, case)}" if first is not None else "")
         )
     return "; ".join(parts)
+
+
+def decision_tags(kind: str, *, manager: str, supervisor: str) -> list[str]:
+    """The tags of a decision's run: its kind and the case's people, as its plan's run has
+    them, so Prefect's tag filter shows what waits on whom."""
+    return [f"decision:{kind}", f"manager:{manager}", f"supervisor:{supervisor}"]
 
 
 def quarantine_tags(*, manager: str, supervisor: str, template: str | None) -> list[str]:

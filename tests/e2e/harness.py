@@ -410,7 +410,8 @@ def example_directories() -> dict[str, str]:
 def as_the_ui_fills_it(schema: dict[str, Any], choose: dict[str, str]) -> dict[str, Any]:
     """The run input the Prefect UI's form sends for `schema`: a list (`enum`, also behind a
     `$ref`) offers its values and the person picks `choose[field]`, which must be offered; a
-    `const` is a disabled, empty box, so nothing is sent for it; any other field is typed."""
+    `const` is a disabled, empty box, so nothing is sent for it; a field with a default the
+    person leaves alone is sent as the UI fills it in; any other field is typed."""
     values: dict[str, Any] = {}
     for name, field in schema.get("properties", {}).items():
         prop = (
@@ -419,6 +420,9 @@ def as_the_ui_fills_it(schema: dict[str, Any], choose: dict[str, str]) -> dict[s
             else field
         )
         if "const" in prop:
+            continue
+        if name not in choose and "default" in prop:
+            values[name] = prop["default"]
             continue
         if "enum" in prop:
             assert choose[name] in prop["enum"], f"{choose[name]!r} is not offered for {name}"

@@ -151,6 +151,26 @@ def test_prefect_holds_no_staff_code_password_or_session_after_forms(rehab: Reha
     assert "a long password for the door" not in stored
 
 
+def test_a_plan_sent_back_through_the_door_keeps_its_comment_out_of_prefect(rehab: Rehab) -> None:
+    code = "E2E-DOOR-5"
+    launch(rehab, code)
+    run = approval_run(rehab, code)
+    comment = "The crisis room step needs an end date before I approve it."
+    empty = rehab.decide_as("l-istomova", run, {"decision": "send-back", "comment": ""})
+    assert empty.status_code == 422 and "comment" in empty.json()["detail"]
+    sent = rehab.decide_as("l-istomova", run, {"decision": "send-back", "comment": comment})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["rehab"]["decision"] == "sent-back"
+    status = rehab.status(code)
+    assert status["state"] == "awaiting-approval" and status["sent_back"]["by"] == "l-istomova"
+    wait_for(lambda: rehab.run_state(run) == "COMPLETED", timeout=60, what="the form to close")
+    inputs = rehab.api("POST", f"/flow_runs/{run}/input/filter", {"prefix": "", "limit": 100})
+    logs = rehab.api("POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [run]}}})
+    stored = str(inputs) + str(rehab.flow_run(run)) + str(logs)
+    assert "crisis room step" not in stored, "the comment is sealed in the store, not Prefect"
+    assert ("l-istomova", "plan-sent-back") in [(a, act) for a, act, _ in rehab.audit(code)]
+
+
 def test_the_uis_event_stream_opens_through_the_door_for_a_signed_in_person_only(
     rehab: Rehab,
 ) -> None:

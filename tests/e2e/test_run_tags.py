@@ -74,6 +74,42 @@ def test_tags_and_messages_follow_an_amendment_a_missed_check_in_and_the_end(
     assert {"rehab", "plan", "living", "waiting", "waiting:approval"} <= set(run["tags"])
     assert {"manager:n-zdolnik", "supervisor:l-istomova", "domain:housing"} <= set(run["tags"])
     assert run["state"]["message"] == "waiting for approval by the supervisor (l-istomova)"
+    # Its approval form's run carries the same people: Prefect's filter shows who it waits on.
+    people = {"manager:n-zdolnik", "supervisor:l-istomova"}
+    form = wait_for(
+        lambda: next(iter(rehab.decision_runs("E2E-TAG-AMEND")), None),
+        timeout=60,
+        what="the approval form's run",
+    )
+    assert {"decision:approval", *people} <= set(form["tags"])
+    waiting_on_her = rehab.api(
+        "POST",
+        "/flow_runs/filter",
+        {"flow_runs": {"tags": {"all_": ["decision:approval", "supervisor:l-istomova"]}}},
+    )
+    assert form["id"] in {r["id"] for r in waiting_on_her}
+
+    # Sent back, the plan waits on its case manager's amendment, and the form closes.
+    rehab.rehab(
+        "plan", "send-back", "E2E-TAG-AMEND", "--by", "l-istomova", "--comment", "-",
+        stdin="the crisis room needs an end date\n",
+    )  # fmt: skip
+    run = plan_run(rehab, "E2E-TAG-AMEND")
+    assert {"waiting", "waiting:amendment"} <= set(run["tags"])
+    assert "waiting:approval" not in run["tags"]
+    assert run["state"]["message"] == (
+        "sent back by l-istomova: waiting for its case manager's amendment"
+    )
+    assert rehab.run_state(form["id"]) == "COMPLETED"
+    rehab.rehab("plan", "amend", str(amended), "--by", "n-zdolnik")
+    run = plan_run(rehab, "E2E-TAG-AMEND")
+    assert "waiting:approval" in run["tags"]
+    again = wait_for(
+        lambda: [r for r in rehab.decision_runs("E2E-TAG-AMEND") if r["id"] != form["id"]],
+        timeout=60,
+        what="the amended plan's approval form",
+    )
+    assert {"decision:approval", *people} <= set(again[0]["tags"])
     rehab.rehab("plan", "approve", "E2E-TAG-AMEND", "--by", "l-istomova")
     run = plan_run(rehab, "E2E-TAG-AMEND")
     assert not {"waiting", "waiting:approval"} & set(run["tags"])

@@ -15,7 +15,7 @@ from casework.domain.access import Power, deciders
 from casework.domain.decision_kinds import KINDS
 from casework.domain.errors import NotAllowed
 from casework.services import engine, plan_changes
-from casework.services.decide import RECORDERS, record
+from casework.services.decide import COMMENT, RECORDERS, record
 from casework.services.errors import ValueRefused
 from casework.store import decisions, queries
 from casework.store.db import Store
@@ -64,7 +64,10 @@ def test_every_kind_has_its_access_rule_form_text_and_recorder() -> None:
         # The store's column and the run's `decision:<kind>` tag hold the name.
         assert len(name) <= DecisionRow.__table__.c.kind.type.length, name
         schema = FORMS[name].form().model_json_schema()
-        asked = {field: tuple(p["enum"]) for field, p in schema["properties"].items()}
+        fields = schema["properties"]
+        # The one free field, the approval's comment, is sealed by the door: never a choice.
+        assert (COMMENT in fields) == (name == "approval"), name
+        asked = {field: tuple(p["enum"]) for field, p in fields.items() if field != COMMENT}
         assert asked == ({kind.choice.field: kind.choice.values} if kind.choice else {}), name
 
 

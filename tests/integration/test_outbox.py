@@ -438,6 +438,10 @@ def test_every_message_kind_renders_in_every_language(language: str) -> None:
             "failures",
             "window_minutes",
             "lock_minutes",
+            "case_url",  # a staff message's links (notifications/staff_links.py)
+            "form_url",
+            "link",
+            "by",  # who sent a plan back
         )
     }
     for kind in (*NOTICE_KINDS, "message-dead", "test"):

@@ -143,7 +143,14 @@ def test_the_quarantine_is_audited_reported_to_supervisor_and_manager_and_shown_
         f"quarantined: {reason}; no more wakes until the plan is fixed (rehab plan amend)"
     )
     assert {"plan", "living", "failed", "manager:n-zdolnik"} <= set(prefect.tags[run_id])
-    sent = send_due(app.store, app.directories, app.notifier, now=app.now(), policy=app.send_policy)
+    sent = send_due(
+        app.store,
+        app.directories,
+        app.notifier,
+        now=app.now(),
+        policy=app.send_policy,
+        links=app.partner_links,  # as the outbox thread sends (flows/clock.py)
+    )
     assert sent["sent"] >= 2
     told = [
         (url.split("to=")[1], body)
@@ -151,9 +158,11 @@ def test_the_quarantine_is_audited_reported_to_supervisor_and_manager_and_shown_
         if subject == f"План {BAD} на карантине"  # both read Russian (the directory says)
     ]
     assert sorted(to for to, _ in told) == ["director@ngo.example", "n.zdolnik@ngo.example"]
-    # Why, in the words of their language (notifications/words.py), the command as it is typed.
+    # Why, in the words of their language (notifications/words.py), and a link to the case's
+    # page at the door, where its plan is amended (staff have no shell).
     in_russian = "одна обработка создала бы больше 1000 встреч этапа talk (периодичность 1s)"
-    assert all(in_russian in body and "rehab plan amend" in body for _, body in told)
+    page = f"{app.settings.door_url.rstrip('/')}/rehab/cases/{BAD}"
+    assert all(in_russian in body and page in body for _, body in told)
     wakes = status(app, BAD)["steps"][0]["check_ins"]
     paper.at += 10 * INTERVAL
     assert clock.tick(app) == {}, "no more wakes until a person acts"

@@ -44,6 +44,12 @@ def contexts() -> list[dict[str, Any]]:
         "failures": 5,
         "window_minutes": 15,
         "lock_minutes": 15,
+        # A staff message's links to the door (notifications/staff_links.py) and a send back's
+        # sender.
+        "case_url": "https://door.example/rehab/cases/BC-2026-0042",
+        "form_url": "https://door.example/runs/flow-run/7c0e",
+        "link": "https://door.example/runs/flow-run/7c0e",
+        "by": "Л. Истомова (l-istomova)",
     }
     return [
         {

@@ -9,7 +9,7 @@ from typing import Any
 from casework.domain import transitions
 from casework.domain.case import Case
 from casework.domain.time_passes import advance
-from flows.shown.tags import case_tags, outcome, retag, state_message
+from flows.shown.tags import case_tags, decision_tags, outcome, retag, state_message
 from plans.model import Plan
 from tests.conftest import T0
 
@@ -57,6 +57,24 @@ def test_a_plan_waiting_for_approval_says_so_and_names_who_it_concerns() -> None
         "waiting:approval",
     }
     assert message(case) == "waiting for approval by the supervisor (l-istomova)"
+
+
+def test_a_plan_sent_back_waits_on_its_case_managers_amendment_not_on_the_supervisor() -> None:
+    case = Case.new(make_plan(step("check")), T0, approval_required=True)
+    transitions.send_back(case, SUPERVISOR, T0 + H)
+    assert {"waiting", "waiting:amendment"} <= set(tags(case))
+    assert "waiting:approval" not in tags(case)
+    assert message(case) == "sent back by l-istomova: waiting for its case manager's amendment"
+    transitions.amend(case, make_plan(step("check"), step("talk")), T0 + 2 * H, revision=2)
+    assert "waiting:approval" in tags(case) and "waiting:amendment" not in tags(case)
+
+
+def test_a_decision_run_carries_its_kind_and_the_cases_manager_and_supervisor() -> None:
+    assert decision_tags("check-in", manager="n-zdolnik", supervisor=SUPERVISOR) == [
+        "decision:check-in",
+        "manager:n-zdolnik",
+        "supervisor:l-istomova",
+    ]
 
 
 def test_an_approved_plan_says_when_its_first_step_is_due() -> None:
