@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from casework.domain.case import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
-from casework.services import engine, notes, plan_changes, recording
+from casework.services import engine, notes, plan_changes, recording, send_back
 from casework.services import person as person_data
 from casework.services.closing import close_case
 from casework.services.errors import FieldRefused
@@ -57,6 +57,7 @@ class CaseActions:
             "person-show": self.show_person,
             "approve": self.approve,
             "close": self.close,
+            "send-back": self.send_back,
         }
 
     async def post(self, request: Request) -> Response:
@@ -249,3 +250,12 @@ class CaseActions:
         )
         self._tend(code)
         return f"case closed ({reason}): {changed.state}", {}
+
+    def send_back(self, staff: Staff, code: str, fields: Fields) -> Result:
+        """The plan back to its case manager, with her supervisor's comment (sealed)."""
+        store, directories, now = self._env()
+        send_back.send_back(
+            store, directories, code=code, comment=fields.get("comment", ""), by=staff.id, now=now
+        )
+        self._tend(code)
+        return "plan sent back to its case manager", {}

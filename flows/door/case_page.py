@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from casework.domain.access import deciders
 from casework.domain.case import RECORDED_OUTCOMES
 from casework.domain.closing import CLOSE_REASONS
+from casework.services import send_back
 from casework.services.unit_of_work import canonical_code, record_refusal
 from casework.store import decisions, queries
 from casework.store.errors import CaseNotFound
@@ -69,10 +70,19 @@ class CasePage:
             "note": True,
             "person": True,
             "close": living,
-            "approve": status["state"] == "awaiting-approval" and staff.id in approving,
+            "approve": status["state"] == "awaiting-approval"
+            and staff.id in approving
+            and not status.get("sent_back"),
         }
+        sent_back = status.get("sent_back")
+        if sent_back and status["state"] == "awaiting-approval":  # why, for whoever amends it
+            comment = send_back.sent_back_comment(
+                store, directories, code=code, by=staff.id, now=self.pages.door.now()
+            )
+            sent_back = {**sent_back, "comment": comment}
         return {
             "case": code,
+            "sent_back": sent_back,
             "status": status,
             "decisions": waiting,
             "may": may,

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from casework.store import door_tables
+from casework.store import door_tables, partner_tables
 from casework.store.db import MIGRATIONS, current_revision, head_revision, open_store
 from casework.store.tables import Base
 
@@ -20,6 +20,7 @@ def test_every_migration_from_empty_reaches_the_head_and_the_tables_schema(
     empty_store_url: str, tmp_path: Path
 ) -> None:
     assert door_tables.StaffSessionRow.__table__.metadata is Base.metadata
+    assert partner_tables.PartnerAnswerRow.__table__.metadata is Base.metadata
     for _ in range(2):  # the first open migrates; the second finds it done
         opened = open_store(empty_store_url, tmp_path / "secret.key")
         try:

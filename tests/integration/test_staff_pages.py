@@ -201,3 +201,28 @@ def test_she_ends_a_case_for_a_reason_and_a_transfer_names_its_organisation(
     assert status["closed_to"] == "Vilnius Shelter Network"
     (row,) = audit_rows(app, "case-closed")
     assert row.actor == "n-zdolnik" and row.detail["session"]
+
+
+def test_a_plan_sent_back_waits_for_her_amendment_and_then_for_approval_again(
+    app: App, desks: Desks
+) -> None:
+    launched(desks)
+    manager, supervisor = desks["n-zdolnik"], desks["l-istomova"]
+    comment = "The medical check should come first."
+    assert manager.post(f"/rehab/cases/{CODE}/send-back", {"comment": comment}).status_code == 403
+    assert supervisor.post(f"/rehab/cases/{CODE}/send-back", {"comment": ""}).status_code == 422
+    sent = supervisor.post(f"/rehab/cases/{CODE}/send-back", {"comment": comment})
+    assert sent.status_code == 200, sent.text
+    case = manager.get(f"/rehab/cases/{CODE}").json()
+    assert case["sent_back"]["by"] == "l-istomova" and case["sent_back"]["comment"] == comment
+    assert not supervisor.get(f"/rehab/cases/{CODE}").json()["may"]["approve"]
+    text = case["plan_text"].replace("due: 2w", "due: 10d")
+    shown = manager.post(f"/rehab/cases/{CODE}/amend", {"plan_text": text, "do": "check"})
+    assert "+  due: 10d" in shown.json()["change"]
+    assert manager.get(f"/rehab/cases/{CODE}").json()["status"]["revision"] == 1
+    stored = manager.post(f"/rehab/cases/{CODE}/amend", {"plan_text": text, "do": "store"})
+    assert stored.status_code == 200, stored.text
+    again = supervisor.get(f"/rehab/cases/{CODE}").json()
+    assert again["status"]["revision"] == 2 and again["may"]["approve"]
+    assert supervisor.post(f"/rehab/cases/{CODE}/approve", {}).status_code == 200
+    assert [r.actor for r in audit_rows(app, "plan-sent-back")] == ["l-istomova"]
