@@ -36,7 +36,7 @@ def sign_in(browser: Any, url: str, enrolment: dict[str, str], staff: str, passw
     page.click("button[type=submit]")
     page.wait_for_url("**/sign-in?password-set")
     page.goto(f"{url}/rehab/day")  # sends her to sign in, and back here after
-    page.wait_for_url("**/sign-in?next=*")
+    page.wait_for_url("**/sign-in?next=**")
     page.fill("#staff", staff)
     page.fill("#password", password)
     page.fill("#code", totp.now())

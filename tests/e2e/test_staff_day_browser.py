@@ -47,7 +47,15 @@ def everything_prefect_holds(up: Up) -> str:
     seen.append(call("/task_runs/filter", {"limit": 200}))
     seen.append(call("/logs/filter", {"limit": 200}))
     seen.append(call("/artifacts/filter", {"limit": 200}))
-    seen.append(call("/events/filter", {"limit": 200}))
+    since = {"occurred": {"since": "2000-01-01T00:00:00Z"}}
+    page = call("/events/filter", {"filter": since, "limit": 50})
+    while True:  # every page of the event store
+        seen.append(page["events"])
+        if not page.get("next_page"):
+            break
+        nxt = server.call("GET", page["next_page"].split("/api", 1)[1], None, auth=auth)
+        nxt.raise_for_status()
+        page = nxt.json()
     return json.dumps(seen, ensure_ascii=False)
 
 
