@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from casework.domain.access import supervisor_now
 from casework.domain.notices import Notice
 from casework.store import audit_chain
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit, queue_notices
+from casework.store.outbox_rows import queue_notices
 from casework.store.tables import CaseRow, OutboxRow
 from casework.store.withdrawal import mark_referral, referral_withdrawn, withdraw
 from notifications.notifier import Delivery

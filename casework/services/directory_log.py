@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit
 from casework.store.tables import DirectorySeenRow
 from plans.directories import Directories
 

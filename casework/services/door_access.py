@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from casework.domain.errors import UnknownStaff
 from casework.services import lockout, staff_codes
 from casework.services.errors import InviteRefused, PasswordRefused, SignInRefused
+from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
-from casework.store.repository import audit
 from plans.directories import Directories
 from plans.errors import RehabError
 

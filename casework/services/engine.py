@@ -15,8 +15,9 @@ from casework.services.unit_of_work import (
     retry_on_conflict,
     transaction,
 )
+from casework.store.case_marks import count_wake, make_due, record_flow_run
 from casework.store.db import Store
-from casework.store.repository import count_wake, get_case_row, make_due, record_flow_run
+from casework.store.repository import get_case_row
 from plans.directories import Directories
 
 

@@ -25,10 +25,11 @@ from casework.domain.errors import NotAllowed, UnknownStaff
 from casework.services.import_checks import canonical, check_record
 from casework.services.person import held_fields
 from casework.store import audit_chain
+from casework.store.audit_rows import audit
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store
 from casework.store.errors import AmbiguousCode
-from casework.store.repository import audit, set_person
+from casework.store.repository import set_person
 from casework.store.tables import CaseRow, ConsentRow, ImportedCaseRow
 from plans.dates import moment
 from plans.directories import Directories

@@ -10,9 +10,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.store.audit_rows import audit
 from casework.store.crypto import load_or_create_key, write_keys
 from casework.store.db import Store
-from casework.store.repository import audit, read_person, set_person
+from casework.store.repository import read_person, set_person
 from casework.store.tables import AuditRow, CaseRow, StaffCodeRow, StoreMeta
 
 SWEEPS = 3

@@ -16,8 +16,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from casework.domain.notices import Notice
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit, queue_notices
+from casework.store.outbox_rows import queue_notices
 from casework.store.tables import StaffFailureRow, StaffLockoutRow
 from plans.directories import Directories
 

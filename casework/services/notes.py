@@ -11,8 +11,9 @@ from sqlalchemy import select
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services.errors import FieldRefused
 from casework.services.unit_of_work import canonical_code, guard, record_refusal
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit, get_case_row, read_person
+from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow
 from plans.directories import Directories
 from plans.screening import names_person

@@ -7,15 +7,9 @@ from datetime import datetime
 
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services.unit_of_work import canonical_code, guard, record_refusal
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import (
-    audit,
-    current_plan,
-    get_case_row,
-    has_plan,
-    read_person,
-    set_person,
-)
+from casework.store.repository import current_plan, get_case_row, has_plan, read_person, set_person
 from plans.directories import Directories
 from plans.model import Person
 from plans.screening import names_person, screen

@@ -18,18 +18,17 @@ from casework.services.unit_of_work import (
     transaction,
     with_stored_code,
 )
+from casework.store.audit_rows import audit
+from casework.store.case_marks import lift_quarantine, make_due
 from casework.store.codes import lock_code
 from casework.store.db import Store
 from casework.store.errors import CasePurged
+from casework.store.outbox_rows import queue_notices
 from casework.store.repository import (
     add_revision,
-    audit,
     create_case_row,
     find_case_row,
     get_case_row,
-    lift_quarantine,
-    make_due,
-    queue_notices,
     read_person,
     save_domain,
     set_person,

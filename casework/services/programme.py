@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit
 from casework.store.tables import StoreMeta
 from plans.directories import Directories
 

@@ -17,9 +17,10 @@ from casework.domain.case import ENDED_CASE, IMPORTED
 from casework.domain.errors import CaseStillOpen, ReasonNamesPerson
 from casework.services.unit_of_work import canonical_code, transaction
 from casework.store import purged_history
+from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.partner_tables import PartnerAnswerRow
-from casework.store.repository import audit, get_case_row, read_person
+from casework.store.repository import get_case_row, read_person
 from casework.store.tables import CaseRow, OutboxRow
 from plans.directories import Directories
 from plans.screening import names_person

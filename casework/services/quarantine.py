@@ -22,9 +22,10 @@ from casework.domain.case import ENDED_CASE, IMPORTED
 from casework.domain.errors import WakeTooLarge
 from casework.domain.notices import Notice
 from casework.services.unit_of_work import ENGINE, retry_on_conflict, transaction
+from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.errors import CaseNotFound, CasePurged, Conflict, StoreUnavailable
-from casework.store.repository import audit, queue_notices
+from casework.store.outbox_rows import queue_notices
 from casework.store.tables import CaseRow, OutboxRow
 
 REASON_CHARS = 300  # the column's width

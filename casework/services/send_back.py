@@ -14,9 +14,10 @@ from casework.domain.decision_kinds import approval_scope
 from casework.services.errors import CommentRequired
 from casework.services.recording import person_change
 from casework.services.unit_of_work import Changed, canonical_code, guard
+from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.decisions import record_decision
-from casework.store.repository import audit, get_case_row
+from casework.store.repository import get_case_row
 from casework.store.tables import AuditRow
 from plans.directories import Directories
 

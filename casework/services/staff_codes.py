@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from casework.domain.errors import UnknownStaff
 from casework.services import lockout
 from casework.services.errors import CodeRefused, StaffLocked
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit
 from casework.store.tables import StaffCodeRow
 from plans.directories import Directories
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from casework.domain.case import ENDED_CASE
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit
 from casework.store.tables import CaseRow, DecisionRow
 
 UI_ACTOR = "prefect-ui"

@@ -21,18 +21,13 @@ from casework.domain.case import Case
 from casework.domain.errors import NotAllowed, UnknownStaff
 from casework.domain.events import Event, StepStarted
 from casework.domain.notices import Notice, notices_for, upcoming_reminders
+from casework.store.audit_rows import audit
+from casework.store.case_marks import lift_quarantine, make_due
 from casework.store.codes import stored_code
 from casework.store.db import Store
 from casework.store.errors import Conflict
-from casework.store.repository import (
-    audit,
-    get_case_row,
-    lift_quarantine,
-    make_due,
-    queue_notices,
-    save_domain,
-    to_domain,
-)
+from casework.store.outbox_rows import queue_notices
+from casework.store.repository import get_case_row, save_domain, to_domain
 from casework.store.tables import CaseRow
 from casework.store.withdrawal import told_of_withdrawal, withdraw_stale_messages
 from plans.directories import Directories

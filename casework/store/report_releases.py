@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.repository import audit
 from casework.store.tables import ReportReleaseRow
 from report.periods import Period
 from report.release import Release

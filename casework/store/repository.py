@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from casework.domain.case import Case, CheckIn, Consent, StepProgress, check_in_time, next_wake
-from casework.domain.notices import Notice
-from casework.store import audit_chain
-from casework.store.acting import current_session
 from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
 from casework.store.errors import CaseNotFound, CasePurged, NoPlanYet
 from casework.store.tables import (
-    AuditRow,
     CaseRow,
     CheckInRow,
     ConsentRow,
-    OutboxRow,
     PlanRevisionRow,
     StepRow,
 )
@@ -248,41 +240,6 @@ def start_episode(
     )
 
 
-def make_due(*, row: CaseRow, at: datetime, only_sooner: bool = False) -> None:
-    """The clock looks at the case at `at` (with `only_sooner`, never later than it would)."""
-    if not only_sooner or row.wake_at is None or row.wake_at > at:
-        row.wake_at = at
-
-
-def lift_quarantine(
-    session: Session, *, sealer: Sealer, row: CaseRow, by: str, why: str, now: datetime
-) -> None:
-    """The case is no longer set aside by the engine (audited), if it was: a person amended
-    its plan, or it ended (casework/services/quarantine.py)."""
-    if row.quarantined_at is None:
-        return
-    audit(
-        session,
-        sealer=sealer,
-        case_code=row.code,
-        actor=by,
-        action="quarantine-lifted",
-        now=now,
-        detail={"why": why, "reason": row.quarantine_reason or ""},
-    )
-    row.quarantined_at = row.quarantine_reason = None
-
-
-def count_wake(*, row: CaseRow) -> None:
-    """One more wake: each gets a fresh suspend key."""
-    row.wakes += 1
-
-
-def record_flow_run(*, row: CaseRow, flow_run_id: str, now: datetime) -> None:
-    """The Prefect flow run that carries the case's current episode."""
-    row.flow_run_id, row.updated_at = flow_run_id, now
-
-
 def set_person(*, row: CaseRow, sealer: Sealer, person: Person | None) -> None:
     """The person's data, sealed with the case's data key (None: no data)."""
     row.person_sealed = (
@@ -339,68 +296,3 @@ def add_consent(
             note_sealed=sealer.seal_text(note, case=row.code),
         )
     )
-
-
-def audit(
-    session: Session,
-    *,
-    sealer: Sealer,
-    case_code: str | None,
-    actor: str,
-    action: str,
-    now: datetime,
-    detail: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """Append who did what to which case, chained to the row before; a note is sealed with the
-    case's data key, since it may name people."""
-    audit_chain.append(
-        session,
-        AuditRow(
-            at=now,
-            case_code=case_code,
-            actor=actor,
-            action=action,
-            detail=_with_session(detail),
-            note_sealed=sealer.seal_text(note, case=case_code),
-        ),
-    )
-
-
-def _with_session(detail: dict[str, Any] | None) -> dict[str, Any]:
-    """The row's detail, naming the door session the change came through (if it did)."""
-    through = current_session()
-    if through is None or (detail and "session" in detail):
-        return detail or {}
-    return {**(detail or {}), "session": through}
-
-
-def queue_notices(session: Session, *, notices: list[Notice], now: datetime) -> int:
-    """Add messages to the outbox; one already queued under the same key is left alone."""
-    if not notices:
-        return 0
-    values = [
-        dict(
-            key=n.key,
-            case_code=n.case,
-            step_id=n.step,
-            kind=n.kind,
-            occurrence=n.occurrence,
-            recipient=n.recipient,
-            due_at=n.due_at,
-            status="pending",
-            attempts=0,
-            next_attempt_at=n.due_at,
-            created_at=now,
-        )
-        for n in notices
-    ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(OutboxRow)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(OutboxRow.id)
-    )
-    return len(result.all())

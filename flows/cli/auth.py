@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from casework.store.repository import audit
+from casework.store.audit_rows import audit
 from flows.cli.context import Context, emit, pass_ctx
 from flows.prefect import auth_rotation
 from plans.errors import RehabError

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from casework.store.repository import audit
+from casework.store.audit_rows import audit
 from flows.cli.context import Context, emit, pass_ctx
 from notifications.notifier import scheme
 from notifications.render import render

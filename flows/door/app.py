@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from casework.domain.errors import NotAllowed
 from casework.services import door_access
 from casework.services.door_access import StaffSession
-from casework.store.repository import audit
+from casework.store.audit_rows import audit
 from flows.app import App
 from flows.door import decide, policy
 from flows.door.proxy import Upstream

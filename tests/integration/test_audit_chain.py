@@ -23,9 +23,9 @@ from casework.services import engine, plan_changes, recording
 from casework.services.keys import rotate
 from casework.store import audit_log, audit_verify
 from casework.store.audit_chain import GENESIS, row_hash, row_mac
+from casework.store.audit_rows import audit
 from casework.store.db import Store, _alembic_config, make_sql_engine, open_store
 from casework.store.errors import AuditKeyMissing, SecretKeyExposed
-from casework.store.repository import audit
 from casework.store.tables import AuditRow
 from flows.cli import cli
 from plans.directories import Directories
@@ -320,7 +320,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from casework.store.db import open_store
-from casework.store.repository import audit
+from casework.store.audit_rows import audit
 url, key, who, n = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 store = open_store(url, key)
 base = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from casework.domain.notices import Notice, after_quiet_hours
 from casework.services import engine, plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store
-from casework.store.repository import queue_notices
+from casework.store.outbox_rows import queue_notices
 from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.model import Plan

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from casework.store.audit_rows import audit
 from casework.store.db import Store, open_store
 from casework.store.report_releases import priors, record_release
 from casework.store.report_source import partner_kinds, read_people
-from casework.store.repository import audit
 from plans.directories import Directories
 from report.facts import Person
 from report.periods import Period, monthly, quarterly, since_start
