@@ -240,4 +240,4 @@ def quarantine_tags(*, manager: str, supervisor: str, template: str | None) -> l
 
 def quarantine_state_message(reason: str) -> str:
     """The state message of a plan set aside: why, and what brings it back."""
-    return f"quarantined: {reason}; no more wakes until the plan is fixed (rehab plan amend)"
+    return f"quarantined: {reason}; no more wakes until its plan is amended (on its case page)"

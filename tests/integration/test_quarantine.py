@@ -140,7 +140,7 @@ def test_the_quarantine_is_audited_reported_to_supervisor_and_manager_and_shown_
     assert status(app, BAD)["quarantined"] == {"at": paper.at.isoformat(), "reason": reason}
     assert ("engine", "case-quarantined") in audit_actions(app, BAD)
     assert prefect.messages[run_id] == (
-        f"quarantined: {reason}; no more wakes until the plan is fixed (rehab plan amend)"
+        f"quarantined: {reason}; no more wakes until its plan is amended (on its case page)"
     )
     assert {"plan", "living", "failed", "manager:n-zdolnik"} <= set(prefect.tags[run_id])
     sent = send_due(
