@@ -82,7 +82,7 @@ class CaseActions:
                 request, staff, code, status=status_of(exc), problem=problem, form=fields
             )
         if shown:  # a read, or a check before a change: the page shows it
-            return await self.page.render(request, staff, code, did=did, **shown)
+            return await self.page.render(request, staff, code, did=did, action=name, **shown)
         return self.pages.done(
             request, staff, f"/rehab/cases/{code}?done={name}", {"case": code, "did": did}
         )

@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 _EN = {
+    "started": "Start",
+    "did_notes": "The notes, read: your reason is in the audit log.",
+    "did_person-show": "The person's data, read: your reason is in the audit log.",
+    "did_amend": "The change, not stored yet: check it, then store it.",
     "day": "My day",
     "new_plan": "New plan",
     "sign_out": "Sign out",
@@ -87,6 +91,10 @@ _EN = {
 }
 
 _RU = {
+    "started": "Начало",
+    "did_notes": "Заметки прочитаны: ваша причина записана в журнал аудита.",
+    "did_person-show": "Данные человека прочитаны: ваша причина записана в журнал аудита.",
+    "did_amend": "Изменение ещё не сохранено: проверьте его, затем сохраните.",
     "day": "Мой день",
     "new_plan": "Новый план",
     "sign_out": "Выйти",
@@ -168,6 +176,10 @@ _RU = {
 }
 
 _BE = {
+    "started": "Пачатак",
+    "did_notes": "Нататкі прачытаны: ваша прычына запісана ў журнал аўдыту.",
+    "did_person-show": "Даныя чалавека прачытаны: ваша прычына запісана ў журнал аўдыту.",
+    "did_amend": "Змяненне яшчэ не захавана: праверце яго, потым захавайце.",
     "day": "Мой дзень",
     "new_plan": "Новы план",
     "sign_out": "Выйсці",
