@@ -12,7 +12,7 @@ from casework.store.tables import AuditRow
 from flows import tending
 from flows.app import App
 from flows.prefect.fake import RecordingPrefect
-from tests.conftest import PaperClock
+from tests.conftest import ROOT, PaperClock
 from tests.integration import staff_door
 from tests.integration.staff_door import JSON, Desk, Desks
 
@@ -226,3 +226,40 @@ def test_a_plan_sent_back_waits_for_her_amendment_and_then_for_approval_again(
     assert again["status"]["revision"] == 2 and again["may"]["approve"]
     assert supervisor.post(f"/rehab/cases/{CODE}/approve", {}).status_code == 200
     assert [r.actor for r in audit_rows(app, "plan-sent-back")] == ["l-istomova"]
+
+
+def test_a_plan_file_uploaded_is_checked_and_launched_as_hers(app: App, desks: Desks) -> None:
+    manager = desks["a-kovalchuk"]
+    text = (ROOT / "plans" / "templates" / "acute-crisis.yaml").read_text()
+    text = text.replace("CHANGE-ME", "BC-FILE-1").replace("n-zdolnik", "a-kovalchuk")
+    broken = text.replace("partner: brest-clinic", "partner: nowhere-clinic")
+    refused = manager.client.post(
+        "/rehab/plans/new",
+        data={"csrf": manager.csrf(), "do": "launch"},
+        files={"plan_file": ("plan.yaml", broken.encode(), "application/yaml")},
+        headers=JSON,
+    )
+    assert refused.status_code == 422
+    assert [i["field"] for i in refused.json()["issues"]] == ["steps[1].partner"]
+    page = manager.client.post(
+        "/rehab/plans/new",
+        data={"csrf": manager.csrf(), "do": "check"},
+        files={"plan_file": ("plan.yaml", broken.encode(), "application/yaml")},
+    )
+    assert page.status_code == 422 and "unknown partner" in page.text
+    assert 'data-field="steps[1].partner"' in page.text or "steps[1].partner" in page.text
+    launched = manager.client.post(
+        "/rehab/plans/new",
+        data={"csrf": manager.csrf(), "do": "launch"},
+        files={"plan_file": ("plan.yaml", text.encode(), "application/yaml")},
+        headers=JSON,
+    )
+    assert launched.status_code == 200, launched.text
+    assert launched.json()["case"] == "BC-FILE-1"
+    (row,) = audit_rows(app, "launch")
+    assert row.actor == "a-kovalchuk"
+
+
+def test_a_manager_may_not_launch_a_plan_in_another_managers_name(desks: Desks) -> None:
+    refused = new_plan(desks["a-kovalchuk"], manager="n-zdolnik")
+    assert refused.status_code == 403, refused.text
