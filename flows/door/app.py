@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket
 from casework.domain.errors import NotAllowed
 from casework.services import door_access
 from casework.services.door_access import StaffSession
+from casework.store.acting import through_session
 from casework.store.audit_rows import audit
 from flows.app import App
 from flows.door import decide, policy
@@ -28,6 +29,7 @@ from flows.door.proxy import Upstream
 from plans.directories import Directories
 from plans.errors import RehabError
 
+T = TypeVar("T")
 COOKIE = "rehab_session"
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -152,11 +154,14 @@ class Door:
         values = body.get("run_input") if isinstance(body, dict) else None
         try:
             done = await run_in_threadpool(
-                decide.submit,
-                self.app,
-                run=run,
-                by=who.staff,
-                values=dict(values) if isinstance(values, dict) else {},
+                _as_session,
+                who.session,
+                lambda: decide.submit(
+                    self.app,
+                    run=run,
+                    by=who.staff,
+                    values=dict(values) if isinstance(values, dict) else {},
+                ),
             )
         except NotAllowed as exc:  # audited by the service that refused it
             return JSONResponse({"detail": str(exc)}, 403, headers=NO_STORE)
@@ -181,6 +186,12 @@ class Door:
             await socket.close(code=1008)
             return
         await self.upstream.relay(socket)
+
+
+def _as_session(session: str, change: Callable[[], T]) -> T:
+    """`change`, every audit row it writes naming the door session it came through."""
+    with through_session(session):
+        return change()
 
 
 def _shown_path(path: str) -> str:

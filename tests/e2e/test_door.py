@@ -117,6 +117,8 @@ def test_only_who_may_decide_decides_through_the_door(rehab: Rehab) -> None:
     assert rehab.status(code)["state"] == "active"
     wait_for(lambda: rehab.run_state(run) == "COMPLETED", timeout=60, what="the form to end")
     assert [a for a, act, _ in rehab.audit(code) if act == "approve"] == ["l-istomova"]
+    approved = [d for _, act, d in rehab.audit(code) if act == "approve"]
+    assert approved[0].get("session"), "the audit row names the session she decided in"
     again = supervisor.post(
         f"/api/flow_runs/{run}/resume", json={"run_input": {}}, headers=ui_csrf(supervisor)
     )
