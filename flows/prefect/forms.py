@@ -22,13 +22,6 @@ from pydantic import Field, create_model
 from notifications.render import form_phrase
 
 
-def _words(language: str, title: str, description: str) -> dict[str, str]:
-    return {
-        "title": form_phrase(language, f"title-{title}"),
-        "description": form_phrase(language, description),
-    }
-
-
 @cache
 def approval_form(language: str = "en") -> type[RunInput]:
     """The supervisor's decision on a plan awaiting approval: approve it, or send it back to
@@ -36,9 +29,20 @@ def approval_form(language: str = "en") -> type[RunInput]:
     fields: dict[str, Any] = {
         "decision": (
             Literal["approve", "send-back"],
-            Field(default="approve", **_words(language, "decision", "approval-decision")),
+            Field(
+                default="approve",
+                title=form_phrase(language, "title-decision"),
+                description=form_phrase(language, "approval-decision"),
+            ),
         ),
-        "comment": (str, Field(default="", **_words(language, "comment", "approval-comment"))),
+        "comment": (
+            str,
+            Field(
+                default="",
+                title=form_phrase(language, "title-comment"),
+                description=form_phrase(language, "approval-comment"),
+            ),
+        ),
     }
     return create_model("PlanApproval", __base__=RunInput, **fields)
 
@@ -55,7 +59,10 @@ def consent_form(language: str = "en") -> type[RunInput]:
     fields: dict[str, Any] = {
         "decision": (
             Literal["given", "refused"],
-            Field(**_words(language, "decision", "consent-decision")),
+            Field(
+                title=form_phrase(language, "title-decision"),
+                description=form_phrase(language, "consent-decision"),
+            ),
         ),
     }
     return create_model("ConsentDecision", __base__=RunInput, **fields)
@@ -67,7 +74,10 @@ def checkin_form(language: str = "en") -> type[RunInput]:
     fields: dict[str, Any] = {
         "outcome": (
             Literal["attended", "missed", "rescheduled"],
-            Field(**_words(language, "outcome", "check-in-outcome")),
+            Field(
+                title=form_phrase(language, "title-outcome"),
+                description=form_phrase(language, "check-in-outcome"),
+            ),
         ),
     }
     return create_model("CheckInOutcome", __base__=RunInput, **fields)
