@@ -44,3 +44,9 @@ def phrase(language: str, key: str, **values: Any) -> str:
     """One phrase of the partners' answer page (catalog `partner-page`) in `language`."""
     language = language if language in LANGUAGES else "en"
     return _template(language, "partner-page", key).render(values).strip()
+
+
+def form_phrase(language: str, key: str, **values: Any) -> str:
+    """One text of a decision form in Prefect's UI (catalog `decision-form`) in `language`."""
+    language = language if language in LANGUAGES else "en"
+    return _template(language, "decision-form", key).render(values).strip()

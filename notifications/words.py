@@ -115,6 +115,11 @@ def schedule(every: str, first: str, language: str) -> str:
     return _phrase(language, "every").format(every=every, first=first)
 
 
+def domain_word(domain: str, language: str) -> str:
+    """A step's domain (or a consent scope) in words of `language`; English keeps the code."""
+    return _DOMAIN.get(language, {}).get(domain, domain)
+
+
 def in_language(context: dict[str, Any], language: str) -> dict[str, Any]:
     """The message's values with the engine's codes put into words of `language`."""
     out = dict(context)

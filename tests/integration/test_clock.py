@@ -138,7 +138,8 @@ def test_a_due_check_in_opens_its_form_waiting_and_the_timeline_says_on_whom(
     form, key = prefect.forms[run]
     assert key == "check-in-check-1", "the key the flow suspends under when it is submitted"
     assert set(form.model_fields) == {"outcome"}, "what is decided; never who, never a code"
-    assert "Check-in #1 of step `check`" in str(form._description)  # shown above the form
+    # Shown above the form, in the language of the case manager it waits on (ru).
+    assert "Встреча №1 шага `check`: случай BC-CLOCK-1" in str(form._description)
     timeline = prefect.timelines[f"run-{CODE}-1"]
     assert "- check-in · check #1: the case manager `n-zdolnik`" in timeline
 
