@@ -280,7 +280,7 @@ def main() -> None:
                 check_fits(page)
                 page.goto(f"{stack.ui}/runs/flow-run/{day['form']}")
                 page.get_by_role("button", name="Resume").first.click()
-                page.get_by_text("Check-in #1").first.wait_for(timeout=30_000)
+                page.get_by_text("Встреча №1").first.wait_for(timeout=30_000)  # her language: ru
                 page.wait_for_timeout(1000)
                 path = IMG / "prefect-check-in-form.png"
                 page.screenshot(path=str(path))
