@@ -10,24 +10,26 @@ from casework.domain.case import Case, by_staff, check_in_time
 from casework.domain.events import (
     AmendmentToApprove,
     ApprovalRequested,
-    CheckInMissed,
-    CheckInNotFollowedUp,
-    ConsentNeeded,
     Event,
     PlanCancelled,
     PlanCompleted,
     PlanSentBack,
     PlanTerminated,
-    StepCancelled,
-    StepOverdue,
-    StepRescheduled,
-    StepStarted,
 )
 from casework.domain.partner_answers import (
     AnotherDateAsked,
     CheckInReported,
     ReferralDeclined,
     ReferralUnanswered,
+)
+from casework.domain.step_events import (
+    CheckInMissed,
+    CheckInNotFollowedUp,
+    ConsentNeeded,
+    StepCancelled,
+    StepOverdue,
+    StepRescheduled,
+    StepStarted,
 )
 from plans.directories import Directories, quiet_bounds
 from plans.model import Plan

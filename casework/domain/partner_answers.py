@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 
 from casework.domain.case import Case, by_staff, miss_streak
 from casework.domain.errors import LinkRefused
-from casework.domain.events import CheckInMissed, Event, StepEvent
+from casework.domain.events import Event
 from casework.domain.partner_links import DECLINE_REASONS, Link
+from casework.domain.step_events import CheckInMissed, StepEvent
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from casework.domain.case import ENDED_STEP, Case, next_wake
-from casework.domain.events import (
-    ApprovalRequested,
+from casework.domain.events import ApprovalRequested, Event
+from casework.domain.notices import Notice, after_quiet_hours, notices_for, upcoming_reminders
+from casework.domain.step_events import (
     CheckInDue,
     ConsentNeeded,
-    Event,
     StepCompleted,
     StepOverdue,
     StepSkipped,
 )
-from casework.domain.notices import Notice, after_quiet_hours, notices_for, upcoming_reminders
 from casework.domain.time_passes import advance
 from casework.domain.transitions import approve, decide_consent, record_outcome
 from plans.directories import Directories

@@ -20,13 +20,12 @@ from casework.domain.case import (
     unfollowed,
 )
 from casework.domain.errors import WakeTooLarge
-from casework.domain.events import (
+from casework.domain.events import Event, PlanCompleted
+from casework.domain.step_events import (
     CheckInDue,
     CheckInMissed,
     CheckInNotFollowedUp,
     ConsentNeeded,
-    Event,
-    PlanCompleted,
     StepCompleted,
     StepOverdue,
     StepSkipped,

@@ -29,7 +29,6 @@ from casework.domain.errors import (
 from casework.domain.events import (
     AmendmentApproved,
     AmendmentToApprove,
-    CheckInRecorded,
     ConsentRecorded,
     Event,
     PlanAmended,
@@ -37,6 +36,9 @@ from casework.domain.events import (
     PlanCancelled,
     PlanSentBack,
     PlanTerminated,
+)
+from casework.domain.step_events import (
+    CheckInRecorded,
     StepAdded,
     StepCancelled,
     StepCompleted,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from casework.domain.events import StepStarted
 from casework.domain.partner_answers import next_unanswered, unanswered
+from casework.domain.step_events import StepStarted
 from casework.domain.time_passes import advance
 from casework.services.unit_of_work import (
     ENGINE,

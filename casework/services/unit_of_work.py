@@ -19,8 +19,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.domain.access import Power, authorize, supervisor_now
 from casework.domain.case import Case
 from casework.domain.errors import NotAllowed, UnknownStaff
-from casework.domain.events import Event, StepStarted
+from casework.domain.events import Event
 from casework.domain.notices import Notice, notices_for, upcoming_reminders
+from casework.domain.step_events import StepStarted
 from casework.store.audit_rows import audit
 from casework.store.case_marks import lift_quarantine, make_due
 from casework.store.codes import stored_code

@@ -10,13 +10,8 @@ import pytest
 from casework.domain import transitions
 from casework.domain.case import Case, next_wake
 from casework.domain.errors import ConsentNotGiven, TransitionRefused
-from casework.domain.events import (
-    AmendmentApproved,
-    AmendmentToApprove,
-    CheckInMissed,
-    ConsentNeeded,
-    StepOverdue,
-)
+from casework.domain.events import AmendmentApproved, AmendmentToApprove
+from casework.domain.step_events import CheckInMissed, ConsentNeeded, StepOverdue
 from casework.domain.time_passes import advance
 from plans.model import Plan
 from tests.conftest import T0

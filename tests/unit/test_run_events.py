@@ -3,7 +3,8 @@ to its flow run, ids only, and stored once however often a wake publishes them."
 
 from __future__ import annotations
 
-from casework.domain.events import CheckInMissed, ConsentRecorded, StepStarted
+from casework.domain.events import ConsentRecorded
+from casework.domain.step_events import CheckInMissed, StepStarted
 from flows.shown.run_events import event_name, prefect_event
 from tests.conftest import T0
 
