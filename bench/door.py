@@ -11,6 +11,7 @@ import httpx
 import pyotp
 
 from bench.scale import Stack
+from casework.services import invites
 from tests.e2e.harness import PASSWORD, form_nonce, free_port, wait_for
 
 
@@ -35,7 +36,7 @@ def enrol(stack: Stack, staff: list[str]) -> dict[str, tuple[pyotp.TOTP, str]]:
     """Each staff member's authenticator and invite token, as `rehab staff enrol` makes them
     (the same casework calls, in this process)."""
     os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_", "PREFECT_"))})
-    from casework.services import door_access, staff_codes  # noqa: PLC0415  # env set first
+    from casework.services import staff_codes  # noqa: PLC0415  # env set first
     from flows.app import App  # noqa: PLC0415
 
     app = App()
@@ -43,7 +44,7 @@ def enrol(stack: Stack, staff: list[str]) -> dict[str, tuple[pyotp.TOTP, str]]:
     try:
         for who in staff:
             uri = staff_codes.enrol(app.store, app.directories, staff=who, now=app.now())
-            token = door_access.invite(app.store, app.directories, staff=who, now=app.now())
+            token = invites.invite(app.store, app.directories, staff=who, now=app.now())
             totp: pyotp.TOTP = pyotp.parse_uri(uri)  # type: ignore[assignment]  # a TOTP URI
             out[who] = (totp, token)
     finally:

@@ -29,7 +29,7 @@ from starlette.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, database, median, percentile, record
-from casework.services import door_access, engine, plan_changes, staff_codes
+from casework.services import door_access, engine, invites, plan_changes, staff_codes
 from flows.app import App
 from flows.door.app import COOKIE, DoorConfig, make_door
 from flows.prefect.fake import RecordingPrefect
@@ -91,8 +91,8 @@ def signed_in(app: App, staff: str) -> str:
     """Her session token, as the sign-in page gets it."""
     store, directories, now = app.store, app.directories, app.now()
     totp = pyotp.parse_uri(staff_codes.enrol(store, directories, staff=staff, now=now))
-    invite = door_access.invite(store, directories, staff=staff, now=now)
-    door_access.set_password(store, token=invite, password=PASSWORD, now=now)
+    invite = invites.invite(store, directories, staff=staff, now=now)
+    invites.set_password(store, token=invite, password=PASSWORD, now=now)
     token, _ = door_access.sign_in(
         store, directories, staff=staff, password=PASSWORD, code=totp.at(now), now=now
     )

@@ -1,6 +1,6 @@
-"""Staff at the door (security.md rules 1-2): a one-time invite sets her password, sign-in
-takes her password and her authenticator's code, and a session lasts while she is active, in
-the role she had, for at most a working day.
+"""Staff at the door (security.md rules 1-2): sign-in takes her password (set through her
+invite: casework/services/invites.py) and her authenticator's code, and a session lasts while
+she is active, in the role she had, for at most a working day.
 
 Tokens (invites, sessions) are random 256-bit strings handed to her once; the store keeps only
 their SHA-256, and a password only as its argon2 hash.
@@ -8,32 +8,24 @@ their SHA-256, and a password only as its argon2 hash.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import update
 
-from casework.domain.errors import UnknownStaff
 from casework.services import lockout, staff_codes
-from casework.services.errors import InviteRefused, PasswordRefused, SignInRefused
+from casework.services.errors import SignInRefused
+from casework.services.staff_secrets import HASHER, MAX_PASSWORD, digest, end_sessions
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
 from plans.directories import Directories
 from plans.errors import RehabError
 
-INVITE_LIFETIME = timedelta(hours=72)
 IDLE_LIMIT = timedelta(minutes=30)
 SESSION_LIMIT = timedelta(hours=12)
-MIN_PASSWORD = 12  # NIST SP 800-63B: length over composition rules
-MAX_PASSWORD = 256  # argon2 takes any length; a bound keeps a request from costing minutes
-
-_hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -43,98 +35,6 @@ class StaffSession:
     staff: str
     role: str
     session: str  # the first 12 hex digits of the token's hash: enough to tell sessions apart
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def invite(store: Store, directories: Directories, *, staff: str, now: datetime) -> str:
-    """A one-time token with which `staff` sets her password; earlier unused invites of hers
-    stop working. Audited as the operator's act."""
-    if staff not in directories.staff.staff:
-        raise UnknownStaff(staff, directories.staff_file, list(directories.staff.staff))
-    token = secrets.token_urlsafe(32)
-    with store.session() as session:
-        session.execute(
-            update(StaffInviteRow)
-            .where(StaffInviteRow.staff_id == staff, StaffInviteRow.used_at.is_(None))
-            .values(used_at=now)
-        )
-        session.add(
-            StaffInviteRow(
-                token_hash=_digest(token),
-                staff_id=staff,
-                created_at=now,
-                expires_at=now + INVITE_LIFETIME,
-            )
-        )
-        audit(
-            session,
-            sealer=store.sealer,
-            case_code=None,
-            actor="operator",
-            action="staff-invited",
-            now=now,
-            detail={"staff": staff, "expires": (now + INVITE_LIFETIME).isoformat()},
-        )
-    return token
-
-
-def invited_staff(store: Store, *, token: str, now: datetime) -> str:
-    """Whose invite this is, if it still works (else InviteRefused); changes nothing."""
-    with store.session() as session:
-        row = session.get(StaffInviteRow, _digest(token))
-        _check_invite(row, now)
-        assert row is not None
-        return row.staff_id
-
-
-def _check_invite(row: StaffInviteRow | None, now: datetime) -> None:
-    if row is None:
-        raise InviteRefused("is not known")
-    if row.used_at is not None:
-        raise InviteRefused("was used already")
-    if now >= row.expires_at:
-        raise InviteRefused("has expired")
-
-
-def set_password(store: Store, *, token: str, password: str, now: datetime) -> str:
-    """Use the invite once to set its staff member's password; returns her id. Her sessions
-    end (a new password is a new start)."""
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise PasswordRefused(MIN_PASSWORD, MAX_PASSWORD)
-    hashed = _hasher.hash(password)
-    with store.session() as session:
-        row = session.get(StaffInviteRow, _digest(token))
-        _check_invite(row, now)
-        assert row is not None
-        # Claimed by a conditional write: two tabs posting one invite cannot both set it.
-        claimed = session.execute(
-            update(StaffInviteRow)
-            .where(StaffInviteRow.token_hash == row.token_hash, StaffInviteRow.used_at.is_(None))
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has one
-            raise InviteRefused("was used already")
-        staff = row.staff_id
-        current = session.get(StaffPasswordRow, staff)
-        if current is None:
-            session.add(StaffPasswordRow(staff_id=staff, password_hash=hashed, set_at=now))
-        else:
-            current.password_hash, current.set_at = hashed, now
-        _end_sessions(session, staff=staff, now=now, why="password-set")
-        audit(
-            session,
-            sealer=store.sealer,
-            case_code=None,
-            actor=staff,
-            action="password-set",
-            now=now,
-            detail={"staff": staff},
-        )
-    return staff
 
 
 def sign_in(
@@ -161,11 +61,11 @@ def sign_in(
         raise SignInRefused()
     assert member is not None
     token = secrets.token_urlsafe(32)
-    digest = _digest(token)
+    hashed = digest(token)
     with store.session() as session:
         session.add(
             StaffSessionRow(
-                token_hash=digest,
+                token_hash=hashed,
                 staff_id=staff,
                 role=member.role,
                 created_at=now,
@@ -179,9 +79,9 @@ def sign_in(
             actor=staff,
             action="signed-in",
             now=now,
-            detail={"session": digest[:12], "role": member.role},
+            detail={"session": hashed[:12], "role": member.role},
         )
-    return token, StaffSession(staff=staff, role=member.role, session=digest[:12])
+    return token, StaffSession(staff=staff, role=member.role, session=hashed[:12])
 
 
 def _wrong_part(
@@ -211,12 +111,12 @@ def _wrong_part(
 
 def _verify(hashed: str, password: str) -> bool:
     try:
-        return _hasher.verify(hashed, password)
+        return HASHER.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
 
 def current(
@@ -225,9 +125,9 @@ def current(
     """The session this token opens now, touched; None if there is none, or it ended: idle
     too long, open too long, her role changed, or she left the directory (each ending audited
     once)."""
-    digest = _digest(token)
+    hashed = digest(token)
     with store.session() as session:
-        row = session.get(StaffSessionRow, digest)
+        row = session.get(StaffSessionRow, hashed)
         if row is None or row.ended_at is not None:
             return None
         member = directories.staff.staff.get(row.staff_id)
@@ -251,18 +151,18 @@ def current(
                 actor=row.staff_id,
                 action="session-ended",
                 now=now,
-                detail={"session": digest[:12], "why": why},
+                detail={"session": hashed[:12], "why": why},
             )
             return None
         row.last_seen = now
-        return StaffSession(staff=row.staff_id, role=row.role, session=digest[:12])
+        return StaffSession(staff=row.staff_id, role=row.role, session=hashed[:12])
 
 
 def sign_out(store: Store, *, token: str, now: datetime) -> None:
     """End this session (audited); a token that opens none changes nothing."""
-    digest = _digest(token)
+    hashed = digest(token)
     with store.session() as session:
-        row = session.get(StaffSessionRow, digest)
+        row = session.get(StaffSessionRow, hashed)
         if row is None or row.ended_at is not None:
             return
         row.ended_at, row.ended_why = now, "signed-out"
@@ -273,7 +173,7 @@ def sign_out(store: Store, *, token: str, now: datetime) -> None:
             actor=row.staff_id,
             action="signed-out",
             now=now,
-            detail={"session": digest[:12]},
+            detail={"session": hashed[:12]},
         )
 
 
@@ -281,7 +181,7 @@ def revoke(store: Store, *, staff: str, now: datetime) -> int:
     """End every session of `staff` and forget her password and authenticator secret, so she
     cannot sign in until enrolled again; returns how many sessions ended. Audited."""
     with store.session() as session:
-        ended = _end_sessions(session, staff=staff, now=now, why="revoked")
+        ended = end_sessions(session, staff=staff, now=now, why="revoked")
         password = session.get(StaffPasswordRow, staff)
         if password is not None:
             session.delete(password)
@@ -301,14 +201,3 @@ def revoke(store: Store, *, staff: str, now: datetime) -> int:
             detail={"staff": staff, "sessions": ended},
         )
     return ended
-
-
-def _end_sessions(session: Session, *, staff: str, now: datetime, why: str) -> int:
-    rows = session.scalars(
-        select(StaffSessionRow).where(
-            StaffSessionRow.staff_id == staff, StaffSessionRow.ended_at.is_(None)
-        )
-    ).all()
-    for row in rows:
-        row.ended_at, row.ended_why = now, why
-    return len(rows)

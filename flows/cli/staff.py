@@ -7,7 +7,7 @@ import io
 import click
 import qrcode
 
-from casework.services import door_access, staff_codes
+from casework.services import door_access, invites, staff_codes
 from flows.cli.context import Context, emit, pass_ctx
 
 
@@ -29,7 +29,7 @@ def staff_enrol(ctx: Context, staff_id: str, as_json: bool) -> None:
     person; nothing else ever shows them again."""
     app = ctx.app
     uri = staff_codes.enrol(app.store, app.directories, staff=staff_id, now=app.now())
-    token = door_access.invite(app.store, app.directories, staff=staff_id, now=app.now())
+    token = invites.invite(app.store, app.directories, staff=staff_id, now=app.now())
     invite = f"{app.settings.door_url}/invite/{token}"
     if as_json:
         emit({"staff": staff_id, "uri": uri, "invite": invite})

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from casework.services import door_access
+from casework.services import door_access, invites, staff_secrets
 from casework.services.errors import PasswordRefused
 from flows.door.app import COOKIE, Door
 from plans.errors import RehabError
@@ -138,7 +138,7 @@ class Pages:
         """GET /invite/TOKEN: whose invite, and the password field; or why it no longer works."""
         try:
             staff = await run_in_threadpool(
-                door_access.invited_staff,
+                invites.invited_staff,
                 self.door.app.store,
                 token=request.path_params["token"],
                 now=self.door.now(),
@@ -149,7 +149,7 @@ class Pages:
             "invite.html",
             title="Set your password",
             staff=staff,
-            min_length=door_access.MIN_PASSWORD,
+            min_length=staff_secrets.MIN_PASSWORD,
             problem=None,
         )
 
@@ -161,20 +161,20 @@ class Pages:
         token, store, now = request.path_params["token"], self.door.app.store, self.door.now()
         try:
             await run_in_threadpool(
-                door_access.set_password,
+                invites.set_password,
                 store,
                 token=token,
                 password=fields.get("password", ""),
                 now=now,
             )
         except PasswordRefused as exc:
-            staff = await run_in_threadpool(door_access.invited_staff, store, token=token, now=now)
+            staff = await run_in_threadpool(invites.invited_staff, store, token=token, now=now)
             return self._page(
                 "invite.html",
                 400,
                 title="Set your password",
                 staff=staff,
-                min_length=door_access.MIN_PASSWORD,
+                min_length=staff_secrets.MIN_PASSWORD,
                 problem=str(exc),
             )
         except RehabError as exc:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from casework.services import door_access, staff_codes
+from casework.services import door_access, invites, staff_codes
 from flows.app import App
 from flows.door.app import COOKIE, DoorConfig, make_door
 from flows.prefect.fake import RecordingPrefect
@@ -82,8 +82,8 @@ def sign_in(app: App, staff: str) -> str:
     """Her session token, as the sign-in page sets it."""
     store, directories = app.store, app.directories
     totp = pyotp.parse_uri(staff_codes.enrol(store, directories, staff=staff, now=app.now()))
-    invite = door_access.invite(store, directories, staff=staff, now=app.now())
-    door_access.set_password(store, token=invite, password=PASSWORD, now=app.now())
+    invite = invites.invite(store, directories, staff=staff, now=app.now())
+    invites.set_password(store, token=invite, password=PASSWORD, now=app.now())
     token, _ = door_access.sign_in(
         store,
         directories,

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from casework.services import door_access, staff_codes
+from casework.services import door_access, invites, staff_codes
 from casework.services.errors import InviteRefused, PasswordRefused, SignInRefused
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
@@ -26,8 +26,8 @@ PASSWORD = "correct horse battery staple"
 def enrolled(store: Store, directories: Directories, staff: str = "l-istomova") -> pyotp.TOTP:
     """Her authenticator and her password, as enrolment and the invite leave them."""
     totp = pyotp.parse_uri(staff_codes.enrol(store, directories, staff=staff, now=T0))
-    token = door_access.invite(store, directories, staff=staff, now=T0)
-    door_access.set_password(store, token=token, password=PASSWORD, now=T0)
+    token = invites.invite(store, directories, staff=staff, now=T0)
+    invites.set_password(store, token=token, password=PASSWORD, now=T0)
     return totp  # type: ignore[return-value]  # a TOTP URI gives a TOTP
 
 
@@ -48,46 +48,46 @@ def actions(store: Store) -> list[tuple[str, str, dict[str, object]]]:
 
 
 def test_an_invite_sets_her_password_once(store: Store, directories: Directories) -> None:
-    token = door_access.invite(store, directories, staff="l-istomova", now=T0)
-    assert door_access.invited_staff(store, token=token, now=T0) == "l-istomova"
-    assert door_access.set_password(store, token=token, password=PASSWORD, now=T0) == "l-istomova"
+    token = invites.invite(store, directories, staff="l-istomova", now=T0)
+    assert invites.invited_staff(store, token=token, now=T0) == "l-istomova"
+    assert invites.set_password(store, token=token, password=PASSWORD, now=T0) == "l-istomova"
     with pytest.raises(InviteRefused, match="used already"):
-        door_access.set_password(store, token=token, password="another long password", now=T0)
+        invites.set_password(store, token=token, password="another long password", now=T0)
 
 
 def test_an_invite_expires_after_72_hours(store: Store, directories: Directories) -> None:
-    token = door_access.invite(store, directories, staff="l-istomova", now=T0)
+    token = invites.invite(store, directories, staff="l-istomova", now=T0)
     late = T0 + timedelta(hours=72)
     with pytest.raises(InviteRefused, match="expired"):
-        door_access.set_password(store, token=token, password=PASSWORD, now=late)
+        invites.set_password(store, token=token, password=PASSWORD, now=late)
 
 
 def test_a_new_invite_ends_the_earlier_one(store: Store, directories: Directories) -> None:
-    first = door_access.invite(store, directories, staff="l-istomova", now=T0)
-    door_access.invite(store, directories, staff="l-istomova", now=T0 + MIN)
+    first = invites.invite(store, directories, staff="l-istomova", now=T0)
+    invites.invite(store, directories, staff="l-istomova", now=T0 + MIN)
     with pytest.raises(InviteRefused):
-        door_access.set_password(store, token=first, password=PASSWORD, now=T0 + MIN)
+        invites.set_password(store, token=first, password=PASSWORD, now=T0 + MIN)
 
 
 def test_an_unknown_or_altered_invite_is_refused(store: Store, directories: Directories) -> None:
-    token = door_access.invite(store, directories, staff="l-istomova", now=T0)
+    token = invites.invite(store, directories, staff="l-istomova", now=T0)
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     with pytest.raises(InviteRefused, match="not known"):
-        door_access.invited_staff(store, token=altered, now=T0)
+        invites.invited_staff(store, token=altered, now=T0)
 
 
 def test_a_short_password_is_refused_and_the_invite_still_works(
     store: Store, directories: Directories
 ) -> None:
-    token = door_access.invite(store, directories, staff="l-istomova", now=T0)
+    token = invites.invite(store, directories, staff="l-istomova", now=T0)
     with pytest.raises(PasswordRefused):
-        door_access.set_password(store, token=token, password="short", now=T0)
-    door_access.set_password(store, token=token, password=PASSWORD, now=T0)
+        invites.set_password(store, token=token, password="short", now=T0)
+    invites.set_password(store, token=token, password=PASSWORD, now=T0)
 
 
 def test_the_store_keeps_no_token_and_no_password(store: Store, directories: Directories) -> None:
-    token = door_access.invite(store, directories, staff="l-istomova", now=T0)
-    door_access.set_password(store, token=token, password=PASSWORD, now=T0)
+    token = invites.invite(store, directories, staff="l-istomova", now=T0)
+    invites.set_password(store, token=token, password=PASSWORD, now=T0)
     with store.session() as session:
         invite = session.scalars(select(StaffInviteRow)).one()
         password = session.get_one(StaffPasswordRow, "l-istomova")
