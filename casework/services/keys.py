@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from casework.store.audit_rows import audit
 from casework.store.crypto import load_or_create_key, write_keys
 from casework.store.db import Store
+from casework.store.door_tables import StaffCodeRow
 from casework.store.repository import read_person, set_person
-from casework.store.tables import AuditRow, CaseRow, StaffCodeRow, StoreMeta
+from casework.store.tables import AuditRow, CaseRow, StoreMeta
 
 SWEEPS = 3
 

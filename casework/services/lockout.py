@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from casework.domain.notices import Notice
 from casework.store.audit_rows import audit
 from casework.store.db import Store
+from casework.store.door_tables import StaffFailureRow, StaffLockoutRow
 from casework.store.outbox_rows import queue_notices
-from casework.store.tables import StaffFailureRow, StaffLockoutRow
 from plans.directories import Directories
 
 FAILURES_TO_LOCK = 5

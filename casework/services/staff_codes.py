@@ -17,7 +17,7 @@ from casework.services import lockout
 from casework.services.errors import CodeRefused, StaffLocked
 from casework.store.audit_rows import audit
 from casework.store.db import Store
-from casework.store.tables import StaffCodeRow
+from casework.store.door_tables import StaffCodeRow
 from plans.directories import Directories
 
 ISSUER = "rehab"

@@ -11,13 +11,7 @@ from casework.domain.case import Case, CheckIn, Consent, StepProgress, check_in_
 from casework.store.codes import stored_code
 from casework.store.crypto import Sealer
 from casework.store.errors import CaseNotFound, CasePurged, NoPlanYet
-from casework.store.tables import (
-    CaseRow,
-    CheckInRow,
-    ConsentRow,
-    PlanRevisionRow,
-    StepRow,
-)
+from casework.store.tables import CaseRow, CheckInRow, ConsentRow, PlanRevisionRow, StepRow
 from plans.model import Person, Plan, Step
 
 

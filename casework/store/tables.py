@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -260,17 +259,6 @@ class DecisionRow(Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # forms refused
 
 
-class StaffCodeRow(Base):
-    """A staff member's TOTP secret (sealed), and the last time step a code of theirs was
-    accepted: a code is good once."""
-
-    __tablename__ = "staff_codes"
-    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    enrolled_at: Mapped[datetime]
-    last_step: Mapped[int | None] = mapped_column(BigInteger)
-
-
 class DirectorySeenRow(Base):
     """The digest of a directory file as last recorded in the audit log (`directory-changed`):
     one row per directory, written by whichever reader first sees a new digest."""
@@ -280,29 +268,6 @@ class DirectorySeenRow(Base):
     file: Mapped[str] = mapped_column(Text)
     digest: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime]
-
-
-class StaffLockoutRow(Base):
-    """One staff id's lockout state: whether and until when she is locked, and how many times
-    she was; the row every failure of hers takes first, so failures are counted one at a time."""
-
-    __tablename__ = "staff_lockouts"
-    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    locked_at: Mapped[datetime | None]
-    locked_until: Mapped[datetime | None]
-    locks: Mapped[int] = mapped_column(default=0, server_default="0")
-
-
-class StaffFailureRow(Base):
-    """A proof of identity refused for a staff id (a wrong, expired or used code; later a
-    sign-in): counted towards a lockout while it is recent, then deleted."""
-
-    __tablename__ = "staff_failures"
-    __table_args__ = (Index("ix_staff_failures_staff_at", "staff_id", "at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    staff_id: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(16))  # code | sign-in
 
 
 class ReportReleaseRow(Base):

@@ -17,7 +17,8 @@ from casework.domain.errors import UnknownStaff
 from casework.services import lockout, staff_codes
 from casework.services.errors import CodeRefused, StaffLocked
 from casework.store.db import Store
-from casework.store.tables import AuditRow, OutboxRow, StaffCodeRow
+from casework.store.door_tables import StaffCodeRow
+from casework.store.tables import AuditRow, OutboxRow
 from flows.cli import cli
 from notifications.notifier import RecordingNotifier
 from notifications.outbox import Policy, send_due
