@@ -12,8 +12,6 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from casework.services import purge
-from casework.store.audit_verify import verify
 from casework.store.tables import AuditRow
 from flows.app import App
 from tests.integration import staff_door
@@ -123,9 +121,7 @@ def test_a_case_code_in_another_cases_path_changes_neither_case(app: App, desks:
     )
 
 
-def test_a_manager_cannot_hand_her_case_to_another_by_amending_it(
-    app: App, desks: Desks
-) -> None:
+def test_a_manager_cannot_hand_her_case_to_another_by_amending_it(app: App, desks: Desks) -> None:
     launched(desks)
     mine = desks["n-zdolnik"]
     text = mine.get(f"/rehab/cases/{CODE}").json()["plan_text"]
@@ -215,9 +211,7 @@ def test_a_json_body_needs_the_token_too_and_works_with_it_in_a_header(
     assert [r.actor for r in rows(app, "note")] == ["n-zdolnik"]
 
 
-def test_a_change_from_another_origin_is_refused_however_it_is_sent(
-    app: App, desks: Desks
-) -> None:
+def test_a_change_from_another_origin_is_refused_however_it_is_sent(app: App, desks: Desks) -> None:
     manager = desks["n-zdolnik"]
     token = manager.csrf()
     form = {"template": "acute-crisis", "case": CODE, "manager": "n-zdolnik", "do": "launch"}
@@ -239,3 +233,92 @@ def test_a_missing_origin_with_her_token_is_hers_and_audited_with_her_session(
     assert answer.status_code == 200, answer.text
     (row,) = rows(app, "launch")
     assert row.actor == "n-zdolnik" and row.detail["session"]
+
+
+# -- rule 13 and 1: a template name that walks out, an upload too big -----------------------
+
+
+def test_a_template_name_that_walks_out_of_the_templates_is_no_template(
+    app: App, desks: Desks, tmp_path: Path
+) -> None:
+    manager = desks["n-zdolnik"]
+    (tmp_path / "secret.yaml").write_text("steps: [{id: leaked, title: Leaked title}]\n")
+    walk = f"{'../' * 12}{tmp_path.relative_to('/')}/secret"
+    for name in ("../staff", walk, str(tmp_path / "secret"), "acute-crisis/../../x"):
+        page = manager.get("/rehab/plans/new", params={"template": name})
+        assert page.status_code == 200 and page.json()["form"]["steps"] == []
+        assert "Leaked" not in page.text
+        answer = launch(manager, template=name)
+        assert answer.status_code == 422, (name, answer.text)
+        assert "Leaked" not in answer.text and "leaked" not in answer.text
+    assert not rows(app, "launch")
+
+
+def test_an_upload_too_big_for_a_plan_is_refused_in_one_line(app: App, desks: Desks) -> None:
+    manager = desks["n-zdolnik"]
+    for size, named in ((50_000, "plan_file"), (300_000, "bytes")):  # x10: 0.5 MB and 3 MB
+        answer = manager.client.post(
+            "/rehab/plans/new",
+            data={"csrf": manager.csrf(), "do": "launch"},
+            files={"plan_file": ("plan.yaml", b"# padding\n" * size, "application/yaml")},
+            headers=JSON,
+        )
+        assert answer.status_code == 413, answer.text[:200]
+        assert named in answer.json()["detail"] and "\n" not in answer.json()["detail"]
+        assert answer.headers["cache-control"] == "no-store"
+    assert not rows(app, "launch")
+
+
+def test_a_field_or_a_json_body_too_big_is_refused_in_one_line(app: App, desks: Desks) -> None:
+    launched(desks)
+    manager = desks["n-zdolnik"]
+    path = f"/rehab/cases/{CODE}/note"
+    big = "x" * 300_000
+    form = manager.post(path, {"note": big})
+    body = manager.client.post(
+        path, json={"note": big}, headers={**JSON, "x-csrf-token": manager.csrf()}
+    )
+    for answer in (form, body):
+        assert answer.status_code in (400, 413, 422), answer.text[:200]
+        assert answer.headers["cache-control"] == "no-store"
+        assert "\n" not in answer.json()["detail"]
+    assert not rows(app, "note")
+
+
+# -- rule 11: what anyone typed is shown back as text, never markup --------------------------
+
+SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_markup_in_a_note_a_comment_or_an_organisation_is_shown_as_text(
+    app: App, desks: Desks
+) -> None:
+    launched(desks)
+    manager, supervisor = desks["n-zdolnik"], desks["l-istomova"]
+    assert manager.post(f"/rehab/cases/{CODE}/note", {"note": SCRIPT}).status_code == 200
+    assert supervisor.post(f"/rehab/cases/{CODE}/send-back", {"comment": SCRIPT}).status_code == 200
+    read = manager.client.post(
+        f"/rehab/cases/{CODE}/notes", data={"reason": "check", "csrf": manager.csrf()}
+    )
+    page = manager.client.get(f"/rehab/cases/{CODE}")
+    closed = manager.post(f"/rehab/cases/{CODE}/close", {"reason": "transferred", "to": SCRIPT})
+    assert closed.status_code == 200, closed.text
+    ended = manager.client.get(f"/rehab/cases/{CODE}")
+    for html in (read, page, ended):
+        assert "<script>" not in html.text and "<img src=x" not in html.text
+        assert "&lt;script&gt;" in html.text
+        assert "script-src" not in html.headers["content-security-policy"]
+        assert html.headers["content-type"].startswith("text/html")
+
+
+def test_markup_in_a_plan_title_is_refused_or_shown_as_text(app: App, desks: Desks) -> None:
+    manager = desks["n-zdolnik"]
+    text = (Path(__file__).parents[2] / "plans" / "templates" / "acute-crisis.yaml").read_text()
+    text = text.replace("CHANGE-ME", CODE).replace("Medical check-up", SCRIPT.replace('"', "'"))
+    for do in ("preview", "launch"):
+        answer = manager.client.post(
+            "/rehab/plans/new", data={"csrf": manager.csrf(), "do": do, "plan_text": text}
+        )
+        assert "<script>" not in answer.text and "<img src=x" not in answer.text
+    if rows(app, "launch"):
+        assert "<script>" not in manager.client.get(f"/rehab/cases/{CODE}").text
