@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
+from casework.services import purge
 from casework.store.tables import AuditRow
 from flows.app import App
 from tests.integration import staff_door
@@ -322,3 +323,134 @@ def test_markup_in_a_plan_title_is_refused_or_shown_as_text(app: App, desks: Des
         assert "<script>" not in answer.text and "<img src=x" not in answer.text
     if rows(app, "launch"):
         assert "<script>" not in manager.client.get(f"/rehab/cases/{CODE}").text
+
+
+# -- rule 7: personal data never in a URL, a JSON answer it was not asked for, or a refusal --
+
+
+def test_personal_data_or_a_reason_in_a_url_is_never_taken_nor_sent_back_in_one(
+    app: App, desks: Desks
+) -> None:
+    launched(desks)
+    with_person(desks)
+    manager = desks["n-zdolnik"]
+    query = "?reason=calling+her+back&name=Other+Name"
+    assert manager.get(f"/rehab/cases/{CODE}/person-show{query}").status_code in (404, 405)
+    by_url = manager.post(f"/rehab/cases/{CODE}/person-show{query}", {})
+    assert by_url.status_code == 422 and NAME not in by_url.text
+    notes = manager.post(f"/rehab/cases/{CODE}/notes{query}", {})
+    assert notes.status_code == 422 and "notes" not in notes.json()
+    assert not rows(app, "person-read") and not rows(app, "notes-read")
+    stored = manager.client.post(
+        f"/rehab/cases/{CODE}/person",
+        data={"name": NAME, "csrf": manager.csrf()},
+        follow_redirects=False,
+    )
+    assert stored.status_code == 303
+    assert "Alena" not in stored.headers["location"] and "?" in stored.headers["location"]
+    page = manager.client.get(f"/rehab/cases/{CODE}")
+    for form in page.text.split("<form")[1:]:
+        assert 'method="post"' in form.split(">")[0] or "/rehab/plans/new" in form
+
+
+def test_no_json_answer_carries_the_person_or_the_notes_unless_read_with_a_reason(
+    app: App, desks: Desks
+) -> None:
+    text = (Path(__file__).parents[2] / "plans" / "templates" / "acute-crisis.yaml").read_text()
+    text = text.replace("CHANGE-ME", CODE) + f"person:\n  name: {NAME}\n"
+    manager = desks["n-zdolnik"]
+    launched_answer = manager.post("/rehab/plans/new", {"plan_text": text, "do": "launch"})
+    assert launched_answer.status_code == 200, launched_answer.text
+    assert NAME not in str(launched_answer.json().get("state"))
+    manager.post(f"/rehab/cases/{CODE}/note", {"note": "mornings only"})
+    for desk in ("n-zdolnik", "l-istomova", "d-director"):
+        answers = [desks[desk].get(f"/rehab/cases/{CODE}"), desks[desk].get("/rehab/day")]
+        answers.append(desks[desk].client.get(f"/rehab/cases/{CODE}"))
+        for answer in answers:
+            assert "Alena" not in answer.text and "mornings only" not in answer.text, desk
+    assert not rows(app, "person-read") and not rows(app, "notes-read")
+
+
+def test_a_refused_person_form_or_note_never_quotes_what_names_her(app: App, desks: Desks) -> None:
+    launched(desks)
+    with_person(desks)
+    manager = desks["n-zdolnik"]
+    bad = manager.post(f"/rehab/cases/{CODE}/person", {"name": NAME, "birth_year": "Alenovna"})
+    assert bad.status_code == 422
+    assert "Alenovna" not in bad.text and NAME not in bad.text
+    assert [i["field"] for i in bad.json()["issues"]] == ["birth_year"]
+    named = manager.post(f"/rehab/cases/{CODE}/note", {"note": f"{NAME} called twice"})
+    assert named.status_code == 422 and "Alena" not in named.text
+    reason = manager.post(f"/rehab/cases/{CODE}/notes", {"reason": f"call {NAME}"})
+    assert reason.status_code == 422 and "Alena" not in reason.text
+    assert "Alena" not in str([r.detail for r in rows(app, "refused")])
+
+
+# -- rule 9: a purged case; and an ended case's actions --------------------------------------
+
+
+def test_a_purged_case_shows_nothing_and_takes_no_action(app: App, desks: Desks) -> None:
+    launched(desks)
+    with_person(desks)
+    manager = desks["n-zdolnik"]
+    manager.post(f"/rehab/cases/{CODE}/note", {"note": "mornings only"})
+    assert manager.post(f"/rehab/cases/{CODE}/close", {"reason": "moved-away"}).status_code == 200
+    purge.purge(
+        app.store, app.directories, code=CODE, reason="her request", by="d-director", now=app.now()
+    )
+    before = audit_count(app)
+    for desk in ("n-zdolnik", "d-director"):
+        page = desks[desk].get(f"/rehab/cases/{CODE}")
+        assert page.status_code in (404, 410, 422), page.text
+        assert set(page.json()) <= {"detail", "error", "issues"}
+        for action, fields in ACTIONS.items():
+            answer = desks[desk].post(f"/rehab/cases/{CODE}/{action}", fields)
+            assert answer.status_code in (403, 404, 409, 410, 422), (action, answer.text)
+            assert "Alena" not in answer.text and "mornings only" not in answer.text
+            assert "rehab-centre" not in answer.text and "Medical check-up" not in answer.text
+        day = desks[desk].get("/rehab/day").json()
+        assert CODE not in str(day)
+    assert not {r.action for r in _since(app, before)} & {"note", "person", "consent", "amend"}
+    assert launch(manager).status_code in (409, 410, 422)
+
+
+def _since(app: App, first: int) -> list[AuditRow]:
+    with app.store.session() as session:
+        return list(session.scalars(select(AuditRow).where(AuditRow.id > first)).all())
+
+
+def test_an_ended_cases_plan_can_no_longer_be_changed_from_its_page(app: App, desks: Desks) -> None:
+    active(desks)
+    manager = desks["n-zdolnik"]
+    text = manager.get(f"/rehab/cases/{CODE}").json()["plan_text"]
+    assert manager.post(f"/rehab/cases/{CODE}/close", {"reason": "moved-away"}).status_code == 200
+    page = manager.get(f"/rehab/cases/{CODE}").json()
+    assert not any(page["may"][k] for k in ("record", "amend", "close", "approve"))
+    changes = {**ACTIONS, "amend": {"plan_text": text, "do": "store"}}
+    for action in ("consent", "check-in", "complete", "amend", "approve", "close", "send-back"):
+        for desk in ("n-zdolnik", "d-director"):
+            answer = desks[desk].post(f"/rehab/cases/{CODE}/{action}", changes[action])
+            assert answer.status_code in (403, 409, 422), (desk, action, answer.text)
+    status = manager.get(f"/rehab/cases/{CODE}").json()["status"]
+    assert status["state"] == "cancelled" and status["revision"] == 1
+    assert len(rows(app, "case-closed")) == 1 and not rows(app, "consent")
+
+
+# -- rule 3 on the day page: a manager sees her own cases, nothing of another's ---------------
+
+
+def test_a_managers_day_names_no_case_of_another_manager(app: App, desks: Desks) -> None:
+    active(desks, CODE, "n-zdolnik")
+    active(desks, OTHER, "a-kovalchuk")
+    launched(desks, "BC-ATK-3", "a-kovalchuk")
+    for manager, mine, others in (
+        ("n-zdolnik", {CODE}, {OTHER, "BC-ATK-3"}),
+        ("a-kovalchuk", {OTHER, "BC-ATK-3"}, {CODE}),
+    ):
+        day = desks[manager].get("/rehab/day").json()
+        assert not any(code in str(day) for code in others), manager
+        assert day["awaiting_approval"] == [] and day["cases"] == len(mine)
+        html = desks[manager].client.get("/rehab/day").text
+        assert not any(code in html for code in others) and 'id="awaiting-approval"' not in html
+    supervisor = desks["o-other"].get("/rehab/day").json()
+    assert not any(code in str(supervisor) for code in (CODE, OTHER, "BC-ATK-3"))
