@@ -11,8 +11,10 @@ from typing import Any
 
 import yaml
 from sqlalchemy import func, select
+from starlette.testclient import TestClient
 
 from casework.services import purge
+from casework.store.audit_verify import verify
 from casework.store.tables import AuditRow
 from flows.app import App
 from tests.integration import staff_door
@@ -454,3 +456,57 @@ def test_a_managers_day_names_no_case_of_another_manager(app: App, desks: Desks)
         assert not any(code in html for code in others) and 'id="awaiting-approval"' not in html
     supervisor = desks["o-other"].get("/rehab/day").json()
     assert not any(code in str(supervisor) for code in (CODE, OTHER, "BC-ATK-3"))
+
+
+# -- every answer: never cached, never framed; each change and refusal an audit row ----------
+
+
+def test_every_answer_of_the_staff_pages_is_never_cached(app: App, desks: Desks) -> None:
+    launched(desks)
+    manager, stranger = desks["n-zdolnik"], desks["a-kovalchuk"]
+    token = manager.csrf()
+    answers = [
+        manager.get("/rehab/day"),
+        manager.client.get("/rehab/day"),
+        manager.client.get("/rehab/plans/new?template=acute-crisis"),
+        manager.get(f"/rehab/cases/{CODE}"),
+        manager.client.get(f"/rehab/cases/{CODE}"),
+        manager.get("/rehab/cases/BC-NONE-9"),
+        manager.get("/rehab/nothing-here?reason=x"),
+        stranger.get(f"/rehab/cases/{CODE}"),
+        manager.post(f"/rehab/cases/{CODE}/no-such-action", {}),
+        manager.post(f"/rehab/cases/{CODE}/note", {"note": "x"}, csrf="wrong"),
+        manager.post(f"/rehab/cases/{CODE}/note", {"note": ""}),
+        manager.post(f"/rehab/cases/{CODE}/notes", {"reason": "checking"}),
+        manager.post("/rehab/plans/new", {"template": "acute-crisis", "do": "preview"}),
+        manager.client.post(
+            f"/rehab/cases/{CODE}/note", json=[1], headers={**JSON, "x-csrf-token": token}
+        ),
+        stranger.post(f"/rehab/cases/{CODE}/approve", {}),
+    ]
+    signed_out = TestClient(desks.door, base_url=DOOR)
+    answers.append(signed_out.get("/rehab/day", headers=JSON))
+    answers.append(signed_out.post(f"/rehab/cases/{CODE}/note", data={"note": "x"}))
+    for answer in answers:
+        assert answer.headers.get("cache-control") == "no-store", (
+            answer.request.url,
+            answer.status_code,
+        )
+    for page in answers[1:3] + answers[4:5]:
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def test_a_day_of_the_pages_leaves_an_audit_chain_that_verifies(app: App, desks: Desks) -> None:
+    active(desks)
+    manager = desks["n-zdolnik"]
+    manager.post(f"/rehab/cases/{CODE}/note", {"note": "mornings only"})
+    manager.post(f"/rehab/cases/{CODE}/note", {"note": "x"}, csrf="wrong")
+    desks["a-kovalchuk"].post(f"/rehab/cases/{CODE}/note", {"note": "x"})
+    manager.post(f"/rehab/cases/{CODE}/close", {"reason": "moved-away"})
+    with app.store.session() as session:
+        assert verify(session).ok
+    for action in ("note", "case-closed", "door-refused"):
+        (row,) = rows(app, action)
+        assert row.detail["session"] and "mornings" not in str(row.detail)
+    assert "a-kovalchuk" in {r.actor for r in rows(app, "refused")}
