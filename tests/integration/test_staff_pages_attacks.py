@@ -510,3 +510,35 @@ def test_a_day_of_the_pages_leaves_an_audit_chain_that_verifies(app: App, desks:
         (row,) = rows(app, action)
         assert row.detail["session"] and "mornings" not in str(row.detail)
     assert "a-kovalchuk" in {r.actor for r in rows(app, "refused")}
+
+
+def test_a_code_typed_in_other_letters_is_the_same_case_and_the_same_refusal(
+    app: App, desks: Desks
+) -> None:
+    launched(desks)
+    lower = CODE.lower()
+    assert desks["a-kovalchuk"].get(f"/rehab/cases/{lower}").status_code == 403
+    refused = desks["a-kovalchuk"].post(f"/rehab/cases/{lower}/note", {"note": "x"})
+    assert refused.status_code == 403
+    assert desks["n-zdolnik"].post(f"/rehab/cases/{lower}/note", {"note": "x"}).status_code == 200
+    assert [r.case_code for r in rows(app, "note")] == [CODE]
+
+
+def test_a_supervisor_of_no_case_of_hers_may_not_launch_one_for_a_manager(
+    app: App, desks: Desks
+) -> None:
+    answer = launch(desks["o-other"], manager="n-zdolnik")
+    assert answer.status_code == 403, answer.text
+    assert not rows(app, "launch")
+
+
+def test_a_step_title_naming_her_is_refused_without_quoting_her_name(
+    app: App, desks: Desks
+) -> None:
+    text = (Path(__file__).parents[2] / "plans" / "templates" / "acute-crisis.yaml").read_text()
+    text = text.replace("CHANGE-ME", CODE).replace("Medical check-up", "Check-up for Alena")
+    answer = desks["n-zdolnik"].post(
+        "/rehab/plans/new", {"plan_text": text + f"person:\n  name: {NAME}\n", "do": "launch"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert NAME not in answer.json()["detail"] and not rows(app, "launch")
