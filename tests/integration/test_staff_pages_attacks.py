@@ -542,3 +542,27 @@ def test_a_step_title_naming_her_is_refused_without_quoting_her_name(
     )
     assert answer.status_code == 422, answer.text
     assert NAME not in answer.json()["detail"] and not rows(app, "launch")
+
+
+def test_a_stranger_guessing_her_name_learns_nothing_from_the_answer_or_the_audit_log(
+    app: App, desks: Desks
+) -> None:
+    launched(desks)
+    with_person(desks)
+    stranger = desks["a-kovalchuk"]
+    answers = []
+    for guess in ("Alena", "Olga"):
+        for action, fields in (
+            ("close", {"reason": "transferred", "to": f"{guess} Shelter"}),
+            ("note", {"note": f"{guess} called"}),
+            ("notes", {"reason": f"call {guess}"}),
+            ("person-show", {"reason": f"call {guess}"}),
+            ("consent", {"scopes": "medical", "status": "given", "note": guess}),
+        ):
+            answer = stranger.post(f"/rehab/cases/{CODE}/{action}", fields)
+            answers.append((guess, action, answer.status_code, answer.json()["detail"]))
+    right = [a[1:] for a in answers if a[0] == "Alena"]
+    wrong = [a[1:] for a in answers if a[0] == "Olga"]
+    assert right == wrong
+    whys = {r.detail["why"] for r in rows(app, "refused") if r.actor == "a-kovalchuk"}
+    assert not any("names-person" in why for why in whys), whys
