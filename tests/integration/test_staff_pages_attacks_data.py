@@ -288,3 +288,22 @@ def test_a_step_title_naming_her_is_refused_without_quoting_her_name(
     )
     assert answer.status_code == 422, answer.text
     assert NAME not in answer.json()["detail"] and not rows(app, "launch")
+
+
+def test_a_link_cannot_fill_the_new_plan_form_with_a_plan_or_personal_data(
+    app: App, desks: Desks
+) -> None:
+    query = {
+        "template": "acute-crisis",
+        "case": "BC-LINK-1",
+        "manager": "a-kovalchuk",
+        "plan_text": f"person:\n  name: {NAME}\n",
+        "partner.medical-check": "brest-psychologist",
+    }
+    manager = desks["n-zdolnik"]
+    form = manager.get("/rehab/plans/new", params=query).json()["form"]
+    assert form["template"] == "acute-crisis" and form["steps"]
+    assert form["plan_text"] == "" and form["case"] == "" and form["manager"] == "n-zdolnik"
+    assert {s["partner"] for s in form["steps"] if s["id"] == "medical-check"} == {"brest-clinic"}
+    page = manager.client.get("/rehab/plans/new", params=query)
+    assert "Alena" not in page.text and "BC-LINK-1" not in page.text
