@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.app import App
+from flows.door.app import COOKIE
 from tests.integration import staff_door
 from tests.integration.staff_attacks import (
     ACTIONS,
@@ -245,3 +246,27 @@ def test_a_stranger_guessing_her_name_learns_nothing_from_the_answer_or_the_audi
     assert right == wrong
     whys = {r.detail["why"] for r in rows(app, "refused") if r.actor == "a-kovalchuk"}
     assert not any("names-person" in why for why in whys), whys
+
+
+def test_after_she_signs_out_her_old_cookie_and_token_change_nothing(
+    app: App, desks: Desks
+) -> None:
+    launched(desks)
+    manager = desks["n-zdolnik"]
+    token, cookie = manager.csrf(), manager.client.cookies.get(COOKIE)
+    assert manager.client.post("/sign-out", follow_redirects=False).status_code == 303
+    manager.client.cookies.set(COOKIE, str(cookie))  # a copy of the cookie kept somewhere
+    answer = manager.post(f"/rehab/cases/{CODE}/note", {"note": "x"}, csrf=token)
+    assert answer.status_code == 401 and not rows(app, "note")
+    assert manager.get(f"/rehab/cases/{CODE}").status_code == 401
+
+
+def test_another_site_is_never_allowed_to_read_an_answer(desks: Desks) -> None:
+    manager = desks["n-zdolnik"]
+    evil = {"origin": "https://evil.example", "access-control-request-method": "POST"}
+    for answer in (
+        manager.client.options(f"/rehab/cases/{CODE}/note", headers=evil),
+        manager.client.get("/rehab/day", headers={**JSON, "origin": "https://evil.example"}),
+    ):
+        assert "access-control-allow-origin" not in answer.headers
+        assert "access-control-allow-credentials" not in answer.headers
