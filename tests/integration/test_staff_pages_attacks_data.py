@@ -114,8 +114,17 @@ def test_markup_in_a_plan_title_is_refused_or_shown_as_text(app: App, desks: Des
             "/rehab/plans/new", data={"csrf": manager.csrf(), "do": do, "plan_text": text}
         )
         assert "<script>" not in answer.text and "<img src=x" not in answer.text
-    if rows(app, "launch"):
-        assert "<script>" not in manager.client.get(f"/rehab/cases/{CODE}").text
+    if not rows(app, "launch"):
+        launched(desks)
+    assert "<script>" not in manager.client.get(f"/rehab/cases/{CODE}").text
+    token = manager.csrf()
+    for action, fields in (
+        ("check-in", {"step": SCRIPT, "outcome": "attended"}),
+        ("amend", {"plan_text": text.replace("Two weeks", SCRIPT), "do": "check"}),
+        ("amend", {"plan_text": SCRIPT, "do": "check"}),
+    ):
+        page = manager.client.post(f"/rehab/cases/{CODE}/{action}", data={**fields, "csrf": token})
+        assert "<script>" not in page.text and "<img src=x" not in page.text, action
 
 
 # -- rule 7: personal data never in a URL, a JSON answer it was not asked for, or a refusal --
