@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from plans.checks import check_plan, check_span
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.errors import SCREEN_HINT, InvalidFile, Issue, shown
-from plans.model import Plan
+from plans.model import Person, Plan
 from plans.screening import screen
 
 M = TypeVar("M", bound=BaseModel)
@@ -107,7 +107,8 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
 
 def _message(model: type[BaseModel], error: Any) -> str:
     kind, loc = error["type"], error["loc"]
-    private = bool(loc) and loc[0] in PRIVATE
+    # The person's own fields, in a plan's `person` block or the case page's person form.
+    private = model is Person or (bool(loc) and loc[0] in PRIVATE)
     value = "this value" if private else shown(error.get("input"))
     field = str(loc[-1]) if loc else ""
     if kind == "missing":

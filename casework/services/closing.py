@@ -9,7 +9,7 @@ from datetime import datetime
 from casework.domain import closing
 from casework.domain.errors import PersonNamed
 from casework.services.recording import person_change
-from casework.services.unit_of_work import Changed, canonical_code, record_refusal
+from casework.services.unit_of_work import Changed, canonical_code, guard, record_refusal
 from casework.store.db import Store
 from casework.store.repository import get_case_row, read_person
 from plans.directories import Directories
@@ -39,7 +39,24 @@ def close_case(
     name = closing.check_closing(code, reason, to)
     if name is not None:  # where she went must not name her (its refusal audited)
         with store.session() as session:
-            person = read_person(store.sealer, get_case_row(session, code=code))
+            row = get_case_row(session, code=code)
+            person, manager, supervisor = (
+                read_person(store.sealer, row),
+                row.manager,
+                row.supervisor,
+            )
+        # Her role first: whether a guess names the person is told only to the case's staff.
+        guard(
+            store,
+            directories,
+            by=by,
+            power="act",
+            doing=DOING,
+            code=code,
+            manager=manager,
+            supervisor=supervisor,
+            now=now,
+        )
         if person is not None and names_person(name, person):
             record_refusal(store, code=code, by=by, doing=DOING, why="to-names-person", now=now)
             raise PersonNamed(code, "--to")

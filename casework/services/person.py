@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
+from casework.services.errors import FieldRefused
+from casework.services.notes import MAX_REASON
 from casework.services.unit_of_work import canonical_code, guard, record_refusal
 from casework.store.audit_rows import audit
 from casework.store.db import Store
@@ -59,6 +61,9 @@ def show_person(
     """The person's data, unsealed for this one read, which is audited: who, when, why. A
     reason that names the person is refused (the audit log must not)."""
     code = canonical_code(store, code)
+    reason = " ".join(reason.split())
+    if not reason or len(reason) > MAX_REASON:  # every read says why, whoever asks (rule 7)
+        raise FieldRefused("reason", f"why you read her data, 1 to {MAX_REASON} characters")
     if by is not None:
         _check(store, directories, code=code, by=by, doing="read the person's data", now=now)
     with store.session() as session:

@@ -110,6 +110,10 @@ class Door:
                 },
             )
 
+    async def no_page(self, request: Request) -> Response:
+        """A path under /rehab/ that is no page: not found here, and never sent on to Prefect."""
+        return JSONResponse({"detail": "no such page"}, 404, headers=NO_STORE)
+
     async def health(self, request: Request) -> Response:
         """Up, and nothing more."""
         return JSONResponse({"status": "up"}, headers=NO_STORE)
@@ -239,6 +243,8 @@ def make_door(
         Route("/rehab/cases/{code}", case.show, methods=["GET"]),
         Route("/rehab/cases/{code}/{action}", actions.post, methods=["POST"]),
         Route("/rehab", lambda _: RedirectResponse("/rehab/day", 303), methods=["GET"]),
+        # No other page is the staff's: nothing under /rehab/ reaches Prefect, nor its query.
+        Route("/rehab/{rest:path}", door.no_page, methods=methods),
         Route("/ui-settings", door.ui_settings, methods=["GET"]),
         WebSocketRoute("/api/{rest:path}", door.stream),
         Route("/{rest:path}", door.through, methods=methods),

@@ -21,6 +21,7 @@ from casework.services.closing import close_case
 from casework.services.errors import FieldRefused
 from flows import tending
 from flows.door.case_page import CasePage
+from flows.door.sign_in import _HEADERS
 from flows.door.staff_page import Staff, problem_data, status_of
 from plans.errors import InvalidFile, RehabError
 from plans.loading import load_plan, parse_model, read_yaml
@@ -72,7 +73,9 @@ class CaseActions:
         action = self.actions.get(name)
         if action is None:
             known = ", ".join(sorted(self.actions))
-            return JSONResponse({"detail": f"no action {name!r}; actions: {known}"}, 404)
+            return JSONResponse(
+                {"detail": f"no action {name!r}; actions: {known}"}, 404, headers=_HEADERS
+            )
         try:
             did, shown = await self.pages.run(staff, lambda: action(staff, code, fields))
         except RehabError as exc:

@@ -70,7 +70,9 @@ class PlanPage:
         staff = await self.pages.staff(request)
         if isinstance(staff, Response):
             return staff
-        form = self._form(staff, dict(request.query_params))
+        # Only the template is taken from a URL: a link must not fill in a plan, a case or
+        # personal data for her to launch (and a URL is no place for personal data).
+        form = self._form(staff, {"template": request.query_params.get("template", "")})
         return self.pages.answer(
             request, staff, "rehab/new_plan.html", {"form": form}, title="New plan", form=form
         )

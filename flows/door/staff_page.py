@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -31,6 +33,7 @@ from plans.model import DEFAULT_TIMEZONE
 
 T = TypeVar("T")
 MAX_FIELD = 200_000  # a plan file is small; a bigger post is no plan
+MAX_BODY = 1_000_000  # a plan file and its text, and every other field of a form
 
 
 @dataclass(frozen=True)
@@ -111,21 +114,12 @@ class StaffPages:
         """The fields of a change she sent from her own page, or its refusal (audited)."""
         if self.door.cross_site(request):
             return await self.door.refuse(staff.session, request, 403, "refused: another site")
-        if request.headers.get("content-type", "").startswith("application/json"):
-            try:
-                body = await request.json()
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                return JSONResponse({"detail": "a JSON object is expected"}, 400)
-            fields = {k: _text(v) for k, v in body.items()}
-        else:
-            form = await request.form(max_part_size=MAX_FIELD)
-            fields = {}
-            for key, value in form.multi_items():
-                text = await value.read() if isinstance(value, UploadFile) else value
-                text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-                fields[key] = f"{fields[key]}\n{text}" if key in fields else text
+        try:
+            fields = await _fields(request)
+        except TooBig as exc:  # read no further: a post this big is no form of her pages
+            return JSONResponse({"detail": str(exc)}, 413, headers=_HEADERS)
+        if fields is None:
+            return JSONResponse({"detail": "a JSON object is expected"}, 400, headers=_HEADERS)
         sent = fields.pop("csrf", "") or request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(sent.encode(), self.csrf(staff).encode()):
             return await self.door.refuse(
@@ -181,6 +175,43 @@ class StaffPages:
         if wants_json(request):
             return JSONResponse({**data, "csrf": self.csrf(staff)}, headers=_HEADERS)
         return RedirectResponse(target, status_code=303)
+
+
+class TooBig(RehabError):
+    """A post larger than any form of the staff's pages sends."""
+
+
+async def _fields(request: Request) -> dict[str, str] | None:
+    """The posted fields, from a JSON object or a form (None: JSON, but not an object)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise TooBig(
+                f"refused: a post of more than {MAX_BODY:,} bytes is no form of these pages"
+            )
+    request._body = bytes(body)  # the form parser reads it from here, not the spent stream
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        return {k: _text(v) for k, v in data.items()} if isinstance(data, dict) else None
+    try:
+        form = await request.form(max_part_size=MAX_FIELD)
+    except HTTPException as exc:  # a field over MAX_FIELD
+        raise TooBig(f"refused: a field larger than {MAX_FIELD:,} bytes ({exc.detail})") from exc
+    fields: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            raw = await value.read(MAX_FIELD + 1)
+            if len(raw) > MAX_FIELD:
+                raise TooBig(f"{key}: larger than {MAX_FIELD:,} bytes: not a plan file")
+            text = raw.decode("utf-8", "replace")
+        else:
+            text = value
+        fields[key] = f"{fields[key]}\n{text}" if key in fields else text
+    return fields
 
 
 def _text(value: Any) -> str:
