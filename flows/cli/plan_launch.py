@@ -100,12 +100,12 @@ def checked(app: App, files: tuple[Path, ...], *, as_json: bool) -> list[tuple[P
     if as_json:
         emit(
             [
-                {"file": str(f), "ok": False, "issues": [vars(i) for i in exc.issues]}
-                for f, exc in invalid
+                {"file": str(f), "ok": False, "issues": [vars(i) for i in refused.issues]}
+                for f, refused in invalid
             ]
         )
-    for file, exc in invalid:
-        for i in exc.issues:
+    for file, refused in invalid:
+        for i in refused.issues:
             click.echo(
                 f"{file}: {i.path}: {i.message}" if i.path else f"{file}: {i.message}", err=True
             )
