@@ -1,13 +1,19 @@
 """`rehab plan launch FILE...`: record plans and start their flow runs, one or many in one go.
 
 Every file is checked before anything is recorded: one invalid file launches nothing. Then
-each plan is launched in its own transaction, and one plan's refusal stops no other; their
-runs are made together (flows/prefect/engine_client.py, `Engine.start_plans`)."""
+each plan is launched in its own transaction, and one plan's refusal stops no other. In one
+process the App, the store and the Prefect clients serve every plan, and each plan's run is
+started (`Engine.start_plan`, as for one file) right after its launch, a few at once, so the
+server's answers overlap the next plans' store work. A run is started at once rather than
+with the others in bulk: a recorded plan without a run is due, and the clock would start it
+too (docs/scaling.md)."""
 
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +24,14 @@ from casework.services.programme import approval_required
 from flows.app import App
 from flows.cli.context import Context, as_user_error, emit, pass_ctx
 from flows.prefect import engine_client
+from flows.prefect.errors import RunNotCreated
 from plans.errors import InvalidFile
 from plans.loading import load_plan
 from plans.model import Plan
 
 PROGRESS_EVERY = 50  # plans between two progress lines on stderr
 LARGE = 100  # a batch this long shows its progress even when stderr is not a terminal
-CHUNK = 25  # plans recorded, then their runs made together: each run's follow-up comes soon
+THREADS = 4  # runs started at once: each waits on the Prefect server, the store work is short
 
 
 @click.command("launch")
@@ -121,16 +128,30 @@ def launch_many(
     progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Launch each plan in its own transaction (a refusal is its outcome, and the others go
-    on), then start the runs of those launched, CHUNK at a time; one outcome per file, in
-    order. `progress` is told how many files are done after each chunk."""
+    on) and start its run right after, on THREADS threads while the next plans are recorded;
+    one outcome per file, in order. `progress` is told how many files are done so far."""
     engine = engine_client.connect(app.settings)  # refuse before recording anything
     needs_approval = approval_required(
         app.store, app.directories, engine_default=None, now=app.now()
     )
     outcomes: list[dict[str, Any]] = []
-    for first in range(0, len(plans), CHUNK):
-        launched: list[tuple[dict[str, Any], Plan]] = []
-        for file, p in plans[first : first + CHUNK]:
+    starting: deque[tuple[dict[str, Any], Future[str | None]]] = deque()
+    done = 0
+
+    def settle(outcome: dict[str, Any], future: Future[str | None]) -> None:
+        nonlocal done
+        try:
+            run = future.result()
+        except RunNotCreated as exc:  # recorded: the clock starts its run later
+            outcome.update(flow_run_id=None, url=None, error=str(exc))
+        else:
+            outcome.update(flow_run_id=run, url=engine.run_url(run))
+        done += 1
+        if progress is not None:
+            progress(done)
+
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="rehab-launch") as pool:
+        for file, p in plans:
             outcome: dict[str, Any] = {"file": str(file)}
             outcomes.append(outcome)
             try:
@@ -144,17 +165,16 @@ def launch_many(
                 )
             except Exception as exc:  # refused (or failed): said, and the others go on
                 outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)
+                done += 1
                 continue
             outcome.update(case=changed.code, state=changed.state)
-            launched.append((outcome, p.model_copy(update={"case": changed.code})))
-        started = engine.start_plans(app, [p for _, p in launched])
-        for (outcome, _), run in zip(launched, started, strict=True):
-            if isinstance(run, Exception):  # recorded: the clock starts its run later
-                outcome.update(flow_run_id=None, url=None, error=str(run))
-            else:
-                outcome.update(flow_run_id=run, url=engine.run_url(run))
-        if progress is not None:
-            progress(len(outcomes))
+            stored = p.model_copy(update={"case": changed.code})
+            starting.append((outcome, pool.submit(engine.start_plan, app, stored)))
+            # A recorded plan without its run is due: kept waiting, the clock would make it.
+            while len(starting) > 2 * THREADS:
+                settle(*starting.popleft())
+        while starting:
+            settle(*starting.popleft())
     return outcomes
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -101,17 +100,6 @@ class Engine:
             raise RunNotCreated(plan.case, type(exc).__name__) from exc
         self.after_change(app, plan.case)
         return run_id
-
-    def start_plans(self, app: App, plans: Sequence[Plan]) -> list[str | RunNotCreated]:
-        """`start_plan` for each plan, in order: its run's id, or RunNotCreated (the plan is
-        recorded all the same, and the clock starts its run)."""
-        started: list[str | RunNotCreated] = []
-        for plan in plans:
-            try:
-                started.append(self.start_plan(app, plan) or "")
-            except RunNotCreated as exc:
-                started.append(exc)
-        return started
 
     def after_change(self, app: App, code: str) -> str:
         """After a person changed a case: do what it makes due, tell the decision runs, update
