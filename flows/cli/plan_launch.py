@@ -57,7 +57,9 @@ def plan_launch(ctx: Context, files: tuple[Path, ...], by: str | None, as_json: 
     refused = sum("error" in o for o in outcomes)
     if refused:
         click.echo(
-            f"{len(outcomes) - refused} of {len(outcomes)} launched; {refused} not", err=True
+            f"{len(outcomes) - refused} of {len(outcomes)} launched with their runs; "
+            f"{refused} not (each said above)",
+            err=True,
         )
         raise click.exceptions.Exit(1)
 
@@ -144,6 +146,9 @@ def launch_many(
             run = future.result()
         except RunNotCreated as exc:  # recorded: the clock starts its run later
             outcome.update(flow_run_id=None, url=None, error=str(exc))
+        except Exception as exc:  # recorded all the same; said without quoting it
+            error = as_user_error(exc, as_json=False).message
+            outcome.update(flow_run_id=None, url=None, error=error)
         else:
             outcome.update(flow_run_id=run, url=engine.run_url(run))
         done += 1

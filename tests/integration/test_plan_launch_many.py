@@ -106,7 +106,7 @@ def test_a_plan_refused_at_launch_stops_no_other_and_its_error_is_said(
     plain = rehab(env, "plan", "launch", *plans(tmp_path / "q", "BC-4", "BC-2"))
     assert plain.returncode == 1
     assert f"{tmp_path / 'q' / 'BC-2.yaml'}: error: " in plain.stderr
-    assert "1 of 2 launched" in plain.stderr and "BC-4  flow run" in plain.stdout
+    assert "1 of 2 launched with their runs" in plain.stderr and "BC-4  flow run" in plain.stdout
 
 
 def test_a_run_not_created_leaves_the_plan_recorded_for_the_clock(
