@@ -53,6 +53,8 @@ bench: install
 	$(BIN)/python bench/door_latency.py --database postgresql
 	$(BIN)/python bench/artifact_growth.py
 	$(BIN)/python bench/import_cases.py
+	$(BIN)/python bench/bulk_launch.py --database sqlite
+	$(BIN)/python bench/bulk_launch.py --database postgresql
 	$(BIN)/python bench/report_cases.py --database sqlite
 	$(BIN)/python bench/report_cases.py --database postgresql
 

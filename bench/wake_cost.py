@@ -94,7 +94,7 @@ def _measure(stack: Any, code: Path, store: str, *, plans: int, template: str) -
     cpu3, ended = cpu_seconds(stack.pids(*names)), time.monotonic()
     engine.dispose()
     return {
-        "launches_per_s": launches / launched["seconds"],
+        "in_process_launches_per_s": launches / launched["seconds"],
         "cpu_s_per_launch": (launched["cpu_s"] + cpu1 - cpu0) / launches,
         "cpu_s_per_wake": (cpu3 - cpu2) / due,
         "cpu_s_per_wake_net_of_idle": (cpu3 - cpu2 - idle_per_s * (ended - began)) / due,

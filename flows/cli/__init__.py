@@ -20,6 +20,7 @@ from flows.cli import (
     partners,
     person,
     plan,
+    plan_launch,
     plan_send_back,
     report,
     staff,
@@ -53,6 +54,7 @@ for command in (
     cli.add_command(command)
 case_admin.case_group.add_command(case_import.case_import)
 case_admin.case_group.add_command(case_close.case_close)
+plan.plan.add_command(plan_launch.plan_launch)
 plan.plan.add_command(plan_send_back.plan_send_back)
 
 

@@ -12,7 +12,7 @@ import click
 from casework.domain.case import STORED_STATES
 from casework.domain.simulation import simulate
 from casework.services import plan_changes, recording
-from casework.services.programme import approval_required, predicted_approval
+from casework.services.programme import predicted_approval
 from casework.store import queries
 from flows.cli.context import Context, case_code_argument, emit, note_option, pass_ctx
 from flows.cli.errors import WrongRole
@@ -169,47 +169,6 @@ def plan_simulate(
         emit(simulation_json(sim))
     else:
         click.echo(simulation_text(sim))
-
-
-@plan.command("launch")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--by", help="Staff id launching it (default: the plan's case manager).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@pass_ctx
-def plan_launch(ctx: Context, file: Path, by: str | None, as_json: bool) -> None:
-    """Record the plan and start its flow run."""
-    app = ctx.app
-    p = _load(ctx, file)
-    engine = engine_client.connect(app.settings)  # refuse before recording anything
-    changed = plan_changes.launch(
-        app.store,
-        app.directories,
-        plan=p,
-        by=by or p.manager,
-        now=app.now(),
-        approval_required=approval_required(
-            app.store, app.directories, engine_default=None, now=app.now()
-        ),
-    )
-    p = p.model_copy(update={"case": changed.code})  # as stored, however the file spells it
-    run_id = engine.start_plan(app, p)
-    result = {
-        "case": p.case,
-        "state": changed.state,
-        "flow_run_id": run_id,
-        "url": engine.run_url(run_id),
-    }
-    if as_json:
-        emit(result)
-    else:
-        click.echo(
-            f"{p.case}  flow run {run_id}  {result['url']}"
-            + (
-                "  (waiting for the supervisor's approval)"
-                if changed.state == "awaiting-approval"
-                else ""
-            )
-        )
 
 
 @plan.command("approve")

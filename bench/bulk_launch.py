@@ -1,0 +1,134 @@
+"""Benchmark: `rehab plan launch FILE...` over many plans in one process, beside one `rehab plan
+launch FILE` process per plan, against a real Prefect server and runner started as `rehab up`
+starts them (bench/scale.py's Stack), each round on a fresh server and databases.
+
+    .venv/bin/python bench/bulk_launch.py --database sqlite|postgresql [--plans 500]
+                                          [--single 20] [--rounds 3]
+
+A round launches `--single` plans one process each, then `--plans` plans in one process; each
+is timed from the first process's start to the last one's exit (every run created and parked
+by then). Medians of the rounds are printed side by side and merged into bench/results.json
+under the database's name: `launches_per_s`, `bulk_launches_per_s` and their ratio."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, cpu_seconds, database, record  # after the path set-up
+from bench.scale import PLAN, Stack, say
+from tests.e2e.harness import wait_for
+
+
+def write_plans(folder: Path, prefix: str, count: int) -> list[str]:
+    """`count` plan files, parked a year from their start (nothing due during the run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    files = []
+    for i in range(count):
+        file = folder / f"{prefix}-{i:05d}.yaml"
+        file.write_text(PLAN.format(case=f"{prefix}-{i:05d}", start=start, offset="365d"))
+        files.append(str(file))
+    return files
+
+
+def launch(stack: Stack, files: list[str], profile: str | None = None) -> None:
+    """`rehab plan launch FILES...` as the operator runs it (under cProfile, writing to
+    `profile`, if given); every plan must be launched."""
+    profiled = ["-m", "cProfile", "-o", profile] if profile else []
+    done = subprocess.run(
+        [sys.executable, *profiled, "-m", "flows", "plan", "launch", *files, "--json"],
+        env=stack.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"launch failed ({done.returncode}): {done.stderr[-2000:]}")
+
+
+def one_round(
+    kind: str, *, plans: int, single: int, profile: str | None = None
+) -> dict[str, float]:
+    """A fresh server and runner; `single` launches one process each, then `plans` in one."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        database(kind, Path(tmp)) as store,
+        database(kind, Path(tmp), "prefect") as prefect_db,
+    ):
+        url = None if kind == "sqlite" else prefect_db.replace("+psycopg", "+asyncpg")
+        stack = Stack(Path(tmp), url, store, 8)
+        try:
+            stack.up()
+            launch(stack, write_plans(Path(tmp) / "warm", "WARM", 5))  # the server's first calls
+            parked = stack.count("PAUSED", "rehabilitation-plan")
+            names = ("server", "runner")
+            files = write_plans(Path(tmp) / "one", "ONE", single)
+            cpu0, began = cpu_seconds(stack.pids(*names)), time.monotonic()
+            for file in files:
+                launch(stack, [file])
+            one_s, one_cpu = time.monotonic() - began, cpu_seconds(stack.pids(*names)) - cpu0
+            files = write_plans(Path(tmp) / "bulk", "BULK", plans)
+            cpu0, began = cpu_seconds(stack.pids(*names)), time.monotonic()
+            launch(stack, files, profile)
+            bulk_s, bulk_cpu = time.monotonic() - began, cpu_seconds(stack.pids(*names)) - cpu0
+            wait_for(
+                lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked + single + plans,
+                timeout=600,
+                what="every run parked",
+                every=2,
+            )
+        finally:
+            stack.stop()
+    return {
+        "launches_per_s": single / one_s,
+        "bulk_launches_per_s": plans / bulk_s,
+        "server_runner_cpu_s_per_launch": one_cpu / single,
+        "bulk_server_runner_cpu_s_per_launch": bulk_cpu / plans,
+    }
+
+
+def main() -> None:
+    """Run the rounds for one database and print the medians side by side."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--plans", type=int, default=500, help="plans in the one bulk process")
+    parser.add_argument("--single", type=int, default=20, help="plans launched one process each")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", help="write the bulk launch's cProfile here (last round's)")
+    args = parser.parse_args()
+    rounds: list[dict[str, float]] = []
+    for n in range(args.rounds):
+        say(f"round {n + 1}/{args.rounds} on {args.database}")
+        rounds.append(
+            one_round(args.database, plans=args.plans, single=args.single, profile=args.profile)
+        )
+        say(f"  {json.dumps({k: round(v, 3) for k, v in rounds[-1].items()})}")
+    figures: dict[str, Any] = {
+        key: round(statistics.median(r[key] for r in rounds), 3) for key in rounds[0]
+    }
+    figures["bulk_launch_ratio"] = round(
+        figures["bulk_launches_per_s"] / figures["launches_per_s"], 2
+    )
+    figures["bulk_launch_plans"], figures["bulk_launch_rounds"] = args.plans, args.rounds
+    figures["single_launch_plans"] = args.single
+    record(args.database, figures)
+    print(f"\n{args.database} (median of {args.rounds} rounds):")
+    print(f"  one process per plan ({args.single}):  {figures['launches_per_s']} launches/s")
+    print(f"  one process, {args.plans} plans:     {figures['bulk_launches_per_s']} launches/s")
+    print(f"  ratio:                          {figures['bulk_launch_ratio']} x")
+
+
+if __name__ == "__main__":
+    main()

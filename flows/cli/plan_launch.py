@@ -1,0 +1,198 @@
+"""`rehab plan launch FILE...`: record plans and start their flow runs, one or many in one go.
+
+Every file is checked before anything is recorded: one invalid file launches nothing. Then
+each plan is launched in its own transaction, and one plan's refusal stops no other. In one
+process the App, the store and the Prefect clients serve every plan, and each plan's run is
+started (`Engine.start_plan`, as for one file) right after its launch, a few at once, so the
+server's answers overlap the next plans' store work. A run is started at once rather than
+with the others in bulk: a recorded plan without a run is due, and the clock would start it
+too (docs/scaling.md)."""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import click
+
+from casework.services import plan_changes
+from casework.services.programme import approval_required
+from flows.app import App
+from flows.cli.context import Context, as_user_error, emit, pass_ctx
+from flows.prefect import engine_client
+from flows.prefect.errors import RunNotCreated
+from plans.errors import InvalidFile
+from plans.loading import load_plan
+from plans.model import Plan
+
+PROGRESS_EVERY = 50  # plans between two progress lines on stderr
+LARGE = 100  # a batch this long shows its progress even when stderr is not a terminal
+THREADS = 4  # runs started at once: each waits on the Prefect server, the store work is short
+
+
+@click.command("launch")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--by", help="Staff id launching them (default: each plan's case manager).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def plan_launch(ctx: Context, files: tuple[Path, ...], by: str | None, as_json: bool) -> None:
+    """Record the plans and start their flow runs; every file is checked first."""
+    if len(files) == 1:
+        launch_one(ctx.app, files[0], by=by, as_json=as_json)
+        return
+    plans = checked(ctx.app, files, as_json=as_json)
+    outcomes = launch_many(ctx.app, plans, by=by, progress=_progress(len(plans)))
+    if as_json:
+        emit(outcomes)
+    else:
+        for outcome in outcomes:
+            if "error" in outcome:
+                click.echo(f"{outcome['file']}: error: {outcome['error']}", err=True)
+            else:
+                click.echo(f"{outcome['file']}: {_line(outcome)}")
+    refused = sum("error" in o for o in outcomes)
+    if refused:
+        click.echo(
+            f"{len(outcomes) - refused} of {len(outcomes)} launched with their runs; "
+            f"{refused} not (each said above)",
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
+
+
+def launch_one(app: App, file: Path, *, by: str | None, as_json: bool) -> None:
+    """One file: its errors raised as the operator has always seen them."""
+    p = load_plan(file, app.directories)
+    engine = engine_client.connect(app.settings)  # refuse before recording anything
+    changed = plan_changes.launch(
+        app.store,
+        app.directories,
+        plan=p,
+        by=by or p.manager,
+        now=app.now(),
+        approval_required=approval_required(
+            app.store, app.directories, engine_default=None, now=app.now()
+        ),
+    )
+    p = p.model_copy(update={"case": changed.code})  # as stored, however the file spells it
+    run_id = engine.start_plan(app, p)
+    result = {"case": p.case, "state": changed.state, "flow_run_id": run_id}
+    result["url"] = engine.run_url(run_id)
+    if as_json:
+        emit(result)
+    else:
+        click.echo(_line(result))
+
+
+def _line(result: dict[str, Any]) -> str:
+    waits = result["state"] == "awaiting-approval"
+    return f"{result['case']}  flow run {result['flow_run_id']}  {result['url']}" + (
+        "  (waiting for the supervisor's approval)" if waits else ""
+    )
+
+
+def checked(app: App, files: tuple[Path, ...], *, as_json: bool) -> list[tuple[Path, Plan]]:
+    """Every file loaded against the directories; if any is invalid, every problem of every
+    file is printed (as `plan validate` prints them) and the command ends, exit 1."""
+    plans, invalid = [], []
+    for file in files:
+        try:
+            plans.append((file, load_plan(file, app.directories)))
+        except InvalidFile as exc:
+            invalid.append((file, exc))
+    if not invalid:
+        return plans
+    if as_json:
+        emit(
+            [
+                {"file": str(f), "ok": False, "issues": [vars(i) for i in refused.issues]}
+                for f, refused in invalid
+            ]
+        )
+    for file, refused in invalid:
+        for i in refused.issues:
+            click.echo(
+                f"{file}: {i.path}: {i.message}" if i.path else f"{file}: {i.message}", err=True
+            )
+    click.echo(f"{len(invalid)} of {len(files)} files invalid; nothing was launched", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def launch_many(
+    app: App,
+    plans: list[tuple[Path, Plan]],
+    *,
+    by: str | None,
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Launch each plan in its own transaction (a refusal is its outcome, and the others go
+    on) and start its run right after, on THREADS threads while the next plans are recorded;
+    one outcome per file, in order. `progress` is told how many files are done so far."""
+    engine = engine_client.connect(app.settings)  # refuse before recording anything
+    needs_approval = approval_required(
+        app.store, app.directories, engine_default=None, now=app.now()
+    )
+    outcomes: list[dict[str, Any]] = []
+    starting: deque[tuple[dict[str, Any], Future[str | None]]] = deque()
+    done = 0
+
+    def settle(outcome: dict[str, Any], future: Future[str | None]) -> None:
+        nonlocal done
+        try:
+            run = future.result()
+        except RunNotCreated as exc:  # recorded: the clock starts its run later
+            outcome.update(flow_run_id=None, url=None, error=str(exc))
+        except Exception as exc:  # recorded all the same; said without quoting it
+            error = as_user_error(exc, as_json=False).message
+            outcome.update(flow_run_id=None, url=None, error=error)
+        else:
+            outcome.update(flow_run_id=run, url=engine.run_url(run))
+        done += 1
+        if progress is not None:
+            progress(done)
+
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="rehab-launch") as pool:
+        for file, p in plans:
+            outcome: dict[str, Any] = {"file": str(file)}
+            outcomes.append(outcome)
+            try:
+                changed = plan_changes.launch(
+                    app.store,
+                    app.directories,
+                    plan=p,
+                    by=by or p.manager,
+                    now=app.now(),
+                    approval_required=needs_approval,
+                )
+            except Exception as exc:  # refused (or failed): said, and the others go on
+                outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)
+                done += 1
+                continue
+            outcome.update(case=changed.code, state=changed.state)
+            stored = p.model_copy(update={"case": changed.code})
+            starting.append((outcome, pool.submit(engine.start_plan, app, stored)))
+            # A recorded plan without its run is due: kept waiting, the clock would make it.
+            while len(starting) > 2 * THREADS:
+                settle(*starting.popleft())
+        while starting:
+            settle(*starting.popleft())
+    return outcomes
+
+
+def _progress(total: int) -> Callable[[int], None] | None:
+    """A callback printing `launched N/TOTAL` on stderr every PROGRESS_EVERY plans, when
+    stderr is a terminal or the batch is large; None otherwise."""
+    if total < LARGE and not sys.stderr.isatty():
+        return None
+    shown = [0]
+
+    def said(done: int) -> None:
+        if done - shown[0] >= PROGRESS_EVERY or done == total:
+            shown[0] = done
+            click.echo(f"launched {done}/{total}", err=True)
+
+    return said
