@@ -24,6 +24,7 @@ from prefect.utilities.engine import propose_state_sync
 from casework.services import engine
 from casework.store import queries
 from flows import runtime, tending
+from flows.prefect import decision_runs
 from flows.shown.tags import state_message
 
 DEPLOYMENT = "rehabilitation-plan"
@@ -47,7 +48,7 @@ def reconcile(case: str) -> dict[str, Any]:
 def tend(case: str) -> None:
     """Open a decision run for each decision the case waits on; close those already taken."""
     app = runtime.app()
-    for name in tending.sync_decision_runs(app, code=case, open_new=True):
+    for name in decision_runs.sync_decision_runs(app, code=case, open_new=True):
         get_run_logger().warning("could not open or settle %s; next wake tries again", name)
 
 

@@ -10,7 +10,6 @@ import logging
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from casework.domain.access import supervisor_now
 from casework.domain.case import Case
@@ -22,7 +21,7 @@ from casework.services.wake import Woken
 from casework.store import decisions, queries
 from casework.store.repository import get_case_row, to_domain
 from flows.app import App
-from flows.prefect.decision_forms import waiting_form
+from flows.prefect.decision_runs import tend_listed
 from flows.shown.artifacts import artifact_key, plan_markdown, progress
 from flows.shown.run_events import prefect_event
 from flows.shown.tags import case_tags, quarantine_state_message, quarantine_tags, state_message
@@ -176,88 +175,6 @@ def show_quarantine(
         raise
     quarantine.park(app.store, code=woken.code)
     return message or "quarantined"
-
-
-def sync_decision_runs(app: App, *, code: str, open_new: bool) -> list[str]:
-    """Tell decision runs about decisions taken elsewhere (and, with `open_new`, open a run for
-    each decision still waiting, all in one go). Returns the decisions that failed, to be
-    tried again."""
-    failed = []
-    opening = []
-    for decision in decisions.sync_decisions(app.store, code=code, now=app.now()):
-        if decision.status == "waiting":
-            if open_new:
-                opening.append(decision)
-            continue
-        try:
-            app.prefect.settle_decision_run(decision)
-            decisions.set_decision_run(
-                app.store, code=code, kind=decision.kind, scope=decision.scope, settled=True
-            )
-        except Exception:  # the caller carries on; the next wake tries this decision again
-            failed.append(decision.run_name)
-    openings = []
-    for decision in opening:
-        try:
-            openings.append((decision, *waiting_form(app, decision)))
-        except Exception:  # as below: tried again at the next wake
-            failed.append(decision.run_name)
-    return failed + _open_forms(
-        app,
-        openings,
-        lambda decision, run_id: decisions.set_decision_run(
-            app.store, code=code, kind=decision.kind, scope=decision.scope, flow_run_id=run_id
-        ),
-    )
-
-
-def tend_listed(app: App, woken: Woken) -> list[str]:
-    """`sync_decision_runs` for the decisions the wake synced: their forms described from the
-    wake's status and opened in one request, their runs remembered by the case's row id (the
-    case is not read again)."""
-    failed = []
-    openings = []
-    status = None if woken.status is None else dict(woken.status)
-    for decision in woken.to_tend:
-        try:
-            if decision.status == "waiting":
-                openings.append((decision, *waiting_form(app, decision, status=status)))
-            else:
-                app.prefect.settle_decision_run(decision)
-                decisions.set_run_of(
-                    app.store, case_id=woken.case_id, decision=decision, settled=True
-                )
-        except Exception:  # the caller carries on; the next wake tries this decision again
-            failed.append(decision.run_name)
-    return failed + _open_forms(
-        app,
-        openings,
-        lambda decision, run_id: decisions.set_run_of(
-            app.store, case_id=woken.case_id, decision=decision, flow_run_id=run_id
-        ),
-    )
-
-
-def _open_forms(
-    app: App,
-    openings: list[tuple[decisions.Decision, Any, str]],
-    remember: Callable[[decisions.Decision, str], None],
-) -> list[str]:
-    """Open the decisions' form runs in one request and `remember` each run; returns the
-    decisions that failed, which the next wake tries again."""
-    if not openings:
-        return []
-    try:
-        opened = app.prefect.open_decision_runs(openings)
-    except Exception:  # Prefect unreachable: every one is tried again at the next wake
-        opened = {}
-    failed = []
-    for decision, _, _ in openings:
-        try:
-            remember(decision, opened[decision.idempotency_key])
-        except Exception:  # not opened, or not recorded: the next wake tries it again
-            failed.append(decision.run_name)
-    return failed
 
 
 def tend_case(app: App, code: str) -> str:
