@@ -1,7 +1,7 @@
 """`rehab case import` of 10,000 synthetic earlier cases into a fresh store: the time to read
-and check the file, to import every record (one transaction each: the case, its consents,
-the person sealed with a new data key, the audit row), and to import it again (every record
-already there), per case.
+and check the file, to import every record (in batches of `importing.BATCH` to a transaction:
+the case, its consents, the person sealed with a new data key, the audit row), and to import
+it again (every record already there), per case; medians of `--runs`.
 
     .venv/bin/python bench/import_cases.py [--cases 10000] [--runs 1]
         [--databases sqlite postgresql]

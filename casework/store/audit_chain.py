@@ -208,8 +208,18 @@ def savepoint(session: Session) -> Iterator[None]:
         raise
 
 
+def hold(session: Session) -> None:
+    """Take this transaction's place in the chain now (its locks held until it ends), before
+    any SAVEPOINT: a batch that appends in order afterwards."""
+    _place(session)
+
+
 @event.listens_for(Session, "after_commit")
 def _write_head(session: Session) -> None:
+    # A SAVEPOINT's release fires this too; the head moves only once the rows are committed,
+    # else a transaction rolled back later would leave it naming a row never kept.
+    if session.in_nested_transaction():
+        return
     chain = session.info.get(_CHAIN)
     if chain is None or chain.row is None:
         return

@@ -48,3 +48,46 @@ def lock_code(session: Session, code: str) -> None:
         # SQLite: a write, even of no row, takes the database's write lock at once, so the
         # reads after it see every commit before it and a racing launch waits its turn.
         session.execute(text("UPDATE cases SET id = id WHERE 1 = 0"))
+
+
+def lock_codes(session: Session, codes: list[str]) -> None:
+    """`lock_code` for many codes at once (a bulk import's batch), taken in one order so two
+    batches sharing codes never wait for each other in a circle."""
+    if not codes:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(:kind, hashtext(c)) "
+                "FROM unnest(CAST(:codes AS text[])) WITH ORDINALITY AS t(c, n) ORDER BY n"
+            ),
+            {"kind": CODE_LOCKS, "codes": sorted({c.lower() for c in codes})},
+        )
+    else:
+        lock_code(session, codes[0])  # SQLite's one write lock covers every code
+
+
+def stored_spellings(session: Session, codes: list[str]) -> dict[str, list[str]]:
+    """The stored codes matching each of `codes` whatever the case of their letters, in one
+    read: each code folded to lower case, to the spellings stored (oldest first)."""
+    lowered = sorted({c.lower() for c in codes})
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(lowered), 500):  # bounded IN lists
+        rows = session.execute(
+            select(func.lower(CaseRow.code), CaseRow.code)
+            .where(func.lower(CaseRow.code).in_(lowered[start : start + 500]))
+            .order_by(CaseRow.id)
+        )
+        for folded, code in rows:
+            found.setdefault(folded, []).append(code)
+    return found
+
+
+def spelling(code: str, stored: list[str]) -> str:
+    """The case's code as stored (see `stored_code`), from the spellings `stored_spellings`
+    found for it; AmbiguousCode if several and none is exactly `code`."""
+    if code in stored or not stored:
+        return code
+    if len(stored) > 1:
+        raise AmbiguousCode(code, list(stored))
+    return stored[0]

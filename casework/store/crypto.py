@@ -113,12 +113,19 @@ class Sealer:
         """Give the case a data key unless it has one; a purged case never gets one again."""
         self._data_key(code, make=True)
 
-    def ensure_case_keys(self, codes: list[str]) -> int:
+    def ensure_case_keys(self, codes: list[str]) -> list[str]:
         """Give each case a data key unless it has one, all in one write of the keyring (a
-        bulk import's); returns how many were made."""
-        return self._keyring.add_many(
+        bulk import's); returns the codes given one."""
+        made = self._keyring.add_many(
             [self._prefix + c for c in codes], lambda: self._master.encrypt(Fernet.generate_key())
         )
+        return [name[len(self._prefix) :] for name in made]
+
+    def discard_case_keys(self, codes: list[str]) -> None:
+        """Take back data keys `ensure_case_keys` just made for cases not written after all
+        (no tombstone: the code may be used later); the caller holds their code locks."""
+        if codes:
+            self._keyring.discard([self._prefix + c for c in codes])
 
     def has_case_key(self, code: str) -> bool:
         """Whether the case's data is sealed with a data key of its own (not the master key)."""

@@ -55,15 +55,25 @@ class Keyring:
             self._append(name, wrapped)
             return wrapped
 
-    def add_many(self, names: list[str], make: Callable[[], bytes]) -> int:
+    def add_many(self, names: list[str], make: Callable[[], bytes]) -> list[str]:
         """Make a key for each of `names` that has none (never for a destroyed one), in one
-        append and one sync; returns how many were made."""
+        append and one sync; returns the names given one."""
         with self._locked():
             have = self._read()
             fresh = [(n, make()) for n in dict.fromkeys(names) if n not in have]
             if fresh:
                 self._append_lines(fresh)
-            return len(fresh)
+            return [n for n, _ in fresh]
+
+    def discard(self, names: list[str]) -> None:
+        """Remove the entries of `names` altogether (no tombstone): keys just made for cases
+        whose writing was rolled back, which sealed nothing kept. The caller holds those
+        cases' code locks, so no one else has taken the keys up meanwhile."""
+        with self._locked():
+            entries = dict(self._read())
+            gone = [n for n in names if entries.pop(n, None) is not None]
+            if gone:
+                self._replace(entries, shred_old=True)
 
     def rewrite(self, change: Callable[[str, bytes], bytes]) -> int:
         """Replace each live entry's wrapped key by `change(name, wrapped)` in one atomic

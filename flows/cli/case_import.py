@@ -1,5 +1,6 @@
-"""`rehab case import FILE`: cases that began before rehab, recorded (not launched), a
-SAVEPOINT per record in batches; a summary at the end, exit 1 if any record was refused."""
+"""`rehab case import FILE`: cases that began before rehab, recorded (not launched), in
+batches of records written together, each record whole or not at all; a summary at the end,
+exit 1 if any record was refused."""
 
 from __future__ import annotations
 
