@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 from starlette.requests import Request
@@ -19,10 +20,12 @@ from casework.services import engine, notes, plan_changes, recording, send_back
 from casework.services import person as person_data
 from casework.services.closing import close_case
 from casework.services.errors import FieldRefused
+from casework.store.db import Store
 from flows import tending
 from flows.door.case_page import CasePage
 from flows.door.sign_in import _HEADERS
 from flows.door.staff_page import Staff, problem_data, status_of
+from plans.directories import Directories
 from plans.errors import InvalidFile, RehabError
 from plans.loading import load_plan, parse_model, read_yaml
 from plans.model import Person
@@ -92,7 +95,7 @@ class CaseActions:
 
     # -- the actions: each runs in a worker thread, as her -------------------------------------
 
-    def _env(self) -> tuple[Any, Any, Any]:
+    def _env(self) -> tuple[Store, Directories, datetime]:
         door = self.pages.door
         return door.app.store, door.directories(), door.now()
 
