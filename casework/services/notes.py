@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
+from casework.services.case_guard import guard_case
 from casework.services.errors import FieldRefused
-from casework.services.unit_of_work import canonical_code, guard, record_refusal
+from casework.services.unit_of_work import canonical_code, record_refusal
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.repository import get_case_row, read_person
@@ -35,25 +36,6 @@ class Note:
     text: str
 
 
-def _check(
-    store: Store, directories: Directories, *, code: str, by: str, doing: str, now: datetime
-) -> None:
-    with store.session() as session:
-        row = get_case_row(session, code=code)
-        manager, supervisor = row.manager, row.supervisor
-    guard(
-        store,
-        directories,
-        by=by,
-        power="act",
-        doing=doing,
-        code=code,
-        manager=manager,
-        supervisor=supervisor,
-        now=now,
-    )
-
-
 def write_note(
     store: Store, directories: Directories, *, code: str, text: str, by: str, now: datetime
 ) -> None:
@@ -62,7 +44,7 @@ def write_note(
     text = text.strip()
     if not text or len(text) > MAX_NOTE:
         raise FieldRefused("note", f"1 to {MAX_NOTE} characters of text")
-    _check(store, directories, code=code, by=by, doing="write a note", now=now)
+    guard_case(store, directories, code=code, by=by, doing="write a note", now=now)
     with store.session() as session:
         person = read_person(store.sealer, get_case_row(session, code=code))
     if person is not None and names_person(text, person):  # security.md rule 7: screened
@@ -92,7 +74,7 @@ def read_notes(
     reason = " ".join(reason.split())
     if not reason or len(reason) > MAX_REASON:
         raise FieldRefused("reason", f"why you read the notes, 1 to {MAX_REASON} characters")
-    _check(store, directories, code=code, by=by, doing="read the notes", now=now)
+    guard_case(store, directories, code=code, by=by, doing="read the notes", now=now)
     with store.session() as session:
         person = read_person(store.sealer, get_case_row(session, code=code))
     if person is not None and names_person(reason, person):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
+from casework.services.case_guard import guard_case
 from casework.services.errors import FieldRefused
 from casework.services.notes import MAX_REASON
-from casework.services.unit_of_work import canonical_code, guard, record_refusal
+from casework.services.unit_of_work import canonical_code, record_refusal
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.repository import current_plan, get_case_row, has_plan, read_person, set_person
@@ -37,7 +38,7 @@ def store_person(
     `by`: on whose behalf the operator acts (roles apply), else the operator."""
     code = canonical_code(store, code)
     if by is not None:
-        _check(store, directories, code=code, by=by, doing="set the person's data", now=now)
+        guard_case(store, directories, code=code, by=by, doing="set the person's data", now=now)
     with store.session() as session:
         row = get_case_row(session, code=code)
         named = screen(current_plan(row), person) if has_plan(row) else []
@@ -65,7 +66,7 @@ def show_person(
     if not reason or len(reason) > MAX_REASON:  # every read says why, whoever asks (rule 7)
         raise FieldRefused("reason", f"why you read her data, 1 to {MAX_REASON} characters")
     if by is not None:
-        _check(store, directories, code=code, by=by, doing="read the person's data", now=now)
+        guard_case(store, directories, code=code, by=by, doing="read the person's data", now=now)
     with store.session() as session:
         person = read_person(store.sealer, get_case_row(session, code=code))
     if person is not None and names_person(reason, person):
@@ -89,22 +90,3 @@ def show_person(
             detail={"reason": reason, "fields": held_fields(person)},
         )
     return person
-
-
-def _check(
-    store: Store, directories: Directories, *, code: str, by: str, doing: str, now: datetime
-) -> None:
-    with store.session() as session:
-        row = get_case_row(session, code=code)
-        manager, supervisor = row.manager, row.supervisor
-    guard(
-        store,
-        directories,
-        by=by,
-        power="act",
-        doing=doing,
-        code=code,
-        manager=manager,
-        supervisor=supervisor,
-        now=now,
-    )

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from casework.domain import transitions
 from casework.domain.decision_kinds import approval_scope
+from casework.services.case_guard import guard_case
 from casework.services.errors import CommentRequired
 from casework.services.recording import person_change
-from casework.services.unit_of_work import Changed, canonical_code, guard
+from casework.services.unit_of_work import Changed, canonical_code
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.decisions import record_decision
-from casework.store.repository import get_case_row
 from casework.store.tables import AuditRow
 from plans.directories import Directories
 
@@ -69,20 +69,8 @@ def sent_back_comment(
     """The comment of the plan's latest send back, for the case's staff; the read is audited.
     None if it was never sent back (in this episode or before)."""
     code = canonical_code(store, code)
-    with store.session() as session:
-        row = get_case_row(session, code=code)
-        manager, supervisor = row.manager, row.supervisor
-    doing = "read why the plan was sent back"
-    guard(
-        store,
-        directories,
-        by=by,
-        power="act",
-        doing=doing,
-        code=code,
-        manager=manager,
-        supervisor=supervisor,
-        now=now,
+    guard_case(
+        store, directories, code=code, by=by, doing="read why the plan was sent back", now=now
     )
     with store.session() as session:
         sealed = session.scalars(
