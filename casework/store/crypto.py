@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ def load_or_create_key(path: Path, *, may_create: bool) -> list[bytes]:
             raise SecretKeyMissing(path) from None
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = Fernet.generate_key()
-        write_keys(path, [key])
+        if not _create_once(path, key + b"\n"):  # another process made it first: use that one
+            return load_or_create_key(path, may_create=False)
         return [key]
     except OSError as exc:
         raise SecretKeyUnreadable(path, exc.strerror or type(exc).__name__) from exc
@@ -50,6 +52,24 @@ def load_or_create_key(path: Path, *, may_create: bool) -> list[bytes]:
     if not keys:
         raise NotASecretKey(path)
     return keys
+
+
+def _create_once(path: Path, content: bytes) -> bool:
+    """Create `path` whole with `content` (mode 0600) unless it exists: False if it does. Two
+    processes opening a new store at once must end with one key, not each its own."""
+    fresh = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(fresh, path)  # atomic, and refused if the file is there already
+    except FileExistsError:
+        return False
+    finally:
+        fresh.unlink(missing_ok=True)
+    return True
 
 
 def write_keys(path: Path, keys: list[bytes]) -> None:

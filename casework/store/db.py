@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from casework.store import audit_chain
@@ -23,6 +25,7 @@ from casework.store.tables import CaseRow, StoreMeta
 from plans.errors import RehabError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x72656861  # PostgreSQL advisory lock key of a migration ("reha")
 
 
 def _alembic_config() -> Any:
@@ -81,13 +84,32 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest migration (no-op when it is there)."""
+    """Bring the database to the newest migration (no-op when it is there). One process at a
+    time: two that open a new store at once would both create its tables."""
     from alembic import command  # noqa: PLC0415  # only to migrate (see _alembic_config)
 
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # held to the transaction's end
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = _alembic_config()
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "head")  # reads the version again, under the lock
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On SQLite, a lock file beside the database for the migration (PostgreSQL locks inside
+    its transaction instead)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    fd = os.open(f"{database}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def database_reason(exc: DBAPIError) -> str:
@@ -157,26 +179,35 @@ class Store:
         self.engine.dispose()
 
 
+def _meet_the_key(engine: Engine, key_file: Path) -> tuple[Sealer, AuditMount]:
+    """Check the secret key against the store (a new store: record its check value and id)."""
+    with engine.begin() as conn:
+        meta = {k: v for k, v in conn.execute(select(StoreMeta.key, StoreMeta.value))}
+        check = meta.get("key_check")
+        key = load_or_create_key(key_file, may_create=check is None)
+        store_id = meta.get("store_id") or secrets.token_hex(8).encode()
+        sealer = Sealer(key, key_file, store_id=store_id.decode())
+        if check is None:
+            conn.execute(insert(StoreMeta).values(key="key_check", value=sealer.check_value()))
+        else:
+            sealer.verify(check)
+        if "store_id" not in meta:
+            conn.execute(insert(StoreMeta).values(key="store_id", value=store_id))
+        mount = AuditMount(key_file, store_id.decode())
+        audit_chain.settle(conn, mount)
+    return sealer, mount
+
+
 def open_store(url: str, key_file: Path, *, busy_timeout: float = 30.0) -> Store:
     """Open the store: migrate it if needed, then check the secret key against it."""
     engine = make_sql_engine(url, busy_timeout=busy_timeout)
     try:
         if current_revision(engine) != head_revision():
             upgrade(engine)
-        with engine.begin() as conn:
-            meta = {k: v for k, v in conn.execute(select(StoreMeta.key, StoreMeta.value))}
-            check = meta.get("key_check")
-            key = load_or_create_key(key_file, may_create=check is None)
-            store_id = meta.get("store_id") or secrets.token_hex(8).encode()
-            sealer = Sealer(key, key_file, store_id=store_id.decode())
-            if check is None:
-                conn.execute(insert(StoreMeta).values(key="key_check", value=sealer.check_value()))
-            else:
-                sealer.verify(check)
-            if "store_id" not in meta:
-                conn.execute(insert(StoreMeta).values(key="store_id", value=store_id))
-            mount = AuditMount(key_file, store_id.decode())
-            audit_chain.settle(conn, mount)
+        try:
+            sealer, mount = _meet_the_key(engine, key_file)
+        except IntegrityError:  # another process opened this new store at the same moment:
+            sealer, mount = _meet_the_key(engine, key_file)  # what it wrote is checked now
         _settle_case_keys(engine, sealer)
     except DBAPIError as exc:
         engine.dispose()

@@ -175,7 +175,11 @@ def scrub_mail(home: Path, codes: list[str]) -> int:
         return 0
     removed = []
     for message in sorted(inbox.glob("*.eml")):
-        if names_any(message.read_bytes(), codes):
+        try:
+            text = message.read_bytes()
+        except FileNotFoundError:  # removed meanwhile (the clock's sweep after a purge)
+            continue
+        if names_any(text, codes):
             shred(message)
             removed.append(message.name)
     drop_lines(inbox / "received.log", codes + removed)  # a line names its message's file

@@ -57,6 +57,7 @@ def test_a_check_in_and_a_step_completion_are_recorded_from_their_forms(rehab: R
     wait_for(lambda: rehab.run_state(checkin) == "COMPLETED", timeout=90, what="the form done")
     assert "PENDING" not in states_of(rehab, checkin), "the door ended it: no process ran"
     recorded = [d for a, act, d in rehab.audit(CODE) if act == "check-in"]
+    assert len(recorded) == 1 and recorded[0].pop("session"), "its door session is named"
     assert recorded == [{"step": "psych", "outcome": "attended"}], "recorded once, by the form"
 
     completion = form(rehab, f"{CODE} · completion · psych")
