@@ -25,7 +25,6 @@ from casework.store.tables import CaseRow, StoreMeta
 from plans.errors import RehabError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-MIGRATION_LOCK = 0x72656861  # PostgreSQL advisory lock key of a migration ("reha")
 
 
 def _alembic_config() -> Any:
@@ -89,8 +88,6 @@ def upgrade(engine: Engine) -> None:
     from alembic import command  # noqa: PLC0415  # only to migrate (see _alembic_config)
 
     with _migration_lock(engine), engine.begin() as conn:
-        if engine.dialect.name == "postgresql":  # held to the transaction's end
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = _alembic_config()
         config.attributes["connection"] = conn
         command.upgrade(config, "head")  # reads the version again, under the lock
@@ -98,8 +95,8 @@ def upgrade(engine: Engine) -> None:
 
 @contextmanager
 def _migration_lock(engine: Engine) -> Iterator[None]:
-    """On SQLite, a lock file beside the database for the migration (PostgreSQL locks inside
-    its transaction instead)."""
+    """On SQLite, a lock file beside the database for the migration (on PostgreSQL the
+    migrations' env.py takes an advisory lock in its transaction instead)."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
