@@ -182,6 +182,17 @@ def tend_case(app: App, code: str) -> str:
     return follow_up(app, reconcile(app, code))
 
 
+def tend_after_change(app: App, code: str) -> str | None:
+    """After a person's change at the door: tend the case now; if that fails, the clock looks
+    again at its next tick (the change itself is saved). The plan run's state, or None."""
+    try:
+        return tend_case(app, code)
+    except Exception as exc:  # recorded in the store: nothing is lost
+        log.warning("case %s: tended at the next tick (%s)", code, type(exc).__name__)
+        engine.look_again(app.store, code=code, at=app.now())
+        return None
+
+
 UNDONE = (
     "A Cancel from the Prefect UI was undone: a plan ends, and a decision is taken, only by "
     "a person who proves who they are (a form with their code, or the rehab command)"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from casework.domain.decision_kinds import KINDS
 from casework.store.db import Store
@@ -58,10 +58,11 @@ def day_of(
     """Her day: check-ins up to `today_ends` count as today's, then up to `week_ends`."""
     day = Day(staff, role)
     with store.session() as session:
-        day.cases = len(
-            session.execute(
-                _mine(select(CaseRow.id).where(CaseRow.state.in_(LIVING)), staff, role)
-            ).all()
+        day.cases = (
+            session.scalar(
+                _mine(select(func.count(CaseRow.id)).where(CaseRow.state.in_(LIVING)), staff, role)
+            )
+            or 0
         )
         for code, kind, scope, run, created in session.execute(
             _mine(

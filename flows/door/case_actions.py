@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from casework.domain.case import RECORDED_OUTCOMES, ConsentStatus, RecordedOutcome
-from casework.services import engine, notes, plan_changes, recording, send_back
+from casework.services import notes, plan_changes, recording, send_back
 from casework.services import person as person_data
 from casework.services.closing import close_case
 from casework.services.errors import FieldRefused
@@ -101,12 +101,7 @@ class CaseActions:
 
     def _tend(self, code: str) -> None:
         """Let the plan follow the change (the clock does it if this fails: nothing is lost)."""
-        app = self.pages.door.app
-        try:
-            tending.tend_case(app, code)
-        except Exception as exc:
-            log.warning("case %s: tended at the next tick (%s)", code, type(exc).__name__)
-            engine.look_again(app.store, code=code, at=app.now())
+        tending.tend_after_change(self.pages.door.app, code)
 
     def consent(self, staff: Staff, code: str, fields: Fields) -> Result:
         """Consent given, refused or withdrawn for the scopes ticked (or all withdrawn)."""

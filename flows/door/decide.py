@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from casework.services import decide, engine
+from casework.services import decide
 from casework.store import decisions
 from casework.store.decisions import Decision
 from flows import tending
@@ -57,10 +57,7 @@ def submit(app: App, *, run: str, by: str, values: dict[str, Any]) -> Decision:
     if decision.status != "waiting":
         raise AlreadyDecided(decision.case, decision.kind, decision.decision)
     record(app, decision, by=by, values=values)
-    try:
-        tending.tend_case(app, decision.case)  # settles the form's run, wakes the plan
-    except Exception:  # recorded in the store; the clock ends the run
-        engine.look_again(app.store, code=decision.case, at=app.now())
+    tending.tend_after_change(app, decision.case)  # settles the form's run, wakes the plan
     done = decisions.decision_by_run(app.store, flow_run_id=run)
     assert done is not None
     return done

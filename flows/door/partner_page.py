@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from casework.domain.partner_links import DECLINE_REASONS
-from casework.services import engine
 from casework.services.partner_answers import Asked, look, respond
 from flows import tending
 from flows.door.app import Door
@@ -174,7 +173,4 @@ def _date(text: str) -> date | None:
 
 def _wake(door: Door, code: str) -> None:
     """Let the plan's run show the answer now, as a decision taken at the door does."""
-    try:
-        tending.tend_case(door.app, code)
-    except Exception:  # recorded in the store: the clock shows it on its next pass
-        engine.look_again(door.app.store, code=code, at=door.now())
+    tending.tend_after_change(door.app, code)

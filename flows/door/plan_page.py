@@ -164,9 +164,10 @@ class PlanPage:
         run_id: str | None = None
         try:
             run_id = tending.new_run(app, changed.code)
-            tending.tend_case(app, changed.code)
-        except Exception as exc:  # recorded: the clock starts the run and tends it at its next tick
+        except Exception as exc:  # recorded: the clock starts the run at its next tick
             log.warning(
                 "case %s: its run starts at the next tick (%s)", changed.code, type(exc).__name__
             )
+        else:
+            tending.tend_after_change(app, changed.code)
         return {"case": changed.code, "state": changed.state, "flow_run_id": run_id}
