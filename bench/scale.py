@@ -49,6 +49,7 @@ from casework.store.tables import AuditRow, OutboxRow
 from flows.prefect import engine_client
 from flows.prefect.auth import ensure_auth_string
 from flows.prefect.server import server_command, server_environment
+from flows.processes.up_examples import start_mail_catcher
 from flows.settings import Settings
 from tests.e2e.harness import basic, free_port, wait_for
 
@@ -96,8 +97,10 @@ class Stack:
     ) -> None:
         self.runner = runner or [sys.executable, "-m", "flows.processes.serve"]
         self.tuned = tuned
+        self.mail: subprocess.Popen[bytes] | None = None
         self.port = free_port()
         settings = Settings(home=folder / "home", prefect_port=self.port, PREFECT_API_URL=None)
+        self.settings = settings
         self.auth = ensure_auth_string(settings)
         self.api = engine_client.api_url(settings)
         bench = {
@@ -145,6 +148,12 @@ class Stack:
             self.server_env,
         )
         wait_for(self.healthy, timeout=180, what="the Prefect server")
+        # The example partners' addresses reach no one: their mail goes to a local SMTP server
+        # (rehab up --examples' catcher), so a wake's reminders are delivered, as in use, not
+        # failed and retried. The catcher's own CPU is not counted: a mail server is not rehab.
+        with (self.folder / "mail.log").open("a") as log:
+            self.mail, catching = start_mail_catcher(self.settings, log, preexec=_nothing)
+        self.env.update(catching)
         self.start("runner", self.runner)
         wait_for(
             lambda: "rehabilitation-plan" in self.deployments(), timeout=120, what="the deployments"
@@ -200,11 +209,15 @@ class Stack:
         return [self.processes[n].pid for n in names if n in self.processes]
 
     def stop(self) -> None:
-        for name in ("door", "naive", "runner", "server"):
-            process = self.processes.get(name)
+        processes = [self.processes.get(n) for n in ("door", "naive", "runner", "server")]
+        for process in [*processes, self.mail]:
             if process and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def _nothing() -> None:
+    """No change in the mail catcher's child process before it starts."""
 
 
 def rehab(stack: Stack, *args: str) -> None:

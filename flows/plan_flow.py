@@ -23,7 +23,7 @@ from prefect.utilities.engine import propose_state_sync
 
 from casework.services import engine
 from casework.store import queries
-from flows import runtime, tending
+from flows import runtime, showing, tending
 from flows.prefect import decision_runs
 from flows.shown.tags import state_message
 
@@ -35,7 +35,7 @@ def reconcile(case: str) -> dict[str, Any]:
     """Apply everything due now to the case."""
     woken = tending.reconcile(runtime.app(), case)
     log = get_run_logger()
-    for _, line in tending.event_lines(woken.changed):
+    for _, line in showing.event_lines(woken.changed):
         log.info("%s", line)
     # How an ended plan ended, from the wake's view: its run's final message.
     message = None
@@ -55,7 +55,7 @@ def tend(case: str) -> None:
 @task(cache_policy=NO_CACHE, persist_result=False)
 def publish(case: str) -> None:
     """Update the plan's markdown and progress artifacts."""
-    tending.show(runtime.app(), case, str(flow_run.id), events=[])
+    showing.show(runtime.app(), case, str(flow_run.id), events=[])
 
 
 class RunEnded(Abort):
@@ -96,7 +96,7 @@ def rehabilitation_plan(case: str) -> State | str:
         # all missed; consent withdrawn; which rule was breached.
         message = now["message"]
         if message is None:  # set aside as it ended: its plan read afresh
-            ended, supervisor = tending.case_view(runtime.app(), case)
+            ended, supervisor = showing.case_view(runtime.app(), case)
             message = state_message(ended, supervisor=supervisor)
         if state == "completed":
             return Completed(message=message)

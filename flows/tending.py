@@ -8,28 +8,23 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from casework.domain.access import supervisor_now
-from casework.domain.case import Case
-from casework.domain.decision_kinds import KINDS
-from casework.domain.events import Event
 from casework.services import engine, quarantine, ui_actions, wake
-from casework.services.unit_of_work import Changed, retry_on_conflict
+from casework.services.unit_of_work import retry_on_conflict
 from casework.services.wake import Woken
-from casework.store import decisions, queries
-from casework.store.repository import get_case_row, to_domain
 from flows.app import App
-from flows.prefect.decision_runs import tend_listed
-from flows.shown.artifacts import artifact_key, plan_markdown, progress
-from flows.shown.run_events import prefect_event
-from flows.shown.tags import case_tags, quarantine_state_message, quarantine_tags, state_message
+from flows.prefect.decision_runs import tend_all, tend_listed
+from flows.showing import Gathered, event_lines, labels, show
+from flows.shown.artifacts import shown_keys
 
 log = logging.getLogger("rehab.tending")
 
 FINAL = frozenset({"completed", "cancelled", "terminated"})
 ENDED = frozenset({"completed", "cancelled", "failed"})  # a run's final states
+READ_AHEAD = 50  # wakes whose runs are read in one request, just before they are shown
 
 
 def reconcile(app: App, code: str) -> Woken:
@@ -51,84 +46,19 @@ def reconcile(app: App, code: str) -> Woken:
         return wake.set_aside(app.store, code=code)
 
 
-def event_lines(changed: Changed) -> list[tuple[datetime, str]]:
-    """What the engine did, one line per event, for the run's logs: codes and ids only."""
-    return [(e.at, e.line()) for e in changed.events]
-
-
-def case_view(app: App, code: str) -> tuple[Case, str]:
-    """The case's domain state, as the store has it now, and its supervisor as the directory
-    stands now (the stored one while her role allows it, else the default supervisor)."""
-    with app.store.session() as session:
-        row = get_case_row(session, code=code)
-        return to_domain(row), supervisor_now(app.directories, row.supervisor)
-
-
-def run_labels(app: App, code: str) -> tuple[list[str], str | None]:
-    """The plan run's tags and, while the plan lives, its state message, read afresh."""
-    return labels(app, wake.seen(app.store, code=code, directories=app.directories))
-
-
-def labels(app: App, seen: Woken) -> tuple[list[str], str | None]:
-    """The plan run's tags and, while the plan lives, its state message (an ended plan's run
-    gets its final message from the flow as it ends)."""
-    reason = seen.changed.quarantined
-    if reason is not None or seen.case is None:  # from the row: its plan may be what broke
-        tags = quarantine_tags(
-            manager=seen.manager, supervisor=seen.stored_supervisor, template=seen.template
-        )
-        return tags, quarantine_state_message(reason or "")
-    case, supervisor = seen.case, seen.supervisor
-    message = None if case.ended else state_message(case, supervisor=supervisor)
-    return case_tags(case, supervisor=supervisor, now=app.now()), message
-
-
-def show(
+def follow_up(
     app: App,
-    seen: Woken | str,
-    flow_run_id: str,
-    events: list[tuple[datetime, str]],
-    happened: Sequence[Event] = (),
-) -> None:
-    """Publish the plan's timeline and progress on its run, and the events as its logs (and,
-    `happened`, as Prefect events); set its tags and state message to what is true now.
-    `seen` is the wake's view of the case, or its code (read afresh)."""
-    if isinstance(seen, str):
-        seen = wake.seen(app.store, code=seen, directories=app.directories)
-    code, status = seen.code, seen.status
-    if status is None:  # set aside just now, read from its row alone
-        status = queries.case_status(app.store, code=code)
-    waiting = [
-        waiting_on(d, manager=seen.manager, supervisor=seen.supervisor) for d in seen.waiting
-    ]
-    app.prefect.publish(
-        flow_run_id,
-        key=artifact_key(code),
-        code=code,
-        markdown=plan_markdown(status, waiting),
-        progress=progress(status),
-        events=events,
-    )
-    if happened:
-        app.prefect.emit_events([prefect_event(code, flow_run_id, e) for e in happened])
-    tags, message = labels(app, seen)
-    app.prefect.label_run(flow_run_id, tags=tags, message=message)
-
-
-def waiting_on(decision: decisions.Decision, *, manager: str, supervisor: str) -> str:
-    """`check-in · psych #1: the case manager n-zdolnik`: what waits, on whom (its form's
-    run name without the case code)."""
-    what = decision.run_name.removeprefix(f"{decision.case} · ")
-    if KINDS[decision.kind].power == "approve":
-        return f"{what}: the supervisor `{supervisor}`"
-    return f"{what}: the case manager `{manager}`"
-
-
-def follow_up(app: App, woken: Woken) -> str:
+    woken: Woken,
+    *,
+    tended: list[str] | None = None,
+    gathered: Gathered | None = None,
+) -> str:
     """The Prefect side of a change: decision runs opened or settled, the run's artifacts and
     logs updated, and the run resumed only if the plan has ended (so it ends in its state).
     If Prefect cannot be reached the case stays due, and the clock tries again. All of it
-    from the wake's view of the case: the store is read again only to write what was done."""
+    from the wake's view of the case: the store is read again only to write what was done.
+    `tended`: its decision runs were tended already (with other wakes'), these failed;
+    `gathered`: its logs and events are sent later, with other wakes'."""
     changed = woken.changed
 
     def again_after(delay: timedelta) -> None:
@@ -140,8 +70,15 @@ def follow_up(app: App, woken: Woken) -> str:
     if changed.quarantined is not None:
         return show_quarantine(app, woken, changed.flow_run_id, again_after)
     try:
-        failed = tend_listed(app, woken)
-        show(app, woken, changed.flow_run_id, event_lines(changed), changed.events)
+        failed = tend_listed(app, woken) if tended is None else tended
+        show(
+            app,
+            woken,
+            changed.flow_run_id,
+            event_lines(changed),
+            changed.events,
+            gathered=gathered,
+        )
         woke = app.prefect.resume_or_restart_run(
             changed.flow_run_id,
             stale_after=app.settings.stale_run_after,
@@ -159,6 +96,51 @@ def follow_up(app: App, woken: Woken) -> str:
     if changed.state in FINAL and woke not in ENDED:
         # Until its run has ended, an ended plan stays on the clock: a crash gets a restart.
         again_after(app.settings.stale_run_after)
+    return said
+
+
+def follow_up_all(app: App, wakes: list[Woken], *, threads: int) -> list[str]:
+    """`follow_up` for a tick's wakes, on `threads` threads, with what can be asked of
+    Prefect for all of them at once asked so: their forms opened in one request, their runs
+    and artifacts read a page at a time, their logs and events sent in one request each.
+    Returns what each said, in order ("errors" for one that failed, logged; it is due again)."""
+    showing = [w for w in wakes if w.changed.flow_run_id is not None and not w.changed.quarantined]
+    try:
+        tended = tend_all(app, showing)
+    except Exception:  # tended one by one below, each failure its own
+        log.exception("could not tend the decision runs of %d plans together", len(showing))
+        tended = {}
+    gathered = Gathered()
+
+    def one(woken: Woken) -> str:
+        try:
+            said = follow_up(app, woken, tended=tended.get(woken.code), gathered=gathered)
+        except Exception:
+            log.exception("could not update the flow run of plan %s", woken.code)
+            return "errors"
+        return "quarantined" if woken.changed.quarantined is not None else said
+
+    said: list[str] = []
+    with ThreadPoolExecutor(threads, thread_name_prefix="rehab-follow-up") as pool:
+        for first in range(0, len(wakes), READ_AHEAD):
+            part = wakes[first : first + READ_AHEAD]
+            runs = [
+                (w.changed.flow_run_id, shown_keys(w.code))
+                for w in part
+                if w.changed.flow_run_id is not None and not w.changed.quarantined
+            ]
+            try:  # read just before they are used: what is read is good for seconds only
+                app.prefect.read_ahead(runs)
+            except Exception:  # each call reads for itself
+                log.warning("could not read %d plan runs ahead", len(runs), exc_info=True)
+            said += pool.map(one, part)
+    try:
+        gathered.send(app)
+    except Exception:  # shown again at the next tick; the lines of this one are in the audit log
+        log.exception("could not send the log lines and events of %d wakes", len(wakes))
+        again = app.now() + app.settings.clock_interval
+        for woken in showing:
+            engine.look_again(app.store, code=woken.code, at=again)
     return said
 
 

@@ -8,12 +8,18 @@ up by name when it sends, so that name is given a subclass that takes an open co
 to the same server, as the same user, from the pool, and gives it back after a message
 that went through. A connection that failed a message is closed, never reused. Should a
 later apprise no longer send that way, nothing is replaced and every message opens its
-own connection, as before (tests/test_outbox_batch.py notices)."""
+own connection, as before (tests/test_outbox_batch.py notices).
+
+Apprise also builds a TLS context (the CA bundle loaded again) for every connection it opens,
+even a plain one. Inside `PooledController`, its module's `ssl` is a stand-in that gives
+one context per verification setting, made once: a verifying one that nothing changes, and
+one without verification that apprise's own settings leave as they are."""
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +27,42 @@ from contextvars import ContextVar
 from typing import Any
 
 import apprise.plugins.email.base as email_base
+import apprise.plugins.email.smtp as email_smtp
 from apprise.plugins.email.smtp import SMTP_EXCEPTIONS, AppriseSMTPController
 
 IDLE_CHECK_S = 5.0  # a connection idle longer is asked NOOP first (servers drop idle ones)
 OK = 250
 
 _current: ContextVar[Pool | None] = ContextVar("rehab_smtp_pool", default=None)
+# Set only while PooledController connects: whether it verifies the server's certificate.
+_verifying: ContextVar[bool | None] = ContextVar("rehab_smtp_verifying", default=None)
+_contexts: dict[bool, ssl.SSLContext] = {}
+_contexts_lock = threading.Lock()
+
+
+class _SslOnce:
+    """Stands in for the `ssl` module in apprise's SMTP module: the same names, but a default
+    context made once per verification setting while PooledController connects (elsewhere,
+    a new one each time, as `ssl` itself gives)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(ssl, name)
+
+    @staticmethod
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        """The shared context for the connecting controller's setting."""
+        verify = _verifying.get()
+        if verify is None or args or kwargs:
+            return ssl.create_default_context(*args, **kwargs)
+        with _contexts_lock:
+            context = _contexts.get(verify)
+            if context is None:
+                context = ssl.create_default_context()
+                if not verify:  # as apprise sets it, before any connection may share it
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                _contexts[verify] = context
+        return context
 
 
 class Pool:
@@ -95,7 +131,11 @@ class PooledController(AppriseSMTPController):
         if reused is not None:
             self._socket = reused  # type: ignore[assignment]  # apprise declares it None only
             return self
-        super().__enter__()
+        verifying = _verifying.set(bool(self.verify_certificate))
+        try:
+            super().__enter__()
+        finally:
+            _verifying.reset(verifying)
         if self._pool is not None:
             self._pool.count_opened()
         return self
@@ -125,6 +165,8 @@ def install() -> bool:
     ):
         return False
     vars(email_base)["AppriseSMTPController"] = PooledController  # see the module's docstring
+    if vars(email_smtp).get("ssl") is ssl:
+        vars(email_smtp)["ssl"] = _SslOnce()  # see the module's docstring
     return True
 
 

@@ -188,12 +188,14 @@ def simulate(
                         follow += decide_consent(case, scopes, "given", now)
             events = advance(case, now) if follow else []
         # As the engine queues them: placed around the partners' quiet hours.
-        as_due = upcoming_reminders(case)
-        for due, reminder in zip(as_due, upcoming_reminders(case, directories), strict=True):
+        # A reminder moved before quiet hours may fall before its step started and not go
+        # at all: each is matched to its plain due time by its key, not by its place.
+        as_due = {due.key: due.due_at for due in upcoming_reminders(case)}
+        for reminder in upcoming_reminders(case, directories):
             if reminder.key not in seen:
                 seen.add(reminder.key)
                 seq = int(reminder.occurrence.split("@")[0]) + 1
-                early = reminder.due_at != due.due_at
+                early = reminder.due_at != as_due.get(reminder.key, reminder.due_at)
                 sim.entries.append(
                     Entry(
                         reminder.due_at,

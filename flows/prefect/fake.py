@@ -12,6 +12,7 @@ from typing import Any
 from prefect.input import RunInput
 
 from casework.store.decisions import Decision
+from flows.prefect.port import LogLine
 from flows.shown.tags import retag
 
 
@@ -77,12 +78,20 @@ class RecordingPrefect:
         code: str,
         markdown: str,
         progress: float,
-        events: list[tuple[datetime, str]],
     ) -> None:
-        """Keep the timeline and the event lines shown on the run."""
+        """Keep the timeline shown on the run."""
         self._call("publish", flow_run_id)
         self.timelines[flow_run_id] = markdown
-        self.published.setdefault(flow_run_id, []).extend(events)
+
+    def post_logs(self, lines: list[LogLine]) -> None:
+        """Keep the event lines shown on each run."""
+        self._call("post_logs", str(len(lines)))
+        for run_id, at, message in lines:
+            self.published.setdefault(run_id, []).append((at, message))
+
+    def read_ahead(self, runs: list[tuple[str, list[str]]]) -> None:
+        """Record it: the fake reads nothing."""
+        self._call("read_ahead", str(len(runs)))
 
     def open_decision_runs(
         self, openings: Sequence[tuple[Decision, type[RunInput], str]]

@@ -38,8 +38,9 @@ from flows.prefect.creating import (
     open_decision_runs,
     start_plan_run,
 )
-from flows.prefect.publish import emit_events, label_run, publish
-from flows.shown.artifacts import artifact_key
+from flows.prefect.port import LogLine
+from flows.prefect.publish import emit_events, label_run, post_logs, publish, read_ahead
+from flows.shown.artifacts import shown_keys
 
 
 def settle_decision_run(decision: Decision) -> None:
@@ -114,7 +115,7 @@ def delete_case(code: str) -> int:
         for run_id in ours:
             with suppress(ObjectNotFound):
                 client.delete_flow_run(run_id)
-        keys = [artifact_key(code), f"{artifact_key(code)}-progress"]
+        keys = shown_keys(code)
         while versions := client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)), limit=page
         ):
@@ -212,12 +213,17 @@ class PrefectApi:
         code: str,
         markdown: str,
         progress: float,
-        events: list[tuple[datetime, str]],
     ) -> None:
         """See `publish`."""
-        publish(
-            flow_run_id, key=key, code=code, markdown=markdown, progress=progress, events=events
-        )
+        publish(flow_run_id, key=key, code=code, markdown=markdown, progress=progress)
+
+    def post_logs(self, lines: list[LogLine]) -> None:
+        """See `post_logs`."""
+        post_logs(lines)
+
+    def read_ahead(self, runs: list[tuple[str, list[str]]]) -> None:
+        """See `read_ahead`."""
+        read_ahead(runs)
 
     def emit_events(self, events: list[dict[str, Any]]) -> None:
         """See `emit_events`."""

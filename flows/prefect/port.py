@@ -12,6 +12,8 @@ from prefect.input import RunInput
 
 from casework.store.decisions import Decision
 
+LogLine = tuple[str, datetime, str]  # a plan run's id, when, what the engine did
+
 
 class PrefectSide(Protocol):
     """Flow runs of plans and decisions, their artifacts and logs."""
@@ -31,9 +33,18 @@ class PrefectSide(Protocol):
         code: str,
         markdown: str,
         progress: float,
-        events: list[tuple[datetime, str]],
     ) -> None:
-        """Show the plan's timeline and progress on its run, and what happened as its logs."""
+        """Show the plan's timeline and progress on its run."""
+        ...
+
+    def post_logs(self, lines: list[LogLine]) -> None:
+        """What the engine did, as log lines (run id, when, what) on the plans' runs, all
+        together."""
+        ...
+
+    def read_ahead(self, runs: list[tuple[str, list[str]]]) -> None:
+        """Read these plan runs (and their artifacts of these keys) together, for the calls of
+        the wake that follow; nothing is changed."""
         ...
 
     def emit_events(self, events: list[dict[str, Any]]) -> None:

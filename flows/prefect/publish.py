@@ -4,7 +4,6 @@ timeline and progress artifacts (one row each, updated in place), logs and event
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +14,8 @@ from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
 )
 from prefect.client.schemas.objects import State
 from prefect.client.schemas.sorting import ArtifactSort
@@ -23,13 +24,70 @@ from prefect.states import Suspended
 
 from flows.prefect import recent
 from flows.prefect.client import prefect_client
+from flows.prefect.port import LogLine
 from flows.shown.tags import retag
+
+READ_PAGE = 200  # the API's largest page of flow runs or artifacts
+
+# (run, key) -> (artifact id, what it shows): what this process last published, so a wake
+# sends only what changed and needs no read first. Lost on restart; then one read refills it.
+_shown: dict[tuple[UUID, str], tuple[UUID, Any]] = {}
+_SHOWN_MAX = 50_000
 
 
 def emit_events(events: list[dict[str, Any]]) -> None:
     """Record Prefect events in the server's event store (one request for the batch)."""
+    if not events:
+        return
     with prefect_client() as client:
         client.request("POST", "/events", json=events).raise_for_status()
+
+
+def post_logs(lines: list[LogLine]) -> None:
+    """What the engine did, as log lines on each plan's run: every run's in one request."""
+    if not lines:
+        return
+    with prefect_client() as client:
+        client.create_logs(
+            [
+                LogCreate(
+                    name="rehab.engine",
+                    level=20,
+                    message=message,
+                    timestamp=at,
+                    flow_run_id=UUID(run_id),
+                )
+                for run_id, at, message in lines
+            ]
+        )
+
+
+def read_ahead(runs: list[tuple[str, list[str]]]) -> None:
+    """Read these plan runs, and the artifacts of these keys this process does not know yet,
+    a page at a time, for the labelling and publishing that follow within the wake: one
+    request for many runs instead of one or two each."""
+    ids = [UUID(run_id) for run_id, _ in runs if not recent.is_new(UUID(run_id))]
+    unknown = [
+        (UUID(run_id), key)
+        for run_id, keys in runs
+        for key in keys
+        if (UUID(run_id), key) not in _shown and not recent.is_new(UUID(run_id))
+    ]
+    with prefect_client() as client:
+        for first in range(0, len(ids), READ_PAGE):
+            page = ids[first : first + READ_PAGE]
+            for run in client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
+            ):
+                recent.remember(run)
+        per_page = READ_PAGE // 4  # a run's key may have a stray second row: room for it
+        for first in range(0, len(unknown), per_page):
+            page_keys = unknown[first : first + per_page]
+            _remember(
+                client,
+                sorted({run for run, _ in page_keys}),
+                sorted({key for _, key in page_keys}),
+            )
 
 
 def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None:
@@ -39,7 +97,7 @@ def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None
     only reorder them is not sent."""
     run_id = UUID(flow_run_id)
     with prefect_client() as client:
-        run = recent.take(run_id, created=True)  # launched just now: as the launch left it
+        run = recent.take(run_id)  # as the launch left it, or as the wake read it just now
         if run is None:
             try:
                 run = client.read_flow_run(run_id)
@@ -64,12 +122,6 @@ def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None
         recent.remember(run)  # the wake's resume check reads it from here
 
 
-# (run, key) -> (artifact id, what it shows): what this process last published, so a wake
-# sends only what changed and needs no read first. Lost on restart; then one read refills it.
-_shown: dict[tuple[UUID, str], tuple[UUID, Any]] = {}
-_SHOWN_MAX = 50_000
-
-
 def publish(
     flow_run_id: str,
     *,
@@ -77,9 +129,8 @@ def publish(
     code: str,
     markdown: str,
     progress: float,
-    events: list[tuple[datetime, str]],
 ) -> None:
-    """Show the plan's timeline and progress on its run, and what the engine did as its logs.
+    """Show the plan's timeline and progress on its run (its log lines go with `post_logs`).
     Each artifact is one row, updated in place: a living run is never vacuumed, so a new
     version per wake would grow Prefect's database for the plan's whole life. An update is a
     plain PATCH, without the client's `prefect.artifact.updated` event: the Event Feed tells
@@ -93,7 +144,7 @@ def publish(
         new_run = recent.is_new(run)  # created by this process just now: shows nothing yet
         unknown = [k for k, *_ in shown if (run, k) not in _shown]
         if unknown and not new_run:
-            _remember(client, run, unknown)
+            _remember(client, [run], unknown)
         for artifact_key_, kind, data, description in shown:
             known = _shown.get((run, artifact_key_))
             if known is not None and known[1] == data:
@@ -118,33 +169,23 @@ def publish(
             if len(_shown) >= _SHOWN_MAX:
                 _shown.clear()
             _shown[(run, artifact_key_)] = (kept, data)
-        if events:
-            client.create_logs(
-                [
-                    LogCreate(
-                        name="rehab.engine",
-                        level=20,
-                        message=message,
-                        timestamp=at,
-                        flow_run_id=run,
-                    )
-                    for at, message in events
-                ]
-            )
 
 
-def _remember(client: SyncPrefectClient, run: UUID, keys: list[str]) -> None:
-    """Read the run's artifacts of these keys (the newest of each: what the UI shows)."""
+def _remember(client: SyncPrefectClient, runs: list[UUID], keys: list[str]) -> None:
+    """Read the runs' artifacts of these keys (the newest of each: what the UI shows)."""
     found = client.read_artifacts(
         artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=[run])
+            key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=runs)
         ),
         sort=ArtifactSort.CREATED_DESC,
-        limit=10,
+        limit=READ_PAGE,
     )
+    if len(_shown) + len(found) >= _SHOWN_MAX:
+        _shown.clear()
     for artifact in found:
-        if artifact.key is not None and (run, artifact.key) not in _shown:
-            _shown[(run, artifact.key)] = (artifact.id, artifact.data)
+        where = (artifact.flow_run_id, artifact.key)
+        if artifact.key is not None and artifact.flow_run_id is not None and where not in _shown:
+            _shown[(artifact.flow_run_id, artifact.key)] = (artifact.id, artifact.data)
 
 
 def _one_row(client: SyncPrefectClient, run: UUID, key: str) -> tuple[UUID, Any] | None:

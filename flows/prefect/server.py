@@ -55,8 +55,15 @@ def server_environment(settings: Settings, *, tuned: bool = True) -> dict[str, s
             "PREFECT_SERVER_API_HOST": settings.prefect_host,
             "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
             "PREFECT_UI_API_URL": f"{public}/api",
-            # No plan uses pause timeouts; scanning every paused run every 5 s costs for nothing.
-            "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "300",
+            # No plan uses pause timeouts (every suspend is `timeout=None`): nothing to expire.
+            "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "false",
+            # Services for what rehab does not use, each polling the database every few
+            # seconds for nothing: deployment schedules (runs are created by the engine),
+            # workers and work pools (the runner serves), concurrency leases.
+            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_CLEANUP_RECONCILER_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED": "false",
             # Prefect keeps a deleted run's logs until its orphan sweep: a purged case's logs
             # must go (security.md rule 9), so the sweep runs, hourly.
             "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,orphans",

@@ -23,6 +23,11 @@ def artifact_key(code: str) -> str:
     return "plan-" + code.lower()
 
 
+def shown_keys(code: str) -> list[str]:
+    """The keys of the plan run's artifacts: its timeline, then its progress."""
+    return [artifact_key(code), f"{artifact_key(code)}-progress"]
+
+
 def progress(status: dict[str, Any]) -> float:
     """Percent of the plan's steps that have ended."""
     steps = [s for s in status["steps"] if s["in_current_revision"]]

@@ -60,6 +60,23 @@ def test_every_tuning_setting_is_one_prefect_reads(monkeypatch: pytest.MonkeyPat
     assert default.late_runs.enabled and not tuned.late_runs.enabled
 
 
+def test_the_servers_services_rehab_does_not_use_are_off_by_names_prefect_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A misspelt name would leave a service polling: each is read back through Prefect."""
+    env = server_environment(Settings(home=tmp_path, prefect_port=4299, PREFECT_API_URL=None))
+    services = [k for k in env if k.startswith("PREFECT_SERVER_SERVICES_")]
+    for name in services:
+        monkeypatch.setenv(name, env[name])
+    running = PrefectSettings().server.services
+    off = ("scheduler", "foreman", "cleanup_reconciler", "repossessor", "pause_expirations")
+    assert all(not getattr(running, service).enabled for service in off)
+    assert running.event_persister.enabled and running.task_run_recorder.enabled, (
+        "the Event Feed and the runs' task runs are the supervisors' window"
+    )
+    assert running.db_vacuum.enabled and running.cancellation_cleanup.enabled
+
+
 def test_the_servers_sqlite_transactions_begin_immediate_so_a_form_waits_its_turn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -133,6 +133,7 @@ def test_every_module_lives_in_a_layer_folder() -> None:
         "flows.runtime",
         "flows.clock",
         "flows.tending",
+        "flows.showing",  # what a wake shows on its run, once part of tending
         "flows.erasing",  # a purge's Prefect and REHAB_HOME side, once part of tending
         "flows.plan_flow",
         "flows.decision_flow",

@@ -64,3 +64,33 @@ def test_a_reminder_quiet_hours_would_hold_past_its_check_in_is_shown_before_the
     assert f"{at.astimezone(plan.tz):%Y-%m-%d %H:%M}" == "2026-12-01 20:50"
     assert reminder.arrives == at and reminder.early and not reminder.held
     assert "sent before quiet hours, which last past the check-in" in simulation_text(sim)
+
+
+def test_a_reminder_quiet_hours_would_move_before_its_step_began_is_not_shown(
+    directories: Directories,
+) -> None:
+    """Launched at 20:30 in Minsk, inside the clinic's quiet hours (20:00-08:00): the first
+    check-in's reminder would go before the step began, so it does not go at all, and the
+    others still line up with their own check-ins."""
+    plan = Plan.model_validate(
+        {
+            "case": "BC-SIM-2",
+            "manager": "n-zdolnik",
+            "timezone": "Europe/Minsk",
+            "steps": [
+                {
+                    "id": "medical-check",
+                    "domain": "medical",
+                    "title": "Medical check-up",
+                    "partner": "brest-clinic",
+                    "check_ins": {"every": "30s", "count": 3, "remind": ["10s"], "grace": "15s"},
+                }
+            ],
+        }
+    )
+    launch_at = datetime.fromisoformat("2026-12-03T17:30:00+00:00")
+    sim = simulate(plan, directories, launch_at=launch_at, approval_required=False)
+    started = next(e.at for e in sim.entries if e.what == "step starts")
+    reminders = [e for e in sim.entries if e.what.startswith("reminder")]
+    assert all(e.at >= started for e in reminders)
+    assert len({e.what for e in reminders}) == len(reminders), "each check-in's own reminder"
