@@ -16,6 +16,12 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def follow_up(engine: object, app: object) -> dict[str, object]:
+    """As the CLI launches, in trees that know it: the launcher alone follows the plan up."""
+    by = getattr(engine, "follow_up_by", None)
+    return {"followed_up_by": by(app)} if callable(by) else {}
+
+
 def main() -> None:
     """argv: the case-code prefix, how many, the plan template (with {case}, {start},
     {offset}), the start and the offset."""
@@ -38,6 +44,7 @@ def main() -> None:
             by="n-zdolnik",
             now=app.now(),
             approval_required=False,
+            **follow_up(engine, app),
         )
         engine.start_plan(app, plan)
     seconds, cpu_s = time.monotonic() - began, cpu() - cpu0

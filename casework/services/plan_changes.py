@@ -54,8 +54,11 @@ def launch(
     by: str,
     now: datetime,
     approval_required: bool,
+    followed_up_by: datetime | None = None,
 ) -> Changed:
-    """Record a new plan (or relaunch an ended case as a new episode)."""
+    """Record a new plan (or relaunch an ended case as a new episode). `followed_up_by`: the
+    launcher starts its run and its first wake itself, so the clock takes the case only if
+    that has not happened by then (two followers would both make its run's artifacts)."""
     plan = with_stored_code(store, plan)
     supervisor = directories.supervisor_of(plan) or ""
     with store.session() as session:
@@ -129,7 +132,7 @@ def launch(
         if case.state == "awaiting-approval":
             events.append(ApprovalRequested(now, row.episode))
         save_domain(session, row=row, case=case, now=now)
-        make_due(row=row, at=now)  # its flow run must start (the clock makes sure)
+        make_due(row=row, at=followed_up_by or now)  # its run must start (the clock makes sure)
         detail = {"episode": row.episode, "relaunch_of": relaunch_of} if relaunch_of else {}
         audit(
             session,

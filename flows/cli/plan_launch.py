@@ -77,6 +77,7 @@ def launch_one(app: App, file: Path, *, by: str | None, as_json: bool) -> None:
         approval_required=approval_required(
             app.store, app.directories, engine_default=None, now=app.now()
         ),
+        followed_up_by=engine.follow_up_by(app),
     )
     p = p.model_copy(update={"case": changed.code})  # as stored, however the file spells it
     run_id = engine.start_plan(app, p)
@@ -167,6 +168,7 @@ def launch_many(
                     by=by or p.manager,
                     now=app.now(),
                     approval_required=needs_approval,
+                    followed_up_by=engine.follow_up_by(app),
                 )
             except Exception as exc:  # refused (or failed): said, and the others go on
                 outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)

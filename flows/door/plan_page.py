@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from casework.domain.simulation import simulate
-from casework.services import plan_changes
+from casework.services import engine, plan_changes
 from casework.services.programme import approval_required, predicted_approval
 from flows import tending
 from flows.door.staff_page import Staff, StaffPages, problem_data, status_of
+from flows.prefect.engine_client import LAUNCHER_FOLLOWS_UP
 from flows.shown.render import simulation_json
 from plans.drafting import draft, template_data, template_names
 from plans.errors import RehabError
@@ -160,6 +161,7 @@ class PlanPage:
             approval_required=approval_required(
                 app.store, directories, engine_default=None, now=now
             ),
+            followed_up_by=now + LAUNCHER_FOLLOWS_UP,  # right below
         )
         run_id: str | None = None
         try:
@@ -168,6 +170,7 @@ class PlanPage:
             log.warning(
                 "case %s: its run starts at the next tick (%s)", changed.code, type(exc).__name__
             )
+            engine.look_again(app.store, code=changed.code, at=now)
         else:
             tending.tend_after_change(app, changed.code)
         return {"case": changed.code, "state": changed.state, "flow_run_id": run_id}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -13,6 +14,11 @@ from flows.prefect.auth import auth_file, auth_string
 from flows.prefect.errors import EngineRefusedAuth, EngineUnreachable, RunNotCreated
 from flows.settings import Settings
 from plans.model import Plan
+
+# A launcher starts its plan's run and first wake right after recording it; only if it has not
+# (it stopped) does the clock, after this long. Within it the clock does not also follow the
+# plan up, which would make its run's artifacts twice.
+LAUNCHER_FOLLOWS_UP = timedelta(minutes=2)
 
 # api_url and ui_url live with the engine's record; they are this module's too, as before.
 __all__ = [
@@ -90,27 +96,32 @@ class Engine:
         return f"{ui_url(self.settings)}/runs/flow-run/{run_id}" if run_id else None
 
     def start_plan(self, app: App, plan: Plan) -> str | None:
-        """Create the plan's flow run and remember it; None (with the clock to retry) if the
-        deployments are not served yet."""
+        """Create the plan's flow run and remember it, then do its first wake; RunNotCreated
+        (with the clock to start it at its next tick) if the deployments are not served yet."""
+        from casework.services import engine  # noqa: PLC0415  # with the rest, on first use
         from flows.tending import new_run  # noqa: PLC0415  # imports prefect
 
         try:
             run_id = new_run(app, plan.case)
         except Exception as exc:  # recorded already: the clock starts the run when it can
+            engine.look_again(app.store, code=plan.case, at=app.now())
             raise RunNotCreated(plan.case, type(exc).__name__) from exc
         self.after_change(app, plan.case)
         return run_id
+
+    def follow_up_by(self, app: App) -> datetime:
+        """Until when a launch through this engine is followed up by its launcher alone (its
+        run and first wake come right after it is recorded), not by the clock."""
+        return app.now() + LAUNCHER_FOLLOWS_UP
 
     def after_change(self, app: App, code: str) -> str:
         """After a person changed a case: do what it makes due, tell the decision runs, update
         the plan's run. Failures here lose nothing: the store has the change, and the clock
         does the rest at its next tick."""
-        from flows.tending import tend_case  # noqa: PLC0415  # imports prefect
+        from flows.tending import tend_after_change  # noqa: PLC0415  # imports prefect
 
-        try:
-            return tend_case(app, code)
-        except Exception as exc:  # the clock retries; the change itself is saved
-            return f"the plan will follow at the next clock tick ({type(exc).__name__})"
+        said = tend_after_change(app, code)
+        return said or "the plan will follow at the next clock tick"
 
 
 def engine(settings: Settings) -> Engine:

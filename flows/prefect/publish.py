@@ -152,7 +152,7 @@ def publish(
             if known is not None and _patched(client, known[0], data, description):
                 _shown[(run, artifact_key_)] = (known[0], data)
                 continue
-            client.create_artifact(
+            created = client.create_artifact(
                 ArtifactCreate(
                     key=artifact_key_,
                     type=kind,
@@ -161,11 +161,17 @@ def publish(
                     description=description,
                 )
             )
-            # Even on a run made just now: the clock may be publishing on it too.
-            row = _one_row(client, run, artifact_key_)
-            if row is None or (row[1] != data and not _patched(client, row[0], data, description)):
-                continue  # deleted meanwhile (the case erased): nothing left to show on
-            kept = row[0]
+            kept = created.id
+            if not new_run:
+                # The clock and the plan's own run may both have found no row and made one.
+                # A run this process made just now has no other follower: its launcher
+                # holds the clock off until it is done (engine_client.LAUNCHER_FOLLOWS_UP).
+                row = _one_row(client, run, artifact_key_)
+                if row is None or (
+                    row[1] != data and not _patched(client, row[0], data, description)
+                ):
+                    continue  # deleted meanwhile (the case erased): nothing left to show on
+                kept = row[0]
             if len(_shown) >= _SHOWN_MAX:
                 _shown.clear()
             _shown[(run, artifact_key_)] = (kept, data)

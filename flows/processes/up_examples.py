@@ -132,6 +132,7 @@ def launch_examples(app: App, files: list[Path]) -> list[str]:
             approval_required=approval_required(
                 app.store, app.directories, engine_default=None, now=app.now()
             ),
+            followed_up_by=engine.follow_up_by(app),
         )
         for _ in range(30):  # the runner registers its deployments a moment after it starts
             try:
