@@ -73,6 +73,10 @@ class Marker:
         "dead" once it is written, or raises if its mark could not be (the claim stays)."""
         done: Future[str] = Future()
         with self._ready:
+            # Never more than a group's worth delivered and not yet being written: what a
+            # crash would send twice stays bounded however slow the store.
+            while len(self._waiting) >= self._group and not self._closing:
+                self._ready.wait()
             if self._closing:
                 raise RuntimeError("the marker is closed")
             if not self._waiting:
@@ -81,18 +85,14 @@ class Marker:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._run, name="mark", daemon=True)
                 self._writer.start()
-            self._ready.notify()
+            self._ready.notify_all()
         return done
-
-    def mark(self, message_id: int, delivery: Delivery) -> str:
-        """Hand over a delivery and wait until it is written."""
-        return self.hand(message_id, delivery).result()
 
     def close(self) -> None:
         """Write what is still waiting, then stop the writer."""
         with self._ready:
             self._closing = True
-            self._ready.notify()
+            self._ready.notify_all()
             writer = self._writer
         if writer is not None:
             writer.join()
@@ -113,6 +113,7 @@ class Marker:
                 group = self._waiting[: self._group]
                 self._waiting = self._waiting[self._group :]
                 self._since = time.monotonic()
+                self._ready.notify_all()  # senders waiting for room
             self.groups.append(len(group))
             self._write(group)
 
