@@ -28,7 +28,7 @@ from notifications.context import (
     staff_context,
 )
 from notifications.links import PartnerLinks
-from notifications.marker import Marker
+from notifications.marking import Marker
 from notifications.notifier import Notifier, batch
 from notifications.outcomes import Policy, dead, failed, release, withdrawn
 from notifications.render import render
@@ -77,7 +77,7 @@ def send_due(
         why = f"{type(exc).__name__} in the outbox"
         return release(store, directories, message_id, now, policy=policy, why=why)
 
-    def one(message_id: int) -> Outcome:
+    def one(message_id: int) -> Result:
         try:
             quick = _quick(snapshot, directories, message_id, now, links)
             if quick is not None:
@@ -87,24 +87,24 @@ def send_due(
         except Exception as exc:  # one broken message must not stop the others
             return released(message_id, exc)
 
-    def settled(message_id: int, outcome: Outcome) -> str:
+    def settled(message_id: int, result: Result) -> str:
         try:
-            return outcome if isinstance(outcome, str) else outcome.result()
+            return result if isinstance(result, str) else result.result()
         except Exception as exc:  # its mark was not written: counted as a failed attempt
             return released(message_id, exc)
 
     # Within a pass, e-mail to one server goes over connections kept open (notifier.py), and
-    # deliveries are marked in groups (marker.py) while the next messages are sent.
+    # deliveries are marked in groups (marking.py) while the next messages are sent.
     with Marker(store, directories, now=now, policy=policy) as marker, batch(notifier):
         if policy.workers <= 1 or len(claimed) <= 1:
-            outcomes = [one(m) for m in claimed]
+            results = [one(m) for m in claimed]
         else:  # delivery waits on the network: send in parallel
             with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
-                outcomes = list(pool.map(one, claimed))
-    return Counter(settled(m, o) for m, o in zip(claimed, outcomes, strict=True))
+                results = list(pool.map(one, claimed))
+    return Counter(settled(m, o) for m, o in zip(claimed, results, strict=True))
 
 
-Outcome = str | Future[str]  # decided, or a delivery being marked
+Result = str | Future[str]  # decided, or a delivery being marked
 
 
 Known = tuple[CaseRow, Case | None]  # a case's row as read at the pass's start, its domain case
@@ -251,7 +251,7 @@ def _send_one(
     *,
     now: datetime,
     links: PartnerLinks | None,
-) -> Outcome:
+) -> Result:
     policy = marker.policy
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)

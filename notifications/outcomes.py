@@ -1,5 +1,5 @@
 """What becomes of a claimed message, in the case store and the audit log: sent (written in
-groups, notifications/marker.py), failed (tried again after a backoff), dead (the supervisor
+groups, notifications/marking.py), failed (tried again after a backoff), dead (the supervisor
 told), withdrawn."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ up by name when it sends, so that name is given a subclass that takes an open co
 to the same server, as the same user, from the pool, and gives it back after a message
 that went through. A connection that failed a message is closed, never reused. Should a
 later apprise no longer send that way, nothing is replaced and every message opens its
-own connection, as before (tests/test_outbox_batch.py notices)."""
+own connection, as before (tests/integration/test_outbox_batch.py notices)."""
 
 from __future__ import annotations
 

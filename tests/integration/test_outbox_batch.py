@@ -16,8 +16,8 @@ from casework.services import engine
 from casework.store import audit_log
 from casework.store.db import Store
 from casework.store.tables import AuditRow, OutboxRow
-from notifications import marker as marker_module
-from notifications.marker import Marker
+from notifications import marking, smtp_pool
+from notifications.marking import Marker
 from notifications.notifier import AppriseNotifier, Delivery
 from notifications.outbox import send_due
 from plans.directories import Directories
@@ -129,14 +129,14 @@ def test_a_mark_that_cannot_be_written_undoes_none_of_the_others(
     dirs = directories(smtp)
     codes = referrals(store, dirs)
     unlucky = codes[5]
-    marking = marker_module.mark_referral
+    original = marking.mark_referral
 
     def mark_referral(session: Any, *, code: str, step_id: str, state: str) -> None:
         if code == unlucky:
             raise RuntimeError("the store refused this one")
-        marking(session, code=code, step_id=step_id, state=state)
+        original(session, code=code, step_id=step_id, state=state)
 
-    monkeypatch.setattr(marker_module, "mark_referral", mark_referral)
+    monkeypatch.setattr(marking, "mark_referral", mark_referral)
     notifier = AppriseNotifier(throttle=0)
     assert send_due(store, dirs, notifier, now=T0, policy=FAST) == {"sent": CASES - 1, "retry": 1}
     rows = outbox_by_case(store)
@@ -147,7 +147,7 @@ def test_a_mark_that_cannot_be_written_undoes_none_of_the_others(
 
     # Its mark failed after its delivery: it goes once more (the one duplicate a lost mark
     # costs), then is marked; nothing else goes again.
-    monkeypatch.setattr(marker_module, "mark_referral", marking)
+    monkeypatch.setattr(marking, "mark_referral", original)
     assert send_due(store, dirs, notifier, now=T0 + S, policy=FAST) == {"sent": 1}
     assert len(smtp.received) == CASES + 1
     assert all(r.status == "sent" for r in outbox_by_case(store).values())
@@ -166,3 +166,17 @@ def test_marks_are_written_in_groups_no_larger_than_asked(store: Store, smtp: Sm
     assert max(marker.groups) <= 5 and len(marker.groups) <= -(-CASES // 5) + 1
     assert set(audited(store).values()) == {1}
     assert audit_log.verify(store).ok
+
+
+def test_a_pass_sends_over_a_few_open_connections_not_one_per_message(
+    store: Store, smtp: SmtpServer
+) -> None:
+    assert smtp_pool.install(), "this apprise still sends the way smtp_pool.py expects"
+    dirs = directories(smtp)
+    referrals(store, dirs)
+    notifier = AppriseNotifier(throttle=0)
+    with notifier.batch():  # the pass's own batch joins this one, so its pool can be read
+        assert send_due(store, dirs, notifier, now=T0, policy=FAST) == {"sent": CASES}
+        assert notifier.pool is not None
+        assert 1 <= notifier.pool.opened <= FAST.workers
+    assert len(smtp.received) == CASES

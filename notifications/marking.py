@@ -119,14 +119,14 @@ class Marker:
 
     def _write(self, group: list[Waiting]) -> None:
         try:
-            outcomes = self._plainly(group)
+            results = self._plainly(group)
         except Exception:  # some mark failed: find which, keeping the others
-            outcomes = self._one_by_one(group)
-        for (_, _, done), outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
+            results = self._one_by_one(group)
+        for (_, _, done), result in zip(group, results, strict=True):
+            if isinstance(result, BaseException):
+                done.set_exception(result)
             else:
-                done.set_result(outcome)
+                done.set_result(result)
 
     def _plainly(self, group: list[Waiting]) -> list[str | BaseException]:
         with self._store.session() as session:
@@ -134,20 +134,20 @@ class Marker:
             return [self._one(session, rows, m, delivery) for m, delivery, _ in group]
 
     def _one_by_one(self, group: list[Waiting]) -> list[str | BaseException]:
-        outcomes: list[str | BaseException] = []
+        results: list[str | BaseException] = []
         try:
             with self._store.session() as session:
                 rows = _load(session, group)
                 for m, delivery, _ in group:
                     try:
                         with audit_chain.savepoint(session):
-                            outcome: str | BaseException = self._one(session, rows, m, delivery)
+                            result: str | BaseException = self._one(session, rows, m, delivery)
                     except Exception as exc:  # one bad mark must not undo the others'
-                        outcome = exc
-                    outcomes.append(outcome)
+                        result = exc
+                    results.append(result)
         except Exception as exc:  # the group's commit failed: none of its marks holds
             return [exc] * len(group)
-        return outcomes
+        return results
 
     def _one(
         self, session: Session, rows: dict[int, OutboxRow], message_id: int, delivery: Delivery
