@@ -55,7 +55,7 @@ class Marker:
         self._closing = False
         self._ready = threading.Condition()
         self._writer: threading.Thread | None = None
-        self.groups: list[int] = []  # each written group's size: for the tests and the bench
+        self.groups: list[int] = []  # each written group's size, for the tests
 
     def __enter__(self) -> Marker:
         return self
