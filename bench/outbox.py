@@ -2,12 +2,19 @@
 SMTP server; print messages per second and the p50/p95 delay from due time to delivery.
 
     .venv/bin/python bench/outbox.py [--messages 10000] [--database-url URL] [--links]
+        [--workers 8] [--compare-with REF [--rounds 3]]
 
 With `--links`, the same burst is sent twice, without and with partners' answer links (each
 reminder then carries three signed links), and the two rates are printed side by side.
 
+With `--compare-with REF` (a git commit, e.g. `main`), the benchmark of that commit (taken
+out with `git archive` into a temporary directory) and this one run in turn, `--rounds`
+times each, in fresh processes; each run's rate, the medians and their ratio are printed, and
+the figures written are this tree's median run, with the other's beside them.
+
 All messages fall due at the same moment (the worst case: a burst), so the delay of the
-k-th message is its wait in the queue. The SMTP server runs in its own process.
+k-th message is its wait in the queue. The SMTP server (aiosmtpd, counting every message
+it receives) runs in a process of its own on the same machine.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -149,12 +158,14 @@ def build(url: str, key: Path, port: int, messages: int) -> tuple[Any, Directori
     return store, dirs, t0
 
 
-def run(url: str, messages: int, port: int, *, links: bool = False) -> dict[str, Any]:
+def run(
+    url: str, messages: int, port: int, *, links: bool = False, workers: int = Policy().workers
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         store, dirs, t0 = build(url.format(tmp=tmp), Path(tmp) / "key", port, messages)
         notifier = TimingNotifier()
         signed = PartnerLinks("https://door.example", store.links.secret()) if links else None
-        start = time.time()
+        start, cpu = time.time(), time.process_time()
         due = t0.timestamp()
         while True:
             done = send_due(
@@ -162,7 +173,7 @@ def run(url: str, messages: int, port: int, *, links: bool = False) -> dict[str,
                 dirs,
                 notifier,
                 now=datetime.now(UTC),
-                policy=Policy(batch=500),
+                policy=Policy(batch=500, workers=workers),
                 links=signed,
             )
             sent = len(notifier.delivered_at)
@@ -172,7 +183,7 @@ def run(url: str, messages: int, port: int, *, links: bool = False) -> dict[str,
             )
             if not done:
                 break
-        elapsed = time.time() - start
+        elapsed, cpu = time.time() - start, time.process_time() - cpu
         store.dispose()
     delays = sorted(t - due for t in notifier.delivered_at)
     return {
@@ -182,6 +193,7 @@ def run(url: str, messages: int, port: int, *, links: bool = False) -> dict[str,
         "messages_per_s": round(len(delays) / elapsed, 1),
         "delay_p50_s": round(statistics.median(delays), 2),
         "delay_p95_s": round(delays[int(0.95 * (len(delays) - 1))], 2),
+        "sender_cpu_ms_per_message": round(1000 * cpu / messages, 2),
     }
 
 
@@ -192,7 +204,13 @@ def main() -> None:
     parser.add_argument("--database-url", default="sqlite:///{tmp}/cases.db")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "outbox-results.json")
     parser.add_argument("--links", action="store_true", help="also send with answer links")
+    parser.add_argument("--workers", type=int, default=Policy().workers, help="sending threads")
+    parser.add_argument("--compare-with", metavar="REF", help="a commit to run side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each, with --compare-with")
     args = parser.parse_args()
+    if args.compare_with:
+        compare(args)
+        return
     from tests.e2e.harness import free_port  # noqa: PLC0415  # the test helpers are dev-only
 
     port = free_port()
@@ -201,8 +219,12 @@ def main() -> None:
     sink.start()
     ready.wait(30)
     try:
-        result = run(args.database_url, args.messages, port)
-        linked = run(args.database_url, args.messages, port, links=True) if args.links else None
+        result = run(args.database_url, args.messages, port, workers=args.workers)
+        linked = (
+            run(args.database_url, args.messages, port, links=True, workers=args.workers)
+            if args.links
+            else None
+        )
     finally:
         sink.terminate()
     result["received_by_smtp"] = count.value
@@ -220,6 +242,46 @@ def main() -> None:
             f"{linked['messages_per_s']} msg/s: ratio {ratio}"
         )
     args.output.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Run REF's benchmark and this one's in turn, in fresh processes; print them side by side."""
+    with tempfile.TemporaryDirectory() as tmp:
+        before_tree = Path(tmp) / "before"
+        before_tree.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.compare_with],
+            check=True, capture_output=True,
+        ).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", str(before_tree)], input=archive, check=True)
+        runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        for n in range(args.rounds):
+            for which, tree in (("before", before_tree), ("after", ROOT)):
+                out = Path(tmp) / f"{which}-{n}.json"
+                command = [sys.executable, str(tree / "bench" / "outbox.py")]
+                command += ["--messages", str(args.messages), "--database-url", args.database_url]
+                command += ["--output", str(out)]
+                if which == "after":
+                    command += ["--workers", str(args.workers)]
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                subprocess.run(command, check=True, cwd=tree, env=env, stderr=subprocess.DEVNULL)
+                runs[which].append(json.loads(out.read_text()))
+                figures = runs[which][-1]
+                print(f"round {n + 1} {which:>6}: {figures['messages_per_s']:>6} msg/s", flush=True)
+    median = {w: statistics.median(r["messages_per_s"] for r in runs[w]) for w in runs}
+    ratio = round(median["after"] / median["before"], 2)
+    print(f"\n{args.compare_with}: {[r['messages_per_s'] for r in runs['before']]} msg/s")
+    print(f"this tree: {[r['messages_per_s'] for r in runs['after']]} msg/s")
+    print(f"medians {median['before']} and {median['after']} msg/s: ratio {ratio}")
+    after = sorted(runs["after"], key=lambda r: r["messages_per_s"])[len(runs["after"]) // 2]
+    after["compared_with"] = {
+        "ref": args.compare_with,
+        "runs_messages_per_s": [r["messages_per_s"] for r in runs["before"]],
+        "median_messages_per_s": median["before"],
+        "this_tree_runs_messages_per_s": [r["messages_per_s"] for r in runs["after"]],
+        "ratio_of_medians": ratio,
+    }
+    args.output.write_text(json.dumps(after, indent=2) + "\n")
 
 
 if __name__ == "__main__":

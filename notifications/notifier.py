@@ -3,13 +3,16 @@ real one; the recording fake beside it is for unit tests of the outbox logic."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import lru_cache
+from typing import Any, Protocol
 
 import apprise
+from apprise.plugins import url_to_dict
 
 from notifications import smtp_pool
 from notifications.apprise_log import held_records, quiet_apprise, why_failed
@@ -95,7 +98,7 @@ class AppriseNotifier:
         return Delivery(tuple(ok), tuple(failed), tuple(reasons))
 
     def _send_one(self, url: str, subject: str, body: str) -> bool:
-        plugin = apprise.Apprise.instantiate(url)
+        plugin = apprise.Apprise.instantiate(_tokens(url) or url)
         if plugin is None:
             return False
         if self._throttle is not None:
@@ -105,6 +108,22 @@ class AppriseNotifier:
             # notify() answers falsy on failure (it does not raise).
             sent = plugin.notify(title=subject, body=body, body_format=apprise.NotifyFormat.TEXT)
         return bool(sent)
+
+
+@lru_cache(maxsize=256)
+def _parsed(url: str) -> dict[str, Any] | None:
+    secure = apprise.AppriseAsset().secure_logging
+    tokens: dict[str, Any] | None = url_to_dict(url, secure_logging=secure)  # type: ignore[no-untyped-call]  # apprise leaves it untyped
+    return tokens
+
+
+def _tokens(url: str) -> dict[str, Any] | None:
+    """The URL as apprise parses it, parsed once per URL: parsing costs more than the plugin
+    it makes. A fresh copy each time, so each message still gets a plugin of its own (and
+    apprise's throttle, per plugin, stays as it was). None if apprise cannot parse it: then
+    the URL itself is given, so that apprise says why again."""
+    tokens = _parsed(url)
+    return copy.deepcopy(tokens) if tokens is not None else None
 
 
 def batch(notifier: Notifier) -> AbstractContextManager[None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -28,8 +28,9 @@ from notifications.context import (
     staff_context,
 )
 from notifications.links import PartnerLinks
+from notifications.marking import Marker
 from notifications.notifier import Notifier, batch
-from notifications.outcomes import Marker, Policy, dead, failed, release, withdrawn
+from notifications.outcomes import Policy, dead, failed, release, withdrawn
 from notifications.render import render
 from notifications.staff_links import case_url, staff_links
 from notifications.words import in_language
@@ -68,29 +69,42 @@ def send_due(
     """Send every message that is due; returns how many were sent, held, retried, dead.
     With `links`, partners' referrals and reminders carry their answer links."""
 
-    marker = Marker(store, directories, now=now, policy=policy)
     claimed = _claim(store, now, policy)
     snapshot = _snapshot(store, claimed)
 
-    def one(message_id: int) -> str:
+    def released(message_id: int, exc: Exception) -> str:
+        log.warning("message %s could not be processed (%s)", message_id, type(exc).__name__)
+        why = f"{type(exc).__name__} in the outbox"
+        return release(store, directories, message_id, now, policy=policy, why=why)
+
+    def one(message_id: int) -> Result:
         try:
             quick = _quick(snapshot, directories, message_id, now, links)
             if quick is not None:
                 delivery = notifier.send(quick[0].urls, quick[1], quick[2])
-                return marker.mark(message_id, delivery)
+                return marker.hand(message_id, delivery)
             return _send_one(store, directories, notifier, marker, message_id, now=now, links=links)
         except Exception as exc:  # one broken message must not stop the others
-            log.warning("message %s could not be processed (%s)", message_id, type(exc).__name__)
-            why = f"{type(exc).__name__} in the outbox"
-            return release(store, directories, message_id, now, policy=policy, why=why)
+            return released(message_id, exc)
 
-    # Within a pass, e-mail to one server goes over connections kept open (notifier.py).
-    with batch(notifier):
+    def settled(message_id: int, result: Result) -> str:
+        try:
+            return result if isinstance(result, str) else result.result()
+        except Exception as exc:  # its mark was not written: counted as a failed attempt
+            return released(message_id, exc)
+
+    # Within a pass, e-mail to one server goes over connections kept open (notifier.py), and
+    # deliveries are marked in groups (marking.py) while the next messages are sent.
+    with Marker(store, directories, now=now, policy=policy) as marker, batch(notifier):
         if policy.workers <= 1 or len(claimed) <= 1:
-            return Counter(one(m) for m in claimed)
-        # Delivery waits on the network: send in parallel.
-        with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
-            return Counter(pool.map(one, claimed))
+            results = [one(m) for m in claimed]
+        else:  # delivery waits on the network: send in parallel
+            with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
+                results = list(pool.map(one, claimed))
+    return Counter(settled(m, o) for m, o in zip(claimed, results, strict=True))
+
+
+Result = str | Future[str]  # decided, or a delivery being marked
 
 
 Known = tuple[CaseRow, Case | None]  # a case's row as read at the pass's start, its domain case
@@ -237,7 +251,7 @@ def _send_one(
     *,
     now: datetime,
     links: PartnerLinks | None,
-) -> str:
+) -> Result:
     policy = marker.policy
     with store.session() as session:
         row = session.get_one(OutboxRow, message_id)
@@ -256,4 +270,4 @@ def _send_one(
             return "held"
     assert who is not None
     delivery = notifier.send(who.urls, subject, body)  # outside any transaction: it is slow
-    return marker.mark(message_id, delivery)
+    return marker.hand(message_id, delivery)

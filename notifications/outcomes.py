@@ -1,13 +1,10 @@
-"""What becomes of a claimed message, in the case store and the audit log: sent, failed
-(tried again after a backoff), dead (the supervisor told), withdrawn. Deliveries are marked
-in groups (`Marker`): one transaction, and one move of the audit chain's head, for all that
-were delivered while the one before was being written, each in a SAVEPOINT of its own."""
+"""What becomes of a claimed message, in the case store and the audit log: sent (written in
+groups, notifications/marking.py), failed (tried again after a backoff), dead (the supervisor
+told), withdrawn."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +14,11 @@ from sqlalchemy.orm import Session
 
 from casework.domain.access import supervisor_now
 from casework.domain.notices import Notice
-from casework.store import audit_chain
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.outbox_rows import queue_notices
 from casework.store.tables import CaseRow, OutboxRow
 from casework.store.withdrawal import mark_referral, referral_withdrawn, withdraw
-from notifications.notifier import Delivery
 from plans.directories import Directories
 
 log = logging.getLogger("rehab.outbox")
@@ -44,68 +39,6 @@ class Policy:
         """Delay before attempt `attempts + 1`: doubling from retry_base, capped."""
         delay: timedelta = self.retry_base * (2 ** max(attempts - 1, 0))
         return min(delay, self.retry_cap)
-
-
-class Marker:
-    """Writes what became of delivered messages. A sender hands its delivery over and waits:
-    the first to find no group being written writes every delivery handed over by then, so
-    a message is marked as soon as one transaction allows, never later than alone."""
-
-    def __init__(
-        self, store: Store, directories: Directories, *, now: datetime, policy: Policy
-    ) -> None:
-        self._store, self._directories, self._now, self.policy = store, directories, now, policy
-        self._waiting: list[tuple[int, Delivery, Future[str]]] = []
-        self._lock, self._writing = threading.Lock(), threading.Lock()
-
-    def mark(self, message_id: int, delivery: Delivery) -> str:
-        """Record the delivery of a claimed message; "sent", "retry" or "dead". Raises if
-        its mark could not be written (the caller releases the claim)."""
-        done: Future[str] = Future()
-        with self._lock:
-            self._waiting.append((message_id, delivery, done))
-        with self._writing:
-            with self._lock:
-                group, self._waiting = self._waiting, []
-            if group:
-                self._write(group)
-        return done.result()
-
-    def _write(self, group: list[tuple[int, Delivery, Future[str]]]) -> None:
-        outcomes: list[tuple[Future[str], str | BaseException]] = []
-        try:
-            with self._store.session() as session:
-                for message_id, delivery, done in group:
-                    try:
-                        with audit_chain.savepoint(session):
-                            outcome: str | BaseException = self._one(session, message_id, delivery)
-                    except Exception as exc:  # one bad mark must not undo the others'
-                        outcome = exc
-                    outcomes.append((done, outcome))
-        except Exception as exc:  # the group's commit failed: none of its marks holds
-            outcomes = [(done, exc) for _, _, done in group]
-        for done, outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
-            else:
-                done.set_result(outcome)
-
-    def _one(self, session: Session, message_id: int, delivery: Delivery) -> str:
-        store, now = self._store, self._now
-        row = session.get_one(OutboxRow, message_id)
-        if not delivery.delivered:
-            why = f"channels failed: {list(delivery.failed)}" if delivery.failed else "no channel"
-            return failed(
-                store, session, row, now, policy=self.policy, why=why, directories=self._directories
-            )
-        row.attempts += 1
-        row.status, row.sent_at = "sent", now
-        if row.kind == "referral" and row.step_id:
-            mark_referral(session, code=row.case_code, step_id=row.step_id, state="sent")
-        row.last_error = f"channels failed: {list(delivery.failed)}" if delivery.failed else None
-        detail = {"attempt": row.attempts, "ok": list(delivery.ok), "failed": list(delivery.failed)}
-        record(store, session, row, "message-sent", now=now, detail=detail)
-        return "sent"
 
 
 def record(
