@@ -1,7 +1,7 @@
 """E-mail connections kept open while the outbox is busy (flows/clock.py). Apprise's e-mail
 plugin opens an SMTP connection for every message, with a fresh TLS context (the CA bundle
-loaded: about 40 ms of CPU) even on a plain connection, and says QUIT after it: 24 messages a second on
-two cores. Apprise still writes and sends every message (its formatting, escaping, headers
+loaded: about 40 ms of CPU) even on a plain connection, and says QUIT after it: 24 messages
+a second on two cores. Apprise still writes and sends every message (its formatting, escaping, headers
 and SMTP commands); only where its connection comes from and goes to is changed, inside a
 `Pool` block on the sending thread: `apprise.plugins.email.base` looks its connection class
 up by name when it sends, so that name is given a subclass that takes an open connection
