@@ -145,7 +145,7 @@ def subprocess_server(port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
 
 def measure(api: str, db: Path, plans: int, wakes: int) -> dict[str, float | int]:
     """Each way on its own runs: the database's growth per wake and a wake's median time."""
-    from flows.prefect.publish import publish  # noqa: PLC0415  # after PREFECT_API_URL is set
+    from flows.prefect.publish import post_logs, publish  # noqa: PLC0415  # after PREFECT_API_URL
 
     flow = post(f"{api}/flows/", {"name": "bench-plan"})
 
@@ -156,7 +156,8 @@ def measure(api: str, db: Path, plans: int, wakes: int) -> dict[str, float | int
         ]
 
     def in_place(w: Wake) -> None:
-        publish(w.run, key=w.key, code=w.code, markdown=w.text, progress=w.share, events=w.lines)
+        publish(w.run, key=w.key, code=w.code, markdown=w.text, progress=w.share)
+        post_logs([(w.run, at, line) for at, line in w.lines])
 
     figures: dict[str, float | int] = {}
     for name, way in (("in_place", in_place), ("versions", versions_way())):

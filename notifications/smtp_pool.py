@@ -1,14 +1,14 @@
-"""E-mail connections kept open while the outbox is busy (flows/clock.py). Apprise's e-mail
-plugin opens an SMTP connection for every message, with a fresh TLS context (the CA bundle
-loaded: about 40 ms of CPU) even on a plain connection, and says QUIT after it: 24 messages
-a second on two cores. Apprise still writes and sends every message (its formatting, escaping, headers
-and SMTP commands); only where its connection comes from and goes to is changed, inside a
-`Pool` block on the sending thread: `apprise.plugins.email.base` looks its connection class
-up by name when it sends, so that name is given a subclass that takes an open connection
-to the same server, as the same user, from the pool, and gives it back after a message
-that went through. A connection that failed a message is closed, never reused. Should a
-later apprise no longer send that way, nothing is replaced and every message opens its
-own connection, as before (tests/integration/test_outbox_batch.py notices).
+"""E-mail connections kept open while the outbox is busy (flows/clock.py). Apprise's e-mail plugin
+opens an SMTP connection for every message, with a fresh TLS context (the CA bundle loaded:
+about 40 ms of CPU) even on a plain connection, and says QUIT after it: 24 messages a second on
+two cores. Apprise still writes and sends every message (its formatting, escaping, headers and
+SMTP commands); only where its connection comes from and goes to is changed, inside a `Pool`
+block on the sending thread: `apprise.plugins.email.base` looks its connection class up by name
+when it sends, so that name is given a subclass that takes an open connection to the same
+server, as the same user, from the pool, and gives it back after a message that went through. A
+connection that failed a message is closed, never reused. Should a later apprise no longer send
+that way, nothing is replaced and every message opens its own connection, as before
+(tests/integration/test_outbox_batch.py notices).
 
 Apprise also builds a TLS context (the CA bundle loaded again) for every connection it opens,
 even a plain one. Inside `PooledController`, its module's `ssl` is a stand-in that gives

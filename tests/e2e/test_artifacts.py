@@ -72,9 +72,7 @@ def test_two_writers_that_both_found_no_artifact_leave_one_row(
             )
         monkeypatch.setattr(prefect_shown, "_remember", lambda *_: None)
         monkeypatch.setattr(prefect_shown, "_shown", {})
-        prefect_shown.publish(
-            run_id, key="plan-race", code="RACE", markdown="mine", progress=50.0, events=[]
-        )
+        prefect_shown.publish(run_id, key="plan-race", code="RACE", markdown="mine", progress=50.0)
         with get_client(sync_client=True) as client:
             rows = client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["plan-race"]))
