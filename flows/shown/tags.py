@@ -11,6 +11,7 @@ from casework.domain.case import Case, StepProgress, check_in_time, miss_streak,
 from casework.domain.notices import undelivered
 from casework.domain.partner_answers import partner_reported
 from flows.shown.render import local
+from plans.durations import format_duration
 from plans.model import Step
 
 ENDING_WITHIN = timedelta(days=7)  # "ending": every step left ends by time alone within this
@@ -161,19 +162,12 @@ def _when(at: datetime, case: Case) -> str:
     return f"{local(at, case.plan.tz)} {case.plan.timezone}"
 
 
-def next_check_in(case: Case) -> tuple[str, datetime] | None:
-    """The open step whose check-in comes first, and when."""
-    upcoming = []
-    for step in case.plan.steps:
-        run = case.steps[step.id]
-        if run.state == "open":
-            pending = [c.at for c in run.check_ins if c.outcome == "pending"]
-            at = check_in_time(step, run, len(run.check_ins))
-            upcoming += [(t, step.id) for t in [*pending, *([at] if at else [])]]
-    if not upcoming:
-        return None
-    at, step_id = min(upcoming)
-    return step_id, at
+def _with_cadence(case: Case, step_id: str) -> str:
+    """`talk (check-ins every 1w)`, or the step id alone if it has no check-ins."""
+    check_ins = case.plan.step(step_id).check_ins
+    if check_ins is None:
+        return step_id
+    return f"{step_id} (check-ins every {format_duration(check_ins.every)})"
 
 
 def state_message(case: Case, *, supervisor: str) -> str:
@@ -210,12 +204,11 @@ def state_message(case: Case, *, supervisor: str) -> str:
     misses = [sid for sid, run in case.steps.items() if missed(run)]
     if misses:
         parts.append(f"check-in missed: {', '.join(misses)}")
-    upcoming = next_check_in(case)
-    if upcoming is not None:
-        parts.append(f"next check-in {upcoming[0]} {_when(upcoming[1], case)}")
+    # The open steps and how often each is checked on, not when next: a message that changed
+    # at every check-in would write a new state each time, and the timeline shows the dates.
     opened = [sid for sid, run in case.steps.items() if run.state == "open"]
     if not parts and opened:
-        parts.append(f"open: {', '.join(opened)}")
+        parts.append(f"open: {', '.join(_with_cadence(case, sid) for sid in opened)}")
     elif not parts:
         first = next_wake(case)
         parts.append(

@@ -15,6 +15,8 @@ from casework.store import queries
 from casework.store.tables import AuditRow
 from flows import clock, tending
 from flows.app import App
+from flows.prefect import engine_client
+from flows.prefect.errors import RunNotCreated
 from flows.prefect.fake import RecordingPrefect
 from flows.settings import Settings
 from notifications.notifier import RecordingNotifier
@@ -206,7 +208,7 @@ def test_each_wake_sets_the_runs_tags_and_message_to_what_is_true_now(
     recording.approve(app.store, app.directories, code=CODE, by="l-istomova", now=app.now())
     tending.tend_case(app, CODE)
     assert "waiting:approval" not in prefect.tags[run_id]
-    assert prefect.messages[run_id].startswith("next check-in check ")
+    assert prefect.messages[run_id] == "open: check (check-ins every 1h)"
     # The partner hears of the step (else it would end "not delivered"), as the sender does.
     send_due(app.store, app.directories, app.notifier, now=app.now(), policy=app.send_policy)
     paper.at = T0 + 71 * 60 * S  # the first check-in, and its grace period, are past
@@ -276,3 +278,44 @@ def test_a_plan_run_deleted_in_the_prefect_ui_is_made_again_at_the_next_wake(
         "the fake gives the same id; the real server a new one"
     )
     assert ("prefect-ui", "plan-run-recreated", {"run": "plan"}) in actions(app)
+
+
+def test_a_plan_its_launcher_follows_up_is_left_to_it_and_taken_by_the_clock_only_after(
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
+    """Two followers of one new run would both make its artifacts: the clock keeps off a
+    launch whose launcher starts the run and its first wake itself, until the hold ends."""
+    hold = engine_client.LAUNCHER_FOLLOWS_UP
+    plan_changes.launch(
+        app.store,
+        app.directories,
+        plan=plan(),
+        by="n-zdolnik",
+        now=app.now(),
+        approval_required=False,
+        followed_up_by=app.now() + hold,
+    )
+    assert clock.tick(app) == {}, "the launcher's to follow up"
+    assert prefect.called("start_plan_run") == []
+    paper.at = T0 + hold
+    assert clock.tick(app) == {"started": 1, "updated": 1}, "a launcher that stopped: the clock"
+
+
+def test_a_launch_whose_run_could_not_be_made_is_the_clocks_at_its_next_tick(
+    app: App, prefect: RecordingPrefect
+) -> None:
+    p = plan()
+    plan_changes.launch(
+        app.store,
+        app.directories,
+        plan=p,
+        by="n-zdolnik",
+        now=app.now(),
+        approval_required=False,
+        followed_up_by=engine_client.Engine(app.settings).follow_up_by(app),
+    )
+    prefect.failing.add("start_plan_run")
+    with pytest.raises(RunNotCreated):
+        engine_client.Engine(app.settings).start_plan(app, p)
+    prefect.failing.clear()
+    assert clock.tick(app) == {"started": 1, "updated": 1}
