@@ -96,8 +96,10 @@ class RecordingPrefect:
     def open_decision_runs(
         self, openings: Sequence[tuple[Decision, type[RunInput], str]]
     ) -> dict[str, str]:
-        """Runs named as the real ones are, each waiting with its form under its key; one
-        `open_decision_run` call recorded per decision (each may be told to fail)."""
+        """Runs named as the real ones are, each waiting with its form under its key; the
+        request recorded as `open_decision_runs` (how many), then one `open_decision_run` per
+        decision (each may be told to fail)."""
+        self.calls.append(("open_decision_runs", str(len(openings))))
         opened = {}
         for decision, form, key in openings:
             try:

@@ -319,3 +319,52 @@ def test_a_launch_whose_run_could_not_be_made_is_the_clocks_at_its_next_tick(
         engine_client.Engine(app.settings).start_plan(app, p)
     prefect.failing.clear()
     assert clock.tick(app) == {"started": 1, "updated": 1}
+
+
+def launch_many(app: App, codes: list[str], **step: object) -> None:
+    """Plans due at once, each with its run, as a tick finds them."""
+    for code in codes:
+        plan_changes.launch(
+            app.store,
+            app.directories,
+            plan=plan(**step).model_copy(update={"case": code}),
+            by="n-zdolnik",
+            now=app.now(),
+            approval_required=False,
+        )
+        run_id = app.prefect.start_plan_run(code, 1, [])
+        engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+
+
+def test_a_ticks_wakes_read_their_runs_and_send_their_lines_and_events_together(
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
+    codes = [f"BC-CLOCK-{n}" for n in range(1, 4)]
+    launch_many(app, codes, check_ins={"every": "1h", "first": "10s", "grace": "10m"})
+    assert clock.tick(app) == {"updated": 3}
+    assert prefect.called("read_ahead") == ["3"], "the three runs read in one request"
+    assert len(prefect.called("post_logs")) == 1 and len(prefect.called("emit_events")) == 1
+    assert all(prefect.published[f"run-{c}-1"][0][1] == "step-started check" for c in codes)
+    paper.at = T0 + 11 * S
+    clock.tick(app)  # each plan's first check-in falls due: three forms, opened together
+    assert prefect.called("open_decision_runs")[-1] == "3"
+    assert sorted(prefect.called("open_decision_run")[-3:]) == [
+        f"{c} · check-in · check #1" for c in codes
+    ]
+    assert len(prefect.called("post_logs")) == 2
+
+
+def test_lines_that_could_not_be_sent_leave_the_ticks_plans_due_at_the_next_tick(
+    app: App, prefect: RecordingPrefect, paper: PaperClock
+) -> None:
+    codes = ["BC-CLOCK-1", "BC-CLOCK-2"]
+    launch_many(app, codes)
+    prefect.failing.add("post_logs")
+    clock.tick(app)
+    assert all(
+        queries.case_status(app.store, code=c)["wake_at"] == (T0 + INTERVAL).isoformat()
+        for c in codes
+    ), "shown afresh at the next tick"
+    prefect.failing.clear()
+    paper.at = T0 + INTERVAL
+    assert clock.tick(app) == {"updated": 2}
