@@ -195,6 +195,20 @@ def new_run(app: App, code: str, seen: Woken | None = None) -> str:
     return run_id
 
 
+def new_runs(app: App, codes: list[str]) -> dict[str, str]:
+    """`new_run` for many cases (a bulk launch's), their runs created together; the run ids
+    by case code, a code missing there failed."""
+    runs = []
+    for code in codes:
+        seen = wake.seen(app.store, code=code, directories=app.directories)
+        tags, message = labels(app, seen)
+        runs.append((code, seen.episode, tags, message))
+    started = app.prefect.start_plan_runs(runs)
+    for code, run_id in started.items():
+        engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+    return started
+
+
 def recreate_run(app: App, woken: Woken) -> str:
     """A living plan whose run was deleted (in the UI) gets a new one, audited, its story
     shown on it from the store."""

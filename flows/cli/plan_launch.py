@@ -2,18 +2,17 @@
 
 Every file is checked before anything is recorded: one invalid file launches nothing. Then
 each plan is launched in its own transaction, and one plan's refusal stops no other. In one
-process the App, the store and the Prefect clients serve every plan, and each plan's run is
-started (`Engine.start_plan`, as for one file) right after its launch, a few at once, so the
-server's answers overlap the next plans' store work. A run is started at once rather than
-with the others in bulk: a recorded plan without a run is due, and the clock would start it
-too (docs/scaling.md)."""
+process the App, the store and the Prefect clients serve every plan. Plans go in chunks of
+CHUNK: each recorded, then the chunk's runs created in one request and their first wakes
+followed up together, as one clock tick's (`Engine.start_plans`). A launch tells the clock
+to keep off while its launcher follows it up (`engine_client.LAUNCHER_FOLLOWS_UP`), so no
+plan is followed up twice; one whose run could not be made is the clock's at its next tick
+(docs/scaling.md)."""
 
 from __future__ import annotations
 
 import sys
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,8 @@ from plans.model import Plan
 
 PROGRESS_EVERY = 50  # plans between two progress lines on stderr
 LARGE = 100  # a batch this long shows its progress even when stderr is not a terminal
-THREADS = 4  # runs started at once: each waits on the Prefect server, the store work is short
+CHUNK = 50  # plans recorded, then their runs started together and followed up as one tick
+THREADS = 4  # follow-ups at once: each waits on the Prefect server, the store work is short
 
 
 @click.command("launch")
@@ -131,33 +131,16 @@ def launch_many(
     progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Launch each plan in its own transaction (a refusal is its outcome, and the others go
-    on) and start its run right after, on THREADS threads while the next plans are recorded;
+    on), then start the runs of each CHUNK together and follow them up as one clock tick's;
     one outcome per file, in order. `progress` is told how many files are done so far."""
     engine = engine_client.connect(app.settings)  # refuse before recording anything
     needs_approval = approval_required(
         app.store, app.directories, engine_default=None, now=app.now()
     )
     outcomes: list[dict[str, Any]] = []
-    starting: deque[tuple[dict[str, Any], Future[str | None]]] = deque()
-    done = 0
-
-    def settle(outcome: dict[str, Any], future: Future[str | None]) -> None:
-        nonlocal done
-        try:
-            run = future.result()
-        except RunNotCreated as exc:  # recorded: the clock starts its run later
-            outcome.update(flow_run_id=None, url=None, error=str(exc))
-        except Exception as exc:  # recorded all the same; said without quoting it
-            error = as_user_error(exc, as_json=False).message
-            outcome.update(flow_run_id=None, url=None, error=error)
-        else:
-            outcome.update(flow_run_id=run, url=engine.run_url(run))
-        done += 1
-        if progress is not None:
-            progress(done)
-
-    with ThreadPoolExecutor(THREADS, thread_name_prefix="rehab-launch") as pool:
-        for file, p in plans:
+    for first in range(0, len(plans), CHUNK):
+        recorded: list[dict[str, Any]] = []
+        for file, p in plans[first : first + CHUNK]:
             outcome: dict[str, Any] = {"file": str(file)}
             outcomes.append(outcome)
             try:
@@ -172,16 +155,18 @@ def launch_many(
                 )
             except Exception as exc:  # refused (or failed): said, and the others go on
                 outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)
-                done += 1
                 continue
             outcome.update(case=changed.code, state=changed.state)
-            stored = p.model_copy(update={"case": changed.code})
-            starting.append((outcome, pool.submit(engine.start_plan, app, stored)))
-            # A recorded plan without its run is due: kept waiting, the clock would make it.
-            while len(starting) > 2 * THREADS:
-                settle(*starting.popleft())
-        while starting:
-            settle(*starting.popleft())
+            recorded.append(outcome)
+        codes = [o["case"] for o in recorded]
+        started = engine.start_plans(app, codes, threads=THREADS) if codes else {}
+        for outcome in recorded:
+            run = started.get(outcome["case"])
+            outcome.update(flow_run_id=run, url=engine.run_url(run))
+            if run is None:  # recorded: the clock starts its run at its next tick
+                outcome["error"] = str(RunNotCreated(outcome["case"], "not created"))
+        if progress is not None:
+            progress(len(outcomes))
     return outcomes
 
 

@@ -83,13 +83,54 @@ def start_plan_run(code: str, episode: int, tags: list[str], message: str | None
         if run.state is not None and run.state.name == LAUNCHING:
             # Created now, or a launch that stopped here: wait. (If this call fails, the
             # clock reschedules the run after REHAB_STALE_RUN_AFTER, and it suspends itself.)
-            waiting: State[Any] = Suspended(
-                timeout_seconds=None, pause_key="launch", message=message or "launched"
-            )
-            result = client.set_flow_run_state(run.id, waiting, force=True)
-            # What the wake that follows the launch would read back: known already.
-            recent.remember(run.model_copy(update={"state": result.state or waiting}), new=True)
+            _wait(client, run, message)
     return str(run.id)
+
+
+PlanRun = tuple[str, int, list[str], str | None]  # case code, episode, tags, state message
+
+
+def start_plan_runs(plans: Sequence[PlanRun]) -> dict[str, str]:
+    """`start_plan_run` for many plans (a bulk launch's), created in one request per hundred,
+    each then waiting with its message. Returns the run ids by case code; a code missing
+    there failed (the clock starts its run)."""
+    started: dict[str, str] = {}
+    with prefect_client() as client:
+        for first in range(0, len(plans), BULK_LIMIT):
+            batch = plans[first : first + BULK_LIMIT]
+            body = [
+                DeploymentFlowRunCreate(
+                    parameters={"case": code},
+                    name=code,
+                    tags=tags,
+                    idempotency_key=f"{code}/{episode}",
+                    state=to_state_create(Running(name=LAUNCHING, message="launched")),
+                ).model_dump(mode="json", exclude_unset=True)
+                for code, episode, tags, _ in batch
+            ]
+            created = _bulk(client, PLAN_DEPLOYMENT, body)
+            runs = _read_runs(client, [r for r in created if r is not None])
+            for (code, _, _, message), run_id in zip(batch, created, strict=True):
+                run = runs.get(run_id) if run_id is not None else None
+                if run is None:
+                    continue
+                if run.state is not None and run.state.name == LAUNCHING:
+                    try:
+                        _wait(client, run, message)
+                    except httpx.HTTPError:
+                        continue  # the clock makes sure of it
+                started[code] = str(run.id)
+    return started
+
+
+def _wait(client: SyncPrefectClient, run: FlowRun, message: str | None) -> None:
+    """A plan run just created Running: waiting, with its message, as a launch leaves it."""
+    waiting: State[Any] = Suspended(
+        timeout_seconds=None, pause_key="launch", message=message or "launched"
+    )
+    result = client.set_flow_run_state(run.id, waiting, force=True)
+    # What the wake that follows the launch would read back: known already.
+    recent.remember(run.model_copy(update={"state": result.state or waiting}), new=True)
 
 
 def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
@@ -127,19 +168,24 @@ def _create_in_bulk(client: SyncPrefectClient, decisions: list[Decision]) -> lis
         ).model_dump(mode="json", exclude_unset=True)
         for d in decisions
     ]
+    return _bulk(client, DECISION_DEPLOYMENT, body)
+
+
+def _bulk(client: SyncPrefectClient, deployment: str, body: list[Any]) -> list[UUID | None]:
+    """Create these runs of the deployment in one request: each one's id, or None (failed)."""
     for attempt in (1, 2):
         try:
             response = client.request(
                 "POST",
                 "/deployments/{id}/create_flow_run/bulk",  # type: ignore[arg-type]  # newer than the client's list of routes
                 json=body,
-                path_params={"id": deployment_id(client, DECISION_DEPLOYMENT)},
+                path_params={"id": deployment_id(client, deployment)},
             )
             break
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code != 404 or attempt == 2:
                 raise
-            forget_deployment(client, DECISION_DEPLOYMENT)
+            forget_deployment(client, deployment)
     results: list[dict[str, Any]] = response.json()["results"]
     return [
         UUID(r["flow_run_id"]) if r["status"] == "CREATED" and r["flow_run_id"] else None

@@ -109,6 +109,30 @@ class Engine:
         self.after_change(app, plan.case)
         return run_id
 
+    def start_plans(self, app: App, codes: list[str], *, threads: int) -> dict[str, str]:
+        """`start_plan` for many plans: their runs created together, their first wakes
+        followed up as one clock tick's. Returns the run ids by case code; a plan missing
+        there has no run yet and is the clock's at its next tick."""
+        from casework.services import engine  # noqa: PLC0415  # with the rest, on first use
+        from flows import tending  # noqa: PLC0415  # imports prefect
+
+        try:
+            started = tending.new_runs(app, codes)
+        except Exception:  # Prefect away: every one is the clock's
+            started = {}
+        wakes = []
+        for code in codes:
+            try:
+                if code in started:
+                    wakes.append(tending.reconcile(app, code))
+                    continue
+            except Exception:  # not the case's own trouble (the store busy): the clock's
+                pass
+            engine.look_again(app.store, code=code, at=app.now())
+        if wakes:  # a failure there leaves its plan due again (tending.follow_up)
+            tending.follow_up_all(app, wakes, threads=threads)
+        return started
+
     def follow_up_by(self, app: App) -> datetime:
         """Until when a launch through this engine is followed up by its launcher alone (its
         run and first wake come right after it is recorded), not by the clock."""

@@ -58,6 +58,20 @@ class RecordingPrefect:
                 self.messages[run_id] = message
         return run_id
 
+    def start_plan_runs(
+        self, plans: Sequence[tuple[str, int, list[str], str | None]]
+    ) -> dict[str, str]:
+        """The request recorded as `start_plan_runs` (how many), then each plan as by
+        `start_plan_run` (each may be told to fail)."""
+        self.calls.append(("start_plan_runs", str(len(plans))))
+        started = {}
+        for code, episode, tags, message in plans:
+            try:
+                started[code] = self.start_plan_run(code, episode, tags, message)
+            except PrefectDown:
+                continue
+        return started
+
     def emit_events(self, events: list[dict[str, Any]]) -> None:
         """Keep them."""
         self._call("emit_events", str(len(events)))

@@ -35,8 +35,10 @@ from flows.prefect.creating import (
     DECISION_FLOW,
     PLAN_FLOW,
     Opening,
+    PlanRun,
     open_decision_runs,
     start_plan_run,
+    start_plan_runs,
 )
 from flows.prefect.port import LogLine
 from flows.prefect.publish import emit_events, label_run, post_logs, publish, read_ahead
@@ -204,6 +206,10 @@ class PrefectApi:
     ) -> str:
         """See `start_plan_run`."""
         return start_plan_run(code, episode, tags, message)
+
+    def start_plan_runs(self, plans: Sequence[PlanRun]) -> dict[str, str]:
+        """See `start_plan_runs`."""
+        return start_plan_runs(plans)
 
     def publish(
         self,

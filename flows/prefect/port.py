@@ -25,6 +25,13 @@ class PrefectSide(Protocol):
         the same episode gets the same run."""
         ...
 
+    def start_plan_runs(
+        self, plans: Sequence[tuple[str, int, list[str], str | None]]
+    ) -> dict[str, str]:
+        """`start_plan_run` for many plans (code, episode, tags, message) together; the run
+        ids by case code, a code missing there failed."""
+        ...
+
     def publish(
         self,
         flow_run_id: str,

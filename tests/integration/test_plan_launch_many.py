@@ -61,6 +61,9 @@ def test_several_files_are_all_launched_each_with_its_run(
         o["state"] == "awaiting-approval" and o["flow_run_id"] and o["url"] for o in outcomes
     )
     assert sorted(prefect.called("start_plan_run")) == ["BC-1", "BC-2", "BC-3"]
+    assert prefect.called("start_plan_runs") == ["3"], "their runs made in one request"
+    assert prefect.called("open_decision_runs") == ["3"], "their approval forms in one"
+    assert len(prefect.called("post_logs")) == 1, "their first wakes' lines in one"
     assert listed(env) == {"BC-1", "BC-2", "BC-3"}
 
 
