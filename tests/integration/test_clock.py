@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -59,7 +60,9 @@ def plan(**step: object) -> Plan:
     )
 
 
-def launch(app: App, p: Plan, *, approval: bool = False, with_run: bool = True) -> None:
+def launch(
+    app: App, p: Plan, *, approval: bool = False, with_run: bool = True, **extra: Any
+) -> None:
     plan_changes.launch(
         app.store,
         app.directories,
@@ -67,10 +70,11 @@ def launch(app: App, p: Plan, *, approval: bool = False, with_run: bool = True) 
         by="n-zdolnik",
         now=app.now(),
         approval_required=approval,
+        **extra,
     )
     if with_run:
-        run_id = app.prefect.start_plan_run(CODE, 1, [])
-        engine.set_flow_run(app.store, code=CODE, flow_run_id=run_id, now=app.now())
+        run_id = app.prefect.start_plan_run(p.case, 1, [])
+        engine.set_flow_run(app.store, code=p.case, flow_run_id=run_id, now=app.now())
 
 
 def wake_at(app: App) -> datetime | None:
@@ -286,15 +290,7 @@ def test_a_plan_its_launcher_follows_up_is_left_to_it_and_taken_by_the_clock_onl
     """Two followers of one new run would both make its artifacts: the clock keeps off a
     launch whose launcher starts the run and its first wake itself, until the hold ends."""
     hold = engine_client.LAUNCHER_FOLLOWS_UP
-    plan_changes.launch(
-        app.store,
-        app.directories,
-        plan=plan(),
-        by="n-zdolnik",
-        now=app.now(),
-        approval_required=False,
-        followed_up_by=app.now() + hold,
-    )
+    launch(app, plan(), with_run=False, followed_up_by=app.now() + hold)
     assert clock.tick(app) == {}, "the launcher's to follow up"
     assert prefect.called("start_plan_run") == []
     paper.at = T0 + hold
@@ -305,13 +301,10 @@ def test_a_launch_whose_run_could_not_be_made_is_the_clocks_at_its_next_tick(
     app: App, prefect: RecordingPrefect
 ) -> None:
     p = plan()
-    plan_changes.launch(
-        app.store,
-        app.directories,
-        plan=p,
-        by="n-zdolnik",
-        now=app.now(),
-        approval_required=False,
+    launch(
+        app,
+        p,
+        with_run=False,
         followed_up_by=engine_client.Engine(app.settings).follow_up_by(app),
     )
     prefect.failing.add("start_plan_run")
@@ -324,16 +317,7 @@ def test_a_launch_whose_run_could_not_be_made_is_the_clocks_at_its_next_tick(
 def launch_many(app: App, codes: list[str], **step: object) -> None:
     """Plans due at once, each with its run, as a tick finds them."""
     for code in codes:
-        plan_changes.launch(
-            app.store,
-            app.directories,
-            plan=plan(**step).model_copy(update={"case": code}),
-            by="n-zdolnik",
-            now=app.now(),
-            approval_required=False,
-        )
-        run_id = app.prefect.start_plan_run(code, 1, [])
-        engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+        launch(app, plan(**step).model_copy(update={"case": code}))
 
 
 def test_a_ticks_wakes_read_their_runs_and_send_their_lines_and_events_together(
