@@ -45,6 +45,7 @@ from bench.common import (
     record,
     rss_bytes,
 )
+from bench.ui_check import ui_mismatches
 from casework.store.tables import AuditRow, OutboxRow
 from flows.prefect import engine_client
 from flows.prefect.auth import ensure_auth_string
@@ -366,6 +367,8 @@ def measure_rehab(
             .all()
         )
     engine.dispose()
+    checked = ui_mismatches(stack, "DUE")
+    say(f"runs against the store: {checked}")
     step_delays = [(s - due_at).total_seconds() for s in starts]
     reminder_delays = [(q - due_at).total_seconds() for q in queued]
     return {
@@ -388,6 +391,8 @@ def measure_rehab(
         "shown_in_ui_p50_s": percentile(list(shown.values()), 0.5),
         "shown_in_ui_p95_s": percentile(list(shown.values()), 0.95),
         "cpu_s_per_wake": round((cpu1 - cpu0) / due, 3),
+        "ui_mismatches": checked["ui_mismatches"],
+        "ui_checked": checked["ui_checked"],
     }
 
 

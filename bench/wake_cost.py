@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 
 from bench.common import ROOT, cpu_seconds, database, make_due
+from bench.ui_check import ui_mismatches
 from casework.store.tables import AuditRow
 from tests.e2e.harness import wait_for
 
@@ -93,7 +94,12 @@ def _measure(stack: Any, code: Path, store: str, *, plans: int, template: str) -
     )
     cpu3, ended = cpu_seconds(stack.pids(*names)), time.monotonic()
     engine.dispose()
-    return {
+    truth: dict[str, float] = {}
+    if code == ROOT:  # today's tree says what its runs should show
+        checked = ui_mismatches(stack, "DUE")
+        print(f"ui check: {checked}", file=sys.stderr, flush=True)
+        truth["ui_mismatches"] = checked["ui_mismatches"]
+    return truth | {
         "in_process_launches_per_s": launches / launched["seconds"],
         "cpu_s_per_launch": (launched["cpu_s"] + cpu1 - cpu0) / launches,
         "cpu_s_per_wake": (cpu3 - cpu2) / due,
@@ -120,6 +126,8 @@ def compare(
             figures[f"prefect_calls_{key}_{name}"] = round(statistics.median(values), 3)
             figures[f"prefect_calls_{key}_{name}_rounds"] = [round(v, 3) for v in values]
     for key in runs["after"][0]:
+        if f"prefect_calls_{key}_before" not in figures:
+            continue  # measured of today's tree only
         before, after = (
             figures[f"prefect_calls_{key}_before"],
             figures[f"prefect_calls_{key}_after"],

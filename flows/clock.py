@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from casework.services import engine
 from casework.services.wake import Woken
 from casework.store import queries
 from flows import erasing, tending
@@ -120,6 +121,9 @@ def run_outbox(app: App, stop: threading.Event) -> None:
                     now=app.now(),
                     policy=app.send_policy,
                     links=app.partner_links,
+                    told=lambda codes: engine.look_again_at_all(
+                        app.store, codes=codes, at=app.now()
+                    ),  # their timelines count these messages: shown afresh next tick
                 )
                 if sent:
                     log.info("outbox: %s", dict(sent))

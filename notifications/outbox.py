@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,9 +66,12 @@ def send_due(
     now: datetime,
     policy: Policy,
     links: PartnerLinks | None = None,
+    told: Callable[[set[str]], None] | None = None,
 ) -> Counter[str]:
     """Send every message that is due; returns how many were sent, held, retried, dead.
-    With `links`, partners' referrals and reminders carry their answer links."""
+    With `links`, partners' referrals and reminders carry their answer links. `told` is
+    given the cases whose messages this pass sent, failed or withdrew (what their runs'
+    timelines count has changed)."""
 
     claimed = _claim(store, now, policy)
     snapshot = _snapshot(store, claimed)
@@ -101,7 +105,16 @@ def send_due(
         else:  # delivery waits on the network: send in parallel
             with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
                 results = list(pool.map(one, claimed))
-    return Counter(settled(m, o) for m, o in zip(claimed, results, strict=True))
+    said = {m: settled(m, o) for m, o in zip(claimed, results, strict=True)}
+    if told is not None:
+        changed = {
+            row.case_code
+            for m, result in said.items()
+            if result != "held" and (row := snapshot.rows.get(m)) is not None and row.case_code
+        }
+        if changed:
+            told(changed)
+    return Counter(said.values())
 
 
 Result = str | Future[str]  # decided, or a delivery being marked

@@ -15,7 +15,7 @@ from casework.services.unit_of_work import (
     retry_on_conflict,
     transaction,
 )
-from casework.store.case_marks import count_wake, make_due, record_flow_run
+from casework.store.case_marks import count_wake, make_due, mark_due_by, record_flow_run
 from casework.store.db import Store
 from casework.store.repository import get_case_row
 from plans.directories import Directories
@@ -77,3 +77,11 @@ def look_again(store: Store, *, code: str, at: datetime) -> None:
             make_due(row=get_case_row(session, code=code), at=at, only_sooner=True)
 
     retry_on_conflict(write)
+
+
+def look_again_at_all(store: Store, *, codes: set[str], at: datetime) -> None:
+    """Make these cases due by `at` (never later than they are), in one statement: their runs
+    are shown afresh at the clock's next tick. A reconcile racing it may set a case's wake
+    time back; then it is shown afresh at its own next wake."""
+    with store.session() as session:
+        mark_due_by(session, codes=codes, at=at)

@@ -3,6 +3,8 @@ paper clock. End-to-end tests prove the same against a real server, slowly."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -352,3 +354,27 @@ def test_lines_that_could_not_be_sent_leave_the_ticks_plans_due_at_the_next_tick
     prefect.failing.clear()
     paper.at = T0 + INTERVAL
     assert clock.tick(app) == {"updated": 2}
+
+
+def test_messages_the_outbox_sends_after_a_wake_are_shown_on_the_run_at_the_next_tick(
+    app: App, prefect: RecordingPrefect
+) -> None:
+    """The timeline counts each step's messages: once the outbox has sent them, the case is
+    due, so its run stops saying they are pending."""
+    launch(app, plan())
+    clock.tick(app)  # the step starts; its referral is queued
+    run_id = f"run-{CODE}-1"
+    assert "| `check` | pending 1 |" in prefect.timelines[run_id]
+    stop = threading.Event()
+    sender = threading.Thread(target=clock.run_outbox, args=(app, stop))
+    sender.start()
+    try:
+        deadline = time.monotonic() + 30
+        while wake_at(app) != T0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        sender.join()
+    assert wake_at(app) == T0, "due again once its message went"
+    clock.tick(app)
+    assert "| `check` | sent 1 |" in prefect.timelines[run_id]
