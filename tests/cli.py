@@ -60,7 +60,7 @@ def rehab_process(
     preexec_fn: Callable[[], Any] | None = None,
 ) -> Done:
     """`python -m flows ARGS` as a real process with nothing but `env` in its environment."""
-    done = subprocess.run(  # noqa: PLW1509  # preexec_fn only sets a resource limit
+    done = subprocess.run(
         [sys.executable, "-m", "flows", *args],
         env=env,
         input=stdin,

@@ -73,7 +73,9 @@ def test_a_yaml_alias_bomb_is_refused_in_one_line_within_bounded_time_and_memory
         line = one_line_error(capped(env, *command))
         assert "expands to more than" in line and str(bomb) in line
     directory = {**env, "REHAB_STAFF_FILE": str(bomb)}
-    line = one_line_error(capped(directory, "plan", "simulate", str(EXAMPLES / "BC-2026-0042.yaml")))
+    line = one_line_error(
+        capped(directory, "plan", "simulate", str(EXAMPLES / "BC-2026-0042.yaml"))
+    )
     assert "expands to more than" in line and "error: " + str(bomb) in line
 
 
