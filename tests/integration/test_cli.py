@@ -4,13 +4,10 @@ Run in-process through click's runner, with the environment each test gives."""
 from __future__ import annotations
 
 import json
-import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
 from casework.domain.errors import CaseAlreadyActive
@@ -18,6 +15,7 @@ from casework.services import plan_changes
 from casework.store.db import open_store
 from flows.cli import cli
 from plans.loading import load_directories, load_plan
+from tests.cli import rehab
 from tests.conftest import EXAMPLES, T0, TEMPLATES
 
 
@@ -27,31 +25,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "REHAB_HOME": str(tmp_path / "home"),
         "PREFECT_API_URL": "http://127.0.0.1:9/api",
     }  # nothing listens there
-
-
-@dataclass
-class Done:
-    """What the operator saw: the exit code, standard output and standard error."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def rehab(env: dict[str, str], *args: str, stdin: str = "") -> Done:
-    """`rehab ARGS` with exactly `env` as the rehab and Prefect environment, `stdin` piped in."""
-    unset: dict[str, str | None] = {
-        k: None for k in os.environ if k.startswith(("REHAB_", "PREFECT_"))
-    }
-    saved = dict(os.environ)
-    try:
-        result = CliRunner().invoke(
-            cli, list(args), env={**unset, **env}, prog_name="rehab", input=stdin
-        )
-    finally:  # the engine client exports Prefect's settings for its own client
-        os.environ.clear()
-        os.environ.update(saved)
-    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 def test_plan_new_writes_a_plan_that_validates(env: dict[str, str], tmp_path: Path) -> None:
