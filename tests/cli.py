@@ -27,6 +27,11 @@ class Done:
     stdout: str
     stderr: str
 
+    @property
+    def output(self) -> str:
+        """Both, as one terminal shows them."""
+        return self.stdout + self.stderr
+
 
 def rehab(env: dict[str, str], *args: str, stdin: str | None = "") -> Done:
     """`rehab ARGS` in this process, with exactly `env` as its rehab and Prefect environment
