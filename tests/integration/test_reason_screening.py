@@ -5,6 +5,7 @@ operator types; the screening itself as a function."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -48,10 +49,11 @@ def rehab(home: Path, *args: str, stdin: str = "") -> Done:
 
 
 @pytest.fixture
-def home(tmp_path: Path, directories: Directories) -> Iterator[Path]:
+def home(tmp_path: Path, directories: Directories, sqlite_template: Path) -> Iterator[Path]:
     """A REHAB_HOME whose store holds the example case with Maria's data sealed in it."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
+    shutil.copyfile(sqlite_template, home / "cases.db")  # migrated once per session
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         plan = load_plan(EXAMPLES / f"{CODE}.yaml", directories).without_person()
