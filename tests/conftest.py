@@ -113,7 +113,7 @@ def fresh_postgres(postgres_admin_url: str, postgres_emptied: Emptied) -> Iterat
 
 class Emptied:
     """A migrated database put back before each test as the migrations left it: every table
-    emptied (TRUNCATE, its sequences restarted), the migrations' own rows put back. Quicker
+    emptied (TRUNCATE, the sequences restarted), the migrations' own rows put back. Quicker
     than a database per test (CREATE DATABASE from a template, DROP DATABASE)."""
 
     def __init__(self, url: str) -> None:
@@ -129,7 +129,9 @@ class Emptied:
             }
 
     def empty(self) -> str:
-        """Empty it, ending the connections a test before left open; its URL."""
+        """Empty it, ending the connections a test before left open; its URL. Only the tables
+        that hold rows are truncated (a TRUNCATE costs a few milliseconds a table, most tests
+        fill a few), and every sequence a test used starts again."""
         with self.engine.begin() as conn:
             conn.execute(
                 text(
@@ -137,12 +139,28 @@ class Emptied:
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             )
-            names = ", ".join(f'"{t}"' for t in self.rows)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            for t, rows in self.rows.items():
-                if rows:
-                    conn.execute(self.tables.tables[t].insert(), rows)
+            filled = set(conn.scalars(text(self._filled)))
+            truncate = sorted(filled | {t for t, rows in self.rows.items() if rows})
+            if truncate:
+                names = ", ".join(f'"{t}"' for t in truncate)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass,"
+                    " start_value, false) FROM pg_sequences WHERE last_value IS NOT NULL"
+                )
+            )
+            for t in truncate:
+                if self.rows.get(t):
+                    conn.execute(self.tables.tables[t].insert(), self.rows[t])
         return self.url
+
+    @property
+    def _filled(self) -> str:
+        """A query naming the tables that hold a row."""
+        return " UNION ALL ".join(
+            f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in self.rows
+        )
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ from tests.audit_tamper import (
     move_head,
     rechain_with_sha256,
 )
+from tests.cli import Done, rehab
 from tests.conftest import T0
 
 
@@ -159,25 +160,16 @@ def test_the_engines_postgresql_role_may_add_to_the_log_but_not_change_it(
 # -- still cannot re-make the chain) ----------------------------------------------------
 
 
-def cli_verify(store_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """`rehab audit verify` as the operator runs it (its own process), on this store and its
-    key mount."""
+def cli_verify(store_url: str, tmp_path: Path) -> Done:
+    """`rehab audit verify` as the operator runs it, on this store and its key mount."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REHAB_"))}
-    env.update(
-        REHAB_HOME=str(home),
-        REHAB_DATABASE_URL=store_url,
-        REHAB_SECRET_KEY_FILE=str(tmp_path / "secret.key"),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "flows", "audit", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    env = {
+        "REHAB_HOME": str(home),
+        "REHAB_DATABASE_URL": store_url,
+        "REHAB_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
+    }
+    return rehab(env, "audit", "verify")
 
 
 def test_a_deleted_row_with_the_rest_re_chained_by_sha256_and_the_head_moved_is_named(

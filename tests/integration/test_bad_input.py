@@ -1,13 +1,12 @@
 """Bad input and broken surroundings as the operator meets them: one line, exit 1, quickly,
-and nothing personal or secret in what is printed, logged or audited."""
+and nothing personal or secret in what is printed, logged or audited. The command runs in this
+process; the alias bomb runs it as a real process, its memory capped."""
 
 from __future__ import annotations
 
 import os
 import resource
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from casework.store.db import open_store
 from casework.store.tables import AuditRow
 from plans.directories import Directories
 from plans.loading import load_plan
+from tests.cli import Done, rehab, rehab_process
 from tests.conftest import EXAMPLES, T0
 from tests.endpoints import SmtpServer
 
@@ -28,24 +28,13 @@ MEMORY_CAP = 1_500_000_000  # bytes of address space the command may take
 TIME_CAP = 60  # seconds
 
 
-def rehab(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The command, with its memory capped: a flood fails the test instead of the machine."""
+def capped(env: dict[str, str], *args: str) -> Done:
+    """The real command, its memory capped: a flood fails the test instead of the machine."""
 
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=TIME_CAP,
-        check=False,
-        preexec_fn=cap,
-    )
+    return rehab_process(env, *args, timeout=TIME_CAP, preexec_fn=cap)
 
 
 @pytest.fixture
@@ -57,7 +46,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     }  # nothing listens there
 
 
-def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(done: Done) -> str:
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout
     lines = (done.stderr + done.stdout).strip().splitlines()
@@ -81,10 +70,12 @@ def test_a_yaml_alias_bomb_is_refused_in_one_line_within_bounded_time_and_memory
     bomb.write_text(alias_bomb())
     assert bomb.stat().st_size < 500
     for command in (("plan", "validate", str(bomb)), ("plan", "simulate", str(bomb))):
-        line = one_line_error(rehab(env, *command))
+        line = one_line_error(capped(env, *command))
         assert "expands to more than" in line and str(bomb) in line
     directory = {**env, "REHAB_STAFF_FILE": str(bomb)}
-    line = one_line_error(rehab(directory, "plan", "simulate", str(EXAMPLES / "BC-2026-0042.yaml")))
+    line = one_line_error(
+        capped(directory, "plan", "simulate", str(EXAMPLES / "BC-2026-0042.yaml"))
+    )
     assert "expands to more than" in line and "error: " + str(bomb) in line
 
 

@@ -20,8 +20,9 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def test_a_transfer_closes_the_case_and_plan_status_shows_where_it_went(
     env: dict[str, str],
+    sqlite_template: Path,
 ) -> None:
-    _launched(env)
+    _launched(env, sqlite_template)
     done = rehab(env, *CLOSE, "--reason", "transferred", "--to", "Vilnius Shelter", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
@@ -38,15 +39,19 @@ def test_a_transfer_closes_the_case_and_plan_status_shows_where_it_went(
     assert "transferred to: Vilnius Shelter" in shown.stdout
 
 
-def test_goals_met_with_a_note_from_stdin_completes_the_case(env: dict[str, str]) -> None:
-    _launched(env)
+def test_goals_met_with_a_note_from_stdin_completes_the_case(
+    env: dict[str, str], sqlite_template: Path
+) -> None:
+    _launched(env, sqlite_template)
     done = rehab(env, *CLOSE, "--reason", "goals-met", "--note", "-", stdin="all done\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("BC-2026-0042: closed (goals-met); case completed; plan ")
 
 
-def test_a_wrong_reason_is_one_line_naming_the_valid_ones(env: dict[str, str]) -> None:
-    _launched(env)
+def test_a_wrong_reason_is_one_line_naming_the_valid_ones(
+    env: dict[str, str], sqlite_template: Path
+) -> None:
+    _launched(env, sqlite_template)
     done = rehab(env, *CLOSE, "--reason", "bored")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip() == (
@@ -55,8 +60,10 @@ def test_a_wrong_reason_is_one_line_naming_the_valid_ones(env: dict[str, str]) -
     )
 
 
-def test_to_without_a_transfer_is_one_line_and_changes_nothing(env: dict[str, str]) -> None:
-    _launched(env)
+def test_to_without_a_transfer_is_one_line_and_changes_nothing(
+    env: dict[str, str], sqlite_template: Path
+) -> None:
+    _launched(env, sqlite_template)
     done = rehab(env, *CLOSE, "--reason", "moved-away", "--to", "Somewhere")
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert "--to is only for --reason transferred" in done.stderr
@@ -64,8 +71,10 @@ def test_to_without_a_transfer_is_one_line_and_changes_nothing(env: dict[str, st
     assert status["state"] == "active" and status["ended_reason"] is None
 
 
-def test_closing_a_closed_case_is_refused_naming_it(env: dict[str, str]) -> None:
-    _launched(env)
+def test_closing_a_closed_case_is_refused_naming_it(
+    env: dict[str, str], sqlite_template: Path
+) -> None:
+    _launched(env, sqlite_template)
     assert rehab(env, *CLOSE, "--reason", "deceased").returncode == 0
     again = rehab(env, *CLOSE, "--reason", "moved-away")
     assert again.returncode == 1

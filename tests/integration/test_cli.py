@@ -4,13 +4,11 @@ Run in-process through click's runner, with the environment each test gives."""
 from __future__ import annotations
 
 import json
-import os
 import re
-from dataclasses import dataclass
+import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
 from casework.domain.errors import CaseAlreadyActive
@@ -18,6 +16,7 @@ from casework.services import plan_changes
 from casework.store.db import open_store
 from flows.cli import cli
 from plans.loading import load_directories, load_plan
+from tests.cli import rehab
 from tests.conftest import EXAMPLES, T0, TEMPLATES
 
 
@@ -27,31 +26,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "REHAB_HOME": str(tmp_path / "home"),
         "PREFECT_API_URL": "http://127.0.0.1:9/api",
     }  # nothing listens there
-
-
-@dataclass
-class Done:
-    """What the operator saw: the exit code, standard output and standard error."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def rehab(env: dict[str, str], *args: str, stdin: str = "") -> Done:
-    """`rehab ARGS` with exactly `env` as the rehab and Prefect environment, `stdin` piped in."""
-    unset: dict[str, str | None] = {
-        k: None for k in os.environ if k.startswith(("REHAB_", "PREFECT_"))
-    }
-    saved = dict(os.environ)
-    try:
-        result = CliRunner().invoke(
-            cli, list(args), env={**unset, **env}, prog_name="rehab", input=stdin
-        )
-    finally:  # the engine client exports Prefect's settings for its own client
-        os.environ.clear()
-        os.environ.update(saved)
-    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 def test_plan_new_writes_a_plan_that_validates(env: dict[str, str], tmp_path: Path) -> None:
@@ -193,7 +167,9 @@ def test_every_command_that_changes_something_offers_json() -> None:
         assert "--json" in options, f"{path} has no --json"
 
 
-def test_a_note_comes_from_stdin_never_from_the_command_line(env: dict[str, str]) -> None:
+def test_a_note_comes_from_stdin_never_from_the_command_line(
+    env: dict[str, str], sqlite_template: Path
+) -> None:
     consent = ("consent", "record", "BC-1", "--scope", "medical", "--given", "--by", "n-zdolnik")
     on_argv = rehab(env, *consent, "--note", "She agreed after a long talk")
     assert on_argv.returncode == 1
@@ -207,8 +183,13 @@ def test_a_note_comes_from_stdin_never_from_the_command_line(env: dict[str, str]
     assert read.returncode == 1 and "no case BC-1" in read.stderr, "the note read, on to the case"
 
 
-def _launched(env: dict[str, str], code: str = "BC-2026-0042") -> None:
+def _launched(env: dict[str, str], template: Path, code: str = "BC-2026-0042") -> None:
+    """The example case launched in REHAB_HOME's store, made from `template` (the session's
+    migrated SQLite file) when there is none yet."""
     home = Path(env["REHAB_HOME"])
+    if not (home / "cases.db").exists():
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.copyfile(template, home / "cases.db")
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         directories = load_directories(EXAMPLES / "partners.yaml", EXAMPLES / "staff.yaml")
@@ -225,8 +206,10 @@ def _launched(env: dict[str, str], code: str = "BC-2026-0042") -> None:
         store.dispose()
 
 
-def test_a_case_code_typed_in_other_letters_finds_the_case(env: dict[str, str]) -> None:
-    _launched(env)
+def test_a_case_code_typed_in_other_letters_finds_the_case(
+    env: dict[str, str], sqlite_template: Path
+) -> None:
+    _launched(env, sqlite_template)
     status = rehab(env, "plan", "status", "bc-2026-0042", "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["case"] == "BC-2026-0042"
@@ -245,9 +228,9 @@ def test_a_case_code_typed_in_other_letters_finds_the_case(env: dict[str, str]) 
 
 
 def test_a_plan_naming_a_stored_case_in_other_letters_is_that_case_never_a_second(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str], tmp_path: Path, sqlite_template: Path
 ) -> None:
-    _launched(env)
+    _launched(env, sqlite_template)
     text_lower = (EXAMPLES / "BC-2026-0042.yaml").read_text().replace("BC-", "bc-")
     lower = tmp_path / "lower.yaml"
     lower.write_text(text_lower)
@@ -278,10 +261,11 @@ def test_a_plan_naming_a_stored_case_in_other_letters_is_that_case_never_a_secon
 
 def test_two_stored_spellings_of_one_code_are_refused_as_ambiguous_unless_typed_exactly(
     env: dict[str, str],
+    sqlite_template: Path,
 ) -> None:
     # Possible only in a store written before codes were matched whatever their letters.
     home = Path(env["REHAB_HOME"])
-    _launched(env, "BC-2026-0042")
+    _launched(env, sqlite_template, "BC-2026-0042")
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         with store.session() as session:
@@ -303,8 +287,9 @@ def test_two_stored_spellings_of_one_code_are_refused_as_ambiguous_unless_typed_
 
 def test_consent_for_a_scope_the_programme_does_not_know_is_refused_naming_the_known(
     env: dict[str, str],
+    sqlite_template: Path,
 ) -> None:
-    _launched(env)
+    _launched(env, sqlite_template)
     done = rehab(
         env, "consent", "record", "BC-2026-0042", "--scope", "medicl", "--given", "--by",
         "n-zdolnik",

@@ -1,13 +1,12 @@
 """Every command uses what the engine of its REHAB_HOME uses: the directories (the copies
 `rehab up --examples` sends through) and the server's address that `rehab up` recorded, unless
-its own environment names them; and it names the file it actually read. Real CLI runs; the
-mail catcher `rehab up --examples` starts is started here the same way."""
+its own environment names them; and it names the file it actually read. The command runs in
+this process, and as a real process where it talks to Prefect; the mail catcher `rehab up
+--examples` starts is started here the same way."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,22 +20,24 @@ from flows.processes.up_examples import mail_for_examples
 from flows.settings import EXAMPLES, Settings
 from plans.directories import Directories
 from plans.loading import load_plan
+from tests.cli import Done, rehab_process
+from tests.cli import rehab as run
 from tests.conftest import T0
 from tests.e2e.harness import free_port
 
 CODE = "BC-2026-0042"
 
 
-def rehab(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """The command with nothing in its environment but REHAB_HOME and `env`."""
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args],
-        env={"REHAB_HOME": str(home), "PATH": "/usr/bin:/bin", **env},
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+def rehab(home: Path, *args: str, **env: str) -> Done:
+    """The command with nothing in its rehab environment but REHAB_HOME and `env`."""
+    return run({"REHAB_HOME": str(home), **env}, *args)
+
+
+def rehab_real(home: Path, *args: str, **env: str) -> Done:
+    """The same as a real process, whose Prefect settings are read after the record is (as
+    the installed command's are) and nothing else in its environment."""
+    return rehab_process(
+        {"REHAB_HOME": str(home), "PATH": "/usr/bin:/bin", **env}, *args, timeout=300
     )
 
 
@@ -109,9 +110,9 @@ def test_plan_status_prints_the_address_of_the_door_rehab_up_started_on_another_
         engine.set_flow_run(store, code=CODE, flow_run_id="run-1", now=T0)
     finally:
         store.dispose()
-    shown = rehab(home, "plan", "status", CODE)
+    shown = rehab_real(home, "plan", "status", CODE)
     assert f"http://127.0.0.1:{port}/runs/flow-run/run-1" in shown.stdout, shown.stdout
-    own = rehab(home, "plan", "status", CODE, REHAB_PORT="4321")
+    own = rehab_real(home, "plan", "status", CODE, REHAB_PORT="4321")
     assert "http://127.0.0.1:4321/runs/flow-run/run-1" in own.stdout, "the environment wins"
 
 

@@ -5,14 +5,12 @@ nothing, and the person is sealed at once. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
 from casework.services import importing, plan_changes, recording
@@ -21,11 +19,11 @@ from casework.store.db import Store, open_store
 from casework.store.errors import NoPlanYet
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, ImportedCaseRow
-from flows.cli import cli
 from plans.directories import Directories
 from plans.imports import ImportRecord
 from plans.loading import load_plan
 from plans.model import Plan
+from tests.cli import rehab
 from tests.conftest import EXAMPLES
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -92,15 +90,6 @@ BAD = [
 ]
 
 
-def rehab(env: dict[str, str], *args: str, stdin: str = "") -> Result:
-    saved = dict(os.environ)
-    try:
-        return CliRunner().invoke(cli, list(args), env=env, input=stdin)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _yaml(records: list[dict[str, Any]]) -> str:
     return yaml.safe_dump(records, allow_unicode=True, sort_keys=False)
 
@@ -116,7 +105,7 @@ def _counts(store: Store) -> dict[str, int]:
 @pytest.fixture
 def cli_env(store_url: str, tmp_path: Path) -> dict[str, str]:
     env = {"REHAB_HOME": str(tmp_path / "home"), "REHAB_DATABASE_URL": store_url}
-    assert rehab(env, "db", "upgrade").exit_code == 0
+    assert rehab(env, "db", "upgrade").returncode == 0
     return env
 
 
@@ -127,7 +116,7 @@ def test_bad_records_are_named_by_position_and_field_and_the_good_ones_come_in(
     path = tmp_path / "earlier.yaml"
     path.write_text(_yaml(records))
     first = rehab(cli_env, "case", "import", str(path))
-    assert first.exit_code == 1, first.output
+    assert first.returncode == 1, first.output
     assert "Traceback" not in first.output
     assert f"{path}: 8 records: imported 3, already there 0, refused 5" in first.stdout
     for position, (_, field) in enumerate(BAD, start=2):
@@ -148,7 +137,7 @@ def test_bad_records_are_named_by_position_and_field_and_the_good_ones_come_in(
         ]
         before = _counts(store)
         second = rehab(cli_env, "case", "import", str(path), "--json")
-        assert second.exit_code == 1
+        assert second.returncode == 1
         summary = json.loads(second.stdout)
         assert (summary["error"], summary["records"]) == ("records-refused", 8)
         assert (summary["imported"], summary["already_there"]) == (0, 3)
@@ -164,7 +153,7 @@ def test_a_clean_file_exits_0_and_reads_from_stdin(
     cli_env: dict[str, str], store_url: str, tmp_path: Path
 ) -> None:
     done = rehab(cli_env, "case", "import", "-", "--json", stdin=_yaml([GOOD_OPEN, GOOD_CLOSED]))
-    assert done.exit_code == 0, done.output
+    assert done.returncode == 0, done.output
     assert json.loads(done.stdout) == {
         "file": "<stdin>",
         "records": 2,
@@ -173,33 +162,33 @@ def test_a_clean_file_exits_0_and_reads_from_stdin(
         "refused": [],
     }
     again = rehab(cli_env, "case", "import", "-", stdin=_yaml([GOOD_OPEN, GOOD_CLOSED]))
-    assert again.exit_code == 0 and "imported 0, already there 2, refused 0" in again.stdout
+    assert again.returncode == 0 and "imported 0, already there 2, refused 0" in again.stdout
 
 
 def test_a_file_that_is_not_a_list_of_cases_is_one_line(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     done = rehab(cli_env, "case", "import", "-", stdin="case: BC-2011-0007\n")
-    assert done.exit_code == 1
+    assert done.returncode == 1
     assert done.stderr.strip() == (
         "error: <stdin>: expected a YAML list of cases (`- case: BC-2011-0007` ...)"
     )
     missing = rehab(cli_env, "case", "import", str(tmp_path / "nothing.yaml"))
-    assert missing.exit_code == 1 and "no such file" in missing.stderr
+    assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
 def test_a_director_or_the_records_own_people_import_it_and_no_one_else(
     cli_env: dict[str, str], store_url: str, tmp_path: Path
 ) -> None:
     other = rehab(cli_env, "case", "import", "-", "--by", "a-kovalchuk", stdin=_yaml([GOOD_CLOSED]))
-    assert other.exit_code == 1
+    assert other.returncode == 1
     assert "record 1: manager: 'a-kovalchuk' may not import the case on case BC-2011-0007" in (
         other.stdout
     )
     unknown = rehab(cli_env, "case", "import", "-", "--by", "x-nobody", stdin=_yaml([GOOD_CLOSED]))
-    assert unknown.exit_code == 1 and "unknown staff id 'x-nobody'" in unknown.stderr
+    assert unknown.returncode == 1 and "unknown staff id 'x-nobody'" in unknown.stderr
     boss = rehab(cli_env, "case", "import", "-", "--by", "l-istomova", stdin=_yaml([GOOD_CLOSED]))
-    assert boss.exit_code == 0, boss.output
+    assert boss.returncode == 0, boss.output
     store = open_store(store_url, tmp_path / "home" / "secret.key")
     try:
         with store.session() as session:
@@ -357,7 +346,7 @@ def test_progress_is_shown_on_stderr_for_a_long_file(tmp_path: Path) -> None:
         for n in range(600)
     ]
     done = rehab(env, "case", "import", "-", stdin=_yaml(records))
-    assert done.exit_code == 0, done.output
+    assert done.returncode == 0, done.output
     assert "import: 500/600 records (83%)" in done.stderr
     assert "import: 600/600 records (100%)" in done.stderr
     assert "imported 600, already there 0, refused 0" in done.stdout
@@ -367,20 +356,20 @@ def test_plan_list_and_status_show_an_imported_case_for_what_it_is(
     cli_env: dict[str, str],
 ) -> None:
     assert (
-        rehab(cli_env, "case", "import", "-", stdin=_yaml([GOOD_OPEN, GOOD_CLOSED])).exit_code == 0
+        rehab(cli_env, "case", "import", "-", stdin=_yaml([GOOD_OPEN, GOOD_CLOSED])).returncode == 0
     )
     listed = rehab(cli_env, "plan", "list", "--state", "imported", "--json")
     assert [r["case"] for r in json.loads(listed.stdout)] == ["BC-2024-0311"]
     shown = rehab(cli_env, "plan", "status", "BC-2024-0311")
-    assert shown.exit_code == 0, shown.output
+    assert shown.returncode == 0, shown.output
     assert shown.stdout.startswith("BC-2024-0311: imported (revision 0, manager a-kovalchuk")
     assert "`rehab plan launch FILE` starts one" in shown.stdout
     person = rehab(cli_env, "person", "set", "BC-2024-0311", stdin="citizenship: LT\n")
-    assert person.exit_code == 0, person.output
+    assert person.returncode == 0, person.output
     refused = rehab(
         cli_env, "step", "complete", "BC-2024-0311", "rehab-centre", "--by", "a-kovalchuk"
     )
-    assert refused.exit_code == 1
+    assert refused.returncode == 1
     assert refused.stderr.strip() == (
         "error: case BC-2024-0311 (imported) was imported and has no plan in rehab yet: launch "
         "one for it first (`rehab plan launch FILE` with `case: BC-2024-0311`)"
@@ -407,11 +396,11 @@ def test_imported_cases_count_in_the_programme_report_when_they_began_and_ended(
     ]
     for record in records:
         del record["rule"]
-    assert rehab(cli_env, "case", "import", "-", stdin=_yaml(records)).exit_code == 0
+    assert rehab(cli_env, "case", "import", "-", stdin=_yaml(records)).returncode == 0
 
     def cells(*period: str) -> dict[tuple[str, str, str, str], int]:
         done = rehab(cli_env, "report", *period, "--format", "json")
-        assert done.exit_code == 0, done.output
+        assert done.returncode == 0, done.output
         return {
             (c["table"], c["basis"], c["code1"], c["code2"]): c["count"]
             for c in json.loads(done.stdout)["cells"]
@@ -452,7 +441,7 @@ def test_a_date_that_does_not_exist_or_is_out_of_range_names_its_record_and_fiel
     path = tmp_path / "earlier.yaml"
     path.write_text(text)
     done = rehab(cli_env, "case", "import", str(path))
-    assert done.exit_code == 1, done.output
+    assert done.returncode == 1, done.output
     assert "Traceback" not in done.output and "unexpected" not in done.output
     assert f"{path}: 6 records: imported 2, already there 0, refused 4" in done.stdout
     assert "record 2: identified_on: not a day that exists: give one like 2011-03-14" in done.stdout
@@ -473,11 +462,11 @@ def test_a_date_that_does_not_exist_or_is_out_of_range_names_its_record_and_fiel
 def test_a_record_naming_a_stored_case_in_other_letters_is_that_case(
     cli_env: dict[str, str], store_url: str
 ) -> None:
-    assert rehab(cli_env, "case", "import", "-", stdin=_yaml([GOOD_CLOSED])).exit_code == 0
+    assert rehab(cli_env, "case", "import", "-", stdin=_yaml([GOOD_CLOSED])).returncode == 0
     again = rehab(
         cli_env, "case", "import", "-", stdin=_yaml([{**GOOD_CLOSED, "case": "bc-2011-0007"}])
     )
-    assert again.exit_code == 0, again.output
+    assert again.returncode == 0, again.output
     assert "imported 0, already there 1, refused 0" in again.stdout
 
 
@@ -495,10 +484,10 @@ def test_a_bulk_import_with_refusals_between_leaves_the_audit_chain_whole(tmp_pa
         for n in range(600)
     ]
     done = rehab(env, "case", "import", "-", "--by", "a-kovalchuk", stdin=_yaml(records))
-    assert done.exit_code == 1
+    assert done.returncode == 1
     assert "imported 400, already there 0, refused 200" in done.stdout
     changed = [dict(r, identified_on="2011-02-02") if n % 2 else r for n, r in enumerate(records)]
     again = rehab(env, "case", "import", "-", "--by", "a-kovalchuk", stdin=_yaml(changed))
     assert "imported 0, already there 200, refused 400" in again.stdout
     verified = rehab(env, "audit", "verify")
-    assert verified.exit_code == 0, verified.output
+    assert verified.returncode == 0, verified.output

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +24,7 @@ from notifications.outbox import Policy, send_due
 from notifications.render import LANGUAGES, render
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.model import Plan
+from tests.cli import rehab, rehab_process
 from tests.conftest import T0
 from tests.e2e.harness import free_port
 from tests.endpoints import HttpReceiver, SmtpServer
@@ -476,14 +475,7 @@ def test_partners_check_reports_which_channels_work(smtp: SmtpServer, tmp_path: 
             "REHAB_PARTNERS_FILE": str(file),
             "PATH": "/usr/bin:/bin",
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "flows", "partners", "check", "clinic"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = rehab(env, "partners", "check", "clinic")
         assert done.returncode == 1
         lines = done.stdout.splitlines()
         assert lines[0].split()[-1] == "ok" and lines[1].split()[3] == "FAILED:"
@@ -524,22 +516,9 @@ def test_partners_check_says_in_one_line_why_a_channel_failed_and_never_its_secr
             "REHAB_PARTNERS_FILE": str(file),
             "PATH": "/usr/bin:/bin",
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "flows", "partners", "check"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        as_json = subprocess.run(
-            [sys.executable, "-m", "flows", "partners", "check", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        # A real process: what its logging would print on stderr is part of what it shows.
+        done = rehab_process(env, "partners", "check")
+        as_json = rehab(env, "partners", "check", "--json")
     finally:
         erroring.stop()
     lines = done.stdout.splitlines()

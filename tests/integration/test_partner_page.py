@@ -6,6 +6,7 @@ answer once."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,8 @@ H, D = timedelta(hours=1), timedelta(days=1)
 
 
 @pytest.fixture
-def app(tmp_path: Path, paper: PaperClock) -> Iterator[App]:
+def app(tmp_path: Path, paper: PaperClock, sqlite_template: Path) -> Iterator[App]:
+    shutil.copyfile(sqlite_template, tmp_path / "c.db")  # migrated once per session
     settings = Settings(
         home=tmp_path / "home", public_url=DOOR, database_url=f"sqlite:///{tmp_path / 'c.db'}"
     )

@@ -5,12 +5,10 @@ and reasons that name the person are refused. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select, text
 
 from casework.domain.errors import PersonNamed, ReasonNamesPerson
@@ -19,11 +17,11 @@ from casework.services import plan_changes, recording
 from casework.store import queries
 from casework.store.db import Store, open_store
 from casework.store.tables import AuditRow
-from flows.cli import cli
 from plans.directories import Directories
 from plans.loading import load_plan
 from plans.model import Person, Plan
 from plans.screening import names_person
+from tests.cli import rehab
 from tests.conftest import EXAMPLES, T0
 
 PERSON = {
@@ -34,15 +32,6 @@ PERSON = {
     "exploitation": ["labour"],
 }
 CLEAR = ("Алеся", "Прыватная", "Alesia", "765-43-21", "7654321", "alesia.secret", "1979")
-
-
-def rehab(env: dict[str, str], *args: str, stdin: str = "") -> Result:
-    saved = dict(os.environ)
-    try:
-        return CliRunner().invoke(cli, list(args), env=env, input=stdin)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def launched(store: Store, directories: Directories) -> Plan:
@@ -64,12 +53,12 @@ def test_a_person_set_on_stdin_is_read_back_only_by_show_and_every_read_is_audit
     tmp_path: Path, store_url: str, directories: Directories
 ) -> None:
     env = {"REHAB_HOME": str(tmp_path / "home"), "REHAB_DATABASE_URL": store_url}
-    assert rehab(env, "db", "upgrade").exit_code == 0
+    assert rehab(env, "db", "upgrade").returncode == 0
     store = open_store(store_url, tmp_path / "home" / "secret.key")
     try:
         launched(store, directories)
         done = rehab(env, "person", "set", "BC-2026-0042", stdin=yaml.safe_dump(PERSON))
-        assert done.exit_code == 0, done.output
+        assert done.returncode == 0, done.output
         for args in (
             ("plan", "status", "BC-2026-0042", "--json"),
             ("plan", "list", "--json"),
@@ -110,7 +99,7 @@ def test_a_person_set_on_stdin_is_read_back_only_by_show_and_every_read_is_audit
         naming = rehab(
             env, "person", "show", "BC-2026-0042", "--reason", "-", stdin="for alesia's file"
         )
-        assert naming.exit_code == 1 and "--reason of case BC-2026-0042 names the person" in (
+        assert naming.returncode == 1 and "--reason of case BC-2026-0042 names the person" in (
             naming.stderr
         )
         assert len(reads(store)) == 3, "a refused read is not a read"
@@ -230,7 +219,7 @@ def test_plan_new_writes_no_person_and_its_file_is_private(tmp_path: Path) -> No
         "-o",
         str(out),
     )
-    assert done.exit_code == 0, done.output
+    assert done.returncode == 0, done.output
     assert out.stat().st_mode & 0o777 == 0o600
     assert "person" not in yaml.safe_load(out.read_text())
 
@@ -268,7 +257,7 @@ def test_person_set_with_a_day_that_does_not_exist_names_the_field_never_the_val
     tmp_path: Path, store_url: str, directories: Directories
 ) -> None:
     env = {"REHAB_HOME": str(tmp_path / "home"), "REHAB_DATABASE_URL": store_url}
-    assert rehab(env, "db", "upgrade").exit_code == 0
+    assert rehab(env, "db", "upgrade").returncode == 0
     store = open_store(store_url, tmp_path / "home" / "secret.key")
     try:
         launched(store, directories)
@@ -277,7 +266,7 @@ def test_person_set_with_a_day_that_does_not_exist_names_the_field_never_the_val
             ("1850-06-05", "out of range: give a date between 1900 and 2200"),
         ):
             done = rehab(env, "person", "set", "bc-2026-0042", stdin=f"birth_date: {birth}\n")
-            assert done.exit_code == 1, done.output
+            assert done.returncode == 1, done.output
             lines = done.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith(
                 f"error: <stdin>: person.birth_date: {says}"

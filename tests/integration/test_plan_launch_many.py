@@ -95,9 +95,9 @@ def test_one_invalid_file_launches_nothing_and_every_problem_is_listed(
 
 
 def test_a_plan_refused_at_launch_stops_no_other_and_its_error_is_said(
-    env: dict[str, str], prefect: RecordingPrefect, tmp_path: Path
+    env: dict[str, str], prefect: RecordingPrefect, tmp_path: Path, sqlite_template: Path
 ) -> None:
-    _launched(env, "BC-2")  # already active: its launch is refused
+    _launched(env, sqlite_template, "BC-2")  # already active: its launch is refused
     files = plans(tmp_path / "p", "BC-1", "BC-2", "BC-3")
     done = rehab(env, "plan", "launch", *files, "--json")
     assert done.returncode == 1

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import os
 import pwd
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from casework.services.programme import approval_required
 from casework.store.db import Store
 from casework.store.tables import AuditRow
-from flows.cli import cli
 from plans.directories import Directories, StaffDirectory
+from tests.cli import Done, rehab, rehab_process
 from tests.conftest import EXAMPLES, T0
 
 
@@ -58,17 +55,8 @@ def test_a_command_cannot_skip_approval_with_its_own_environment(
     # has no way in; it reads the policy the engine recorded.
     assert approval_required(store, silent, engine_default=None, now=T0)
     runner_env = {"REHAB_REQUIRE_APPROVAL": "false", "REHAB_HOME": "/nonexistent-home"}
-    saved = dict(os.environ)
-    try:
-        done = CliRunner().invoke(
-            cli,
-            ["plan", "simulate", "--json", str(EXAMPLES / "BC-2026-0042.yaml")],
-            env=runner_env,
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    assert done.exit_code == 0, done.output
+    done = rehab(runner_env, "plan", "simulate", "--json", str(EXAMPLES / "BC-2026-0042.yaml"))
+    assert done.returncode == 0, done.stderr
     assert '"approval-request"' in done.stdout, "the preview still waits for approval"
 
 
@@ -79,14 +67,7 @@ def test_the_cli_refuses_to_run_as_another_os_user_than_the_homes_owner(tmp_path
     home.mkdir(mode=0o700)
     nobody = pwd.getpwnam("nobody")
     os.chown(home, nobody.pw_uid, nobody.pw_gid)  # the operator is nobody; we are root
-    done = subprocess.run(
-        [sys.executable, "-m", "flows", "plan", "list"],
-        env={"REHAB_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = rehab_process({"REHAB_HOME": str(home), "PATH": "/usr/bin:/bin"}, "plan", "list")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"error: {home} belongs to nobody, and rehab acts only as its owner: run it as nobody "
@@ -99,15 +80,8 @@ def test_a_key_file_or_home_others_may_read_is_refused_in_one_line(tmp_path: Pat
     home = tmp_path / "home"
     env = {"REHAB_HOME": str(home), "PATH": "/usr/bin:/bin"}
 
-    def plan_list() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flows", "plan", "list"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    def plan_list() -> Done:
+        return rehab(env, "plan", "list")
 
     assert plan_list().returncode == 0  # made private: 0700, the key 0600
     (home / "secret.key").chmod(0o644)

@@ -1,12 +1,11 @@
 """Reasons and every other screened text (security.md rule 7): `person show` takes its reason
 from stdin, never argv; screening sees through invisible characters and look-alike forms, and
-refuses the person's date of birth in any common form. Real CLI runs for what the operator
-types; the screening itself as a function."""
+refuses the person's date of birth in any common form. The command (in process) for what the
+operator types; the screening itself as a function."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -26,6 +25,8 @@ from plans.folding import fold
 from plans.loading import load_plan
 from plans.model import Person
 from plans.screening import names_person
+from tests.cli import Done
+from tests.cli import rehab as run
 from tests.conftest import EXAMPLES, T0
 
 CODE = "BC-2026-0042"
@@ -40,29 +41,19 @@ MARIA = Person.model_validate(
 ZWSP = "\u200b"
 
 
-def rehab(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """The installed command as the operator runs it, stdin piped."""
-    env = {
-        "REHAB_HOME": str(home),
-        "PATH": "/usr/bin:/bin",
-        "PREFECT_API_URL": "http://127.0.0.1:9/api",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def rehab(home: Path, *args: str, stdin: str = "") -> Done:
+    """The command as the operator runs it, stdin piped."""
+    return run(
+        {"REHAB_HOME": str(home), "PREFECT_API_URL": "http://127.0.0.1:9/api"}, *args, stdin=stdin
     )
 
 
 @pytest.fixture
-def home(tmp_path: Path, directories: Directories) -> Iterator[Path]:
+def home(tmp_path: Path, directories: Directories, sqlite_template: Path) -> Iterator[Path]:
     """A REHAB_HOME whose store holds the example case with Maria's data sealed in it."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
+    shutil.copyfile(sqlite_template, home / "cases.db")  # migrated once per session
     store = open_store(f"sqlite:///{home / 'cases.db'}", home / "secret.key")
     try:
         plan = load_plan(EXAMPLES / f"{CODE}.yaml", directories).without_person()
@@ -84,7 +75,7 @@ def reads(home: Path) -> list[AuditRow]:
         store.dispose()
 
 
-def one_line(done: subprocess.CompletedProcess[str]) -> str:
+def one_line(done: Done) -> str:
     assert done.returncode == 1, done.stderr[-2000:]
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert "Traceback" not in done.stderr and len(lines) == 1, lines[:5]

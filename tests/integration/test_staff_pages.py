@@ -16,7 +16,7 @@ from tests.conftest import ROOT, PaperClock
 from tests.integration import staff_door
 from tests.integration.staff_door import JSON, Desk, Desks
 
-app, desks = staff_door.app, staff_door.desks  # the fixtures, for this module's tests
+app, desks, signed_in = staff_door.app, staff_door.desks, staff_door.signed_in  # its fixtures
 
 CODE = "BC-DAY-1"
 

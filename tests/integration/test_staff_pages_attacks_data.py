@@ -28,7 +28,7 @@ from tests.integration.staff_attacks import (
 )
 from tests.integration.staff_door import DOOR, JSON, Desks
 
-app, desks = staff_door.app, staff_door.desks  # the fixtures, for this module's tests
+app, desks, signed_in = staff_door.app, staff_door.desks, staff_door.signed_in  # its fixtures
 
 
 # -- rule 13 and 1: a template name that walks out, an upload too big -----------------------

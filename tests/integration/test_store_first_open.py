@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from casework.store.db import open_store
@@ -16,6 +15,7 @@ import sys, time
 from pathlib import Path
 from casework.store.db import open_store
 go = Path(sys.argv[3])
+print("ready", flush=True)
 while not go.exists():
     time.sleep(0.001)
 open_store(sys.argv[1], Path(sys.argv[2])).dispose()
@@ -35,7 +35,8 @@ def test_processes_opening_a_new_store_at_once_all_open_it_with_one_key(tmp_path
         )
         for _ in range(4)
     ]
-    time.sleep(2)  # each has imported what it needs and waits at the line
+    for opener in openers:  # each has imported what it needs and waits at the line
+        assert opener.stdout is not None and opener.stdout.readline() == "ready\n"
     go.touch()
     results = [p.communicate(timeout=120) for p in openers]
     assert [out.strip() for out, _ in results] == ["opened"] * 4, [err for _, err in results]

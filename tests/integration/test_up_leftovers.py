@@ -9,6 +9,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+from flows.processes import children
 from flows.processes.children import end_leftovers
 
 
@@ -24,7 +27,11 @@ def process_group(home: Path | None) -> subprocess.Popen[bytes]:
     )
 
 
-def test_the_leftovers_of_the_same_home_are_ended_and_strangers_are_not(tmp_path: Path) -> None:
+def test_the_leftovers_of_the_same_home_are_ended_and_strangers_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ours ignores SIGTERM, so it is ended by the SIGKILL after the grace: a short one will do.
+    monkeypatch.setattr(children, "LEFTOVER_GRACE_SECONDS", 0.5)
     home = tmp_path / "home"
     home.mkdir()
     ours, stranger = process_group(home), process_group(None)
