@@ -245,15 +245,55 @@ def launch_plans(
     are parked (Suspended)."""
     from flows.app import App  # noqa: PLC0415  # needs the environment set first
     from flows.prefect.engine_client import connect  # noqa: PLC0415
-    from plans.loading import load_plan  # noqa: PLC0415
 
     os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("REHAB_", "PREFECT_"))})
-    from casework.services import plan_changes  # noqa: PLC0415
+    from prefect.settings import (  # noqa: PLC0415  # Prefect read its settings at import
+        PREFECT_API_AUTH_STRING,
+        PREFECT_API_URL,
+        temporary_settings,
+    )
 
     app = App()
     engine = connect(app.settings)
     parked_before = stack.count("PAUSED", "rehabilitation-plan")
     began = time.time()
+    talking = temporary_settings({PREFECT_API_URL: stack.api, PREFECT_API_AUTH_STRING: stack.auth})
+    with talking:
+        launch_each(
+            app,
+            engine,
+            template=template,
+            prefix=prefix,
+            count=count,
+            start=start,
+            offset=offset,
+            approval_required=approval_required,
+        )
+    wait_for(
+        lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked_before + count,
+        timeout=30 * 60,
+        what=f"{count} plans to park",
+        every=2,
+    )
+    app.close()
+    return time.time() - began
+
+
+def launch_each(
+    app: Any,
+    engine: Any,
+    *,
+    template: str,
+    prefix: str,
+    count: int,
+    start: datetime,
+    offset: str,
+    approval_required: bool,
+) -> None:
+    """The launches of `launch_plans`, each as the CLI makes one."""
+    from casework.services import plan_changes  # noqa: PLC0415
+    from plans.loading import load_plan  # noqa: PLC0415
+
     for i in range(count):
         text_ = template.format(
             case=f"{prefix}-{i:05d}", start=start.strftime("%Y-%m-%dT%H:%M:%S"), offset=offset
@@ -270,14 +310,6 @@ def launch_plans(
         engine.start_plan(app, plan)
         if (i + 1) % 50 == 0:
             say(f"  launched {i + 1}/{count}")
-    wait_for(
-        lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked_before + count,
-        timeout=30 * 60,
-        what=f"{count} plans to park",
-        every=2,
-    )
-    app.close()
-    return time.time() - began
 
 
 def settle_rss(stack: Stack, names: tuple[str, ...]) -> int:
