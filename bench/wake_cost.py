@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 
 from bench.common import ROOT, cpu_seconds, database, make_due
 from bench.ui_check import ui_mismatches
-from casework.store.tables import AuditRow
+from casework.store.tables import AuditRow, CaseRow
 from tests.e2e.harness import wait_for
 
 
@@ -93,6 +93,7 @@ def _measure(stack: Any, code: Path, store: str, *, plans: int, template: str) -
         every=2,
     )
     cpu3, ended = cpu_seconds(stack.pids(*names)), time.monotonic()
+    quiet = _quiet_wakes(stack, engine, names, due=due, idle_per_s=idle_per_s)
     engine.dispose()
     truth: dict[str, float] = {}
     if code == ROOT:  # today's tree says what its runs should show
@@ -104,6 +105,35 @@ def _measure(stack: Any, code: Path, store: str, *, plans: int, template: str) -
         "cpu_s_per_launch": (launched["cpu_s"] + cpu1 - cpu0) / launches,
         "cpu_s_per_wake": (cpu3 - cpu2) / due,
         "cpu_s_per_wake_net_of_idle": (cpu3 - cpu2 - idle_per_s * (ended - began)) / due,
+        **quiet,
+    }
+
+
+def _quiet_wakes(
+    stack: Any, engine: Any, names: tuple[str, ...], *, due: int, idle_per_s: float
+) -> dict[str, float]:
+    """The same plans woken again with nothing new for them (their first check-in is a minute
+    after the first wake, their messages sent): CPU per wake until each is off the clock."""
+    time.sleep(5)  # the first wakes' messages sent and their runs shown afresh
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    woken = update(CaseRow).where(CaseRow.code.like("DUE-%")).values(wake_at=at)
+    still_due = select(func.count()).where(CaseRow.code.like("DUE-%"), CaseRow.wake_at <= at)
+    with engine.begin() as conn:
+        conn.execute(woken)
+    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds() - 0.5))
+    cpu0, began = cpu_seconds(stack.pids(*names)), time.monotonic()
+    with engine.connect() as conn:
+        wait_for(
+            lambda: conn.execute(still_due).scalar_one() == 0,
+            timeout=300,
+            what="the quiet wakes",
+            every=0.5,
+        )
+    time.sleep(2)  # a reconciled wake's Prefect side follows within the tick
+    cpu1, ended = cpu_seconds(stack.pids(*names)), time.monotonic()
+    return {
+        "quiet_cpu_s_per_wake": (cpu1 - cpu0) / due,
+        "quiet_cpu_s_per_wake_net_of_idle": (cpu1 - cpu0 - idle_per_s * (ended - began)) / due,
     }
 
 
