@@ -187,23 +187,25 @@ RECREATED = (
 
 def new_run(app: App, code: str, seen: Woken | None = None) -> str:
     """Create the flow run of the case's current episode (already waiting) and remember it."""
+    run_id = app.prefect.start_plan_run(*_as_shown(app, code, seen))
+    engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+    return run_id
+
+
+def _as_shown(
+    app: App, code: str, seen: Woken | None = None
+) -> tuple[str, int, list[str], str | None]:
+    """The plan run to start for the case's episode: its code, episode, tags and message."""
     if seen is None:
         seen = wake.seen(app.store, code=code, directories=app.directories)
     tags, message = labels(app, seen)
-    run_id = app.prefect.start_plan_run(code, seen.episode, tags, message)
-    engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
-    return run_id
+    return code, seen.episode, tags, message
 
 
 def new_runs(app: App, codes: list[str]) -> dict[str, str]:
     """`new_run` for many cases (a bulk launch's), their runs created together; the run ids
     by case code, a code missing there failed."""
-    runs = []
-    for code in codes:
-        seen = wake.seen(app.store, code=code, directories=app.directories)
-        tags, message = labels(app, seen)
-        runs.append((code, seen.episode, tags, message))
-    started = app.prefect.start_plan_runs(runs)
+    started = app.prefect.start_plan_runs([_as_shown(app, code) for code in codes])
     for code, run_id in started.items():
         engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
     return started

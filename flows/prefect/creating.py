@@ -9,7 +9,7 @@ That Suspended state is written once, with the message the run shows."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -94,33 +94,27 @@ def start_plan_runs(plans: Sequence[PlanRun]) -> dict[str, str]:
     """`start_plan_run` for many plans (a bulk launch's), created in one request per hundred,
     each then waiting with its message. Returns the run ids by case code; a code missing
     there failed (the clock starts its run)."""
-    started: dict[str, str] = {}
-    with prefect_client() as client:
-        for first in range(0, len(plans), BULK_LIMIT):
-            batch = plans[first : first + BULK_LIMIT]
-            body = [
+
+    def waiting(message: str | None) -> Wait:
+        return lambda client, run: _wait(client, run, message)
+
+    return _create_waiting(
+        PLAN_DEPLOYMENT,
+        [
+            (
+                code,
                 DeploymentFlowRunCreate(
                     parameters={"case": code},
                     name=code,
                     tags=tags,
                     idempotency_key=f"{code}/{episode}",
                     state=to_state_create(Running(name=LAUNCHING, message="launched")),
-                ).model_dump(mode="json", exclude_unset=True)
-                for code, episode, tags, _ in batch
-            ]
-            created = _bulk(client, PLAN_DEPLOYMENT, body)
-            runs = _read_runs(client, [r for r in created if r is not None])
-            for (code, _, _, message), run_id in zip(batch, created, strict=True):
-                run = runs.get(run_id) if run_id is not None else None
-                if run is None:
-                    continue
-                if run.state is not None and run.state.name == LAUNCHING:
-                    try:
-                        _wait(client, run, message)
-                    except httpx.HTTPError:
-                        continue  # the clock makes sure of it
-                started[code] = str(run.id)
-    return started
+                ),
+                waiting(message),
+            )
+            for code, episode, tags, message in plans
+        ],
+    )
 
 
 def _wait(client: SyncPrefectClient, run: FlowRun, message: str | None) -> None:
@@ -138,37 +132,56 @@ def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
     hundred, each already Suspended with its form, as the flow itself would suspend. The same
     decision gets the same run; a creation that stopped half-way is finished. Returns the run
     ids by the decisions' idempotency keys; a decision missing there failed (try it again)."""
-    opened: dict[str, str] = {}
+
+    def waiting(form: type[RunInput], key: str) -> Wait:
+        return lambda client, run: _wait_with_form(client, run.id, form=form, key=key)
+
+    return _create_waiting(
+        DECISION_DEPLOYMENT,
+        [
+            (
+                d.idempotency_key,
+                DeploymentFlowRunCreate(
+                    parameters={"case": d.case, "kind": d.kind, "scope": d.scope},
+                    name=d.run_name,
+                    tags=decision_tags(d.kind, manager=d.manager, supervisor=d.supervisor),
+                    idempotency_key=d.idempotency_key,
+                    state=to_state_create(Running(name=LAUNCHING, message="opened")),
+                ),
+                waiting(form, key),
+            )
+            for d, form, key in openings
+        ],
+    )
+
+
+Wait = Callable[[SyncPrefectClient, FlowRun], None]  # how a run just created comes to wait
+
+
+def _create_waiting(
+    deployment: str, runs: Sequence[tuple[str, DeploymentFlowRunCreate, Wait]]
+) -> dict[str, str]:
+    """Create these runs of the deployment, a hundred to a request, and make each wait that
+    is still where its creation left it (`Launching`: created now, or a creation that stopped
+    half-way). Returns their ids by the caller's keys; a key missing there failed."""
+    made: dict[str, str] = {}
     with prefect_client() as client:
-        for first in range(0, len(openings), BULK_LIMIT):
-            batch = openings[first : first + BULK_LIMIT]
-            created = _create_in_bulk(client, [d for d, _, _ in batch])
-            runs = _read_runs(client, [r for r in created if r is not None])
-            for (decision, form, key), run_id in zip(batch, created, strict=True):
-                run = runs.get(run_id) if run_id is not None else None
+        for first in range(0, len(runs), BULK_LIMIT):
+            batch = runs[first : first + BULK_LIMIT]
+            body = [create.model_dump(mode="json", exclude_unset=True) for _, create, _ in batch]
+            created = _bulk(client, deployment, body)
+            read = _read_runs(client, [r for r in created if r is not None])
+            for (key, _, wait), run_id in zip(batch, created, strict=True):
+                run = read.get(run_id) if run_id is not None else None
                 if run is None:
                     continue
                 if run.state is not None and run.state.name == LAUNCHING:
                     try:
-                        _wait_with_form(client, run.id, form=form, key=key)
+                        wait(client, run)
                     except (RuntimeError, httpx.HTTPError):
-                        continue  # this one is tried again at the next wake
-                opened[decision.idempotency_key] = str(run.id)
-    return opened
-
-
-def _create_in_bulk(client: SyncPrefectClient, decisions: list[Decision]) -> list[UUID | None]:
-    body = [
-        DeploymentFlowRunCreate(
-            parameters={"case": d.case, "kind": d.kind, "scope": d.scope},
-            name=d.run_name,
-            tags=decision_tags(d.kind, manager=d.manager, supervisor=d.supervisor),
-            idempotency_key=d.idempotency_key,
-            state=to_state_create(Running(name=LAUNCHING, message="opened")),
-        ).model_dump(mode="json", exclude_unset=True)
-        for d in decisions
-    ]
-    return _bulk(client, DECISION_DEPLOYMENT, body)
+                        continue  # tried again: at the next wake, or by the clock
+                made[key] = str(run.id)
+    return made
 
 
 def _bulk(client: SyncPrefectClient, deployment: str, body: list[Any]) -> list[UUID | None]:

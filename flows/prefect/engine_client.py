@@ -122,13 +122,16 @@ class Engine:
             started = {}
         wakes = []
         for code in codes:
-            try:
-                if code in started:
-                    wakes.append(tending.reconcile(app, code))
-                    continue
-            except Exception:  # not the case's own trouble (the store busy): the clock's
-                pass
-            engine.look_again(app.store, code=code, at=app.now())
+            woken = None
+            if code in started:
+                try:
+                    woken = tending.reconcile(app, code)
+                except Exception:  # not the case's own trouble (the store busy): the clock's
+                    woken = None
+            if woken is None:
+                engine.look_again(app.store, code=code, at=app.now())
+            else:
+                wakes.append(woken)
         if wakes:  # a failure there leaves its plan due again (tending.follow_up)
             tending.follow_up_all(app, wakes, threads=threads)
         return started

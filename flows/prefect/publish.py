@@ -66,13 +66,10 @@ def read_ahead(runs: list[tuple[str, list[str]]]) -> None:
     """Read these plan runs, and the artifacts of these keys this process does not know yet,
     a page at a time, for the labelling and publishing that follow within the wake: one
     request for many runs instead of one or two each."""
-    ids = [UUID(run_id) for run_id, _ in runs if not recent.is_new(UUID(run_id))]
-    unknown = [
-        (UUID(run_id), key)
-        for run_id, keys in runs
-        for key in keys
-        if (UUID(run_id), key) not in _shown and not recent.is_new(UUID(run_id))
-    ]
+    # A run this process made just now is known as its creation left it, and shows nothing.
+    known = [(UUID(run_id), keys) for run_id, keys in runs if not recent.is_new(UUID(run_id))]
+    ids = [run for run, _ in known]
+    unknown = [(run, key) for run, keys in known for key in keys if (run, key) not in _shown]
     with prefect_client() as client:
         for first in range(0, len(ids), READ_PAGE):
             page = ids[first : first + READ_PAGE]
