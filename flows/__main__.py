@@ -1,5 +1,5 @@
 """`python -m flows` is the `rehab` command."""
 
-from flows.cli import main
+from flows.engine_socket.client import main
 
 main()

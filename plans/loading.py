@@ -143,9 +143,10 @@ def _step_label(raw: Any, loc: tuple[int | str, ...]) -> str:
     return ""
 
 
-def read_text(path: Path | str) -> str:
-    """The file's text, or InvalidFile: missing, too large, or not UTF-8."""
-    name = str(path)
+def read_text(path: Path | str, name: str | None = None) -> str:
+    """The file's text, or InvalidFile (naming it `name`, else its path): missing, too large,
+    or not UTF-8."""
+    name = str(path) if name is None else name
     try:
         with Path(path).open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)

@@ -29,12 +29,15 @@ def emit(data: Any) -> None:
 
 
 class Context:
-    """Lazily-built App shared by the subcommands."""
+    """Lazily-built App shared by the subcommands; or the engine's, lent to a command it
+    serves (flows/engine_socket/server.py) with its caller's working directory `cwd`."""
 
-    def __init__(self) -> None:
-        self._app: App | None = None
+    def __init__(self, *, app: App | None = None, cwd: Path | None = None) -> None:
+        self._app: App | None = app
         self.settings: Settings | None = None  # None: the engine's (flows/home/engine_record.py)
-        click.get_current_context().call_on_close(self.close)
+        self.cwd = cwd
+        if app is None:  # a lent App stays open for the engine
+            click.get_current_context().call_on_close(self.close)
 
     def close(self) -> None:
         """Release the store's connections when the command ends."""

@@ -25,7 +25,7 @@ from flows.cli.context import Context, as_user_error, emit, pass_ctx
 from flows.prefect import engine_client
 from flows.prefect.errors import RunNotCreated
 from plans.errors import InvalidFile
-from plans.loading import load_plan
+from plans.loading import load_plan, read_text
 from plans.model import Plan
 
 PROGRESS_EVERY = 50  # plans between two progress lines on stderr
@@ -42,9 +42,9 @@ THREADS = 4  # follow-ups at once: each waits on the Prefect server, the store w
 def plan_launch(ctx: Context, files: tuple[Path, ...], by: str | None, as_json: bool) -> None:
     """Record the plans and start their flow runs; every file is checked first."""
     if len(files) == 1:
-        launch_one(ctx.app, files[0], by=by, as_json=as_json)
+        launch_one(ctx.app, files[0], by=by, as_json=as_json, cwd=ctx.cwd)
         return
-    plans = checked(ctx.app, files, as_json=as_json)
+    plans = checked(ctx.app, files, as_json=as_json, cwd=ctx.cwd)
     outcomes = launch_many(ctx.app, plans, by=by, progress=_progress(len(plans)))
     if as_json:
         emit(outcomes)
@@ -64,9 +64,18 @@ def plan_launch(ctx: Context, files: tuple[Path, ...], by: str | None, as_json: 
         raise click.exceptions.Exit(1)
 
 
-def launch_one(app: App, file: Path, *, by: str | None, as_json: bool) -> None:
+def _load(app: App, file: Path, cwd: Path | None) -> Plan:
+    """The plan in `file` (relative to `cwd` when the engine serves the command), named in
+    every message as it was typed."""
+    text = read_text(file if cwd is None else cwd / file, name=str(file))
+    return load_plan(file, app.directories, text=text)
+
+
+def launch_one(
+    app: App, file: Path, *, by: str | None, as_json: bool, cwd: Path | None = None
+) -> None:
     """One file: its errors raised as the operator has always seen them."""
-    p = load_plan(file, app.directories)
+    p = _load(app, file, cwd)
     engine = engine_client.connect(app.settings)  # refuse before recording anything
     changed = plan_changes.launch(
         app.store,
@@ -96,13 +105,15 @@ def _line(result: dict[str, Any]) -> str:
     )
 
 
-def checked(app: App, files: tuple[Path, ...], *, as_json: bool) -> list[tuple[Path, Plan]]:
+def checked(
+    app: App, files: tuple[Path, ...], *, as_json: bool, cwd: Path | None = None
+) -> list[tuple[Path, Plan]]:
     """Every file loaded against the directories; if any is invalid, every problem of every
     file is printed (as `plan validate` prints them) and the command ends, exit 1."""
     plans, invalid = [], []
     for file in files:
         try:
-            plans.append((file, load_plan(file, app.directories)))
+            plans.append((file, _load(app, file, cwd)))
         except InvalidFile as exc:
             invalid.append((file, exc))
     if not invalid:

@@ -16,11 +16,18 @@ from casework.services.programme import approval_required
 from flows.app import App
 from flows.clock import run_clock, run_outbox
 from flows.decision_flow import decision
+from flows.engine_socket.server import serve_commands
 from flows.plan_flow import rehabilitation_plan
 from flows.prefect.deploy import DESCRIPTIONS
 
 log = logging.getLogger("rehab.serve")
 DRAIN_SECONDS = 120
+# Beside the runner: the clock, the outbox, and the socket the operator's commands come to.
+THREADS = (
+    (run_clock, "plan-clock"),
+    (run_outbox, "outbox"),
+    (serve_commands, "engine-socket"),
+)
 
 
 def _in_flight(runner: Runner) -> int:
@@ -44,7 +51,7 @@ async def serve(app: App) -> None:
     stop_loops = threading.Event()
     threads = [
         threading.Thread(target=body, args=(app, stop_loops), name=name, daemon=True)
-        for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))
+        for body, name in THREADS
     ]
     loop = asyncio.get_running_loop()
     draining = asyncio.Event()
@@ -86,10 +93,7 @@ def clock_only(app: App) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    threads = [
-        threading.Thread(target=body, args=(app, stop), name=name)
-        for body, name in ((run_clock, "plan-clock"), (run_outbox, "outbox"))
-    ]
+    threads = [threading.Thread(target=body, args=(app, stop), name=name) for body, name in THREADS]
     for thread in threads:
         thread.start()
     stop.wait()

@@ -6,6 +6,8 @@ never reach Prefect; the presenters are pure."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -142,3 +144,17 @@ def test_every_module_lives_in_a_layer_folder() -> None:
         parts = module.split(".")
         if parts[0] in ("casework", "flows") and len(parts) == 2 and path.name != "__init__.py":
             assert module in top, f"{module} sits at the top of {parts[0]}/: put it in a layer"
+
+
+def test_the_rehab_entry_point_imports_the_standard_library_alone() -> None:
+    """`rehab` decides whether the running engine does the command before importing anything
+    heavy (flows/engine_socket/client.py): a launch's process costs milliseconds."""
+    probe = (
+        "import sys, flows.engine_socket.client\n"
+        "tops = {m.split('.')[0] for m in sys.modules if not m.startswith('_')}\n"
+        "print(*sorted(tops - set(sys.stdlib_module_names)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["flows"], done.stdout  # (and the installer's own hooks)

@@ -1,0 +1,127 @@
+"""The engine's local socket under a real `rehab up`: `rehab plan launch` is done by the running
+engine, in a process that imports neither Prefect nor SQLAlchemy, with the output, errors and
+exit codes of the command run on its own; a caller with other settings, or asking for
+tracebacks, is declined and the command runs itself."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import free_port, start_up
+from tests.e2e.test_up import rehab_env
+
+pytestmark = pytest.mark.e2e
+
+PLAN = """
+case: {code}
+manager: n-zdolnik
+steps:
+  - {{id: stay, domain: housing, title: Shelter, partner: brest-social-services, duration: 1h}}
+"""
+# The `rehab` entry point, telling on exit which heavy packages its process imported.
+CLIENT = """
+import atexit, sys
+atexit.register(lambda: print("imported:", *sorted(
+    m for m in ("prefect", "sqlalchemy", "apprise", "flows.cli") if m in sys.modules
+), file=sys.stderr))
+sys.argv = ["rehab", *sys.argv[1:]]
+from flows.engine_socket.client import main
+main()
+"""
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """`rehab up` (no approval needed, so a launch starts its plan at once); its environment."""
+    home = tmp_path_factory.mktemp("socket") / "home"
+    env = rehab_env(home, free_port()) | {"REHAB_REQUIRE_APPROVAL": "false"}
+    process, _ = start_up(env)
+    try:
+        yield env
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=240)
+
+
+def rehab(
+    env: dict[str, str], cwd: Path, *args: str, **more: str
+) -> tuple[int, str, str, list[str]]:
+    """`rehab ARGS` from `cwd`: exit code, stdout, stderr (less the import line), and the
+    heavy packages its process imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT, *args],
+        env=env | more,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    *err, imported = done.stderr.splitlines()
+    assert imported.startswith("imported:"), done.stderr
+    return done.returncode, done.stdout, "\n".join(err), imported.split()[1:]
+
+
+def plan_file(folder: Path, code: str, text: str = PLAN) -> str:
+    """A plan file in `folder`, named relative to it (as an operator types it there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{code}.yaml").write_text(text.format(code=code))
+    return f"{code}.yaml"
+
+
+def test_the_running_engine_launches_a_plan_for_a_process_that_imports_no_prefect(
+    up: dict[str, str], tmp_path: Path
+) -> None:
+    code, out, err, imported = rehab(up, tmp_path, "plan", "launch", plan_file(tmp_path, "SK-1"))
+    assert (code, err, imported) == (0, "", []), "served: nothing heavy imported"
+    case, _, _, run_id, url = out.split()
+    assert case == "SK-1" and url.endswith(f"/runs/flow-run/{run_id}")
+    code, out, err, imported = rehab(up, tmp_path, "plan", "status", "SK-1", "--json")
+    assert code == 0 and "sqlalchemy" in imported, "any other command runs itself"
+    assert json.loads(out)["flow_run_id"] == run_id
+    assert (Path(up["REHAB_HOME"]) / "engine.sock").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_launch_refused_reads_the_same_whether_the_engine_or_the_command_did_it(
+    up: dict[str, str], tmp_path: Path
+) -> None:
+    broken = plan_file(tmp_path, "SK-BAD", PLAN.replace("duration: 1h", "duration: soon"))
+    again = plan_file(tmp_path, "SK-2")
+    assert rehab(up, tmp_path, "plan", "launch", again)[0] == 0
+    for args in (
+        ("plan", "launch", broken),
+        ("plan", "launch", again),
+        ("plan", "launch", again, "--json"),
+        ("plan", "launch", broken, again),
+        ("plan", "launch", "no-such-file.yaml"),
+        ("plan", "launch", again, "--by", "nobody-we-know"),
+    ):
+        served = rehab(up, tmp_path, *args)
+        itself = rehab(up, tmp_path, *args, REHAB_ENGINE_SOCKET="off")
+        assert served[3] == [] and "sqlalchemy" in itself[3], args
+        assert served[:3] == itself[:3], args
+        assert served[0] == 1, args
+    assert "SK-BAD.yaml: steps[0].duration" in rehab(up, tmp_path, "plan", "launch", broken)[2]
+
+
+def test_the_engine_declines_other_settings_and_tracebacks_and_the_command_runs_itself(
+    up: dict[str, str], tmp_path: Path
+) -> None:
+    code, _, err, imported = rehab(
+        up, tmp_path, "plan", "launch", plan_file(tmp_path, "SK-3"), REHAB_DEBUG="1"
+    )
+    assert code == 0 and "prefect" in imported, err
+    other = {"REHAB_CLOCK_INTERVAL": "7s"}  # not the engine's: its settings are its own
+    code, _, err, imported = rehab(
+        up, tmp_path, "plan", "launch", plan_file(tmp_path, "SK-4"), **other
+    )
+    assert code == 0 and "prefect" in imported, err
+    code, _, _, imported = rehab(up, tmp_path, "plan", "launch", "--help")
+    assert code == 0 and "flows.cli" in imported, "help is printed where it is asked for"

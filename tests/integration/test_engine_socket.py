@@ -1,0 +1,141 @@
+"""The engine's socket refuses what it must (security.md rule 4: the CLI is the operator's
+alone): another OS user, a command it does not serve, a request that is not one, a caller whose
+settings are not the engine's. Each refusal is a reply the client reads as "run it yourself",
+and the socket goes on answering. A real socket, a real server thread, a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.app import App
+from flows.engine_socket import client, server
+from flows.prefect.fake import RecordingPrefect
+from flows.settings import Settings
+from notifications.notifier import RecordingNotifier
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[App]:
+    """An engine whose socket answers (a short home: a socket's path has about 100 bytes)."""
+    home = Path(tempfile.mkdtemp(prefix="sk-", dir="/tmp"))
+    settings = Settings(home=home, database_url=store_url)
+    app = App(settings, prefect=RecordingPrefect(), notifier=RecordingNotifier())
+    stop = threading.Event()
+    thread = threading.Thread(target=server.serve_commands, args=(app, stop))
+    thread.start()
+    path = home / client.SOCKET_NAME
+    for _ in range(100):
+        if path.exists():
+            break
+        stop.wait(0.05)
+    yield app
+    stop.set()
+    thread.join(timeout=10)
+    app.close()
+    assert not path.exists(), "the socket goes with the engine"
+
+
+def ask(app: App, payload: bytes) -> dict[str, Any]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(app.settings.home_dir / client.SOCKET_NAME))
+        conn.sendall(payload)
+        conn.shutdown(socket.SHUT_WR)
+        reply = b"".join(iter(lambda: conn.recv(65536), b""))
+    return dict(json.loads(reply))
+
+
+def caller_env(app: App, **more: str) -> dict[str, str]:
+    return {"REHAB_HOME": str(app.settings.home_dir), "HOME": os.environ.get("HOME", "")} | more
+
+
+def test_the_socket_is_its_owners_alone(engine: App) -> None:
+    path = engine.settings.home_dir / client.SOCKET_NAME
+    assert path.is_socket() and path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_command_the_engine_does_not_serve_is_left_to_its_caller(engine: App) -> None:
+    for argv in (["plan", "list"], ["person", "show", "X"], ["plan", "launch", "--help"], []):
+        req = client.request(argv, caller_env(engine), "/tmp")
+        reply = ask(engine, json.dumps(req).encode())
+        assert reply == {"served": False, "why": "not a command the engine serves"}, argv
+
+
+def test_what_is_not_a_request_is_declined_and_the_socket_answers_on(engine: App) -> None:
+    for payload in (b"", b"not json", b"[1, 2]", json.dumps({"argv": "plan launch"}).encode()):
+        assert ask(engine, payload)["served"] is False
+    req = client.request(["plan", "launch", "x.yaml"], caller_env(engine), "/tmp")
+    assert ask(engine, json.dumps(req).encode())["served"] is False  # the test's env is not ours
+
+
+def test_a_caller_with_other_settings_or_asking_for_tracebacks_is_declined(engine: App) -> None:
+    def why(**env: str) -> str | None:
+        req = {"argv": ["plan", "launch", "x.yaml"], "cwd": "/tmp", "env": caller_env(engine)}
+        req["env"] |= env
+        return server.declined(engine, req)
+
+    same = {"REHAB_DATABASE_URL": str(engine.settings.database_url)}
+    assert why(**same) is None
+    assert why(**same, REHAB_DEBUG="1") is not None
+    assert why(**same, REHAB_CLOCK_INTERVAL="7s") == "other settings than the engine's"
+    assert why(**same, REHAB_CLOCK_INTERVAL="not a duration") == "other settings than the engine's"
+    assert why(**same, PREFECT_API_URL="http://elsewhere:4200/api") is not None
+    assert why(**same, HOME="/somewhere/else") == "another HOME"
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # one another user may run (the project's may be in /root)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to call as another OS user")
+@pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason=f"no {SYSTEM_PYTHON}")
+def test_another_os_user_is_declined_even_if_the_sockets_mode_let_him_in(engine: App) -> None:
+    home = engine.settings.home_dir
+    home.chmod(0o711)  # loosened by hand: the kernel's word on who calls still holds
+    (home / client.SOCKET_NAME).chmod(0o666)
+    req = client.request(["plan", "launch", "x.yaml"], caller_env(engine), "/tmp")
+    script = (
+        "import json, socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+        "s.sendall(sys.argv[2].encode()); s.shutdown(socket.SHUT_WR)\n"
+        "print(b''.join(iter(lambda: s.recv(65536), b'')).decode())\n"
+    )
+    done = subprocess.run(
+        [SYSTEM_PYTHON, "-c", script, str(home / client.SOCKET_NAME), json.dumps(req)],
+        user=NOBODY,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(done.stdout)["served"] is False
+
+
+def test_a_socket_left_by_a_stopped_engine_makes_the_command_run_itself(tmp_path: Path) -> None:
+    home = Path(tempfile.mkdtemp(prefix="sk-", dir="/tmp"))
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(home / client.SOCKET_NAME))
+    stale.close()  # bound, never listening: what a killed engine leaves
+    env = {"REHAB_HOME": str(home)}
+    assert client.ask_engine(["plan", "launch", "x.yaml"], env, "/tmp") is None
+    nothing = {"REHAB_HOME": str(tmp_path)}  # no engine ever ran here
+    assert client.ask_engine(["plan", "launch", "x.yaml"], nothing, "/") is None
+
+
+def test_an_engine_that_cannot_make_its_socket_goes_on_without_it(store_url: str) -> None:
+    deep = Path(tempfile.mkdtemp(dir="/tmp")) / ("d" * 120)  # longer than a socket's path
+    deep.mkdir()
+    app = App(Settings(home=deep, database_url=store_url), prefect=RecordingPrefect())
+    stop = threading.Event()
+    server.serve_commands(app, stop)  # returns at once, saying why
+    assert not (deep / client.SOCKET_NAME).exists()
