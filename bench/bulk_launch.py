@@ -5,10 +5,13 @@ starts them (bench/scale.py's Stack), each round on a fresh server and databases
     .venv/bin/python bench/bulk_launch.py --database sqlite|postgresql [--plans 500]
                                           [--single 20] [--rounds 3]
 
-A round launches `--single` plans one process each, then `--plans` plans in one process; each
-is timed from the first process's start to the last one's exit (every run created and parked
-by then). Medians of the rounds are printed side by side and merged into bench/results.json
-under the database's name: `launches_per_s`, `bulk_launches_per_s` and their ratio."""
+A round launches `--single` plans one process each, first each done in its own process
+(REHAB_ENGINE_SOCKET=off, as before the engine's socket), then as the operator's command does
+it now (by the running engine), then `--plans` plans in one process; each is timed from the
+first process's start to the last one's exit (every run created and parked by then). Medians
+of the rounds are printed side by side and merged into bench/results.json under the
+database's name: `launches_per_s`, `launches_per_s_own_process`, `bulk_launches_per_s` and the
+bulk's ratio to the first."""
 
 from __future__ import annotations
 
@@ -42,13 +45,17 @@ def write_plans(folder: Path, prefix: str, count: int) -> list[str]:
     return files
 
 
-def launch(stack: Stack, files: list[str], profile: str | None = None) -> None:
+def launch(
+    stack: Stack, files: list[str], profile: str | None = None, *, served: bool = True
+) -> None:
     """`rehab plan launch FILES...` as the operator runs it (under cProfile, writing to
-    `profile`, if given); every plan must be launched."""
+    `profile`, if given): done by the running engine, or (`served` False) in its own process
+    as before the engine's socket; every plan must be launched."""
     profiled = ["-m", "cProfile", "-o", profile] if profile else []
+    env = stack.env if served else stack.env | {"REHAB_ENGINE_SOCKET": "off"}
     done = subprocess.run(
         [sys.executable, *profiled, "-m", "flows", "plan", "launch", *files, "--json"],
-        env=stack.env,
+        env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -74,6 +81,11 @@ def one_round(
             launch(stack, write_plans(Path(tmp) / "warm", "WARM", 5))  # the server's first calls
             parked = stack.count("PAUSED", "rehabilitation-plan")
             names = ("server", "runner")
+            own = write_plans(Path(tmp) / "own", "OWN", single)
+            began = time.monotonic()
+            for file in own:
+                launch(stack, [file], served=False)
+            own_s = time.monotonic() - began
             files = write_plans(Path(tmp) / "one", "ONE", single)
             cpu0, began = cpu_seconds(stack.pids(*names)), time.monotonic()
             for file in files:
@@ -84,7 +96,7 @@ def one_round(
             launch(stack, files, profile)
             bulk_s, bulk_cpu = time.monotonic() - began, cpu_seconds(stack.pids(*names)) - cpu0
             wait_for(
-                lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked + single + plans,
+                lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked + 2 * single + plans,
                 timeout=600,
                 what="every run parked",
                 every=2,
@@ -93,6 +105,7 @@ def one_round(
             stack.stop()
     return {
         "launches_per_s": single / one_s,
+        "launches_per_s_own_process": single / own_s,
         "bulk_launches_per_s": plans / bulk_s,
         "server_runner_cpu_s_per_launch": one_cpu / single,
         "bulk_server_runner_cpu_s_per_launch": bulk_cpu / plans,
@@ -126,6 +139,10 @@ def main() -> None:
     record(args.database, figures)
     print(f"\n{args.database} (median of {args.rounds} rounds):")
     print(f"  one process per plan ({args.single}):  {figures['launches_per_s']} launches/s")
+    print(
+        f"    the same, each in its own process (no engine socket): "
+        f"{figures['launches_per_s_own_process']} launches/s"
+    )
     print(f"  one process, {args.plans} plans:     {figures['bulk_launches_per_s']} launches/s")
     print(f"  ratio:                          {figures['bulk_launch_ratio']} x")
 

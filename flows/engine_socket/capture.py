@@ -1,6 +1,6 @@
 """Output per thread: while the engine serves a command on one thread, what that command prints
-(click.echo looks up sys.stdout and sys.stderr at each call) is kept for its caller; the other
-threads' output goes where it always went."""
+(click.echo looks up sys.stdout and sys.stderr at each call) goes to its caller as it is
+printed; the other threads' output goes where it always went."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
+
+
+class Writer(Protocol):
+    """Where a served command's output goes."""
+
+    def write(self, text: str, /) -> int:
+        """Take the text."""
+        ...
 
 
 class PerThread(io.TextIOBase):
@@ -49,12 +57,11 @@ class PerThread(io.TextIOBase):
         return True
 
     @contextmanager
-    def kept(self) -> Iterator[io.StringIO]:
-        """While inside, this thread's writes go to the buffer yielded."""
-        buffer = io.StringIO()
-        self._local.buffer = buffer
+    def sent_to(self, target: Writer) -> Iterator[Writer]:
+        """While inside, this thread's writes go to `target`."""
+        self._local.buffer = target
         try:
-            yield buffer
+            yield target
         finally:
             self._local.buffer = None
 

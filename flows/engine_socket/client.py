@@ -17,7 +17,6 @@ from typing import Any
 SOCKET_NAME = "engine.sock"
 SERVED = (("plan", "launch"),)  # what the engine does for its operator (server.py checks too)
 CONNECT_SECONDS = 1.0  # an engine that does not take the call in this long: run it here
-MAX_REPLY = 256 * 1024 * 1024  # a reply larger than this is not the engine's
 PASSED = ("REHAB_", "PREFECT_")  # what of the environment the engine compares with its own
 STOPPED = (
     "error: the engine stopped before it answered; what it had recorded is kept: "
@@ -42,9 +41,10 @@ def request(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> dict[str, 
     return {"argv": list(argv), "cwd": cwd, "env": passed}
 
 
-def ask_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> dict[str, Any] | None:
-    """The engine's reply, or None: no engine listening (or it could not be asked); an
-    engine that took the command and then stopped is a reply saying so."""
+def ask_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> int | None:
+    """Have the engine do the command, printing its output as it comes: its exit code, or
+    None if no engine took it (none listening, it declined, or it answered nothing), so the
+    command runs here. An engine that stopped half-way is said, exit 1."""
     path = socket_path(env)
     if not path.exists():
         return None
@@ -57,31 +57,33 @@ def ask_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> dict[st
             conn.shutdown(socket.SHUT_WR)
         except OSError:  # a socket left by an engine that is gone, or one that is busy
             return None
-        chunks, size = [], 0
+        answered = False
         try:
-            while chunk := conn.recv(1 << 16):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_REPLY:
-                    break
-        except OSError:
+            for line in conn.makefile("rb"):
+                said = json.loads(line)
+                if said.get("served") is False:
+                    return None
+                answered = True
+                if "exit" in said:
+                    return int(said["exit"])
+                stream = sys.stdout if "out" in said else sys.stderr
+                stream.write(str(said.get("out", said.get("err", ""))))
+                stream.flush()
+        except (OSError, ValueError, AttributeError):
             pass
-    try:
-        reply = json.loads(b"".join(chunks))
-    except ValueError:  # taken, then no whole answer: it may have done part of it
-        return {"served": True, "stdout": "", "stderr": STOPPED, "exit": 1}
-    return reply if isinstance(reply, dict) else None
+    if not answered:
+        return None
+    sys.stderr.write(STOPPED)
+    return 1
 
 
 def main() -> None:
     """Entry point of the installed `rehab` and of `python -m flows`."""
     argv = sys.argv[1:]
     if servable(argv) and os.environ.get("REHAB_ENGINE_SOCKET", "on") != "off":
-        reply = ask_engine(argv, os.environ, os.getcwd())
-        if reply is not None and reply.get("served"):
-            sys.stdout.write(str(reply.get("stdout", "")))
-            sys.stderr.write(str(reply.get("stderr", "")))
-            sys.exit(int(reply.get("exit", 1)))
+        code = ask_engine(argv, os.environ, os.getcwd())
+        if code is not None:
+            sys.exit(code)
     from flows.cli import main as run_here  # noqa: PLC0415  # only when the engine did not serve
 
     run_here()

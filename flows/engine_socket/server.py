@@ -14,6 +14,7 @@ kept apart from the engine's other threads (capture.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -151,19 +152,33 @@ def answer(app: App, conn: socket.socket) -> None:
         why = "could not be weighed"
     if why is not None or req is None:
         log.info("declined a command (%s): its caller runs it", why)
-        reply: dict[str, Any] = {"served": False, "why": why}
-    else:
-        out, err = capture.install()
-        with out.kept() as stdout, err.kept() as stderr:
-            code = run_command(app, req["argv"], Path(req["cwd"]))
-        log.info("served `rehab %s` (exit %d)", " ".join(req["argv"][:2]), code)
-        reply = {"served": True, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
-        reply["exit"] = code
+        _Lines(conn, "served").send(False, why=why)
+        return
     conn.settimeout(None)
-    try:
-        conn.sendall(json.dumps(reply).encode())
-    except OSError:  # the caller went away; what the command did is recorded
-        log.warning("a served command's caller left before its answer")
+    out, err = capture.install()
+    with out.sent_to(_Lines(conn, "out")), err.sent_to(_Lines(conn, "err")):
+        code = run_command(app, req["argv"], Path(req["cwd"]))
+    log.info("served `rehab %s` (exit %d)", " ".join(req["argv"][:2]), code)
+    _Lines(conn, "exit").send(code)
+
+
+class _Lines:
+    """The answer as JSON lines, each sent as it is written: `{"out": text}`, `{"err": text}`,
+    then `{"exit": code}`; or one `{"served": false, "why": ...}`. A caller gone stops
+    nothing: what the command does is recorded all the same."""
+
+    def __init__(self, conn: socket.socket, field: str) -> None:
+        self.conn, self.field = conn, field
+
+    def send(self, value: Any, **more: Any) -> None:
+        """Send one line."""
+        with contextlib.suppress(OSError):  # the caller left: the command goes on
+            self.conn.sendall(json.dumps({self.field: value, **more}).encode() + b"\n")
+
+    def write(self, text: str, /) -> int:
+        """Send what the command printed."""
+        self.send(text)
+        return len(text)
 
 
 def serve_commands(app: App, stop: threading.Event) -> None:

@@ -36,6 +36,7 @@ PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
 DECISION_DEPLOYMENT = f"{DECISION_FLOW}/decision"
 LAUNCHING = "Launching"
 BULK_LIMIT = 100  # the server's own limit on one bulk creation
+BULK_STATE_LIMIT = 50  # and on one bulk change of state
 
 Opening = tuple[Decision, type[RunInput], str]  # the decision, its form, the pause key
 
@@ -92,12 +93,10 @@ PlanRun = tuple[str, int, list[str], str | None]  # case code, episode, tags, st
 
 def start_plan_runs(plans: Sequence[PlanRun]) -> dict[str, str]:
     """`start_plan_run` for many plans (a bulk launch's), created in one request per hundred,
-    each then waiting with its message. Returns the run ids by case code; a code missing
+    then made to wait with their messages, one request per message and fifty runs (most
+    plans launched together say the same). Returns the run ids by case code; a code missing
     there failed (the clock starts its run)."""
-
-    def waiting(message: str | None) -> Wait:
-        return lambda client, run: _wait(client, run, message)
-
+    messages = {code: message for code, _, _, message in plans}
     return _create_waiting(
         PLAN_DEPLOYMENT,
         [
@@ -110,21 +109,69 @@ def start_plan_runs(plans: Sequence[PlanRun]) -> dict[str, str]:
                     idempotency_key=f"{code}/{episode}",
                     state=to_state_create(Running(name=LAUNCHING, message="launched")),
                 ),
-                waiting(message),
             )
-            for code, episode, tags, message in plans
+            for code, episode, tags, _ in plans
         ],
+        lambda client, runs: _wait_all(client, runs, messages),
     )
+
+
+def _waiting(message: str | None) -> State[Any]:
+    return Suspended(timeout_seconds=None, pause_key="launch", message=message or "launched")
 
 
 def _wait(client: SyncPrefectClient, run: FlowRun, message: str | None) -> None:
     """A plan run just created Running: waiting, with its message, as a launch leaves it."""
-    waiting: State[Any] = Suspended(
-        timeout_seconds=None, pause_key="launch", message=message or "launched"
-    )
+    waiting = _waiting(message)
     result = client.set_flow_run_state(run.id, waiting, force=True)
     # What the wake that follows the launch would read back: known already.
     recent.remember(run.model_copy(update={"state": result.state or waiting}), new=True)
+
+
+def _wait_all(
+    client: SyncPrefectClient, runs: Sequence[tuple[str, FlowRun]], messages: dict[str, str | None]
+) -> set[str]:
+    """Plan runs just created Running, made to wait as `_wait` does: the runs with the same
+    message in one request (Prefect's bulk_set_state, fifty at most), each still in its own
+    transaction on the server. Returns the keys of those now waiting."""
+    groups: dict[str | None, list[tuple[str, FlowRun]]] = {}
+    for key, run in runs:
+        groups.setdefault(messages[key], []).append((key, run))
+    done: set[str] = set()
+    for message, group in groups.items():
+        for first in range(0, len(group), BULK_STATE_LIMIT):
+            some = dict(group[first : first + BULK_STATE_LIMIT])
+            by_id = {run.id: key for key, run in some.items()}
+            try:
+                states = _set_all(client, list(by_id), _waiting(message))
+            except (RuntimeError, httpx.HTTPError):
+                continue  # tried again: at the next wake, or by the clock
+            for run_id, state in states.items():
+                key = by_id[run_id]
+                recent.remember(some[key].model_copy(update={"state": state}), new=True)
+                done.add(key)
+    return done
+
+
+def _set_all(
+    client: SyncPrefectClient, ids: list[UUID], state: State[Any]
+) -> dict[UUID, State[Any]]:
+    """Force `state` on these runs in one request; the state each accepted, by run id."""
+    response = client.request(
+        "POST",
+        "/flow_runs/bulk_set_state",  # type: ignore[arg-type]  # newer than the client's routes
+        json={
+            "flow_runs": {"id": {"any_": [str(i) for i in ids]}},
+            "state": to_state_create(state).model_dump(mode="json", serialize_as_any=True),
+            "force": True,
+            "limit": len(ids),
+        },
+    )
+    accepted = {}
+    for result in response.json()["results"]:
+        if result["status"] == SetStateStatus.ACCEPT.value and result["state"]:
+            accepted[UUID(result["flow_run_id"])] = State.model_validate(result["state"])
+    return accepted
 
 
 def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
@@ -133,8 +180,18 @@ def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
     decision gets the same run; a creation that stopped half-way is finished. Returns the run
     ids by the decisions' idempotency keys; a decision missing there failed (try it again)."""
 
-    def waiting(form: type[RunInput], key: str) -> Wait:
-        return lambda client, run: _wait_with_form(client, run.id, form=form, key=key)
+    forms = {d.idempotency_key: (form, key) for d, form, key in openings}
+
+    def waiting(client: SyncPrefectClient, runs: Sequence[tuple[str, FlowRun]]) -> set[str]:
+        done = set()
+        for made, run in runs:  # each with its own form: one at a time
+            form, key = forms[made]
+            try:
+                _wait_with_form(client, run.id, form=form, key=key)
+            except (RuntimeError, httpx.HTTPError):
+                continue  # tried again at the next wake
+            done.add(made)
+        return done
 
     return _create_waiting(
         DECISION_DEPLOYMENT,
@@ -148,18 +205,19 @@ def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
                     idempotency_key=d.idempotency_key,
                     state=to_state_create(Running(name=LAUNCHING, message="opened")),
                 ),
-                waiting(form, key),
             )
-            for d, form, key in openings
+            for d, _, _ in openings
         ],
+        waiting,
     )
 
 
-Wait = Callable[[SyncPrefectClient, FlowRun], None]  # how a run just created comes to wait
+# How runs just created come to wait: given (key, run) pairs, the keys of those now waiting.
+WaitAll = Callable[[SyncPrefectClient, Sequence[tuple[str, FlowRun]]], set[str]]
 
 
 def _create_waiting(
-    deployment: str, runs: Sequence[tuple[str, DeploymentFlowRunCreate, Wait]]
+    deployment: str, runs: Sequence[tuple[str, DeploymentFlowRunCreate]], wait_all: WaitAll
 ) -> dict[str, str]:
     """Create these runs of the deployment, a hundred to a request, and make each wait that
     is still where its creation left it (`Launching`: created now, or a creation that stopped
@@ -168,19 +226,20 @@ def _create_waiting(
     with prefect_client() as client:
         for first in range(0, len(runs), BULK_LIMIT):
             batch = runs[first : first + BULK_LIMIT]
-            body = [create.model_dump(mode="json", exclude_unset=True) for _, create, _ in batch]
+            body = [create.model_dump(mode="json", exclude_unset=True) for _, create in batch]
             created = _bulk(client, deployment, body)
             read = _read_runs(client, [r for r in created if r is not None])
-            for (key, _, wait), run_id in zip(batch, created, strict=True):
+            launching = []
+            for (key, _), run_id in zip(batch, created, strict=True):
                 run = read.get(run_id) if run_id is not None else None
                 if run is None:
                     continue
                 if run.state is not None and run.state.name == LAUNCHING:
-                    try:
-                        wait(client, run)
-                    except (RuntimeError, httpx.HTTPError):
-                        continue  # tried again: at the next wake, or by the clock
-                made[key] = str(run.id)
+                    launching.append((key, run))
+                else:  # waiting already: made by an earlier call
+                    made[key] = str(run.id)
+            waiting = wait_all(client, launching)
+            made |= {key: str(run.id) for key, run in launching if key in waiting}
     return made
 
 

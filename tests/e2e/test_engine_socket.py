@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import free_port, start_up
+from tests.e2e.harness import PrefectServer, free_port, start_up
 from tests.e2e.test_up import rehab_env
 
 pytestmark = pytest.mark.e2e
@@ -125,3 +125,39 @@ def test_the_engine_declines_other_settings_and_tracebacks_and_the_command_runs_
     assert code == 0 and "prefect" in imported, err
     code, _, _, imported = rehab(up, tmp_path, "plan", "launch", "--help")
     assert code == 0 and "flows.cli" in imported, "help is printed where it is asked for"
+
+
+TALK = """
+case: {code}
+manager: n-zdolnik
+steps:
+  - {{id: talk, domain: psychological, title: Talk, partner: brest-child-psychologist,
+      check_ins: {{every: 1w}}}}
+"""
+
+
+def test_plans_launched_together_by_the_engine_each_wait_in_prefect_with_their_message(
+    up: dict[str, str], tmp_path: Path
+) -> None:
+    files = [plan_file(tmp_path, f"SK-M{i}") for i in range(3)]
+    files += [plan_file(tmp_path, f"SK-T{i}", TALK) for i in range(2)]
+    code, out, err, imported = rehab(up, tmp_path, "plan", "launch", *files, "--json")
+    assert (code, err, imported) == (0, "", []), err
+    launched = {o["case"]: o["flow_run_id"] for o in json.loads(out)}
+    assert len(launched) == 5 and all(launched.values())
+    home = Path(up["REHAB_HOME"])
+    prefect = PrefectServer(home / "unused", int(up["REHAB_PREFECT_PORT"]))
+    auth = (home / "prefect-auth").read_text().strip()
+    found = prefect.call(
+        "POST",
+        "/flow_runs/filter",
+        {"flow_runs": {"id": {"any_": list(launched.values())}}},
+        auth=auth,
+    ).json()
+    shown = {r["name"]: (r["state"]["type"], r["state"]["message"]) for r in found}
+    assert all(r["start_time"] for r in found), "started at launch: never shown late"
+    assert {state for state, _ in shown.values()} == {"PAUSED"}
+    stays = {shown[f"SK-M{i}"][1] for i in range(3)}
+    talks = {shown[f"SK-T{i}"][1] for i in range(2)}
+    assert len(stays) == 1 and len(talks) == 1 and stays != talks, shown
+    assert "talk" in talks.pop(), "each run says what its own plan waits for"

@@ -52,8 +52,9 @@ def ask(app: App, payload: bytes) -> dict[str, Any]:
         conn.connect(str(app.settings.home_dir / client.SOCKET_NAME))
         conn.sendall(payload)
         conn.shutdown(socket.SHUT_WR)
-        reply = b"".join(iter(lambda: conn.recv(65536), b""))
-    return dict(json.loads(reply))
+        lines = b"".join(iter(lambda: conn.recv(65536), b"")).splitlines()
+    assert len(lines) == 1, lines  # a refusal is one line
+    return dict(json.loads(lines[0]))
 
 
 def caller_env(app: App, **more: str) -> dict[str, str]:
@@ -108,7 +109,7 @@ def test_another_os_user_is_declined_even_if_the_sockets_mode_let_him_in(engine:
         "import json, socket, sys\n"
         "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
         "s.sendall(sys.argv[2].encode()); s.shutdown(socket.SHUT_WR)\n"
-        "print(b''.join(iter(lambda: s.recv(65536), b'')).decode())\n"
+        "print(b''.join(iter(lambda: s.recv(65536), b'')).decode().strip())\n"
     )
     done = subprocess.run(
         [SYSTEM_PYTHON, "-c", script, str(home / client.SOCKET_NAME), json.dumps(req)],
