@@ -10,13 +10,16 @@ A round launches `--single` plans one process each, first each done in its own p
 it now (by the running engine), then `--plans` plans in one process; each is timed from the
 first process's start to the last one's exit (every run created and parked by then). Medians
 of the rounds are printed side by side and merged into bench/results.json under the
-database's name: `launches_per_s`, `launches_per_s_own_process`, `bulk_launches_per_s` and the
-bulk's ratio to the first."""
+database's name: `launches_per_s`, `launches_per_s_own_process`, `bulk_launches_per_s`, the
+bulk's ratio to the first, and the CPU seconds per launch of the server, the runner and the
+launching processes together (`cpu_s_per_launch`, `cpu_s_per_launch_own_process`,
+`bulk_cpu_s_per_launch`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -81,20 +84,25 @@ def one_round(
             launch(stack, write_plans(Path(tmp) / "warm", "WARM", 5))  # the server's first calls
             parked = stack.count("PAUSED", "rehabilitation-plan")
             names = ("server", "runner")
+
+            def phase(files: list[list[str]], **how: Any) -> tuple[float, float]:
+                """Wall seconds, and CPU seconds of the server, runner and launchers."""
+                cpu0, mine0 = cpu_seconds(stack.pids(*names)), launchers_cpu()
+                began = time.monotonic()
+                for each in files:
+                    launch(stack, each, **how)
+                wall = time.monotonic() - began
+                engine = cpu_seconds(stack.pids(*names)) - cpu0
+                return wall, engine + launchers_cpu() - mine0
+
             own = write_plans(Path(tmp) / "own", "OWN", single)
-            began = time.monotonic()
-            for file in own:
-                launch(stack, [file], served=False)
-            own_s = time.monotonic() - began
-            files = write_plans(Path(tmp) / "one", "ONE", single)
-            cpu0, began = cpu_seconds(stack.pids(*names)), time.monotonic()
-            for file in files:
-                launch(stack, [file])
-            one_s, one_cpu = time.monotonic() - began, cpu_seconds(stack.pids(*names)) - cpu0
-            files = write_plans(Path(tmp) / "bulk", "BULK", plans)
-            cpu0, began = cpu_seconds(stack.pids(*names)), time.monotonic()
-            launch(stack, files, profile)
-            bulk_s, bulk_cpu = time.monotonic() - began, cpu_seconds(stack.pids(*names)) - cpu0
+            own_s, own_cpu = phase([[f] for f in own], served=False)
+            one = write_plans(Path(tmp) / "one", "ONE", single)
+            one_s, one_cpu = phase([[f] for f in one])
+            bulk = write_plans(Path(tmp) / "bulk", "BULK", plans)
+            # Profiled, the bulk launch runs in its own process (a profile of it, not of the
+            # client).
+            bulk_s, bulk_cpu = phase([bulk], profile=profile, served=profile is None)
             wait_for(
                 lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked + 2 * single + plans,
                 timeout=600,
@@ -107,9 +115,16 @@ def one_round(
         "launches_per_s": single / one_s,
         "launches_per_s_own_process": single / own_s,
         "bulk_launches_per_s": plans / bulk_s,
-        "server_runner_cpu_s_per_launch": one_cpu / single,
-        "bulk_server_runner_cpu_s_per_launch": bulk_cpu / plans,
+        "cpu_s_per_launch": one_cpu / single,
+        "cpu_s_per_launch_own_process": own_cpu / single,
+        "bulk_cpu_s_per_launch": bulk_cpu / plans,
     }
+
+
+def launchers_cpu() -> float:
+    """CPU seconds of this process's finished children: the `rehab plan launch` processes."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def main() -> None:
@@ -119,7 +134,11 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=500, help="plans in the one bulk process")
     parser.add_argument("--single", type=int, default=20, help="plans launched one process each")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", help="write the bulk launch's cProfile here (last round's)")
+    parser.add_argument(
+        "--profile",
+        help="write the bulk launch's cProfile here (last round's; the launch then runs in "
+        "its own process, not the engine's)",
+    )
     args = parser.parse_args()
     rounds: list[dict[str, float]] = []
     for n in range(args.rounds):
@@ -144,6 +163,12 @@ def main() -> None:
         f"{figures['launches_per_s_own_process']} launches/s"
     )
     print(f"  one process, {args.plans} plans:     {figures['bulk_launches_per_s']} launches/s")
+    print(
+        "  CPU-s per launch (server, runner and the launching processes): "
+        f"{figures['cpu_s_per_launch']} one per process by the engine, "
+        f"{figures['cpu_s_per_launch_own_process']} each in its own process, "
+        f"{figures['bulk_cpu_s_per_launch']} in bulk"
+    )
     print(f"  ratio:                          {figures['bulk_launch_ratio']} x")
 
 
