@@ -41,6 +41,12 @@ READ_SECONDS = 5.0  # a caller that sends nothing for this long is dropped
 ACCEPT_SECONDS = 0.5  # how soon a stop is seen
 
 
+class CallerGone(Exception):
+    """The caller of a served command left (Ctrl-C, say): the command stops at its next line
+    (a bulk launch at its next progress line), as it would have stopped in its own process.
+    What it recorded until then stays, as after a Ctrl-C."""
+
+
 class _FromEnvironment(Settings):
     """Settings from a given environment alone (the caller's), not this process's."""
 
@@ -111,6 +117,8 @@ def run_command(app: App, argv: list[str], cwd: Path) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted!", err=True)
         return 1
+    except CallerGone:
+        raise
     except Exception as exc:  # raised before the command ran (its arguments' callbacks)
         as_user_error(exc, as_json="--json" in argv).show()
         return 1
@@ -152,28 +160,36 @@ def answer(app: App, conn: socket.socket) -> None:
         why = "could not be weighed"
     if why is not None or req is None:
         log.info("declined a command (%s): its caller runs it", why)
-        _Lines(conn, "served").send(False, why=why)
+        with contextlib.suppress(CallerGone):
+            _Lines(conn, "served").send(False, why=why)
         return
     conn.settimeout(None)
     out, err = capture.install()
-    with out.sent_to(_Lines(conn, "out")), err.sent_to(_Lines(conn, "err")):
-        code = run_command(app, req["argv"], Path(req["cwd"]))
-    log.info("served `rehab %s` (exit %d)", " ".join(req["argv"][:2]), code)
-    _Lines(conn, "exit").send(code)
+    command = " ".join(req["argv"][:2])
+    try:
+        with out.sent_to(_Lines(conn, "out")), err.sent_to(_Lines(conn, "err")):
+            code = run_command(app, req["argv"], Path(req["cwd"]))
+    except CallerGone:
+        log.warning("the caller of `rehab %s` left: it stopped at its next line", command)
+        return
+    log.info("served `rehab %s` (exit %d)", command, code)
+    with contextlib.suppress(CallerGone):  # done and recorded: only the exit code is lost
+        _Lines(conn, "exit").send(code)
 
 
 class _Lines:
     """The answer as JSON lines, each sent as it is written: `{"out": text}`, `{"err": text}`,
-    then `{"exit": code}`; or one `{"served": false, "why": ...}`. A caller gone stops
-    nothing: what the command does is recorded all the same."""
+    then `{"exit": code}`; or one `{"served": false, "why": ...}`."""
 
     def __init__(self, conn: socket.socket, field: str) -> None:
         self.conn, self.field = conn, field
 
     def send(self, value: Any, **more: Any) -> None:
-        """Send one line."""
-        with contextlib.suppress(OSError):  # the caller left: the command goes on
+        """Send one line; CallerGone if no one reads it any more."""
+        try:
             self.conn.sendall(json.dumps({self.field: value, **more}).encode() + b"\n")
+        except OSError as exc:
+            raise CallerGone from exc
 
     def write(self, text: str, /) -> int:
         """Send what the command printed."""

@@ -9,12 +9,13 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import PrefectServer, free_port, start_up
+from tests.e2e.harness import PrefectServer, free_port, start_up, wait_for
 from tests.e2e.test_up import rehab_env
 
 pytestmark = pytest.mark.e2e
@@ -161,3 +162,31 @@ def test_plans_launched_together_by_the_engine_each_wait_in_prefect_with_their_m
     talks = {shown[f"SK-T{i}"][1] for i in range(2)}
     assert len(stays) == 1 and len(talks) == 1 and stays != talks, shown
     assert "talk" in talks.pop(), "each run says what its own plan waits for"
+
+
+def test_a_bulk_launch_whose_caller_left_stops_at_its_next_progress_line(
+    up: dict[str, str], tmp_path: Path
+) -> None:
+    files = [plan_file(tmp_path, f"SK-C{i:03d}") for i in range(101)]  # two chunks and one
+    caller = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, "plan", "launch", *files],
+        env=up,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert caller.stderr is not None
+    first = caller.stderr.readline()
+    assert first.startswith("launched 50/101"), first  # shown as it happens, not at the end
+    caller.send_signal(signal.SIGINT)  # Ctrl-C
+    caller.communicate(timeout=60)
+
+    def launched() -> int:
+        _, out, _, _ = rehab(up, tmp_path, "plan", "list", "--json")
+        return sum(c["case"].startswith("SK-C") for c in json.loads(out))
+
+    time.sleep(3)  # the second chunk, under way when the caller left, is done by then
+    wait_for(lambda: launched() == 100, timeout=60, what="the chunk under way to finish")
+    time.sleep(3)
+    assert launched() == 100, "the last plan was never launched: the command stopped"
