@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,10 +42,17 @@ def request(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> dict[str, 
     return {"argv": list(argv), "cwd": cwd, "env": passed}
 
 
+def _peer_uid(conn: socket.socket) -> int:
+    """The user id of whoever listens on the other end, as the kernel knows it."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
 def ask_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> int | None:
     """Have the engine do the command, printing its output as it comes: its exit code, or
-    None if no engine took it (none listening, it declined, or it answered nothing), so the
-    command runs here. An engine that stopped half-way is said, exit 1."""
+    None if no engine took it (none listening, one of another OS user's, it declined, or it
+    answered nothing), so the command runs here (and refuses a home not ours). An engine
+    that stopped half-way is said, exit 1."""
     path = socket_path(env)
     if not path.exists():
         return None
@@ -52,6 +60,8 @@ def ask_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> int | N
         try:
             conn.settimeout(CONNECT_SECONDS)
             conn.connect(str(path))
+            if _peer_uid(conn) != os.geteuid():  # not our engine: it is told nothing
+                return None
             conn.settimeout(None)  # a launch of many plans takes as long as it takes
             conn.sendall(json.dumps(request(argv, env, cwd)).encode())
             conn.shutdown(socket.SHUT_WR)

@@ -140,3 +140,41 @@ def test_an_engine_that_cannot_make_its_socket_goes_on_without_it(store_url: str
     stop = threading.Event()
     server.serve_commands(app, stop)  # returns at once, saying why
     assert not (deep / client.SOCKET_NAME).exists()
+
+
+FAKE_ENGINE = (  # another user's listener where the operator's REHAB_HOME points
+    "import json, socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)\n"
+    "print('ready', flush=True)\n"
+    "s.settimeout(10)\n"
+    "try:\n"
+    "    c, _ = s.accept()\n"
+    "except OSError:\n"
+    "    sys.exit(0)\n"
+    "c.settimeout(5)\n"
+    "got = b''.join(iter(lambda: c.recv(65536), b''))\n"
+    "sys.stdout.write(got.decode()); sys.stdout.flush()\n"
+    "c.sendall(json.dumps({'out': 'LAUNCHED\\n'}).encode() + b'\\n' + b'{\"exit\": 0}\\n')\n"
+)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to listen as another OS user")
+@pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason=f"no {SYSTEM_PYTHON}")
+def test_the_command_tells_another_users_socket_nothing_and_believes_nothing_from_it() -> None:
+    home = Path(tempfile.mkdtemp(prefix="sk-", dir="/tmp"))
+    os.chown(home, NOBODY, NOBODY)  # a home (or a /tmp path) another user made first
+    fake = subprocess.Popen(
+        [SYSTEM_PYTHON, "-c", FAKE_ENGINE, str(home / client.SOCKET_NAME)],
+        user=NOBODY,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert fake.stdout is not None and fake.stdout.readline() == "ready\n"
+        env = {"REHAB_HOME": str(home), "PREFECT_API_AUTH_STRING": "admin:s3cret"}
+        assert client.ask_engine(["plan", "launch", "x.yaml"], env, "/tmp") is None
+        fake.wait(timeout=20)
+        assert "s3cret" not in fake.stdout.read(), "the auth string went to another user"
+    finally:
+        fake.kill()
+        fake.wait()
