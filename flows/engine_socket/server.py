@@ -6,7 +6,9 @@ process costs milliseconds. It serves only:
   home besides), as the CLI itself runs only for that user (security.md rule 4);
 - the commands in client.SERVED;
 - a caller whose settings are the engine's (its REHAB_* and PREFECT_* environment read as the
-  CLI would read it), and who did not ask for tracebacks (REHAB_DEBUG).
+  CLI would read it), and who did not ask for tracebacks (REHAB_DEBUG);
+- files that are plain files, the same in the engine's process as in its caller's (not
+  /dev/stdin, nor a pipe).
 
 Anything else is declined, and the client runs the command itself. One command at a time; the
 command runs as the CLI runs it (the same click command, errors and exit codes), its output
@@ -39,6 +41,7 @@ log = logging.getLogger("rehab.socket")
 MAX_REQUEST = 1024 * 1024  # a command line and its environment; more is not a caller of ours
 READ_SECONDS = 5.0  # a caller that sends nothing for this long is dropped
 ACCEPT_SECONDS = 0.5  # how soon a stop is seen
+_OWN_FILES = (Path("/dev"), Path("/proc"))  # files that are each process's own
 
 
 class CallerGone(Exception):
@@ -82,6 +85,17 @@ def _compared(settings: Settings) -> dict[str, Any]:
     return settings.model_dump() | {"prefect_api_url": api_url(settings)}
 
 
+def _not_the_callers(cwd: Path, name: str) -> bool:
+    """True if the file `name` would be read otherwise by the engine than by its caller: one
+    of a process's own (/dev/stdin, <(...) as /dev/fd/N, /proc/self/...), which the engine
+    would take for its own, or not a regular file (a named pipe would stall the socket)."""
+    path = cwd / name
+    for seen in (Path(os.path.normpath(path)), Path(os.path.realpath(path))):
+        if any(seen.is_relative_to(d) for d in _OWN_FILES):
+            return True
+    return path.exists() and not path.is_file()
+
+
 def declined(app: App, req: Mapping[str, Any]) -> str | None:
     """Why the engine will not serve this request, or None."""
     argv, env = req.get("argv"), req.get("env")
@@ -89,6 +103,8 @@ def declined(app: App, req: Mapping[str, Any]) -> str | None:
         return "not a command the engine serves"
     if not (isinstance(env, dict) and isinstance(req.get("cwd"), str)):
         return "not a request"
+    if any(_not_the_callers(Path(req["cwd"]), a) for a in argv[2:] if not a.startswith("-")):
+        return "a file that is not a plain file, or one of the calling process's own"
     if "REHAB_DEBUG" in env:
         return "REHAB_DEBUG: the command runs where its traceback can be shown"
     if env.get("HOME") != os.environ.get("HOME"):

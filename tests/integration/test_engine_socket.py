@@ -178,3 +178,29 @@ def test_the_command_tells_another_users_socket_nothing_and_believes_nothing_fro
     finally:
         fake.kill()
         fake.wait()
+
+
+def test_a_file_that_means_another_thing_in_the_engines_process_is_left_to_its_caller(
+    engine: App, tmp_path: Path
+) -> None:
+    """/dev/stdin or <(...) name the caller's own stdin or pipe, and a named pipe blocks its
+    reader: the engine would read its own descriptors, or stall its socket."""
+    (tmp_path / "plan.yaml").write_text("case: X\n")
+    os.mkfifo(tmp_path / "pipe.yaml")
+    (tmp_path / "in.yaml").symlink_to("/dev/stdin")
+
+    def why(*files: str) -> str | None:
+        env = caller_env(engine, REHAB_DATABASE_URL=str(engine.settings.database_url))
+        req = {"argv": ["plan", "launch", *files], "cwd": str(tmp_path), "env": env}
+        return server.declined(engine, req)
+
+    assert why("plan.yaml", "no-such.yaml", "--by", "n-zdolnik") is None
+    for files in (
+        ("/dev/stdin",),
+        ("/dev/fd/63",),
+        ("plan.yaml", "/proc/self/fd/0"),
+        ("../" * 12 + "proc/self/environ",),
+        ("pipe.yaml",),
+        ("in.yaml",),
+    ):
+        assert why(*files) is not None, files
