@@ -23,6 +23,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from flows.settings import Settings
 
 log = logging.getLogger("rehab.socket")
 MAX_REQUEST = 1024 * 1024  # a command line and its environment; more is not a caller of ours
-READ_SECONDS = 5.0  # a caller that sends nothing for this long is dropped
+READ_SECONDS = 5.0  # a caller whose request is not all there by then is declined
 ACCEPT_SECONDS = 0.5  # how soon a stop is seen
 _OWN_FILES = (Path("/dev"), Path("/proc"))  # files that are each process's own
 
@@ -148,9 +149,18 @@ def peer_uid(conn: socket.socket) -> int:
 
 
 def _read(conn: socket.socket) -> dict[str, Any] | None:
-    conn.settimeout(READ_SECONDS)
+    """The request, read within READ_SECONDS in all (a caller that trickles it, a byte at a
+    time, holds the socket no longer than one that sends nothing)."""
+    deadline = time.monotonic() + READ_SECONDS
     chunks, size = [], 0
-    while chunk := conn.recv(1 << 16):
+    while True:
+        conn.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            chunk = conn.recv(1 << 16)
+        except TimeoutError:
+            return None
+        if not chunk:
+            break
         chunks.append(chunk)
         size += len(chunk)
         if size > MAX_REQUEST:

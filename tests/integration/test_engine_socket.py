@@ -5,12 +5,14 @@ and the socket goes on answering. A real socket, a real server thread, a real st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +206,32 @@ def test_a_file_that_means_another_thing_in_the_engines_process_is_left_to_its_c
         ("in.yaml",),
     ):
         assert why(*files) is not None, files
+
+
+def test_a_caller_that_trickles_its_request_holds_the_socket_no_longer_than_one_read(
+    engine: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "READ_SECONDS", 1.0)
+    path = str(engine.settings.home_dir / client.SOCKET_NAME)
+    done = threading.Event()
+
+    def trickle() -> None:  # a byte at a time, each within the read timeout, for 8 s
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as slow:
+            slow.connect(path)
+            for _ in range(40):
+                if done.is_set():
+                    return
+                with contextlib.suppress(OSError):
+                    slow.sendall(b" ")
+                time.sleep(0.2)
+
+    slow = threading.Thread(target=trickle)
+    slow.start()
+    time.sleep(0.3)  # the slow caller is the one being read
+    started = time.monotonic()
+    try:
+        assert ask(engine, b"[]")["served"] is False
+        assert time.monotonic() - started < 4, "the next caller waited on the slow one"
+    finally:
+        done.set()
+        slow.join()
