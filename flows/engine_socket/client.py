@@ -18,7 +18,8 @@ from typing import Any
 SOCKET_NAME = "engine.sock"
 SERVED = (("plan", "launch"),)  # what the engine does for its operator (server.py checks too)
 CONNECT_SECONDS = 1.0  # an engine that does not take the call in this long: run it here
-PASSED = ("REHAB_", "PREFECT_")  # what of the environment the engine compares with its own
+# What of the environment the engine compares with its own (in any case: settings read it so)
+PASSED = ("REHAB_", "PREFECT_")
 STOPPED = (
     "error: the engine stopped before it answered; what it had recorded is kept: "
     "`rehab plan list` shows the plans, and the clock starts their runs\n"
@@ -38,7 +39,7 @@ def servable(argv: Sequence[str]) -> bool:
 def request(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> dict[str, Any]:
     """What is sent: the command, where it was typed, and the environment that decides its
     settings."""
-    passed = {k: v for k, v in env.items() if k.startswith(PASSED) or k == "HOME"}
+    passed = {k: v for k, v in env.items() if k.upper().startswith(PASSED) or k == "HOME"}
     return {"argv": list(argv), "cwd": cwd, "env": passed}
 
 

@@ -106,6 +106,8 @@ def declined(app: App, req: Mapping[str, Any]) -> str | None:
         return "not a request"
     if any(_not_the_callers(Path(req["cwd"]), a) for a in argv[2:] if not a.startswith("-")):
         return "a file that is not a plain file, or one of the calling process's own"
+    if any(k != k.upper() for k in env if k.upper().startswith(("REHAB_", "PREFECT_"))):
+        return "a setting named in lower case"
     if "REHAB_DEBUG" in env:
         return "REHAB_DEBUG: the command runs where its traceback can be shown"
     if env.get("HOME") != os.environ.get("HOME"):

@@ -235,3 +235,16 @@ def test_a_caller_that_trickles_its_request_holds_the_socket_no_longer_than_one_
     finally:
         done.set()
         slow.join()
+
+
+def test_a_setting_named_in_lower_case_is_the_callers_too(engine: App) -> None:
+    """The CLI reads `rehab_database_url` as REHAB_DATABASE_URL (names are not case
+    sensitive): a caller naming another database so is not served on the engine's."""
+    other = {"rehab_database_url": "sqlite:////tmp/another.db", "Prefect_Api_Url": "http://x/api"}
+    req = client.request(["plan", "launch", "x.yaml"], caller_env(engine) | other, "/tmp")
+    assert other.items() <= req["env"].items(), "sent"
+    same = {"REHAB_DATABASE_URL": str(engine.settings.database_url)}
+    for name, value in other.items():
+        req = {"argv": ["plan", "launch", "x.yaml"], "cwd": "/tmp"}
+        req["env"] = caller_env(engine, **same) | {name: value}
+        assert server.declined(engine, req) is not None, name
