@@ -81,9 +81,18 @@ def settings_of(env: Mapping[str, str]) -> Settings | None:
         return None
 
 
-def _compared(settings: Settings) -> dict[str, Any]:
-    """What must match: every setting, the Prefect server by the address actually used."""
-    return settings.model_dump() | {"prefect_api_url": api_url(settings)}
+def _compared(settings: Settings, cwd: Path) -> dict[str, Any]:
+    """What must match: every setting, the Prefect server by the address actually used, and
+    files where they are (a relative path is the caller's from its working directory, the
+    engine's from its own; so is a SQLite file's)."""
+    values = settings.model_dump() | {"prefect_api_url": api_url(settings)}
+    for name, value in values.items():
+        if isinstance(value, Path):
+            values[name] = cwd / value.expanduser()
+    url = values["database_url"]
+    if url and url.startswith("sqlite") and not url.partition(":///")[2].startswith("/"):
+        values["database_url"] = (url, cwd)
+    return values
 
 
 def _not_the_callers(cwd: Path, name: str) -> bool:
@@ -116,7 +125,7 @@ def declined(app: App, req: Mapping[str, Any]) -> str | None:
         if name.startswith("PREFECT_") and os.environ.get(name) != value:
             return f"another {name}"
     theirs = settings_of(env)
-    if theirs is None or _compared(theirs) != _compared(app.settings):
+    if theirs is None or _compared(theirs, Path(req["cwd"])) != _compared(app.settings, Path.cwd()):
         return "other settings than the engine's"
     return None
 

@@ -26,6 +26,7 @@ from flows.settings import Settings
 from notifications.notifier import RecordingNotifier
 
 NOBODY = 65534
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "plans" / "examples"
 
 
 @pytest.fixture
@@ -248,3 +249,30 @@ def test_a_setting_named_in_lower_case_is_the_callers_too(engine: App) -> None:
         req = {"argv": ["plan", "launch", "x.yaml"], "cwd": "/tmp"}
         req["env"] = caller_env(engine, **same) | {name: value}
         assert server.declined(engine, req) is not None, name
+
+
+def test_a_relative_path_is_the_callers_from_where_it_calls(store_url: str) -> None:
+    """REHAB_STAFF_FILE=staff.yaml is another file, another directory of roles, from another
+    working directory: the engine serves such a caller only from its own."""
+    here = Path.cwd()
+    staff = Path(os.path.relpath(EXAMPLES_DIR / "staff.yaml", here))
+    home = Path(tempfile.mkdtemp(prefix="sk-", dir="/tmp"))
+    settings = Settings(home=home, database_url=store_url, staff_file=staff)
+    app = App(settings, prefect=RecordingPrefect(), notifier=RecordingNotifier())
+    try:
+
+        def why(cwd: Path, **env: str) -> str | None:
+            env = {"REHAB_HOME": str(home), "HOME": os.environ.get("HOME", "")} | env
+            req = {"argv": ["plan", "launch", "x.yaml"], "cwd": str(cwd), "env": env}
+            return server.declined(app, req)
+
+        same = {"REHAB_DATABASE_URL": store_url, "REHAB_STAFF_FILE": str(staff)}
+        assert why(here, **same) is None
+        assert why(home, **same) is not None, "another staff file"
+        assert why(here, **same | {"REHAB_STAFF_FILE": str(here / staff)}) is None
+        relative = same | {"REHAB_DATABASE_URL": "sqlite:///cases.db"}
+        app.settings = Settings(home=home, database_url="sqlite:///cases.db", staff_file=staff)
+        assert why(here, **relative) is None
+        assert why(home, **relative) is not None, "another database"
+    finally:
+        app.close()
