@@ -92,7 +92,11 @@ def main() -> None:
     """Entry point of the installed `rehab` and of `python -m flows`."""
     argv = sys.argv[1:]
     if servable(argv) and os.environ.get("REHAB_ENGINE_SOCKET", "on") != "off":
-        code = ask_engine(argv, os.environ, os.getcwd())
+        try:
+            cwd = os.getcwd()
+        except OSError:  # a directory deleted under the caller: the command says so itself
+            cwd = None
+        code = ask_engine(argv, os.environ, cwd) if cwd is not None else None
         if code is not None:
             sys.exit(code)
     from flows.cli import main as run_here  # noqa: PLC0415  # only when the engine did not serve

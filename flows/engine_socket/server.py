@@ -42,6 +42,7 @@ log = logging.getLogger("rehab.socket")
 MAX_REQUEST = 1024 * 1024  # a command line and its environment; more is not a caller of ours
 READ_SECONDS = 5.0  # a caller whose request is not all there by then is declined
 ACCEPT_SECONDS = 0.5  # how soon a stop is seen
+SEND_SECONDS = 60.0  # a caller whose answer waits this long unread (suspended, say) has left
 _OWN_FILES = (Path("/dev"), Path("/proc"))  # files that are each process's own
 
 
@@ -200,7 +201,7 @@ def answer(app: App, conn: socket.socket) -> None:
         with contextlib.suppress(CallerGone):
             _Lines(conn, "served").send(False, why=why)
         return
-    conn.settimeout(None)
+    conn.settimeout(SEND_SECONDS)  # a caller that stops reading this long has left
     out, err = capture.install()
     command = " ".join(req["argv"][:2])
     try:

@@ -39,7 +39,7 @@ def engine(store_url: str) -> Iterator[App]:
     thread = threading.Thread(target=server.serve_commands, args=(app, stop))
     thread.start()
     path = home / client.SOCKET_NAME
-    for _ in range(100):
+    for _ in range(600):  # up to 30 s on a loaded machine
         if path.exists():
             break
         stop.wait(0.05)
