@@ -7,13 +7,14 @@ starts them (bench/scale.py's Stack), each round on a fresh server and databases
 
 A round launches `--single` plans one process each, first each done in its own process
 (REHAB_ENGINE_SOCKET=off, as before the engine's socket), then as the operator's command does
-it now (by the running engine), then `--plans` plans in one process; each is timed from the
-first process's start to the last one's exit (every run created and parked by then). Medians
-of the rounds are printed side by side and merged into bench/results.json under the
-database's name: `launches_per_s`, `launches_per_s_own_process`, `bulk_launches_per_s`, the
-bulk's ratio to the first, and the CPU seconds per launch of the server, the runner and the
-launching processes together (`cpu_s_per_launch`, `cpu_s_per_launch_own_process`,
-`bulk_cpu_s_per_launch`)."""
+it now (by the running engine), then `--plans` plans in one process, the same two ways; each
+is timed from the first process's start to the last one's exit (every run created and parked
+by then). Medians of the rounds are printed side by side and merged into bench/results.json
+under the database's name: `launches_per_s`, `launches_per_s_own_process`,
+`bulk_launches_per_s`, the bulk's ratio to the first, and the CPU seconds per launch of the
+server, the runner and the launching processes together (`cpu_s_per_launch`,
+`cpu_s_per_launch_own_process`, `bulk_cpu_s_per_launch`; `_own_process`: done in the
+launching process)."""
 
 from __future__ import annotations
 
@@ -99,12 +100,15 @@ def one_round(
             own_s, own_cpu = phase([[f] for f in own], served=False)
             one = write_plans(Path(tmp) / "one", "ONE", single)
             one_s, one_cpu = phase([[f] for f in one])
+            bulk_own = write_plans(Path(tmp) / "bulk-own", "BOWN", plans)
+            bulk_own_s, bulk_own_cpu = phase([bulk_own], served=False)
             bulk = write_plans(Path(tmp) / "bulk", "BULK", plans)
             # Profiled, the bulk launch runs in its own process (a profile of it, not of the
             # client).
             bulk_s, bulk_cpu = phase([bulk], profile=profile, served=profile is None)
+            every = parked + 2 * (single + plans)
             wait_for(
-                lambda: stack.count("PAUSED", "rehabilitation-plan") >= parked + 2 * single + plans,
+                lambda: stack.count("PAUSED", "rehabilitation-plan") >= every,
                 timeout=600,
                 what="every run parked",
                 every=2,
@@ -118,6 +122,8 @@ def one_round(
         "cpu_s_per_launch": one_cpu / single,
         "cpu_s_per_launch_own_process": own_cpu / single,
         "bulk_cpu_s_per_launch": bulk_cpu / plans,
+        "bulk_launches_per_s_own_process": plans / bulk_own_s,
+        "bulk_cpu_s_per_launch_own_process": bulk_own_cpu / plans,
     }
 
 
@@ -168,6 +174,11 @@ def main() -> None:
         f"{figures['cpu_s_per_launch']} one per process by the engine, "
         f"{figures['cpu_s_per_launch_own_process']} each in its own process, "
         f"{figures['bulk_cpu_s_per_launch']} in bulk"
+    )
+    print(
+        f"  one process, {args.plans} plans, in its own process (no engine socket): "
+        f"{figures['bulk_launches_per_s_own_process']} launches/s, "
+        f"{figures['bulk_cpu_s_per_launch_own_process']} CPU-s per launch"
     )
     print(f"  ratio:                          {figures['bulk_launch_ratio']} x")
 
