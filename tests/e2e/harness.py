@@ -24,6 +24,7 @@ from sqlalchemy import select
 from casework.store.db import open_store
 from casework.store.tables import AuditRow
 from flows.prefect.server import server_command
+from tests.cli import rehab as in_process
 from tests.conftest import EXAMPLES
 
 T = TypeVar("T")
@@ -258,7 +259,13 @@ class Rehab:
         return done
 
     def status(self, code: str) -> dict[str, Any]:
-        return dict(json.loads(self.rehab("plan", "status", code, "--json").stdout))
+        """`rehab plan status CODE --json`, run in this process: with --json it only reads the
+        store, and the tests look at it again and again while plans run. A real process spends
+        over a second of CPU on imports per look, taken from the runner and the server on a
+        two-core machine, and answers a second or more late."""
+        done = in_process(self.env, "plan", "status", code, "--json")
+        assert done.returncode == 0, f"rehab plan status {code}: {done.output}"
+        return dict(json.loads(done.stdout))
 
     def steps(self, code: str) -> dict[str, str]:
         return {s["id"]: s["state"] for s in self.status(code)["steps"]}
