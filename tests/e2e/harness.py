@@ -26,6 +26,7 @@ from casework.store.tables import AuditRow
 from flows.prefect.server import server_command
 from tests.cli import rehab as in_process
 from tests.conftest import EXAMPLES
+from tests.e2e.prefect_database import keep, seed
 
 T = TypeVar("T")
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -106,6 +107,10 @@ class PrefectServer:
 
     def start(self) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
+        on_sqlite = "PREFECT_API_DATABASE_CONNECTION_URL" not in self.extra_env
+        new = on_sqlite and not (self.home / "prefect.db").exists()
+        if new:
+            seed(self.home)
         env = dict(
             os.environ,
             PREFECT_HOME=str(self.home),
@@ -130,6 +135,8 @@ class PrefectServer:
             start_new_session=True,
         )
         wait_for(self.healthy, timeout=120, what="the Prefect server to answer")
+        if new:
+            keep(self.home)
         return self
 
     def healthy(self) -> bool:
