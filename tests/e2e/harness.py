@@ -24,7 +24,9 @@ from sqlalchemy import select
 from casework.store.db import open_store
 from casework.store.tables import AuditRow
 from flows.prefect.server import server_command
+from tests.cli import rehab as in_process
 from tests.conftest import EXAMPLES
+from tests.e2e.prefect_database import keep, seed
 
 T = TypeVar("T")
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -105,6 +107,10 @@ class PrefectServer:
 
     def start(self) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
+        on_sqlite = "PREFECT_API_DATABASE_CONNECTION_URL" not in self.extra_env
+        new = on_sqlite and not (self.home / "prefect.db").exists()
+        if new:
+            seed(self.home)
         env = dict(
             os.environ,
             PREFECT_HOME=str(self.home),
@@ -129,6 +135,8 @@ class PrefectServer:
             start_new_session=True,
         )
         wait_for(self.healthy, timeout=120, what="the Prefect server to answer")
+        if new:
+            keep(self.home)
         return self
 
     def healthy(self) -> bool:
@@ -258,7 +266,13 @@ class Rehab:
         return done
 
     def status(self, code: str) -> dict[str, Any]:
-        return dict(json.loads(self.rehab("plan", "status", code, "--json").stdout))
+        """`rehab plan status CODE --json`, run in this process: with --json it only reads the
+        store, and the tests look at it again and again while plans run. A real process spends
+        over a second of CPU on imports per look, taken from the runner and the server on a
+        two-core machine, and answers a second or more late."""
+        done = in_process(self.env, "plan", "status", code, "--json")
+        assert done.returncode == 0, f"rehab plan status {code}: {done.output}"
+        return dict(json.loads(done.stdout))
 
     def steps(self, code: str) -> dict[str, str]:
         return {s["id"]: s["state"] for s in self.status(code)["steps"]}

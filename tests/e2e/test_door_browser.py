@@ -15,6 +15,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from tests.cli import rehab as in_process
 from tests.e2e.harness import PASSWORD, PrefectServer, free_port, start_up, wait_for
 from tests.e2e.test_door import PLAN
 from tests.e2e.test_rotation_live import approval_form
@@ -65,7 +66,11 @@ class Up:
         return done.stdout
 
     def status(self, code: str) -> dict[str, Any]:
-        return dict(json.loads(self.rehab("plan", "status", code, "--json")))
+        """`rehab plan status CODE --json` in this process (a store read, looked at in a loop;
+        tests/e2e/harness.py says why)."""
+        done = in_process(self.env, "plan", "status", code, "--json")
+        assert done.returncode == 0, done.output
+        return dict(json.loads(done.stdout))
 
     def approval_run(self, code: str) -> str:
         """The case's approval form, read from Prefect behind the door (the operator's view)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.cli import rehab as in_process
 from tests.conftest import EXAMPLES
 from tests.e2e.harness import free_port, start_up, wait_for
 from tests.e2e.test_up import rehab_env
@@ -102,7 +103,7 @@ def live_and_purge(tmp_path: Path, env: dict[str, str]) -> dict[str, bytes]:
         rehab(env, "consent", "withdraw", CODE, "--all", "--by", "n-zdolnik")
 
         def ended() -> bool:
-            status = json.loads(rehab(env, "plan", "status", CODE, "--json").stdout)
+            status = json.loads(in_process(env, "plan", "status", CODE, "--json").stdout)
             return status["state"] == "cancelled"
 
         wait_for(ended, timeout=120, what="the plan to end")

@@ -16,6 +16,7 @@ import pyotp
 import pytest
 
 from casework.store.crypto import write_keys
+from tests.cli import rehab as in_process
 from tests.e2e.harness import (
     PASSWORD,
     PrefectServer,
@@ -121,7 +122,7 @@ def test_rotation_while_the_engine_runs_keeps_every_case_open_with_the_new_key_a
         assert resumed.status_code == 200, resumed.text
         wait_for(
             lambda: (
-                json.loads(rehab(env, "plan", "status", "E2E-ROT-1", "--json").stdout)["state"]
+                json.loads(in_process(env, "plan", "status", "E2E-ROT-1", "--json").stdout)["state"]
                 == "active"
             ),
             timeout=90,
