@@ -43,8 +43,8 @@ def request(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> dict[str, 
     return {"argv": list(argv), "cwd": cwd, "env": passed}
 
 
-def _peer_uid(conn: socket.socket) -> int:
-    """The user id of whoever listens on the other end, as the kernel knows it."""
+def peer_uid(conn: socket.socket) -> int:
+    """The user id of whoever is at the other end of a Unix socket, as the kernel knows it."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return int(struct.unpack("3i", creds)[1])
 
@@ -61,7 +61,7 @@ def ask_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> int | N
         try:
             conn.settimeout(CONNECT_SECONDS)
             conn.connect(str(path))
-            if _peer_uid(conn) != os.geteuid():  # not our engine: it is told nothing
+            if peer_uid(conn) != os.geteuid():  # not our engine: it is told nothing
                 return None
             conn.settimeout(None)  # a launch of many plans takes as long as it takes
             conn.sendall(json.dumps(request(argv, env, cwd)).encode())

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import socket
-import struct
 import threading
 import time
 from collections.abc import Mapping
@@ -34,7 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from flows.app import App
 from flows.engine_socket import capture
-from flows.engine_socket.client import SOCKET_NAME, servable
+from flows.engine_socket.client import SOCKET_NAME, peer_uid, servable
 from flows.home.engine_record import api_url, as_the_engine_runs
 from flows.settings import Settings
 
@@ -154,12 +153,6 @@ def run_command(app: App, argv: list[str], cwd: Path) -> int:
     return code if isinstance(code, int) else 0
 
 
-def peer_uid(conn: socket.socket) -> int:
-    """The caller's user id, as the kernel knows it."""
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
-
-
 def _read(conn: socket.socket) -> dict[str, Any] | None:
     """The request, read within READ_SECONDS in all (a caller that trickles it, a byte at a
     time, holds the socket no longer than one that sends nothing)."""
@@ -243,11 +236,8 @@ def serve_commands(app: App, stop: threading.Event) -> None:
     try:
         if path.is_socket():  # left by an engine that stopped without cleaning up
             path.unlink()
-        old = os.umask(0o177)
-        try:
-            listener.bind(str(path))  # 0600
-        finally:
-            os.umask(old)
+        listener.bind(str(path))  # in the 0700 home: no one else reaches it meanwhile
+        path.chmod(0o600)
         listener.listen(16)
     except OSError as exc:
         log.warning("no engine socket at %s (%s): commands run on their own", path, exc)
