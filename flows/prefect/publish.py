@@ -138,7 +138,7 @@ def publish(
         (f"{key}-progress", "progress", progress, f"Plan {code}: share of steps ended"),
     ]
     with prefect_client() as client:
-        new_run = recent.is_new(run)  # created by this process just now: shows nothing yet
+        new_run = recent.claim_new(run)  # made by this process just now: shows nothing yet
         unknown = [k for k, *_ in shown if (run, k) not in _shown]
         if unknown and not new_run:
             _remember(client, [run], unknown)

@@ -41,3 +41,15 @@ def is_new(run_id: UUID) -> bool:
     with _lock:
         kept = _runs.get(run_id)
     return kept is not None and kept[2] and time.monotonic() - kept[0] <= FRESH_FOR
+
+
+def claim_new(run_id: UUID) -> bool:
+    """`is_new`, for the one caller that will make the run's first artifacts: True once, then
+    False for any other thread of this process (a served launch and the clock in one runner),
+    which then reads back what the first made."""
+    with _lock:
+        kept = _runs.get(run_id)
+        if kept is None or not kept[2] or time.monotonic() - kept[0] > FRESH_FOR:
+            return False
+        _runs[run_id] = (kept[0], kept[1], False)
+        return True

@@ -39,3 +39,13 @@ def test_only_a_creation_is_new_and_trusted_for_labels() -> None:
     assert recent.take(read.id, created=True) is None, "an earlier read is not trusted"
     assert recent.take(read.id) is None, "and it is forgotten all the same"
     assert recent.take(created.id, created=True) == created
+
+
+def test_only_one_thread_of_a_process_may_treat_a_new_run_as_showing_nothing() -> None:
+    """A served launch and the clock run in one runner: one makes the first artifacts without
+    reading back, the other reads back what it made."""
+    run = FlowRun(id=uuid4(), name="X", flow_id=uuid4())
+    recent.remember(run, new=True)
+    assert recent.claim_new(run.id) is True
+    assert recent.claim_new(run.id) is False
+    assert recent.is_new(run.id) is False
