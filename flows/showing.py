@@ -60,21 +60,31 @@ class Gathered:
 
     lines: list[LogLine] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[tuple[str, str]] = field(default_factory=list)  # run id, new state message
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, lines: list[LogLine], events: list[dict[str, Any]]) -> None:
+    def add(
+        self,
+        lines: list[LogLine],
+        events: list[dict[str, Any]],
+        messages: Sequence[tuple[str, str]] = (),
+    ) -> None:
         """One wake's, from any thread."""
         with self._lock:
             self.lines += lines
             self.events += events
+            self.messages.extend(messages)
 
     def send(self, app: App) -> None:
-        """Everything gathered, in one request for the lines and one for the events."""
+        """Everything gathered, in one request for the lines, one for the events, and one for
+        the runs given the same new state message."""
         with self._lock:
             lines, self.lines = self.lines, []
             events, self.events = self.events, []
+            messages, self.messages = self.messages, []
         app.prefect.post_logs(lines)
         app.prefect.emit_events(events)
+        app.prefect.show_messages(messages)
 
 
 def show(
@@ -106,11 +116,13 @@ def show(
         progress=progress(status),
     )
     tags, message = labels(app, seen)
-    app.prefect.label_run(flow_run_id, tags=tags, message=message)
+    new_message: list[tuple[str, str]] = []
+    app.prefect.label_run(flow_run_id, tags=tags, message=message, later=new_message)
     mine = Gathered() if gathered is None else gathered
     mine.add(
         [(flow_run_id, at, line) for at, line in events],
         [prefect_event(code, flow_run_id, e) for e in happened],
+        new_message,
     )
     if gathered is None:
         mine.send(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import httpx
@@ -20,7 +20,6 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import DeploymentFlowRunCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, State
-from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
 from prefect.input import RunInput
 from prefect.input.run_input import Keyset, keyset_from_paused_state
@@ -28,7 +27,9 @@ from prefect.states import Running, Suspended, to_state_create
 
 from casework.store.decisions import Decision
 from flows.prefect import recent
+from flows.prefect.bulk_states import pages, set_states
 from flows.prefect.client import prefect_client
+from flows.prefect.inputs import store_inputs
 from flows.shown.tags import decision_tags
 
 PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
@@ -36,7 +37,6 @@ PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
 DECISION_DEPLOYMENT = f"{DECISION_FLOW}/decision"
 LAUNCHING = "Launching"
 BULK_LIMIT = 100  # the server's own limit on one bulk creation
-BULK_STATE_LIMIT = 50  # and on one bulk change of state
 
 Opening = tuple[Decision, type[RunInput], str]  # the decision, its form, the pause key
 
@@ -132,18 +132,21 @@ def _wait_all(
     client: SyncPrefectClient, runs: Sequence[tuple[str, FlowRun]], messages: dict[str, str | None]
 ) -> set[str]:
     """Plan runs just created Running, made to wait as `_wait` does: the runs with the same
-    message in one request (Prefect's bulk_set_state, fifty at most), each still in its own
-    transaction on the server. Returns the keys of those now waiting."""
+    message in one request (`bulk_states`). Returns the keys of those now waiting (a run
+    made by an earlier call waits already)."""
     groups: dict[str | None, list[tuple[str, FlowRun]]] = {}
-    for key, run in runs:
-        groups.setdefault(messages[key], []).append((key, run))
     done: set[str] = set()
+    for key, run in runs:
+        if _launching(run):
+            groups.setdefault(messages[key], []).append((key, run))
+        else:
+            done.add(key)
     for message, group in groups.items():
-        for first in range(0, len(group), BULK_STATE_LIMIT):
-            some = dict(group[first : first + BULK_STATE_LIMIT])
+        for page in pages(group):
+            some = dict(page)
             by_id = {run.id: key for key, run in some.items()}
             try:
-                states = _set_all(client, list(by_id), _waiting(message))
+                states = set_states(client, list(by_id), _waiting(message), force=True)
             except (RuntimeError, httpx.HTTPError):
                 continue  # tried again: at the next wake, or by the clock
             for run_id, state in states.items():
@@ -151,27 +154,6 @@ def _wait_all(
                 recent.remember(some[key].model_copy(update={"state": state}), new=True)
                 done.add(key)
     return done
-
-
-def _set_all(
-    client: SyncPrefectClient, ids: list[UUID], state: State[Any]
-) -> dict[UUID, State[Any]]:
-    """Force `state` on these runs in one request; the state each accepted, by run id."""
-    response = client.request(
-        "POST",
-        "/flow_runs/bulk_set_state",  # type: ignore[arg-type]  # newer than the client's routes
-        json={
-            "flow_runs": {"id": {"any_": [str(i) for i in ids]}},
-            "state": to_state_create(state).model_dump(mode="json", serialize_as_any=True),
-            "force": True,
-            "limit": len(ids),
-        },
-    )
-    accepted = {}
-    for result in response.json()["results"]:
-        if result["status"] == SetStateStatus.ACCEPT.value and result["state"]:
-            accepted[UUID(result["flow_run_id"])] = State.model_validate(result["state"])
-    return accepted
 
 
 def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
@@ -183,14 +165,21 @@ def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
     forms = {d.idempotency_key: (form, key) for d, form, key in openings}
 
     def waiting(client: SyncPrefectClient, runs: Sequence[tuple[str, FlowRun]]) -> set[str]:
+        by_key: dict[str, list[tuple[str, FlowRun]]] = {}
         done = set()
-        for made, run in runs:  # each with its own form: one at a time
-            form, key = forms[made]
-            try:
-                _wait_with_form(client, run.id, form=form, key=key)
-            except (RuntimeError, httpx.HTTPError):
-                continue  # tried again at the next wake
-            done.add(made)
+        for made, run in runs:
+            if _launching(run):
+                by_key.setdefault(forms[made][1], []).append((made, run))
+            elif _has_form(client, run, forms[made][0]):
+                done.add(made)
+        for key, group in by_key.items():  # the forms under one key wait in one request
+            for page in pages(group):
+                shown = [(run.id, forms[made][0]) for made, run in page]
+                try:
+                    waiting_now = _wait_with_forms(client, shown, key=key)
+                except (RuntimeError, httpx.HTTPError):
+                    continue  # tried again at the next wake
+                done |= {made for made, run in page if run.id in waiting_now}
         return done
 
     return _create_waiting(
@@ -212,16 +201,17 @@ def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
     )
 
 
-# How runs just created come to wait: given (key, run) pairs, the keys of those now waiting.
+# How runs come to wait: given (key, run) pairs of runs just made, or found made by an earlier
+# call, the keys of those now waiting as they should.
 WaitAll = Callable[[SyncPrefectClient, Sequence[tuple[str, FlowRun]]], set[str]]
 
 
 def _create_waiting(
     deployment: str, runs: Sequence[tuple[str, DeploymentFlowRunCreate]], wait_all: WaitAll
 ) -> dict[str, str]:
-    """Create these runs of the deployment, a hundred to a request, and make each wait that
-    is still where its creation left it (`Launching`: created now, or a creation that stopped
-    half-way). Returns their ids by the caller's keys; a key missing there failed."""
+    """Create these runs of the deployment, a hundred to a request, and `wait_all` of them
+    (those still `Launching` are new, or a creation that stopped half-way). Returns their ids
+    by the caller's keys; a key missing there failed."""
     made: dict[str, str] = {}
     with prefect_client() as client:
         for first in range(0, len(runs), BULK_LIMIT):
@@ -229,18 +219,19 @@ def _create_waiting(
             body = [create.model_dump(mode="json", exclude_unset=True) for _, create in batch]
             created = _bulk(client, deployment, body)
             read = _read_runs(client, [r for r in created if r is not None])
-            launching = []
-            for (key, _), run_id in zip(batch, created, strict=True):
-                run = read.get(run_id) if run_id is not None else None
-                if run is None:
-                    continue
-                if run.state is not None and run.state.name == LAUNCHING:
-                    launching.append((key, run))
-                else:  # waiting already: made by an earlier call
-                    made[key] = str(run.id)
-            waiting = wait_all(client, launching)
-            made |= {key: str(run.id) for key, run in launching if key in waiting}
+            found = [
+                (key, read[run_id])
+                for (key, _), run_id in zip(batch, created, strict=True)
+                if run_id is not None and run_id in read
+            ]
+            waiting = wait_all(client, found)
+            made |= {key: str(run.id) for key, run in found if key in waiting}
     return made
+
+
+def _launching(run: FlowRun) -> bool:
+    """Where a creation leaves a run before it waits: created now, or stopped half-way."""
+    return run.state is not None and run.state.name == LAUNCHING
 
 
 def _bulk(client: SyncPrefectClient, deployment: str, body: list[Any]) -> list[UUID | None]:
@@ -274,31 +265,46 @@ def _read_runs(client: SyncPrefectClient, ids: list[UUID]) -> dict[UUID, FlowRun
     return {run.id: run for run in runs}
 
 
-def _wait_with_form(
-    client: SyncPrefectClient, run: UUID, *, form: type[RunInput], key: str
-) -> None:
-    """Suspend a run with a form, as `suspend_flow_run` does from inside it: through the
-    orchestration rules, so the key is recorded as fired and the flow, resumed, gets what
-    was sent; then the form's schema and description under the state's keys (as
-    `RunInput.save` stores them, through this client)."""
+def _wait_with_forms(
+    client: SyncPrefectClient, runs: Sequence[tuple[UUID, type[RunInput]]], *, key: str
+) -> set[UUID]:
+    """Suspend runs with their forms, as `suspend_flow_run` does from inside a run: through
+    the orchestration rules, so the key is recorded as fired and the flow, resumed, gets what
+    was sent (the rules also clear what is stored under the key: the forms go after), all of
+    them under the same key in one request; then each form's schema and description under
+    the state's keys, as `RunInput.save` stores them. Returns the runs waiting with forms."""
     state: State[Any] = Suspended(
         timeout_seconds=None, pause_key=key, message="waiting for a person"
     )
     keyset = keyset_from_paused_state(state)
     state.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
-    result = client.set_flow_run_state(run, state)
-    if result.status != SetStateStatus.ACCEPT:
-        raise RuntimeError(f"decision run {run} could not wait: {result.details}")
-    save_form(client, run, form, keyset)
+    forms = dict(runs)
+    accepted = set_states(client, list(forms), state, force=False)
+    inputs = [(run, *value) for run in accepted for value in _form_inputs(forms[run], keyset)]
+    stored = store_inputs(client, inputs)
+    # A run whose form is not stored waits without it: the next try stores it (`_has_form`).
+    return {run for run in accepted if run in stored}
 
 
-def save_form(client: SyncPrefectClient, run: UUID, form: type[RunInput], keyset: Keyset) -> None:
-    """Store a form's schema and description on a run, as `RunInput.save` would."""
+def _has_form(client: SyncPrefectClient, run: FlowRun, form: type[RunInput]) -> bool:
+    """A decision run made by an earlier call: if it waits, its form stored (again: what is
+    there already is kept), so a try that stopped between the state and the form is
+    finished. False if that failed."""
+    keyset = run.state.state_details.run_input_keyset if run.state is not None else None
+    if keyset is None or run.state is None or not run.state.is_paused():
+        return True  # not waiting for a form (decided, or ended)
+    inputs = _form_inputs(form, cast(Keyset, keyset))
+    return run.id in store_inputs(client, [(run.id, key, value) for key, value in inputs])
+
+
+def _form_inputs(form: type[RunInput], keyset: Keyset) -> list[tuple[str, str]]:
+    """A form's schema and description (key, stored value), as `RunInput.save` stores them."""
     schema = create_v2_schema(form.__name__, model_base=form)
-    client.create_flow_run_input(run, keyset["schema"], _json(schema))
+    inputs = [(keyset["schema"], _json(schema))]
     description = form._description if isinstance(form._description, str) else None
     if description:
-        client.create_flow_run_input(run, keyset["description"], _json(description))
+        inputs.append((keyset["description"], _json(description)))
+    return inputs
 
 
 def _json(value: Any) -> str:

@@ -77,12 +77,34 @@ class RecordingPrefect:
         self._call("emit_events", str(len(events)))
         self.emitted.extend(events)
 
-    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
-        """Keep the tags as the real run would have them, and the message of a waiting run."""
+    def label_run(
+        self,
+        flow_run_id: str,
+        *,
+        tags: list[str],
+        message: str | None,
+        later: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Keep the tags as the real run would have them, and the message of a waiting run
+        (or, with `later`, a new one there, for `show_messages`)."""
         self._call("label_run", flow_run_id)
         self.tags[flow_run_id] = retag(self.tags.get(flow_run_id, []), tags)
-        if message is not None and self.states.get(flow_run_id, "suspended") == "suspended":
+        if message is None or self.messages.get(flow_run_id) == message:
+            return
+        if later is not None:
+            later.append((flow_run_id, message))
+        elif self._waits(flow_run_id):
             self.messages[flow_run_id] = message
+
+    def show_messages(self, messages: list[tuple[str, str]]) -> None:
+        """Keep the messages of the runs that still wait."""
+        self._call("show_messages", str(len(messages)))
+        for flow_run_id, message in messages:
+            if self._waits(flow_run_id):
+                self.messages[flow_run_id] = message
+
+    def _waits(self, flow_run_id: str) -> bool:
+        return self.states.get(flow_run_id, "suspended") == "suspended"
 
     def publish(
         self,

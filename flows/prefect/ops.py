@@ -41,7 +41,14 @@ from flows.prefect.creating import (
     start_plan_runs,
 )
 from flows.prefect.port import LogLine
-from flows.prefect.publish import emit_events, label_run, post_logs, publish, read_ahead
+from flows.prefect.publish import (
+    emit_events,
+    label_run,
+    post_logs,
+    publish,
+    read_ahead,
+    show_messages,
+)
 from flows.shown.artifacts import shown_keys
 
 
@@ -235,9 +242,20 @@ class PrefectApi:
         """See `emit_events`."""
         emit_events(events)
 
-    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+    def label_run(
+        self,
+        flow_run_id: str,
+        *,
+        tags: list[str],
+        message: str | None,
+        later: list[tuple[str, str]] | None = None,
+    ) -> None:
         """See `label_run`."""
-        label_run(flow_run_id, tags=tags, message=message)
+        label_run(flow_run_id, tags=tags, message=message, later=later)
+
+    def show_messages(self, messages: list[tuple[str, str]]) -> None:
+        """See `show_messages`."""
+        show_messages(messages)
 
     def open_decision_runs(self, openings: Sequence[Opening]) -> dict[str, str]:
         """See `open_decision_runs`."""

@@ -58,9 +58,22 @@ class PrefectSide(Protocol):
         """Record Prefect events (flows/shown/run_events.py) in its event store."""
         ...
 
-    def label_run(self, flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+    def label_run(
+        self,
+        flow_run_id: str,
+        *,
+        tags: list[str],
+        message: str | None,
+        later: list[tuple[str, str]] | None = None,
+    ) -> None:
         """Set the engine's tags on a plan's run (keeping others' tags) and, if it waits and
-        `message` is given, its state message."""
+        `message` is given, its state message; with `later`, a new message is added there
+        (run id, message), for `show_messages` with other runs', instead of set now."""
+        ...
+
+    def show_messages(self, messages: list[tuple[str, str]]) -> None:
+        """Set these plan runs' state messages (run id, message), those with the same message
+        together; a run that no longer waits is left as it is."""
         ...
 
     def open_decision_runs(

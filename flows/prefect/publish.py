@@ -23,6 +23,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Suspended
 
 from flows.prefect import recent
+from flows.prefect.bulk_states import pages, set_states
 from flows.prefect.client import prefect_client
 from flows.prefect.port import LogLine
 from flows.shown.tags import retag
@@ -87,11 +88,18 @@ def read_ahead(runs: list[tuple[str, list[str]]]) -> None:
             )
 
 
-def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None:
+def label_run(
+    flow_run_id: str,
+    *,
+    tags: list[str],
+    message: str | None,
+    later: list[tuple[str, str]] | None = None,
+) -> None:
     """Set the engine's tags on the run, keeping others' (`rehab`), and, while it waits, its
     state message: a new Suspended state only when the message changes, so the run's state
     history shows where the plan stood, not every wake. Tags are a set: an update that would
-    only reorder them is not sent."""
+    only reorder them is not sent. With `later`, a new message is added there instead, for
+    `show_messages` to send with other runs'."""
     run_id = UUID(flow_run_id)
     with prefect_client() as client:
         run = recent.take(run_id)  # as the launch left it, or as the wake read it just now
@@ -111,12 +119,32 @@ def label_run(flow_run_id: str, *, tags: list[str], message: str | None) -> None
             and state.is_paused()
             and state.message != message
         ):
-            waiting: State[Any] = Suspended(
-                timeout_seconds=None, pause_key="waiting", message=message
-            )
-            result = client.set_flow_run_state(run.id, waiting, force=True)
-            run = run.model_copy(update={"state": result.state or waiting})
+            if later is not None:
+                later.append((flow_run_id, message))
+            else:
+                result = client.set_flow_run_state(run.id, _waiting(message), force=True)
+                run = run.model_copy(update={"state": result.state or _waiting(message)})
         recent.remember(run)  # the wake's resume check reads it from here
+
+
+def show_messages(messages: list[tuple[str, str]]) -> None:
+    """Give waiting plan runs their new state messages (run id, message): the runs with the
+    same message in one request (`bulk_states`), each only if it still waits when the
+    request arrives (a run resumed or cancelled meanwhile is left as it is)."""
+    if not messages:
+        return
+    by_message: dict[str, list[UUID]] = {}
+    for run_id, message in messages:
+        by_message.setdefault(message, []).append(UUID(run_id))
+    with prefect_client() as client:
+        for message, runs in by_message.items():
+            for page in pages(runs):
+                set_states(client, page, _waiting(message), force=True, only_paused=True)
+
+
+def _waiting(message: str) -> State[Any]:
+    """How a living plan's run waits: Suspended, saying where the plan stands."""
+    return Suspended(timeout_seconds=None, pause_key="waiting", message=message)
 
 
 def publish(

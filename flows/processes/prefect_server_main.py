@@ -67,6 +67,9 @@ def main(argv: list[str]) -> None:
     """Run `prefect server start <argv>` here, after the changes above."""
     begin_writes_immediately()
     delete_securely()
+    from flows.processes.prefect_server_inputs import add_bulk_inputs  # noqa: PLC0415
+
+    add_bulk_inputs()
     from prefect.cli import app  # noqa: PLC0415
 
     sys.argv = ["prefect", "server", "start", *argv]  # Prefect's CLI reads its arguments there
