@@ -32,7 +32,9 @@ READ_PAGE = 200  # the API's largest page of flow runs or artifacts
 
 # (run, key) -> (artifact id, what it shows): what this process last published, so a wake
 # sends only what changed and needs no read first. Lost on restart; then one read refills it.
-_shown: dict[tuple[UUID, str], tuple[UUID, Any]] = {}
+# No id: the run has no such row (read so, or a progress of 0 not shown: `publish`).
+_shown: dict[tuple[UUID, str], tuple[UUID | None, Any]] = {}
+_NO_ROW = object()  # what a run without the row shows
 _SHOWN_MAX = 50_000
 
 
@@ -159,7 +161,9 @@ def publish(
     Each artifact is one row, updated in place: a living run is never vacuumed, so a new
     version per wake would grow Prefect's database for the plan's whole life. An update is a
     plain PATCH, without the client's `prefect.artifact.updated` event: the Event Feed tells
-    the plan's story, not each redraw of its timeline."""
+    the plan's story, not each redraw of its timeline. The progress row is made when the
+    first step ends: until then the timeline alone says that none has (one request less for
+    every launch)."""
     run = UUID(flow_run_id)
     shown: list[tuple[str, str, Any, str]] = [
         (key, "markdown", markdown, f"Plan {code}: timeline and states"),
@@ -174,8 +178,12 @@ def publish(
             known = _shown.get((run, artifact_key_))
             if known is not None and known[1] == data:
                 continue
-            if known is not None and _patched(client, known[0], data, description):
-                _shown[(run, artifact_key_)] = (known[0], data)
+            if known is not None and known[0] is not None:
+                if _patched(client, known[0], data, description):
+                    _shown[(run, artifact_key_)] = (known[0], data)
+                    continue
+            elif kind == "progress" and not data:
+                _shown[(run, artifact_key_)] = (None, data)  # no row, and none needed yet
                 continue
             created = client.create_artifact(
                 ArtifactCreate(
@@ -211,12 +219,15 @@ def _remember(client: SyncPrefectClient, runs: list[UUID], keys: list[str]) -> N
         sort=ArtifactSort.CREATED_DESC,
         limit=READ_PAGE,
     )
-    if len(_shown) + len(found) >= _SHOWN_MAX:
+    if len(_shown) + len(runs) * len(keys) >= _SHOWN_MAX:
         _shown.clear()
     for artifact in found:
         where = (artifact.flow_run_id, artifact.key)
         if artifact.key is not None and artifact.flow_run_id is not None and where not in _shown:
             _shown[(artifact.flow_run_id, artifact.key)] = (artifact.id, artifact.data)
+    if len(found) < READ_PAGE:  # all there is: the others have no row
+        for where in ((run, key) for run in runs for key in keys):
+            _shown.setdefault(where, (None, _NO_ROW))
 
 
 def _one_row(client: SyncPrefectClient, run: UUID, key: str) -> tuple[UUID, Any] | None:

@@ -4,7 +4,7 @@ place on every wake, so Prefect's database does not grow a version per wake."""
 from __future__ import annotations
 
 import pytest
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
@@ -79,3 +79,36 @@ def test_two_writers_that_both_found_no_artifact_leave_one_row(
             )
     assert len(rows) == 1, "one row, whoever created first"
     assert rows[0].data == "mine", "the row kept shows what was published last"
+
+
+def test_the_progress_row_is_made_when_the_first_step_ends(
+    prefect_server: PrefectServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until a step ends the timeline alone says so: no progress row to make at a launch."""
+    keys = ["plan-prog", "plan-prog-progress"]
+
+    def rows(client: SyncPrefectClient) -> dict[str, object]:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
+        )
+        return {row.key or "": row.data for row in found}
+
+    with temporary_settings({PREFECT_API_URL: prefect_server.api, PREFECT_API_AUTH_STRING: AUTH}):
+        with get_client(sync_client=True) as client:
+            flow_id = client.create_flow_from_name("artifact-progress")
+            run_id = client.request(
+                "POST", "/flow_runs/", json={"flow_id": str(flow_id), "name": "progress"}
+            ).json()["id"]
+        monkeypatch.setattr(prefect_shown, "_shown", {})
+        prefect_shown.publish(
+            run_id, key="plan-prog", code="PROG", markdown="none ended", progress=0
+        )
+        with get_client(sync_client=True) as client:
+            assert rows(client) == {"plan-prog": "none ended"}
+        monkeypatch.setattr(prefect_shown, "_shown", {})  # as a runner started anew
+        prefect_shown.publish(
+            run_id, key="plan-prog", code="PROG", markdown="one ended", progress=50
+        )
+        prefect_shown.publish(run_id, key="plan-prog", code="PROG", markdown="reopened", progress=0)
+        with get_client(sync_client=True) as client:
+            assert rows(client) == {"plan-prog": "reopened", "plan-prog-progress": 0}
