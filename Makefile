@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/import_cases.py
 	$(BIN)/python bench/bulk_launch.py --database sqlite
 	$(BIN)/python bench/bulk_launch.py --database postgresql
+	$(BIN)/python bench/server_workers.py
 	$(BIN)/python bench/report_cases.py --database sqlite
 	$(BIN)/python bench/report_cases.py --database postgresql
 

@@ -46,6 +46,7 @@ from bench.common import (
     rss_bytes,
 )
 from bench.ui_check import ui_mismatches
+from bench.wake_compare import backend_cpu
 from casework.store.tables import AuditRow, OutboxRow
 from flows.prefect import engine_client
 from flows.prefect.auth import ensure_auth_string
@@ -143,11 +144,7 @@ class Stack:
         )
 
     def up(self) -> None:
-        self.start(
-            "server",
-            server_command(self.port, tuned=self.tuned),
-            self.server_env,
-        )
+        self.start_server()
         wait_for(self.healthy, timeout=180, what="the Prefect server")
         # The example partners' addresses reach no one: their mail goes to a local SMTP server
         # (rehab up --examples' catcher), so a wake's reminders are delivered, as in use, not
@@ -159,6 +156,10 @@ class Stack:
         wait_for(
             lambda: "rehabilitation-plan" in self.deployments(), timeout=120, what="the deployments"
         )
+
+    def start_server(self) -> None:
+        """The Prefect server, as `rehab up` starts it."""
+        self.start("server", server_command(self.port, tuned=self.tuned), self.server_env)
 
     def healthy(self) -> bool:
         try:
@@ -210,8 +211,9 @@ class Stack:
         return [self.processes[n].pid for n in names if n in self.processes]
 
     def stop(self) -> None:
-        processes = [self.processes.get(n) for n in ("door", "naive", "runner", "server")]
-        for process in [*processes, self.mail]:
+        first = ("door", "naive", "runner")  # the server's clients, then the rest
+        processes = sorted(self.processes.items(), key=lambda item: item[0] not in first)
+        for process in [*(p for _, p in processes), self.mail]:
             if process and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
@@ -306,6 +308,9 @@ def launch_each(
             by="n-zdolnik",
             now=app.now(),
             approval_required=approval_required,
+            # As the CLI: the clock keeps off while this launcher follows the plan up; without
+            # it the runner's clock and this process both made the run's first timeline row.
+            followed_up_by=engine.follow_up_by(app),
         )
         engine.start_plan(app, plan)
         if (i + 1) % 50 == 0:
@@ -345,7 +350,7 @@ def artifacts(stack: Stack, prefix: str, since: datetime) -> list[dict[str, Any]
 
 
 def measure_rehab(
-    stack: Stack, plans: int, due: int, warm_up: int, store_url: str
+    stack: Stack, plans: int, due: int, warm_up: int, store_url: str, *, prefect_db: str | None
 ) -> dict[str, Any]:
     names = ("server", "runner")
     far = datetime.now(UTC)
@@ -364,7 +369,8 @@ def measure_rehab(
     engine = create_engine(store_url)
     say(f"{due} plans parked, all due at {due_at:%H:%M:%S}")
     time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - 2))
-    cpu0 = cpu_seconds(stack.pids(*names))
+    databases = [store_url, *([prefect_db] if prefect_db else [])]  # PostgreSQL's backends
+    cpu0, db0 = cpu_seconds(stack.pids(*names)), backend_cpu(databases)
     step_started = select(AuditRow.at).where(
         AuditRow.action == "step-started", AuditRow.case_code.like("DUE-%")
     )
@@ -381,7 +387,9 @@ def measure_rehab(
         what="the runs to show the started steps",
         every=3,
     )
-    cpu1 = cpu_seconds(stack.pids(*names))
+    cpu1, db1 = cpu_seconds(stack.pids(*names)), backend_cpu(databases)
+    # A backend that began in between counts whole; one that ended in between is not known.
+    db_cpu = sum(cpu - db0.get(pid, 0.0) for pid, cpu in db1.items())
     shown: dict[str, float] = {}
     for artifact in artifacts(stack, "DUE", due_at):
         shown[artifact["key"]] = (
@@ -418,11 +426,14 @@ def measure_rehab(
         "step_started_p50_s": percentile(step_delays, 0.5),
         "step_started_p95_s": percentile(step_delays, 0.95),
         "step_started_max_s": round(max(step_delays), 3),
-        "reminder_queued_p50_s": percentile(reminder_delays, 0.5),
-        "reminder_queued_p95_s": percentile(reminder_delays, 0.95),
+        # None: no reminder fell in the window (the first one is due with the check-in).
+        "reminder_queued_p50_s": percentile(reminder_delays, 0.5) if queued else None,
+        "reminder_queued_p95_s": percentile(reminder_delays, 0.95) if queued else None,
         "shown_in_ui_p50_s": percentile(list(shown.values()), 0.5),
         "shown_in_ui_p95_s": percentile(list(shown.values()), 0.95),
-        "cpu_s_per_wake": round((cpu1 - cpu0) / due, 3),
+        "cpu_s_per_wake": round((cpu1 - cpu0 + db_cpu) / due, 3),  # with the database's
+        "cpu_s_per_wake_server_runner": round((cpu1 - cpu0) / due, 3),
+        "cpu_s_per_wake_database": round(db_cpu / due, 3),
         "ui_mismatches": checked["ui_mismatches"],
         "ui_checked": checked["ui_checked"],
     }
@@ -576,7 +587,10 @@ def main() -> None:
                 db = None if prefect_url is None else prefect_db
                 figures = measure_inprocess(stack, store, db, args.due, args.rounds)
             else:
-                figures = measure_rehab(stack, args.plans, args.due, args.warm_up, store)
+                on_postgresql = prefect_db if prefect_url is not None else None
+                figures = measure_rehab(
+                    stack, args.plans, args.due, args.warm_up, store, prefect_db=on_postgresql
+                )
                 figures.update(measure_naive(stack, args.naive_plans))
         finally:
             stack.stop()

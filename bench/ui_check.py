@@ -76,8 +76,15 @@ def _differences(stack: Any, app: Any, seen: Any, runs: dict[str, dict[str, Any]
         if shown != expected:
             what.append("timeline")
             if os.environ.get("REHAB_BENCH_UI_DUMP"):
+                rows = stack.api_post(
+                    "/artifacts/filter",
+                    {"artifacts": {"key": {"any_": [artifact_key(code)]}}, "sort": "CREATED_DESC"},
+                )
                 with open(os.environ["REHAB_BENCH_UI_DUMP"], "a") as dump:
                     dump.write(f"== {code} shown\n{shown}\n== expected\n{expected}\n")
+                    for row in rows:  # every row of the key: which one the UI shows
+                        first = str(row["data"]).splitlines()[4:5]
+                        dump.write(f"-- {row['id']} {row['created']} {row['updated']} {first}\n")
         lines = _log_lines(stack, run["id"])
         started = [s["id"] for s in seen.status["steps"] if s.get("started_at")]
         if any(f"step-started {step}" not in lines for step in started):

@@ -1,5 +1,5 @@
 """Runs' inputs (the forms' schemas and descriptions) stored many in one request, through the
-route rehab's embedded server adds (flows/processes/prefect_server_main.py); one request per
+route rehab's embedded server adds (flows/processes/prefect_server_inputs.py); one request per
 input where that cannot be done: a server without the route, or a run among them gone."""
 
 from __future__ import annotations

@@ -62,10 +62,7 @@ def test_two_writers_that_both_found_no_artifact_leave_one_row(
     create one; whichever publishes last keeps the older row and deletes its own."""
     with temporary_settings({PREFECT_API_URL: prefect_server.api, PREFECT_API_AUTH_STRING: AUTH}):
         with get_client(sync_client=True) as client:
-            flow_id = client.create_flow_from_name("artifact-race")
-            run_id = client.request(
-                "POST", "/flow_runs/", json={"flow_id": str(flow_id), "name": "race"}
-            ).json()["id"]
+            run_id = _new_run(client, "race")
             # The other writer's row, created after this one looked and found nothing.
             client.create_artifact(
                 ArtifactCreate(key="plan-race", type="markdown", data="theirs", flow_run_id=run_id)
@@ -95,10 +92,7 @@ def test_the_progress_row_is_made_when_the_first_step_ends(
 
     with temporary_settings({PREFECT_API_URL: prefect_server.api, PREFECT_API_AUTH_STRING: AUTH}):
         with get_client(sync_client=True) as client:
-            flow_id = client.create_flow_from_name("artifact-progress")
-            run_id = client.request(
-                "POST", "/flow_runs/", json={"flow_id": str(flow_id), "name": "progress"}
-            ).json()["id"]
+            run_id = _new_run(client, "progress")
         monkeypatch.setattr(prefect_shown, "_shown", {})
         prefect_shown.publish(
             run_id, key="plan-prog", code="PROG", markdown="none ended", progress=0
@@ -112,3 +106,10 @@ def test_the_progress_row_is_made_when_the_first_step_ends(
         prefect_shown.publish(run_id, key="plan-prog", code="PROG", markdown="reopened", progress=0)
         with get_client(sync_client=True) as client:
             assert rows(client) == {"plan-prog": "reopened", "plan-prog-progress": 0}
+
+
+def _new_run(client: SyncPrefectClient, name: str) -> str:
+    """A bare flow run to publish on (no deployment, no process)."""
+    flow_id = client.create_flow_from_name(f"artifact-{name}")
+    made = client.request("POST", "/flow_runs/", json={"flow_id": str(flow_id), "name": name})
+    return str(made.json()["id"])
