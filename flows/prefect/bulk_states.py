@@ -35,7 +35,8 @@ def set_states(
 ) -> dict[UUID, State[Any]]:
     """Propose `state` for these runs (fifty at most) in one request; the state each
     accepted, by run id (a run missing there refused it, or was not found). `only_paused`:
-    only runs that still wait when the request arrives are changed."""
+    only runs that still wait when the server reads them are changed (each is then changed
+    in a transaction of its own, without looking again)."""
     if len(ids) > BULK_STATE_LIMIT:
         raise ValueError(f"{len(ids)} runs in one bulk change of state; {BULK_STATE_LIMIT} at most")
     if not ids:

@@ -3,6 +3,7 @@ timeline and progress artifacts (one row each, updated in place), logs and event
 
 from __future__ import annotations
 
+import threading
 from contextlib import suppress
 from typing import Any
 from uuid import UUID
@@ -35,6 +36,10 @@ READ_PAGE = 200  # the API's largest page of flow runs or artifacts
 # No id: the run has no such row (read so, or a progress of 0 not shown: `publish`).
 _shown: dict[tuple[UUID, str], tuple[UUID | None, Any]] = {}
 _NO_ROW = object()  # what a run without the row shows
+
+# run -> the id of the state a wake read, whose message `show_messages` replaces later.
+_deferred: dict[UUID, UUID] = {}
+_deferred_lock = threading.Lock()
 _SHOWN_MAX = 50_000
 
 
@@ -122,6 +127,10 @@ def label_run(
             and state.message != message
         ):
             if later is not None:
+                with _deferred_lock:
+                    if len(_deferred) >= _SHOWN_MAX:  # sends that never came: forget them
+                        _deferred.clear()
+                    _deferred[run.id] = state.id  # the state the message replaces
                 later.append((flow_run_id, message))
             else:
                 result = client.set_flow_run_state(run.id, _waiting(message), force=True)
@@ -131,17 +140,31 @@ def label_run(
 
 def show_messages(messages: list[tuple[str, str]]) -> None:
     """Give waiting plan runs their new state messages (run id, message): the runs with the
-    same message in one request (`bulk_states`), each only if it still waits when the
-    request arrives (a run resumed or cancelled meanwhile is left as it is)."""
+    same message in one request (`bulk_states`). A run whose state changed since its wake
+    read it (a person's change shown meanwhile, a resume, a cancel) is left as it is: what
+    changed it is newer than this message. The runs are read again first, one request a
+    page, and changed only if still `PAUSED` when the change reads them."""
     if not messages:
         return
-    by_message: dict[str, list[UUID]] = {}
-    for run_id, message in messages:
-        by_message.setdefault(message, []).append(UUID(run_id))
+    with _deferred_lock:
+        seen = {UUID(run_id): _deferred.pop(UUID(run_id), None) for run_id, _ in messages}
     with prefect_client() as client:
-        for message, runs in by_message.items():
-            for page in pages(runs):
-                set_states(client, page, _waiting(message), force=True, only_paused=True)
+        now: dict[UUID, UUID | None] = {}
+        ids = list(seen)
+        for first in range(0, len(ids), READ_PAGE):
+            page = ids[first : first + READ_PAGE]
+            for found in client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
+            ):
+                now[found.id] = found.state.id if found.state is not None else None
+        by_message: dict[str, list[UUID]] = {}
+        for run_id, message in messages:
+            run = UUID(run_id)
+            if seen[run] is not None and now.get(run) == seen[run]:
+                by_message.setdefault(message, []).append(run)
+        for message, waiting in by_message.items():
+            for some in pages(waiting):
+                set_states(client, some, _waiting(message), force=True, only_paused=True)
 
 
 def _waiting(message: str) -> State[Any]:

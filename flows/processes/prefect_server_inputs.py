@@ -25,8 +25,8 @@ class RunInputCreate(BaseModel):
     """One input: the run, its key, its value as stored (JSON text)."""
 
     flow_run_id: UUID
-    key: str = Field(min_length=1)
-    value: str
+    key: str = Field(min_length=1, max_length=256)
+    value: str = Field(max_length=1_000_000)  # a form's schema is a few kilobytes
 
 
 async def create_flow_run_inputs(

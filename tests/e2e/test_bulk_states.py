@@ -28,7 +28,7 @@ from flows.prefect.bulk_states import set_states
 from flows.prefect.creating import _has_form, _wait_with_forms
 from flows.prefect.decision_forms import form_for
 from flows.prefect.inputs import BULK_INPUTS_PATH
-from flows.prefect.publish import show_messages
+from flows.prefect.publish import label_run, show_messages
 from tests.e2e.harness import AUTH, PrefectServer, basic
 
 pytestmark = pytest.mark.e2e
@@ -106,18 +106,25 @@ def test_a_run_left_waiting_without_its_form_gets_it_at_the_next_try(
     assert _wait_with_forms(client, [(gone, form), (second, form)], key=KEY) == {second}
 
 
-def test_new_state_messages_reach_only_the_plan_runs_that_still_wait(
+def test_new_state_messages_reach_only_the_plan_runs_unchanged_since_their_wake(
     client: SyncPrefectClient,
 ) -> None:
-    waiting, resumed, cancelled = _running(client, _deployment(client), 3)
-    for run_id in (waiting, resumed, cancelled):
-        client.set_flow_run_state(
-            run_id, Suspended(timeout_seconds=None, pause_key="w"), force=True
-        )
+    runs = _running(client, _deployment(client), 4)
+    for run_id in runs:
+        asleep = Suspended(timeout_seconds=None, pause_key="w", message="step housing pending")
+        client.set_flow_run_state(run_id, asleep, force=True)
+    later: list[tuple[str, str]] = []
+    for run_id in runs:  # each wake reads its run and leaves the new message for the tick's end
+        label_run(str(run_id), tags=[], message="step housing open", later=later)
+    assert len(later) == 4
+    waiting, resumed, cancelled, told = runs
     client.set_flow_run_state(resumed, Running(), force=True)
     client.set_flow_run_state(cancelled, Cancelled(message="by a supervisor"), force=True)
+    # A person's change shown meanwhile (the door tends the case at once): newer than the tick.
+    newer = Suspended(timeout_seconds=None, pause_key="w", message="step housing completed")
+    client.set_flow_run_state(told, newer, force=True)
 
-    show_messages([(str(run_id), "step housing open") for run_id in (waiting, resumed, cancelled)])
+    show_messages(later)
 
     def state(run_id: UUID) -> tuple[StateType, str | None]:
         now = client.read_flow_run(run_id).state
@@ -127,6 +134,7 @@ def test_new_state_messages_reach_only_the_plan_runs_that_still_wait(
     assert state(waiting) == (StateType.PAUSED, "step housing open")
     assert state(resumed)[0] == StateType.RUNNING
     assert state(cancelled) == (StateType.CANCELLED, "by a supervisor")
+    assert state(told) == (StateType.PAUSED, "step housing completed")
 
 
 def test_the_bulk_inputs_route_keeps_what_is_stored_and_stores_nothing_for_a_gone_run(
