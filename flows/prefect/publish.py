@@ -37,8 +37,9 @@ READ_PAGE = 200  # the API's largest page of flow runs or artifacts
 _shown: dict[tuple[UUID, str], tuple[UUID | None, Any]] = {}
 _NO_ROW = object()  # what a run without the row shows
 
-# run -> the id of the state a wake read, whose message `show_messages` replaces later.
-_deferred: dict[UUID, UUID] = {}
+# run -> the state message a wake read, which `show_messages` replaces later.
+_deferred: dict[UUID, str | None] = {}
+_UNSEEN = object()
 _deferred_lock = threading.Lock()
 _SHOWN_MAX = 50_000
 
@@ -130,7 +131,7 @@ def label_run(
                 with _deferred_lock:
                     if len(_deferred) >= _SHOWN_MAX:  # sends that never came: forget them
                         _deferred.clear()
-                    _deferred[run.id] = state.id  # the state the message replaces
+                    _deferred[run.id] = state.message  # the message the new one replaces
                 later.append((flow_run_id, message))
             else:
                 result = client.set_flow_run_state(run.id, _waiting(message), force=True)
@@ -140,27 +141,28 @@ def label_run(
 
 def show_messages(messages: list[tuple[str, str]]) -> None:
     """Give waiting plan runs their new state messages (run id, message): the runs with the
-    same message in one request (`bulk_states`). A run whose state changed since its wake
-    read it (a person's change shown meanwhile, a resume, a cancel) is left as it is: what
-    changed it is newer than this message. The runs are read again first, one request a
-    page, and changed only if still `PAUSED` when the change reads them."""
+    same message in one request (`bulk_states`). A run whose message changed since its wake
+    read it (a person's change shown meanwhile) is left as it is: what changed it is newer.
+    The runs are read again first, one request a page, and changed only if still `PAUSED`
+    when the change reads them (a run resumed or cancelled meanwhile is left as it is)."""
     if not messages:
         return
     with _deferred_lock:
-        seen = {UUID(run_id): _deferred.pop(UUID(run_id), None) for run_id, _ in messages}
+        seen = {UUID(run_id): _deferred.pop(UUID(run_id), _UNSEEN) for run_id, _ in messages}
     with prefect_client() as client:
-        now: dict[UUID, UUID | None] = {}
+        now: dict[UUID, str | None] = {}
         ids = list(seen)
         for first in range(0, len(ids), READ_PAGE):
             page = ids[first : first + READ_PAGE]
             for found in client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
             ):
-                now[found.id] = found.state.id if found.state is not None else None
+                if found.state is not None:
+                    now[found.id] = found.state.message
         by_message: dict[str, list[UUID]] = {}
         for run_id, message in messages:
             run = UUID(run_id)
-            if seen[run] is not None and now.get(run) == seen[run]:
+            if run in now and now[run] == seen[run]:
                 by_message.setdefault(message, []).append(run)
         for message, waiting in by_message.items():
             for some in pages(waiting):
