@@ -28,7 +28,9 @@ steps:
 """
 # The `rehab` entry point, telling on exit which heavy packages its process imported.
 CLIENT = """
-import atexit, sys
+import atexit, signal, sys
+# Ctrl-C as at a terminal, even when the suite was started in the background (SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 atexit.register(lambda: print("imported:", *sorted(
     m for m in ("prefect", "sqlalchemy", "apprise", "flows.cli") if m in sys.modules
 ), file=sys.stderr))
