@@ -134,8 +134,9 @@ def label_run(
                     _deferred[run.id] = state.message  # the message the new one replaces
                 later.append((flow_run_id, message))
             else:
-                result = client.set_flow_run_state(run.id, _waiting(message), force=True)
-                run = run.model_copy(update={"state": result.state or _waiting(message)})
+                waiting = _waiting(message)
+                result = client.set_flow_run_state(run.id, waiting, force=True)
+                run = run.model_copy(update={"state": result.state or waiting})
         recent.remember(run)  # the wake's resume check reads it from here
 
 
