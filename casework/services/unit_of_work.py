@@ -28,7 +28,7 @@ from casework.store.codes import stored_code
 from casework.store.db import Store
 from casework.store.errors import Conflict
 from casework.store.outbox_rows import queue_notices
-from casework.store.repository import get_case_row, save_domain, to_domain
+from casework.store.repository import get_case_row, hold_case, save_domain, to_domain
 from casework.store.tables import CaseRow
 from casework.store.withdrawal import told_of_withdrawal, withdraw_stale_messages
 from plans.directories import Directories
@@ -67,9 +67,11 @@ def changed_row(row: CaseRow, events: list[Event]) -> Changed:
 
 @contextmanager
 def transaction(store: Store, code: str) -> Iterator[Session]:
-    """A session whose commit a racing change to the case refused is a Conflict (try again)."""
+    """A session holding the case (a racing change to it waits, `hold_case`); a commit a racing
+    change refused all the same (a row it did not hold) is a Conflict (try again)."""
     try:
         with store.session() as session:
+            hold_case(session, code=code)
             yield session
     except (StaleDataError, IntegrityError) as exc:
         raise Conflict(code) from exc

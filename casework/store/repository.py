@@ -15,6 +15,19 @@ from casework.store.tables import CaseRow, CheckInRow, ConsentRow, PlanRevisionR
 from plans.model import Person, Plan, Step
 
 
+def hold_case(session: Session, *, code: str) -> None:
+    """Hold the case for this transaction's change, before it is read: a change racing it
+    waits until it commits and then reads what it wrote, rather than being refused at its end
+    for a version it never saw. SQLite takes its one write lock now instead of at the first
+    write (its reads before that see no transaction at all); elsewhere the case's row is locked."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.execute(
+        select(CaseRow.id).where(CaseRow.code == stored_code(session, code)).with_for_update()
+    )
+
+
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
     """The case's row with its revisions, steps and consents, or None; `code` in any case."""
     return session.scalars(

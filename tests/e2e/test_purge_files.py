@@ -44,18 +44,15 @@ KEYRING = "secret.key.case-keys"
 
 
 def rehab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    for _ in range(3):  # as the command says when the engine changed the case at that moment
-        done = subprocess.run(
-            [sys.executable, "-m", "flows", *args],
-            env=env,
-            input="",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if "changed by someone else at the same moment" not in done.stderr:
-            break
+    done = subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        env=env,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, f"rehab {' '.join(args)}: {done.stderr}{done.stdout}"
     return done
 

@@ -14,7 +14,7 @@ from casework.services import engine, plan_changes, recording, unit_of_work
 from casework.store import queries, repository
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store, current_revision, head_revision, open_store
-from casework.store.errors import Conflict, SecretKeyError
+from casework.store.errors import SecretKeyError
 from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories
@@ -245,19 +245,24 @@ def test_amendments_are_revisions(
     assert {s["id"]: s["state"] for s in status["steps"]}["psychologist"] == "cancelled"
 
 
-def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
+def test_two_amendments_at_one_moment_are_made_one_after_the_other_neither_refused(
     store: Store, directories: Directories, example_plan: Plan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The second waits while the first holds the case, then reads its revision and adds the
+    next: both are recorded whole, as if made a moment apart."""
     launch(store, directories, example_plan)
-    barrier = threading.Barrier(2, timeout=20)
+    inside, release = threading.Event(), threading.Event()
     real_add_revision = repository.add_revision
 
-    def add_revision_in_step(*args, **kwargs):  # type: ignore[no-untyped-def]  # wraps as-is
-        barrier.wait()  # both have read revision 1 before either writes
+    def add_revision_held(*args, **kwargs):  # type: ignore[no-untyped-def]  # wraps as-is
+        if not inside.is_set():  # the first amendment stops here, holding the case
+            inside.set()
+            assert release.wait(20)
         return real_add_revision(*args, **kwargs)
 
-    monkeypatch.setattr(plan_changes, "add_revision", add_revision_in_step)
+    monkeypatch.setattr(plan_changes, "add_revision", add_revision_held)
     results: dict[int, object] = {}
+    done = {n: threading.Event() for n in (1, 2)}
 
     def amend(steps: int) -> None:
         plan = example_plan.model_copy(update={"steps": example_plan.steps[:steps]})
@@ -267,20 +272,60 @@ def test_two_amendments_racing_one_wins_the_other_gets_a_conflict(
             )
         except RehabError as exc:
             results[steps] = exc
+        done[steps].set()
 
-    threads = [threading.Thread(target=amend, args=(n,)) for n in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    conflicts = [n for n, r in results.items() if isinstance(r, Conflict)]
-    wins = [n for n, r in results.items() if isinstance(r, unit_of_work.Changed)]
-    assert len(conflicts) == 1 and len(wins) == 1, results
-    assert "changed by someone else" in str(results[conflicts[0]])
+    first = threading.Thread(target=amend, args=(2,))
+    first.start()
+    assert inside.wait(20)
+    second = threading.Thread(target=amend, args=(1,))
+    second.start()
+    assert not done[1].wait(1.0), "the second waits while the first holds the case"
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert [getattr(results[n], "revision", results[n]) for n in (2, 1)] == [2, 3]
     status = queries.case_status(store, code="BC-2026-0042")
-    assert status["revision"] == 2, "the loser wrote no revision"
+    assert status["revision"] == 3
     kept = [s["id"] for s in status["steps"] if s["state"] != "cancelled"]
-    assert len(kept) == wins[0], "the store holds the winner's plan, whole"
+    assert kept == ["rehab-centre"], "the store holds the later amendment's plan, whole"
+    with store.session() as session:
+        actions = session.scalars(select(AuditRow.action).order_by(AuditRow.id)).all()
+    assert actions.count("amend") == 2
+
+
+def test_a_persons_approval_while_the_engine_holds_the_case_waits_and_is_recorded(
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
+    """The clock tending a case at the moment a supervisor approves it: she is not told the
+    case changed under her; her approval is recorded once the engine's change is in, and the
+    engine's change is kept."""
+    launch(store, directories, example_plan)
+    later = T0 + timedelta(days=3)
+    held, done = threading.Event(), threading.Event()
+    results: list[object] = []
+
+    def approve() -> None:
+        try:
+            results.append(
+                recording.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
+            )
+        except RehabError as exc:
+            results.append(exc)
+        done.set()
+
+    with unit_of_work.transaction(store, "BC-2026-0042") as session:
+        row = get_case_row(session, code="BC-2026-0042")
+        row.wake_at = later  # the engine's own change to the row, written before it commits
+        session.flush()
+        held.set()
+        person = threading.Thread(target=approve)
+        person.start()
+        assert not done.wait(1.0), "her approval waits while the engine holds the case"
+    person.join(30)
+    assert len(results) == 1 and isinstance(results[0], unit_of_work.Changed), results
+    assert results[0].state == "active"
+    status = queries.case_status(store, code="BC-2026-0042")
+    assert status["state"] == "active"
 
 
 def test_a_launch_of_a_code_waits_for_a_racing_one_in_other_letters(store: Store) -> None:
