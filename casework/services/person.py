@@ -9,7 +9,7 @@ from casework.domain.errors import PersonNamed, ReasonNamesPerson
 from casework.services.case_guard import guard_case
 from casework.services.errors import FieldRefused
 from casework.services.notes import MAX_REASON
-from casework.services.unit_of_work import canonical_code, record_refusal
+from casework.services.unit_of_work import canonical_code, record_refusal, transaction
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.repository import current_plan, get_case_row, has_plan, read_person, set_person
@@ -39,7 +39,7 @@ def store_person(
     code = canonical_code(store, code)
     if by is not None:
         guard_case(store, directories, code=code, by=by, doing="set the person's data", now=now)
-    with store.session() as session:
+    with transaction(store, code) as session:  # the clock may be tending the case: it waits
         row = get_case_row(session, code=code)
         named = screen(current_plan(row), person) if has_plan(row) else []
         if named:  # what partners and Prefect already see must not name her

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 
 from casework.services import engine, plan_changes, recording, unit_of_work
+from casework.services import person as person_data
 from casework.store import queries, repository
 from casework.store.codes import lock_code, stored_code
 from casework.store.db import Store, current_revision, head_revision, open_store
@@ -19,7 +22,7 @@ from casework.store.repository import get_case_row, read_person
 from casework.store.tables import AuditRow, OutboxRow
 from plans.directories import Directories
 from plans.errors import RehabError
-from plans.model import Plan
+from plans.model import Person, Plan
 from tests.conftest import T0
 
 PERSONAL = ("Example Person One", "+375 00 000-00-00", "1991", "sexual")
@@ -293,23 +296,32 @@ def test_two_amendments_at_one_moment_are_made_one_after_the_other_neither_refus
     assert actions.count("amend") == 2
 
 
-def test_a_persons_approval_while_the_engine_holds_the_case_waits_and_is_recorded(
-    store: Store, directories: Directories, example_plan: Plan
+def _approve(store: Store, directories: Directories) -> object:
+    return recording.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
+
+
+def _set_person(store: Store, directories: Directories) -> object:
+    person = Person(name="Hanna Zhuk", contact="+375 00 000-00-01")
+    return person_data.store_person(
+        store, directories, code="BC-2026-0042", person=person, by="n-zdolnik", now=T0
+    )
+
+
+@pytest.mark.parametrize("act", [_approve, _set_person], ids=["approve", "set-person"])
+def test_a_persons_change_while_the_engine_holds_the_case_waits_and_is_recorded(
+    store: Store, directories: Directories, example_plan: Plan, act: Callable[..., object]
 ) -> None:
-    """The clock tending a case at the moment a supervisor approves it: she is not told the
-    case changed under her; her approval is recorded once the engine's change is in, and the
-    engine's change is kept."""
+    """The clock tending a case at the moment a person changes it: she is not told the case
+    changed under her; her change is recorded once the engine's is in, which is kept."""
     launch(store, directories, example_plan)
     later = T0 + timedelta(days=3)
-    held, done = threading.Event(), threading.Event()
+    done = threading.Event()
     results: list[object] = []
 
-    def approve() -> None:
+    def person() -> None:
         try:
-            results.append(
-                recording.approve(store, directories, code="BC-2026-0042", by="l-istomova", now=T0)
-            )
-        except RehabError as exc:
+            results.append(act(store, directories))
+        except (RehabError, StaleDataError) as exc:
             results.append(exc)
         done.set()
 
@@ -317,15 +329,20 @@ def test_a_persons_approval_while_the_engine_holds_the_case_waits_and_is_recorde
         row = get_case_row(session, code="BC-2026-0042")
         row.wake_at = later  # the engine's own change to the row, written before it commits
         session.flush()
-        held.set()
-        person = threading.Thread(target=approve)
-        person.start()
-        assert not done.wait(1.0), "her approval waits while the engine holds the case"
-    person.join(30)
-    assert len(results) == 1 and isinstance(results[0], unit_of_work.Changed), results
-    assert results[0].state == "active"
+        racer = threading.Thread(target=person)
+        racer.start()
+        assert not done.wait(1.0), "her change waits while the engine holds the case"
+    racer.join(30)
+    assert len(results) == 1 and not isinstance(results[0], Exception), results
     status = queries.case_status(store, code="BC-2026-0042")
-    assert status["state"] == "active"
+    if act is _approve:
+        assert status["state"] == "active"
+    else:
+        with store.session() as session:
+            found = read_person(store.sealer, get_case_row(session, code="BC-2026-0042"))
+        assert found is not None and found.name == "Hanna Zhuk"
+    with store.session() as session:
+        assert get_case_row(session, code="BC-2026-0042").wake_at is not None
 
 
 def test_a_launch_of_a_code_waits_for_a_racing_one_in_other_letters(store: Store) -> None:
