@@ -45,9 +45,14 @@ def lock_code(session: Session, code: str) -> None:
             {"kind": CODE_LOCKS, "code": code.lower()},
         )
     else:
-        # SQLite: a write, even of no row, takes the database's write lock at once, so the
-        # reads after it see every commit before it and a racing launch waits its turn.
-        session.execute(text("UPDATE cases SET id = id WHERE 1 = 0"))
+        take_write_lock(session)
+
+
+def take_write_lock(session: Session) -> None:
+    """SQLite: take the database's one write lock now, not at the transaction's first write. A
+    write, even of no row, does it, so the reads after it see every commit before it and a
+    racing change waits its turn."""
+    session.execute(text("UPDATE cases SET id = id WHERE 1 = 0"))
 
 
 def lock_codes(session: Session, codes: list[str]) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from casework.domain.case import Case, CheckIn, Consent, StepProgress, check_in_time, next_wake
-from casework.store.codes import stored_code
+from casework.store.codes import stored_code, take_write_lock
 from casework.store.crypto import Sealer
 from casework.store.errors import CaseNotFound, CasePurged, NoPlanYet
 from casework.store.tables import CaseRow, CheckInRow, ConsentRow, PlanRevisionRow, StepRow
@@ -21,7 +21,7 @@ def hold_case(session: Session, *, code: str) -> None:
     for a version it never saw. SQLite takes its one write lock now instead of at the first
     write (its reads before that see no transaction at all); elsewhere the case's row is locked."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        take_write_lock(session)
         return
     session.execute(
         select(CaseRow.id).where(CaseRow.code == stored_code(session, code)).with_for_update()
