@@ -31,6 +31,7 @@ class RecordingPrefect:
     published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
     tags: dict[str, list[str]] = field(default_factory=dict)  # run id -> its tags
     messages: dict[str, str] = field(default_factory=dict)  # run id -> its state message
+    withheld: dict[str, list[str]] = field(default_factory=dict)  # run -> tags set with its message
     emitted: list[dict[str, Any]] = field(default_factory=list)  # Prefect events, in order
     timelines: dict[str, str] = field(default_factory=dict)  # run id -> its timeline markdown
     forms: dict[str, tuple[type[RunInput], str]] = field(default_factory=dict)  # run -> form, key
@@ -86,22 +87,30 @@ class RecordingPrefect:
         later: list[tuple[str, str]] | None = None,
     ) -> None:
         """Keep the tags as the real run would have them, and the message of a waiting run
-        (or, with `later`, a new one there, for `show_messages`)."""
+        (or, with `later`, a new one there, for `show_messages`, the tags waiting with it)."""
         self._call("label_run", flow_run_id)
-        self.tags[flow_run_id] = retag(self.tags.get(flow_run_id, []), tags)
-        if message is None or self.messages.get(flow_run_id) == message:
-            return
-        if later is not None:
+        relabelled = (
+            message is not None
+            and self._waits(flow_run_id)
+            and self.messages.get(flow_run_id) != message
+        )
+        if relabelled and later is not None and message is not None:
+            self.withheld[flow_run_id] = tags
             later.append((flow_run_id, message))
-        elif self._waits(flow_run_id):
+            return
+        self.tags[flow_run_id] = retag(self.tags.get(flow_run_id, []), tags)
+        if relabelled and message is not None:
             self.messages[flow_run_id] = message
 
     def show_messages(self, messages: list[tuple[str, str]]) -> None:
-        """Keep the messages of the runs that still wait."""
+        """Keep the messages of the runs that still wait, and then the tags withheld."""
         self._call("show_messages", str(len(messages)))
         for flow_run_id, message in messages:
+            withheld = self.withheld.pop(flow_run_id, None)
             if self._waits(flow_run_id):
                 self.messages[flow_run_id] = message
+                if withheld is not None:
+                    self.tags[flow_run_id] = retag(self.tags.get(flow_run_id, []), withheld)
 
     def _waits(self, flow_run_id: str) -> bool:
         return self.states.get(flow_run_id, "suspended") == "suspended"

@@ -18,7 +18,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
 )
-from prefect.client.schemas.objects import State
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Suspended
@@ -37,9 +37,9 @@ READ_PAGE = 200  # the API's largest page of flow runs or artifacts
 _shown: dict[tuple[UUID, str], tuple[UUID | None, Any]] = {}
 _NO_ROW = object()  # what a run without the row shows
 
-# run -> the state message a wake read, which `show_messages` replaces later.
-_deferred: dict[UUID, str | None] = {}
-_UNSEEN = object()
+# run -> the state message a wake read, which `show_messages` replaces later, and the
+# engine's tags it withheld until then (None: they were already right).
+_deferred: dict[UUID, tuple[str | None, list[str] | None]] = {}
 _deferred_lock = threading.Lock()
 _SHOWN_MAX = 50_000
 
@@ -107,7 +107,8 @@ def label_run(
     state message: a new Suspended state only when the message changes, so the run's state
     history shows where the plan stood, not every wake. Tags are a set: an update that would
     only reorder them is not sent. With `later`, a new message is added there instead, for
-    `show_messages` to send with other runs'."""
+    `show_messages` to send with other runs', and the tags wait to go with it: a run never
+    shows a wake's tags beside the message from before it (`missed` beside `open: …`)."""
     run_id = UUID(flow_run_id)
     with prefect_client() as client:
         run = recent.take(run_id)  # as the launch left it, or as the wake read it just now
@@ -117,23 +118,26 @@ def label_run(
             except ObjectNotFound:  # deleted in the UI: the wake that finds it makes a new one
                 return
         new = retag(run.tags, tags)
-        if set(new) != set(run.tags):
-            client.update_flow_run(run.id, tags=new)
-            run = run.model_copy(update={"tags": new})
+        retagged = set(new) != set(run.tags)
         state = run.state
-        if (
+        relabelled = (
             message is not None
             and state is not None
             and state.is_paused()
             and state.message != message
-        ):
-            if later is not None:
-                with _deferred_lock:
-                    if len(_deferred) >= _SHOWN_MAX:  # sends that never came: forget them
-                        _deferred.clear()
-                    _deferred[run.id] = state.message  # the message the new one replaces
-                later.append((flow_run_id, message))
-            else:
+        )
+        if relabelled and later is not None and message is not None and state is not None:
+            with _deferred_lock:
+                if len(_deferred) >= _SHOWN_MAX:  # sends that never came: forget them
+                    _deferred.clear()
+                # The message the new one replaces, and the tags to set with it.
+                _deferred[run.id] = (state.message, tags if retagged else None)
+            later.append((flow_run_id, message))
+        else:
+            if retagged:
+                client.update_flow_run(run.id, tags=new)
+                run = run.model_copy(update={"tags": new})
+            if relabelled and message is not None:
                 waiting = _waiting(message)
                 result = client.set_flow_run_state(run.id, waiting, force=True)
                 run = run.model_copy(update={"state": result.state or waiting})
@@ -142,16 +146,17 @@ def label_run(
 
 def show_messages(messages: list[tuple[str, str]]) -> None:
     """Give waiting plan runs their new state messages (run id, message): the runs with the
-    same message in one request (`bulk_states`). A run whose message changed since its wake
-    read it (a person's change shown meanwhile) is left as it is: what changed it is newer.
-    The runs are read again first, one request a page, and changed only if still `PAUSED`
-    when the change reads them (a run resumed or cancelled meanwhile is left as it is)."""
+    same message in one request (`bulk_states`), then the tags their wakes withheld. A run
+    whose message changed since its wake read it (a person's change shown meanwhile) is left
+    as it is: what changed it is newer. The runs are read again first, one request a page,
+    and changed only if still `PAUSED` when the change reads them (a run resumed or
+    cancelled meanwhile is left as it is, tags and all: what moved it labels it)."""
     if not messages:
         return
     with _deferred_lock:
-        seen = {UUID(run_id): _deferred.pop(UUID(run_id), _UNSEEN) for run_id, _ in messages}
+        seen = {UUID(run_id): _deferred.pop(UUID(run_id), None) for run_id, _ in messages}
     with prefect_client() as client:
-        now: dict[UUID, str | None] = {}
+        now: dict[UUID, FlowRun] = {}
         ids = list(seen)
         for first in range(0, len(ids), READ_PAGE):
             page = ids[first : first + READ_PAGE]
@@ -159,15 +164,29 @@ def show_messages(messages: list[tuple[str, str]]) -> None:
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
             ):
                 if found.state is not None:
-                    now[found.id] = found.state.message
+                    now[found.id] = found
         by_message: dict[str, list[UUID]] = {}
         for run_id, message in messages:
-            run = UUID(run_id)
-            if run in now and now[run] == seen[run]:
+            run, read = UUID(run_id), seen[UUID(run_id)]
+            if run in now and read is not None and _message(now[run]) == read[0]:
                 by_message.setdefault(message, []).append(run)
+        relabelled: list[UUID] = []
         for message, waiting in by_message.items():
             for some in pages(waiting):
-                set_states(client, some, _waiting(message), force=True, only_paused=True)
+                changed = set_states(client, some, _waiting(message), force=True, only_paused=True)
+                relabelled += changed
+        # After the messages: whoever sees a wake's tags sees its message too.
+        for run in relabelled:
+            withheld = (seen.get(run) or (None, None))[1]
+            if withheld is None:
+                continue
+            tags = retag(now[run].tags, withheld)
+            if set(tags) != set(now[run].tags):
+                client.update_flow_run(run, tags=tags)
+
+
+def _message(run: FlowRun) -> str | None:
+    return run.state.message if run.state is not None else None
 
 
 def _waiting(message: str) -> State[Any]:

@@ -115,8 +115,10 @@ def test_new_state_messages_reach_only_the_plan_runs_unchanged_since_their_wake(
         client.set_flow_run_state(run_id, asleep, force=True)
     later: list[tuple[str, str]] = []
     for run_id in runs:  # each wake reads its run and leaves the new message for the tick's end
-        label_run(str(run_id), tags=[], message="step housing open", later=later)
+        label_run(str(run_id), tags=["missed"], message="step housing open", later=later)
     assert len(later) == 4
+    # Its tags wait with it: no run shows `missed` beside the message from before its wake.
+    assert not any("missed" in client.read_flow_run(run_id).tags for run_id in runs)
     waiting, resumed, cancelled, told = runs
     client.set_flow_run_state(resumed, Running(), force=True)
     client.set_flow_run_state(cancelled, Cancelled(message="by a supervisor"), force=True)
@@ -135,6 +137,9 @@ def test_new_state_messages_reach_only_the_plan_runs_unchanged_since_their_wake(
     assert state(resumed)[0] == StateType.RUNNING
     assert state(cancelled) == (StateType.CANCELLED, "by a supervisor")
     assert state(told) == (StateType.PAUSED, "step housing completed")
+    assert "missed" in client.read_flow_run(waiting).tags
+    for moved in (resumed, cancelled, told):  # what moved them since labels them
+        assert "missed" not in client.read_flow_run(moved).tags
 
 
 def test_the_bulk_inputs_route_keeps_what_is_stored_and_stores_nothing_for_a_gone_run(
