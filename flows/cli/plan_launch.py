@@ -4,7 +4,8 @@ Every file is checked before anything is recorded: one invalid file launches not
 each plan is launched in its own transaction, and one plan's refusal stops no other. In one
 process the App, the store and the Prefect clients serve every plan. Plans go in chunks of
 CHUNK: each recorded, then the chunk's runs created in one request and their first wakes
-followed up together, as one clock tick's (`Engine.start_plans`). A launch tells the clock
+followed up together, as one clock tick's (`Engine.start_plans`), while the next chunks
+are recorded and started (STARTING at once). A launch tells the clock
 to keep off while its launcher follows it up (`engine_client.LAUNCHER_FOLLOWS_UP`), so no
 plan is followed up twice; one whose run could not be made is the clock's at its next tick
 (docs/scaling.md)."""
@@ -12,7 +13,9 @@ plan is followed up twice; one whose run could not be made is the clock's at its
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ PROGRESS_EVERY = 50  # plans between two progress lines on stderr
 LARGE = 100  # a batch this long shows its progress even when stderr is not a terminal
 CHUNK = 50  # plans recorded, then their runs started together and followed up as one tick
 THREADS = 4  # follow-ups at once: each waits on the Prefect server, the store work is short
+STARTING = 2  # chunks whose runs are being started while the next is recorded
 
 
 @click.command("launch")
@@ -143,41 +147,59 @@ def launch_many(
 ) -> list[dict[str, Any]]:
     """Launch each plan in its own transaction (a refusal is its outcome, and the others go
     on), then start the runs of each CHUNK together and follow them up as one clock tick's;
-    one outcome per file, in order. `progress` is told how many files are done so far."""
+    one outcome per file, in order. `progress` is told how many files are done so far.
+    Recording and starting overlap: while STARTING chunks wait on the Prefect server, the
+    next is recorded; no more than that wait, so every plan is started within moments of
+    being recorded (well inside `engine_client.LAUNCHER_FOLLOWS_UP`)."""
     engine = engine_client.connect(app.settings)  # refuse before recording anything
     needs_approval = approval_required(
         app.store, app.directories, engine_default=None, now=app.now()
     )
     outcomes: list[dict[str, Any]] = []
-    for first in range(0, len(plans), CHUNK):
-        recorded: list[dict[str, Any]] = []
-        for file, p in plans[first : first + CHUNK]:
-            outcome: dict[str, Any] = {"file": str(file)}
-            outcomes.append(outcome)
-            try:
-                changed = plan_changes.launch(
-                    app.store,
-                    app.directories,
-                    plan=p,
-                    by=by or p.manager,
-                    now=app.now(),
-                    approval_required=needs_approval,
-                    followed_up_by=engine.follow_up_by(app),
-                )
-            except Exception as exc:  # refused (or failed): said, and the others go on
-                outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)
-                continue
-            outcome.update(case=changed.code, state=changed.state)
-            recorded.append(outcome)
-        codes = [o["case"] for o in recorded]
-        started = engine.start_plans(app, codes, threads=THREADS) if codes else {}
+    starting: deque[tuple[Future[dict[str, str]] | None, list[dict[str, Any]], int]] = deque()
+
+    def started_next() -> None:
+        """The oldest chunk's runs, once started, in its outcomes; its progress told."""
+        future, recorded, done = starting.popleft()
+        started = future.result() if future is not None else {}
         for outcome in recorded:
             run = started.get(outcome["case"])
             outcome.update(flow_run_id=run, url=engine.run_url(run))
             if run is None:  # recorded: the clock starts its run at its next tick
                 outcome["error"] = str(RunNotCreated(outcome["case"], "not created"))
         if progress is not None:
-            progress(len(outcomes))
+            progress(done)
+
+    with ThreadPoolExecutor(STARTING, thread_name_prefix="rehab-launch") as starter:
+        for first in range(0, len(plans), CHUNK):
+            recorded: list[dict[str, Any]] = []
+            for file, p in plans[first : first + CHUNK]:
+                outcome: dict[str, Any] = {"file": str(file)}
+                outcomes.append(outcome)
+                try:
+                    changed = plan_changes.launch(
+                        app.store,
+                        app.directories,
+                        plan=p,
+                        by=by or p.manager,
+                        now=app.now(),
+                        approval_required=needs_approval,
+                        followed_up_by=engine.follow_up_by(app),
+                    )
+                except Exception as exc:  # refused (or failed): said, and the others go on
+                    outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)
+                    continue
+                outcome.update(case=changed.code, state=changed.state)
+                recorded.append(outcome)
+            codes = [o["case"] for o in recorded]
+            while len(starting) >= STARTING:
+                started_next()
+            future = (
+                starter.submit(engine.start_plans, app, codes, threads=THREADS) if codes else None
+            )
+            starting.append((future, recorded, len(outcomes)))
+        while starting:
+            started_next()
     return outcomes
 
 

@@ -5,12 +5,17 @@ case store (SQLite); the Prefect side is the recording fake, reached as the real
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from casework.services import plan_changes
+from casework.services.unit_of_work import Changed
 from flows.app import App
+from flows.cli import plan_launch
 from flows.prefect import engine_client
 from flows.prefect.fake import RecordingPrefect
 from tests.conftest import EXAMPLES
@@ -152,3 +157,45 @@ def test_a_large_batch_shows_its_progress_on_stderr(
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == ["launched 50/120", "launched 100/120", "launched 120/120"]
     assert len(json.loads(done.stdout)) == 120
+
+
+def test_a_chunks_runs_are_started_while_the_next_chunk_is_recorded_and_outcomes_keep_order(
+    env: dict[str, str], tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded_later = threading.Event()
+    overlapped: list[bool] = []
+
+    class SlowServer(RecordingPrefect):
+        """Creates the first chunk's runs only once the next chunk is being recorded."""
+
+        def start_plan_runs(
+            self, plans: Sequence[tuple[str, int, list[str], str | None]]
+        ) -> dict[str, str]:
+            if plans[0][0] == "BC-3":
+                overlapped.append(recorded_later.wait(timeout=30))
+            return super().start_plan_runs(plans)
+
+    fake = SlowServer()
+    monkeypatch.setattr(engine_client, "connect", engine_client.Engine)
+    monkeypatch.setattr(App, "prefect", property(lambda self: fake))
+    monkeypatch.setattr(plan_launch, "CHUNK", 2)
+    launch = plan_changes.launch
+
+    def recording(*args: Any, **kwargs: Any) -> Changed:
+        changed = launch(*args, **kwargs)
+        if changed.code == "BC-5":
+            recorded_later.set()
+        return changed
+
+    monkeypatch.setattr(plan_changes, "launch", recording)
+    for code in ("BC-1", "BC-2"):  # already active: the first chunk is all refused
+        _launched(env, sqlite_template, code)
+    files = plans(tmp_path / "p", *[f"BC-{n}" for n in range(1, 8)])
+    done = rehab(env, "plan", "launch", *files, "--json")
+    assert done.returncode == 1, "two were refused"
+    assert overlapped == [True], "the next chunk was recorded while the first one's runs waited"
+    outcomes = json.loads(done.stdout)
+    assert [o["file"] for o in outcomes] == files
+    assert ["flow_run_id" in o for o in outcomes] == [False, False, *[True] * 5]
+    assert [o.get("flow_run_id") for o in outcomes[2:]] == [f"run-BC-{n}-1" for n in range(3, 8)]
+    assert fake.called("start_plan_runs") == ["2", "2", "1"]
