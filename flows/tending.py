@@ -203,11 +203,11 @@ def _as_shown(
 
 
 def new_runs(app: App, codes: list[str]) -> dict[str, str]:
-    """`new_run` for many cases (a bulk launch's), their runs created together; the run ids
-    by case code, a code missing there failed."""
+    """`new_run` for many cases by their stored codes (a bulk launch's), their runs created
+    together and recorded in one transaction; the run ids by case code, a code missing
+    there failed."""
     started = app.prefect.start_plan_runs([_as_shown(app, code) for code in codes])
-    for code, run_id in started.items():
-        engine.set_flow_run(app.store, code=code, flow_run_id=run_id, now=app.now())
+    engine.set_flow_runs(app.store, runs=started, now=app.now())
     return started
 
 

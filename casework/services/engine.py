@@ -15,7 +15,13 @@ from casework.services.unit_of_work import (
     retry_on_conflict,
     transaction,
 )
-from casework.store.case_marks import count_wake, make_due, mark_due_by, record_flow_run
+from casework.store.case_marks import (
+    count_wake,
+    make_due,
+    mark_due_by,
+    record_flow_run,
+    record_flow_runs,
+)
 from casework.store.db import Store
 from casework.store.repository import get_case_row
 from plans.directories import Directories
@@ -66,6 +72,14 @@ def set_flow_run(store: Store, *, code: str, flow_run_id: str, now: datetime) ->
             record_flow_run(row=get_case_row(session, code=code), flow_run_id=flow_run_id, now=now)
 
     retry_on_conflict(write)
+
+
+def set_flow_runs(store: Store, *, runs: dict[str, str], now: datetime) -> None:
+    """`set_flow_run` for many cases (stored code -> run id, a bulk launch's), in one
+    transaction: a row each is written, none read; one the clock is reconciling is written
+    when that wake commits (it holds the case)."""
+    with store.session() as session:
+        record_flow_runs(session, runs=runs, now=now)
 
 
 def look_again(store: Store, *, code: str, at: datetime) -> None:

@@ -19,6 +19,20 @@ def make_due(*, row: CaseRow, at: datetime, only_sooner: bool = False) -> None:
         row.wake_at = at
 
 
+def record_flow_runs(session: Session, *, runs: dict[str, str], now: datetime) -> None:
+    """`record_flow_run` for many cases by their stored codes (case code -> run id), a
+    statement each and no read: the version moves on, as the ORM's own write moves it, so a
+    change that read the case before still finds it changed. In code order, so two writers
+    of many rows lock them in the same order."""
+    for code, flow_run_id in sorted(runs.items()):
+        session.execute(
+            update(CaseRow)
+            .where(CaseRow.code == code)
+            .values(flow_run_id=flow_run_id, updated_at=now, version=CaseRow.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def mark_due_by(session: Session, *, codes: set[str], at: datetime) -> None:
     """`make_due(only_sooner=True)` for many cases at once, by their stored codes."""
     session.execute(

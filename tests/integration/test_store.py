@@ -345,6 +345,44 @@ def test_a_persons_change_while_the_engine_holds_the_case_waits_and_is_recorded(
         assert get_case_row(session, code="BC-2026-0042").wake_at is not None
 
 
+def test_a_bulk_launchs_runs_are_recorded_together_after_the_engines_change_and_move_the_version(
+    store: Store, directories: Directories, example_plan: Plan
+) -> None:
+    """A bulk launch records its plans' runs without reading them: a case the clock holds is
+    written once its wake commits (which is kept), and a write that read the case before
+    finds it changed instead of undoing the run's record."""
+    launch(store, directories, example_plan)
+    other = example_plan.model_copy(update={"case": "BC-2026-0043"})
+    launch(store, directories, other)
+    later = T0 + timedelta(days=3)
+    runs = {"BC-2026-0042": "run-42", "BC-2026-0043": "run-43"}
+    done = threading.Event()
+
+    def bulk() -> None:
+        engine.set_flow_runs(store, runs=runs, now=T0)
+        done.set()
+
+    with unit_of_work.transaction(store, "BC-2026-0042") as session:
+        get_case_row(session, code="BC-2026-0042").wake_at = later
+        session.flush()
+        writer = threading.Thread(target=bulk)
+        writer.start()
+        assert not done.wait(1.0), "the runs wait while the engine holds a case"
+    writer.join(30)
+    assert done.is_set()
+    with store.session() as session:
+        rows = [get_case_row(session, code=code) for code in runs]
+        assert [r.flow_run_id for r in rows] == ["run-42", "run-43"]
+        assert rows[0].wake_at is not None, "the engine's change is kept"
+    with pytest.raises(StaleDataError), store.session() as session:
+        stale = get_case_row(session, code="BC-2026-0043")
+        engine.set_flow_runs(store, runs={"BC-2026-0043": "run-43-again"}, now=T0)
+        stale.flow_run_id = None  # read before the write above: refused, not overwriting it
+        session.flush()
+    with store.session() as session:
+        assert get_case_row(session, code="BC-2026-0043").flow_run_id == "run-43-again"
+
+
 def test_a_launch_of_a_code_waits_for_a_racing_one_in_other_letters(store: Store) -> None:
     """Two spellings of one new code at one moment: the second looks only once the first
     has committed, so it finds that case instead of making a second."""
