@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from prefect.client.schemas.actions import ArtifactCreate
+
 from casework.domain.access import supervisor_now
 from casework.domain.case import Case
 from casework.domain.decision_kinds import KINDS
@@ -61,6 +63,7 @@ class Gathered:
     lines: list[LogLine] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     messages: list[tuple[str, str]] = field(default_factory=list)  # run id, new state message
+    artifacts: list[ArtifactCreate] = field(default_factory=list)  # new runs' first rows
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
@@ -68,20 +71,25 @@ class Gathered:
         lines: list[LogLine],
         events: list[dict[str, Any]],
         messages: Sequence[tuple[str, str]] = (),
+        artifacts: Sequence[ArtifactCreate] = (),
     ) -> None:
         """One wake's, from any thread."""
         with self._lock:
             self.lines += lines
             self.events += events
             self.messages.extend(messages)
+            self.artifacts.extend(artifacts)
 
     def send(self, app: App) -> None:
-        """Everything gathered, in one request for the lines, one for the events, and one for
-        the runs given the same new state message."""
+        """Everything gathered, in one request for the new runs' first rows, one for the
+        lines, one for the events, and one for the runs given the same new state message."""
         with self._lock:
             lines, self.lines = self.lines, []
             events, self.events = self.events, []
             messages, self.messages = self.messages, []
+            artifacts, self.artifacts = self.artifacts, []
+        if artifacts:
+            app.prefect.create_artifacts(artifacts)
         app.prefect.post_logs(lines)
         app.prefect.emit_events(events)
         app.prefect.show_messages(messages)
@@ -108,12 +116,14 @@ def show(
     waiting = [
         waiting_on(d, manager=seen.manager, supervisor=seen.supervisor) for d in seen.waiting
     ]
+    new_rows: list[ArtifactCreate] = []
     app.prefect.publish(
         flow_run_id,
         key=artifact_key(code),
         code=code,
         markdown=plan_markdown(status, waiting),
         progress=progress(status),
+        later=new_rows,
     )
     tags, message = labels(app, seen)
     new_message: list[tuple[str, str]] = []
@@ -123,6 +133,7 @@ def show(
         [(flow_run_id, at, line) for at, line in events],
         [prefect_event(code, flow_run_id, e) for e in happened],
         new_message,
+        new_rows,
     )
     if gathered is None:
         mine.send(app)

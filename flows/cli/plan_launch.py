@@ -158,8 +158,8 @@ def launch_many(
     outcomes: list[dict[str, Any]] = []
     starting: deque[tuple[Future[dict[str, str]] | None, list[dict[str, Any]], int]] = deque()
 
-    def started_next() -> None:
-        """The oldest chunk's runs, once started, in its outcomes; its progress told."""
+    def started_next() -> int:
+        """The oldest chunk's runs, once started, in its outcomes; how many files are done."""
         future, recorded, done = starting.popleft()
         started = future.result() if future is not None else {}
         for outcome in recorded:
@@ -167,6 +167,9 @@ def launch_many(
             outcome.update(flow_run_id=run, url=engine.run_url(run))
             if run is None:  # recorded: the clock starts its run at its next tick
                 outcome["error"] = str(RunNotCreated(outcome["case"], "not created"))
+        return done
+
+    def tell(done: int) -> None:
         if progress is not None:
             progress(done)
 
@@ -192,14 +195,17 @@ def launch_many(
                 outcome.update(case=changed.code, state=changed.state)
                 recorded.append(outcome)
             codes = [o["case"] for o in recorded]
-            while len(starting) >= STARTING:
-                started_next()
+            finished = [started_next() for _ in range(len(starting) - STARTING + 1)]
             future = (
                 starter.submit(engine.start_plans, app, codes, threads=THREADS) if codes else None
             )
             starting.append((future, recorded, len(outcomes)))
+            # Told only now: a caller who left stops the launch at this line (the engine's
+            # socket), and every plan recorded by then is being started already.
+            for done in finished:
+                tell(done)
         while starting:
-            started_next()
+            tell(started_next())
     return outcomes
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prefect.client.schemas.actions import ArtifactCreate
 from prefect.input import RunInput
 
 from casework.store.decisions import Decision
@@ -31,6 +32,7 @@ class RecordingPrefect:
     published: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
     tags: dict[str, list[str]] = field(default_factory=dict)  # run id -> its tags
     messages: dict[str, str] = field(default_factory=dict)  # run id -> its state message
+    pending: dict[int, str] = field(default_factory=dict)  # a `later` artifact -> its run
     withheld: dict[str, list[str]] = field(default_factory=dict)  # run -> tags set with its message
     emitted: list[dict[str, Any]] = field(default_factory=list)  # Prefect events, in order
     timelines: dict[str, str] = field(default_factory=dict)  # run id -> its timeline markdown
@@ -123,10 +125,22 @@ class RecordingPrefect:
         code: str,
         markdown: str,
         progress: float,
+        later: list[ArtifactCreate] | None = None,
     ) -> None:
-        """Keep the timeline shown on the run."""
+        """Keep the timeline shown on the run (with `later`, once `create_artifacts` makes
+        it, if the run shows none yet)."""
         self._call("publish", flow_run_id)
+        if later is not None and flow_run_id not in self.timelines:
+            later.append(ArtifactCreate(key=key, type="markdown", data=markdown))
+            self.pending[id(later[-1])] = flow_run_id
+            return
         self.timelines[flow_run_id] = markdown
+
+    def create_artifacts(self, artifacts: list[ArtifactCreate]) -> None:
+        """Keep the timelines they show (recorded as how many)."""
+        self._call("create_artifacts", str(len(artifacts)))
+        for artifact in artifacts:
+            self.timelines[self.pending.pop(id(artifact))] = str(artifact.data)
 
     def post_logs(self, lines: list[LogLine]) -> None:
         """Keep the event lines shown on each run."""

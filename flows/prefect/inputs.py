@@ -42,7 +42,7 @@ def _bulk(client: SyncPrefectClient, page: Sequence[Input]) -> bool:
     try:
         client.request("POST", BULK_INPUTS_PATH, json=body)  # type: ignore[arg-type]  # rehab's own route
     except httpx.HTTPStatusError as exc:
-        if exc.response.status_code in (404, 405) and _no_such_route(exc.response):
+        if exc.response.status_code in (404, 405) and no_such_route(exc.response):
             with _lock:
                 _without_route.add(where)
         return False
@@ -51,7 +51,8 @@ def _bulk(client: SyncPrefectClient, page: Sequence[Input]) -> bool:
     return True
 
 
-def _no_such_route(response: httpx.Response) -> bool:
+def no_such_route(response: httpx.Response) -> bool:
+    """True if a 404 or 405 says the server has no such route (not that a run is gone)."""
     try:
         return bool(response.json().get("detail") in ("Not Found", "Method Not Allowed"))
     except ValueError:

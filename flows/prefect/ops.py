@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.actions import LogCreate
+from prefect.client.schemas.actions import ArtifactCreate, LogCreate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterKey,
@@ -42,6 +42,7 @@ from flows.prefect.creating import (
 )
 from flows.prefect.port import LogLine
 from flows.prefect.publish import (
+    create_new,
     emit_events,
     label_run,
     post_logs,
@@ -226,9 +227,14 @@ class PrefectApi:
         code: str,
         markdown: str,
         progress: float,
+        later: list[ArtifactCreate] | None = None,
     ) -> None:
         """See `publish`."""
-        publish(flow_run_id, key=key, code=code, markdown=markdown, progress=progress)
+        publish(flow_run_id, key=key, code=code, markdown=markdown, progress=progress, later=later)
+
+    def create_artifacts(self, artifacts: list[ArtifactCreate]) -> None:
+        """See `create_new`."""
+        create_new(artifacts)
 
     def post_logs(self, lines: list[LogLine]) -> None:
         """See `post_logs`."""

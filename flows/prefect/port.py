@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from prefect.client.schemas.actions import ArtifactCreate
 from prefect.input import RunInput
 
 from casework.store.decisions import Decision
@@ -40,8 +41,14 @@ class PrefectSide(Protocol):
         code: str,
         markdown: str,
         progress: float,
+        later: list[ArtifactCreate] | None = None,
     ) -> None:
-        """Show the plan's timeline and progress on its run."""
+        """Show the plan's timeline and progress on its run; with `later`, the first rows of
+        a run made just now are added there, for `create_artifacts` with other runs'."""
+        ...
+
+    def create_artifacts(self, artifacts: list[ArtifactCreate]) -> None:
+        """Make new runs' first rows (`publish`'s `later`) together."""
         ...
 
     def post_logs(self, lines: list[LogLine]) -> None:

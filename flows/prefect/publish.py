@@ -26,6 +26,7 @@ from prefect.states import Suspended
 from flows.prefect import recent
 from flows.prefect.bulk_states import pages, set_states
 from flows.prefect.client import prefect_client
+from flows.prefect.new_artifacts import create_artifacts
 from flows.prefect.port import LogLine
 from flows.shown.tags import retag
 
@@ -201,6 +202,7 @@ def publish(
     code: str,
     markdown: str,
     progress: float,
+    later: list[ArtifactCreate] | None = None,
 ) -> None:
     """Show the plan's timeline and progress on its run (its log lines go with `post_logs`).
     Each artifact is one row, updated in place: a living run is never vacuumed, so a new
@@ -208,7 +210,8 @@ def publish(
     plain PATCH, without the client's `prefect.artifact.updated` event: the Event Feed tells
     the plan's story, not each redraw of its timeline. The progress row is made when the
     first step ends: until then the timeline alone says that none has (one request less for
-    every launch)."""
+    every launch). With `later`, a run this process made just now gets its first rows there,
+    for `create_new` to make with other new runs' in one request."""
     run = UUID(flow_run_id)
     shown: list[tuple[str, str, Any, str]] = [
         (key, "markdown", markdown, f"Plan {code}: timeline and states"),
@@ -230,16 +233,13 @@ def publish(
             elif kind == "progress" and not data:
                 _shown[(run, artifact_key_)] = (None, data)  # no row, and none needed yet
                 continue
-            created = client.create_artifact(
-                ArtifactCreate(
-                    key=artifact_key_,
-                    type=kind,
-                    data=data,
-                    flow_run_id=run,
-                    description=description,
-                )
+            made = ArtifactCreate(
+                key=artifact_key_, type=kind, data=data, flow_run_id=run, description=description
             )
-            kept = created.id
+            if new_run and later is not None:
+                later.append(made)
+                continue
+            kept = client.create_artifact(made).id
             if not new_run:
                 # The clock and the plan's own run may both have found no row and made one.
                 # A run this process made just now has no other follower: its launcher
@@ -253,6 +253,20 @@ def publish(
             if len(_shown) >= _SHOWN_MAX:
                 _shown.clear()
             _shown[(run, artifact_key_)] = (kept, data)
+
+
+def create_new(artifacts: list[ArtifactCreate]) -> None:
+    """Make new runs' first rows (`publish`'s `later`) in one request a page, and remember
+    them; one not made is made by its run's next wake, which finds no row."""
+    if not artifacts:
+        return
+    with prefect_client() as client:
+        made = create_artifacts(client, artifacts)
+    if len(_shown) + len(artifacts) >= _SHOWN_MAX:
+        _shown.clear()
+    for artifact, kept in zip(artifacts, made, strict=True):
+        if kept is not None and artifact.flow_run_id is not None and artifact.key is not None:
+            _shown[(artifact.flow_run_id, artifact.key)] = (kept, artifact.data)
 
 
 def _remember(client: SyncPrefectClient, runs: list[UUID], keys: list[str]) -> None:

@@ -67,9 +67,11 @@ def main(argv: list[str]) -> None:
     """Run `prefect server start <argv>` here, after the changes above."""
     begin_writes_immediately()
     delete_securely()
+    from flows.processes.prefect_server_artifacts import add_bulk_artifacts  # noqa: PLC0415
     from flows.processes.prefect_server_inputs import add_bulk_inputs  # noqa: PLC0415
 
     add_bulk_inputs()
+    add_bulk_artifacts()
     from prefect.cli import app  # noqa: PLC0415
 
     sys.argv = ["prefect", "server", "start", *argv]  # Prefect's CLI reads its arguments there

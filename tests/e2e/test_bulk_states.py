@@ -1,8 +1,8 @@
-"""Many runs' states and inputs in one request, against a real server: decision forms under one
-key made to wait together, each with its own form and its key recorded as fired (so a resumed
-flow gets what was sent); new state messages given only to the plan runs that still wait; the
-forms' inputs stored through the embedded server's bulk route, closed as the API is, or one by
-one where there is no such route."""
+"""Many runs' states, inputs and first artifacts in one request, against a real server: decision
+forms under one key made to wait together, each with its own form and its key recorded as fired
+(so a resumed flow gets what was sent); new state messages given only to the plan runs that
+still wait; the forms' inputs and new runs' first artifacts made through the embedded server's
+bulk routes, closed as the API is, or one by one where there is no such route."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import ArtifactCreate
+from prefect.client.schemas.filters import (
+    ArtifactCollectionFilter,
+    ArtifactCollectionFilterKey,
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+)
 from prefect.client.schemas.objects import StateType
 from prefect.input.run_input import keyset_from_paused_state
 from prefect.settings import (
@@ -23,11 +30,12 @@ from prefect.settings import (
 from prefect.states import Cancelled, Running, Suspended
 
 from flows.prefect import client as clients
-from flows.prefect import inputs
+from flows.prefect import inputs, new_artifacts
 from flows.prefect.bulk_states import set_states
 from flows.prefect.creating import _has_form, _wait_with_forms
 from flows.prefect.decision_forms import form_for
 from flows.prefect.inputs import BULK_INPUTS_PATH
+from flows.prefect.new_artifacts import BULK_ARTIFACTS_PATH
 from flows.prefect.publish import label_run, show_messages
 from tests.e2e.harness import AUTH, PrefectServer, basic
 
@@ -160,10 +168,10 @@ def test_the_bulk_inputs_route_keeps_what_is_stored_and_stores_nothing_for_a_gon
     }
     refused = prefect_server.call("POST", BULK_INPUTS_PATH, with_gone)
     assert refused.status_code == 404
-    assert not inputs._no_such_route(refused), "a gone run, not a missing route"
+    assert not inputs.no_such_route(refused), "a gone run, not a missing route"
     assert _keys(prefect_server, other) == [], "nothing half-stored"
     missing = prefect_server.call("POST", "/flow_runs/input/no-such-route", with_gone)
-    assert inputs._no_such_route(missing)
+    assert inputs.no_such_route(missing)
 
 
 def test_the_bulk_inputs_route_is_closed_like_the_rest_of_the_api(
@@ -201,3 +209,64 @@ def _keys(server: PrefectServer, run: UUID) -> list[str]:
     listed = server.call("POST", f"/flow_runs/{run}/input/filter", {"prefix": ""})
     listed.raise_for_status()
     return [one["key"] for one in listed.json()]
+
+
+def _rows(client: SyncPrefectClient, run: UUID) -> list[tuple[str | None, object]]:
+    found = client.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run]))
+    )
+    return sorted((a.key, a.data) for a in found)
+
+
+def _timelines(runs: list[UUID]) -> list[ArtifactCreate]:
+    return [
+        ArtifactCreate(key=f"plan-{n}", type="markdown", data=f"# plan {n}", flow_run_id=run)
+        for n, run in enumerate(runs)
+    ]
+
+
+def test_new_runs_first_rows_are_made_in_one_request_as_each_would_be_alone(
+    client: SyncPrefectClient,
+) -> None:
+    runs = _running(client, _deployment(client), 3)
+    made = new_artifacts.create_artifacts(client, _timelines(runs))
+    assert len(made) == 3 and all(made)
+    for n, (run, kept) in enumerate(zip(runs, made, strict=True)):
+        assert _rows(client, run) == [(f"plan-{n}", f"# plan {n}")], "one row, on its own run"
+        assert [
+            a.id
+            for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run]))
+            )
+        ] == [kept]
+        latest = client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(
+                key=ArtifactCollectionFilterKey(any_=[f"plan-{n}"])
+            )
+        )
+        assert [a.latest_id for a in latest] == [kept], "the Artifacts page lists it by its key"
+
+
+def test_the_bulk_artifacts_route_is_closed_like_the_rest_of_the_api(
+    prefect_server: PrefectServer, client: SyncPrefectClient
+) -> None:
+    (run,) = _running(client, _deployment(client), 1)
+    body = {"artifacts": [a.model_dump(mode="json") for a in _timelines([run])]}
+    stranger = prefect_server.call("POST", BULK_ARTIFACTS_PATH, body, auth=None)
+    assert stranger.status_code in (401, 403), "no auth string, no CSRF token: refused"
+    assert prefect_server.call("POST", BULK_ARTIFACTS_PATH, body, csrf=False).status_code == 403
+    assert _rows(client, run) == [], "nothing made"
+
+
+def test_first_rows_go_one_by_one_to_a_server_without_the_route(client: SyncPrefectClient) -> None:
+    runs = _running(client, _deployment(client), 2)
+    new_artifacts._without_route.add(str(client.api_url))  # as after a 404 from such a server
+    try:
+        made = new_artifacts.create_artifacts(client, _timelines(runs))
+    finally:
+        new_artifacts._without_route.clear()
+    assert all(made)
+    assert [_rows(client, run) for run in runs] == [
+        [("plan-0", "# plan 0")],
+        [("plan-1", "# plan 1")],
+    ]
