@@ -4,11 +4,10 @@ Every file is checked before anything is recorded: one invalid file launches not
 each plan is launched in its own transaction, and one plan's refusal stops no other. In one
 process the App, the store and the Prefect clients serve every plan. Plans go in chunks of
 CHUNK: each recorded, then the chunk's runs created in one request and their first wakes
-followed up together, as one clock tick's (`Engine.start_plans`), while the next chunks
-are recorded and started (STARTING at once). A launch tells the clock
-to keep off while its launcher follows it up (`engine_client.LAUNCHER_FOLLOWS_UP`), so no
-plan is followed up twice; one whose run could not be made is the clock's at its next tick
-(docs/scaling.md)."""
+followed up together, as one clock tick's (`Engine.start_plans`), while the next chunk is
+recorded (STARTING chunks started at once). A launch tells the clock to keep off while its
+launcher follows it up (`engine_client.LAUNCHER_FOLLOWS_UP`), so no plan is followed up
+twice; one whose run could not be made is the clock's at its next tick (docs/scaling.md)."""
 
 from __future__ import annotations
 
@@ -23,6 +22,7 @@ import click
 
 from casework.services import plan_changes
 from casework.services.programme import approval_required
+from casework.services.unit_of_work import Changed
 from flows.app import App
 from flows.cli.context import Context, as_user_error, emit, pass_ctx
 from flows.prefect import engine_client
@@ -81,17 +81,7 @@ def launch_one(
     """One file: its errors raised as the operator has always seen them."""
     p = _load(app, file, cwd)
     engine = engine_client.connect(app.settings)  # refuse before recording anything
-    changed = plan_changes.launch(
-        app.store,
-        app.directories,
-        plan=p,
-        by=by or p.manager,
-        now=app.now(),
-        approval_required=approval_required(
-            app.store, app.directories, engine_default=None, now=app.now()
-        ),
-        followed_up_by=engine.follow_up_by(app),
-    )
+    changed = _record(app, engine, p, by=by, needs_approval=_needs_approval(app))
     p = p.model_copy(update={"case": changed.code})  # as stored, however the file spells it
     run_id = engine.start_plan(app, p)
     result = {"case": p.case, "state": changed.state, "flow_run_id": run_id}
@@ -100,6 +90,25 @@ def launch_one(
         emit(result)
     else:
         click.echo(_line(result))
+
+
+def _needs_approval(app: App) -> bool:
+    return approval_required(app.store, app.directories, engine_default=None, now=app.now())
+
+
+def _record(
+    app: App, engine: engine_client.Engine, p: Plan, *, by: str | None, needs_approval: bool
+) -> Changed:
+    """The plan launched in the store, its launcher following it up."""
+    return plan_changes.launch(
+        app.store,
+        app.directories,
+        plan=p,
+        by=by or p.manager,
+        now=app.now(),
+        approval_required=needs_approval,
+        followed_up_by=engine.follow_up_by(app),
+    )
 
 
 def _line(result: dict[str, Any]) -> str:
@@ -152,9 +161,7 @@ def launch_many(
     next is recorded; no more than that wait, so every plan is started within moments of
     being recorded (well inside `engine_client.LAUNCHER_FOLLOWS_UP`)."""
     engine = engine_client.connect(app.settings)  # refuse before recording anything
-    needs_approval = approval_required(
-        app.store, app.directories, engine_default=None, now=app.now()
-    )
+    needs_approval = _needs_approval(app)
     outcomes: list[dict[str, Any]] = []
     starting: deque[tuple[Future[dict[str, str]] | None, list[dict[str, Any]], int]] = deque()
 
@@ -180,15 +187,7 @@ def launch_many(
                 outcome: dict[str, Any] = {"file": str(file)}
                 outcomes.append(outcome)
                 try:
-                    changed = plan_changes.launch(
-                        app.store,
-                        app.directories,
-                        plan=p,
-                        by=by or p.manager,
-                        now=app.now(),
-                        approval_required=needs_approval,
-                        followed_up_by=engine.follow_up_by(app),
-                    )
+                    changed = _record(app, engine, p, by=by, needs_approval=needs_approval)
                 except Exception as exc:  # refused (or failed): said, and the others go on
                     outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)
                     continue

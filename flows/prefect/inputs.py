@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -16,7 +17,7 @@ BULK_INPUTS_LIMIT = 200  # as the route allows
 
 Input = tuple[UUID, str, str]  # the run, the key, the value as stored (JSON text)
 
-_without_route: set[str] = set()  # API addresses whose server has no bulk route
+_without_route: set[tuple[str, str]] = set()  # (API address, route) its server does not have
 _lock = threading.Lock()
 
 
@@ -34,21 +35,26 @@ def store_inputs(client: SyncPrefectClient, inputs: Sequence[Input]) -> set[UUID
 
 def _bulk(client: SyncPrefectClient, page: Sequence[Input]) -> bool:
     """All of the page in one request; False if that could not be done."""
-    where = str(client.api_url)
+    body = {"inputs": [{"flow_run_id": str(r), "key": k, "value": v} for r, k, v in page]}
+    return post_bulk(client, BULK_INPUTS_PATH, body) is not None
+
+
+def post_bulk(client: SyncPrefectClient, path: str, body: Any) -> httpx.Response | None:
+    """POST to one of the embedded server's own routes; None if that could not be done. A
+    server found without the route is not asked again."""
+    where = (str(client.api_url), path)
     with _lock:
         if where in _without_route:
-            return False
-    body = {"inputs": [{"flow_run_id": str(r), "key": k, "value": v} for r, k, v in page]}
+            return None
     try:
-        client.request("POST", BULK_INPUTS_PATH, json=body)  # type: ignore[arg-type]  # rehab's own route
+        return client.request("POST", path, json=body)  # type: ignore[arg-type]  # rehab's own route
     except httpx.HTTPStatusError as exc:
         if exc.response.status_code in (404, 405) and no_such_route(exc.response):
             with _lock:
                 _without_route.add(where)
-        return False
+        return None
     except httpx.HTTPError:
-        return False
-    return True
+        return None
 
 
 def no_such_route(response: httpx.Response) -> bool:

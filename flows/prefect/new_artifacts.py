@@ -4,7 +4,6 @@ be done (a server without the route)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -13,13 +12,10 @@ import httpx
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import ArtifactCreate
 
-from flows.prefect.inputs import no_such_route
+from flows.prefect.inputs import post_bulk
 
 BULK_ARTIFACTS_PATH = "/artifacts/bulk"
 BULK_ARTIFACTS_LIMIT = 200  # as the route allows
-
-_without_route: set[str] = set()  # API addresses whose server has no bulk route
-_lock = threading.Lock()
 
 
 def create_artifacts(
@@ -37,21 +33,9 @@ def create_artifacts(
 
 def _bulk(client: SyncPrefectClient, page: Sequence[ArtifactCreate]) -> list[UUID | None] | None:
     """All of the page in one request (one transaction); None if that could not be done."""
-    where = str(client.api_url)
-    with _lock:
-        if where in _without_route:
-            return None
     body: dict[str, Any] = {"artifacts": [a.model_dump(mode="json") for a in page]}
-    try:
-        response = client.request("POST", BULK_ARTIFACTS_PATH, json=body)  # type: ignore[arg-type]  # rehab's own route
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code in (404, 405) and no_such_route(exc.response):
-            with _lock:
-                _without_route.add(where)
-        return None
-    except httpx.HTTPError:
-        return None
-    return [UUID(made) for made in response.json()]
+    response = post_bulk(client, BULK_ARTIFACTS_PATH, body)
+    return None if response is None else [UUID(made) for made in response.json()]
 
 
 def _one(client: SyncPrefectClient, artifact: ArtifactCreate) -> UUID | None:

@@ -12,13 +12,14 @@ Imported only by the server's process (flows/processes/prefect_server_main.py)."
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Body, Depends, status
+from fastapi import Body, Depends
 from prefect.server import models
 from prefect.server.api import artifacts as artifacts_api
 from prefect.server.database import PrefectDBInterface, provide_database_interface
 from prefect.server.schemas import actions, core
 
 from flows.prefect.new_artifacts import BULK_ARTIFACTS_LIMIT, BULK_ARTIFACTS_PATH
+from flows.processes.prefect_server_inputs import add_post_route
 
 
 async def create_artifacts(
@@ -40,12 +41,4 @@ async def create_artifacts(
 
 def add_bulk_artifacts() -> None:
     """Add the route to Prefect's artifacts router, before the server's app is made."""
-    router = artifacts_api.router
-    if any(getattr(route, "path", "") == BULK_ARTIFACTS_PATH for route in router.routes):
-        return
-    router.add_api_route(
-        BULK_ARTIFACTS_PATH.removeprefix(router.prefix),
-        create_artifacts,
-        methods=["POST"],
-        status_code=status.HTTP_201_CREATED,
-    )
+    add_post_route(artifacts_api.router, BULK_ARTIFACTS_PATH, create_artifacts)

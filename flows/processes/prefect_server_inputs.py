@@ -9,10 +9,11 @@ Imported only by the server's process (flows/processes/prefect_server_main.py)."
 
 # No `from __future__ import annotations`: FastAPI reads the endpoint's annotations as objects.
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import Body, Depends, HTTPException, status
+from fastapi import APIRouter, Body, Depends, HTTPException, status
 from prefect.server.api import flow_runs
 from prefect.server.database import PrefectDBInterface, provide_database_interface
 from pydantic import BaseModel, Field
@@ -49,12 +50,17 @@ async def create_flow_run_inputs(
 
 def add_bulk_inputs() -> None:
     """Add the route to Prefect's flow-runs router, before the server's app is made."""
-    router = flow_runs.router
-    if any(getattr(route, "path", "") == BULK_INPUTS_PATH for route in router.routes):
+    add_post_route(flow_runs.router, BULK_INPUTS_PATH, create_flow_run_inputs)
+
+
+def add_post_route(router: APIRouter, path: str, endpoint: Callable[..., Any]) -> None:
+    """Add `POST path` (the API's path, with the router's prefix) to one of Prefect's
+    routers, once, answering 201 as Prefect's own creating routes do."""
+    if any(getattr(route, "path", "") == path for route in router.routes):
         return
     router.add_api_route(
-        BULK_INPUTS_PATH.removeprefix(router.prefix),
-        create_flow_run_inputs,
+        path.removeprefix(router.prefix),
+        endpoint,
         methods=["POST"],
         status_code=status.HTTP_201_CREATED,
     )

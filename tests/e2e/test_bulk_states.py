@@ -193,7 +193,7 @@ def test_the_bulk_inputs_route_is_closed_like_the_rest_of_the_api(
 
 def test_inputs_go_one_by_one_to_a_server_without_the_route(client: SyncPrefectClient) -> None:
     run, gone = _running(client, _deployment(client), 1)[0], uuid4()
-    inputs._without_route.add(str(client.api_url))  # as after a 404 from such a server
+    inputs._without_route.add((str(client.api_url), BULK_INPUTS_PATH))  # as after a 404
     try:
         stored = inputs.store_inputs(
             client, [(run, "a", '"1"'), (run, "b", '"2"'), (gone, "a", '"1"')]
@@ -260,11 +260,11 @@ def test_the_bulk_artifacts_route_is_closed_like_the_rest_of_the_api(
 
 def test_first_rows_go_one_by_one_to_a_server_without_the_route(client: SyncPrefectClient) -> None:
     runs = _running(client, _deployment(client), 2)
-    new_artifacts._without_route.add(str(client.api_url))  # as after a 404 from such a server
+    inputs._without_route.add((str(client.api_url), BULK_ARTIFACTS_PATH))  # as after a 404
     try:
         made = new_artifacts.create_artifacts(client, _timelines(runs))
     finally:
-        new_artifacts._without_route.clear()
+        inputs._without_route.clear()
     assert all(made)
     assert [_rows(client, run) for run in runs] == [
         [("plan-0", "# plan 0")],
