@@ -205,8 +205,11 @@ def _as_shown(
 def new_runs(app: App, codes: list[str]) -> dict[str, str]:
     """`new_run` for many cases by their stored codes (a bulk launch's), their runs created
     together and recorded in one transaction; the run ids by case code, a code missing
-    there failed."""
-    started = app.prefect.start_plan_runs([_as_shown(app, code) for code in codes])
+    there failed (or names no case, or one erased)."""
+    seen = wake.seen_many(app.store, codes=codes, directories=app.directories)
+    started = app.prefect.start_plan_runs(
+        [_as_shown(app, code, seen[code]) for code in codes if code in seen]
+    )
     engine.set_flow_runs(app.store, runs=started, now=app.now())
     return started
 

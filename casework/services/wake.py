@@ -18,7 +18,7 @@ from casework.services.unit_of_work import CaseChange, Changed, changed_row
 from casework.store import decisions, queries
 from casework.store.db import Store
 from casework.store.decisions import Decision
-from casework.store.repository import get_case_row, to_domain
+from casework.store.repository import find_case_rows, get_case_row, to_domain
 from casework.store.tables import CaseRow
 from plans.directories import Directories
 
@@ -105,20 +105,37 @@ def wake(
 def seen(store: Store, *, code: str, directories: Directories | None = None) -> Woken:
     """The case as it stands, read once, changing nothing (a run shown afresh)."""
     with store.session() as session:
-        row = get_case_row(session, code=code)
-        changed = changed_row(row, [])
-        waiting = decisions.waiting_in(session, case=row)
-        if row.quarantine_reason is not None:  # its rows' status: its plan may not load
-            return _set_aside(row, changed, queries.status_in(session, row), waiting)
-        return _view(
-            session,
-            row=row,
-            case=to_domain(row),
-            changed=changed,
-            directories=directories,
-            to_tend=[],
-            waiting=waiting,
-        )
+        return _seen(session, get_case_row(session, code=code), directories)
+
+
+def seen_many(
+    store: Store, *, codes: list[str], directories: Directories | None = None
+) -> dict[str, Woken]:
+    """`seen` for many cases by their codes as stored (a bulk launch's new runs), their rows
+    read together; a code without a case (or one erased) is missing there."""
+    with store.session() as session:
+        rows = find_case_rows(session, codes=codes)
+        return {
+            code: _seen(session, row, directories)
+            for code, row in rows.items()
+            if row.purged_at is None
+        }
+
+
+def _seen(session: Session, row: CaseRow, directories: Directories | None) -> Woken:
+    changed = changed_row(row, [])
+    waiting = decisions.waiting_in(session, case=row)
+    if row.quarantine_reason is not None:  # its rows' status: its plan may not load
+        return _set_aside(row, changed, queries.status_in(session, row), waiting)
+    return _view(
+        session,
+        row=row,
+        case=to_domain(row),
+        changed=changed,
+        directories=directories,
+        to_tend=[],
+        waiting=waiting,
+    )
 
 
 def set_aside(store: Store, *, code: str) -> Woken:

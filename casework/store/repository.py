@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from casework.domain.case import Case, CheckIn, Consent, StepProgress, check_in_time, next_wake
@@ -13,6 +13,8 @@ from casework.store.crypto import Sealer
 from casework.store.errors import CaseNotFound, CasePurged, NoPlanYet
 from casework.store.tables import CaseRow, CheckInRow, ConsentRow, PlanRevisionRow, StepRow
 from plans.model import Person, Plan, Step
+
+MANY_AT_ONCE = 500  # codes in one IN (...), well under either database's limit on bound values
 
 
 def hold_case(session: Session, *, code: str) -> None:
@@ -23,22 +25,48 @@ def hold_case(session: Session, *, code: str) -> None:
     if session.get_bind().dialect.name == "sqlite":
         take_write_lock(session)
         return
-    session.execute(
-        select(CaseRow.id).where(CaseRow.code == stored_code(session, code)).with_for_update()
+    held = select(CaseRow.id).with_for_update()
+    # The code as stored first (what the engine passes): one statement, not a lookup and then
+    # the lock. Only a code typed in other letters looks its stored spelling up.
+    if session.execute(held.where(CaseRow.code == code)).first() is None:
+        spelled = stored_code(session, code)
+        if spelled != code:
+            session.execute(held.where(CaseRow.code == spelled))
+
+
+def _with_its_rows(query: Select[CaseRow]) -> Select[CaseRow]:
+    return query.options(
+        selectinload(CaseRow.revisions),
+        selectinload(CaseRow.consents),
+        selectinload(CaseRow.steps).selectinload(StepRow.check_ins),
     )
 
 
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
     """The case's row with its revisions, steps and consents, or None; `code` in any case."""
+    # The exact spelling by the unique index first, loaded at once; a miss looks the stored
+    # spelling up (codes/stored_code) and loads that.
+    row = session.scalars(_with_its_rows(select(CaseRow).where(CaseRow.code == code))).first()
+    if row is not None:
+        return row
+    spelled = stored_code(session, code)
+    if spelled == code:
+        return None
     return session.scalars(
-        select(CaseRow)
-        .where(CaseRow.code == stored_code(session, code))
-        .options(
-            selectinload(CaseRow.revisions),
-            selectinload(CaseRow.consents),
-            selectinload(CaseRow.steps).selectinload(StepRow.check_ins),
-        )
+        _with_its_rows(select(CaseRow).where(CaseRow.code == spelled))
     ).one_or_none()
+
+
+def find_case_rows(session: Session, *, codes: list[str]) -> dict[str, CaseRow]:
+    """The rows of these cases, by their codes as stored, loaded together with their
+    revisions, steps and consents (a few statements for all of them); a code without a case
+    is missing there."""
+    found: dict[str, CaseRow] = {}
+    for first in range(0, len(codes), MANY_AT_ONCE):
+        some = codes[first : first + MANY_AT_ONCE]
+        query = _with_its_rows(select(CaseRow).where(CaseRow.code.in_(some)))
+        found |= {row.code: row for row in session.scalars(query)}
+    return found
 
 
 def get_case_row(session: Session, *, code: str) -> CaseRow:

@@ -14,7 +14,7 @@ from prefect.settings import Settings as PrefectSettings
 from flows.prefect.server import SERVER_TUNING, server_command, server_environment
 from flows.processes import children
 from flows.processes.errors import ProcessStopped
-from flows.processes.prefect_server_main import begin_writes_immediately
+from flows.processes.prefect_server_main import begin_writes_immediately, bind_plain_datetimes
 from flows.settings import Settings
 
 
@@ -122,3 +122,42 @@ def test_the_servers_sqlite_transactions_begin_immediate_so_a_form_waits_its_tur
     assert asyncio.run(begun_as()) == "DEFERRED", "Prefect's own: the other writer gets in"
     begin_writes_immediately()
     assert asyncio.run(begun_as()) == "IMMEDIATE (holding the write lock)"
+
+
+def test_the_servers_timestamps_reach_postgresql_as_plain_datetimes_of_the_same_instant(
+    fresh_postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect's own times (pendulum's, on this Python) are bound as plain UTC datetimes,
+    and PostgreSQL keeps the instant they name, through the driver the server uses."""
+    import asyncio  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    import sqlalchemy as sa  # noqa: PLC0415
+    from prefect.server.utilities.database import Timestamp  # noqa: PLC0415
+    from prefect.types._datetime import now  # noqa: PLC0415
+    from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    # Put back after the test: the change is for the server's process, not this one.
+    monkeypatch.setattr(Timestamp, "process_bind_param", Timestamp.process_bind_param)
+    at = now("Asia/Tokyo")
+    assert type(Timestamp().process_bind_param(at, postgresql.dialect())) is not datetime
+    bind_plain_datetimes()
+    bound = Timestamp().process_bind_param(at, postgresql.dialect())
+    assert type(bound) is datetime and bound.tzinfo is UTC and bound == at
+
+    table = sa.Table("times", sa.MetaData(), sa.Column("at", Timestamp()))
+    url = fresh_postgres.replace("+psycopg", "+asyncpg")
+
+    async def written_and_read() -> datetime:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(table.metadata.create_all)
+                await conn.execute(table.insert(), [{"at": at}])
+                return (await conn.execute(sa.select(table.c.at))).scalar_one()
+        finally:
+            await engine.dispose()
+
+    read = asyncio.run(written_and_read())
+    assert read == at, "the same instant"
