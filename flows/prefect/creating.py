@@ -17,7 +17,7 @@ import httpx
 import orjson  # Prefect's own dependency: RunInput.save stores values with it
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.actions import DeploymentFlowRunCreate
+from prefect.client.schemas.actions import DeploymentFlowRunCreate, StateCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.exceptions import ObjectNotFound
@@ -30,6 +30,7 @@ from flows.prefect import recent
 from flows.prefect.bulk_states import pages, set_states
 from flows.prefect.client import prefect_client
 from flows.prefect.inputs import store_inputs
+from flows.prefect.waiting_runs import create_waiting
 from flows.shown.tags import decision_tags
 
 PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
@@ -113,6 +114,7 @@ def start_plan_runs(plans: Sequence[PlanRun]) -> dict[str, str]:
             for code, episode, tags, _ in plans
         ],
         lambda client, runs: _wait_all(client, runs, messages),
+        already=lambda code: to_state_create(_waiting(messages[code])),
     )
 
 
@@ -207,26 +209,51 @@ WaitAll = Callable[[SyncPrefectClient, Sequence[tuple[str, FlowRun]]], set[str]]
 
 
 def _create_waiting(
-    deployment: str, runs: Sequence[tuple[str, DeploymentFlowRunCreate]], wait_all: WaitAll
+    deployment: str,
+    runs: Sequence[tuple[str, DeploymentFlowRunCreate]],
+    wait_all: WaitAll,
+    already: Callable[[str], StateCreate] | None = None,
 ) -> dict[str, str]:
     """Create these runs of the deployment, a hundred to a request, and `wait_all` of them
-    (those still `Launching` are new, or a creation that stopped half-way). Returns their ids
-    by the caller's keys; a key missing there failed."""
+    (those still `Launching` are new, or a creation that stopped half-way). With `already`
+    (a key's waiting state), the embedded server creates them waiting and started in one
+    step (flows/prefect/waiting_runs.py), where it can. Returns their ids by the caller's
+    keys; a key missing there failed."""
     made: dict[str, str] = {}
     with prefect_client() as client:
         for first in range(0, len(runs), BULK_LIMIT):
             batch = runs[first : first + BULK_LIMIT]
-            body = [create.model_dump(mode="json", exclude_unset=True) for _, create in batch]
-            created = _bulk(client, deployment, body)
+            created, fresh = _created(client, deployment, batch, already)
             read = _read_runs(client, [r for r in created if r is not None])
             found = [
                 (key, read[run_id])
                 for (key, _), run_id in zip(batch, created, strict=True)
                 if run_id is not None and run_id in read
             ]
-            waiting = wait_all(client, found)
+            for _, run in found:
+                if run.id in fresh:  # what its first wake would read back: known already
+                    recent.remember(run, new=True)
+            waiting = {key for key, run in found if run.id in fresh}
+            waiting |= wait_all(client, [(key, run) for key, run in found if run.id not in fresh])
             made |= {key: str(run.id) for key, run in found if key in waiting}
     return made
+
+
+def _created(
+    client: SyncPrefectClient,
+    deployment: str,
+    batch: Sequence[tuple[str, DeploymentFlowRunCreate]],
+    already: Callable[[str], StateCreate] | None,
+) -> tuple[list[UUID | None], set[UUID]]:
+    """The batch's runs created: each one's id (None: failed), and the ids of those created
+    waiting by this call."""
+    if already is not None:
+        waiting = [create.model_copy(update={"state": already(key)}) for key, create in batch]
+        done = create_waiting(client, deployment_id(client, deployment), waiting)
+        if done is not None:
+            return [run for run, _ in done], {run for run, new in done if new}
+    body = [create.model_dump(mode="json", exclude_unset=True) for _, create in batch]
+    return _bulk(client, deployment, body), set()
 
 
 def _launching(run: FlowRun) -> bool:

@@ -104,9 +104,11 @@ def main(argv: list[str]) -> None:
     bind_plain_datetimes()
     from flows.processes.prefect_server_artifacts import add_bulk_artifacts  # noqa: PLC0415
     from flows.processes.prefect_server_inputs import add_bulk_inputs  # noqa: PLC0415
+    from flows.processes.prefect_server_runs import add_bulk_waiting_runs  # noqa: PLC0415
 
     add_bulk_inputs()
     add_bulk_artifacts()
+    add_bulk_waiting_runs()
     from prefect.cli import app  # noqa: PLC0415
 
     sys.argv = ["prefect", "server", "start", *argv]  # Prefect's CLI reads its arguments there

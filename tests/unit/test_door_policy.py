@@ -43,6 +43,7 @@ def test_reads_pass(method: str, path: str) -> None:
         ("POST", f"/api/flow_runs/{RUN}/input"),
         ("POST", "/api/flow_runs/input/bulk"),  # the engine's own route
         ("POST", "/api/artifacts/bulk"),  # the engine's own route
+        ("POST", "/api/flow_runs/bulk_waiting"),  # the engine's own route
         ("POST", "/api/flow_runs/"),
         ("POST", f"/api/deployments/{RUN}/create_flow_run"),
         ("PATCH", f"/api/deployments/{RUN}"),
