@@ -25,6 +25,12 @@ def stored_code(session: Session, code: str) -> str:
     that misses."""
     if session.scalar(select(CaseRow.code).where(CaseRow.code == code)) is not None:
         return code
+    return spelled_otherwise(session, code)
+
+
+def spelled_otherwise(session: Session, code: str) -> str:
+    """`stored_code` for a code no case has in exactly these letters: the stored spelling
+    that matches it whatever the case of its letters, or `code` itself."""
     found = session.scalars(select(CaseRow.code).where(_folded(code)).order_by(CaseRow.id)).all()
     if len(found) > 1:
         # Written before codes were matched case-insensitively: only the exact one is sure.

@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from casework.domain.case import Case, CheckIn, Consent, StepProgress, check_in_time, next_wake
-from casework.store.codes import stored_code, take_write_lock
+from casework.store.codes import spelled_otherwise, take_write_lock
 from casework.store.crypto import Sealer
 from casework.store.errors import CaseNotFound, CasePurged, NoPlanYet
 from casework.store.tables import CaseRow, CheckInRow, ConsentRow, PlanRevisionRow, StepRow
@@ -29,7 +29,7 @@ def hold_case(session: Session, *, code: str) -> None:
     # The code as stored first (what the engine passes): one statement, not a lookup and then
     # the lock. Only a code typed in other letters looks its stored spelling up.
     if session.execute(held.where(CaseRow.code == code)).first() is None:
-        spelled = stored_code(session, code)
+        spelled = spelled_otherwise(session, code)
         if spelled != code:
             session.execute(held.where(CaseRow.code == spelled))
 
@@ -45,11 +45,11 @@ def _with_its_rows(query: Select[CaseRow]) -> Select[CaseRow]:
 def find_case_row(session: Session, *, code: str) -> CaseRow | None:
     """The case's row with its revisions, steps and consents, or None; `code` in any case."""
     # The exact spelling by the unique index first, loaded at once; a miss looks the stored
-    # spelling up (codes/stored_code) and loads that.
+    # spelling up (codes.spelled_otherwise) and loads that.
     row = session.scalars(_with_its_rows(select(CaseRow).where(CaseRow.code == code))).first()
     if row is not None:
         return row
-    spelled = stored_code(session, code)
+    spelled = spelled_otherwise(session, code)
     if spelled == code:
         return None
     return session.scalars(
