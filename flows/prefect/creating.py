@@ -4,7 +4,9 @@ person's decision, each already waiting, so no process runs until something must
 A run is created Running (named `Launching`), then Suspended: Prefect counts a run that never
 started as late from its first state on (`estimated_start_time_delta`), so a living plan would
 show "(3d late)" in the runs list; a start at its creation makes its lateness zero for good.
-That Suspended state is written once, with the message the run shows."""
+That Suspended state is written once, with the message the run shows. A bulk launch on the
+embedded server skips the first: its runs are created Suspended and started at that state,
+in one request (flows/prefect/waiting_runs.py)."""
 
 from __future__ import annotations
 
