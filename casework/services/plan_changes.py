@@ -59,12 +59,15 @@ def launch(
     """Record a new plan (or relaunch an ended case as a new episode). `followed_up_by`: the
     launcher starts its run and its first wake itself, so the clock takes the case only if
     that has not happened by then (two followers would both make its run's artifacts)."""
-    plan = with_stored_code(store, plan)
     supervisor = directories.supervisor_of(plan) or ""
     with store.session() as session:
+        # Found in any case of its letters: the plan then names the case as it is stored.
         known = find_case_row(session, code=plan.case)
-        if known is not None and known.purged_at is not None:
-            raise CasePurged(plan.case, f"{known.purged_at:%Y-%m-%d}")
+        if known is not None:
+            if known.code != plan.case:
+                plan = plan.model_copy(update={"case": known.code})
+            if known.purged_at is not None:
+                raise CasePurged(plan.case, f"{known.purged_at:%Y-%m-%d}")
         stored = None if known is None else (known.manager, known.supervisor)
     if stored is not None:
         # A relaunch is the case's own: judged by the roles it has, not those the file names;
