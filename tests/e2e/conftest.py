@@ -6,8 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.settings import (
+    PREFECT_API_AUTH_STRING,
+    PREFECT_API_URL,
+    PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
+    temporary_settings,
+)
 
-from tests.e2e.harness import PrefectServer, Rehab, example_directories
+from flows.prefect import client as clients
+from tests.e2e.harness import AUTH, PrefectServer, Rehab, example_directories
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +40,16 @@ def rehab(
     finally:
         engine.stop_door()
         engine.stop_runner()
+
+
+@pytest.fixture
+def client(prefect_server: PrefectServer) -> Iterator[SyncPrefectClient]:
+    """The engine's own Prefect client, talking to the shared server as rehab does."""
+    server = {
+        PREFECT_API_URL: prefect_server.api,
+        PREFECT_API_AUTH_STRING: AUTH,
+        PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: True,
+    }
+    with temporary_settings(updates=server), clients.prefect_client() as made:
+        yield made
+    clients.close_all()

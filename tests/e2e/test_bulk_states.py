@@ -6,7 +6,6 @@ bulk routes, closed as the API is, or one by one where there is no such route.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID, uuid4
 
 import httpx
@@ -21,15 +20,8 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.input.run_input import keyset_from_paused_state
-from prefect.settings import (
-    PREFECT_API_AUTH_STRING,
-    PREFECT_API_URL,
-    PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
-    temporary_settings,
-)
 from prefect.states import Cancelled, Running, Suspended
 
-from flows.prefect import client as clients
 from flows.prefect import inputs, new_artifacts
 from flows.prefect.bulk_states import set_states
 from flows.prefect.creating import _has_form, _wait_with_forms
@@ -42,18 +34,6 @@ from tests.e2e.harness import AUTH, PrefectServer, basic
 pytestmark = pytest.mark.e2e
 
 KEY = "check-in-housing-1"
-
-
-@pytest.fixture
-def client(prefect_server: PrefectServer) -> Iterator[SyncPrefectClient]:
-    server = {
-        PREFECT_API_URL: prefect_server.api,
-        PREFECT_API_AUTH_STRING: AUTH,
-        PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: True,
-    }
-    with temporary_settings(updates=server), clients.prefect_client() as made:
-        yield made
-    clients.close_all()
 
 
 def _deployment(client: SyncPrefectClient) -> UUID:

@@ -5,40 +5,20 @@ untouched; a server without the route gets Prefect's own creation and a second s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID, uuid4
 
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.settings import (
-    PREFECT_API_AUTH_STRING,
-    PREFECT_API_URL,
-    PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
-    temporary_settings,
-)
 from prefect.states import Suspended, to_state_create
 
-from flows.prefect import client as clients
 from flows.prefect import creating, inputs, recent
 from flows.prefect.waiting_runs import BULK_WAITING_PATH
-from tests.e2e.harness import AUTH, PrefectServer
+from tests.e2e.harness import PrefectServer
 
 pytestmark = pytest.mark.e2e
 
 FLOW = "waiting-runs-test"
-
-
-@pytest.fixture
-def client(prefect_server: PrefectServer) -> Iterator[SyncPrefectClient]:
-    server = {
-        PREFECT_API_URL: prefect_server.api,
-        PREFECT_API_AUTH_STRING: AUTH,
-        PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: True,
-    }
-    with temporary_settings(updates=server), clients.prefect_client() as made:
-        yield made
-    clients.close_all()
 
 
 @pytest.fixture

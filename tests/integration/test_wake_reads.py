@@ -49,12 +49,11 @@ def count_case_selects(app: App) -> list[str]:
     return seen
 
 
-def test_one_wake_with_a_new_decision_reads_the_case_at_most_twice(
-    app: App, prefect: RecordingPrefect
-) -> None:
+def launch_awaiting_approval(app: App, code: str) -> None:
+    """A one-step plan launched for the case `code`, waiting for its supervisor's approval."""
     plan = Plan.model_validate(
         {
-            "case": CODE,
+            "case": code,
             "manager": "n-zdolnik",
             "steps": [
                 {"id": "check", "domain": "medical", "title": "Check", "partner": "brest-clinic"}
@@ -64,6 +63,12 @@ def test_one_wake_with_a_new_decision_reads_the_case_at_most_twice(
     plan_changes.launch(
         app.store, app.directories, plan=plan, by="n-zdolnik", now=app.now(), approval_required=True
     )
+
+
+def test_one_wake_with_a_new_decision_reads_the_case_once(
+    app: App, prefect: RecordingPrefect
+) -> None:
+    launch_awaiting_approval(app, CODE)
     run_id = prefect.start_plan_run(CODE, 1, [])
     engine.set_flow_run(app.store, code=CODE, flow_run_id=run_id, now=app.now())
 
@@ -81,28 +86,7 @@ def test_a_bulk_launchs_new_runs_are_labelled_from_one_read_of_all_their_cases(
 ) -> None:
     codes = [f"BC-READS-{n:02d}" for n in range(1, 31)]
     for code in codes:
-        plan = Plan.model_validate(
-            {
-                "case": code,
-                "manager": "n-zdolnik",
-                "steps": [
-                    {
-                        "id": "check",
-                        "domain": "medical",
-                        "title": "Check",
-                        "partner": "brest-clinic",
-                    }
-                ],
-            }
-        )
-        plan_changes.launch(
-            app.store,
-            app.directories,
-            plan=plan,
-            by="n-zdolnik",
-            now=app.now(),
-            approval_required=True,
-        )
+        launch_awaiting_approval(app, code)
     one_by_one = {code: tending._as_shown(app, code) for code in codes}
 
     selects = count_case_selects(app)
