@@ -172,9 +172,15 @@ class Stack:
         token (asked for once per client, as the UI does)."""
         auth = {"Authorization": basic(self.auth)}
         if client not in self._csrf:
-            self._csrf[client] = httpx.get(
-                f"{self.api}/csrf-token", params={"client": client}, headers=auth, timeout=60
-            ).json()["token"]
+            for _ in range(10):  # a server still starting (or busy) answers 503 at first
+                answer = httpx.get(
+                    f"{self.api}/csrf-token", params={"client": client}, headers=auth, timeout=60
+                )
+                if answer.status_code != 503:
+                    break
+                time.sleep(1)
+            answer.raise_for_status()
+            self._csrf[client] = answer.json()["token"]
         return auth | {"Prefect-Csrf-Token": self._csrf[client], "Prefect-Csrf-Client": client}
 
     def api_post(self, path: str, body: Any) -> Any:

@@ -39,7 +39,7 @@ from plans.model import Person, Plan
 from plans.screening import screen
 
 
-def _refuse_naming(plan: Plan, person: Person | None) -> None:
+def refuse_naming(plan: Plan, person: Person | None) -> None:
     """A step title or id naming the person would reach partners and Prefect: refused."""
     named = screen(plan, person)
     if named:
@@ -106,7 +106,7 @@ def launch(
         # An imported case still open has no plan in rehab yet: its launch is its first here.
         if row is not None and relaunch_of not in (*ENDED_CASE, IMPORTED):
             raise CaseAlreadyActive(plan.case, row.state)
-        _refuse_naming(plan, plan.person or (read_person(store.sealer, row) if row else None))
+        refuse_naming(plan, plan.person or (read_person(store.sealer, row) if row else None))
         # A case ended for a breach comes back only with a supervisor's approval.
         needs_approval = approval_required or relaunch_of == "terminated"
         case = Case.new(plan, plan.start_utc(now), approval_required=needs_approval)
@@ -171,7 +171,7 @@ def amend(store: Store, directories: Directories, *, plan: Plan, by: str, now: d
         new_schedule=True,
     ) as work:
         row, case = work.row, work.case
-        _refuse_naming(plan, plan.person or read_person(store.sealer, row))
+        refuse_naming(plan, plan.person or read_person(store.sealer, row))
         sent_back = case.sent_back_at is not None
         work.events += transitions.amend(case, plan, now, revision=row.revision + 1)
         if sent_back:  # amended as its supervisor asked: she is asked again

@@ -1,7 +1,8 @@
 """`rehab plan launch FILE...`: record plans and start their flow runs, one or many in one go.
 
 Every file is checked before anything is recorded: one invalid file launches nothing. Then
-each plan is launched in its own transaction, and one plan's refusal stops no other. In one
+each plan is launched as on its own, and one plan's refusal stops no other; the new cases of a
+chunk are recorded in one transaction (casework/services/plan_launches.py). In one
 process the App, the store and the Prefect clients serve every plan. Plans go in chunks of
 CHUNK: each recorded, then the chunk's runs created in one request and their first wakes
 followed up together, as one clock tick's (`Engine.start_plans`), while the next chunk is
@@ -20,7 +21,7 @@ from typing import Any
 
 import click
 
-from casework.services import plan_changes
+from casework.services import plan_changes, plan_launches
 from casework.services.programme import approval_required
 from casework.services.unit_of_work import Changed
 from flows.app import App
@@ -154,12 +155,12 @@ def launch_many(
     by: str | None,
     progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Launch each plan in its own transaction (a refusal is its outcome, and the others go
-    on), then start the runs of each CHUNK together and follow them up as one clock tick's;
-    one outcome per file, in order. `progress` is told how many files are done so far.
-    Recording and starting overlap: while STARTING chunks wait on the Prefect server, the
-    next is recorded; no more than that wait, so every plan is started within moments of
-    being recorded (well inside `engine_client.LAUNCHER_FOLLOWS_UP`)."""
+    """Launch each plan (a refusal is its outcome, and the others go on; a CHUNK's new cases
+    recorded in one transaction), then start the runs of each CHUNK together and follow them
+    up as one clock tick's; one outcome per file, in order. `progress` is told how many
+    files are done so far. Recording and starting overlap: while STARTING chunks wait on the
+    Prefect server, the next is recorded; no more than that wait, so every plan is started
+    within moments of being recorded (well inside `engine_client.LAUNCHER_FOLLOWS_UP`)."""
     engine = engine_client.connect(app.settings)  # refuse before recording anything
     needs_approval = _needs_approval(app)
     outcomes: list[dict[str, Any]] = []
@@ -182,14 +183,22 @@ def launch_many(
 
     with ThreadPoolExecutor(STARTING, thread_name_prefix="rehab-launch") as starter:
         for first in range(0, len(plans), CHUNK):
+            chunk = plans[first : first + CHUNK]
+            launched = plan_launches.launch_all(
+                app.store,
+                app.directories,
+                plans=[p for _, p in chunk],
+                by=by,
+                now=app.now(),
+                approval_required=needs_approval,
+                followed_up_by=engine.follow_up_by(app),
+            )
             recorded: list[dict[str, Any]] = []
-            for file, p in plans[first : first + CHUNK]:
+            for (file, p), changed in zip(chunk, launched, strict=True):
                 outcome: dict[str, Any] = {"file": str(file)}
                 outcomes.append(outcome)
-                try:
-                    changed = _record(app, engine, p, by=by, needs_approval=needs_approval)
-                except Exception as exc:  # refused (or failed): said, and the others go on
-                    outcome.update(case=p.case, error=as_user_error(exc, as_json=False).message)
+                if isinstance(changed, Exception):  # refused (or failed): said, the others go on
+                    outcome.update(case=p.case, error=as_user_error(changed, as_json=False).message)
                     continue
                 outcome.update(case=changed.code, state=changed.state)
                 recorded.append(outcome)

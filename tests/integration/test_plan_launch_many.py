@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from casework.services import plan_changes
+from casework.services import plan_launches
 from casework.services.unit_of_work import Changed
 from flows.app import App
 from flows.cli import plan_launch
@@ -179,15 +179,15 @@ def test_a_chunks_runs_are_started_while_the_next_chunk_is_recorded_and_outcomes
     monkeypatch.setattr(engine_client, "connect", engine_client.Engine)
     monkeypatch.setattr(App, "prefect", property(lambda self: fake))
     monkeypatch.setattr(plan_launch, "CHUNK", 2)
-    launch = plan_changes.launch
+    launch_all = plan_launches.launch_all
 
-    def recording(*args: Any, **kwargs: Any) -> Changed:
-        changed = launch(*args, **kwargs)
-        if changed.code == "BC-5":
+    def recording(*args: Any, **kwargs: Any) -> list[plan_launches.Outcome]:
+        outcomes = launch_all(*args, **kwargs)
+        if any(isinstance(o, Changed) and o.code == "BC-5" for o in outcomes):
             recorded_later.set()
-        return changed
+        return outcomes
 
-    monkeypatch.setattr(plan_changes, "launch", recording)
+    monkeypatch.setattr(plan_launches, "launch_all", recording)
     for code in ("BC-1", "BC-2"):  # already active: the first chunk is all refused
         _launched(env, sqlite_template, code)
     files = plans(tmp_path / "p", *[f"BC-{n}" for n in range(1, 8)])
