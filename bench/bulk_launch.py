@@ -14,7 +14,9 @@ under the database's name: `launches_per_s`, `launches_per_s_own_process`,
 `bulk_launches_per_s`, the bulk's ratio to the first, and the CPU seconds per launch of the
 server, the runner and the launching processes together (`cpu_s_per_launch`,
 `cpu_s_per_launch_own_process`, `bulk_cpu_s_per_launch`; `_own_process`: done in the
-launching process)."""
+launching process), and a bulk launch's server and runner CPU seconds apart
+(`bulk_server_cpu_s_per_launch`, `bulk_runner_cpu_s_per_launch`: one core is 1 / the
+launches a second; the server is one process)."""
 
 from __future__ import annotations
 
@@ -86,15 +88,20 @@ def one_round(
             parked = stack.count("PAUSED", "rehabilitation-plan")
             names = ("server", "runner")
 
+            apart: dict[str, float] = {}
+
             def phase(files: list[list[str]], **how: Any) -> tuple[float, float]:
-                """Wall seconds, and CPU seconds of the server, runner and launchers."""
-                cpu0, mine0 = cpu_seconds(stack.pids(*names)), launchers_cpu()
+                """Wall seconds, and CPU seconds of the server, runner and launchers (the
+                server's and the runner's apart in `apart`)."""
+                each0 = {n: cpu_seconds(stack.pids(n)) for n in names}
+                mine0 = launchers_cpu()
                 began = time.monotonic()
                 for each in files:
                     launch(stack, each, **how)
                 wall = time.monotonic() - began
-                engine = cpu_seconds(stack.pids(*names)) - cpu0
-                return wall, engine + launchers_cpu() - mine0
+                apart.clear()
+                apart.update({n: cpu_seconds(stack.pids(n)) - each0[n] for n in names})
+                return wall, sum(apart.values()) + launchers_cpu() - mine0
 
             own = write_plans(Path(tmp) / "own", "OWN", single)
             own_s, own_cpu = phase([[f] for f in own], served=False)
@@ -106,6 +113,7 @@ def one_round(
             # Profiled, the bulk launch runs in its own process (a profile of it, not of the
             # client).
             bulk_s, bulk_cpu = phase([bulk], profile=profile, served=profile is None)
+            bulk_server, bulk_runner = apart["server"], apart["runner"]
             every = parked + 2 * (single + plans)
             wait_for(
                 lambda: stack.count("PAUSED", "rehabilitation-plan") >= every,
@@ -122,6 +130,8 @@ def one_round(
         "cpu_s_per_launch": one_cpu / single,
         "cpu_s_per_launch_own_process": own_cpu / single,
         "bulk_cpu_s_per_launch": bulk_cpu / plans,
+        "bulk_server_cpu_s_per_launch": bulk_server / plans,
+        "bulk_runner_cpu_s_per_launch": bulk_runner / plans,
         "bulk_launches_per_s_own_process": plans / bulk_own_s,
         "bulk_cpu_s_per_launch_own_process": bulk_own_cpu / plans,
     }
@@ -179,6 +189,12 @@ def main() -> None:
         f"  one process, {args.plans} plans, in its own process (no engine socket): "
         f"{figures['bulk_launches_per_s_own_process']} launches/s, "
         f"{figures['bulk_cpu_s_per_launch_own_process']} CPU-s per launch"
+    )
+    print(
+        f"  of a bulk launch's CPU-s: server {figures['bulk_server_cpu_s_per_launch']}, "
+        f"runner {figures['bulk_runner_cpu_s_per_launch']} (a core each at "
+        f"{1 / max(figures['bulk_server_cpu_s_per_launch'], 1e-9):.0f} and "
+        f"{1 / max(figures['bulk_runner_cpu_s_per_launch'], 1e-9):.0f} launches a second)"
     )
     print(f"  ratio:                          {figures['bulk_launch_ratio']} x")
 
