@@ -4,9 +4,9 @@ person's decision, each already waiting, so no process runs until something must
 A run is created Running (named `Launching`), then Suspended: Prefect counts a run that never
 started as late from its first state on (`estimated_start_time_delta`), so a living plan would
 show "(3d late)" in the runs list; a start at its creation makes its lateness zero for good.
-That Suspended state is written once, with the message the run shows. A bulk launch on the
-embedded server skips the first: its runs are created Suspended and started at that state,
-in one request (flows/prefect/waiting_runs.py)."""
+That Suspended state is written once, with the message the run shows. On the embedded server
+a launch skips the first: its runs (one, or a bulk launch's many) are created Suspended and
+started at that state, in one request (flows/prefect/waiting_runs.py)."""
 
 from __future__ import annotations
 
@@ -67,8 +67,12 @@ def forget_deployment(client: SyncPrefectClient, name: str) -> None:
 
 def start_plan_run(code: str, episode: int, tags: list[str], message: str | None) -> str:
     """Create the plan's flow run (named by its case code), waiting with `message` as its state
-    message. The same episode gets the same run."""
+    message. The same episode gets the same run. The embedded server creates it waiting, one
+    state (`waiting_runs`); another is asked to create it Running, then to suspend it."""
     with prefect_client() as client:
+        made = _start_waiting(client, code, episode, tags, message)
+        if made is not None:
+            return made
         for attempt in (1, 2):
             try:
                 run = client.create_flow_run_from_deployment(
@@ -89,6 +93,30 @@ def start_plan_run(code: str, episode: int, tags: list[str], message: str | None
             # clock reschedules the run after REHAB_STALE_RUN_AFTER, and it suspends itself.)
             _wait(client, run, message)
     return str(run.id)
+
+
+def _start_waiting(
+    client: SyncPrefectClient, code: str, episode: int, tags: list[str], message: str | None
+) -> str | None:
+    """`start_plan_run` through the embedded server's route: the run created waiting, started
+    at that state. None where the route cannot do it (the caller creates it as before)."""
+    create = DeploymentFlowRunCreate(
+        parameters={"case": code},
+        name=code,
+        tags=tags,
+        idempotency_key=f"{code}/{episode}",
+        state=to_state_create(_waiting(message)),
+    )
+    done = create_waiting(client, deployment_id(client, PLAN_DEPLOYMENT), [create])
+    if done is None:
+        return None
+    [(run_id, new)] = done
+    run = client.read_flow_run(run_id)
+    if new:  # what the wake that follows the launch would read back: known already
+        recent.remember(run, new=True)
+    elif _launching(run):  # made by an earlier launch that stopped before it waited
+        _wait(client, run, message)
+    return str(run_id)
 
 
 PlanRun = tuple[str, int, list[str], str | None]  # case code, episode, tags, state message

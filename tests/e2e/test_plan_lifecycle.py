@@ -168,7 +168,7 @@ def assert_run_executed_once_and_shows_the_story(rehab: Rehab, plan_run: str) ->
         (s["type"], s["name"])
         for s in rehab.api("GET", f"/flow_run_states/?flow_run_id={plan_run}")
     ]
-    assert states[0] == ("RUNNING", "Launching") and states[1][0] == "PAUSED", states
+    assert states[0] == ("PAUSED", "Suspended"), "created waiting, started at that state"
     assert [t for t, _ in states[1:]].count("RUNNING") == 1, states
     logs = [
         log["message"]

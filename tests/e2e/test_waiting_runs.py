@@ -1,7 +1,8 @@
-"""A bulk launch's plan runs, against a real server: created already waiting, with their
-messages and started at that state (one state each, on time in the runs list), in one request
-through the embedded server's route, closed as the API is; the same keys give the same runs
-untouched; a server without the route gets Prefect's own creation and a second state."""
+"""A launch's plan runs (a bulk launch's, or one plan's), against a real server: created already
+waiting, with their messages and started at that state (one state each, on time in the runs
+list), in one request through the embedded server's route, closed as the API is; the same keys
+give the same runs untouched (a run an earlier launch left half-made is made to wait); a server
+without the route gets Prefect's own creation and a second state."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.states import Suspended, to_state_create
+from prefect.states import Running, Suspended, to_state_create
 
 from flows.prefect import creating, inputs, recent
 from flows.prefect.waiting_runs import BULK_WAITING_PATH
@@ -134,3 +135,52 @@ def test_the_routes_runs_show_what_prefects_own_creation_makes(
     )
     assert {f: getattr(a, f) for f in alike} == {f: getattr(b, f) for f in alike}
     assert a.parameters.keys() == b.parameters.keys() == {"case"}
+
+
+def test_one_plan_launched_alone_is_created_waiting_as_a_bulk_launchs_are(
+    client: SyncPrefectClient, deployment: UUID
+) -> None:
+    code, episode, tags, message = _plans(f"S{uuid4().hex[:6]}", 1)[0]
+    run_id = creating.start_plan_run(code, episode, tags, message)
+
+    assert creating.start_plan_run(code, episode, tags, "another message") == run_id
+    run = client.read_flow_run(UUID(run_id))
+    assert run.name == code and run.deployment_id == deployment
+    assert run.state is not None and run.state.message == message
+    assert run.state.state_details.pause_key == "launch"
+    assert _states(client, run) == [("PAUSED", "Suspended")], "one state written, not two"
+    assert run.start_time == run.expected_start_time
+    assert run.estimated_start_time_delta.total_seconds() == 0
+    assert recent.is_new(run.id)
+
+
+def test_a_launch_that_stopped_before_its_run_waited_is_finished_by_the_next(
+    client: SyncPrefectClient, deployment: UUID
+) -> None:
+    code, episode, tags, message = _plans(f"H{uuid4().hex[:6]}", 1)[0]
+    half = client.create_flow_run_from_deployment(
+        deployment,
+        name=code,
+        idempotency_key=f"{code}/{episode}",
+        state=Running(name=creating.LAUNCHING, message="launched"),
+    )
+    assert creating.start_plan_run(code, episode, tags, message) == str(half.id)
+    run = client.read_flow_run(half.id)
+    assert run.state is not None and run.state.type == StateType.PAUSED
+    assert run.state.message == message
+    assert run.estimated_start_time_delta.total_seconds() == 0
+
+
+def test_one_plan_launched_alone_on_a_server_without_the_route_waits_all_the_same(
+    client: SyncPrefectClient, deployment: UUID
+) -> None:
+    code, episode, tags, message = _plans(f"M{uuid4().hex[:6]}", 1)[0]
+    inputs._without_route.add((str(client.api_url), BULK_WAITING_PATH))
+    try:
+        run_id = creating.start_plan_run(code, episode, tags, message)
+    finally:
+        inputs._without_route.clear()
+    run = client.read_flow_run(UUID(run_id))
+    assert run.state is not None and run.state.message == message
+    assert _states(client, run) == [("RUNNING", creating.LAUNCHING), ("PAUSED", "Suspended")]
+    assert run.estimated_start_time_delta.total_seconds() == 0
