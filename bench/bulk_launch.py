@@ -14,7 +14,8 @@ under the database's name: `launches_per_s`, `launches_per_s_own_process`,
 `bulk_launches_per_s`, the bulk's ratio to the first, and the CPU seconds per launch of the
 server, the runner and the launching processes together (`cpu_s_per_launch`,
 `cpu_s_per_launch_own_process`, `bulk_cpu_s_per_launch`; `_own_process`: done in the
-launching process), and a bulk launch's server and runner CPU seconds apart
+launching process), the server's CPU seconds of a launch one process a plan
+(`server_cpu_s_per_launch`), and a bulk launch's server and runner CPU seconds apart
 (`bulk_server_cpu_s_per_launch`, `bulk_runner_cpu_s_per_launch`: one core is 1 / the
 launches a second; the server is one process)."""
 
@@ -107,6 +108,7 @@ def one_round(
             own_s, own_cpu = phase([[f] for f in own], served=False)
             one = write_plans(Path(tmp) / "one", "ONE", single)
             one_s, one_cpu = phase([[f] for f in one])
+            one_server = apart["server"]
             bulk_own = write_plans(Path(tmp) / "bulk-own", "BOWN", plans)
             bulk_own_s, bulk_own_cpu = phase([bulk_own], served=False)
             bulk = write_plans(Path(tmp) / "bulk", "BULK", plans)
@@ -129,6 +131,7 @@ def one_round(
         "bulk_launches_per_s": plans / bulk_s,
         "cpu_s_per_launch": one_cpu / single,
         "cpu_s_per_launch_own_process": own_cpu / single,
+        "server_cpu_s_per_launch": one_server / single,
         "bulk_cpu_s_per_launch": bulk_cpu / plans,
         "bulk_server_cpu_s_per_launch": bulk_server / plans,
         "bulk_runner_cpu_s_per_launch": bulk_runner / plans,
