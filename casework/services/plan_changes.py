@@ -46,6 +46,29 @@ def refuse_naming(plan: Plan, person: Person | None) -> None:
         raise PersonNamed(plan.case, named[0])
 
 
+def guard_launch(
+    store: Store,
+    directories: Directories,
+    plan: Plan,
+    *,
+    by: str,
+    supervisor: str,
+    now: datetime,
+) -> None:
+    """Refuse (and audit) whoever may not launch this plan with the people it names."""
+    guard(
+        store,
+        directories,
+        by=by,
+        power="act",
+        doing="launch the plan",
+        code=plan.case,
+        manager=plan.manager,
+        supervisor=supervisor,
+        now=now,
+    )
+
+
 def launch(
     store: Store,
     directories: Directories,
@@ -86,17 +109,7 @@ def launch(
             supervisor=stored[1],
             now=now,
         )
-    guard(
-        store,
-        directories,
-        by=by,
-        power="act",
-        doing="launch the plan",
-        code=plan.case,
-        manager=plan.manager,
-        supervisor=supervisor,
-        now=now,
-    )
+    guard_launch(store, directories, plan, by=by, supervisor=supervisor, now=now)
     with transaction(store, plan.case) as session:
         lock_code(session, plan.case)  # one case per code, however its letters are typed
         row = find_case_row(session, code=plan.case)

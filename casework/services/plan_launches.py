@@ -14,7 +14,7 @@ from datetime import datetime
 from casework.domain.case import Case
 from casework.domain.events import ApprovalRequested, Event, PlanLaunched
 from casework.services import plan_changes
-from casework.services.unit_of_work import Changed, changed_row, guard, notices_of, told_supervisor
+from casework.services.unit_of_work import Changed, changed_row, notices_of, told_supervisor
 from casework.store.audit_rows import audit
 from casework.store.case_marks import make_due
 from casework.store.codes import lock_codes, stored_spellings
@@ -133,17 +133,7 @@ def _checked(
     """A new case's launch checked as `plan_changes.launch` checks it (who launches it, what
     its plan names); its case made, not yet recorded."""
     supervisor = directories.supervisor_of(plan) or ""
-    guard(
-        store,
-        directories,
-        by=by,
-        power="act",
-        doing="launch the plan",
-        code=plan.case,
-        manager=plan.manager,
-        supervisor=supervisor,
-        now=now,
-    )
+    plan_changes.guard_launch(store, directories, plan, by=by, supervisor=supervisor, now=now)
     plan_changes.refuse_naming(plan, plan.person)
     case = Case.new(plan, plan.start_utc(now), approval_required=approval_required)
     return _New(index, plan, by, supervisor, case)

@@ -39,6 +39,19 @@ def launch_all(store: Store, directories: Directories, plans: list[Plan]) -> lis
     )
 
 
+def launch_one(store: Store, directories: Directories, plan: Plan) -> Changed:
+    """The plan launched on its own, as `launch_all` launches its chunk."""
+    return plan_changes.launch(
+        store,
+        directories,
+        plan=plan,
+        by=plan.manager,
+        now=T0,
+        approval_required=True,
+        followed_up_by=DUE,
+    )
+
+
 def recorded(store: Store, code: str) -> dict[str, Any]:
     """What a launch leaves of the case, its code written as `<code>`: its row, steps and
     revision, its audit rows and its queued messages."""
@@ -70,15 +83,7 @@ def test_a_chunk_records_each_new_case_as_its_own_launch_would(
         store, directories, [as_case(example_plan, f"BC-ALL-{n}") for n in (1, 2)]
     )
     for n in (1, 2):
-        plan_changes.launch(
-            store,
-            directories,
-            plan=as_case(example_plan, f"BC-ONE-{n}"),
-            by=example_plan.manager,
-            now=T0,
-            approval_required=True,
-            followed_up_by=DUE,
-        )
+        launch_one(store, directories, as_case(example_plan, f"BC-ONE-{n}"))
     assert [(c.code, c.state, c.wake_at) for c in together] == [
         (f"BC-ALL-{n}", "awaiting-approval", DUE) for n in (1, 2)
     ]
@@ -137,14 +142,7 @@ def test_a_chunks_new_cases_are_recorded_in_one_commit(
     assert len(commits) == 2, "twenty new cases: one read of their codes, one transaction"
     commits.clear()
     for n in range(20):
-        plan_changes.launch(
-            store,
-            directories,
-            plan=as_case(example_plan, f"BC-D-{n}"),
-            by=example_plan.manager,
-            now=T0,
-            approval_required=True,
-        )
+        launch_one(store, directories, as_case(example_plan, f"BC-D-{n}"))
     assert len(commits) == 40, "one at a time: a read and a transaction each"
 
 
