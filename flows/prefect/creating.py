@@ -88,7 +88,7 @@ def start_plan_run(code: str, episode: int, tags: list[str], message: str | None
                 forget_deployment(client, PLAN_DEPLOYMENT)
                 if attempt == 2:
                     raise
-        if run.state is not None and run.state.name == LAUNCHING:
+        if _launching(run):
             # Created now, or a launch that stopped here: wait. (If this call fails, the
             # clock reschedules the run after REHAB_STALE_RUN_AFTER, and it suspends itself.)
             _wait(client, run, message)
@@ -100,13 +100,7 @@ def _start_waiting(
 ) -> str | None:
     """`start_plan_run` through the embedded server's route: the run created waiting, started
     at that state. None where the route cannot do it (the caller creates it as before)."""
-    create = DeploymentFlowRunCreate(
-        parameters={"case": code},
-        name=code,
-        tags=tags,
-        idempotency_key=f"{code}/{episode}",
-        state=to_state_create(_waiting(message)),
-    )
+    create = _plan_run(code, episode, tags, _waiting(message))
     done = create_waiting(client, deployment_id(client, PLAN_DEPLOYMENT), [create])
     if done is None:
         return None
@@ -117,6 +111,19 @@ def _start_waiting(
     elif _launching(run):  # made by an earlier launch that stopped before it waited
         _wait(client, run, message)
     return str(run_id)
+
+
+def _plan_run(
+    code: str, episode: int, tags: list[str], state: State[Any]
+) -> DeploymentFlowRunCreate:
+    """The plan run of the case's episode, to create in `state` (its key: one run an episode)."""
+    return DeploymentFlowRunCreate(
+        parameters={"case": code},
+        name=code,
+        tags=tags,
+        idempotency_key=f"{code}/{episode}",
+        state=to_state_create(state),
+    )
 
 
 PlanRun = tuple[str, int, list[str], str | None]  # case code, episode, tags, state message
@@ -131,16 +138,7 @@ def start_plan_runs(plans: Sequence[PlanRun]) -> dict[str, str]:
     return _create_waiting(
         PLAN_DEPLOYMENT,
         [
-            (
-                code,
-                DeploymentFlowRunCreate(
-                    parameters={"case": code},
-                    name=code,
-                    tags=tags,
-                    idempotency_key=f"{code}/{episode}",
-                    state=to_state_create(Running(name=LAUNCHING, message="launched")),
-                ),
-            )
+            (code, _plan_run(code, episode, tags, Running(name=LAUNCHING, message="launched")))
             for code, episode, tags, _ in plans
         ],
         lambda client, runs: _wait_all(client, runs, messages),
