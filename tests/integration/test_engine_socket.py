@@ -40,7 +40,7 @@ def engine(store_url: str) -> Iterator[App]:
     thread.start()
     path = home / client.SOCKET_NAME
     for _ in range(600):  # up to 30 s on a loaded machine
-        if path.exists():
+        if listening(path):  # bound, made its owner's and listening: not merely there
             break
         stop.wait(0.05)
     yield app
@@ -48,6 +48,16 @@ def engine(store_url: str) -> Iterator[App]:
     thread.join(timeout=10)
     app.close()
     assert not path.exists(), "the socket goes with the engine"
+
+
+def listening(path: Path) -> bool:
+    """Whether the engine's socket at `path` takes a connection."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def ask(app: App, payload: bytes) -> dict[str, Any]:
