@@ -83,10 +83,23 @@ def _prefect_settings() -> object | None:
     return None if context is None else context.GLOBAL_SETTINGS_CONTEXT
 
 
+# Prefect's settings as read from one environment: reading them costs about 0.1 s, and a test
+# runs the command many times in one environment. (Read from the environment and the working
+# directory; no test writes a Prefect profile or settings file between two commands.)
+_READ: dict[tuple[str, frozenset[tuple[str, str]]], object] = {}
+
+
 def _refresh_prefect() -> None:
     context = sys.modules.get("prefect.context")
-    if context is not None:
+    if context is None:
+        return
+    key = (os.getcwd(), frozenset(os.environ.items()))
+    if key not in _READ:
         context.refresh_global_settings_context()
+        if len(_READ) > 64:
+            _READ.clear()
+        _READ[key] = context.GLOBAL_SETTINGS_CONTEXT
+    context.GLOBAL_SETTINGS_CONTEXT = _READ[key]
 
 
 def _restore_prefect(saved: object | None) -> None:

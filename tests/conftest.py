@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from casework.services import staff_secrets
 from casework.store.db import Store, make_sql_engine, open_store, upgrade
 from flows.prefect.fake import RecordingPrefect
 from plans.directories import Directories
@@ -35,6 +37,7 @@ T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 TIERS = ("unit", "integration", "e2e")
 ROLES_LOCK = 7_311_042  # any number; the same in every worker
+SHIPPED_HASHER = staff_secrets.HASHER  # the parameters a password is hashed with outside tests
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -44,6 +47,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         parts = item.path.relative_to(tests).parts
         if len(parts) > 1 and parts[0] in TIERS:
             item.add_marker(parts[0])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashes() -> Iterator[None]:
+    """Passwords hashed in this process by argon2id at its least cost (as Django's tests swap
+    in a quick hasher): still argon2id hashes, checked as such, in a millisecond instead of a
+    tenth of a second. The shipped parameters are asserted in test_door_access.py, and the e2e
+    tier's own processes keep them."""
+    staff_secrets.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    staff_secrets.HASHER = SHIPPED_HASHER
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +94,9 @@ def _database(admin_url: str, name: str) -> str:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # A test's commit need not wait for the disk: no test outlives a crash of the
+            # server, and every one waits on its commits (a few ms each on this disk).
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     finally:
         admin.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)

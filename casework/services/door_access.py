@@ -12,12 +12,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import update
 
 from casework.services import lockout, staff_codes
 from casework.services.errors import SignInRefused
-from casework.services.staff_secrets import HASHER, MAX_PASSWORD, digest, end_sessions
+from casework.services.staff_secrets import (
+    MAX_PASSWORD,
+    digest,
+    end_sessions,
+    password_matches,
+    spend_a_check,
+)
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
@@ -94,12 +99,11 @@ def _wrong_part(
         row = session.get(StaffPasswordRow, staff) if known else None
         stored = row.password_hash if row is not None else None
     if stored is None:
-        # Spend the same time as a real check, so a refusal does not tell who exists.
-        _verify(_DUMMY_HASH, password)
+        spend_a_check(password[:MAX_PASSWORD])  # a refusal does not tell who exists
         return "unknown staff id" if not known else "no password set"
     if lockout.locked_until(store, staff=staff, now=now) is not None:
         return "locked"
-    if not _verify(stored, password[:MAX_PASSWORD]):
+    if not password_matches(stored, password[:MAX_PASSWORD]):
         lockout.record_failure(store, directories, staff=staff, now=now, proof="sign-in")
         return "wrong password"
     try:
@@ -107,16 +111,6 @@ def _wrong_part(
     except RehabError as exc:
         return f"code refused ({getattr(exc, 'why', 'refused')})"
     return None
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return HASHER.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
 
 def current(

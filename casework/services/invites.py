@@ -10,7 +10,13 @@ from sqlalchemy import update
 
 from casework.domain.errors import UnknownStaff
 from casework.services.errors import InviteRefused, PasswordRefused
-from casework.services.staff_secrets import HASHER, MAX_PASSWORD, MIN_PASSWORD, digest, end_sessions
+from casework.services.staff_secrets import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    digest,
+    end_sessions,
+    hash_password,
+)
 from casework.store.audit_rows import audit
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow
@@ -74,7 +80,7 @@ def set_password(store: Store, *, token: str, password: str, now: datetime) -> s
     end (a new password is a new start)."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise PasswordRefused(MIN_PASSWORD, MAX_PASSWORD)
-    hashed = HASHER.hash(password)
+    hashed = hash_password(password)
     with store.session() as session:
         row = session.get(StaffInviteRow, digest(token))
         _check_invite(row, now)

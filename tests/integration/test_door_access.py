@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from argon2 import Type, extract_parameters
 from sqlalchemy import select
 
 from casework.services import door_access, invites, staff_codes
@@ -17,7 +18,7 @@ from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
 from casework.store.tables import AuditRow
 from plans.directories import Directories
-from tests.conftest import T0
+from tests.conftest import SHIPPED_HASHER, T0
 
 MIN = timedelta(minutes=1)
 PASSWORD = "correct horse battery staple"
@@ -94,6 +95,12 @@ def test_the_store_keeps_no_token_and_no_password(store: Store, directories: Dir
         assert token not in invite.token_hash
         assert PASSWORD not in password.password_hash
         assert password.password_hash.startswith("$argon2id$")
+
+
+def test_a_password_is_hashed_with_argon2id_at_rfc_9106s_recommended_cost() -> None:
+    used = extract_parameters(SHIPPED_HASHER.hash(PASSWORD))
+    assert used.type is Type.ID
+    assert used.time_cost >= 3 and used.memory_cost >= 64 * 1024 and used.parallelism >= 4
 
 
 def test_sign_in_needs_password_and_code(store: Store, directories: Directories) -> None:

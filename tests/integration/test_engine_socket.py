@@ -45,6 +45,7 @@ def engine(store_url: str) -> Iterator[App]:
         stop.wait(0.05)
     yield app
     stop.set()
+    listening(path)  # a caller wakes its accept now, not at its next timeout
     thread.join(timeout=10)
     app.close()
     assert not path.exists(), "the socket goes with the engine"
