@@ -12,7 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from plans.dates import BoundedDate
 from plans.errors import InvalidFile, Issue, RecordIssue
-from plans.loading import FastTextDatesLoader, parse_model, too_big
+from plans.loading import TextDatesLoader, parse_model, too_big
 from plans.model import CaseCode, Person, Slug, Strict
 
 MAX_IMPORT_BYTES = 200_000_000  # some 500,000 records: far above any NGO's history
@@ -84,7 +84,7 @@ def read_records(name: str, text: str) -> list[Any]:
     if len(text) > MAX_IMPORT_BYTES:
         raise InvalidFile([Issue(name, "", f"larger than {MAX_IMPORT_BYTES:,} bytes")])
     try:
-        raw = yaml.load(text, Loader=FastTextDatesLoader)  # a safe loader, C or Python
+        raw = yaml.load(text, Loader=TextDatesLoader)  # a safe loader, C or Python
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

@@ -84,16 +84,18 @@ def _prefect_settings() -> object | None:
 
 
 # Prefect's settings as read from one environment: reading them costs about 0.1 s, and a test
-# runs the command many times in one environment. (Read from the environment and the working
-# directory; no test writes a Prefect profile or settings file between two commands.)
-_READ: dict[tuple[str, frozenset[tuple[str, str]]], object] = {}
+# runs the command many times in one environment. They are read from the PREFECT_ variables,
+# and from files in the working directory and the Prefect home (no test writes one between
+# two commands).
+_READ: dict[tuple[str, str, frozenset[tuple[str, str]]], object] = {}
 
 
 def _refresh_prefect() -> None:
     context = sys.modules.get("prefect.context")
     if context is None:
         return
-    key = (os.getcwd(), frozenset(os.environ.items()))
+    prefect = frozenset((k, v) for k, v in os.environ.items() if k.startswith("PREFECT_"))
+    key = (os.getcwd(), os.environ.get("HOME", ""), prefect)
     if key not in _READ:
         context.refresh_global_settings_context()
         if len(_READ) > 64:

@@ -13,7 +13,7 @@ import yaml
 from notifications.channels import check_url
 from plans.directories import Directories
 from plans.errors import InvalidFile, Issue
-from plans.loading import load_directories, load_plan, parse_plan
+from plans.loading import load_directories, load_plan, parse_plan, read_yaml
 from tests.conftest import EXAMPLES
 
 GOOD: dict[str, Any] = yaml.safe_load((EXAMPLES / "BC-2026-0042.yaml").read_text())
@@ -350,3 +350,12 @@ def test_a_plan_of_more_than_500_steps_is_refused_without_a_recursion_error(
 
     issue = only(refuse(directories, many))
     assert issue.path == "steps" and "at most 500" in issue.message
+
+
+def test_a_file_nested_a_hundred_thousand_deep_is_refused_in_one_line_naming_it() -> None:
+    deep = "case: " + "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidFile) as refused:
+        read_yaml("deep.yaml", text=deep)
+    assert str(refused.value).splitlines() == [
+        "deep.yaml: line 1: not valid YAML: exceeded maximum nesting depth"
+    ]
