@@ -6,42 +6,34 @@ started as late from its first state on (`estimated_start_time_delta`), so a liv
 show "(3d late)" in the runs list; a start at its creation makes its lateness zero for good.
 That Suspended state is written once, with the message the run shows. On the embedded server
 a launch skips the first: its runs (one, or a bulk launch's many) are created Suspended and
-started at that state, in one request (flows/prefect/waiting_runs.py)."""
+started at that state, in one request (flows/prefect/waiting_runs.py). The decision runs'
+states and forms are flows/prefect/opening.py's."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import httpx
-import orjson  # Prefect's own dependency: RunInput.save stores values with it
-from prefect._internal.pydantic.v2_schema import create_v2_schema
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import DeploymentFlowRunCreate, StateCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.exceptions import ObjectNotFound
-from prefect.input import RunInput
-from prefect.input.run_input import Keyset, keyset_from_paused_state
 from prefect.states import Running, Suspended, to_state_create
 
-from casework.store.decisions import Decision
 from flows.prefect import recent
 from flows.prefect.bulk_states import pages, set_states
 from flows.prefect.client import prefect_client
-from flows.prefect.inputs import store_inputs
 from flows.prefect.waiting_runs import create_waiting
-from flows.shown.tags import decision_tags
 
 PLAN_FLOW, DECISION_FLOW = "rehabilitation-plan", "decision"
 PLAN_DEPLOYMENT = f"{PLAN_FLOW}/rehabilitation-plan"
 DECISION_DEPLOYMENT = f"{DECISION_FLOW}/decision"
 LAUNCHING = "Launching"
 BULK_LIMIT = 100  # the server's own limit on one bulk creation
-
-Opening = tuple[Decision, type[RunInput], str]  # the decision, its form, the pause key
 
 _deployments: dict[tuple[str, str], UUID] = {}  # (API address, name) -> id
 _deployments_lock = threading.Lock()
@@ -88,7 +80,7 @@ def start_plan_run(code: str, episode: int, tags: list[str], message: str | None
                 forget_deployment(client, PLAN_DEPLOYMENT)
                 if attempt == 2:
                     raise
-        if _launching(run):
+        if is_launching(run):
             # Created now, or a launch that stopped here: wait. (If this call fails, the
             # clock reschedules the run after REHAB_STALE_RUN_AFTER, and it suspends itself.)
             _wait(client, run, message)
@@ -108,7 +100,7 @@ def _start_waiting(
     run = client.read_flow_run(run_id)
     if new:  # what the wake that follows the launch would read back: known already
         recent.remember(run, new=True)
-    elif _launching(run):  # made by an earlier launch that stopped before it waited
+    elif is_launching(run):  # made by an earlier launch that stopped before it waited
         _wait(client, run, message)
     return str(run_id)
 
@@ -135,7 +127,7 @@ def start_plan_runs(plans: Sequence[PlanRun]) -> dict[str, str]:
     plans launched together say the same). Returns the run ids by case code; a code missing
     there failed (the clock starts its run)."""
     messages = {code: message for code, _, _, message in plans}
-    return _create_waiting(
+    return create_runs_waiting(
         PLAN_DEPLOYMENT,
         [
             (code, _plan_run(code, episode, tags, Running(name=LAUNCHING, message="launched")))
@@ -167,7 +159,7 @@ def _wait_all(
     groups: dict[str | None, list[tuple[str, FlowRun]]] = {}
     done: set[str] = set()
     for key, run in runs:
-        if _launching(run):
+        if is_launching(run):
             groups.setdefault(messages[key], []).append((key, run))
         else:
             done.add(key)
@@ -186,57 +178,12 @@ def _wait_all(
     return done
 
 
-def open_decision_runs(openings: Sequence[Opening]) -> dict[str, str]:
-    """Create the flow runs that wait for people to take these decisions, in one request per
-    hundred, each already Suspended with its form, as the flow itself would suspend. The same
-    decision gets the same run; a creation that stopped half-way is finished. Returns the run
-    ids by the decisions' idempotency keys; a decision missing there failed (try it again)."""
-
-    forms = {d.idempotency_key: (form, key) for d, form, key in openings}
-
-    def waiting(client: SyncPrefectClient, runs: Sequence[tuple[str, FlowRun]]) -> set[str]:
-        by_key: dict[str, list[tuple[str, FlowRun]]] = {}
-        done = set()
-        for made, run in runs:
-            if _launching(run):
-                by_key.setdefault(forms[made][1], []).append((made, run))
-            elif _has_form(client, run, forms[made][0]):
-                done.add(made)
-        for key, group in by_key.items():  # the forms under one key wait in one request
-            for page in pages(group):
-                shown = [(run.id, forms[made][0]) for made, run in page]
-                try:
-                    waiting_now = _wait_with_forms(client, shown, key=key)
-                except (RuntimeError, httpx.HTTPError):
-                    continue  # tried again at the next wake
-                done |= {made for made, run in page if run.id in waiting_now}
-        return done
-
-    return _create_waiting(
-        DECISION_DEPLOYMENT,
-        [
-            (
-                d.idempotency_key,
-                DeploymentFlowRunCreate(
-                    parameters={"case": d.case, "kind": d.kind, "scope": d.scope},
-                    name=d.run_name,
-                    tags=decision_tags(d.kind, manager=d.manager, supervisor=d.supervisor),
-                    idempotency_key=d.idempotency_key,
-                    state=to_state_create(Running(name=LAUNCHING, message="opened")),
-                ),
-            )
-            for d, _, _ in openings
-        ],
-        waiting,
-    )
-
-
 # How runs come to wait: given (key, run) pairs of runs just made, or found made by an earlier
 # call, the keys of those now waiting as they should.
 WaitAll = Callable[[SyncPrefectClient, Sequence[tuple[str, FlowRun]]], set[str]]
 
 
-def _create_waiting(
+def create_runs_waiting(
     deployment: str,
     runs: Sequence[tuple[str, DeploymentFlowRunCreate]],
     wait_all: WaitAll,
@@ -284,7 +231,7 @@ def _created(
     return _bulk(client, deployment, body), set()
 
 
-def _launching(run: FlowRun) -> bool:
+def is_launching(run: FlowRun) -> bool:
     """Where a creation leaves a run before it waits: created now, or stopped half-way."""
     return run.state is not None and run.state.name == LAUNCHING
 
@@ -318,49 +265,3 @@ def _read_runs(client: SyncPrefectClient, ids: list[UUID]) -> dict[UUID, FlowRun
         flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids)
     )
     return {run.id: run for run in runs}
-
-
-def _wait_with_forms(
-    client: SyncPrefectClient, runs: Sequence[tuple[UUID, type[RunInput]]], *, key: str
-) -> set[UUID]:
-    """Suspend runs with their forms, as `suspend_flow_run` does from inside a run: through
-    the orchestration rules, so the key is recorded as fired and the flow, resumed, gets what
-    was sent (the rules also clear what is stored under the key: the forms go after), all of
-    them under the same key in one request; then each form's schema and description under
-    the state's keys, as `RunInput.save` stores them. Returns the runs waiting with forms."""
-    state: State[Any] = Suspended(
-        timeout_seconds=None, pause_key=key, message="waiting for a person"
-    )
-    keyset = keyset_from_paused_state(state)
-    state.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
-    forms = dict(runs)
-    accepted = set_states(client, list(forms), state, force=False)
-    inputs = [(run, *value) for run in accepted for value in _form_inputs(forms[run], keyset)]
-    stored = store_inputs(client, inputs)
-    # A run whose form is not stored waits without it: the next try stores it (`_has_form`).
-    return {run for run in accepted if run in stored}
-
-
-def _has_form(client: SyncPrefectClient, run: FlowRun, form: type[RunInput]) -> bool:
-    """A decision run made by an earlier call: if it waits, its form stored (again: what is
-    there already is kept), so a try that stopped between the state and the form is
-    finished. False if that failed."""
-    keyset = run.state.state_details.run_input_keyset if run.state is not None else None
-    if keyset is None or run.state is None or not run.state.is_paused():
-        return True  # not waiting for a form (decided, or ended)
-    inputs = _form_inputs(form, cast(Keyset, keyset))
-    return run.id in store_inputs(client, [(run.id, key, value) for key, value in inputs])
-
-
-def _form_inputs(form: type[RunInput], keyset: Keyset) -> list[tuple[str, str]]:
-    """A form's schema and description (key, stored value), as `RunInput.save` stores them."""
-    schema = create_v2_schema(form.__name__, model_base=form)
-    inputs = [(keyset["schema"], _json(schema))]
-    description = form._description if isinstance(form._description, str) else None
-    if description:
-        inputs.append((keyset["description"], _json(description)))
-    return inputs
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()

@@ -34,12 +34,11 @@ from flows.prefect.client import prefect_client
 from flows.prefect.creating import (
     DECISION_FLOW,
     PLAN_FLOW,
-    Opening,
     PlanRun,
-    open_decision_runs,
     start_plan_run,
     start_plan_runs,
 )
+from flows.prefect.opening import Opening, open_decision_runs
 from flows.prefect.port import LogLine
 from flows.prefect.publish import (
     create_new,

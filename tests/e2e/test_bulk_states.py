@@ -24,10 +24,10 @@ from prefect.states import Cancelled, Running, Suspended
 
 from flows.prefect import inputs, new_artifacts
 from flows.prefect.bulk_states import set_states
-from flows.prefect.creating import _has_form, _wait_with_forms
 from flows.prefect.decision_forms import form_for
 from flows.prefect.inputs import BULK_INPUTS_PATH
 from flows.prefect.new_artifacts import BULK_ARTIFACTS_PATH
+from flows.prefect.opening import _has_form, _wait_with_forms
 from flows.prefect.publish import label_run, show_messages
 from tests.e2e.harness import AUTH, PrefectServer, basic
 
