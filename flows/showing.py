@@ -20,7 +20,8 @@ from casework.services import wake
 from casework.services.unit_of_work import Changed
 from casework.services.wake import Woken
 from casework.store import decisions, queries
-from casework.store.repository import get_case_row, to_domain
+from casework.store.case_mapping import to_domain
+from casework.store.repository import get_case_row
 from flows.app import App
 from flows.prefect.port import LogLine
 from flows.shown.artifacts import artifact_key, plan_markdown, progress

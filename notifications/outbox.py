@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from casework.domain.case import Case
 from casework.domain.notices import after_quiet_hours, gone, referral_gone
+from casework.store.case_mapping import to_domain
 from casework.store.db import Store
-from casework.store.repository import get_case_row, has_plan, step_as_planned, to_domain
+from casework.store.repository import get_case_row, has_plan, step_as_planned
 from casework.store.tables import CaseRow, OutboxRow, StepRow
 from notifications.context import (
     Recipient,

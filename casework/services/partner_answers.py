@@ -18,10 +18,11 @@ from casework.domain.partner_answers import answer, answered, still_the_partners
 from casework.domain.partner_links import Link, read
 from casework.domain.time_passes import advance
 from casework.services.unit_of_work import ENGINE, CaseChange, retry_on_conflict
+from casework.store.case_mapping import to_domain
 from casework.store.db import Store
 from casework.store.decisions import record_decision
 from casework.store.partner_tables import PartnerAnswerRow
-from casework.store.repository import find_case_row, to_domain
+from casework.store.repository import find_case_row
 from plans.directories import Directories
 
 

@@ -19,6 +19,7 @@ from casework.services.unit_of_work import (
     with_stored_code,
 )
 from casework.store.audit_rows import audit
+from casework.store.case_mapping import save_domain
 from casework.store.case_marks import lift_quarantine, make_due
 from casework.store.codes import lock_code
 from casework.store.db import Store
@@ -30,7 +31,6 @@ from casework.store.repository import (
     find_case_row,
     get_case_row,
     read_person,
-    save_domain,
     set_person,
     start_episode,
 )

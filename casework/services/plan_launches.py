@@ -16,11 +16,12 @@ from casework.domain.events import ApprovalRequested, Event, PlanLaunched
 from casework.services import plan_changes
 from casework.services.unit_of_work import Changed, changed_row, notices_of, told_supervisor
 from casework.store.audit_rows import audit
+from casework.store.case_mapping import save_domain
 from casework.store.case_marks import make_due
 from casework.store.codes import lock_codes, stored_spellings
 from casework.store.db import Store
 from casework.store.outbox_rows import queue_notices
-from casework.store.repository import create_case_row, save_domain
+from casework.store.repository import create_case_row
 from casework.store.tables import CaseRow
 from plans.directories import Directories
 from plans.model import Plan

@@ -23,12 +23,13 @@ from casework.domain.events import Event
 from casework.domain.notices import Notice, notices_for, upcoming_reminders
 from casework.domain.step_events import StepStarted
 from casework.store.audit_rows import audit
+from casework.store.case_mapping import save_domain, to_domain
 from casework.store.case_marks import lift_quarantine, make_due
 from casework.store.codes import stored_code
 from casework.store.db import Store
 from casework.store.errors import Conflict
 from casework.store.outbox_rows import queue_notices
-from casework.store.repository import get_case_row, hold_case, save_domain, to_domain
+from casework.store.repository import get_case_row, hold_case
 from casework.store.tables import CaseRow
 from casework.store.withdrawal import told_of_withdrawal, withdraw_stale_messages
 from plans.directories import Directories

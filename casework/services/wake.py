@@ -16,9 +16,10 @@ from casework.domain.case import Case
 from casework.services.engine import time_passes
 from casework.services.unit_of_work import CaseChange, Changed, changed_row
 from casework.store import decisions, queries
+from casework.store.case_mapping import to_domain
 from casework.store.db import Store
 from casework.store.decisions import Decision
-from casework.store.repository import find_case_rows, get_case_row, to_domain
+from casework.store.repository import find_case_rows, get_case_row
 from casework.store.tables import CaseRow
 from plans.directories import Directories
 

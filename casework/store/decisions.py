@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from casework.domain.case import Case
 from casework.domain.decision_kinds import KINDS, needed
+from casework.store.case_mapping import to_domain
 from casework.store.db import Store
-from casework.store.repository import get_case_row, to_domain
+from casework.store.repository import get_case_row
 from casework.store.tables import CaseRow, DecisionRow
 
 

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from casework.domain.case import Case, check_in_time
 from casework.domain.closing import closing_of
 from casework.domain.notices import undelivered
+from casework.store.case_mapping import to_domain
 from casework.store.db import Store
-from casework.store.repository import get_case_row, has_plan, to_domain
+from casework.store.repository import get_case_row, has_plan
 from casework.store.tables import CaseRow, OutboxRow
 from plans.model import DEFAULT_TIMEZONE
 

@@ -12,10 +12,11 @@ from casework.domain.case import Case
 from casework.domain.notices import Notice
 from casework.services import engine, recording
 from casework.store import queries
+from casework.store.case_mapping import to_domain
 from casework.store.db import Store
 from casework.store.outbox_rows import queue_notices
 from casework.store.report_source import read_people
-from casework.store.repository import get_case_row, to_domain
+from casework.store.repository import get_case_row
 from casework.store.tables import AuditRow
 from flows.shown.render import status_text
 from flows.shown.tags import case_tags, state_message
