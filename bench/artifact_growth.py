@@ -145,7 +145,8 @@ def subprocess_server(port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
 
 def measure(api: str, db: Path, plans: int, wakes: int) -> dict[str, float | int]:
     """Each way on its own runs: the database's growth per wake and a wake's median time."""
-    from flows.prefect.publish import post_logs, publish  # noqa: PLC0415  # after PREFECT_API_URL
+    from flows.prefect.publish import post_logs  # noqa: PLC0415  # after PREFECT_API_URL
+    from flows.prefect.run_artifacts import publish  # noqa: PLC0415  # after PREFECT_API_URL
 
     flow = post(f"{api}/flows/", {"name": "bench-plan"})
 

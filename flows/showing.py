@@ -1,6 +1,7 @@
 """What a plan's run shows in Prefect after a wake: its timeline and progress, its tags and
 state message, the engine's events as log lines and as Prefect events. All of it from the
-wake's view of the case (casework/services/wake.py); the calls are flows/prefect/publish.py's."""
+wake's view of the case (casework/services/wake.py); the calls are flows/prefect/publish.py's
+and run_artifacts.py's."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Every call rehab makes to the Prefect API: start, wake, restart and settle flow runs (what a
-run shows is in flows/prefect/publish.py). The `PrefectApi` class is the real `PrefectSide`
-(flows/prefect/port.py)."""
+run shows is in flows/prefect/publish.py and run_artifacts.py). The `PrefectApi` class is the
+real `PrefectSide` (flows/prefect/port.py)."""
 
 from __future__ import annotations
 
@@ -40,15 +40,8 @@ from flows.prefect.creating import (
 )
 from flows.prefect.opening import Opening, open_decision_runs
 from flows.prefect.port import LogLine
-from flows.prefect.publish import (
-    create_new,
-    emit_events,
-    label_run,
-    post_logs,
-    publish,
-    read_ahead,
-    show_messages,
-)
+from flows.prefect.publish import emit_events, label_run, post_logs, read_ahead, show_messages
+from flows.prefect.run_artifacts import create_new, publish
 from flows.shown.artifacts import shown_keys
 
 

@@ -11,7 +11,7 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary
 
 from casework.store import queries
 from casework.store.db import open_store
-from flows.prefect import publish as prefect_shown
+from flows.prefect import run_artifacts as prefect_shown
 from tests.e2e.harness import AUTH, PrefectServer, Rehab, wait_for
 
 pytestmark = pytest.mark.e2e
