@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import apprise
 
 from notifications.apprise_log import quiet_apprise
 from notifications.notifier import scheme
 
 
+@functools.lru_cache(maxsize=4096)  # a directory read again checks the same URLs again
 def check_url(url: str) -> str | None:
     """None if apprise can use `url`; otherwise why not, without echoing its secrets."""
     kind = scheme(url)
