@@ -82,9 +82,14 @@ def send_due(
         why = f"{type(exc).__name__} in the outbox"
         return release(store, directories, message_id, now, policy=policy, why=why)
 
+    holds: dict[int, datetime] = {}  # held by quiet hours, as the snapshot says: until when
+
     def one(message_id: int) -> Result:
         try:
             quick = _quick(snapshot, directories, message_id, now, links)
+            if isinstance(quick, datetime):
+                holds[message_id] = quick
+                return "held"
             if quick is not None:
                 delivery = notifier.send(quick[0].urls, quick[1], quick[2])
                 return marker.hand(message_id, delivery)
@@ -107,6 +112,10 @@ def send_due(
             with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
                 results = list(pool.map(one, claimed))
     said = {m: settled(m, o) for m, o in zip(claimed, results, strict=True)}
+    try:
+        _hold(store, holds)
+    except Exception as exc:  # not held: each is counted as a failed attempt
+        said |= {m: released(m, exc) for m in holds}
     if told is not None:
         changed = {
             row.case_code
@@ -128,8 +137,9 @@ Known = tuple[CaseRow, Case | None]  # a case's row as read at the pass's start,
 class _Snapshot:
     """The claimed rows and their cases, read at a pass's start in a few queries, not a
     dozen per message. A message found about to be sent from it is sent without reading
-    again (as if the pass had read each case just then); any other outcome (held, withdrawn,
-    dead, an error) is decided again from the store in a transaction of its own."""
+    again (as if the pass had read each case just then), and those it finds held by quiet
+    hours are put back together; any other outcome (withdrawn, dead, an error) is decided
+    again from the store in a transaction of its own."""
 
     rows: dict[int, OutboxRow]
     cases: dict[str, Known]
@@ -168,8 +178,10 @@ def _quick(
     message_id: int,
     now: datetime,
     links: PartnerLinks | None,
-) -> tuple[Recipient, str, str] | None:
-    """(to whom, subject, body) if the snapshot says the message goes now; else None."""
+) -> tuple[Recipient, str, str] | datetime | None:
+    """(to whom, subject, body) if the snapshot says the message goes now; when it is held
+    until, if the snapshot says quiet hours hold it (at night, every message: none is read
+    again just to be held); else None."""
     row = snapshot.rows.get(message_id)
     if row is None or row.kind == "message-dead":  # the failed message is read from the store
         return None
@@ -182,7 +194,19 @@ def _quick(
         verdict, who, subject, body = _compose(None, directories, row, now, known, links=links)
     except Exception:  # decided again from the store, where a failure is recorded
         return None
+    if verdict == "held" and row.next_attempt_at is not None:
+        return row.next_attempt_at  # as `_compose` set it on the snapshot's copy
     return (who, subject, body) if verdict == "send" and who is not None else None
+
+
+def _hold(store: Store, holds: dict[int, datetime]) -> None:
+    """Put these claimed messages back, each due again when its quiet hours end: one
+    transaction for the pass's held messages."""
+    if not holds:
+        return
+    with store.session() as session:
+        for row in session.scalars(select(OutboxRow).where(OutboxRow.id.in_(list(holds)))):
+            row.status, row.next_attempt_at = "pending", holds[row.id]
 
 
 def _compose(

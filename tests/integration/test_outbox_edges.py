@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from casework.domain.notices import Notice, after_quiet_hours
 from casework.services import engine, plan_changes, recording
@@ -100,6 +100,35 @@ def test_a_referral_still_unsent_when_its_step_is_removed_is_withdrawn_with_noth
     assert smtp.to("intake@clinic.example") == [], "never referred, so never cancelled"
     [referral] = [r for r in outbox(store) if r.kind == "referral" and r.step_id == "check"]
     assert referral.status == "withdrawn"
+
+
+def test_messages_quiet_hours_hold_are_held_from_the_passs_one_read_all_in_one_write(
+    store: Store, smtp: SmtpServer
+) -> None:
+    dirs = directories(smtp, language="en", quiet="00:00-23:59")  # the clinic is asleep
+    codes = [f"BC-MSG-{i}" for i in range(1, 13)]
+    for code in codes:
+        launch(store, dirs, plan(clinic_step()).model_copy(update={"case": code}))
+        engine.reconcile(store, code=code, now=T0)
+    statements: list[str] = []
+
+    def counted(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(store.engine, "before_cursor_execute", counted)
+    try:
+        assert send(store, dirs, T0) == {"held": 12}
+    finally:
+        event.remove(store.engine, "before_cursor_execute", counted)
+    assert smtp.received == []
+    wakes = after_quiet_hours(T0, "00:00-23:59", ZoneInfo("Europe/Minsk"))
+    referrals = [r for r in outbox(store) if r.kind == "referral"]
+    assert [(r.case_code, r.status, r.next_attempt_at) for r in referrals] == [
+        (code, "pending", wakes) for code in codes
+    ]
+    # The claim, the pass's read of the rows and their cases, and one write of the holds:
+    # no case is read again for each message just to be held.
+    assert len(statements) < 20, statements
 
 
 def two_supervisors(smtp: SmtpServer) -> Directories:
