@@ -19,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from casework.domain.errors import NotAllowed
-from casework.services import door_access
+from casework.services import door_access, staff_secrets
 from casework.services.door_access import StaffSession
 from casework.store.acting import through_session
 from casework.store.audit_rows import audit
@@ -252,6 +252,7 @@ def make_door(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        staff_secrets.ready_for_sign_in()
         yield
         await door.upstream.close()
 
