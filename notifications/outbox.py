@@ -201,11 +201,14 @@ def _quick(
 
 def _hold(store: Store, holds: dict[int, datetime]) -> None:
     """Put these claimed messages back, each due again when its quiet hours end: one
-    transaction for the pass's held messages."""
+    transaction for the pass's held messages. One no longer ours to send (withdrawn while the
+    pass went on: its schedule changed) stays as it is now."""
     if not holds:
         return
     with store.session() as session:
-        for row in session.scalars(select(OutboxRow).where(OutboxRow.id.in_(list(holds)))):
+        for row in session.scalars(
+            select(OutboxRow).where(OutboxRow.id.in_(list(holds)), OutboxRow.status == "sending")
+        ):
             row.status, row.next_attempt_at = "pending", holds[row.id]
 
 

@@ -16,11 +16,14 @@ from casework.store import queries
 from casework.store.db import Store
 from casework.store.outbox_rows import queue_notices
 from casework.store.tables import AuditRow, OutboxRow
+from notifications.notifier import AppriseNotifier, Delivery
+from notifications.outbox import send_due
 from plans.directories import Directories, PartnerDirectory, StaffDirectory
 from plans.model import Plan
 from tests.conftest import T0
 from tests.endpoints import SmtpServer
 from tests.integration.test_outbox import (
+    FAST,
     S,
     clinic_step,
     directories,
@@ -129,6 +132,31 @@ def test_messages_quiet_hours_hold_are_held_from_the_passs_one_read_all_in_one_w
     # The claim, the pass's read of the rows and their cases, and one write of the holds:
     # no case is read again for each message just to be held.
     assert len(statements) < 20, statements
+
+
+def test_a_held_message_withdrawn_while_the_pass_still_sends_stays_withdrawn(
+    store: Store, smtp: SmtpServer
+) -> None:
+    dirs = directories(smtp, language="en", quiet="00:00-23:59")  # the clinic is asleep
+    stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
+    launch(store, dirs, plan(clinic_step(), stay))
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
+
+    class WithdrawingMeanwhile(AppriseNotifier):
+        """Sends; and as it sends, the clinic's referral is withdrawn (its step amended)."""
+
+        def send(self, urls: list[str], subject: str, body: str) -> Delivery:
+            with store.session() as session:
+                for row in session.scalars(select(OutboxRow).where(OutboxRow.step_id == "check")):
+                    row.status, row.last_error = "withdrawn", "its step was amended"
+            return super().send(urls, subject, body)
+
+    sent = send_due(store, dirs, WithdrawingMeanwhile(throttle=0), now=T0, policy=FAST)
+    assert dict(sent) == {"held": 1, "sent": 1}
+    [clinic] = [r for r in outbox(store) if r.step_id == "check"]
+    assert clinic.status == "withdrawn", "the pass does not put back what was withdrawn"
+    send(store, dirs, T0 + timedelta(days=2))
+    assert smtp.to("intake@clinic.example") == []
 
 
 def two_supervisors(smtp: SmtpServer) -> Directories:
