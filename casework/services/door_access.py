@@ -101,9 +101,12 @@ def _wrong_part(
     if stored is None:
         spend_a_check(password[:MAX_PASSWORD])  # a refusal does not tell who exists
         return "unknown staff id" if not known else "no password set"
+    # Checked before the lock is looked at: a locked id's refusal costs what any other costs,
+    # so its speed does not tell that the id exists and is locked.
+    matches = password_matches(stored, password[:MAX_PASSWORD])
     if lockout.locked_until(store, staff=staff, now=now) is not None:
         return "locked"
-    if not password_matches(stored, password[:MAX_PASSWORD]):
+    if not matches:
         lockout.record_failure(store, directories, staff=staff, now=now, proof="sign-in")
         return "wrong password"
     try:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Literal
 
 import pyotp
 import pytest
-from argon2 import Type, extract_parameters
+from argon2 import PasswordHasher, Type, extract_parameters
 from sqlalchemy import select
 
-from casework.services import door_access, invites, staff_codes
+from casework.services import door_access, invites, lockout, staff_codes, staff_secrets
 from casework.services.errors import InviteRefused, PasswordRefused, SignInRefused
 from casework.store.db import Store
 from casework.store.door_tables import StaffInviteRow, StaffPasswordRow, StaffSessionRow
@@ -97,10 +98,59 @@ def test_the_store_keeps_no_token_and_no_password(store: Store, directories: Dir
         assert password.password_hash.startswith("$argon2id$")
 
 
-def test_a_password_is_hashed_with_argon2id_at_rfc_9106s_recommended_cost() -> None:
-    used = extract_parameters(SHIPPED_HASHER.hash(PASSWORD))
+def test_a_password_is_stored_as_argon2id_at_rfc_9106s_recommended_cost(
+    store: Store, directories: Directories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staff_secrets, "HASHER", SHIPPED_HASHER)  # as outside the tests
+    token = invites.invite(store, directories, staff="l-istomova", now=T0)
+    invites.set_password(store, token=token, password=PASSWORD, now=T0)
+    with store.session() as session:
+        stored = session.get_one(StaffPasswordRow, "l-istomova").password_hash
+    used = extract_parameters(stored)
     assert used.type is Type.ID
     assert used.time_cost >= 3 and used.memory_cost >= 64 * 1024 and used.parallelism >= 4
+
+
+class CountingHasher(PasswordHasher):
+    """The tests' quick hasher, counting the checks it makes."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.checks = 0
+
+    def verify(
+        self, hash: str | bytes, password: str | bytes
+    ) -> Literal[True]:  # argon2's own name
+        self.checks += 1
+        return super().verify(hash, password)
+
+
+def test_every_refusal_costs_one_password_check_so_its_speed_tells_nothing(
+    store: Store, directories: Directories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    totp = enrolled(store, directories)
+    hasher = CountingHasher()
+    monkeypatch.setattr(staff_secrets, "HASHER", hasher)
+    attempts = {
+        "unknown id": ("nobody", PASSWORD),
+        "wrong password": ("l-istomova", "wrong password!!"),
+        "a wrong code": ("l-istomova", PASSWORD),
+    }
+    for what, (staff, password) in attempts.items():
+        before = hasher.checks
+        with pytest.raises(SignInRefused):
+            door_access.sign_in(
+                store, directories, staff=staff, password=password, code="000000", now=T0
+            )
+        assert hasher.checks == before + 1, what
+    for _ in range(10):  # locked after a run of refusals
+        lockout.record_failure(store, directories, staff="l-istomova", now=T0, proof="sign-in")
+    before = hasher.checks
+    with pytest.raises(SignInRefused):
+        door_access.sign_in(
+            store, directories, staff="l-istomova", password=PASSWORD, code=totp.at(T0), now=T0
+        )
+    assert hasher.checks == before + 1, "a locked id's refusal checks the password too"
 
 
 def test_sign_in_needs_password_and_code(store: Store, directories: Directories) -> None:
