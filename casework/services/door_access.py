@@ -17,7 +17,6 @@ from sqlalchemy import update
 from casework.services import lockout, staff_codes
 from casework.services.errors import SignInRefused
 from casework.services.staff_secrets import (
-    MAX_PASSWORD,
     digest,
     end_sessions,
     password_matches,
@@ -99,11 +98,11 @@ def _wrong_part(
         row = session.get(StaffPasswordRow, staff) if known else None
         stored = row.password_hash if row is not None else None
     if stored is None:
-        spend_a_check(password[:MAX_PASSWORD])  # a refusal does not tell who exists
+        spend_a_check(password)  # a refusal does not tell who exists
         return "unknown staff id" if not known else "no password set"
     # Checked before the lock is looked at: a locked id's refusal costs what any other costs,
     # so its speed does not tell that the id exists and is locked.
-    matches = password_matches(stored, password[:MAX_PASSWORD])
+    matches = password_matches(stored, password)
     if lockout.locked_until(store, staff=staff, now=now) is not None:
         return "locked"
     if not matches:

@@ -29,9 +29,10 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(hashed: str, password: str) -> bool:
-    """Whether `password` is the one `hashed` was made from (a broken hash matches nothing)."""
+    """Whether `password` is the one `hashed` was made from (a broken hash matches nothing;
+    past MAX_PASSWORD characters nothing is read, as nothing longer was ever set)."""
     try:
-        return HASHER.verify(hashed, password)
+        return HASHER.verify(hashed, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):
         return False
 

@@ -38,6 +38,7 @@ __all__ = ["smtp"]  # the fixture, shared with test_outbox
 
 M = timedelta(minutes=1)
 BERLIN = ZoneInfo("Europe/Berlin")
+STAY = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
 
 
 def test_a_message_that_cannot_be_written_dies_and_the_supervisor_and_manager_are_told(
@@ -75,11 +76,10 @@ def test_the_partner_of_a_step_an_amendment_removed_is_told_it_is_cancelled(
     store: Store, smtp: SmtpServer
 ) -> None:
     dirs = directories(smtp, language="en")
-    stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
-    launch(store, dirs, plan(clinic_step(), stay))
+    launch(store, dirs, plan(clinic_step(), STAY))
     engine.reconcile(store, code="BC-MSG-1", now=T0)
     assert send(store, dirs, T0) == {"sent": 2}, "both referrals"
-    plan_changes.amend(store, dirs, plan=plan(stay), by="cm", now=T0 + M)
+    plan_changes.amend(store, dirs, plan=plan(STAY), by="cm", now=T0 + M)
     assert send(store, dirs, T0 + 2 * M) == {"sent": 1}
     assert [m.subject for m in smtp.to("intake@clinic.example")] == [
         "Referral BC-MSG-1: Medical check",
@@ -90,15 +90,21 @@ def test_the_partner_of_a_step_an_amendment_removed_is_told_it_is_cancelled(
     ], "the step that stays is not touched"
 
 
+def clinic_asleep_shelter_awake(store: Store, smtp: SmtpServer) -> Directories:
+    """Case BC-MSG-1 woken with two referrals due: the clinic's, whose quiet hours last all day,
+    and the shelter's; the directories that say so."""
+    dirs = directories(smtp, language="en", quiet="00:00-23:59")
+    launch(store, dirs, plan(clinic_step(), STAY))
+    engine.reconcile(store, code="BC-MSG-1", now=T0)
+    return dirs
+
+
 def test_a_referral_still_unsent_when_its_step_is_removed_is_withdrawn_with_nothing_said(
     store: Store, smtp: SmtpServer
 ) -> None:
-    dirs = directories(smtp, language="en", quiet="00:00-23:59")  # the clinic is asleep
-    stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
-    launch(store, dirs, plan(clinic_step(), stay))
-    engine.reconcile(store, code="BC-MSG-1", now=T0)
+    dirs = clinic_asleep_shelter_awake(store, smtp)
     assert send(store, dirs, T0) == {"held": 1, "sent": 1}
-    plan_changes.amend(store, dirs, plan=plan(stay), by="cm", now=T0 + M)
+    plan_changes.amend(store, dirs, plan=plan(STAY), by="cm", now=T0 + M)
     send(store, dirs, T0 + timedelta(days=1))
     assert smtp.to("intake@clinic.example") == [], "never referred, so never cancelled"
     [referral] = [r for r in outbox(store) if r.kind == "referral" and r.step_id == "check"]
@@ -137,10 +143,7 @@ def test_messages_quiet_hours_hold_are_held_from_the_passs_one_read_all_in_one_w
 def test_a_held_message_withdrawn_while_the_pass_still_sends_stays_withdrawn(
     store: Store, smtp: SmtpServer
 ) -> None:
-    dirs = directories(smtp, language="en", quiet="00:00-23:59")  # the clinic is asleep
-    stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
-    launch(store, dirs, plan(clinic_step(), stay))
-    engine.reconcile(store, code="BC-MSG-1", now=T0)
+    dirs = clinic_asleep_shelter_awake(store, smtp)
 
     class WithdrawingMeanwhile(AppriseNotifier):
         """Sends; and as it sends, the clinic's referral is withdrawn (its step amended)."""
@@ -299,8 +302,7 @@ def test_an_amendment_adding_a_step_asks_the_supervisor_and_the_step_waits_for_a
     dirs = directories(smtp, language="en")
     launch(store, dirs, plan(clinic_step()))
     engine.reconcile(store, code="BC-MSG-1", now=T0)
-    stay = {"id": "stay", "domain": "housing", "title": "Shelter", "partner": "shelter"}
-    plan_changes.amend(store, dirs, plan=plan(clinic_step(), stay), by="cm", now=T0 + M)
+    plan_changes.amend(store, dirs, plan=plan(clinic_step(), STAY), by="cm", now=T0 + M)
     engine.reconcile(store, code="BC-MSG-1", now=T0 + 2 * M)
     send(store, dirs, T0 + 2 * M)
     assert [m.subject for m in smtp.to("boss@ngo.example")] == [
