@@ -20,11 +20,14 @@ up: install
 # share (a Prefect server, a population of cases) are made once. No test collected fails.
 XDIST := -n auto --dist loadfile
 
-# The end-to-end tier runs one test at a time: its plans live on compressed clocks (seconds for
-# days), and two Prefect stacks side by side on two cores made those timings miss.
+# The end-to-end tier also runs a file a worker, one worker a core: its tests mostly wait on
+# compressed clocks (seconds for days), so two stacks side by side keep their timings. Its files
+# are handed out longest first (tests/e2e/conftest.py), so the workers end together.
+E2E := -n auto --dist loadfile --no-loadscope-reorder
+
 test: install
 	$(BIN)/python -m pytest $(XDIST) tests/unit tests/integration
-	$(BIN)/python -m pytest tests/e2e
+	$(BIN)/python -m pytest $(E2E) tests/e2e
 
 test-fast: install
 	$(BIN)/python -m pytest $(XDIST) tests/unit tests/integration
