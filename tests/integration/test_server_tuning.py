@@ -124,6 +124,7 @@ def test_the_servers_sqlite_transactions_begin_immediate_so_a_form_waits_its_tur
     assert asyncio.run(begun_as()) == "IMMEDIATE (holding the write lock)"
 
 
+@pytest.mark.postgresql
 def test_the_servers_timestamps_reach_postgresql_as_plain_datetimes_of_the_same_instant(
     fresh_postgres: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
