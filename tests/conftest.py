@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, Pool
 
 from casework.services import staff_secrets
 from casework.store.db import Store, make_sql_engine, open_store, upgrade
@@ -58,6 +59,21 @@ def quick_password_hashes() -> Iterator[None]:
     staff_secrets.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     yield
     staff_secrets.HASHER = SHIPPED_HASHER
+
+
+def _sqlite_unsynced(dbapi_conn: object, _record: object) -> None:
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        dbapi_conn.execute("PRAGMA synchronous=OFF")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sqlite_commits_unsynced() -> Iterator[None]:
+    """A test's SQLite commit does not wait for the disk (as its PostgreSQL database's
+    `synchronous_commit = off`): no test outlives a crash of the machine. Only in this process:
+    the stores the e2e tier's processes open sync as shipped."""
+    event.listen(Pool, "connect", _sqlite_unsynced)
+    yield
+    event.remove(Pool, "connect", _sqlite_unsynced)
 
 
 @pytest.fixture(scope="session")
