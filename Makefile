@@ -23,7 +23,7 @@ XDIST := -n auto --dist loadfile
 # The end-to-end tier also runs a file a worker, one worker a core: its tests mostly wait on
 # compressed clocks (seconds for days), so two stacks side by side keep their timings. Its files
 # are handed out longest first (tests/e2e/conftest.py), so the workers end together.
-E2E := -n auto --dist loadfile --no-loadscope-reorder
+E2E := $(XDIST) --no-loadscope-reorder
 
 test: install
 	$(BIN)/python -m pytest $(XDIST) tests/unit tests/integration
